@@ -1,0 +1,112 @@
+/* EAL start-up with a one-line error. DPDK explains a failure across several lines of log
+ * (and sometimes a usage text); we capture that chatter and report the line that names the
+ * problem, so that a typo in an EAL argument reads as one clear error. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "engine_internal.h"
+
+/* Lines that name the cause, best first; the first match in the captured log wins. */
+static const char *const cause_markers[] = {
+	"unrecognized option", "invalid option", "unknown option", "requires an argument",
+	"Invalid", "invalid", "failed to initialize", "Cannot", "cannot", "not supported",
+	"Error", "error", "failed",
+};
+
+static void pick_cause(FILE *log, char *out, size_t outlen)
+{
+	char line[384];
+	size_t best = sizeof(cause_markers) / sizeof(cause_markers[0]);
+
+	out[0] = '\0';
+	rewind(log);
+	while (fgets(line, sizeof(line), log) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		for (size_t i = 0; i < best; i++) {
+			if (strstr(line, cause_markers[i]) != NULL) {
+				snprintf(out, outlen, "%.*s", (int)(outlen - 1), line);
+				best = i;
+				break;
+			}
+		}
+	}
+}
+
+static void replay(FILE *log)
+{
+	char buf[4096];
+	size_t n;
+
+	rewind(log);
+	while ((n = fread(buf, 1, sizeof(buf), log)) > 0)
+		fwrite(buf, 1, n, stderr);
+}
+
+int dpw_eal_init(int argc, char **argv, char *err, size_t errlen)
+{
+	FILE *log = tmpfile();
+	int saved_out = -1, saved_err = -1;
+	int ret, eal_errno;
+	char cause[400];
+
+	/* Route everything EAL prints (its log, getopt's complaints, its usage text) into a
+	 * temporary file for the duration of rte_eal_init(). */
+	if (log != NULL) {
+		fflush(stdout);
+		fflush(stderr);
+		saved_out = dup(STDOUT_FILENO);
+		saved_err = dup(STDERR_FILENO);
+		dup2(fileno(log), STDOUT_FILENO);
+		dup2(fileno(log), STDERR_FILENO);
+	}
+	ret = rte_eal_init(argc, argv);
+	eal_errno = rte_errno;
+	if (log != NULL) {
+		fflush(stdout);
+		fflush(stderr);
+		dup2(saved_out, STDOUT_FILENO);
+		dup2(saved_err, STDERR_FILENO);
+		close(saved_out);
+		close(saved_err);
+	}
+
+	if (ret < 0) {
+		cause[0] = '\0';
+		if (log != NULL)
+			pick_cause(log, cause, sizeof(cause));
+		if (getenv("DPW_VERBOSE") != NULL && log != NULL)
+			replay(log);
+		dpw_set_err(err, errlen, "EAL initialisation failed (%s)%s%s",
+			    rte_strerror(eal_errno), cause[0] ? ": " : "", cause);
+		if (log != NULL)
+			fclose(log);
+		return -1;
+	}
+	if (log != NULL) {
+		if (getenv("DPW_VERBOSE") != NULL)
+			replay(log);
+		fclose(log);
+	}
+	dpw_sys_init();
+	return ret;
+}
+
+void dpw_eal_cleanup(void)
+{
+	char dir[PATH_MAX];
+
+	/* EAL creates its runtime directory even with --no-shconf and leaves it behind; remove
+	 * it when it is empty, so that a run leaves nothing on the machine. */
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (dir[0] != '\0')
+		rmdir(dir);
+}

@@ -1,0 +1,219 @@
+/* The engine: create, the poll loop, run/start/stop, and an orderly shutdown that returns
+ * every mbuf to the pool. */
+#include <string.h>
+
+#include <rte_prefetch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/memp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "lwip/udp.h"
+#include "netif/ethernet.h"
+
+#include "engine_internal.h"
+
+/* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time. */
+static bool lwip_ready;
+static struct dpw_engine *current_engine;
+
+struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *err,
+				     size_t errlen)
+{
+	struct dpw_engine *e;
+	ip4_addr_t addr, mask, gw;
+
+	if (cfg == NULL) {
+		dpw_set_err(err, errlen, "no engine configuration given");
+		return NULL;
+	}
+	if (current_engine != NULL) {
+		dpw_set_err(err, errlen, "an engine already exists in this process");
+		return NULL;
+	}
+	if (cfg->ipv4_addr == 0) {
+		dpw_set_err(err, errlen, "no IPv4 address configured");
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		dpw_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&e->stop, false);
+	if (dpw_port_open(e, cfg, err, errlen) != 0) {
+		dpw_port_close(e);
+		rte_mempool_free(e->pool);
+		free(e);
+		return NULL;
+	}
+	if (!lwip_ready) {
+		lwip_init();
+		lwip_ready = true;
+	}
+	ip4_addr_set_u32(&addr, cfg->ipv4_addr);
+	ip4_addr_set_u32(&mask, cfg->ipv4_netmask);
+	ip4_addr_set_u32(&gw, cfg->ipv4_gateway);
+	netif_add(&e->netif, &addr, &mask, &gw, e, dpw_netif_init, ethernet_input);
+	netif_set_default(&e->netif);
+	netif_set_up(&e->netif);
+	current_engine = e;
+	return e;
+}
+
+unsigned dpw_engine_poll(struct dpw_engine *e)
+{
+	struct rte_mbuf *pkts[DPW_RX_BURST];
+	uint16_t n = dpw_port_rx(e, pkts, DPW_RX_BURST);
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		dpw_netif_input(e, pkts[i]);
+	}
+	sys_check_timeouts();
+	dpw_netif_flush_tx(e);
+	e->c.loops++;
+	return n;
+}
+
+void dpw_engine_run(struct dpw_engine *e)
+{
+	while (!atomic_load_explicit(&e->stop, memory_order_relaxed))
+		dpw_engine_poll(e);
+	/* Leave nothing half-sent: what lwIP produced in the last pass goes out. */
+	dpw_netif_flush_tx(e);
+}
+
+void dpw_engine_stop(struct dpw_engine *e)
+{
+	atomic_store(&e->stop, true);
+}
+
+bool dpw_engine_stopping(const struct dpw_engine *e)
+{
+	return atomic_load(&((struct dpw_engine *)e)->stop);
+}
+
+static int lcore_main(void *arg)
+{
+	dpw_engine_run(arg);
+	return 0;
+}
+
+static void *thread_main(void *arg)
+{
+	/* A registered thread gets an lcore id, hence a mempool cache and DPDK's per-lcore
+	 * random state; if registration fails the loop still works, only slower. */
+	int registered = rte_thread_register() == 0;
+
+	dpw_engine_run(arg);
+	if (registered)
+		rte_thread_unregister();
+	return NULL;
+}
+
+int dpw_engine_start(struct dpw_engine *e, char *err, size_t errlen)
+{
+	unsigned lcore;
+
+	atomic_store(&e->stop, false);
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (rte_eal_get_lcore_state(lcore) == WAIT &&
+		    rte_eal_remote_launch(lcore_main, e, lcore) == 0) {
+			e->on_worker_lcore = true;
+			e->worker_lcore = lcore;
+			return 0;
+		}
+	}
+	if (pthread_create(&e->thread, NULL, thread_main, e) != 0) {
+		dpw_set_err(err, errlen, "cannot start the polling thread");
+		return -1;
+	}
+	e->on_pthread = true;
+	return 0;
+}
+
+void dpw_engine_join(struct dpw_engine *e)
+{
+	dpw_engine_stop(e);
+	if (e->on_worker_lcore) {
+		rte_eal_wait_lcore(e->worker_lcore);
+		e->on_worker_lcore = false;
+	}
+	if (e->on_pthread) {
+		pthread_join(e->thread, NULL);
+		e->on_pthread = false;
+	}
+}
+
+/* Release every pbuf lwIP still holds, so that every received mbuf returns to the pool:
+ * connections are aborted (a RST tells each peer), listeners and UDP pcbs closed, and IP
+ * reassembly buffers aged out. */
+static void release_lwip_state(struct dpw_engine *e)
+{
+	while (tcp_active_pcbs != NULL)
+		tcp_abort(tcp_active_pcbs);
+	while (tcp_tw_pcbs != NULL)
+		tcp_abort(tcp_tw_pcbs);
+	while (tcp_bound_pcbs != NULL)
+		tcp_abort(tcp_bound_pcbs);
+	while (tcp_listen_pcbs.pcbs != NULL)
+		tcp_close((struct tcp_pcb *)tcp_listen_pcbs.pcbs);
+	while (udp_pcbs != NULL)
+		udp_remove(udp_pcbs);
+#if IP_REASSEMBLY
+	/* lwIP frees a partial datagram only when it expires; age them all out. */
+	for (int i = 0; i <= IP_REASS_MAXAGE; i++)
+		ip_reass_tmr();
+#endif
+	netif_set_down(&e->netif);
+	netif_remove(&e->netif);   /* also drops packets queued for ARP */
+}
+
+static void engine_shutdown(struct dpw_engine *e)
+{
+	if (e->shut_down)
+		return;
+	dpw_engine_join(e);
+	release_lwip_state(e);
+	dpw_netif_flush_tx(e);      /* the RSTs above */
+	dpw_netif_drop_tx(e);
+	dpw_port_close(e);
+	e->shut_down = true;
+}
+
+void dpw_engine_destroy(struct dpw_engine *e)
+{
+	if (e == NULL)
+		return;
+	engine_shutdown(e);
+	rte_mempool_free(e->pool);
+	if (current_engine == e)
+		current_engine = NULL;
+	free(e);
+}
+
+void dpw_engine_shutdown(struct dpw_engine *e)
+{
+	engine_shutdown(e);
+}
+
+void *dpw_engine_netif(struct dpw_engine *e)
+{
+	return &e->netif;
+}
+
+void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6])
+{
+	memcpy(mac, e->mac.addr_bytes, 6);
+}
+
+uint16_t dpw_engine_port_id(const struct dpw_engine *e)
+{
+	return e->port_id;
+}

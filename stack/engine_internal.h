@@ -1,0 +1,74 @@
+/* The engine object and the internal interfaces between its files (not installed). */
+#ifndef DPW_ENGINE_INTERNAL_H
+#define DPW_ENGINE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <pthread.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "lwip/netif.h"
+#include "dpw/engine.h"
+
+#define DPW_RX_BURST 32
+#define DPW_TX_BUF 512   /* frames lwIP produced that the port has not taken yet */
+
+/* Counters kept by the engine itself; lwIP's own counters are read from lwip_stats. */
+struct dpw_counters {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_dropped;
+	uint64_t drop_runt;
+	uint64_t loops;
+};
+
+struct dpw_engine {
+	uint16_t port_id;
+	uint16_t rx_desc, tx_desc;
+	uint16_t mtu;
+	bool port_open;     /* found: close it on teardown */
+	bool port_started;
+	bool shut_down;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	struct netif netif;
+
+	/* TX frames waiting for the port, flushed at the end of each loop pass. */
+	struct rte_mbuf *tx_pending[DPW_TX_BUF];
+	unsigned tx_count;
+
+	struct dpw_counters c;
+	uint32_t mbuf_idle;
+
+	atomic_bool stop;
+	/* dpw_engine_start(): where the loop runs */
+	bool on_worker_lcore;
+	unsigned worker_lcore;
+	bool on_pthread;
+	pthread_t thread;
+};
+
+/* port.c */
+int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, char *err,
+		  size_t errlen);
+void dpw_port_close(struct dpw_engine *e);
+/* Bursts, kept in port.c: rte_ethdev.h drags in <netinet/ip.h>, whose macros clash with
+ * lwIP's protocol headers, so files that use lwIP's internals do not include it. */
+uint16_t dpw_port_rx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
+
+/* netif_dpdk.c */
+err_t dpw_netif_init(struct netif *netif);  /* netif_add() init callback; state = engine */
+void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m);
+void dpw_netif_flush_tx(struct dpw_engine *e);
+void dpw_netif_drop_tx(struct dpw_engine *e);
+
+/* sys_arch.c */
+void dpw_sys_init(void);
+
+/* errors: format a one-line message into err (never NULL-terminated wrong) */
+void dpw_set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* DPW_ENGINE_INTERNAL_H */

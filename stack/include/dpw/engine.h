@@ -1,0 +1,101 @@
+/* The dpwsk engine: one DPDK port, one lwIP instance, one polling lcore.
+ *
+ * Lifecycle:  dpw_eal_init() -> dpw_engine_create() -> dpw_engine_poll() in your own loop
+ *             (embedded mode) or dpw_engine_run() (owns the calling thread until stopped)
+ *             -> dpw_engine_destroy() -> dpw_eal_cleanup().
+ * lwIP keeps global state, so a process has at most one engine. Every lwIP call must be made
+ * on the thread that polls the engine. */
+#ifndef DPW_ENGINE_H
+#define DPW_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dpw_engine;
+
+/* Room for a one-line error message, as every dpw_ call that can fail fills one in. */
+#define DPW_ERRLEN 256
+
+struct dpw_engine_config {
+	/* Which ethdev: a device name as EAL knows it ("net_af_packet0", "0000:03:00.0") ... */
+	const char *port_name;
+	/* ... or, when port_name is NULL, this port id (unit tests use net_ring ports). */
+	uint16_t port_id;
+	uint32_t ipv4_addr;     /* network byte order */
+	uint32_t ipv4_netmask;  /* network byte order */
+	uint32_t ipv4_gateway;  /* network byte order, 0 for none */
+	uint16_t rx_desc;       /* RX queue depth, 0 for the default (1024) */
+	uint16_t tx_desc;       /* TX queue depth, 0 for the default (1024) */
+	uint32_t extra_mbufs;   /* mbufs beyond the queues' needs held by lwIP (0: default 16384) */
+	uint16_t mtu;           /* 0 for 1500 */
+};
+
+struct dpw_engine_stats {
+	uint64_t rx_packets, rx_bytes;   /* frames received from the port */
+	uint64_t tx_packets, tx_bytes;   /* frames the port accepted */
+	uint64_t rx_dropped;             /* frames lwIP or the driver discarded, all reasons */
+	uint64_t tx_dropped;             /* frames lost on TX (no mbuf, port queue full too long) */
+	/* rx_dropped broken down, from lwIP's counters */
+	uint64_t drop_runt;              /* shorter than an Ethernet header */
+	uint64_t drop_link;              /* unknown ethertype, not for our MAC, ARP errors */
+	uint64_t drop_ip_chksum, drop_ip_len, drop_ip_other;
+	uint64_t drop_tcp_chksum, drop_tcp_other;
+	uint64_t drop_udp_chksum, drop_udp_other;
+	uint64_t drop_icmp;
+	uint64_t loops;                  /* poll passes */
+	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
+	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
+	uint32_t mbuf_total;
+	uint32_t tcp_pcbs_in_use;        /* lwIP pcb pools */
+	uint32_t tcp_listen_pcbs_in_use;
+	uint32_t udp_pcbs_in_use;
+};
+
+/* Start DPDK's EAL from an argument list (argv[0] is the program name). Returns 0 or -1 with
+ * a one-line reason in err. */
+int dpw_eal_init(int argc, char **argv, char *err, size_t errlen);
+void dpw_eal_cleanup(void);
+
+/* Bring up the port, the mbuf pool and lwIP. NULL on failure, with the reason in err. */
+struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *err,
+				     size_t errlen);
+
+/* One loop pass: RX burst into lwIP, lwIP timers, flush TX. Returns frames received.
+ * Call it from the same thread every time. */
+unsigned dpw_engine_poll(struct dpw_engine *e);
+
+/* Poll until dpw_engine_stop() is called (from any thread or a signal handler). */
+void dpw_engine_run(struct dpw_engine *e);
+void dpw_engine_stop(struct dpw_engine *e);
+bool dpw_engine_stopping(const struct dpw_engine *e);
+
+/* Run the loop on a thread of its own (a DPDK worker lcore if one is free, else a new
+ * registered thread); dpw_engine_join() stops it and waits. */
+int dpw_engine_start(struct dpw_engine *e, char *err, size_t errlen);
+void dpw_engine_join(struct dpw_engine *e);
+
+/* Stop the loop, abort every connection (peers get a RST), release every pbuf lwIP holds,
+ * stop and close the port. Afterwards every mbuf is back in the pool (stats.mbuf_in_use is
+ * 0) and the stats stay readable. dpw_engine_destroy() frees the pool and the engine, and
+ * shuts down first if that was not done. */
+void dpw_engine_shutdown(struct dpw_engine *e);
+void dpw_engine_destroy(struct dpw_engine *e);
+
+void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *out);
+/* One line, key=value pairs, for logs and tests. */
+void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len);
+
+/* The engine's lwIP netif (struct netif *) and MAC, for code that uses lwIP directly. */
+void *dpw_engine_netif(struct dpw_engine *e);
+void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6]);
+uint16_t dpw_engine_port_id(const struct dpw_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DPW_ENGINE_H */

@@ -1,0 +1,113 @@
+/* lwIP configuration for dpwsk: one polling lcore (NO_SYS), zero-copy RX over DPDK mbufs,
+ * pools sized for tens of thousands of concurrent connections. Every knob says why. */
+#ifndef DPW_LWIPOPTS_H
+#define DPW_LWIPOPTS_H
+
+/* --- threading: lwIP lives on the lcore only; application threads reach it through rings */
+#define NO_SYS                          1  /* no OS threads inside lwIP: the poll loop drives it */
+#define SYS_LIGHTWEIGHT_PROT            0  /* single-threaded by design, no critical sections */
+#define LWIP_SOCKET                     0  /* the WSK layer replaces BSD sockets */
+#define LWIP_NETCONN                    0  /* netconn needs threads */
+#define LWIP_TIMERS                     1  /* sys_check_timeouts() is called every loop pass */
+
+/* --- memory ------------------------------------------------------------------------------ */
+#define MEM_LIBC_MALLOC                 1  /* tcp_write copies go to glibc: no fixed heap to size */
+#define MEM_ALIGNMENT                   8  /* 64-bit hosts */
+#define MEMP_MEM_MALLOC                 0  /* fixed pools: O(1) alloc, counts we can watch;
+                                              a pool holds at most 65535 (lwIP's u16_t count) */
+#define MEMP_NUM_TCP_PCB            60000  /* tens of thousands of live connections + TIME_WAIT */
+#define MEMP_NUM_TCP_PCB_LISTEN       256  /* listeners are few */
+#define MEMP_NUM_TCP_SEG            65535  /* unacked + queued segments across all connections */
+#define MEMP_NUM_UDP_PCB             1024  /* datagram sockets */
+#define MEMP_NUM_PBUF               65535  /* PBUF_REF/ROM headers (zero-copy TX references) */
+#define MEMP_NUM_REASSDATA             32  /* concurrent IP reassemblies */
+#define IP_REASS_MAX_PBUFS            256  /* fragments held at once (each is an mbuf) */
+#define MEMP_NUM_FRAG_PBUF            256  /* outgoing IP fragments */
+#define MEMP_NUM_ARP_QUEUE           1024  /* packets waiting for ARP during connect storms */
+#define MEMP_NUM_SYS_TIMEOUT           16  /* lwIP's own cyclic timers + a few of ours */
+#define PBUF_POOL_SIZE                512  /* lwIP's own pool: only for reassembly/ICMP copies;
+                                              received frames are mbufs, not PBUF_POOL */
+#define PBUF_POOL_BUFSIZE            1600  /* one Ethernet frame */
+#define LWIP_SUPPORT_CUSTOM_PBUF        1  /* RX pbufs wrap the mbuf, freed back to its pool */
+#define MEMP_OVERFLOW_CHECK             0  /* costs per alloc; ASan builds cover this */
+
+/* --- link and IP -------------------------------------------------------------------------- */
+#define LWIP_ETHERNET                   1
+#define LWIP_ARP                        1
+#define ARP_TABLE_SIZE                256  /* peers on the segment (and the gateway) */
+#define ARP_QUEUEING                    1  /* keep SYNs sent before ARP resolves */
+#define ARP_QUEUE_LEN                  64  /* per entry, bounded */
+#define ETHARP_SUPPORT_STATIC_ENTRIES   1  /* NIC validation pins peers without ARP */
+#define ETH_PAD_SIZE                    0  /* mbuf data is already 128-byte aligned */
+#define LWIP_IPV4                       1
+#define LWIP_IPV6                       0  /* IPv6 comes with the WSK layer (issue 3) */
+#define IP_REASSEMBLY                   1
+#define IP_FRAG                         1
+#define IP_DEFAULT_TTL                 64  /* same as Linux, so captures compare */
+#define LWIP_ICMP                       1  /* echo replies */
+#define LWIP_RAW                        0  /* no raw sockets */
+#define LWIP_DHCP                       0  /* static addressing only */
+#define LWIP_AUTOIP                     0
+#define LWIP_IGMP                       0
+#define LWIP_DNS                        0
+#define LWIP_UDP                        1
+#define LWIP_SINGLE_NETIF               0  /* keep the door open for several ports */
+#define LWIP_NETIF_STATUS_CALLBACK      0
+#define LWIP_NETIF_LINK_CALLBACK        0
+
+/* --- checksums: software for now (af_packet/veth has no offload); HW offload is a later knob */
+#define CHECKSUM_GEN_IP                 1
+#define CHECKSUM_GEN_TCP                1
+#define CHECKSUM_GEN_UDP                1
+#define CHECKSUM_GEN_ICMP               1
+#define CHECKSUM_CHECK_IP               1  /* bad frames are dropped and counted */
+#define CHECKSUM_CHECK_TCP              1
+#define CHECKSUM_CHECK_UDP              1
+#define CHECKSUM_CHECK_ICMP             1
+
+/* --- TCP ------------------------------------------------------------------------------------ */
+#define LWIP_TCP                        1
+#define TCP_MSS                      1460  /* Ethernet MTU 1500 */
+#define LWIP_WND_SCALE                  1  /* windows above 64 KiB for bulk throughput */
+#define TCP_RCV_SCALE                   2  /* advertise up to 256 KiB */
+#define TCP_WND              (128 * 1024)  /* receive window per connection */
+#define TCP_SND_BUF          (128 * 1024)  /* send buffer per connection */
+#define TCP_SND_QUEUELEN  (4 * TCP_SND_BUF / TCP_MSS)  /* segments per connection */
+#define TCP_SNDLOWAT      (TCP_SND_BUF / 4)  /* wake senders when a quarter is free */
+#define TCP_QUEUE_OOSEQ                 1  /* keep out-of-order data: no retransmit storms */
+#define LWIP_TCP_SACK_OUT               0  /* lwIP 2.1 does not receive SACK; keep it simple */
+#define TCP_LISTEN_BACKLOG              1  /* bounded accept queues (per listener) */
+#define TCP_DEFAULT_LISTEN_BACKLOG   0xff  /* lwIP's backlog is a u8_t */
+#define TCP_MSL                      2000UL  /* ms; TIME_WAIT is 2*MSL = 4 s, not 2 min: a
+                                              connect/close client recycles ports quickly, and
+                                              lwIP reclaims the oldest TIME_WAIT pcb on demand */
+#define TCP_OVERSIZE         TCP_MSS   /* fewer, fuller segments from small writes */
+#define LWIP_TCP_TIMESTAMPS             0  /* not needed on a LAN; Linux copes without */
+#define LWIP_TCP_KEEPALIVE              1  /* SO_KEEPALIVE (WSK F9) */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS       1  /* slot for the WSK socket object */
+#define TCP_TMR_INTERVAL              100  /* ms; finer than lwIP's 250 for faster RTO/delayed ACK */
+#define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1 /* ephemeral ports start at a random point */
+
+/* --- statistics: the drop counters the engine exports ----------------------------------------- */
+#define LWIP_STATS                      1
+#define LWIP_STATS_DISPLAY              0
+#define LINK_STATS                      1
+#define ETHARP_STATS                    1
+#define IP_STATS                        1
+#define IPFRAG_STATS                    1
+#define ICMP_STATS                      1
+#define TCP_STATS                       1
+#define UDP_STATS                       1
+#define MEM_STATS                       1
+#define MEMP_STATS                      1
+#define SYS_STATS                       0
+
+/* --- hooks and misc --------------------------------------------------------------------------- */
+#define LWIP_NETIF_HOSTNAME             0
+#define LWIP_NETIF_API                  0
+#define LWIP_HAVE_LOOPIF                0
+#define LWIP_NETIF_LOOPBACK             0
+#define LWIP_DEBUG                      0
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1 /* glibc's htons & co. (DPDK includes them) */
+
+#endif /* DPW_LWIPOPTS_H */

@@ -1,0 +1,186 @@
+/* The lwIP network interface over a DPDK port.
+ * RX: each received mbuf becomes a custom pbuf that points into the mbuf's data (no copy);
+ *     when lwIP frees the pbuf, the mbuf goes back to its pool.
+ * TX: lwIP's pbuf chain is copied into mbuf(s), buffered, and sent in bursts at the end of
+ *     every loop pass (or sooner when a burst's worth is waiting). */
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "lwip/etharp.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/snmp.h"
+#include "lwip/stats.h"
+#include "netif/ethernet.h"
+
+#include "engine_internal.h"
+
+/* The pbuf_custom sits in the mbuf's private area (the pool was created with room for it),
+ * and the mbuf header sits right before that area. */
+static inline struct pbuf_custom *mbuf_to_pbuf(struct rte_mbuf *m)
+{
+	return (struct pbuf_custom *)rte_mbuf_to_priv(m);
+}
+
+static inline struct rte_mbuf *pbuf_to_mbuf(struct pbuf *p)
+{
+	return (struct rte_mbuf *)((char *)p - sizeof(struct rte_mbuf));
+}
+
+/* lwIP calls this when the last reference to a received pbuf goes away. */
+static void rx_pbuf_free(struct pbuf *p)
+{
+	rte_pktmbuf_free_seg(pbuf_to_mbuf(p));
+}
+
+/* Wrap one mbuf segment; segments are unlinked first, since each pbuf frees its own. */
+static struct pbuf *wrap_segment(struct rte_mbuf *seg)
+{
+	struct pbuf_custom *pc = mbuf_to_pbuf(seg);
+
+	pc->custom_free_function = rx_pbuf_free;
+	return pbuf_alloced_custom(PBUF_RAW, rte_pktmbuf_data_len(seg), PBUF_REF, pc,
+				   rte_pktmbuf_mtod(seg, void *), rte_pktmbuf_data_len(seg));
+}
+
+void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m)
+{
+	struct pbuf *head = NULL;
+	struct rte_mbuf *seg = m, *next;
+
+	e->c.rx_packets++;
+	e->c.rx_bytes += rte_pktmbuf_pkt_len(m);
+	/* lwIP would count a runt as an ARP protocol error; count it for what it is. */
+	if (rte_pktmbuf_pkt_len(m) < RTE_ETHER_HDR_LEN) {
+		e->c.drop_runt++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	while (seg != NULL) {
+		struct pbuf *p;
+
+		next = seg->next;
+		seg->next = NULL;
+		seg->nb_segs = 1;
+		if (rte_pktmbuf_data_len(seg) == 0) {
+			rte_pktmbuf_free_seg(seg);
+			seg = next;
+			continue;
+		}
+		p = wrap_segment(seg);
+		if (head == NULL)
+			head = p;
+		else
+			pbuf_cat(head, p);
+		seg = next;
+	}
+	if (head == NULL) {
+		e->c.drop_runt++;
+		return;
+	}
+	/* ethernet_input() consumes the pbuf on every path, error or not. */
+	if (e->netif.input(head, &e->netif) != ERR_OK)
+		pbuf_free(head);
+}
+
+void dpw_netif_flush_tx(struct dpw_engine *e)
+{
+	uint16_t sent;
+
+	if (e->tx_count == 0)
+		return;
+	sent = dpw_port_tx(e, e->tx_pending, (uint16_t)e->tx_count);
+	for (uint16_t i = 0; i < sent; i++) {
+		e->c.tx_packets++;
+		e->c.tx_bytes += rte_pktmbuf_pkt_len(e->tx_pending[i]);
+	}
+	/* What the port did not take waits for the next pass, in order. */
+	if (sent < e->tx_count)
+		memmove(e->tx_pending, e->tx_pending + sent,
+			(e->tx_count - sent) * sizeof(e->tx_pending[0]));
+	e->tx_count -= sent;
+}
+
+/* Shutdown: whatever the port never took is freed and counted as dropped. */
+void dpw_netif_drop_tx(struct dpw_engine *e)
+{
+	for (unsigned i = 0; i < e->tx_count; i++)
+		rte_pktmbuf_free(e->tx_pending[i]);
+	e->c.tx_dropped += e->tx_count;
+	e->tx_count = 0;
+}
+
+/* Copy a pbuf chain into a chain of mbufs. NULL when the pool is empty. */
+static struct rte_mbuf *pbuf_to_mbufs(struct rte_mempool *pool, struct pbuf *p)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	u16_t copied = 0;
+
+	while (copied < p->tot_len) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		u16_t room, chunk;
+
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		room = rte_pktmbuf_tailroom(m);
+		chunk = (u16_t)RTE_MIN((unsigned)room, (unsigned)(p->tot_len - copied));
+		pbuf_copy_partial(p, rte_pktmbuf_mtod(m, void *), chunk, copied);
+		m->data_len = chunk;
+		m->pkt_len = chunk;
+		if (head == NULL) {
+			head = m;
+		} else {
+			tail->next = m;
+			head->nb_segs++;
+			head->pkt_len += chunk;
+		}
+		tail = m;
+		copied = (u16_t)(copied + chunk);
+	}
+	return head;
+}
+
+static err_t linkoutput(struct netif *netif, struct pbuf *p)
+{
+	struct dpw_engine *e = netif->state;
+	struct rte_mbuf *m;
+
+	if (e->tx_count == DPW_TX_BUF)
+		dpw_netif_flush_tx(e);
+	if (e->tx_count == DPW_TX_BUF) {
+		/* The port is not draining: refuse, so that TCP keeps the segment and retries. */
+		e->c.tx_dropped++;
+		LINK_STATS_INC(link.drop);
+		return ERR_MEM;
+	}
+	m = pbuf_to_mbufs(e->pool, p);
+	if (m == NULL) {
+		e->c.tx_dropped++;
+		LINK_STATS_INC(link.memerr);
+		return ERR_MEM;
+	}
+	e->tx_pending[e->tx_count++] = m;
+	LINK_STATS_INC(link.xmit);
+	if (e->tx_count >= DPW_RX_BURST)
+		dpw_netif_flush_tx(e);
+	return ERR_OK;
+}
+
+err_t dpw_netif_init(struct netif *netif)
+{
+	struct dpw_engine *e = netif->state;
+
+	netif->name[0] = 'd';
+	netif->name[1] = 'p';
+	netif->output = etharp_output;
+	netif->linkoutput = linkoutput;
+	netif->mtu = e->mtu;
+	netif->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(netif->hwaddr, e->mac.addr_bytes, ETH_HWADDR_LEN);
+	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+		       NETIF_FLAG_LINK_UP;
+	return ERR_OK;
+}

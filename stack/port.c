@@ -1,0 +1,147 @@
+/* Port bring-up for any poll-mode driver: the mbuf pool, one RX and one TX queue, start. */
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "engine_internal.h"
+
+#define DEFAULT_DESC 1024
+#define DEFAULT_EXTRA_MBUFS 16384
+#define MEMPOOL_CACHE 256
+
+/* The custom pbuf that wraps a received mbuf lives in the mbuf's private area, so RX needs
+ * no allocation besides the mbuf itself (see netif_dpdk.c). */
+#define DPW_MBUF_PRIV RTE_ALIGN(sizeof(struct pbuf_custom), RTE_MBUF_PRIV_ALIGN)
+
+static int find_port(const struct dpw_engine_config *cfg, uint16_t *port, char *err,
+		     size_t errlen)
+{
+	if (cfg->port_name != NULL) {
+		if (rte_eth_dev_get_port_by_name(cfg->port_name, port) != 0) {
+			dpw_set_err(err, errlen,
+				    "port '%s' not found: EAL created %u port(s); check the device "
+				    "name, its --vdev/-a argument, or that its interface exists",
+				    cfg->port_name, rte_eth_dev_count_avail());
+			return -1;
+		}
+		return 0;
+	}
+	if (!rte_eth_dev_is_valid_port(cfg->port_id)) {
+		dpw_set_err(err, errlen, "port %u does not exist (EAL created %u port(s))",
+			    cfg->port_id, rte_eth_dev_count_avail());
+		return -1;
+	}
+	*port = cfg->port_id;
+	return 0;
+}
+
+int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, char *err,
+		  size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	uint16_t nb_rx, nb_tx;
+	unsigned nb_mbufs;
+	int ret;
+
+	if (find_port(cfg, &e->port_id, err, errlen) != 0)
+		return -1;
+	e->port_open = true;
+	ret = rte_eth_dev_info_get(e->port_id, &info);
+	if (ret != 0) {
+		dpw_set_err(err, errlen, "port %u: cannot read device info: %s", e->port_id,
+			    rte_strerror(-ret));
+		return -1;
+	}
+
+	memset(&conf, 0, sizeof(conf));
+	ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
+	if (ret != 0) {
+		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", e->port_id,
+			    info.driver_name, rte_strerror(-ret));
+		return -1;
+	}
+	nb_rx = cfg->rx_desc ? cfg->rx_desc : DEFAULT_DESC;
+	nb_tx = cfg->tx_desc ? cfg->tx_desc : DEFAULT_DESC;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(e->port_id, &nb_rx, &nb_tx);
+	if (ret != 0) {
+		dpw_set_err(err, errlen, "port %u: queue depths %u/%u rejected: %s", e->port_id,
+			    nb_rx, nb_tx, rte_strerror(-ret));
+		return -1;
+	}
+	e->rx_desc = nb_rx;
+	e->tx_desc = nb_tx;
+
+	/* Enough mbufs to fill both rings, the TX buffer and every lcore's mempool cache, plus
+	 * what lwIP may hold (out-of-order segments, data the application has not read). */
+	nb_mbufs = nb_rx + nb_tx + DPW_TX_BUF + 2 * DPW_RX_BURST +
+		   MEMPOOL_CACHE * rte_lcore_count() +
+		   (cfg->extra_mbufs ? cfg->extra_mbufs : DEFAULT_EXTRA_MBUFS);
+	snprintf(name, sizeof(name), "dpw_mbuf_p%u", e->port_id);
+	e->pool = rte_pktmbuf_pool_create(name, nb_mbufs, MEMPOOL_CACHE, DPW_MBUF_PRIV,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(e->port_id));
+	if (e->pool == NULL) {
+		dpw_set_err(err, errlen, "cannot create a pool of %u mbufs: %s (raise EAL -m?)",
+			    nb_mbufs, rte_strerror(rte_errno));
+		return -1;
+	}
+
+	ret = rte_eth_rx_queue_setup(e->port_id, 0, nb_rx, rte_eth_dev_socket_id(e->port_id),
+				     NULL, e->pool);
+	if (ret == 0)
+		ret = rte_eth_tx_queue_setup(e->port_id, 0, nb_tx,
+					     rte_eth_dev_socket_id(e->port_id), NULL);
+	if (ret != 0) {
+		dpw_set_err(err, errlen, "port %u: queue setup failed: %s", e->port_id,
+			    rte_strerror(-ret));
+		return -1;
+	}
+	if (cfg->mtu != 0 && (ret = rte_eth_dev_set_mtu(e->port_id, cfg->mtu)) != 0) {
+		dpw_set_err(err, errlen, "port %u: MTU %u rejected: %s", e->port_id, cfg->mtu,
+			    rte_strerror(-ret));
+		return -1;
+	}
+	if (rte_eth_dev_get_mtu(e->port_id, &e->mtu) != 0 || e->mtu == 0)
+		e->mtu = RTE_ETHER_MTU;
+	ret = rte_eth_macaddr_get(e->port_id, &e->mac);
+	if (ret == 0)
+		ret = rte_eth_dev_start(e->port_id);
+	if (ret != 0) {
+		dpw_set_err(err, errlen, "port %u (%s): start failed: %s", e->port_id,
+			    info.driver_name, rte_strerror(-ret));
+		return -1;
+	}
+	e->port_started = true;
+	/* Some drivers fill their RX ring at start: that share of the pool is "idle", the
+	 * baseline the leak checks compare against. */
+	e->mbuf_idle = rte_mempool_in_use_count(e->pool);
+	return 0;
+}
+
+/* Stop and close the port (the driver frees the mbufs on its rings); the pool stays, so that
+ * the caller can check that every mbuf came back. */
+void dpw_port_close(struct dpw_engine *e)
+{
+	if (e->port_started) {
+		rte_eth_dev_stop(e->port_id);
+		e->port_started = false;
+	}
+	if (e->port_open) {
+		rte_eth_dev_close(e->port_id);
+		e->port_open = false;
+	}
+}
+
+uint16_t dpw_port_rx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(e->port_id, 0, pkts, n);
+}
+
+uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_tx_burst(e->port_id, 0, pkts, n);
+}

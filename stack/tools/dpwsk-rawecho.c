@@ -1,0 +1,209 @@
+/* dpwsk-rawecho: the engine alone, with a TCP echo listener on lwIP's raw API.
+ * It answers ARP and ping, echoes every byte sent to its TCP port, and prints its counters
+ * when stopped (SIGINT/SIGTERM). The WSK programs in apps/ replace it for real use; this one
+ * exists to check the engine underneath them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "lwip/tcp.h"
+
+#include "dpw/cli.h"
+#include "dpw/engine.h"
+
+struct options {
+	uint16_t port;
+};
+
+/* Per connection: data received but not yet echoed (the send buffer was full). */
+struct echo_conn {
+	struct pbuf *backlog;
+};
+
+static void echo_free(struct tcp_pcb *pcb, struct echo_conn *c)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	if (c != NULL) {
+		if (c->backlog != NULL)
+			pbuf_free(c->backlog);
+		free(c);
+	}
+}
+
+/* Echo as much of the backlog as the send buffer takes; the receive window is reopened only
+ * for bytes echoed, so a slow reader slows the sender instead of growing our memory. */
+static void echo_pump(struct tcp_pcb *pcb, struct echo_conn *c)
+{
+	while (c->backlog != NULL) {
+		struct pbuf *p = c->backlog;
+		u16_t n = (u16_t)LWIP_MIN((u32_t)p->len, (u32_t)tcp_sndbuf(pcb));
+
+		if (n == 0 || tcp_write(pcb, p->payload, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		tcp_recved(pcb, n);
+		if (n == p->len) {
+			c->backlog = p->next;
+			if (p->next != NULL)
+				pbuf_ref(p->next);
+			pbuf_free(p);
+		} else {
+			pbuf_remove_header(p, n);
+		}
+	}
+	tcp_output(pcb);
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)len;
+	if (arg != NULL)
+		echo_pump(pcb, arg);
+	return ERR_OK;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct echo_conn *c = arg;
+
+	if (p == NULL || err != ERR_OK) {
+		/* Peer sent FIN: close our side once everything was echoed (lwIP sends what is
+		 * queued, then the FIN). */
+		if (p != NULL)
+			pbuf_free(p);
+		echo_free(pcb, c);
+		if (tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+		return err == ERR_OK ? ERR_OK : ERR_ABRT;
+	}
+	if (c->backlog == NULL)
+		c->backlog = p;
+	else
+		pbuf_cat(c->backlog, p);
+	echo_pump(pcb, c);
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	struct echo_conn *c = arg;
+
+	(void)err;
+	/* The pcb is already gone (RST from the peer or abort). */
+	if (c != NULL) {
+		if (c->backlog != NULL)
+			pbuf_free(c->backlog);
+		free(c);
+	}
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct echo_conn *c;
+
+	(void)arg;
+	if (err != ERR_OK || pcb == NULL)
+		return ERR_VAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	tcp_arg(pcb, c);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	tcp_nagle_disable(pcb);
+	return ERR_OK;
+}
+
+static int set_port(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct options *o = ctx;
+	char *end;
+	long v = strtol(val, &end, 10);
+
+	if (*val == '\0' || *end != '\0' || v < 1 || v > 65535) {
+		snprintf(err, errlen, "bad --echo-port '%s': expected 1-65535", val);
+		return -1;
+	}
+	o->port = (uint16_t)v;
+	return 0;
+}
+
+static const struct dpw_cli_opt opts[] = {
+	{ "echo-port", true, "PORT", "TCP port of the echo listener (default 7)", set_port },
+	{ NULL, false, NULL, NULL, NULL },
+};
+
+static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
+{
+	struct tcp_pcb *pcb = tcp_new(), *lpcb;
+	err_t rc;
+
+	if (pcb == NULL) {
+		snprintf(err, errlen, "cannot allocate a TCP pcb");
+		return NULL;
+	}
+	rc = tcp_bind(pcb, IP_ANY_TYPE, port);
+	if (rc != ERR_OK) {
+		snprintf(err, errlen, "cannot bind TCP port %u: lwIP err %d", port, (int)rc);
+		tcp_abort(pcb);
+		return NULL;
+	}
+	lpcb = tcp_listen_with_backlog_and_err(pcb, TCP_DEFAULT_LISTEN_BACKLOG, &rc);
+	if (lpcb == NULL) {
+		snprintf(err, errlen, "cannot listen on TCP port %u: lwIP err %d", port, (int)rc);
+		tcp_abort(pcb);
+		return NULL;
+	}
+	tcp_accept(lpcb, on_accept);
+	return lpcb;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .port = 7 };
+	struct dpw_cli cli;
+	struct dpw_engine *e;
+	struct tcp_pcb *listener;
+	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
+	uint8_t mac[6];
+
+	if (dpw_cli_parse(argc, argv, opts, &o, &cli, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
+		return 2;
+	}
+	if (cli.help) {
+		dpw_cli_usage(&cli, "[--echo-port PORT] --iface NAME --ip A.B.C.D/N", opts);
+		return 0;
+	}
+	e = dpw_cli_start(&cli, err, sizeof(err));
+	if (e == NULL) {
+		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
+		return 1;
+	}
+	dpw_cli_stop_on_signals(e);
+
+	listener = listen_on(o.port, err, sizeof(err));
+	if (listener == NULL) {
+		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
+		dpw_cli_finish(&cli, e);
+		return 1;
+	}
+
+	dpw_engine_mac(e, mac);
+	inet_ntop(AF_INET, &cli.engine.ipv4_addr, ip, sizeof(ip));
+	/* Tests wait for this line instead of sleeping. */
+	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u\n",
+	       cli.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], o.port);
+	fflush(stdout);
+
+	dpw_engine_run(e);
+	dpw_cli_finish(&cli, e);
+	return 0;
+}

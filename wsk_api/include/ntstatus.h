@@ -1,0 +1,84 @@
+/* NTSTATUS values dpwsk returns, with Windows' own numbers (WSK-R6), so that code and logs
+ * read the same as on Windows; and DpwNtStatusName() to print them by name. */
+#ifndef DPWSK_NTSTATUS_H
+#define DPWSK_NTSTATUS_H
+
+#include "wsk_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Success and informational (the IRP result is still on its way, or the wait ran out). */
+#define STATUS_SUCCESS                    ((NTSTATUS)0x00000000)
+#define STATUS_TIMEOUT                    ((NTSTATUS)0x00000102)
+#define STATUS_PENDING                    ((NTSTATUS)0x00000103)
+
+/* Warnings: NT_SUCCESS() is false, the operation did part of its job. */
+#define STATUS_BUFFER_OVERFLOW            ((NTSTATUS)0x80000005)
+
+/* Errors. */
+#define STATUS_UNSUCCESSFUL               ((NTSTATUS)0xC0000001)
+#define STATUS_NOT_IMPLEMENTED            ((NTSTATUS)0xC0000002)
+#define STATUS_INVALID_HANDLE             ((NTSTATUS)0xC0000008)
+#define STATUS_INVALID_PARAMETER          ((NTSTATUS)0xC000000D)
+#define STATUS_INVALID_DEVICE_REQUEST     ((NTSTATUS)0xC0000010)
+#define STATUS_MORE_PROCESSING_REQUIRED   ((NTSTATUS)0xC0000016)
+#define STATUS_NO_MEMORY                  ((NTSTATUS)0xC0000017)
+#define STATUS_ACCESS_DENIED              ((NTSTATUS)0xC0000022)
+#define STATUS_BUFFER_TOO_SMALL           ((NTSTATUS)0xC0000023)
+#define STATUS_INVALID_PARAMETER_MIX      ((NTSTATUS)0xC0000030)
+#define STATUS_INSUFFICIENT_RESOURCES     ((NTSTATUS)0xC000009A)
+#define STATUS_DEVICE_NOT_READY           ((NTSTATUS)0xC00000A3)
+#define STATUS_IO_TIMEOUT                 ((NTSTATUS)0xC00000B5)
+#define STATUS_FILE_FORCED_CLOSED         ((NTSTATUS)0xC00000B6)
+#define STATUS_NOT_SUPPORTED              ((NTSTATUS)0xC00000BB)
+#define STATUS_REMOTE_NOT_LISTENING       ((NTSTATUS)0xC00000BC)
+#define STATUS_NETWORK_BUSY               ((NTSTATUS)0xC00000BF)
+#define STATUS_REQUEST_NOT_ACCEPTED       ((NTSTATUS)0xC00000D0)
+#define STATUS_INVALID_PARAMETER_1        ((NTSTATUS)0xC00000EF)
+#define STATUS_INVALID_PARAMETER_2        ((NTSTATUS)0xC00000F0)
+#define STATUS_INVALID_PARAMETER_3        ((NTSTATUS)0xC00000F1)
+#define STATUS_INVALID_PARAMETER_4        ((NTSTATUS)0xC00000F2)
+#define STATUS_CONNECTION_IN_USE          ((NTSTATUS)0xC0000108)
+#define STATUS_CANCELLED                  ((NTSTATUS)0xC0000120)
+#define STATUS_LOCAL_DISCONNECT           ((NTSTATUS)0xC000013B)
+#define STATUS_REMOTE_DISCONNECT          ((NTSTATUS)0xC000013C)
+#define STATUS_INVALID_CONNECTION         ((NTSTATUS)0xC0000140)
+#define STATUS_INVALID_ADDRESS            ((NTSTATUS)0xC0000141)
+#define STATUS_INVALID_DEVICE_STATE       ((NTSTATUS)0xC0000184)
+#define STATUS_INVALID_BUFFER_SIZE        ((NTSTATUS)0xC0000206)
+#define STATUS_INVALID_ADDRESS_COMPONENT  ((NTSTATUS)0xC0000207)
+#define STATUS_TOO_MANY_ADDRESSES         ((NTSTATUS)0xC0000209)
+#define STATUS_ADDRESS_ALREADY_EXISTS     ((NTSTATUS)0xC000020A)
+#define STATUS_ADDRESS_CLOSED             ((NTSTATUS)0xC000020B)
+#define STATUS_CONNECTION_DISCONNECTED    ((NTSTATUS)0xC000020C)
+#define STATUS_CONNECTION_RESET           ((NTSTATUS)0xC000020D)
+#define STATUS_DATA_NOT_ACCEPTED          ((NTSTATUS)0xC000021B)
+#define STATUS_NOT_FOUND                  ((NTSTATUS)0xC0000225)
+#define STATUS_RETRY                      ((NTSTATUS)0xC000022D)
+#define STATUS_CONNECTION_REFUSED         ((NTSTATUS)0xC0000236)
+#define STATUS_GRACEFUL_DISCONNECT        ((NTSTATUS)0xC0000237)
+#define STATUS_ADDRESS_ALREADY_ASSOCIATED ((NTSTATUS)0xC0000238)
+#define STATUS_ADDRESS_NOT_ASSOCIATED     ((NTSTATUS)0xC0000239)
+#define STATUS_CONNECTION_INVALID         ((NTSTATUS)0xC000023A)
+#define STATUS_CONNECTION_ACTIVE          ((NTSTATUS)0xC000023B)
+#define STATUS_NETWORK_UNREACHABLE        ((NTSTATUS)0xC000023C)
+#define STATUS_HOST_UNREACHABLE           ((NTSTATUS)0xC000023D)
+#define STATUS_PROTOCOL_UNREACHABLE       ((NTSTATUS)0xC000023E)
+#define STATUS_PORT_UNREACHABLE           ((NTSTATUS)0xC000023F)
+#define STATUS_REQUEST_ABORTED            ((NTSTATUS)0xC0000240)
+#define STATUS_CONNECTION_ABORTED         ((NTSTATUS)0xC0000241)
+#define STATUS_CONNECTION_COUNT_LIMIT     ((NTSTATUS)0xC0000246)
+#define STATUS_NOINTERFACE                ((NTSTATUS)0xC00002B9)
+
+/* "STATUS_CANCELLED" for a known value, "NTSTATUS 0x........" otherwise. The returned
+ * string is static for known values and thread-local for unknown ones (valid until the
+ * same thread's next call), so the function is safe on the lcore and in any thread. */
+const char *DpwNtStatusName(NTSTATUS Status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPWSK_NTSTATUS_H */
