@@ -286,28 +286,48 @@ struct dpw_engine *dpw_cli_start(struct dpw_cli *cli, char *err, size_t errlen)
 	return e;
 }
 
-void dpw_cli_finish(struct dpw_cli *cli, struct dpw_engine *e)
+void dpw_cli_print_stats(struct dpw_engine *e)
 {
 	struct dpw_engine_stats s;
 	char line[1024];
 
-	(void)cli;
-	dpw_engine_shutdown(e);
 	dpw_engine_get_stats(e, &s);
 	dpw_engine_format_stats(&s, line, sizeof(line));
 	printf("dpwsk: stats %s\n", line);
 	fflush(stdout);
+}
+
+void dpw_cli_finish(struct dpw_cli *cli, struct dpw_engine *e)
+{
+	(void)cli;
+	dpw_engine_shutdown(e);
+	dpw_cli_print_stats(e);
 	dpw_engine_destroy(e);
 	dpw_eal_cleanup();
 }
 
 static struct dpw_engine *signal_engine;
+static volatile sig_atomic_t stats_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1) {
+		stats_requested = 1;
+		return;
+	}
 	if (signal_engine != NULL)
 		dpw_engine_stop(signal_engine);
+}
+
+void dpw_cli_run(struct dpw_engine *e)
+{
+	while (!dpw_engine_stopping(e)) {
+		dpw_engine_poll(e);
+		if (stats_requested) {
+			stats_requested = 0;
+			dpw_cli_print_stats(e);
+		}
+	}
 }
 
 void dpw_cli_stop_on_signals(struct dpw_engine *e)
@@ -320,4 +340,5 @@ void dpw_cli_stop_on_signals(struct dpw_engine *e)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 }

@@ -217,3 +217,25 @@ uint16_t dpw_engine_port_id(const struct dpw_engine *e)
 {
 	return e->port_id;
 }
+
+struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e)
+{
+	return e->pool;
+}
+
+void dpw_engine_input(struct dpw_engine *e, struct rte_mbuf *m)
+{
+	/* The zero-copy path keeps lwIP's pbuf in the mbuf's private area; an mbuf from a pool
+	 * without that room is copied into one of ours first. */
+	if (m->pool != e->pool && rte_pktmbuf_priv_size(m->pool) < DPW_MBUF_PRIV) {
+		struct rte_mbuf *copy = rte_pktmbuf_copy(m, e->pool, 0, UINT32_MAX);
+
+		rte_pktmbuf_free(m);
+		if (copy == NULL) {
+			e->c.rx_nombuf++;
+			return;
+		}
+		m = copy;
+	}
+	dpw_netif_input(e, m);
+}

@@ -9,7 +9,12 @@
 #include <rte_mempool.h>
 
 #include "lwip/netif.h"
+#include "lwip/pbuf.h"
 #include "dpw/engine.h"
+
+/* The custom pbuf that wraps a received mbuf lives in the mbuf's private area, so RX needs
+ * no allocation besides the mbuf itself (see netif_dpdk.c). */
+#define DPW_MBUF_PRIV RTE_ALIGN(sizeof(struct pbuf_custom), RTE_MBUF_PRIV_ALIGN)
 
 #define DPW_RX_BURST 32
 #define DPW_TX_BUF 512   /* frames lwIP produced that the port has not taken yet */
@@ -20,6 +25,7 @@ struct dpw_counters {
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_dropped;
 	uint64_t drop_runt;
+	uint64_t rx_nombuf;  /* injected frames lost because the pool was empty */
 	uint64_t loops;
 };
 

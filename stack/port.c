@@ -12,9 +12,6 @@
 #define DEFAULT_EXTRA_MBUFS 16384
 #define MEMPOOL_CACHE 256
 
-/* The custom pbuf that wraps a received mbuf lives in the mbuf's private area, so RX needs
- * no allocation besides the mbuf itself (see netif_dpdk.c). */
-#define DPW_MBUF_PRIV RTE_ALIGN(sizeof(struct pbuf_custom), RTE_MBUF_PRIV_ALIGN)
 
 static int find_port(const struct dpw_engine_config *cfg, uint16_t *port, char *err,
 		     size_t errlen)

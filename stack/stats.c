@@ -32,8 +32,10 @@ void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s
 	s->drop_tcp_other = lwip_stats.tcp.drop - lwip_stats.tcp.chkerr;
 	s->drop_udp_chksum = lwip_stats.udp.chkerr;
 	s->drop_udp_other = lwip_stats.udp.drop - lwip_stats.udp.chkerr;
-	s->drop_icmp = lwip_stats.icmp.drop;
-	s->rx_dropped = s->drop_runt + s->drop_link + lwip_stats.ip.drop + lwip_stats.tcp.drop +
+	/* lwIP counts an ICMP checksum or length error without counting a drop. */
+	s->drop_icmp = lwip_stats.icmp.drop + lwip_stats.icmp.chkerr + lwip_stats.icmp.lenerr +
+		       lwip_stats.icmp.err;
+	s->rx_dropped = s->drop_runt + e->c.rx_nombuf + s->drop_link + lwip_stats.ip.drop + lwip_stats.tcp.drop +
 			lwip_stats.udp.drop + s->drop_icmp;
 
 	s->mbuf_total = e->pool != NULL ? e->pool->size : 0;

@@ -2,6 +2,7 @@
  * It answers ARP and ping, echoes every byte sent to its TCP port, and prints its counters
  * when stopped (SIGINT/SIGTERM). The WSK programs in apps/ replace it for real use; this one
  * exists to check the engine underneath them. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct options {
 /* Per connection: data received but not yet echoed (the send buffer was full). */
 struct echo_conn {
 	struct pbuf *backlog;
+	bool peer_closed;  /* FIN seen: close once the backlog is echoed */
 };
 
 static void echo_free(struct tcp_pcb *pcb, struct echo_conn *c)
@@ -58,11 +60,27 @@ static void echo_pump(struct tcp_pcb *pcb, struct echo_conn *c)
 	tcp_output(pcb);
 }
 
+/* Close our side; lwIP sends what is queued, then the FIN. */
+static err_t echo_close(struct tcp_pcb *pcb, struct echo_conn *c)
+{
+	echo_free(pcb, c);
+	if (tcp_close(pcb) != ERR_OK) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	return ERR_OK;
+}
+
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
+	struct echo_conn *c = arg;
+
 	(void)len;
-	if (arg != NULL)
-		echo_pump(pcb, arg);
+	if (c == NULL)
+		return ERR_OK;
+	echo_pump(pcb, c);
+	if (c->peer_closed && c->backlog == NULL)
+		return echo_close(pcb, c);
 	return ERR_OK;
 }
 
@@ -70,15 +88,17 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct echo_conn *c = arg;
 
-	if (p == NULL || err != ERR_OK) {
-		/* Peer sent FIN: close our side once everything was echoed (lwIP sends what is
-		 * queued, then the FIN). */
+	if (err != ERR_OK) {
 		if (p != NULL)
 			pbuf_free(p);
-		echo_free(pcb, c);
-		if (tcp_close(pcb) != ERR_OK)
-			tcp_abort(pcb);
-		return err == ERR_OK ? ERR_OK : ERR_ABRT;
+		return ERR_OK;
+	}
+	if (p == NULL) {
+		/* Peer sent FIN: finish echoing what we hold, then close. */
+		c->peer_closed = true;
+		if (c->backlog == NULL)
+			return echo_close(pcb, c);
+		return ERR_OK;
 	}
 	if (c->backlog == NULL)
 		c->backlog = p;
@@ -203,7 +223,7 @@ int main(int argc, char **argv)
 	       cli.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], o.port);
 	fflush(stdout);
 
-	dpw_engine_run(e);
+	dpw_cli_run(e);
 	dpw_cli_finish(&cli, e);
 	return 0;
 }

@@ -55,8 +55,12 @@ struct dpw_engine *dpw_cli_start(struct dpw_cli *cli, char *err, size_t errlen);
 /* Shut the engine down, print the final stats line to stdout, clean up EAL. */
 void dpw_cli_finish(struct dpw_cli *cli, struct dpw_engine *e);
 
-/* SIGINT/SIGTERM stop this engine's loop (dpw_engine_run returns). */
+/* SIGINT/SIGTERM stop this engine's loop; SIGUSR1 asks dpw_cli_run() to print the stats
+ * line ("dpwsk: stats key=value ...") to stdout. */
 void dpw_cli_stop_on_signals(struct dpw_engine *e);
+/* The programs' loop: dpw_engine_poll() until stopped, answering SIGUSR1. */
+void dpw_cli_run(struct dpw_engine *e);
+void dpw_cli_print_stats(struct dpw_engine *e);
 
 /* Parse "A.B.C.D/N" (addr and mask in network byte order). 0 or -1. */
 int dpw_parse_ipv4_prefix(const char *s, uint32_t *addr, uint32_t *mask);

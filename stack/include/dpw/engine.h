@@ -94,6 +94,13 @@ void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t
 void *dpw_engine_netif(struct dpw_engine *e);
 void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6]);
 uint16_t dpw_engine_port_id(const struct dpw_engine *e);
+/* The pool RX mbufs come from (each has room for the engine's pbuf in its private area):
+ * frames an embedding application injects must come from here too. */
+struct rte_mempool;
+struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e);
+/* Hand one frame to lwIP as if the port had received it (embedded packet apps, tests). */
+struct rte_mbuf;
+void dpw_engine_input(struct dpw_engine *e, struct rte_mbuf *m);
 
 #ifdef __cplusplus
 }
