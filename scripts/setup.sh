@@ -1,0 +1,42 @@
+#!/bin/bash
+# One-time (and harmless to repeat) setup on Debian 12: packages, lwIP's source, the build.
+#   scripts/setup.sh            install, fetch, configure and build (in ./build)
+#   scripts/setup.sh --no-build install and fetch only
+# Needs root for apt-get (run with sudo).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=1
+[ "${1:-}" = "--no-build" ] && build=0
+
+packages=(
+    # build
+    gcc pkg-config meson ninja-build dpkg-dev
+    # DPDK 22.11 from Debian: headers, libraries, PMD plugins, dpdk-devbind.py, dpdk-testpmd
+    dpdk dpdk-dev libdpdk-dev
+    # the namespace topology and the Linux peers the tests talk to
+    iproute2 ethtool tcpdump netcat-openbsd curl iputils-ping python3 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (sudo) to install: ${missing[*]}" >&2; exit 1; }
+    echo "setup.sh: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+"$here/scripts/fetch-lwip.sh"
+
+if [ $build = 1 ]; then
+    if [ ! -f "$here/build/build.ninja" ]; then
+        meson setup "$here/build" "$here" >/dev/null
+    fi
+    ninja -C "$here/build" >/dev/null
+    echo "setup.sh: built into build/"
+fi
