@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
+#include <rte_pause.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -187,6 +189,25 @@ static void test_burst_returns_mbufs(void)
 	CHECK_EQ_U(s1.mbuf_in_use, s0.mbuf_in_use);
 }
 
+/* dpw_engine_start(): the loop on a thread of its own answers while this thread waits for
+ * the reply on the TX ring (bounded: 5 s), then dpw_engine_join() stops it. */
+static void test_own_thread(void)
+{
+	char err[DPW_ERRLEN];
+	struct rte_mbuf *m = NULL;
+	uint64_t deadline;
+
+	CHECK(dpw_engine_start(engine, err, sizeof(err)) == 0);
+	inject(frame_icmp_echo(pool, &peer, 0x5151, 9, 32, FAULT_NONE));
+	deadline = rte_get_timer_cycles() + 5 * rte_get_timer_hz();
+	while (rte_ring_dequeue(from_stack, (void **)&m) != 0 && rte_get_timer_cycles() < deadline)
+		rte_pause();
+	dpw_engine_join(engine);
+	CHECK(m != NULL && frame_is_icmp_echo_reply(m, 0x5151, 9, 32));
+	if (m != NULL)
+		rte_pktmbuf_free(m);
+}
+
 static void test_bad_config(void)
 {
 	struct dpw_engine_config cfg = { 0 };
@@ -257,6 +278,7 @@ int main(int argc, char **argv)
 	test_burst_returns_mbufs();
 	test_tcp_handshake();
 	test_bad_config();
+	test_own_thread();
 
 	/* Shutdown aborts the hoarding connection (a RST goes out) and returns every mbuf. */
 	dpw_engine_shutdown(engine);
