@@ -17,7 +17,7 @@ typedef struct _MDL {
 	CSHORT Size;            /* bytes of this structure */
 	CSHORT MdlFlags;        /* MDL_* below */
 	PEPROCESS Process;      /* always NULL: one address space */
-	PVOID MappedSystemVa;   /* the buffer's address (always "mapped" in userspace) */
+	PVOID MappedSystemVa;   /* the buffer's address, kept equal to StartVa + ByteOffset */
 	PVOID StartVa;          /* the buffer's address rounded down to DPW_MDL_PAGE_SIZE */
 	ULONG ByteCount;        /* bytes described */
 	ULONG ByteOffset;       /* buffer address - StartVa */
@@ -83,14 +83,34 @@ static inline ULONG MmGetMdlByteOffset(const MDL *Mdl)
 
 static inline PVOID MmGetMdlVirtualAddress(const MDL *Mdl)
 {
-	return (PUCHAR)Mdl->StartVa + Mdl->ByteOffset;
+	/* In integers: StartVa may be NULL, and NULL + 0 upsets the sanitizers. */
+	return (PVOID)((ULONG_PTR)Mdl->StartVa + Mdl->ByteOffset);
 }
 
-/* Never NULL for an MDL from IoAllocateMdl: the buffer is already in our address space. */
+/* The buffer is already in our address space, so the "system" address is the virtual one;
+ * computed from StartVa/ByteOffset so that MDLs set up by MmInitializeMdl alone work too. */
 static inline PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
 {
 	(void)Priority;
-	return Mdl->MappedSystemVa;
+	return MmGetMdlVirtualAddress(Mdl);
+}
+
+/* Bytes for an MDL in the caller's own memory: no page array follows it here. */
+#define MmSizeOfMdl(Base, Length) ((SIZE_T)sizeof(MDL))
+
+/* Describes Length bytes at BaseVa in caller-provided MDL memory (Windows' macro). */
+static inline VOID MmInitializeMdl(PMDL Mdl, PVOID BaseVa, SIZE_T Length)
+{
+	ULONG_PTR va = (ULONG_PTR)BaseVa;
+
+	Mdl->Next = NULL;
+	Mdl->Size = (CSHORT)sizeof(MDL);
+	Mdl->MdlFlags = 0;
+	Mdl->Process = NULL;
+	Mdl->StartVa = (PVOID)(va & ~(ULONG_PTR)(DPW_MDL_PAGE_SIZE - 1));
+	Mdl->ByteOffset = (ULONG)(va & (DPW_MDL_PAGE_SIZE - 1));
+	Mdl->ByteCount = (ULONG)Length;
+	Mdl->MappedSystemVa = BaseVa;
 }
 
 /*
