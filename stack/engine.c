@@ -75,10 +75,35 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		dpw_netif_input(e, pkts[i]);
 	}
+	for (unsigned i = 0; i < e->nb_hooks; i++)
+		e->hooks[i].fn(e->hooks[i].arg);
 	sys_check_timeouts();
 	dpw_netif_flush_tx(e);
 	e->c.loops++;
 	return n;
+}
+
+/* Hooks are changed only while the loop is not running, or from the loop itself. */
+int dpw_engine_add_poll_hook(struct dpw_engine *e, dpw_poll_hook_fn fn, void *arg)
+{
+	if (fn == NULL || e->nb_hooks == DPW_MAX_POLL_HOOKS)
+		return -1;
+	e->hooks[e->nb_hooks].fn = fn;
+	e->hooks[e->nb_hooks].arg = arg;
+	e->nb_hooks++;
+	return 0;
+}
+
+void dpw_engine_remove_poll_hook(struct dpw_engine *e, dpw_poll_hook_fn fn, void *arg)
+{
+	for (unsigned i = 0; i < e->nb_hooks; i++) {
+		if (e->hooks[i].fn == fn && e->hooks[i].arg == arg) {
+			memmove(&e->hooks[i], &e->hooks[i + 1],
+				(e->nb_hooks - i - 1) * sizeof(e->hooks[0]));
+			e->nb_hooks--;
+			return;
+		}
+	}
 }
 
 void dpw_engine_run(struct dpw_engine *e)

@@ -44,6 +44,12 @@ struct dpw_engine {
 	struct rte_mbuf *tx_pending[DPW_TX_BUF];
 	unsigned tx_count;
 
+	struct {
+		dpw_poll_hook_fn fn;
+		void *arg;
+	} hooks[DPW_MAX_POLL_HOOKS];
+	unsigned nb_hooks;
+
 	struct dpw_counters c;
 	uint32_t mbuf_idle;
 

@@ -69,6 +69,13 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
  * Call it from the same thread every time. */
 unsigned dpw_engine_poll(struct dpw_engine *e);
 
+/* Work to do on the lcore once per loop pass, after RX and before TX is flushed (the WSK
+ * provider drains its request ring here). At most DPW_MAX_POLL_HOOKS; 0 or -1 when full. */
+#define DPW_MAX_POLL_HOOKS 4
+typedef void (*dpw_poll_hook_fn)(void *arg);
+int dpw_engine_add_poll_hook(struct dpw_engine *e, dpw_poll_hook_fn fn, void *arg);
+void dpw_engine_remove_poll_hook(struct dpw_engine *e, dpw_poll_hook_fn fn, void *arg);
+
 /* Poll until dpw_engine_stop() is called (from any thread or a signal handler). */
 void dpw_engine_run(struct dpw_engine *e);
 void dpw_engine_stop(struct dpw_engine *e);
