@@ -87,6 +87,7 @@
 #define LWIP_TCP_PCB_NUM_EXT_ARGS       1  /* slot for the WSK socket object */
 #define TCP_TMR_INTERVAL              100  /* ms; finer than lwIP's 250 for faster RTO/delayed ACK */
 #define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1 /* ephemeral ports start at a random point */
+#define SO_REUSE                        1  /* SO_REUSEADDR (WSK F2, F9) */
 
 /* --- statistics: the drop counters the engine exports ----------------------------------------- */
 #define LWIP_STATS                      1

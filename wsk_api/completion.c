@@ -1,0 +1,191 @@
+/* Completion delivery: the lcore (and callers failing early) post completed IRPs to the
+ * client's ring; the client runs their completion routines on its own threads with
+ * WskPollCompletions / WskWaitCompletions (WSK-C10: every completion goes through here).
+ *
+ * The ring is DPDK's lock-free rte_ring. It has a fixed size, and a completion must never be
+ * lost, so a full ring spills to an overflow list under a mutex (rare: counted). Waiting
+ * clients sleep on an eventfd that the poster writes only when somebody waits. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+
+#include "provider_internal.h"
+
+#define CQ_SIZE 65536
+#define CQ_BURST 64
+
+struct dpw_completion_ring {
+	struct rte_ring *ring;
+	pthread_mutex_t overflow_lock;
+	PIRP *overflow;
+	size_t overflow_len, overflow_cap;
+	atomic_size_t overflow_count;
+	int efd;
+	atomic_int waiters;
+	atomic_bool fd_exported;     /* WskCompletionFd was called: signal every post */
+};
+
+int dpw_completion_ring_create(struct dpw_client *c)
+{
+	static atomic_uint seq;
+	struct dpw_completion_ring *cq = calloc(1, sizeof(*cq));
+	char name[RTE_RING_NAMESIZE];
+
+	if (cq == NULL)
+		return -1;
+	snprintf(name, sizeof(name), "wsk_cq_%u", atomic_fetch_add(&seq, 1));
+	cq->ring = rte_ring_create(name, CQ_SIZE, SOCKET_ID_ANY, 0 /* MP/MC */);
+	cq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (cq->ring == NULL || cq->efd < 0) {
+		rte_ring_free(cq->ring);
+		if (cq->efd >= 0)
+			close(cq->efd);
+		free(cq);
+		return -1;
+	}
+	pthread_mutex_init(&cq->overflow_lock, NULL);
+	c->cq = cq;
+	return 0;
+}
+
+void dpw_completion_ring_destroy(struct dpw_client *c)
+{
+	struct dpw_completion_ring *cq = c->cq;
+
+	if (cq == NULL)
+		return;
+	rte_ring_free(cq->ring);
+	close(cq->efd);
+	free(cq->overflow);
+	pthread_mutex_destroy(&cq->overflow_lock);
+	free(cq);
+	c->cq = NULL;
+}
+
+static void wake(struct dpw_completion_ring *cq)
+{
+	uint64_t one = 1;
+
+	if ((atomic_load(&cq->waiters) > 0 || atomic_load(&cq->fd_exported)) && write(cq->efd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		perror("dpwsk: eventfd write");
+}
+
+void dpw_post_completion(struct dpw_client *c, PIRP irp)
+{
+	struct dpw_completion_ring *cq = c->cq;
+
+	atomic_fetch_add_explicit(&dpw_counters.completions, 1, memory_order_relaxed);
+	if (rte_ring_mp_enqueue(cq->ring, irp) != 0) {
+		pthread_mutex_lock(&cq->overflow_lock);
+		if (cq->overflow_len == cq->overflow_cap) {
+			size_t cap = cq->overflow_cap ? cq->overflow_cap * 2 : 1024;
+			PIRP *grown = realloc(cq->overflow, cap * sizeof(*grown));
+
+			if (grown == NULL) {
+				/* No memory left even for a pointer: nothing safe remains but to say so
+				 * and stop, rather than lose a completion silently. */
+				fprintf(stderr, "dpwsk: out of memory posting a completion\n");
+				abort();
+			}
+			cq->overflow = grown;
+			cq->overflow_cap = cap;
+		}
+		cq->overflow[cq->overflow_len++] = irp;
+		atomic_fetch_add(&cq->overflow_count, 1);
+		pthread_mutex_unlock(&cq->overflow_lock);
+		atomic_fetch_add_explicit(&dpw_counters.spills, 1, memory_order_relaxed);
+	}
+	wake(cq);
+}
+
+static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)
+{
+	PIRP irps[CQ_BURST];
+	ULONG ran = 0;
+
+	while (ran < max) {
+		unsigned want = max - ran < CQ_BURST ? max - ran : CQ_BURST;
+		unsigned n = rte_ring_mc_dequeue_burst(cq->ring, (void **)irps, want, NULL);
+
+		/* The overflow list only fills while the ring is full: take from it once the ring
+		 * is drained, so that completion order is kept. */
+		if (n == 0 && atomic_load(&cq->overflow_count) > 0) {
+			pthread_mutex_lock(&cq->overflow_lock);
+			while (n < want && cq->overflow_len > 0) {
+				irps[n++] = cq->overflow[0];
+				cq->overflow_len--;
+				for (size_t i = 0; i < cq->overflow_len; i++)
+					cq->overflow[i] = cq->overflow[i + 1];
+			}
+			atomic_fetch_sub(&cq->overflow_count, n);
+			pthread_mutex_unlock(&cq->overflow_lock);
+		}
+		if (n == 0)
+			break;
+		if (atomic_load(&cq->fd_exported)) {
+			uint64_t drained;
+
+			if (read(cq->efd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+				perror("dpwsk: eventfd read");
+		}
+		for (unsigned i = 0; i < n; i++)
+			DpwRunIrpCompletion(irps[i]);
+		ran += n;
+	}
+	return ran;
+}
+
+ULONG WskPollCompletions(PWSK_CLIENT Client, ULONG Max)
+{
+	struct dpw_client *c = dpw_client_from_handle(Client);
+
+	if (c == NULL || Max == 0)
+		return 0;
+	return run_batch(c->cq, Max);
+}
+
+ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs)
+{
+	struct dpw_client *c = dpw_client_from_handle(Client);
+	struct dpw_completion_ring *cq;
+	struct pollfd pfd;
+	ULONG ran;
+	uint64_t drained;
+
+	if (c == NULL || Max == 0)
+		return 0;
+	cq = c->cq;
+	ran = run_batch(cq, Max);
+	if (ran > 0)
+		return ran;
+	/* Announce the wait, then look again: a completion posted between the first look and
+	 * the announcement would otherwise not wake us. */
+	atomic_fetch_add(&cq->waiters, 1);
+	ran = run_batch(cq, Max);
+	if (ran == 0) {
+		pfd.fd = cq->efd;
+		pfd.events = POLLIN;
+		poll(&pfd, 1, TimeoutMs == WSK_INFINITE_WAIT ? -1 : (int)TimeoutMs);
+		if (read(cq->efd, &drained, sizeof(drained)) < 0 && errno != EAGAIN)
+			perror("dpwsk: eventfd read");
+		ran = run_batch(cq, Max);
+	}
+	atomic_fetch_sub(&cq->waiters, 1);
+	return ran;
+}
+
+int WskCompletionFd(PWSK_CLIENT Client)
+{
+	struct dpw_client *c = dpw_client_from_handle(Client);
+
+	if (c == NULL)
+		return -1;
+	atomic_store(&c->cq->fd_exported, true);
+	return c->cq->efd;
+}

@@ -1,0 +1,635 @@
+/* The provider's dispatch tables and their entry points, run on the caller's thread: check
+ * the arguments (WSK-R3, R4), the handle (WSK-C6) and the socket's category (R5), pack the
+ * call into a request and hand it to the lcore. Nothing here touches lwIP. */
+#include <stdlib.h>
+
+#include "socket_internal.h"
+
+/* An IRP-less failure: say so synchronously. A failure after the IRP was taken: complete
+ * the IRP with it too (R3), through the client's ring when the client is still there. */
+static NTSTATUS fail_taken(struct dpw_client *c, PIRP irp, NTSTATUS st)
+{
+	if (c != NULL && dpw_client_from_handle(c) == c) {
+		if (DpwCompleteIrpDeferred(irp, st, 0) == STATUS_SUCCESS)
+			dpw_post_completion(c, irp);
+	} else {
+		DpwCompleteIrp(irp, st, 0);
+	}
+	return st;
+}
+
+/* Which operations each category offers (R5). A call that reaches a socket through the
+ * wrong table (a cast, a stale pointer) is refused, never run. */
+static bool op_allowed(ULONG category, enum dpw_op op)
+{
+	switch (op) {
+	case DPW_OP_CONTROL_SOCKET:
+	case DPW_OP_CLOSE:
+	case DPW_OP_CANCEL:
+		return true;
+	case DPW_OP_BIND:
+		return category != WSK_FLAG_BASIC_SOCKET;
+	case DPW_OP_ACCEPT:
+		return category == WSK_FLAG_LISTEN_SOCKET || category == WSK_FLAG_STREAM_SOCKET;
+	case DPW_OP_GET_LOCAL_ADDRESS:
+		return category != WSK_FLAG_BASIC_SOCKET;
+	case DPW_OP_LISTEN:
+		return category == WSK_FLAG_STREAM_SOCKET;
+	case DPW_OP_CONNECT:
+	case DPW_OP_SEND:
+	case DPW_OP_RECEIVE:
+	case DPW_OP_DISCONNECT:
+	case DPW_OP_GET_REMOTE_ADDRESS:
+		return category == WSK_FLAG_CONNECTION_SOCKET || category == WSK_FLAG_STREAM_SOCKET;
+	case DPW_OP_RELEASE:
+		return category == WSK_FLAG_CONNECTION_SOCKET ||
+		       category == WSK_FLAG_STREAM_SOCKET || category == WSK_FLAG_DATAGRAM_SOCKET;
+	case DPW_OP_SEND_TO:
+	case DPW_OP_RECEIVE_FROM:
+	case DPW_OP_SEND_MESSAGES:
+		return category == WSK_FLAG_DATAGRAM_SOCKET;
+	default:
+		return false;
+	}
+}
+
+/* The common front half of every socket call. On success *out is a request ready for its
+ * arguments; otherwise the status to return (the IRP already completed with it, or
+ * untouched when it was NULL or busy). */
+static NTSTATUS begin(PWSK_SOCKET h, PIRP irp, enum dpw_op op, struct dpw_req **out)
+{
+	struct dpw_socket *s;
+	struct dpw_req *r;
+	uint32_t gen = 0;
+	NTSTATUS st;
+
+	*out = NULL;
+	st = DpwStartIrp(irp);              /* NULL or busy: STATUS_INVALID_PARAMETER */
+	if (st != STATUS_SUCCESS)
+		return st;
+	s = dpw_socket_from_handle(h, &gen, &st);
+	if (s == NULL) {
+		/* A dead slot still knows its client; a pointer that is no socket does not. */
+		struct dpw_client *c = dpw_socket_is_slot(h) ? ((struct dpw_socket *)h)->client
+							     : NULL;
+		return fail_taken(c, irp, st);
+	}
+	if (!op_allowed(s->category, op))
+		return fail_taken(s->client, irp, STATUS_INVALID_DEVICE_REQUEST);
+	r = dpw_req_new(op, irp);
+	if (r == NULL)
+		return fail_taken(s->client, irp, STATUS_INSUFFICIENT_RESOURCES);
+	r->sock = s;
+	r->sock_gen = gen;
+	r->client = s->client;
+	/* Counted while the call is inside the provider on this thread, so that a close on
+	 * another thread meanwhile is noticed (C6). */
+	atomic_fetch_add(&s->callers, 1);
+	*out = r;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS reject(struct dpw_req *r, NTSTATUS st)
+{
+	struct dpw_client *c = r->client;
+	struct dpw_socket *s = r->sock;
+	PIRP irp = r->irp;
+
+	dpw_req_free(r);
+	st = fail_taken(c, irp, st);
+	if (s != NULL)
+		atomic_fetch_sub(&s->callers, 1);
+	return st;
+}
+
+/* Hand a socket call to the lcore; the request may be gone when this returns. */
+static NTSTATUS submit(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st = dpw_submit(r);
+
+	if (s != NULL)
+		atomic_fetch_sub(&s->callers, 1);
+	return st;
+}
+
+/* ---- client-level calls -------------------------------------------------------------------- */
+
+static NTSTATUS begin_client(PWSK_CLIENT client, PIRP irp, enum dpw_op op,
+			     struct dpw_req **out, struct dpw_client **cout)
+{
+	struct dpw_client *c;
+	struct dpw_req *r;
+	NTSTATUS st;
+
+	*out = NULL;
+	st = DpwStartIrp(irp);
+	if (st != STATUS_SUCCESS)
+		return st;
+	c = dpw_client_from_handle(client);
+	if (c == NULL || atomic_load(&c->deregistering)) {
+		DpwCompleteIrp(irp, STATUS_DEVICE_NOT_READY, 0);
+		return STATUS_DEVICE_NOT_READY;
+	}
+	r = dpw_req_new(op, irp);
+	if (r == NULL)
+		return fail_taken(c, irp, STATUS_INSUFFICIENT_RESOURCES);
+	r->client = c;
+	*out = r;
+	*cout = c;
+	return STATUS_SUCCESS;
+}
+
+static bool category_ok(ULONG flags)
+{
+	return flags == WSK_FLAG_BASIC_SOCKET || flags == WSK_FLAG_LISTEN_SOCKET ||
+	       flags == WSK_FLAG_CONNECTION_SOCKET || flags == WSK_FLAG_DATAGRAM_SOCKET ||
+	       flags == WSK_FLAG_STREAM_SOCKET;
+}
+
+static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily,
+				  USHORT SocketType, ULONG Protocol, ULONG Flags,
+				  PVOID SocketContext, const VOID *Dispatch, PEPROCESS OwningProcess,
+				  PETHREAD OwningThread, PSECURITY_DESCRIPTOR SecurityDescriptor,
+				  PIRP Irp)
+{
+	struct dpw_client *c;
+	struct dpw_req *r;
+	NTSTATUS st = begin_client(Client, Irp, DPW_OP_SOCKET, &r, &c);
+
+	(void)OwningProcess;
+	(void)OwningThread;
+	if (r == NULL)
+		return st;
+	if (!category_ok(Flags))
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if (AddressFamily != AF_INET && AddressFamily != AF_INET6)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	r->u.socket.af = AddressFamily;
+	r->u.socket.type = SocketType;
+	r->u.socket.proto = Protocol;
+	r->u.socket.sock_flags = Flags;
+	r->u.socket.ctx = SocketContext;
+	r->u.socket.dispatch = Dispatch;
+	r->flags = Flags;
+	(void)SecurityDescriptor;
+	return dpw_submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType, ULONG Protocol,
+					  PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress,
+					  ULONG Flags, PVOID SocketContext,
+					  const WSK_CLIENT_CONNECTION_DISPATCH *Dispatch,
+					  PEPROCESS OwningProcess, PETHREAD OwningThread,
+					  PSECURITY_DESCRIPTOR SecurityDescriptor, PIRP Irp)
+{
+	struct dpw_client *c;
+	struct dpw_req *r;
+	NTSTATUS st = begin_client(Client, Irp, DPW_OP_SOCKET_CONNECT, &r, &c);
+
+	(void)OwningProcess;
+	(void)OwningThread;
+	(void)SecurityDescriptor;
+	if (r == NULL)
+		return st;
+	if (LocalAddress == NULL || RemoteAddress == NULL || Flags != 0 ||
+	    DpwSockaddrLength(LocalAddress) == 0 || DpwSockaddrLength(RemoteAddress) == 0)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	r->u.socket.af = DpwSockaddrFamily(RemoteAddress);
+	r->u.socket.type = SocketType;
+	r->u.socket.proto = Protocol;
+	r->u.socket.sock_flags = WSK_FLAG_CONNECTION_SOCKET;
+	r->u.socket.ctx = SocketContext;
+	r->u.socket.dispatch = Dispatch;
+	r->u.socket.local = LocalAddress;
+	r->u.socket.remote = RemoteAddress;
+	return dpw_submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode,
+					  SIZE_T InputSize, PVOID InputBuffer, SIZE_T OutputSize,
+					  PVOID OutputBuffer, SIZE_T *OutputSizeReturned, PIRP Irp)
+{
+	NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVOID in,
+				    SIZE_T out_len, PVOID out, SIZE_T *out_used, PIRP irp);
+	struct dpw_client *c = dpw_client_from_handle(Client);
+
+	if (c == NULL || atomic_load(&c->deregistering))
+		return STATUS_DEVICE_NOT_READY;
+	return dpw_control_client(c, ControlCode, InputSize, InputBuffer, OutputSize, OutputBuffer,
+				  OutputSizeReturned, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_not_supported_gai(PWSK_CLIENT Client, PUNICODE_STRING NodeName,
+					     PUNICODE_STRING ServiceName, ULONG NameSpace,
+					     GUID *Provider, PADDRINFOEXW Hints,
+					     PADDRINFOEXW *Result, PEPROCESS OwningProcess,
+					     PETHREAD OwningThread, PIRP Irp)
+{
+	(void)Client; (void)NodeName; (void)ServiceName; (void)NameSpace; (void)Provider;
+	(void)Hints; (void)Result; (void)OwningProcess; (void)OwningThread;
+	/* No resolver in a userspace stack without DNS: say so, completing the IRP (R3). */
+	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
+		return STATUS_INVALID_PARAMETER;
+	return fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+}
+
+static VOID WSKAPI wsk_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo)
+{
+	(void)Client;
+	(void)AddrInfo;
+}
+
+static NTSTATUS WSKAPI wsk_not_supported_gni(PWSK_CLIENT Client, PSOCKADDR SockAddr,
+					     ULONG SockAddrLength, PUNICODE_STRING NodeName,
+					     PUNICODE_STRING ServiceName, ULONG Flags,
+					     PEPROCESS OwningProcess, PETHREAD OwningThread,
+					     PIRP Irp)
+{
+	(void)SockAddr; (void)SockAddrLength; (void)NodeName; (void)ServiceName; (void)Flags;
+	(void)OwningProcess; (void)OwningThread;
+	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
+		return STATUS_INVALID_PARAMETER;
+	return fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+}
+
+const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {
+	.Version = MAKE_WSK_VERSION(1, 0),
+	.WskSocket = wsk_socket,
+	.WskSocketConnect = wsk_socket_connect,
+	.WskControlClient = wsk_control_client,
+	.WskGetAddressInfo = wsk_not_supported_gai,
+	.WskFreeAddressInfo = wsk_free_address_info,
+	.WskGetNameInfo = wsk_not_supported_gni,
+};
+
+/* ---- socket calls ---------------------------------------------------------------------------- */
+
+static NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET_TYPE RequestType,
+					  ULONG ControlCode, ULONG Level, SIZE_T InputSize,
+					  PVOID InputBuffer, SIZE_T OutputSize, PVOID OutputBuffer,
+					  SIZE_T *OutputSizeReturned, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st;
+
+	/* Some options may be set without an IRP (WSK allows it for event callbacks); we ask
+	 * for one always, to have somewhere to put the result. */
+	st = begin(Socket, Irp, DPW_OP_CONTROL_SOCKET, &r);
+	if (r == NULL)
+		return st;
+	if (RequestType != WskSetOption && RequestType != WskGetOption && RequestType != WskIoctl)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if ((InputSize > 0 && InputBuffer == NULL) || (OutputSize > 0 && OutputBuffer == NULL))
+		return reject(r, STATUS_INVALID_PARAMETER);
+	r->u.control.type = RequestType;
+	r->u.control.code = ControlCode;
+	r->u.control.level = Level;
+	r->u.control.in_len = InputSize;
+	r->u.control.in = InputBuffer;
+	r->u.control.out_len = OutputSize;
+	r->u.control.out = OutputBuffer;
+	r->u.control.out_used = OutputSizeReturned;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_CLOSE, &r);
+	uint32_t expect = DPW_HANDLE_LIVE;
+
+	if (r == NULL)
+		return st;
+	/* From here the handle is dead to every other caller (C6); a second close loses. */
+	if (!atomic_compare_exchange_strong(&r->sock->handle_state, &expect, DPW_HANDLE_CLOSING))
+		return reject(r, STATUS_INVALID_HANDLE);
+	if (atomic_load(&r->sock->callers) > 1)
+		atomic_fetch_add(&dpw_counters.concurrent_close, 1);
+	return submit(r);
+}
+
+static NTSTATUS addr_call(PWSK_SOCKET Socket, enum dpw_op op, PSOCKADDR addr, ULONG flags,
+			  PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, op, &r);
+
+	if (r == NULL)
+		return st;
+	if (addr == NULL)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if ((op == DPW_OP_BIND || op == DPW_OP_CONNECT) && DpwSockaddrLength(addr) == 0)
+		return reject(r, STATUS_INVALID_ADDRESS);
+	r->u.addr.addr = addr;
+	r->flags = flags;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_bind(PWSK_SOCKET Socket, PSOCKADDR LocalAddress, ULONG Flags, PIRP Irp)
+{
+	return addr_call(Socket, DPW_OP_BIND, LocalAddress, Flags, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_connect(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress, ULONG Flags,
+				   PIRP Irp)
+{
+	return addr_call(Socket, DPW_OP_CONNECT, RemoteAddress, Flags, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_get_local_address(PWSK_SOCKET Socket, PSOCKADDR LocalAddress,
+					     PIRP Irp)
+{
+	return addr_call(Socket, DPW_OP_GET_LOCAL_ADDRESS, LocalAddress, 0, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_get_remote_address(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress,
+					      PIRP Irp)
+{
+	return addr_call(Socket, DPW_OP_GET_REMOTE_ADDRESS, RemoteAddress, 0, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_listen(PWSK_SOCKET Socket, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_LISTEN, &r);
+
+	return r == NULL ? st : submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags,
+				  PVOID AcceptSocketContext,
+				  const WSK_CLIENT_CONNECTION_DISPATCH *AcceptSocketDispatch,
+				  PSOCKADDR LocalAddress, PSOCKADDR RemoteAddress, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(ListenSocket, Irp, DPW_OP_ACCEPT, &r);
+
+	if (r == NULL)
+		return st;
+	if (Flags != 0)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	r->u.accept.ctx = AcceptSocketContext;
+	r->u.accept.dispatch = AcceptSocketDispatch;
+	r->u.accept.local = LocalAddress;
+	r->u.accept.remote = RemoteAddress;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_inspect_complete(PWSK_SOCKET ListenSocket, PWSK_INSPECT_ID InspectID,
+					    WSK_INSPECT_ACTION Action, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(ListenSocket, Irp, DPW_OP_CONTROL_SOCKET, &r);
+
+	(void)InspectID;
+	(void)Action;
+	/* Conditional accept (WskInspectEvent) is not offered: no socket ever has it on. */
+	return r == NULL ? st : reject(r, STATUS_INVALID_DEVICE_STATE);
+}
+
+/* Send/receive flags each call accepts (the rest are refused, R3). */
+#define SEND_FLAGS (WSK_FLAG_NODELAY)
+#define RECEIVE_FLAGS (WSK_FLAG_WAITALL | WSK_FLAG_DRAIN)
+#define DISCONNECT_FLAGS (WSK_FLAG_ABORTIVE)
+
+static NTSTATUS io_call(PWSK_SOCKET Socket, enum dpw_op op, PWSK_BUF Buffer, ULONG Flags,
+			ULONG allowed, bool buffer_optional, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, op, &r);
+
+	if (r == NULL)
+		return st;
+	if ((Flags & ~allowed) != 0)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	/* F4: WAITALL and DRAIN exclude each other. */
+	if ((Flags & WSK_FLAG_WAITALL) && (Flags & WSK_FLAG_DRAIN))
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if (Buffer == NULL && !buffer_optional)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if (Buffer != NULL && (st = DpwValidateWskBuf(Buffer)) != STATUS_SUCCESS)
+		return reject(r, st);
+	r->u.io.buf = Buffer;
+	r->flags = Flags;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_send(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp)
+{
+	return io_call(Socket, DPW_OP_SEND, Buffer, Flags, SEND_FLAGS, false, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_receive(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp)
+{
+	return io_call(Socket, DPW_OP_RECEIVE, Buffer, Flags, RECEIVE_FLAGS, false, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags, PIRP Irp)
+{
+	return io_call(Socket, DPW_OP_DISCONNECT, Buffer, Flags, DISCONNECT_FLAGS, true, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress,
+				      PWSK_BUF Buffer, ULONG Flags, PIRP Irp)
+{
+	/* Connect-and-send is a convenience we do not offer yet: an honest refusal. */
+	(void)RemoteAddress;
+	(void)Buffer;
+	(void)Flags;
+	return io_call(Socket, DPW_OP_CONNECT, NULL, 0xffffffffu, 0, true, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_send_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+				   ULONG ControlInfoLength, PCMSGHDR ControlInfo, PIRP Irp)
+{
+	if (ControlInfoLength != 0 || ControlInfo != NULL)
+		return io_call(Socket, DPW_OP_SEND, NULL, 0xffffffffu, 0, true, Irp);
+	return wsk_send(Socket, Buffer, Flags, Irp);
+}
+
+static NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+				      PULONG ControlInfoLength, PCMSGHDR ControlInfo,
+				      PULONG ControlFlags, PIRP Irp)
+{
+	if (ControlInfoLength != NULL)
+		*ControlInfoLength = 0;
+	if (ControlFlags != NULL)
+		*ControlFlags = 0;
+	(void)ControlInfo;
+	return wsk_receive(Socket, Buffer, Flags, Irp);
+}
+
+/* WskRelease has no IRP: it is queued for the lcore (which owns the data) and reported done. */
+static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list)
+{
+	struct dpw_socket *s = (struct dpw_socket *)Socket;
+	struct dpw_req *r;
+
+	if (list == NULL)
+		return STATUS_INVALID_PARAMETER;
+	/* C9 (ours): a release after close still frees the data, so a dead handle is fine as
+	 * long as it is one of ours. */
+	if (!dpw_socket_is_slot(Socket))
+		return STATUS_INVALID_HANDLE;
+	r = dpw_req_new(DPW_OP_RELEASE, NULL);
+	if (r == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	r->sock = s;
+	r->sock_gen = atomic_load(&s->gen);
+	r->client = s->client;
+	r->u.release.list = list;
+	dpw_submit(r);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS WSKAPI wsk_release(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication)
+{
+	return release_call(Socket, DataIndication);
+}
+
+static NTSTATUS WSKAPI wsk_release_datagrams(PWSK_SOCKET Socket,
+					     PWSK_DATAGRAM_INDICATION DatagramIndication)
+{
+	return release_call(Socket, DatagramIndication);
+}
+
+static NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+				   PSOCKADDR RemoteAddress, ULONG ControlInfoLength,
+				   PCMSGHDR ControlInfo, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_SEND_TO, &r);
+
+	if (r == NULL)
+		return st;
+	if (Flags != 0 || Buffer == NULL || (ControlInfoLength != 0 && ControlInfo == NULL))
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if ((st = DpwValidateWskBuf(Buffer)) != STATUS_SUCCESS)
+		return reject(r, st);
+	if (RemoteAddress != NULL && DpwSockaddrLength(RemoteAddress) == 0)
+		return reject(r, STATUS_INVALID_ADDRESS);
+	r->u.dgram.buf = Buffer;
+	r->u.dgram.remote = RemoteAddress;
+	r->u.dgram.ctl_len = ControlInfoLength;
+	r->u.dgram.ctl = ControlInfo;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_receive_from(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
+					PSOCKADDR RemoteAddress, PULONG ControlLength,
+					PCMSGHDR ControlInfo, PULONG ControlFlags, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_RECEIVE_FROM, &r);
+
+	(void)ControlInfo;
+	if (r == NULL)
+		return st;
+	if (Flags != 0 || Buffer == NULL)
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if ((st = DpwValidateWskBuf(Buffer)) != STATUS_SUCCESS)
+		return reject(r, st);
+	if (ControlLength != NULL)
+		*ControlLength = 0;   /* no ancillary data is produced */
+	r->u.dgram.buf = Buffer;
+	r->u.dgram.remote = RemoteAddress;
+	r->u.dgram.ctl_len_out = ControlFlags;
+	return submit(r);
+}
+
+static NTSTATUS WSKAPI wsk_send_messages(PWSK_SOCKET Socket, PWSK_BUF_LIST BufferList,
+					 ULONG Flags, PSOCKADDR RemoteAddress,
+					 ULONG ControlInfoLength, PCMSGHDR ControlInfo, PIRP Irp)
+{
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_SEND_MESSAGES, &r);
+
+	if (r == NULL)
+		return st;
+	if (Flags != 0 || BufferList == NULL || (ControlInfoLength != 0 && ControlInfo == NULL))
+		return reject(r, STATUS_INVALID_PARAMETER);
+	for (PWSK_BUF_LIST l = BufferList; l != NULL; l = l->Next)
+		if ((st = DpwValidateWskBuf(&l->Buffer)) != STATUS_SUCCESS)
+			return reject(r, st);
+	r->u.msgs.list = BufferList;
+	r->u.msgs.remote = RemoteAddress;
+	return submit(r);
+}
+
+/* ---- the five tables (R5) ------------------------------------------------------------------- */
+
+static const WSK_PROVIDER_BASIC_DISPATCH basic_dispatch = {
+	.WskControlSocket = wsk_control_socket,
+	.WskCloseSocket = wsk_close_socket,
+};
+
+static const WSK_PROVIDER_LISTEN_DISPATCH listen_dispatch = {
+	.WskControlSocket = wsk_control_socket,
+	.WskCloseSocket = wsk_close_socket,
+	.WskBind = wsk_bind,
+	.WskAccept = wsk_accept,
+	.WskInspectComplete = wsk_inspect_complete,
+	.WskGetLocalAddress = wsk_get_local_address,
+};
+
+static const WSK_PROVIDER_DATAGRAM_DISPATCH datagram_dispatch = {
+	.WskControlSocket = wsk_control_socket,
+	.WskCloseSocket = wsk_close_socket,
+	.WskBind = wsk_bind,
+	.WskSendTo = wsk_send_to,
+	.WskReceiveFrom = wsk_receive_from,
+	.WskRelease = wsk_release_datagrams,
+	.WskGetLocalAddress = wsk_get_local_address,
+	.WskSendMessages = wsk_send_messages,
+};
+
+static const WSK_PROVIDER_CONNECTION_DISPATCH connection_dispatch = {
+	.WskControlSocket = wsk_control_socket,
+	.WskCloseSocket = wsk_close_socket,
+	.WskBind = wsk_bind,
+	.WskConnect = wsk_connect,
+	.WskGetLocalAddress = wsk_get_local_address,
+	.WskGetRemoteAddress = wsk_get_remote_address,
+	.WskSend = wsk_send,
+	.WskReceive = wsk_receive,
+	.WskDisconnect = wsk_disconnect,
+	.WskRelease = wsk_release,
+	.WskConnectEx = wsk_connect_ex,
+	.WskSendEx = wsk_send_ex,
+	.WskReceiveEx = wsk_receive_ex,
+};
+
+static const WSK_PROVIDER_STREAM_DISPATCH stream_dispatch = {
+	.WskControlSocket = wsk_control_socket,
+	.WskCloseSocket = wsk_close_socket,
+	.WskBind = wsk_bind,
+	.WskAccept = wsk_accept,
+	.WskConnect = wsk_connect,
+	.WskListen = wsk_listen,
+	.WskSend = wsk_send,
+	.WskReceive = wsk_receive,
+	.WskDisconnect = wsk_disconnect,
+	.WskRelease = wsk_release,
+	.WskGetLocalAddress = wsk_get_local_address,
+	.WskGetRemoteAddress = wsk_get_remote_address,
+	.WskConnectEx = wsk_connect_ex,
+	.WskSendEx = wsk_send_ex,
+	.WskReceiveEx = wsk_receive_ex,
+};
+
+const VOID *dpw_dispatch_for(ULONG category)
+{
+	switch (category) {
+	case WSK_FLAG_LISTEN_SOCKET:
+		return &listen_dispatch;
+	case WSK_FLAG_DATAGRAM_SOCKET:
+		return &datagram_dispatch;
+	case WSK_FLAG_CONNECTION_SOCKET:
+		return &connection_dispatch;
+	case WSK_FLAG_STREAM_SOCKET:
+		return &stream_dispatch;
+	default:
+		return &basic_dispatch;
+	}
+}

@@ -1,0 +1,81 @@
+/* The lcore side of every call: route a request to the code of its socket's category, and
+ * create sockets (WskSocket, WskSocketConnect, accepted connections). */
+#include <stdlib.h>
+
+#include "socket_internal.h"
+
+void dpw_execute(struct dpw_req *r)
+{
+	switch (r->op) {
+	case DPW_OP_SOCKET:
+	case DPW_OP_SOCKET_CONNECT:
+		dpw_socket_create_execute(r);
+		return;
+	case DPW_OP_CANCEL:
+		dpw_cancel_execute(r);
+		return;
+	case DPW_OP_RELEASE:
+		/* C9: retained data is freed even through a closed handle. */
+		dpw_release_execute(r);
+		return;
+	default:
+		break;
+	}
+	if (r->op == DPW_OP_CLOSE) {
+		dpw_close_execute(r);
+		return;
+	}
+	/* A request queued before its socket was closed (or made through a stale handle). */
+	if (!dpw_req_socket_ok(r)) {
+		atomic_fetch_add_explicit(&dpw_counters.invalid_handles, 1, memory_order_relaxed);
+		dpw_req_complete(r, STATUS_INVALID_HANDLE, 0);
+		return;
+	}
+	if (r->op == DPW_OP_CONTROL_SOCKET) {
+		dpw_control_execute(r);
+		return;
+	}
+	if (r->sock->category == WSK_FLAG_DATAGRAM_SOCKET)
+		dpw_udp_execute(r);
+	else
+		dpw_tcp_execute(r);
+}
+
+void dpw_socket_create_execute(struct dpw_req *r)
+{
+	struct dpw_client *c = r->client;
+	ULONG category = r->u.socket.sock_flags;
+	struct dpw_socket *s;
+
+	if (atomic_load(&c->deregistering)) {
+		dpw_req_complete(r, STATUS_DEVICE_NOT_READY, 0);
+		return;
+	}
+	/* Stream and connection sockets are TCP, datagram sockets UDP, listening sockets TCP;
+	 * a basic socket only takes control calls. */
+	if ((category == WSK_FLAG_DATAGRAM_SOCKET && r->u.socket.type != SOCK_DGRAM) ||
+	    ((category == WSK_FLAG_CONNECTION_SOCKET || category == WSK_FLAG_STREAM_SOCKET ||
+	      category == WSK_FLAG_LISTEN_SOCKET) && r->u.socket.type != SOCK_STREAM)) {
+		dpw_req_complete(r, STATUS_INVALID_PARAMETER, 0);
+		return;
+	}
+	s = dpw_socket_alloc(c, category);
+	if (s == NULL) {
+		dpw_req_complete(r, STATUS_INSUFFICIENT_RESOURCES, 0);
+		return;
+	}
+	c->static_locked = true;
+	s->af = r->u.socket.af;
+	s->context = r->u.socket.ctx;
+	s->client_dispatch = r->u.socket.dispatch;
+	/* F7: events start disabled, unless the client set static callbacks. */
+	s->events = s->client_dispatch != NULL ? c->static_events : 0;
+	if (r->op == DPW_OP_SOCKET_CONNECT) {
+		/* Bind, connect, then complete with the socket (tcp.c owns the rest). */
+		r->sock = s;
+		r->sock_gen = atomic_load(&s->gen);
+		dpw_tcp_socket_connect(r);
+		return;
+	}
+	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&s->wsk);
+}

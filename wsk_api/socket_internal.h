@@ -1,0 +1,144 @@
+/* The socket object behind a PWSK_SOCKET, and the handle table that keeps a dead handle
+ * recognisable (WSK-C6). Fields marked [lcore] are touched only on the lcore. */
+#ifndef DPWSK_SOCKET_INTERNAL_H
+#define DPWSK_SOCKET_INTERNAL_H
+
+#include "lwip/ip_addr.h"
+
+#include "provider_internal.h"
+
+struct tcp_pcb;
+struct udp_pcb;
+struct pbuf;
+
+enum dpw_handle_state {
+	DPW_HANDLE_FREE = 0,   /* never used, or recycled */
+	DPW_HANDLE_LIVE,
+	DPW_HANDLE_CLOSING,    /* WskCloseSocket called; the lcore has not finished */
+	DPW_HANDLE_DEAD,       /* closed, kept in quarantine before reuse */
+};
+
+/* Where a connection-oriented socket is. */
+enum dpw_tcp_state {
+	DPW_TCP_NONE = 0,      /* no pcb yet */
+	DPW_TCP_BOUND,
+	DPW_TCP_CONNECTING,
+	DPW_TCP_LISTENING,
+	DPW_TCP_CONNECTED,
+	DPW_TCP_DISCONNECTING, /* graceful disconnect requested, FIN not yet acknowledged */
+	DPW_TCP_CLOSED,        /* reset, aborted or fully closed: pcb gone */
+};
+
+struct dpw_socket {
+	WSK_SOCKET wsk;                  /* first: a PWSK_SOCKET points here */
+	_Atomic uint32_t handle_state;   /* enum dpw_handle_state */
+	_Atomic uint32_t gen;            /* bumped at each reuse of this slot */
+	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
+	uint32_t index;
+	ULONG category;                  /* WSK_FLAG_*_SOCKET */
+	struct dpw_client *client;
+	PVOID context;                   /* SocketContext given to event callbacks */
+	const VOID *client_dispatch;     /* the client's event table for this socket */
+	ADDRESS_FAMILY af;
+
+	/* [lcore] transport */
+	union {
+		struct tcp_pcb *tcp;
+		struct udp_pcb *udp;
+	} pcb;
+	enum dpw_tcp_state tstate;
+	bool bound;
+	bool reuse_addr, exclusive_addr;
+	bool fin_received;               /* peer closed its direction */
+	bool fin_sent;                   /* our FIN queued */
+	bool fin_acked;                  /* our FIN acknowledged */
+	bool reset;                      /* connection reset or aborted by the transport */
+	NTSTATUS reset_status;
+	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
+	bool receive_event_blocked;      /* STATUS_DATA_NOT_ACCEPTED until next WskReceive */
+	int in_callback;                 /* event callbacks of this socket now running */
+	bool close_after_callback;       /* close was called inside one of them */
+	PVOID security;                  /* cached security descriptor applied (C7) */
+	SOCKADDR_INET local_addr, remote_addr;  /* kept: valid after the pcb is gone */
+	bool has_local, has_remote;
+	bool graceful_closed;            /* lwIP closed the pcb after both FINs (ERR_CLSD) */
+	bool disconnect_listed;          /* on the lcore's list of disconnects in progress */
+	bool disconnect_indicated;       /* WskDisconnectEvent already called */
+	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS (datagram) */
+	bool has_remote_fixed;
+
+	struct pbuf *rx;                 /* [lcore] received, not yet taken by a receive */
+	uint32_t rx_len;
+
+	/* [lcore] pending requests, each completed exactly once */
+	struct dpw_req_queue recvq, sendq, acceptq, connectq, disconnectq, controlq;
+	/* [lcore] listening: connections accepted by the transport, not yet by the client */
+	struct dpw_socket *backlog_head, *backlog_tail;
+	uint32_t backlog_len;
+	struct dpw_socket *listener;     /* for a backlog entry: the listening socket */
+	struct dpw_socket *backlog_next;
+	struct dpw_req *close_req;       /* the close in progress, completed last (C2) */
+
+	struct dpw_socket *free_next;    /* handle table free list */
+};
+
+/* Handles: allocation on the lcore, validation on any thread. */
+struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, ULONG category);
+/* Finish a close: the slot goes to quarantine (state DEAD) and is reused much later. */
+void dpw_socket_release(struct dpw_socket *s);
+
+/* Any thread: the socket behind a handle if it is one of ours and still usable, else NULL
+ * with *status set (STATUS_INVALID_HANDLE). *gen receives the generation seen. */
+struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status);
+/* True if h points into the handle table at all (even a dead slot). */
+bool dpw_socket_is_slot(PWSK_SOCKET h);
+
+/* lcore: is the request still addressed to the socket it named? */
+static inline bool dpw_req_socket_ok(const struct dpw_req *r)
+{
+	return r->sock != NULL &&
+	       atomic_load_explicit(&r->sock->gen, memory_order_relaxed) == r->sock_gen &&
+	       atomic_load_explicit(&r->sock->handle_state, memory_order_relaxed) ==
+		       DPW_HANDLE_LIVE;
+}
+
+/* The dispatch table for a category (dispatch.c). */
+const VOID *dpw_dispatch_for(ULONG category);
+
+/* Address conversion between WSK's SOCKADDR and lwIP (addr.c). */
+NTSTATUS dpw_sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port);
+void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out);
+void dpw_copy_sockaddr(PSOCKADDR dst, const SOCKADDR_INET *src);
+
+/* Event callbacks run bracketed by these, so that a close inside one waits (C5). */
+static inline void dpw_callback_enter(struct dpw_socket *s)
+{
+	s->in_callback++;
+}
+void dpw_callback_leave(struct dpw_socket *s);
+
+/* lcore, once per loop pass: progress that no lwIP callback announces (FIN acknowledged). */
+void dpw_tcp_poll(void);
+
+/* Per-category lcore handlers. */
+void dpw_tcp_execute(struct dpw_req *r);
+void dpw_udp_execute(struct dpw_req *r);
+void dpw_close_execute(struct dpw_req *r);
+void dpw_control_execute(struct dpw_req *r);
+void dpw_cancel_execute(struct dpw_req *r);
+void dpw_socket_create_execute(struct dpw_req *r);
+void dpw_release_execute(struct dpw_req *r);
+void dpw_tcp_socket_connect(struct dpw_req *r);   /* WskSocketConnect after allocation */
+/* Transport teardown for close (C3, C4): abortive unless fully disconnected. */
+void dpw_tcp_close(struct dpw_socket *s);
+void dpw_udp_close(struct dpw_socket *s);
+/* Drop unread received data (not retained indications: those are the client's, C9). */
+void dpw_socket_drop_rx(struct dpw_socket *s);
+
+void dpw_client_socket_closed(struct dpw_client *c);
+void dpw_socket_destroy(struct dpw_socket *s);
+void dpw_close_after_callback(struct dpw_socket *s);
+/* A request is about to wait on one of s's queues: make it cancellable (cancel.c). */
+void dpw_arm_cancel(struct dpw_req *r);
+
+#endif /* DPWSK_SOCKET_INTERNAL_H */

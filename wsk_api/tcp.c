@@ -1,0 +1,894 @@
+/* Connection, stream and listening sockets over lwIP's raw TCP API, on the lcore.
+ *
+ * Receive (F4): data lands in s->rx (the received mbufs, no copy); pending WskReceive IRPs
+ * are served first, in order; with none pending and the receive event on, the data is
+ * indicated in place (F7). Send (F3): bytes are copied into lwIP's send buffer and the IRP
+ * completes once all of them are in; the rest waits for lwIP's sent callback. Disconnect
+ * (F5): graceful after the queued sends, completing when our FIN is acknowledged; abortive
+ * is a RST. Close is in close.c; it calls dpw_tcp_close() for the transport. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/ip.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+
+#include "socket_internal.h"
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static void on_err(void *arg, err_t err);
+static void rx_deliver(struct dpw_socket *s);
+static void tx_pump(struct dpw_socket *s);
+
+/* ---- disconnects in progress: checked each loop pass ---------------------------------------- */
+
+#define MAX_DISCONNECTING 65536
+static struct dpw_socket *disconnecting[MAX_DISCONNECTING];
+static unsigned nb_disconnecting;
+
+static void list_disconnecting(struct dpw_socket *s)
+{
+	if (!s->disconnect_listed && nb_disconnecting < MAX_DISCONNECTING) {
+		disconnecting[nb_disconnecting++] = s;
+		s->disconnect_listed = true;
+	}
+}
+
+static void unlist_disconnecting(struct dpw_socket *s)
+{
+	for (unsigned i = 0; s->disconnect_listed && i < nb_disconnecting; i++) {
+		if (disconnecting[i] == s) {
+			disconnecting[i] = disconnecting[--nb_disconnecting];
+			s->disconnect_listed = false;
+		}
+	}
+}
+
+/* Our FIN is acknowledged once lwIP leaves FIN_WAIT_1/CLOSING/LAST_ACK. */
+static bool fin_acknowledged(struct dpw_socket *s)
+{
+	if (s->pcb.tcp == NULL)
+		return s->graceful_closed;
+	return s->pcb.tcp->state == FIN_WAIT_2 || s->pcb.tcp->state == TIME_WAIT;
+}
+
+void dpw_tcp_poll(void)
+{
+	for (unsigned i = 0; i < nb_disconnecting;) {
+		struct dpw_socket *s = disconnecting[i];
+
+		if (s->fin_sent && fin_acknowledged(s)) {
+			s->fin_acked = true;
+			disconnecting[i] = disconnecting[--nb_disconnecting];
+			s->disconnect_listed = false;
+			if (s->disconnectq.head != NULL) {
+				struct dpw_req *r = dpw_queue_pop(&s->disconnectq);
+
+				dpw_req_complete(r, STATUS_SUCCESS, r->done);
+			}
+			continue;
+		}
+		i++;
+	}
+}
+
+/* ---- helpers ----------------------------------------------------------------------------------- */
+
+void dpw_callback_leave(struct dpw_socket *s)
+{
+	if (--s->in_callback == 0 && s->close_req != NULL)
+		dpw_close_after_callback(s);
+}
+
+static bool socket_gone(struct dpw_socket *s)
+{
+	return atomic_load_explicit(&s->handle_state, memory_order_relaxed) != DPW_HANDLE_LIVE;
+}
+
+static void attach_pcb(struct dpw_socket *s, struct tcp_pcb *pcb)
+{
+	s->pcb.tcp = pcb;
+	tcp_arg(pcb, s);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+}
+
+static void detach_pcb(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+}
+
+static void remember_addresses(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	dpw_lwip_to_sockaddr(&pcb->local_ip, pcb->local_port, &s->local_addr);
+	s->has_local = true;
+	if (pcb->state != LISTEN && pcb->remote_port != 0) {
+		dpw_lwip_to_sockaddr(&pcb->remote_ip, pcb->remote_port, &s->remote_addr);
+		s->has_remote = true;
+	}
+}
+
+static void pend(struct dpw_req_queue *q, struct dpw_req *r)
+{
+	dpw_queue_push(q, r);
+	dpw_arm_cancel(r);
+}
+
+void dpw_socket_drop_rx(struct dpw_socket *s)
+{
+	if (s->rx != NULL) {
+		pbuf_free(s->rx);
+		s->rx = NULL;
+		s->rx_len = 0;
+	}
+}
+
+/* The transport took n more bytes off our hands: reopen the window by that much. */
+static void window_update(struct dpw_socket *s, uint32_t n)
+{
+	while (n > 0 && s->pcb.tcp != NULL) {
+		u16_t chunk = (u16_t)(n > 0xffff ? 0xffff : n);
+
+		tcp_recved(s->pcb.tcp, chunk);
+		n -= chunk;
+	}
+}
+
+/* Copy up to max bytes from the head of s->rx into buf at offset, then drop them. */
+static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint32_t max,
+			bool discard)
+{
+	uint32_t n = max < s->rx_len ? max : s->rx_len, copied = 0;
+
+	for (struct pbuf *q = s->rx; q != NULL && copied < n; q = q->next) {
+		uint32_t piece = q->len < n - copied ? q->len : n - copied;
+
+		if (!discard)
+			DpwCopyToWskBuf(buf, offset + copied, q->payload, piece);
+		copied += piece;
+	}
+	for (uint32_t left = copied; left > 0;) {
+		u16_t chunk = (u16_t)(left > 0xffff ? 0xffff : left);   /* lwIP's u16_t sizes */
+
+		s->rx = pbuf_free_header(s->rx, chunk);
+		left -= chunk;
+	}
+	s->rx_len -= copied;
+	window_update(s, copied);
+	return copied;
+}
+
+/* ---- events (F7) --------------------------------------------------------------------------- */
+
+static const WSK_CLIENT_CONNECTION_DISPATCH *conn_events(struct dpw_socket *s)
+{
+	return (const WSK_CLIENT_CONNECTION_DISPATCH *)s->client_dispatch;
+}
+
+/* One received pbuf lent to the client as a data indication. */
+struct dpw_indication {
+	WSK_DATA_INDICATION di;      /* first: the client sees a PWSK_DATA_INDICATION */
+	MDL mdl;
+	struct pbuf *p;
+};
+
+static void free_indications(struct dpw_indication *first, bool free_data)
+{
+	while (first != NULL) {
+		struct dpw_indication *next = (struct dpw_indication *)first->di.Next;
+
+		if (free_data)
+			pbuf_free(first->p);
+		free(first);
+		first = next;
+	}
+}
+
+void dpw_release_execute(struct dpw_req *r)
+{
+	/* C9: whatever became of the socket, the indications and their data go now. */
+	free_indications((struct dpw_indication *)r->u.release.list, true);
+	dpw_req_free(r);
+}
+
+/* Split s->rx into single pbufs, each described by one indication (no copy). */
+static struct dpw_indication *build_indications(struct dpw_socket *s)
+{
+	struct dpw_indication *first = NULL, *last = NULL;
+	struct pbuf *q = s->rx;
+
+	while (q != NULL) {
+		struct pbuf *next = q->next;
+		struct dpw_indication *d = calloc(1, sizeof(*d));
+
+		if (d == NULL) {
+			/* Out of memory: give back what was split off, keep the rest as it is. */
+			for (struct dpw_indication *i = first; i != NULL;
+			     i = (struct dpw_indication *)i->di.Next)
+				pbuf_cat(i->p, NULL);
+			return NULL;
+		}
+		q->next = NULL;
+		q->tot_len = q->len;
+		d->p = q;
+		MmInitializeMdl(&d->mdl, q->payload, q->len);
+		d->di.Buffer.Mdl = &d->mdl;
+		d->di.Buffer.Offset = 0;
+		d->di.Buffer.Length = q->len;
+		if (last != NULL)
+			last->di.Next = &d->di;
+		else
+			first = d;
+		last = d;
+		q = next;
+	}
+	return first;
+}
+
+static struct pbuf *rejoin(struct dpw_indication *first)
+{
+	struct pbuf *head = NULL;
+
+	for (struct dpw_indication *d = first; d != NULL; d = (struct dpw_indication *)d->di.Next)
+		if (head == NULL)
+			head = d->p;
+		else
+			pbuf_cat(head, d->p);
+	return head;
+}
+
+static void indicate_receive(struct dpw_socket *s)
+{
+	const WSK_CLIENT_CONNECTION_DISPATCH *ev = conn_events(s);
+	struct dpw_indication *list;
+	SIZE_T accepted = 0;
+	uint32_t len = s->rx_len;
+	NTSTATUS st;
+
+	if (len == 0 || ev == NULL || ev->WskReceiveEvent == NULL ||
+	    !(s->events & WSK_EVENT_RECEIVE) || s->receive_event_blocked)
+		return;
+	list = build_indications(s);
+	if (list == NULL)
+		return;
+	s->rx = NULL;
+	s->rx_len = 0;
+	dpw_callback_enter(s);
+	st = ev->WskReceiveEvent(s->context, 0, &list->di, len, &accepted);
+	if (st == STATUS_PENDING) {
+		/* Retained: the client owns the data until WskRelease (F7, C9). */
+		window_update(s, len);
+	} else if (st == STATUS_DATA_NOT_ACCEPTED) {
+		/* Keep it for the next WskReceive, and stop indicating until then. */
+		s->rx = rejoin(list);
+		s->rx_len = len;
+		free_indications(list, false);
+		s->receive_event_blocked = true;
+	} else {
+		free_indications(list, true);
+		window_update(s, len);
+	}
+	dpw_callback_leave(s);
+}
+
+static void indicate_disconnect(struct dpw_socket *s, ULONG flags)
+{
+	const WSK_CLIENT_CONNECTION_DISPATCH *ev = conn_events(s);
+
+	if (s->disconnect_indicated || ev == NULL || ev->WskDisconnectEvent == NULL ||
+	    !(s->events & WSK_EVENT_DISCONNECT))
+		return;
+	s->disconnect_indicated = true;
+	dpw_callback_enter(s);
+	ev->WskDisconnectEvent(s->context, flags);
+	dpw_callback_leave(s);
+}
+
+/* ---- receive (F4) ------------------------------------------------------------------------ */
+
+static void rx_deliver(struct dpw_socket *s)
+{
+	struct dpw_req *r;
+
+	while ((r = s->recvq.head) != NULL && !socket_gone(s)) {
+		PWSK_BUF buf = r->u.io.buf;
+		bool ended = s->fin_received || s->reset;
+
+		if (r->flags & WSK_FLAG_DRAIN) {
+			/* Discard whatever arrives; complete when the peer is done (or on cancel). */
+			r->done += rx_take(s, NULL, 0, s->rx_len, true);
+			if (!ended)
+				return;
+		} else if (buf->Length == 0) {
+			/* A zero-length receive completes when there is data (left in place). */
+			if (s->rx_len == 0 && !ended)
+				return;
+		} else {
+			r->done += rx_take(s, buf, buf->Offset + r->done,
+					   (uint32_t)(buf->Length - r->done), false);
+			if (r->done < buf->Length && !ended &&
+			    (r->done == 0 || (r->flags & WSK_FLAG_WAITALL)))
+				return;
+		}
+		dpw_queue_pop(&s->recvq);
+		if (s->reset && r->done == 0 && s->rx_len == 0)
+			dpw_req_complete(r, s->reset_status, 0);
+		else
+			dpw_req_complete(r, STATUS_SUCCESS, r->done);   /* F4: FIN -> 0 bytes */
+	}
+	if (socket_gone(s))
+		return;
+	indicate_receive(s);
+	if (s->fin_received && s->rx_len == 0)
+		indicate_disconnect(s, 0);
+}
+
+static void do_receive(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING &&
+	    s->tstate != DPW_TCP_CLOSED) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	/* F7: a receive call re-enables indications stopped by STATUS_DATA_NOT_ACCEPTED. */
+	s->receive_event_blocked = false;
+	pend(&s->recvq, r);
+	rx_deliver(s);
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct dpw_socket *s = arg;
+
+	(void)pcb;
+	if (s == NULL) {   /* detached while lwIP still had the segment */
+		if (p != NULL) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (err != ERR_OK) {
+		if (p != NULL)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (p == NULL) {
+		s->fin_received = true;
+	} else {
+		if (s->rx == NULL)
+			s->rx = p;
+		else
+			pbuf_cat(s->rx, p);
+		s->rx_len += p->tot_len;
+	}
+	rx_deliver(s);
+	/* A callback inside rx_deliver may have closed and aborted the pcb. */
+	return s->pcb.tcp == NULL && !s->graceful_closed && socket_gone(s) ? ERR_ABRT : ERR_OK;
+}
+
+/* ---- send (F3) ------------------------------------------------------------------------------ */
+
+/* Write as much of r's buffer as lwIP takes; true when all of it is in. */
+static bool write_buffer(struct tcp_pcb *pcb, struct dpw_req *r, PWSK_BUF buf, bool more)
+{
+	DPW_WSK_BUF_CURSOR cur;
+
+	if (!DpwWskBufCursorInit(&cur, buf, r->done))
+		return true;
+	while (r->done < buf->Length) {
+		u16_t room = tcp_sndbuf(pcb);
+		PUCHAR data;
+		SIZE_T piece;
+		u8_t flags = TCP_WRITE_FLAG_COPY;
+
+		if (room == 0)
+			return false;
+		piece = DpwWskBufCursorNext(&cur, &data, room);
+		if (piece == 0)
+			return true;   /* chain shorter than Length: validated before, cannot happen */
+		if (more || r->done + piece < buf->Length)
+			flags |= TCP_WRITE_FLAG_MORE;
+		if (tcp_write(pcb, data, (u16_t)piece, flags) != ERR_OK)
+			return false;   /* queue full: wait for on_sent */
+		r->done += piece;
+	}
+	return true;
+}
+
+static void start_fin(struct dpw_socket *s)
+{
+	struct dpw_req *r = s->disconnectq.head;
+
+	if (r == NULL || s->fin_sent || s->sendq.head != NULL || s->pcb.tcp == NULL)
+		return;
+	if (r->u.io.buf != NULL && !write_buffer(s->pcb.tcp, r, r->u.io.buf, false))
+		return;
+	if (tcp_shutdown(s->pcb.tcp, 0, 1) != ERR_OK)
+		return;   /* out of memory for the FIN segment: retried on the next sent callback */
+	s->fin_sent = true;
+	s->tstate = DPW_TCP_DISCONNECTING;
+	list_disconnecting(s);
+}
+
+static void tx_pump(struct dpw_socket *s)
+{
+	struct dpw_req *r;
+	bool nodelay = false;
+
+	if (s->pcb.tcp == NULL)
+		return;
+	while ((r = s->sendq.head) != NULL) {
+		if (!write_buffer(s->pcb.tcp, r, r->u.io.buf, r->next != NULL))
+			break;
+		nodelay |= (r->flags & WSK_FLAG_NODELAY) != 0;
+		dpw_queue_pop(&s->sendq);
+		dpw_req_complete(r, STATUS_SUCCESS, r->done);
+	}
+	start_fin(s);
+	if (s->pcb.tcp == NULL)
+		return;
+	if (nodelay && !tcp_nagle_disabled(s->pcb.tcp)) {
+		/* F3: WSK_FLAG_NODELAY for this send only. */
+		tcp_nagle_disable(s->pcb.tcp);
+		tcp_output(s->pcb.tcp);
+		tcp_nagle_enable(s->pcb.tcp);
+	} else {
+		tcp_output(s->pcb.tcp);
+	}
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct dpw_socket *s = arg;
+
+	(void)pcb;
+	(void)len;
+	if (s != NULL)
+		tx_pump(s);
+	return ERR_OK;
+}
+
+static void do_send(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->reset) {
+		dpw_req_complete(r, s->reset_status, 0);
+		return;
+	}
+	if (s->tstate != DPW_TCP_CONNECTED || s->fin_sent || s->disconnectq.head != NULL) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	pend(&s->sendq, r);
+	tx_pump(s);
+}
+
+/* ---- transport errors --------------------------------------------------------------------- */
+
+static NTSTATUS map_err(err_t err, bool connecting)
+{
+	switch (err) {
+	case ERR_RST:
+		return connecting ? STATUS_CONNECTION_REFUSED : STATUS_CONNECTION_RESET;
+	case ERR_ABRT:
+		return connecting ? STATUS_IO_TIMEOUT : STATUS_CONNECTION_ABORTED;
+	default:
+		return STATUS_CONNECTION_ABORTED;
+	}
+}
+
+/* lwIP has freed the pcb: a RST arrived, retransmissions gave up, or (ERR_CLSD) the last
+ * ACK of a graceful close came in. */
+static void on_err(void *arg, err_t err)
+{
+	struct dpw_socket *s = arg;
+	struct dpw_req *r;
+	bool connecting;
+
+	if (s == NULL)
+		return;
+	s->pcb.tcp = NULL;
+	connecting = s->tstate == DPW_TCP_CONNECTING;
+	s->tstate = DPW_TCP_CLOSED;
+	if (err == ERR_CLSD) {
+		s->graceful_closed = true;
+		dpw_tcp_poll();
+		return;
+	}
+	s->reset = true;
+	s->reset_status = map_err(err, connecting);
+	while ((r = dpw_queue_pop(&s->connectq)) != NULL) {
+		if (r->op == DPW_OP_SOCKET_CONNECT) {
+			/* The socket was never the client's: it goes with the failure. */
+			struct dpw_socket *dead = r->sock;
+
+			dpw_req_complete(r, s->reset_status, 0);
+			dpw_socket_destroy(dead);
+			return;
+		}
+		dpw_req_complete(r, s->reset_status, 0);
+	}
+	dpw_queue_complete_all(&s->sendq, s->reset_status);
+	dpw_queue_complete_all(&s->disconnectq, s->reset_status);
+	unlist_disconnecting(s);
+	rx_deliver(s);   /* pending receives: unread data first, then the reset status */
+	if (!socket_gone(s))
+		indicate_disconnect(s, WSK_FLAG_ABORTIVE);
+}
+
+/* ---- bind, connect, listen, accept --------------------------------------------------------- */
+
+static NTSTATUS ensure_pcb(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb;
+
+	if (s->pcb.tcp != NULL)
+		return STATUS_SUCCESS;
+	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	if (pcb == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (s->reuse_addr)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	attach_pcb(s, pcb);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st = dpw_sockaddr_to_lwip(addr, &ip, &port);
+	err_t err;
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;
+	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
+		return st;
+	err = tcp_bind(s->pcb.tcp, &ip, port);
+	if (err == ERR_USE)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+	if (err != ERR_OK)
+		return STATUS_INVALID_ADDRESS;
+	s->bound = true;
+	s->tstate = DPW_TCP_BOUND;
+	remember_addresses(s);
+	return STATUS_SUCCESS;
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+
+static NTSTATUS start_listening(struct dpw_socket *s)
+{
+	struct tcp_pcb *lpcb;
+	err_t err;
+
+	detach_pcb(s->pcb.tcp);
+	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, TCP_DEFAULT_LISTEN_BACKLOG, &err);
+	if (lpcb == NULL) {
+		attach_pcb(s, s->pcb.tcp);
+		return err == ERR_USE ? STATUS_ADDRESS_ALREADY_ASSOCIATED
+				      : STATUS_INSUFFICIENT_RESOURCES;
+	}
+	s->pcb.tcp = lpcb;
+	tcp_arg(lpcb, s);
+	tcp_accept(lpcb, on_accept);
+	s->tstate = DPW_TCP_LISTENING;
+	return STATUS_SUCCESS;
+}
+
+static void do_bind(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st = bind_pcb(s, r->u.addr.addr);
+
+	/* A listening socket listens as soon as it is bound (WSK semantics). */
+	if (st == STATUS_SUCCESS && s->category == WSK_FLAG_LISTEN_SOCKET)
+		st = start_listening(s);
+	dpw_req_complete(r, st, 0);
+}
+
+static void do_listen(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_BOUND) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	dpw_req_complete(r, start_listening(r->sock), 0);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct dpw_socket *s = arg;
+	struct dpw_req *r;
+
+	(void)pcb;
+	if (s == NULL)
+		return ERR_OK;
+	if (err != ERR_OK) {
+		on_err(s, err);
+		return ERR_ABRT;
+	}
+	s->tstate = DPW_TCP_CONNECTED;
+	remember_addresses(s);
+	r = dpw_queue_pop(&s->connectq);
+	if (r != NULL) {
+		if (r->op == DPW_OP_SOCKET_CONNECT)
+			dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&s->wsk);
+		else
+			dpw_req_complete(r, STATUS_SUCCESS, 0);
+	}
+	return ERR_OK;
+}
+
+static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOCKADDR *remote)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st = dpw_sockaddr_to_lwip(remote, &ip, &port);
+	err_t err;
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	if (port == 0 || ip_addr_isany(&ip))
+		return STATUS_INVALID_ADDRESS;
+	err = tcp_connect(s->pcb.tcp, &ip, port, on_connected);
+	if (err == ERR_RTE)
+		return STATUS_NETWORK_UNREACHABLE;
+	if (err == ERR_USE)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
+	if (err != ERR_OK)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	s->tstate = DPW_TCP_CONNECTING;
+	pend(&s->connectq, r);
+	return STATUS_PENDING;
+}
+
+static void do_connect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st;
+
+	if (!s->bound) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	if (s->tstate != DPW_TCP_BOUND) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	st = start_connect(s, r, r->u.addr.addr);
+	if (st != STATUS_PENDING)
+		dpw_req_complete(r, st, 0);
+}
+
+void dpw_tcp_socket_connect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st = bind_pcb(s, r->u.socket.local);
+
+	if (st == STATUS_SUCCESS)
+		st = start_connect(s, r, r->u.socket.remote);
+	if (st != STATUS_PENDING) {
+		dpw_req_complete(r, st, 0);
+		dpw_socket_destroy(s);
+	}
+}
+
+/* Hand a transport-accepted connection to a waiting WskAccept IRP. */
+static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
+{
+	conn->context = r->u.accept.ctx;
+	conn->client_dispatch = r->u.accept.dispatch;
+	conn->events = conn->client_dispatch != NULL ? conn->client->static_events : 0;
+	dpw_copy_sockaddr(r->u.accept.local, &conn->local_addr);
+	dpw_copy_sockaddr(r->u.accept.remote, &conn->remote_addr);
+	conn->listener = NULL;
+	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&conn->wsk);
+}
+
+static void backlog_push(struct dpw_socket *l, struct dpw_socket *conn)
+{
+	conn->listener = l;
+	conn->backlog_next = NULL;
+	if (l->backlog_tail != NULL)
+		l->backlog_tail->backlog_next = conn;
+	else
+		l->backlog_head = conn;
+	l->backlog_tail = conn;
+	l->backlog_len++;
+}
+
+static struct dpw_socket *backlog_pop(struct dpw_socket *l)
+{
+	struct dpw_socket *conn = l->backlog_head;
+
+	if (conn != NULL) {
+		l->backlog_head = conn->backlog_next;
+		if (l->backlog_head == NULL)
+			l->backlog_tail = NULL;
+		l->backlog_len--;
+		conn->backlog_next = NULL;
+	}
+	return conn;
+}
+
+/* The accept event (F7): the client takes the connection now, or refuses it. */
+static bool offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
+{
+	const WSK_CLIENT_LISTEN_DISPATCH *ev = l->client_dispatch;
+	PVOID ctx = NULL;
+	const WSK_CLIENT_CONNECTION_DISPATCH *dispatch = NULL;
+	NTSTATUS st;
+
+	if (ev == NULL || ev->WskAcceptEvent == NULL || !(l->events & WSK_EVENT_ACCEPT))
+		return false;
+	dpw_callback_enter(l);
+	st = ev->WskAcceptEvent(l->context, 0, (PSOCKADDR)&conn->local_addr,
+				(PSOCKADDR)&conn->remote_addr, &conn->wsk, &ctx, &dispatch);
+	dpw_callback_leave(l);
+	if (st == STATUS_SUCCESS) {
+		conn->context = ctx;
+		conn->client_dispatch = dispatch;
+		conn->events = dispatch != NULL ? conn->client->static_events : 0;
+		return true;
+	}
+	dpw_socket_destroy(conn);   /* refused: reset */
+	return true;
+}
+
+#define DPW_ACCEPT_BACKLOG 1024
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct dpw_socket *l = arg, *conn;
+	struct dpw_req *r;
+
+	if (l == NULL || err != ERR_OK || pcb == NULL)
+		return ERR_VAL;
+	if (l->backlog_len >= DPW_ACCEPT_BACKLOG ||
+	    (conn = dpw_socket_alloc(l->client, WSK_FLAG_CONNECTION_SOCKET)) == NULL) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	conn->af = l->af;
+	attach_pcb(conn, pcb);
+	conn->bound = true;
+	conn->tstate = DPW_TCP_CONNECTED;
+	remember_addresses(conn);
+	/* F6: queued accept IRPs first, then the accept event, else the backlog. */
+	r = dpw_queue_pop(&l->acceptq);
+	if (r != NULL) {
+		complete_accept(conn, r);
+		return ERR_OK;
+	}
+	if (offer_to_accept_event(l, conn))
+		return conn->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
+	backlog_push(l, conn);
+	return ERR_OK;
+}
+
+static void do_accept(struct dpw_req *r)
+{
+	struct dpw_socket *l = r->sock, *conn;
+
+	if (l->tstate != DPW_TCP_LISTENING) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	conn = backlog_pop(l);
+	if (conn != NULL) {
+		complete_accept(conn, r);
+		return;
+	}
+	pend(&l->acceptq, r);
+}
+
+/* ---- disconnect (F5) -------------------------------------------------------------------------- */
+
+static void do_disconnect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING) {
+		dpw_req_complete(r, s->reset ? s->reset_status : STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	if (r->flags & WSK_FLAG_ABORTIVE) {
+		struct tcp_pcb *pcb = s->pcb.tcp;
+
+		detach_pcb(pcb);
+		tcp_abort(pcb);   /* RST */
+		s->pcb.tcp = NULL;
+		s->tstate = DPW_TCP_CLOSED;
+		s->reset = true;
+		s->reset_status = STATUS_CONNECTION_ABORTED;
+		dpw_queue_complete_all(&s->sendq, STATUS_CONNECTION_ABORTED);
+		dpw_queue_complete_all(&s->recvq, STATUS_CONNECTION_ABORTED);
+		dpw_queue_complete_all(&s->disconnectq, STATUS_CONNECTION_ABORTED);
+		unlist_disconnecting(s);
+		dpw_req_complete(r, STATUS_SUCCESS, 0);
+		return;
+	}
+	if (s->fin_sent || s->disconnectq.head != NULL) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	pend(&s->disconnectq, r);
+	tx_pump(s);
+}
+
+/* ---- addresses, dispatch, close -------------------------------------------------------------- */
+
+static void do_get_address(struct dpw_req *r, bool local)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (local ? !s->has_local : !s->has_remote) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	dpw_copy_sockaddr(r->u.addr.addr, local ? &s->local_addr : &s->remote_addr);
+	dpw_req_complete(r, STATUS_SUCCESS, 0);
+}
+
+void dpw_tcp_execute(struct dpw_req *r)
+{
+	switch (r->op) {
+	case DPW_OP_BIND: do_bind(r); break;
+	case DPW_OP_CONNECT: do_connect(r); break;
+	case DPW_OP_LISTEN: do_listen(r); break;
+	case DPW_OP_ACCEPT: do_accept(r); break;
+	case DPW_OP_SEND: do_send(r); break;
+	case DPW_OP_RECEIVE: do_receive(r); break;
+	case DPW_OP_DISCONNECT: do_disconnect(r); break;
+	case DPW_OP_GET_LOCAL_ADDRESS: do_get_address(r, true); break;
+	case DPW_OP_GET_REMOTE_ADDRESS: do_get_address(r, false); break;
+	default: dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0); break;
+	}
+}
+
+/* C3/C4: reset unless both directions are finished; a listener resets its backlog. */
+void dpw_tcp_close(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct dpw_socket *conn;
+
+	unlist_disconnecting(s);
+	while ((conn = backlog_pop(s)) != NULL)
+		dpw_socket_destroy(conn);
+	s->pcb.tcp = NULL;
+	if (pcb == NULL)
+		return;
+	if (s->tstate == DPW_TCP_LISTENING) {
+		tcp_arg(pcb, NULL);
+		tcp_accept(pcb, NULL);
+		tcp_close(pcb);
+		return;
+	}
+	detach_pcb(pcb);
+	switch (pcb->state) {
+	case CLOSED:        /* bound or new, never connected: nothing on the wire */
+		tcp_close(pcb);
+		break;
+	case TIME_WAIT:     /* both FINs exchanged and acknowledged: TIME_WAIT is lwIP's */
+		break;
+	default:            /* anything still open in either direction: RST, no TIME_WAIT */
+		tcp_abort(pcb);
+		break;
+	}
+}
