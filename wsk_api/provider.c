@@ -7,6 +7,7 @@
 
 #include "dpw/engine.h"
 #include "provider_internal.h"
+#include "socket_internal.h"
 
 #define REQ_RING_SIZE 65536
 #define REQ_BURST 64
@@ -36,6 +37,7 @@ static void drain_requests(void *arg)
 	n = rte_ring_sc_dequeue_burst(dpw_provider.requests, (void **)reqs, REQ_BURST, NULL);
 	for (unsigned i = 0; i < n; i++)
 		dpw_execute(reqs[i]);
+	dpw_tcp_poll();
 }
 
 NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
