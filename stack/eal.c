@@ -2,6 +2,7 @@
  * (and sometimes a usage text); we capture that chatter and report the line that names the
  * problem, so that a typo in an EAL argument reads as one clear error. */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,29 @@ static void replay(FILE *log)
 		fwrite(buf, 1, n, stderr);
 }
 
+/* EAL's runtime directory, removed at exit. DPDK unlinks its telemetry socket in an atexit()
+ * handler of its own; ours is registered before rte_eal_init() registers that one, so it runs
+ * after it (atexit order is reversed) and finds the directory empty. */
+static char runtime_dir[PATH_MAX];
+
+static void remove_runtime_dir(void)
+{
+	if (runtime_dir[0] != '\0')
+		rmdir(runtime_dir);
+}
+
 int dpw_eal_init(int argc, char **argv, char *err, size_t errlen)
 {
+	static bool atexit_done;
 	FILE *log = tmpfile();
 	int saved_out = -1, saved_err = -1;
 	int ret, eal_errno;
 	char cause[400];
+
+	if (!atexit_done) {
+		atexit(remove_runtime_dir);
+		atexit_done = true;
+	}
 
 	/* Route everything EAL prints (its log, getopt's complaints, its usage text) into a
 	 * temporary file for the duration of rte_eal_init(). */
@@ -69,6 +87,8 @@ int dpw_eal_init(int argc, char **argv, char *err, size_t errlen)
 	}
 	ret = rte_eal_init(argc, argv);
 	eal_errno = rte_errno;
+	/* Known even when initialisation failed part way (the directory may exist by then). */
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	if (log != NULL) {
 		fflush(stdout);
 		fflush(stderr);
