@@ -33,10 +33,23 @@ fi
 
 "$here/scripts/fetch-lwip.sh"
 
+# Quiet when all goes well, the whole story when it does not.
+run_logged() {
+    local log
+    log=$(mktemp)
+    if ! "$@" >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        rm -f "$log"
+        echo "setup.sh: failed: $*" >&2
+        exit 1
+    fi
+    rm -f "$log"
+}
+
 if [ $build = 1 ]; then
     if [ ! -f "$here/build/build.ninja" ]; then
-        meson setup "$here/build" "$here" >/dev/null
+        run_logged meson setup "$here/build" "$here"
     fi
-    ninja -C "$here/build" >/dev/null
+    run_logged ninja -C "$here/build"
     echo "setup.sh: built into build/"
 fi

@@ -24,8 +24,11 @@ done
 # configure DIR [meson options...]: set up once, reconfigure never (options are fixed per dir)
 configure() {
     local dir=$1; shift
-    [ -f "$dir/build.ninja" ] || meson setup "$dir" "$here" "$@" >/dev/null || return 1
-    ninja -C "$dir" >/dev/null || { ninja -C "$dir" 2>&1 | tail -30; return 1; }
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$here" "$@" >"$dir.setup.log" 2>&1 ||
+            { tail -n 40 "$dir.setup.log"; return 1; }
+    fi
+    ninja -C "$dir" >/dev/null 2>&1 || { ninja -C "$dir" 2>&1 | tail -n 40; return 1; }
 }
 
 builds=("$here/build")
