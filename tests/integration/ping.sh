@@ -1,0 +1,34 @@
+#!/bin/bash
+# ping: the stack answers ARP and ICMP echo from the Linux peer; its counters agree.
+#   scripts/netns.sh run tests/integration/ping.sh   (or run it directly: it enters netns.sh)
+. "$(dirname "$0")/lib.sh"
+dpw_init ping
+
+stack_start
+# The ready line: once, with the interface's MAC, our address, the echo port.
+assert_eq ready-once 1 "$(grep -c '^dpwsk: ready ' "$STACK_OUT")"
+assert_eq ready-mac "$DPW_MAC_STACK" "$STACK_MAC"
+assert_eq ready-ip "$DPW_IP_STACK" "$(sed -n 's/^dpwsk: ready .* ip=\([^ ]*\).*/\1/p' "$STACK_OUT")"
+assert_eq ready-echo 7 "$(sed -n 's/^dpwsk: ready .* echo=\([^ ]*\).*/\1/p' "$STACK_OUT")"
+
+s0=$(stack_stats) || fatal stats-before "no stats line"
+
+# Exactly 20 echo requests 50 ms apart, each reply awaited at most 2 s; timeout bounds the
+# whole run. (Not -w: with a deadline ping sends until it has -c replies, maybe more than 20.)
+out=$(peer timeout 20 ping -n -c 20 -i 0.05 -W 2 "$DPW_IP_STACK" 2>&1)
+echo "$out" | tail -n 2
+assert_eq requests 20 "$(sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' <<<"$out")"
+assert_eq replies 20 "$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")"
+
+s1=$(stack_stats) || fatal stats-after "no stats line"
+d() { echo $(($(stat_get "$s1" "$1") - $(stat_get "$s0" "$1"))); }
+# 20 requests in, 20 replies out (plus ARP either way).
+assert_ge rx-packets 20 "$(d rx_packets)"
+assert_ge tx-packets 20 "$(d tx_packets)"
+assert_eq rx-dropped 0 "$(d rx_dropped)"
+assert_eq tx-dropped 0 "$(d tx_dropped)"
+assert_eq drop-icmp 0 "$(d drop_icmp)"
+assert_eq mbufs-back "$(stat_get "$s1" mbuf_idle)" "$(stat_get "$s1" mbuf_in_use)"
+
+stack_stop
+dpw_finish
