@@ -104,6 +104,10 @@
 #define SYS_STATS                       0
 
 /* --- hooks and misc --------------------------------------------------------------------------- */
+#define LWIP_HOOK_FILENAME "dpw_lwip_hooks.h"
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) dpw_tcp_isn((lip), (lport), (rip), (rport))
+
+/* --- misc --------------------------------------------------------------------------- */
 #define LWIP_NETIF_HOSTNAME             0
 #define LWIP_NETIF_API                  0
 #define LWIP_HAVE_LOOPIF                0

@@ -3,18 +3,38 @@
 #include <stdlib.h>
 
 #include <rte_cycles.h>
+#include <rte_jhash.h>
 #include <rte_random.h>
 
 #include "lwip/sys.h"
+#include "dpw_lwip_hooks.h"
 #include "engine_internal.h"
 
-static uint64_t tsc_per_ms;
+static uint64_t tsc_per_ms, tsc_per_4us;
+static uint32_t isn_secret[2];
 
 void dpw_sys_init(void)
 {
 	tsc_per_ms = rte_get_tsc_hz() / 1000;
 	if (tsc_per_ms == 0)
 		tsc_per_ms = 1;
+	tsc_per_4us = rte_get_tsc_hz() / 250000;
+	if (tsc_per_4us == 0)
+		tsc_per_4us = 1;
+	isn_secret[0] = (uint32_t)rte_rand();
+	isn_secret[1] = (uint32_t)rte_rand();
+}
+
+u32_t dpw_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *remote_ip,
+		  u16_t remote_port)
+{
+	uint32_t words[3] = { ip4_addr_get_u32(ip_2_ip4(local_ip)),
+			      ip4_addr_get_u32(ip_2_ip4(remote_ip)),
+			      ((uint32_t)local_port << 16) | remote_port };
+	uint32_t clock = (uint32_t)(rte_get_tsc_cycles() / tsc_per_4us);
+
+	return clock + rte_jhash_3words(words[0], words[1], words[2] ^ isn_secret[1],
+					isn_secret[0]);
 }
 
 /* lwIP's timers (retransmission, delayed ACK, TIME_WAIT) run off this millisecond clock.
