@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run every test: unit tests (no network) and namespace tests against Linux peers, in the
-# normal build and again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# normal build and again in an AddressSanitizer + UndefinedBehaviorSanitizer build; the WSK
+# tests (the threaded ones among them) also in a ThreadSanitizer build.
 #   scripts/test.sh                  both builds
 #   scripts/test.sh --no-sanitize    the normal build only
 #   scripts/test.sh --suite unit     one Meson suite (unit, integration)
@@ -34,8 +35,10 @@ configure() {
 builds=("$here/build")
 configure "$here/build" || { echo "0 passed, 1 failed"; exit 1; }
 if [ $sanitize = 1 ]; then
-    builds+=("$here/build-asan")
+    builds+=("$here/build-asan" "$here/build-tsan")
     configure "$here/build-asan" -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dbuildtype=debug || { echo "0 passed, 1 failed"; exit 1; }
+    configure "$here/build-tsan" -Db_sanitize=thread -Db_lundef=false \
         -Dbuildtype=debug || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
@@ -43,11 +46,15 @@ fi
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:${ASAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1:exitcode=66:${TSAN_OPTIONS:-}"
 
 passed=0 failed=0 skipped=0
 for b in "${builds[@]}"; do
     echo "=== tests in ${b#$here/}"
-    meson test -C "$b" --print-errorlogs "${suite[@]}" --num-processes 1
+    which=("${suite[@]}")
+    # ThreadSanitizer: the threaded code is the provider, exercised by the WSK suite.
+    [ "$b" = "$here/build-tsan" ] && [ ${#which[@]} = 0 ] && which=(--suite wsk)
+    meson test -C "$b" --print-errorlogs "${which[@]}" --num-processes 1
     log="$b/meson-logs/testlog.json"
     if [ -f "$log" ]; then
         read -r p f s < <(python3 - "$log" <<'PY'
