@@ -40,7 +40,12 @@ static bool cancel_in(struct dpw_req_queue *q, PIRP target)
 	for (struct dpw_req *r = q->head; r != NULL; r = r->next) {
 		if (r->irp == target) {
 			dpw_queue_remove(q, r);
-			dpw_req_complete(r, STATUS_CANCELLED, 0);
+			/* F4: a receive that already holds data completes with it on cancel; those
+			 * bytes are gone from the stream, so reporting 0 would lose them. */
+			if (r->op == DPW_OP_RECEIVE && r->done > 0 && !(r->flags & WSK_FLAG_DRAIN))
+				dpw_req_complete(r, STATUS_SUCCESS, r->done);
+			else
+				dpw_req_complete(r, STATUS_CANCELLED, 0);
 			return true;
 		}
 	}

@@ -31,10 +31,13 @@ void dpw_socket_destroy(struct dpw_socket *s)
 		dpw_tcp_close(s);
 	dpw_socket_drop_rx(s);
 	dpw_socket_release(s);
+	dpw_client_socket_closed(s->client);
 }
 
 static void finish_close(struct dpw_socket *s, struct dpw_req *r)
 {
+	struct dpw_client *c = s->client;
+
 	cancel_all(s);
 	if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
 		dpw_udp_close(s);
@@ -43,6 +46,9 @@ static void finish_close(struct dpw_socket *s, struct dpw_req *r)
 	dpw_socket_drop_rx(s);
 	dpw_socket_release(s);
 	dpw_req_complete(r, STATUS_SUCCESS, 0);
+	/* Only now may WskDeregister see the socket gone and free the client: the completion
+	 * above went to that client's ring. */
+	dpw_client_socket_closed(c);
 }
 
 void dpw_close_execute(struct dpw_req *r)

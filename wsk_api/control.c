@@ -1,10 +1,19 @@
-/* WskControlSocket (F9) and WskControlClient (WSK_SET_STATIC_EVENT_CALLBACKS, security
- * descriptors). */
+/* WskControlSocket (WSK-F9, F7, F8) on the lcore, and WskControlClient
+ * (WSK_SET_STATIC_EVENT_CALLBACKS, WSK_CACHE_SD, WSK_RELEASE_SD) on the caller's thread.
+ *
+ * Option numbers are Windows' (wsk_options.h explains why they have WSK_ names here, and what
+ * each option does in this provider). Options are kept in the socket and put on the lwIP pcb
+ * when there is one, or when it is created (dpw_options_apply); accepted connections inherit
+ * their listener's (dpw_options_inherit). Every get writes a ULONG (a SIZE_T for the backlog
+ * IOCTLs, a PSECURITY_DESCRIPTOR for SO_WSK_SECURITY) and reports its size in
+ * IoStatus.Information and *OutputSizeReturned. */
 #include <string.h>
 
+#include "lwip/ip.h"
 #include "lwip/tcp.h"
+#include "lwip/udp.h"
 
-#include "socket_internal.h"
+#include "options_internal.h"
 
 /* Which events each category may enable (F7). */
 static ULONG events_for(ULONG category)
@@ -39,26 +48,326 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	return STATUS_SUCCESS;
 }
 
+/* ---- the pcb side ----------------------------------------------------------------------------- */
+
+static bool is_tcp(const struct dpw_socket *s)
+{
+	return s->category == WSK_FLAG_LISTEN_SOCKET || s->category == WSK_FLAG_CONNECTION_SOCKET ||
+	       s->category == WSK_FLAG_STREAM_SOCKET;
+}
+
+/* The so_options of s's pcb, NULL when it has none yet (any pcb kind: IP_PCB comes first). */
+static u8_t *pcb_options(struct dpw_socket *s)
+{
+	if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
+		return s->pcb.udp != NULL ? &s->pcb.udp->so_options : NULL;
+	if (is_tcp(s))
+		return s->pcb.tcp != NULL ? &s->pcb.tcp->so_options : NULL;
+	return NULL;
+}
+
+/* The pcb whose Nagle flag can be set: a TCP pcb that is not a listening one. */
+static struct tcp_pcb *nagle_pcb(struct dpw_socket *s)
+{
+	if (!is_tcp(s) || s->pcb.tcp == NULL || s->pcb.tcp->state == LISTEN)
+		return NULL;
+	return s->pcb.tcp;
+}
+
+static void set_flag(u8_t *so_options, u8_t flag, bool on)
+{
+	if (so_options == NULL)
+		return;
+	if (on)
+		*so_options |= flag;
+	else
+		*so_options &= (u8_t)~flag;
+}
+
+void dpw_options_apply(struct dpw_socket *s)
+{
+	u8_t *o = pcb_options(s);
+	struct tcp_pcb *pcb = nagle_pcb(s);
+
+	set_flag(o, SOF_REUSEADDR, s->reuse_addr);
+	if (is_tcp(s))
+		set_flag(o, SOF_KEEPALIVE, s->opt.keepalive);
+	if (pcb != NULL) {
+		if (s->opt.nodelay)
+			tcp_nagle_disable(pcb);
+		else
+			tcp_nagle_enable(pcb);
+	}
+}
+
+void dpw_options_inherit(struct dpw_socket *conn, const struct dpw_socket *l)
+{
+	conn->reuse_addr = l->reuse_addr;
+	conn->exclusive_addr = l->exclusive_addr;
+	conn->opt = l->opt;
+	dpw_security_inherit(conn, l);
+	dpw_options_apply(conn);
+}
+
+/* ---- options ---------------------------------------------------------------------------------- */
+
+/* Windows' SOL_SOCKET, or glibc's (1), which no Windows level uses (wsk_options.h). */
+static bool sol_socket(ULONG level)
+{
+	return level == WSK_SOL_SOCKET || level == (ULONG)SOL_SOCKET;
+}
+
+static NTSTATUS in_ulong(const struct dpw_req *r, ULONG *v)
+{
+	if (r->u.control.in == NULL || r->u.control.in_len < sizeof(ULONG))
+		return STATUS_INVALID_PARAMETER;
+	memcpy(v, r->u.control.in, sizeof(*v));
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS out_bytes(const struct dpw_req *r, const void *v, SIZE_T n, SIZE_T *out)
+{
+	if (r->u.control.out == NULL || r->u.control.out_len < n)
+		return STATUS_BUFFER_TOO_SMALL;
+	memcpy(r->u.control.out, v, n);
+	*out = n;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS out_ulong(const struct dpw_req *r, ULONG v, SIZE_T *out)
+{
+	return out_bytes(r, &v, sizeof(v), out);
+}
+
+/* SO_REUSEADDR and SO_EXCLUSIVEADDRUSE: before bind, and never both (WSAEINVAL on Windows). */
+static NTSTATUS set_sharing(struct dpw_socket *s, const struct dpw_req *r, bool exclusive)
+{
+	ULONG v;
+	NTSTATUS st = in_ulong(r, &v);
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;
+	if (v != 0 && (exclusive ? s->reuse_addr : s->exclusive_addr))
+		return STATUS_INVALID_PARAMETER;
+	if (exclusive) {
+		s->exclusive_addr = v != 0;
+	} else {
+		s->reuse_addr = v != 0;
+		set_flag(pcb_options(s), SOF_REUSEADDR, s->reuse_addr);   /* pcb made by a failed bind */
+	}
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS set_security(struct dpw_socket *s, const struct dpw_req *r)
+{
+	PVOID sd;
+
+	if (r->u.control.in == NULL || r->u.control.in_len < sizeof(PSECURITY_DESCRIPTOR))
+		return STATUS_INVALID_PARAMETER;
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;   /* "before the socket is bound" */
+	memcpy(&sd, r->u.control.in, sizeof(sd));
+	return dpw_security_socket_set(s, sd);
+}
+
+static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, bool *kick)
+{
+	ULONG code = r->u.control.code, v;
+	NTSTATUS st;
+
+	/* WSK's own options have numbers nothing else uses: any level will do. */
+	if (code == SO_WSK_EVENT_CALLBACK) {
+		st = set_event_callbacks(s, r);
+		*kick = st == STATUS_SUCCESS && (s->events & WSK_EVENT_RECEIVE_FROM);
+		return st;
+	}
+	if (code == SO_WSK_SECURITY)
+		return s->category == WSK_FLAG_BASIC_SOCKET ? STATUS_NOT_SUPPORTED
+							    : set_security(s, r);
+	if (r->u.control.level == WSK_IPPROTO_TCP && code == WSK_TCP_NODELAY) {
+		if (!is_tcp(s))
+			return STATUS_NOT_SUPPORTED;
+		if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
+			return st;
+		s->opt.nodelay = v != 0;
+		if (nagle_pcb(s) != NULL) {
+			if (s->opt.nodelay)
+				tcp_nagle_disable(s->pcb.tcp);
+			else
+				tcp_nagle_enable(s->pcb.tcp);
+		}
+		return STATUS_SUCCESS;
+	}
+	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
+		return STATUS_NOT_SUPPORTED;
+	switch (code) {
+	case WSK_SO_REUSEADDR:
+		return set_sharing(s, r, false);
+	case (ULONG)WSK_SO_EXCLUSIVEADDRUSE:
+		return set_sharing(s, r, true);
+	case WSK_SO_KEEPALIVE:
+		if (!is_tcp(s))
+			return STATUS_NOT_SUPPORTED;
+		if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
+			return st;
+		s->opt.keepalive = v != 0;
+		set_flag(pcb_options(s), SOF_KEEPALIVE, s->opt.keepalive);
+		return STATUS_SUCCESS;
+	case WSK_SO_RCVBUF:
+	case WSK_SO_SNDBUF:
+		if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
+			return st;
+		if (code == WSK_SO_RCVBUF) {
+			s->opt.rcvbuf = v;
+			s->opt.rcvbuf_set = true;
+		} else {
+			s->opt.sndbuf = v;
+			s->opt.sndbuf_set = true;
+		}
+		return STATUS_SUCCESS;
+	default:
+		return STATUS_NOT_SUPPORTED;
+	}
+}
+
+static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
+{
+	ULONG code = r->u.control.code;
+	bool dgram = s->category == WSK_FLAG_DATAGRAM_SOCKET;
+	u8_t *o = pcb_options(s);
+	struct tcp_pcb *pcb = nagle_pcb(s);
+
+	if (code == SO_WSK_SECURITY) {
+		PVOID sd;
+
+		if (s->category == WSK_FLAG_BASIC_SOCKET)
+			return STATUS_NOT_SUPPORTED;
+		if (r->u.control.out == NULL ||
+		    r->u.control.out_len < sizeof(PSECURITY_DESCRIPTOR))
+			return STATUS_BUFFER_TOO_SMALL;
+		/* A new cached handle: the client releases it with WSK_RELEASE_SD. */
+		sd = dpw_security_socket_get(s);
+		return out_bytes(r, &sd, sizeof(sd), out);
+	}
+	if (r->u.control.level == WSK_IPPROTO_TCP && code == WSK_TCP_NODELAY) {
+		if (!is_tcp(s))
+			return STATUS_NOT_SUPPORTED;
+		return out_ulong(r, pcb != NULL ? tcp_nagle_disabled(pcb) != 0 : s->opt.nodelay,
+				 out);
+	}
+	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
+		return STATUS_NOT_SUPPORTED;
+	switch (code) {
+	case WSK_SO_REUSEADDR:
+		return out_ulong(r, s->reuse_addr, out);
+	case (ULONG)WSK_SO_EXCLUSIVEADDRUSE:
+		return out_ulong(r, s->exclusive_addr, out);
+	case WSK_SO_KEEPALIVE:
+		if (!is_tcp(s))
+			return STATUS_NOT_SUPPORTED;
+		/* From the pcb when there is one: accepted connections inherit it in lwIP too. */
+		return out_ulong(r, o != NULL ? (*o & SOF_KEEPALIVE) != 0 : s->opt.keepalive, out);
+	case WSK_SO_RCVBUF:
+		if (s->opt.rcvbuf_set)
+			return out_ulong(r, s->opt.rcvbuf, out);
+		return out_ulong(r, dgram ? DPW_UDP_RCVBUF_DEFAULT : (ULONG)TCP_WND, out);
+	case WSK_SO_SNDBUF:
+		if (s->opt.sndbuf_set)
+			return out_ulong(r, s->opt.sndbuf, out);
+		return out_ulong(r, dgram ? DPW_UDP_SNDBUF_DEFAULT : (ULONG)TCP_SND_BUF, out);
+	default:
+		return STATUS_NOT_SUPPORTED;
+	}
+}
+
+/* ---- IOCTLs (the level is ignored, as on Windows) --------------------------------------------- */
+
+static bool connected(const struct dpw_socket *s)
+{
+	return (s->category == WSK_FLAG_CONNECTION_SOCKET || s->category == WSK_FLAG_STREAM_SOCKET) &&
+	       (s->tstate == DPW_TCP_CONNECTED || s->tstate == DPW_TCP_DISCONNECTING ||
+		(s->tstate == DPW_TCP_CLOSED && s->has_remote));
+}
+
+static NTSTATUS ioctl(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
+{
+	SIZE_T v;
+
+	switch (r->u.control.code) {
+	case SIO_WSK_SET_REMOTE_ADDRESS:
+		if (s->category != WSK_FLAG_DATAGRAM_SOCKET)
+			return STATUS_NOT_SUPPORTED;
+		return dpw_udp_set_remote(s, r->u.control.in, r->u.control.in_len);
+	case SIO_WSK_QUERY_RECEIVE_BACKLOG:
+		if (s->category == WSK_FLAG_DATAGRAM_SOCKET) {
+			v = dpw_udp_backlog(s);
+		} else if (s->category == WSK_FLAG_CONNECTION_SOCKET ||
+			   s->category == WSK_FLAG_STREAM_SOCKET) {
+			if (!connected(s))
+				return STATUS_INVALID_DEVICE_STATE;   /* "after connected" */
+			v = s->rx_len;
+		} else {
+			return STATUS_NOT_SUPPORTED;
+		}
+		return out_bytes(r, &v, sizeof(v), out);
+	case SIO_WSK_QUERY_IDEAL_SEND_BACKLOG:
+		if (s->category != WSK_FLAG_CONNECTION_SOCKET && s->category != WSK_FLAG_STREAM_SOCKET)
+			return STATUS_NOT_SUPPORTED;
+		if (!connected(s))
+			return STATUS_INVALID_DEVICE_STATE;
+		v = TCP_SND_BUF;   /* what lwIP can hold in flight and queued for one connection */
+		return out_bytes(r, &v, sizeof(v), out);
+	default:
+		return STATUS_NOT_SUPPORTED;
+	}
+}
+
 void dpw_control_execute(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
-	NTSTATUS st = STATUS_NOT_SUPPORTED;
+	SIZE_T *out_used = r->u.control.out_used, out = 0;
+	bool kick = false;
+	NTSTATUS st;
 
-	if (r->u.control.out_used != NULL)
-		*r->u.control.out_used = 0;
-	if (r->u.control.type == WskSetOption && r->u.control.code == SO_WSK_EVENT_CALLBACK)
-		st = set_event_callbacks(s, r);
-	dpw_req_complete(r, st, 0);
+	if (out_used != NULL)
+		*out_used = 0;
+	switch (r->u.control.type) {
+	case WskSetOption:
+		st = set_option(s, r, &kick);
+		break;
+	case WskGetOption:
+		st = get_option(s, r, &out);
+		break;
+	case WskIoctl:
+		st = ioctl(s, r, &out);
+		break;
+	default:
+		st = STATUS_INVALID_PARAMETER;
+		break;
+	}
+	if (st != STATUS_SUCCESS)
+		out = 0;
+	if (out_used != NULL)
+		*out_used = out;
+	dpw_req_complete(r, st, out);
+	/* The receive-from event just enabled: datagrams already queued are indicated now. */
+	if (kick && atomic_load_explicit(&s->handle_state, memory_order_relaxed) == DPW_HANDLE_LIVE)
+		dpw_udp_events_changed(s);
 }
+
+/* ---- WskControlClient (caller's thread) -------------------------------------------------------- */
 
 NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVOID in,
 			    SIZE_T out_len, PVOID out, SIZE_T *out_used, PIRP irp)
 {
-	(void)out_len;
-	(void)out;
+	NTSTATUS st;
+
 	if (out_used != NULL)
 		*out_used = 0;
-	if (code == WSK_SET_STATIC_EVENT_CALLBACKS) {
+	switch (code) {
+	case WSK_SET_STATIC_EVENT_CALLBACKS: {
 		const WSK_EVENT_CALLBACK_CONTROL *ctl = in;
 
 		/* F7: only before the client's first socket; no IRP needed. */
@@ -69,6 +378,18 @@ NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVO
 		c->static_events = ctl->EventMask & ~WSK_EVENT_DISABLE;
 		return STATUS_SUCCESS;
 	}
-	(void)irp;
-	return STATUS_NOT_SUPPORTED;
+	case WSK_CACHE_SD:
+		st = dpw_security_cache(c, in_len, in, out_len, out, out_used);
+		break;
+	case WSK_RELEASE_SD:
+		st = dpw_security_release(c, in_len, in);
+		break;
+	default:
+		return STATUS_NOT_SUPPORTED;
+	}
+	/* WSK says Irp must be NULL for these; one given anyway is completed with the result
+	 * (R3), so that a caller waiting for it is not left hanging. */
+	if (irp != NULL)
+		dpw_fail_call(c, irp, st);
+	return st;
 }

@@ -172,7 +172,7 @@ static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFami
 	r->u.socket.ctx = SocketContext;
 	r->u.socket.dispatch = Dispatch;
 	r->flags = Flags;
-	(void)SecurityDescriptor;
+	r->u.socket.sd = SecurityDescriptor;
 	return dpw_submit(r);
 }
 
@@ -189,7 +189,6 @@ static NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType,
 
 	(void)OwningProcess;
 	(void)OwningThread;
-	(void)SecurityDescriptor;
 	if (r == NULL)
 		return st;
 	if (LocalAddress == NULL || RemoteAddress == NULL || Flags != 0 ||
@@ -203,6 +202,7 @@ static NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType,
 	r->u.socket.dispatch = Dispatch;
 	r->u.socket.local = LocalAddress;
 	r->u.socket.remote = RemoteAddress;
+	r->u.socket.sd = SecurityDescriptor;
 	return dpw_submit(r);
 }
 
@@ -461,7 +461,7 @@ static NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG
 }
 
 /* WskRelease has no IRP: it is queued for the lcore (which owns the data) and reported done. */
-static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list)
+static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, ULONG flags)
 {
 	struct dpw_socket *s = (struct dpw_socket *)Socket;
 	struct dpw_req *r;
@@ -479,19 +479,20 @@ static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list)
 	r->sock_gen = atomic_load(&s->gen);
 	r->client = s->client;
 	r->u.release.list = list;
+	r->flags = flags;   /* DPW_RELEASE_DATAGRAMS: which kind of indications these are */
 	dpw_submit(r);
 	return STATUS_SUCCESS;
 }
 
 static NTSTATUS WSKAPI wsk_release(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication)
 {
-	return release_call(Socket, DataIndication);
+	return release_call(Socket, DataIndication, 0);
 }
 
 static NTSTATUS WSKAPI wsk_release_datagrams(PWSK_SOCKET Socket,
 					     PWSK_DATAGRAM_INDICATION DatagramIndication)
 {
-	return release_call(Socket, DatagramIndication);
+	return release_call(Socket, DatagramIndication, DPW_RELEASE_DATAGRAMS);
 }
 
 static NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,

@@ -16,7 +16,10 @@ void dpw_execute(struct dpw_req *r)
 		return;
 	case DPW_OP_RELEASE:
 		/* C9: retained data is freed even through a closed handle. */
-		dpw_release_execute(r);
+		if (r->flags & DPW_RELEASE_DATAGRAMS)
+			dpw_udp_release_execute(r);
+		else
+			dpw_release_execute(r);
 		return;
 	default:
 		break;
@@ -25,7 +28,14 @@ void dpw_execute(struct dpw_req *r)
 		dpw_close_execute(r);
 		return;
 	}
-	/* A request queued before its socket was closed (or made through a stale handle). */
+	/* Issued before the close that is now in progress: to the client it was pending when it
+	 * called WskCloseSocket, so it is cancelled like every other pending request (C2). */
+	if (r->sock != NULL && atomic_load(&r->sock->gen) == r->sock_gen &&
+	    atomic_load(&r->sock->handle_state) == DPW_HANDLE_CLOSING) {
+		dpw_req_complete(r, STATUS_CANCELLED, 0);
+		return;
+	}
+	/* Made through a stale handle (closed before the call), or racing a close (C6). */
 	if (!dpw_req_socket_ok(r)) {
 		atomic_fetch_add_explicit(&dpw_counters.invalid_handles, 1, memory_order_relaxed);
 		dpw_req_complete(r, STATUS_INVALID_HANDLE, 0);
@@ -70,6 +80,12 @@ void dpw_socket_create_execute(struct dpw_req *r)
 	s->client_dispatch = r->u.socket.dispatch;
 	/* F7: events start disabled, unless the client set static callbacks. */
 	s->events = s->client_dispatch != NULL ? c->static_events : 0;
+	/* F2, C7: a cached security descriptor, checked against the client's handles. */
+	if (r->u.socket.sd != NULL && dpw_security_socket_set(s, r->u.socket.sd) != STATUS_SUCCESS) {
+		dpw_req_complete(r, STATUS_INVALID_PARAMETER, 0);
+		dpw_socket_destroy(s);
+		return;
+	}
 	if (r->op == DPW_OP_SOCKET_CONNECT) {
 		/* Bind, connect, then complete with the socket (tcp.c owns the rest). */
 		r->sock = s;

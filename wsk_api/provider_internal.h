@@ -64,7 +64,8 @@ struct dpw_req {
 		struct { PWSK_BUF_LIST list; PSOCKADDR remote; } msgs;
 		struct { PSOCKADDR local, remote; PVOID ctx; const VOID *dispatch; } accept;
 		struct { ADDRESS_FAMILY af; USHORT type; ULONG proto; ULONG sock_flags;
-			 PVOID ctx; const VOID *dispatch; PSOCKADDR local, remote; } socket;
+			 PVOID ctx; const VOID *dispatch; PSOCKADDR local, remote;
+			 PVOID sd; } socket;                            /* sd: cached descriptor */
 		struct { WSK_CONTROL_SOCKET_TYPE type; ULONG code, level; SIZE_T in_len;
 			 PVOID in; SIZE_T out_len; PVOID out; SIZE_T *out_used; } control;
 		struct { PWSK_DATA_INDICATION list; } release;

@@ -9,6 +9,8 @@
 
 /* The provider's dispatch table for client-level calls (dispatch.c). */
 extern const WSK_PROVIDER_DISPATCH dpw_provider_dispatch;
+/* Reports and releases the security descriptors the client left cached (security.c, C7). */
+void dpw_security_client_gone(struct dpw_client *c);
 
 #define DPW_WSK_VERSION MAKE_WSK_VERSION(1, 0)
 
@@ -163,6 +165,7 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 	/* Completions of the last closes may still be on the ring. */
 	while (WskPollCompletions(c, 1024) > 0)
 		;
+	dpw_security_client_gone(c);
 	pthread_mutex_lock(&clients_lock);
 	for (pp = &clients; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == c) {

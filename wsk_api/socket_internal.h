@@ -3,6 +3,7 @@
 #ifndef DPWSK_SOCKET_INTERNAL_H
 #define DPWSK_SOCKET_INTERNAL_H
 
+#include "lwip/err.h"
 #include "lwip/ip_addr.h"
 
 #include "provider_internal.h"
@@ -28,6 +29,15 @@ enum dpw_tcp_state {
 	DPW_TCP_DISCONNECTING, /* graceful disconnect requested, FIN not yet acknowledged */
 	DPW_TCP_CLOSED,        /* reset, aborted or fully closed: pcb gone */
 };
+
+/* Socket options kept until (and applied when) the pcb exists (control.c, WSK-F9). */
+struct dpw_sockopts {
+	bool keepalive, nodelay;         /* SO_KEEPALIVE, TCP_NODELAY */
+	bool rcvbuf_set, sndbuf_set;     /* SO_RCVBUF, SO_SNDBUF given (else the defaults) */
+	ULONG rcvbuf, sndbuf;
+};
+
+struct dpw_udp;
 
 struct dpw_socket {
 	WSK_SOCKET wsk;                  /* first: a PWSK_SOCKET points here */
@@ -66,6 +76,8 @@ struct dpw_socket {
 	bool disconnect_indicated;       /* WskDisconnectEvent already called */
 	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS (datagram) */
 	bool has_remote_fixed;
+	struct dpw_sockopts opt;         /* [lcore] options beyond reuse (control.c) */
+	struct dpw_udp *udp;             /* [lcore] datagram queue (udp.c), NULL until needed */
 
 	struct pbuf *rx;                 /* [lcore] received, not yet taken by a receive */
 	uint32_t rx_len;
@@ -84,7 +96,8 @@ struct dpw_socket {
 
 /* Handles: allocation on the lcore, validation on any thread. */
 struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, ULONG category);
-/* Finish a close: the slot goes to quarantine (state DEAD) and is reused much later. */
+/* Finish a close: the slot goes to quarantine (state DEAD) and is reused much later. The
+ * caller then calls dpw_client_socket_closed(), after posting the close completion. */
 void dpw_socket_release(struct dpw_socket *s);
 
 /* Any thread: the socket behind a handle if it is one of ours and still usable, else NULL
@@ -140,5 +153,17 @@ void dpw_socket_destroy(struct dpw_socket *s);
 void dpw_close_after_callback(struct dpw_socket *s);
 /* A request is about to wait on one of s's queues: make it cancellable (cancel.c). */
 void dpw_arm_cancel(struct dpw_req *r);
+
+/* Options and local-address sharing (control.c, security.c, udp.c; WSK-F2, F8, F9, C7). */
+void dpw_options_apply(struct dpw_socket *s);   /* s's options onto its new pcb */
+void dpw_options_inherit(struct dpw_socket *conn, const struct dpw_socket *listener);
+/* udp_bind/tcp_bind of s's pcb, refused (ERR_USE) unless every socket already on the address
+ * shares it with s: both SO_REUSEADDR, or security descriptors admitting each other's clients;
+ * never with SO_EXCLUSIVEADDRUSE on either. */
+err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port);
+NTSTATUS dpw_security_socket_set(struct dpw_socket *s, PVOID sd);   /* takes a reference */
+void dpw_security_socket_closed(struct dpw_socket *s);             /* drops it (C7) */
+#define DPW_RELEASE_DATAGRAMS 0x1   /* dpw_req.flags: WskRelease from the datagram table */
+void dpw_udp_release_execute(struct dpw_req *r);
 
 #endif /* DPWSK_SOCKET_INTERNAL_H */

@@ -90,6 +90,7 @@ void dpw_socket_release(struct dpw_socket *s)
 {
 	struct dpw_client *c = s->client;
 
+	dpw_security_socket_closed(s);   /* the socket's reference; the client's stays (C7) */
 	atomic_store(&s->handle_state, DPW_HANDLE_DEAD);
 	pthread_mutex_lock(&table_lock);
 	s->free_next = NULL;
@@ -101,7 +102,7 @@ void dpw_socket_release(struct dpw_socket *s)
 	free_count++;
 	pthread_mutex_unlock(&table_lock);
 	atomic_fetch_sub(&dpw_counters.sockets_open, 1);
-	dpw_client_socket_closed(c);
+	(void)c;
 }
 
 struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status)

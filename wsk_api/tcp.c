@@ -53,10 +53,27 @@ static bool fin_acknowledged(struct dpw_socket *s)
 	return s->pcb.tcp->state == FIN_WAIT_2 || s->pcb.tcp->state == TIME_WAIT;
 }
 
+static void detach_pcb(struct tcp_pcb *pcb);
+
+/* Once both FINs are through, lwIP keeps the pcb in TIME_WAIT and frees it later without a
+ * callback (also when it reclaims TIME_WAIT pcbs under pressure): let go of it now, so that
+ * the socket never holds a pcb lwIP may have recycled. TIME_WAIT is the transport's (C3). */
+static void release_time_wait(struct dpw_socket *s)
+{
+	if (s->pcb.tcp != NULL && s->pcb.tcp->state == TIME_WAIT) {
+		detach_pcb(s->pcb.tcp);
+		s->pcb.tcp = NULL;
+		s->graceful_closed = true;
+		s->tstate = DPW_TCP_CLOSED;
+	}
+}
+
 void dpw_tcp_poll(void)
 {
 	for (unsigned i = 0; i < nb_disconnecting;) {
 		struct dpw_socket *s = disconnecting[i];
+
+		release_time_wait(s);
 
 		if (s->fin_sent && fin_acknowledged(s)) {
 			s->fin_acked = true;
@@ -141,7 +158,8 @@ static void window_update(struct dpw_socket *s, uint32_t n)
 	}
 }
 
-/* Copy up to max bytes from the head of s->rx into buf at offset, then drop them. */
+/* Copy up to max bytes from the head of s->rx into buf, offset bytes past the buffer's own
+ * Offset (as DpwCopyToWskBuf counts), then drop them. */
 static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint32_t max,
 			bool discard)
 {
@@ -167,9 +185,19 @@ static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint3
 
 /* ---- events (F7) --------------------------------------------------------------------------- */
 
+/* A stream socket's client table holds both kinds (R5): Listen and Connect. */
 static const WSK_CLIENT_CONNECTION_DISPATCH *conn_events(struct dpw_socket *s)
 {
+	if (s->client_dispatch != NULL && s->category == WSK_FLAG_STREAM_SOCKET)
+		return ((const WSK_CLIENT_STREAM_DISPATCH *)s->client_dispatch)->Connect;
 	return (const WSK_CLIENT_CONNECTION_DISPATCH *)s->client_dispatch;
+}
+
+static const WSK_CLIENT_LISTEN_DISPATCH *listen_events(struct dpw_socket *s)
+{
+	if (s->client_dispatch != NULL && s->category == WSK_FLAG_STREAM_SOCKET)
+		return ((const WSK_CLIENT_STREAM_DISPATCH *)s->client_dispatch)->Listen;
+	return (const WSK_CLIENT_LISTEN_DISPATCH *)s->client_dispatch;
 }
 
 /* One received pbuf lent to the client as a data indication. */
@@ -311,7 +339,7 @@ static void rx_deliver(struct dpw_socket *s)
 			if (s->rx_len == 0 && !ended)
 				return;
 		} else {
-			r->done += rx_take(s, buf, buf->Offset + r->done,
+			r->done += rx_take(s, buf, r->done,
 					   (uint32_t)(buf->Length - r->done), false);
 			if (r->done < buf->Length && !ended &&
 			    (r->done == 0 || (r->flags & WSK_FLAG_WAITALL)))
@@ -364,6 +392,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	if (p == NULL) {
 		s->fin_received = true;
+		release_time_wait(s);
 	} else {
 		if (s->rx == NULL)
 			s->rx = p;
@@ -538,9 +567,8 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
 	if (pcb == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	if (s->reuse_addr)
-		ip_set_option(pcb, SOF_REUSEADDR);
 	attach_pcb(s, pcb);
+	dpw_options_apply(s);   /* SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY set before (F9) */
 	return STATUS_SUCCESS;
 }
 
@@ -557,7 +585,7 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 		return STATUS_INVALID_DEVICE_STATE;
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
-	err = tcp_bind(s->pcb.tcp, &ip, port);
+	err = dpw_bind_pcb(s, &ip, port);   /* tcp_bind, with F2's sharing rules */
 	if (err == ERR_USE)
 		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
 	if (err != ERR_OK)
@@ -730,7 +758,7 @@ static struct dpw_socket *backlog_pop(struct dpw_socket *l)
 /* The accept event (F7): the client takes the connection now, or refuses it. */
 static bool offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
 {
-	const WSK_CLIENT_LISTEN_DISPATCH *ev = l->client_dispatch;
+	const WSK_CLIENT_LISTEN_DISPATCH *ev = listen_events(l);
 	PVOID ctx = NULL;
 	const WSK_CLIENT_CONNECTION_DISPATCH *dispatch = NULL;
 	NTSTATUS st;
@@ -767,6 +795,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	conn->af = l->af;
 	attach_pcb(conn, pcb);
+	dpw_options_inherit(conn, l);   /* options and security descriptor (F9, F2) */
 	conn->bound = true;
 	conn->tstate = DPW_TCP_CONNECTED;
 	remember_addresses(conn);

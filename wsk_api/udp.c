@@ -1,13 +1,620 @@
-/* Datagram sockets over lwIP's raw UDP API, on the lcore (WSK F8). Not written yet: every
- * datagram call completes with STATUS_NOT_SUPPORTED, so a client gets an answer, not a hang. */
-#include "socket_internal.h"
+/* Datagram sockets over lwIP's raw UDP API, on the lcore (WSK-F8).
+ *
+ * The pcb is created when first needed (bind, or a send on an unbound socket, which binds it
+ * to an ephemeral port first, as Windows does). Send: the WSK_BUF is copied into one
+ * PBUF_RAM pbuf and handed to udp_sendto; the IRP completes at once with the bytes sent
+ * (nothing is buffered, so there is nothing to wait for).
+ *
+ * Receive: an arriving datagram goes, in this order of precedence,
+ *   1. to the oldest pending WskReceiveFrom IRP: copied, truncated to the buffer with
+ *      DPW_MSG_TRUNC in *ControlFlags, RemoteAddress filled;
+ *   2. onto the socket's queue (at most DPW_UDP_QUEUE_MAX datagrams and SO_RCVBUF bytes;
+ *      beyond that it is dropped and counted), from where the next WskReceiveFrom takes it;
+ *      and, when WskReceiveFromEvent is enabled, the whole queue is indicated at once as a
+ *      WSK_DATAGRAM_INDICATION list pointing into the received buffers (no copy). The event
+ *      returns STATUS_SUCCESS (data freed), STATUS_PENDING (the client keeps the list until
+ *      WskRelease, F7/C9) or STATUS_DATA_NOT_ACCEPTED (the datagrams go back on the queue for
+ *      WskReceiveFrom, and an event enabled by SO_WSK_EVENT_CALLBACK is disabled until enabled
+ *      again, as the WSK documentation says).
+ *
+ * Datagram indications are released through their own request flag (DPW_RELEASE_DATAGRAMS,
+ * set by the datagram dispatch table's WskRelease), so that tcp.c's stream indications and
+ * these never get confused. Close (close.c) cancels pending IRPs first; dpw_udp_close then
+ * removes the pcb and drops the queue; retained indications stay the client's (C9). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/ip.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/udp.h"
+
+#include "options_internal.h"
+
+/* The largest UDP payload IPv4 can carry: 65535 - 20 (IP) - 8 (UDP). */
+#define DPW_UDP_MAX_PAYLOAD 65507u
+
+/* One received datagram, queued or lent to the client. */
+struct dpw_dgram {
+	struct pbuf *p;                  /* payload (UDP header removed), possibly a chain */
+	ip_addr_t from;
+	u16_t port;
+	u16_t flags;                     /* DPW_MSG_BCAST */
+};
+
+/* A datagram socket's receive queue: a ring, allocated at the first datagram queued. */
+struct dpw_udp {
+	uint32_t head, count;
+	uint32_t bytes;                  /* payload bytes queued */
+	struct dpw_dgram q[DPW_UDP_QUEUE_MAX];
+};
+
+/* A datagram lent to WskReceiveFromEvent: the WSK structure first, then what it points to. */
+struct dpw_dgram_indication {
+	WSK_DATAGRAM_INDICATION di;      /* first: the client sees a PWSK_DATAGRAM_INDICATION */
+	SOCKADDR_INET remote;            /* di.RemoteAddress */
+	struct dpw_dgram d;
+	ULONG nmdl;
+	MDL mdl[];                       /* one per non-empty pbuf of d.p, chained */
+};
+
+static struct {
+	atomic_ullong sent, received, drops, indicated;
+	atomic_uint retained;
+} stats;
+
+VOID DpwGetDatagramStats(PDPW_DATAGRAM_STATS s)
+{
+	if (s == NULL)
+		return;
+	s->Sent = atomic_load(&stats.sent);
+	s->Received = atomic_load(&stats.received);
+	s->QueueDrops = atomic_load(&stats.drops);
+	s->Indicated = atomic_load(&stats.indicated);
+	s->Retained = atomic_load(&stats.retained);
+}
+
+static bool socket_gone(const struct dpw_socket *s)
+{
+	return atomic_load_explicit(&s->handle_state, memory_order_relaxed) != DPW_HANDLE_LIVE;
+}
+
+static void pend(struct dpw_req_queue *q, struct dpw_req *r)
+{
+	dpw_queue_push(q, r);
+	dpw_arm_cancel(r);
+}
+
+static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+		    u16_t port);
+
+/* ---- pcb and bind ----------------------------------------------------------------------- */
+
+static NTSTATUS ensure_pcb(struct dpw_socket *s)
+{
+	struct udp_pcb *pcb;
+
+	if (s->pcb.udp != NULL)
+		return STATUS_SUCCESS;
+	pcb = udp_new_ip_type(IPADDR_TYPE_V4);
+	if (pcb == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	s->pcb.udp = pcb;
+	udp_recv(pcb, on_recv, s);
+	dpw_options_apply(s);   /* SO_REUSEADDR set before the pcb existed */
+	return STATUS_SUCCESS;
+}
+
+static void remember_local(struct dpw_socket *s)
+{
+	dpw_lwip_to_sockaddr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, &s->local_addr);
+	s->has_local = true;
+}
+
+/* Is ip one of the stack's own addresses? */
+static bool is_local_ip(const ip_addr_t *ip)
+{
+	struct netif *n;
+
+	NETIF_FOREACH(n) {
+		if (ip4_addr_cmp(netif_ip4_addr(n), ip_2_ip4(ip)))
+			return true;
+	}
+	return false;
+}
+
+static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
+{
+	NTSTATUS st;
+	err_t err;
+
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;
+	if (!ip_addr_isany(ip) && !is_local_ip(ip))
+		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
+	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
+		return st;
+	err = dpw_bind_pcb(s, ip, port);
+	if (err == ERR_USE)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+	if (err == ERR_MEM)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (err != ERR_OK)
+		return STATUS_INVALID_ADDRESS;
+	s->bound = true;
+	remember_local(s);
+	return STATUS_SUCCESS;
+}
+
+static void do_bind(struct dpw_req *r)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st = dpw_sockaddr_to_lwip(r->u.addr.addr, &ip, &port);
+
+	if (st == STATUS_SUCCESS)
+		st = bind_to(r->sock, &ip, port);
+	dpw_req_complete(r, st, 0);
+}
+
+/* A send on an unbound socket binds it to an ephemeral port first (Windows does the same). */
+static NTSTATUS ensure_bound(struct dpw_socket *s)
+{
+	return s->bound ? STATUS_SUCCESS : bind_to(s, IP4_ADDR_ANY, 0);
+}
+
+/* ---- send ---------------------------------------------------------------------------------- */
+
+/* Where a send goes: the address given, else the fixed remote (SIO_WSK_SET_REMOTE_ADDRESS). */
+static NTSTATUS resolve_remote(const struct dpw_socket *s, const SOCKADDR *remote, ip_addr_t *ip,
+			       uint16_t *port)
+{
+	NTSTATUS st;
+
+	if (remote == NULL) {
+		if (!s->has_remote_fixed)
+			return STATUS_INVALID_PARAMETER;
+		remote = (const SOCKADDR *)&s->remote_fixed;
+	}
+	if ((st = dpw_sockaddr_to_lwip(remote, ip, port)) != STATUS_SUCCESS)
+		return st;
+	if (*port == 0 || ip_addr_isany(ip))
+		return STATUS_INVALID_ADDRESS;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS map_send_err(err_t err)
+{
+	switch (err) {
+	case ERR_OK:
+		return STATUS_SUCCESS;
+	case ERR_RTE:
+		return STATUS_NETWORK_UNREACHABLE;
+	case ERR_MEM:
+	case ERR_BUF:
+		return STATUS_INSUFFICIENT_RESOURCES;
+	case ERR_VAL:
+	case ERR_ARG:
+		return STATUS_INVALID_PARAMETER;
+	default:
+		return STATUS_UNSUCCESSFUL;
+	}
+}
+
+/* One datagram out: copy, send, free (udp_sendto never keeps the pbuf). */
+static NTSTATUS send_one(struct dpw_socket *s, const WSK_BUF *buf, const ip_addr_t *ip,
+			 uint16_t port)
+{
+	struct pbuf *p;
+	err_t err;
+
+	if (buf->Length > DPW_UDP_MAX_PAYLOAD)
+		return STATUS_INVALID_BUFFER_SIZE;   /* Windows' WSAEMSGSIZE */
+	p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)buf->Length, PBUF_RAM);
+	if (p == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (buf->Length > 0 && DpwCopyFromWskBuf(buf, 0, p->payload, buf->Length) != buf->Length) {
+		pbuf_free(p);
+		return STATUS_INVALID_PARAMETER;   /* validated by the caller: cannot happen */
+	}
+	err = udp_sendto(s->pcb.udp, p, ip, port);
+	pbuf_free(p);
+	if (err == ERR_OK)
+		atomic_fetch_add_explicit(&stats.sent, 1, memory_order_relaxed);
+	return map_send_err(err);
+}
+
+static void do_send_to(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st;
+
+	if (r->u.dgram.ctl_len != 0) {
+		/* Control data on send (IP_PKTINFO and the like) is not offered. */
+		dpw_req_complete(r, STATUS_NOT_SUPPORTED, 0);
+		return;
+	}
+	st = resolve_remote(s, r->u.dgram.remote, &ip, &port);
+	if (st == STATUS_SUCCESS)
+		st = ensure_bound(s);
+	if (st == STATUS_SUCCESS)
+		st = send_one(s, r->u.dgram.buf, &ip, port);
+	dpw_req_complete(r, st, st == STATUS_SUCCESS ? r->u.dgram.buf->Length : 0);
+}
+
+/* Each WSK_BUF of the list is one datagram, in order. Information is the bytes of the
+ * datagrams sent; the first failure stops the list and is the IRP's status. */
+static void do_send_messages(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	ip_addr_t ip;
+	uint16_t port;
+	SIZE_T sent = 0;
+	NTSTATUS st;
+	ULONG n = 0;
+
+	st = resolve_remote(s, r->u.msgs.remote, &ip, &port);
+	/* All sizes first: a list refused for size sends nothing. */
+	for (PWSK_BUF_LIST l = r->u.msgs.list; st == STATUS_SUCCESS && l != NULL; l = l->Next) {
+		if (l->Buffer.Length > DPW_UDP_MAX_PAYLOAD || ++n > DPW_MDL_CHAIN_MAX)
+			st = STATUS_INVALID_BUFFER_SIZE;
+	}
+	if (st == STATUS_SUCCESS)
+		st = ensure_bound(s);
+	for (PWSK_BUF_LIST l = r->u.msgs.list; st == STATUS_SUCCESS && l != NULL; l = l->Next) {
+		st = send_one(s, &l->Buffer, &ip, port);
+		if (st == STATUS_SUCCESS)
+			sent += l->Buffer.Length;
+	}
+	dpw_req_complete(r, st, sent);
+}
+
+/* ---- receive queue -------------------------------------------------------------------------- */
+
+static ULONG rcvbuf_limit(const struct dpw_socket *s)
+{
+	return s->opt.rcvbuf_set ? s->opt.rcvbuf : DPW_UDP_RCVBUF_DEFAULT;
+}
+
+/* Queue a datagram (taking p); false, p untouched, when the queue is full. An empty queue
+ * always takes one datagram, whatever SO_RCVBUF says (as Linux does). */
+static bool enqueue(struct dpw_socket *s, const struct dpw_dgram *d)
+{
+	struct dpw_udp *u = s->udp;
+
+	if (u == NULL) {
+		u = s->udp = calloc(1, sizeof(*u));
+		if (u == NULL)
+			return false;
+	}
+	if (u->count == DPW_UDP_QUEUE_MAX ||
+	    (u->count > 0 && (uint64_t)u->bytes + d->p->tot_len > rcvbuf_limit(s)))
+		return false;
+	u->q[(u->head + u->count) % DPW_UDP_QUEUE_MAX] = *d;
+	u->count++;
+	u->bytes += d->p->tot_len;
+	return true;
+}
+
+static bool dequeue(struct dpw_socket *s, struct dpw_dgram *d)
+{
+	struct dpw_udp *u = s->udp;
+
+	if (u == NULL || u->count == 0)
+		return false;
+	*d = u->q[u->head];
+	u->head = (u->head + 1) % DPW_UDP_QUEUE_MAX;
+	u->count--;
+	u->bytes -= d->p->tot_len;
+	return true;
+}
+
+/* Put back at the head, in front of what is queued (undoing a dequeue). */
+static void requeue_front(struct dpw_socket *s, const struct dpw_dgram *d)
+{
+	struct dpw_udp *u = s->udp;
+
+	u->head = (u->head + DPW_UDP_QUEUE_MAX - 1) % DPW_UDP_QUEUE_MAX;
+	u->q[u->head] = *d;
+	u->count++;
+	u->bytes += d->p->tot_len;
+}
+
+SIZE_T dpw_udp_backlog(const struct dpw_socket *s)
+{
+	return s->udp != NULL ? s->udp->bytes : 0;
+}
+
+/* Complete a WskReceiveFrom with one datagram (the caller frees the datagram). */
+static void complete_receive(struct dpw_req *r, const struct dpw_dgram *d)
+{
+	PWSK_BUF buf = r->u.dgram.buf;
+	ULONG flags = d->flags;
+	SIZE_T done = 0;
+
+	for (struct pbuf *q = d->p; q != NULL && done < buf->Length; q = q->next) {
+		SIZE_T piece = q->len < buf->Length - done ? q->len : buf->Length - done;
+
+		if (piece > 0)
+			DpwCopyToWskBuf(buf, done, q->payload, piece);
+		done += piece;
+	}
+	if (d->p->tot_len > done)
+		flags |= DPW_MSG_TRUNC;   /* F8: the rest of the datagram is lost */
+	if (r->u.dgram.remote != NULL) {
+		SOCKADDR_INET from;
+
+		dpw_lwip_to_sockaddr(&d->from, d->port, &from);
+		dpw_copy_sockaddr(r->u.dgram.remote, &from);
+	}
+	if (r->u.dgram.ctl_len_out != NULL)   /* dispatch.c keeps ControlFlags here */
+		*r->u.dgram.ctl_len_out = flags;
+	dpw_req_complete(r, STATUS_SUCCESS, done);
+}
+
+/* Pending receives take queued datagrams, oldest first. */
+static void serve_receives(struct dpw_socket *s)
+{
+	struct dpw_dgram d;
+
+	while (s->recvq.head != NULL && dequeue(s, &d)) {
+		complete_receive(dpw_queue_pop(&s->recvq), &d);
+		pbuf_free(d.p);
+	}
+}
+
+static void do_receive_from(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (!s->bound) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	pend(&s->recvq, r);
+	serve_receives(s);
+}
+
+/* ---- the receive-from event (F7) -------------------------------------------------------------- */
+
+static void free_indications(struct dpw_dgram_indication *first, bool free_data)
+{
+	while (first != NULL) {
+		struct dpw_dgram_indication *next = (struct dpw_dgram_indication *)first->di.Next;
+
+		if (free_data)
+			pbuf_free(first->d.p);
+		free(first);
+		first = next;
+	}
+}
+
+void dpw_udp_release_execute(struct dpw_req *r)
+{
+	unsigned n = 0;
+
+	/* C9: whatever became of the socket, the indications and their data go now. */
+	for (PWSK_DATAGRAM_INDICATION i = (PWSK_DATAGRAM_INDICATION)(PVOID)r->u.release.list;
+	     i != NULL; i = i->Next)
+		n++;
+	free_indications((struct dpw_dgram_indication *)r->u.release.list, true);
+	atomic_fetch_sub_explicit(&stats.retained, n, memory_order_relaxed);
+	dpw_req_free(r);
+}
+
+/* One datagram described in place: an MDL per pbuf of the chain, no copy. */
+static struct dpw_dgram_indication *make_indication(const struct dpw_dgram *d)
+{
+	struct dpw_dgram_indication *ind;
+	ULONG n = 0;
+	PMDL *link;
+
+	for (struct pbuf *q = d->p; q != NULL; q = q->next)
+		n += q->len > 0;
+	ind = calloc(1, sizeof(*ind) + n * sizeof(MDL));
+	if (ind == NULL)
+		return NULL;
+	ind->d = *d;
+	ind->nmdl = n;
+	link = &ind->di.Buffer.Mdl;
+	n = 0;
+	for (struct pbuf *q = d->p; q != NULL; q = q->next) {
+		if (q->len == 0)
+			continue;
+		MmInitializeMdl(&ind->mdl[n], q->payload, q->len);
+		*link = &ind->mdl[n];
+		link = &ind->mdl[n].Next;
+		n++;
+	}
+	ind->di.Buffer.Offset = 0;
+	ind->di.Buffer.Length = d->p->tot_len;
+	dpw_lwip_to_sockaddr(&d->from, d->port, &ind->remote);
+	ind->di.RemoteAddress = (PSOCKADDR)&ind->remote;
+	return ind;
+}
+
+static bool event_on(const struct dpw_socket *s)
+{
+	const WSK_CLIENT_DATAGRAM_DISPATCH *ev = s->client_dispatch;
+
+	return ev != NULL && ev->WskReceiveFromEvent != NULL &&
+	       (s->events & WSK_EVENT_RECEIVE_FROM) && s->recvq.head == NULL && !socket_gone(s);
+}
+
+/* Indicate everything queued, as one list, oldest first. */
+static void indicate(struct dpw_socket *s)
+{
+	const WSK_CLIENT_DATAGRAM_DISPATCH *ev = s->client_dispatch;
+	struct dpw_dgram_indication *first = NULL, *last = NULL;
+	struct dpw_dgram d;
+	ULONG flags = 0;
+	unsigned n = 0;
+	NTSTATUS st;
+
+	if (!event_on(s) || s->udp == NULL || s->udp->count == 0)
+		return;
+	while (dequeue(s, &d)) {
+		struct dpw_dgram_indication *ind = make_indication(&d);
+
+		if (ind == NULL) {   /* out of memory: what is left waits for the next time */
+			requeue_front(s, &d);
+			break;
+		}
+		if (last != NULL)
+			last->di.Next = &ind->di;
+		else
+			first = ind;
+		last = ind;
+		flags |= d.flags;
+		n++;
+	}
+	if (first == NULL)
+		return;
+	atomic_fetch_add_explicit(&stats.indicated, n, memory_order_relaxed);
+	/* Counted as retained before the call: a WskRelease from inside it runs inline. */
+	atomic_fetch_add_explicit(&stats.retained, n, memory_order_relaxed);
+	dpw_callback_enter(s);
+	st = ev->WskReceiveFromEvent(s->context, flags, &first->di);
+	if (st != STATUS_PENDING)
+		atomic_fetch_sub_explicit(&stats.retained, n, memory_order_relaxed);
+	if (st == STATUS_PENDING) {
+		/* Retained: the client owns them until WskRelease (F7, C9). */
+	} else if (st == STATUS_DATA_NOT_ACCEPTED) {
+		/* Back on the queue, oldest first, for WskReceiveFrom (nothing was queued in the
+		 * meantime: arrivals only come from lwIP's input, never from inside a callback). An
+		 * event enabled per socket stays off until enabled again; static callbacks go on. */
+		struct dpw_dgram_indication *stack[DPW_UDP_QUEUE_MAX];
+		unsigned k = 0;
+
+		for (struct dpw_dgram_indication *i = first; i != NULL;
+		     i = (struct dpw_dgram_indication *)i->di.Next)
+			stack[k++] = i;
+		while (k > 0)
+			requeue_front(s, &stack[--k]->d);
+		free_indications(first, false);
+		if (!(s->client->static_events & WSK_EVENT_RECEIVE_FROM))
+			s->events &= ~WSK_EVENT_RECEIVE_FROM;
+	} else {
+		free_indications(first, true);
+	}
+	/* A close called from inside the callback completes here (C5): s may be gone after. */
+	dpw_callback_leave(s);
+	if (!socket_gone(s))
+		serve_receives(s);   /* receives posted from inside the callback */
+}
+
+void dpw_udp_events_changed(struct dpw_socket *s)
+{
+	if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
+		indicate(s);
+}
+
+static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+		    u16_t port)
+{
+	struct dpw_socket *s = arg;
+	struct dpw_dgram d;
+
+	(void)pcb;
+	if (s == NULL || socket_gone(s)) {
+		pbuf_free(p);
+		return;
+	}
+	atomic_fetch_add_explicit(&stats.received, 1, memory_order_relaxed);
+	d.p = p;
+	ip_addr_copy(d.from, *addr);   /* addr is lwIP's current-packet global: copy it */
+	d.port = port;
+	d.flags = ip_addr_isbroadcast(ip_current_dest_addr(), ip_current_netif()) ? DPW_MSG_BCAST
+										    : 0;
+	/* 1. a pending WskReceiveFrom takes it (it has precedence over the event) */
+	if (s->recvq.head != NULL) {
+		complete_receive(dpw_queue_pop(&s->recvq), &d);
+		pbuf_free(p);
+		return;
+	}
+	/* 2. the queue, then the event if it is on */
+	if (!enqueue(s, &d)) {
+		atomic_fetch_add_explicit(&stats.drops, 1, memory_order_relaxed);
+		pbuf_free(p);
+		return;
+	}
+	indicate(s);
+}
+
+/* ---- fixed remote address, local address, dispatch, close --------------------------------------- */
+
+NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	ULONG need;
+	NTSTATUS st;
+	err_t err;
+
+	if (!s->bound)
+		return STATUS_INVALID_DEVICE_STATE;   /* "after the socket has been bound" */
+	if (addr == NULL || len == 0) {
+		/* No address: back to unconnected, every sender accepted. */
+		udp_disconnect(s->pcb.udp);
+		s->has_remote_fixed = false;
+		return STATUS_SUCCESS;
+	}
+	need = DpwSockaddrLength(addr);
+	if (need == 0 || len < need)
+		return STATUS_INVALID_PARAMETER;
+	if ((st = dpw_sockaddr_to_lwip(addr, &ip, &port)) != STATUS_SUCCESS)
+		return st;
+	if (port == 0 || ip_addr_isany(&ip))
+		return STATUS_INVALID_ADDRESS;
+	/* lwIP's connected pcb: only datagrams from ip:port reach it (WSK-F8). */
+	err = udp_connect(s->pcb.udp, &ip, port);
+	if (err != ERR_OK)
+		return map_send_err(err);
+	dpw_lwip_to_sockaddr(&ip, port, &s->remote_fixed);
+	s->has_remote_fixed = true;
+	return STATUS_SUCCESS;
+}
+
+static void do_get_local_address(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (!s->has_local) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	dpw_copy_sockaddr(r->u.addr.addr, &s->local_addr);
+	dpw_req_complete(r, STATUS_SUCCESS, 0);
+}
 
 void dpw_udp_execute(struct dpw_req *r)
 {
-	dpw_req_complete(r, STATUS_NOT_SUPPORTED, 0);
+	switch (r->op) {
+	case DPW_OP_BIND: do_bind(r); break;
+	case DPW_OP_SEND_TO: do_send_to(r); break;
+	case DPW_OP_SEND_MESSAGES: do_send_messages(r); break;
+	case DPW_OP_RECEIVE_FROM: do_receive_from(r); break;
+	case DPW_OP_GET_LOCAL_ADDRESS: do_get_local_address(r); break;
+	default: dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0); break;
+	}
 }
 
 void dpw_udp_close(struct dpw_socket *s)
 {
-	(void)s;
+	struct dpw_dgram d;
+
+	if (s->pcb.udp != NULL) {
+		udp_recv(s->pcb.udp, NULL, NULL);
+		udp_remove(s->pcb.udp);
+		s->pcb.udp = NULL;
+	}
+	if (s->udp != NULL) {
+		while (dequeue(s, &d))
+			pbuf_free(d.p);
+		free(s->udp);
+		s->udp = NULL;
+	}
+	s->has_remote_fixed = false;
 }

@@ -3,10 +3,17 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,12 +25,15 @@
 WSK_PROVIDER_NPI h_npi;
 WSK_REGISTRATION h_reg;
 uint32_t h_ip_stack, h_ip_peer;
-int h_failures, h_passes;
+_Atomic int h_failures, h_passes;
 
 static struct dpw_engine *engine;
 static struct dpw_cli cli;
 static int ns_stack_fd = -1, ns_peer_fd = -1;
-static uint64_t completion_seq;
+static _Atomic uint64_t completion_seq;
+static _Thread_local const WSK_PROVIDER_NPI *cur_npi;
+
+static void learn_tables(void);
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
@@ -60,6 +70,14 @@ void h_test(const char *name)
 {
 	printf("=== %s\n", name);
 	fflush(stdout);
+}
+
+uint64_t h_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 static const char *env(const char *name)
@@ -116,30 +134,104 @@ void h_start(int argc, char **argv)
 	st = WskCaptureProviderNPI(&h_reg, WSK_INFINITE_WAIT, &h_npi);
 	if (st != STATUS_SUCCESS)
 		die("WskCaptureProviderNPI failed");
+	learn_tables();
+}
+
+static void free_orphans(void);
+
+/* WskDeregister waits for every socket of the client to close: a test that lost one (a
+ * failed check, a provider bug) would hang there. Give it a bounded time, then say so. */
+static _Atomic bool deregistered;
+
+static void *deregister_thread(void *arg)
+{
+	(void)arg;
+	WskReleaseProviderNPI(&h_reg);
+	WskDeregister(&h_reg);
+	atomic_store(&deregistered, true);
+	return NULL;
 }
 
 int h_finish(void)
 {
-	WskReleaseProviderNPI(&h_reg);
-	WskDeregister(&h_reg);
+	pthread_t t;
+	uint64_t end = h_now_ms() + 10000;
+
+	if (pthread_create(&t, NULL, deregister_thread, NULL) != 0)
+		die("pthread_create failed");
+	while (!atomic_load(&deregistered) && h_now_ms() < end)
+		usleep(10000);   /* bounded wait for another thread, not for the network */
+	if (!atomic_load(&deregistered)) {
+		DPW_PROVIDER_STATS ps;
+
+		DpwGetProviderStats(&ps);
+		fprintf(stderr, "FAIL harness: WskDeregister did not return within 10 s "
+				"(%u sockets still open)\n", (unsigned)ps.SocketsOpen);
+		printf("%d checks passed, %d failed\n", h_passes, h_failures + 1);
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_join(t, NULL);
 	dpw_engine_join(engine);
 	DpwProviderDetach();
+	free_orphans();
 	dpw_cli_finish(&cli, engine);
 	printf("%d checks passed, %d failed\n", h_passes, h_failures);
 	return h_failures == 0 ? 0 : 1;
 }
 
-/* ---- IRPs ------------------------------------------------------------------------------------- */
+/* ---- clients --------------------------------------------------------------------------------- */
+
+NTSTATUS h_client_open(struct h_client *c, USHORT version)
+{
+	WSK_CLIENT_NPI npi = { c, &c->dispatch };
+	NTSTATUS st;
+
+	memset(c, 0, sizeof(*c));
+	c->dispatch.Version = version;
+	npi.Dispatch = &c->dispatch;
+	st = WskRegister(&npi, &c->reg);
+	if (st != STATUS_SUCCESS)
+		return st;
+	st = WskCaptureProviderNPI(&c->reg, 5000, &c->npi);
+	if (st != STATUS_SUCCESS) {
+		WskDeregister(&c->reg);
+		memset(&c->npi, 0, sizeof(c->npi));
+	}
+	return st;
+}
+
+void h_client_close(struct h_client *c)
+{
+	if (c->npi.Client != NULL)
+		WskReleaseProviderNPI(&c->reg);
+	WskDeregister(&c->reg);
+	memset(c, 0, sizeof(*c));
+}
+
+void h_use_client(const WSK_PROVIDER_NPI *npi)
+{
+	cur_npi = npi;
+}
+
+const WSK_PROVIDER_NPI *h_client_npi(void)
+{
+	return cur_npi != NULL ? cur_npi : &h_npi;
+}
+
+/* ---- IRPs ------------------------------------------------------------------------------------ */
 
 static NTSTATUS on_complete(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 {
 	struct h_irp *h = ctx;
 
 	(void)dev;
-	h->completions++;
-	h->order = ++completion_seq;
 	h->status = irp->IoStatus.Status;
 	h->info = irp->IoStatus.Information;
+	h->thread = (uintptr_t)pthread_self();
+	h->order = atomic_fetch_add(&completion_seq, 1) + 1;
+	/* Last: the owner may free the IRP (or h) as soon as it sees the count move. */
+	atomic_fetch_add(&h->completions, 1);
 	return STATUS_MORE_PROCESSING_REQUIRED;   /* the test owns the IRP */
 }
 
@@ -168,32 +260,89 @@ void h_irp_free(struct h_irp *h)
 	h->irp = NULL;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 bool h_wait(struct h_irp *h, unsigned timeout_ms)
 {
-	uint64_t end = now_ms() + timeout_ms;
+	uint64_t end = h_now_ms() + timeout_ms;
 
-	while (h->completions == 0 && now_ms() < end)
-		WskWaitCompletions(h_npi.Client, 64, 10);
-	return h->completions > 0;
+	while (atomic_load(&h->completions) == 0 && h_now_ms() < end)
+		WskWaitCompletions(h_client_npi()->Client, 64, 10);
+	return atomic_load(&h->completions) > 0;
 }
 
 void h_pump(unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = h_now_ms() + ms;
 
-	while (now_ms() < end)
-		WskWaitCompletions(h_npi.Client, 64, 5);
+	while (h_now_ms() < end)
+		WskWaitCompletions(h_client_npi()->Client, 64, 5);
 }
 
-/* ---- synchronous helpers ------------------------------------------------------------------------- */
+bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
+{
+	uint64_t end = h_now_ms() + timeout_ms;
+
+	while (!cond(arg)) {
+		if (h_now_ms() >= end)
+			return cond(arg);
+		WskWaitCompletions(h_client_npi()->Client, 64, 2);
+	}
+	return true;
+}
+
+/* ---- dispatch tables ------------------------------------------------------------------------- */
+
+/* Every socket category starts with WskControlSocket and WskCloseSocket (R5), and Bind
+ * follows for all but basic: reach them through the basic layout plus the category's own. */
+static const WSK_PROVIDER_STREAM_DISPATCH *stream(PWSK_SOCKET s)
+{
+	return s->Dispatch;
+}
+
+/* Connection and stream tables differ in order past Bind (R5): pick the right one. The
+ * provider's tables are learnt once at start (learn_tables), so a socket's category is known
+ * from its Dispatch pointer, accepted sockets included. */
+static const VOID *table_of[16];
+
+static void learn_tables(void)
+{
+	static const ULONG cats[] = { WSK_FLAG_LISTEN_SOCKET, WSK_FLAG_CONNECTION_SOCKET,
+				      WSK_FLAG_STREAM_SOCKET };
+	struct h_client c;
+
+	if (h_client_open(&c, MAKE_WSK_VERSION(1, 0)) != STATUS_SUCCESS)
+		die("cannot register a client to learn the dispatch tables");
+	h_use_client(&c.npi);
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+		PWSK_SOCKET s;
+
+		if (h_socket(cats[i], NULL, NULL, &s) != STATUS_SUCCESS)
+			die("cannot create a socket to learn the dispatch tables");
+		table_of[cats[i]] = s->Dispatch;
+		h_close(s);
+	}
+	h_use_client(NULL);
+	h_client_close(&c);
+}
+
+ULONG h_category(PWSK_SOCKET s)
+{
+	for (ULONG c = 0; c < 16; c++)
+		if (s != NULL && table_of[c] != NULL && s->Dispatch == table_of[c])
+			return c;
+	return ~0u;
+}
+
+static bool is_connection(PWSK_SOCKET s)
+{
+	return h_category(s) == WSK_FLAG_CONNECTION_SOCKET;
+}
+
+static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(PWSK_SOCKET s)
+{
+	return s->Dispatch;
+}
+
+/* ---- synchronous helpers --------------------------------------------------------------------- */
 
 void h_sockaddr(SOCKADDR_IN *sa, uint32_t ip, uint16_t port)
 {
@@ -213,62 +362,143 @@ static NTSTATUS finish_sync(struct h_irp *h, NTSTATUS issued)
 		return issued;   /* refused before taking the IRP */
 	}
 	st = h_wait(h, 5000) ? h->status : STATUS_IO_TIMEOUT;
+	if (st == STATUS_IO_TIMEOUT) {
+		/* Too late: cancel it, so that it does not write into the caller's buffers
+		 * later. If even that does not complete it, it stays the provider's (the caller
+		 * then keeps it for h_finish, see orphan()). */
+		IoCancelIrp(h->irp);
+		if (!h_wait(h, 1000))
+			return st;
+	}
 	h_irp_free(h);
+	return st;
+}
+
+/* Buffers of the sync I/O helpers: on the heap, kept with the IRP if it never completes. */
+struct io_ctx {
+	struct h_irp *h;
+	struct h_buf b;
+};
+
+/* Helper IRPs that never completed, with their buffers: kept until h_finish, so that a
+ * completion that comes after all touches valid memory. */
+struct orphan {
+	struct h_irp *h;
+	struct io_ctx *io;
+	struct orphan *next;
+};
+static struct orphan *orphans;
+static pthread_mutex_t orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void orphan(struct h_irp *h, struct io_ctx *io)
+{
+	struct orphan *o = malloc(sizeof(*o));
+
+	if (o == NULL)
+		return;   /* leaked for good */
+	o->h = h;
+	o->io = io;
+	pthread_mutex_lock(&orphans_lock);
+	o->next = orphans;
+	orphans = o;
+	pthread_mutex_unlock(&orphans_lock);
+}
+
+static void free_orphans(void)
+{
+	while (orphans != NULL) {
+		struct orphan *o = orphans;
+
+		orphans = o->next;
+		IoFreeIrp(o->h->irp);   /* refused (and counted) if the provider still holds it */
+		if (o->io != NULL) {
+			h_buf_free(&o->io->b);
+			free(o->io);
+		}
+		free(o->h);
+		free(o);
+	}
+}
+
+/* The sync helpers keep their h_irp on the heap, for orphan(). */
+static struct h_irp *irp_new(void)
+{
+	struct h_irp *h = malloc(sizeof(*h));
+
+	if (h == NULL)
+		die("out of memory");
+	h_irp_init(h);
+	return h;
+}
+
+static NTSTATUS sync_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
+{
+	NTSTATUS st = finish_sync(h, issued);
+
+	if (info != NULL)
+		*info = st == STATUS_IO_TIMEOUT ? 0 : h->info;
+	if (h->irp != NULL)
+		orphan(h, NULL);
+	else
+		free(h);
 	return st;
 }
 
 NTSTATUS h_socket(ULONG category, PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out)
 {
-	struct h_irp h;
+	const WSK_PROVIDER_NPI *npi = h_client_npi();
+	struct h_irp *h = irp_new();
+	ULONG_PTR info;
 	NTSTATUS st;
 
-	h_irp_init(&h);
-	st = h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET,
-				       category == WSK_FLAG_DATAGRAM_SOCKET ? SOCK_DGRAM
-									    : SOCK_STREAM,
-				       category == WSK_FLAG_DATAGRAM_SOCKET ? IPPROTO_UDP
-									    : IPPROTO_TCP,
-				       category, ctx, dispatch, NULL, NULL, NULL, h.irp);
-	st = finish_sync(&h, st);
-	*out = st == STATUS_SUCCESS ? (PWSK_SOCKET)h.info : NULL;
+	st = npi->Dispatch->WskSocket(npi->Client, AF_INET,
+				      category == WSK_FLAG_DATAGRAM_SOCKET ? SOCK_DGRAM
+									   : SOCK_STREAM,
+				      category == WSK_FLAG_DATAGRAM_SOCKET ? IPPROTO_UDP
+									   : IPPROTO_TCP,
+				      category, ctx, dispatch, NULL, NULL, NULL, h->irp);
+	st = sync_done(h, st, &info);
+	*out = st == STATUS_SUCCESS ? (PWSK_SOCKET)info : NULL;
 	return st;
-}
-
-/* Every socket category starts with WskControlSocket and WskCloseSocket (R5), and Bind
- * follows for all but basic: reach them through the basic layout plus the category's own. */
-static const WSK_PROVIDER_STREAM_DISPATCH *stream(PWSK_SOCKET s)
-{
-	return s->Dispatch;
 }
 
 NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 {
-	struct h_irp h;
+	struct h_irp *h = irp_new();
 	SOCKADDR_IN sa;
 
 	h_sockaddr(&sa, ip, port);
-	h_irp_init(&h);
 	/* WskBind sits right after the two basic members in every table that has it. */
-	return finish_sync(&h, stream(s)->WskBind(s, (PSOCKADDR)&sa, 0, h.irp));
+	return sync_done(h, stream(s)->WskBind(s, (PSOCKADDR)&sa, 0, h->irp), NULL);
 }
 
 NTSTATUS h_connect(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 {
-	struct h_irp h;
+	struct h_irp *h = irp_new();
 	SOCKADDR_IN sa;
+	NTSTATUS st;
 
 	h_sockaddr(&sa, ip, port);
-	h_irp_init(&h);
-	return finish_sync(&h, stream(s)->WskConnect(s, (PSOCKADDR)&sa, 0, h.irp));
+	if (is_connection(s))
+		st = conn(s)->WskConnect(s, (PSOCKADDR)&sa, 0, h->irp);
+	else
+		st = stream(s)->WskConnect(s, (PSOCKADDR)&sa, 0, h->irp);
+	return sync_done(h, st, NULL);
+}
+
+NTSTATUS h_listen(PWSK_SOCKET s)
+{
+	struct h_irp *h = irp_new();
+
+	return sync_done(h, stream(s)->WskListen(s, h->irp), NULL);
 }
 
 NTSTATUS h_close(PWSK_SOCKET s)
 {
-	struct h_irp h;
+	struct h_irp *h = irp_new();
 
-	h_irp_init(&h);
-	return finish_sync(&h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				       ->WskCloseSocket(s, h.irp));
+	return sync_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
+				    ->WskCloseSocket(s, h->irp), NULL);
 }
 
 void h_buf_init(struct h_buf *b, void *data, size_t len)
@@ -286,35 +516,142 @@ void h_buf_free(struct h_buf *b)
 	b->mdl = NULL;
 }
 
+/* Send, Receive, Disconnect and the address calls, through either table. */
+static NTSTATUS call_send(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
+{
+	return is_connection(s) ? conn(s)->WskSend(s, b, flags, irp)
+				: stream(s)->WskSend(s, b, flags, irp);
+}
+
+static NTSTATUS call_receive(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
+{
+	return is_connection(s) ? conn(s)->WskReceive(s, b, flags, irp)
+				: stream(s)->WskReceive(s, b, flags, irp);
+}
+
+static NTSTATUS call_disconnect(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
+{
+	return is_connection(s) ? conn(s)->WskDisconnect(s, b, flags, irp)
+				: stream(s)->WskDisconnect(s, b, flags, irp);
+}
+
+
+static NTSTATUS io_done(struct io_ctx *io, NTSTATUS issued, ULONG_PTR *info)
+{
+	struct h_irp *h = io->h;
+	NTSTATUS st = finish_sync(h, issued);
+
+	if (info != NULL)
+		*info = st == STATUS_IO_TIMEOUT ? 0 : h->info;
+	if (h->irp != NULL) {
+		orphan(h, io);
+	} else {
+		h_buf_free(&io->b);
+		free(h);
+		free(io);
+	}
+	return st;
+}
+
+static struct io_ctx *io_new(const void *data, size_t len)
+{
+	struct io_ctx *io = calloc(1, sizeof(*io));
+
+	if (io == NULL)
+		die("out of memory");
+	io->h = irp_new();
+	h_buf_init(&io->b, (void *)data, len);
+	return io;
+}
+
 NTSTATUS h_send(PWSK_SOCKET s, const void *data, size_t len, ULONG flags)
 {
-	struct h_irp h;
-	struct h_buf b;
+	struct io_ctx *io = io_new(data, len);
+
+	return io_done(io, call_send(s, &io->b.wb, flags, io->h->irp), NULL);
+}
+
+NTSTATUS h_receive(PWSK_SOCKET s, void *data, size_t len, ULONG flags, size_t *got)
+{
+	struct io_ctx *io = io_new(data, len);
+	ULONG_PTR info;
+	NTSTATUS st = io_done(io, call_receive(s, &io->b.wb, flags, io->h->irp), &info);
+
+	if (got != NULL)
+		*got = (size_t)info;
+	return st;
+}
+
+NTSTATUS h_disconnect(PWSK_SOCKET s, const void *data, size_t len, ULONG flags)
+{
+	struct io_ctx *io = io_new(data, data != NULL ? len : 0);
+
+	return io_done(io, call_disconnect(s, data != NULL && len > 0 ? &io->b.wb : NULL, flags,
+					   io->h->irp),
+		       NULL);
+}
+
+NTSTATUS h_accept(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, SOCKADDR_IN *local,
+		  SOCKADDR_IN *remote, PWSK_SOCKET *out)
+{
+	struct h_irp *h = irp_new();
+	ULONG_PTR info;
 	NTSTATUS st;
 
-	h_buf_init(&b, (void *)data, len);
-	h_irp_init(&h);
-	st = finish_sync(&h, stream(s)->WskSend(s, &b.wb, flags, h.irp));
-	h_buf_free(&b);
+	/* WskAccept has the same place in the listen and the stream table (R5). */
+	st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)l->Dispatch)
+		     ->WskAccept(l, 0, ctx, dispatch, (PSOCKADDR)local, (PSOCKADDR)remote, h->irp);
+	st = sync_done(h, st, &info);
+	*out = st == STATUS_SUCCESS ? (PWSK_SOCKET)info : NULL;
 	return st;
+}
+
+static NTSTATUS address_call(PWSK_SOCKET s, SOCKADDR_IN *sa, bool local)
+{
+	struct h_irp *h = irp_new();
+	NTSTATUS st;
+
+	memset(sa, 0, sizeof(*sa));
+	if (is_connection(s)) {
+		st = local ? conn(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp)
+			   : conn(s)->WskGetRemoteAddress(s, (PSOCKADDR)sa, h->irp);
+	} else if (local && h_category(s) == WSK_FLAG_LISTEN_SOCKET) {
+		st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)s->Dispatch)
+			     ->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp);
+	} else {
+		st = local ? stream(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp)
+			   : stream(s)->WskGetRemoteAddress(s, (PSOCKADDR)sa, h->irp);
+	}
+	return sync_done(h, st, NULL);
+}
+
+NTSTATUS h_local_address(PWSK_SOCKET s, SOCKADDR_IN *sa)
+{
+	return address_call(s, sa, true);
+}
+
+NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa)
+{
+	return address_call(s, sa, false);
 }
 
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask)
 {
 	WSK_EVENT_CALLBACK_CONTROL ctl = { (PNPIID)&NPI_WSK_INTERFACE_ID, mask };
-	struct h_irp h;
+	struct h_irp *h = irp_new();
 
-	h_irp_init(&h);
-	return finish_sync(&h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				       ->WskControlSocket(s, WskSetOption, SO_WSK_EVENT_CALLBACK,
-							  SOL_SOCKET, sizeof(ctl), &ctl, 0, NULL,
-							  NULL, h.irp));
+	return sync_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
+				    ->WskControlSocket(s, WskSetOption, SO_WSK_EVENT_CALLBACK,
+						       SOL_SOCKET, sizeof(ctl), &ctl, 0, NULL, NULL,
+						       h->irp),
+			 NULL);
 }
 
-NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out)
+NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
+			      PWSK_SOCKET *out)
 {
 	PWSK_SOCKET s;
-	NTSTATUS st = h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s);
+	NTSTATUS st = h_socket(category, ctx, dispatch, &s);
 
 	*out = NULL;
 	if (st != STATUS_SUCCESS)
@@ -330,19 +667,106 @@ NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out)
 	return st;
 }
 
-/* ---- the Linux peer ---------------------------------------------------------------------------- */
+NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out)
+{
+	return h_connect_to_peer_ex(WSK_FLAG_STREAM_SOCKET, NULL, NULL, port, out);
+}
+
+NTSTATUS h_listener(ULONG category, uint16_t port, PVOID ctx, const VOID *dispatch,
+		    PWSK_SOCKET *out)
+{
+	PWSK_SOCKET s;
+	NTSTATUS st = h_socket(category, ctx, dispatch, &s);
+
+	*out = NULL;
+	if (st != STATUS_SUCCESS)
+		return st;
+	st = h_bind(s, h_ip_stack, port);
+	if (st == STATUS_SUCCESS && category == WSK_FLAG_STREAM_SOCKET)
+		st = h_listen(s);
+	if (st != STATUS_SUCCESS) {
+		h_close(s);
+		return st;
+	}
+	*out = s;
+	return st;
+}
+
+uint32_t h_tcp_pcbs_in_use(void)
+{
+	struct dpw_engine_stats es;
+
+	dpw_engine_get_stats(engine, &es);
+	return es.tcp_pcbs_in_use;
+}
+
+uint32_t h_mbufs_in_use(void)
+{
+	struct dpw_engine_stats es;
+
+	dpw_engine_get_stats(engine, &es);
+	return es.mbuf_in_use;
+}
+
+ULONG h_sockets_open(void)
+{
+	DPW_PROVIDER_STATS ps;
+
+	DpwGetProviderStats(&ps);
+	return ps.SocketsOpen;
+}
+
+static bool sockets_open_is(void *arg)
+{
+	return h_sockets_open() == *(ULONG *)arg;
+}
+
+bool h_wait_sockets_open(ULONG n, unsigned timeout_ms)
+{
+	return h_pump_until(sockets_open_is, &n, timeout_ms);
+}
+
+void h_fill_pattern(void *buf, size_t len, uint32_t seed, uint64_t pos)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = h_pattern(seed, pos + i);
+}
+
+size_t h_check_pattern(const void *buf, size_t len, uint32_t seed, uint64_t pos)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != h_pattern(seed, pos + i))
+			return i;
+	return len;
+}
+
+/* ---- the Linux peer -------------------------------------------------------------------------- */
+
+/* Only this thread moves, and only for the one call: what it creates stays in the peer
+ * namespace for good, and the thread comes back to the stack's. */
+static void enter_peer_ns(void)
+{
+	if (setns(ns_peer_fd, CLONE_NEWNET) != 0)
+		die("setns into the peer namespace failed");
+}
+
+static void leave_peer_ns(void)
+{
+	if (setns(ns_stack_fd, CLONE_NEWNET) != 0)
+		die("setns back into the stack namespace failed");
+}
 
 int peer_socket(int type)
 {
 	int fd;
 
-	/* Only this thread moves, and only for the socket() call: the socket stays in the peer
-	 * namespace for good, and the thread comes back to the stack's. */
-	if (setns(ns_peer_fd, CLONE_NEWNET) != 0)
-		die("setns into the peer namespace failed");
+	enter_peer_ns();
 	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	if (setns(ns_stack_fd, CLONE_NEWNET) != 0)
-		die("setns back into the stack namespace failed");
+	leave_peer_ns();
 	return fd;
 }
 
@@ -376,10 +800,39 @@ int peer_connect(uint16_t port)
 	a.sin_addr.s_addr = h_ip_stack;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		fprintf(stderr, "harness: peer connect to port %u: %s\n", port, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+int peer_connect_start(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = peer_socket(SOCK_STREAM | SOCK_NONBLOCK);
+
+	a.sin_addr.s_addr = h_ip_stack;
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int peer_connect_finish(int fd, unsigned timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&p, 1, (int)timeout_ms) != 1)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return -errno;
+	return -err;
 }
 
 long peer_read(int fd, void *buf, size_t len, unsigned timeout_ms)
@@ -389,8 +842,35 @@ long peer_read(int fd, void *buf, size_t len, unsigned timeout_ms)
 
 	if (poll(&p, 1, (int)timeout_ms) != 1)
 		return -ETIMEDOUT;
-	n = recv(fd, buf, len, 0);
+	n = recv(fd, buf, len, MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
+}
+
+long peer_read_all(int fd, void *buf, size_t len, unsigned timeout_ms)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		long n = peer_read(fd, (char *)buf + got, len - got, timeout_ms);
+
+		if (n <= 0)
+			return n;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+long peer_drain(int fd, unsigned timeout_ms, size_t *bytes)
+{
+	char buf[16384];
+	size_t total = 0;
+	long n;
+
+	while ((n = peer_read(fd, buf, sizeof(buf), timeout_ms)) > 0)
+		total += (size_t)n;
+	if (bytes != NULL)
+		*bytes = total;
+	return n;
 }
 
 bool peer_write_all(int fd, const void *buf, size_t len)
@@ -398,12 +878,127 @@ bool peer_write_all(int fd, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		ssize_t n;
 
+		if (poll(&pf, 1, 5000) != 1)
+			return false;
+		n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
 		if (n <= 0)
 			return false;
 		p += n;
 		len -= (size_t)n;
 	}
 	return true;
+}
+
+int peer_unacked(int fd)
+{
+	int n = -1;
+
+	if (ioctl(fd, SIOCOUTQ, &n) != 0)
+		return -1;
+	return n;
+}
+
+void peer_abort(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+void peer_set_rcvbuf(int fd, int bytes)
+{
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+uint16_t peer_local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+		return 0;
+	return ntohs(a.sin_port);
+}
+
+/* ---- the wire tap ---------------------------------------------------------------------------- */
+
+bool h_tap_open(struct h_tap *t)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int fd;
+
+	enter_peer_ns();
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ALL));
+	sll.sll_ifindex = (int)if_nametoindex(env("DPW_IF_PEER"));
+	leave_peer_ns();
+	t->fd = -1;
+	if (fd < 0 || sll.sll_ifindex == 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) != 0)
+		goto fail;
+	/* Frames queued before the bind may come from any interface: drop them. */
+	while (recv(fd, (char[64]){ 0 }, 64, MSG_DONTWAIT) >= 0)
+		;
+	t->fd = fd;
+	return true;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+static void tap_frame(const uint8_t *f, size_t n, struct h_tap_counts *c)
+{
+	const uint8_t *ip = f + 14, *tcp;
+	uint32_t src;
+	size_t ihl;
+	uint8_t flags;
+
+	if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4 || ip[9] != 6)
+		return;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	if (n < 14 + ihl + 20)
+		return;
+	tcp = ip + ihl;
+	flags = tcp[13];
+	memcpy(&src, ip + 12, 4);
+	if (src == h_ip_stack) {
+		c->rst_from_stack += (flags & 0x04) != 0;
+		c->fin_from_stack += (flags & 0x01) != 0;
+		c->syn_from_stack += (flags & 0x02) != 0;
+	} else if (src == h_ip_peer) {
+		c->rst_from_peer += (flags & 0x04) != 0;
+		c->fin_from_peer += (flags & 0x01) != 0;
+	}
+}
+
+void h_tap_collect(struct h_tap *t, struct h_tap_counts *c, unsigned ms)
+{
+	uint64_t end = h_now_ms() + ms;
+	uint8_t frame[2048];
+
+	for (;;) {
+		struct pollfd p = { .fd = t->fd, .events = POLLIN };
+		uint64_t now = h_now_ms();
+		ssize_t n;
+
+		while ((n = recv(t->fd, frame, sizeof(frame), MSG_DONTWAIT)) > 0)
+			tap_frame(frame, (size_t)n, c);
+		if (now >= end)
+			break;
+		poll(&p, 1, (int)(end - now));
+	}
+}
+
+void h_tap_close(struct h_tap *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
 }

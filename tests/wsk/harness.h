@@ -2,11 +2,17 @@
  * (set up by scripts/netns.sh), the provider on its own lcore thread, one registered client,
  * and Linux kernel sockets in the peer namespace as the independent other side.
  *
- * Run as: scripts/netns.sh run ip netns exec "$DPW_NS_STACK" build/tests/wsk/<test> (the
- * Meson test definitions do this). Test names cite WSK-SPEC rules. */
+ * Run as: scripts/netns.sh run build/tests/wsk/<test> (the Meson test definitions do this).
+ * Test names cite WSK-SPEC rules.
+ *
+ * Threads: every helper may be called from any thread. The helpers that wait for completions
+ * poll the calling thread's current client (h_use_client; the harness's own client unless
+ * set), and struct h_irp is updated atomically, so an IRP may complete on any thread that
+ * polls the same client. */
 #ifndef DPW_WSK_HARNESS_H
 #define DPW_WSK_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,21 +28,42 @@ extern uint32_t h_ip_stack, h_ip_peer; /* network byte order */
 void h_start(int argc, char **argv);
 int h_finish(void);   /* returns the exit status: 0 if every check passed */
 
-/* Checks: print and count, never abort. */
-extern int h_failures, h_passes;
+/* Checks: print and count, never abort. Thread-safe. */
+extern _Atomic int h_failures, h_passes;
 #define H_CHECK(cond) h_check((cond), #cond, __FILE__, __LINE__)
 #define H_CHECK_STATUS(got, want) h_check_status((got), (want), #got, __FILE__, __LINE__)
 bool h_check(bool ok, const char *what, const char *file, int line);
 bool h_check_status(NTSTATUS got, NTSTATUS want, const char *what, const char *file, int line);
 void h_test(const char *name);  /* "=== name" header, for the log */
 
+uint64_t h_now_ms(void);        /* CLOCK_MONOTONIC */
+
+/* ---- clients ------------------------------------------------------------------------------ */
+
+/* A further registered client (WskRegister supports several, R1). */
+struct h_client {
+	WSK_REGISTRATION reg;
+	WSK_PROVIDER_NPI npi;
+	WSK_CLIENT_DISPATCH dispatch;
+};
+/* WskRegister + WskCaptureProviderNPI with the given client version; the capture's status. */
+NTSTATUS h_client_open(struct h_client *c, USHORT version);
+void h_client_close(struct h_client *c);   /* release + deregister */
+/* The client whose completions this thread's waiting helpers run, and through which h_socket
+ * creates sockets (NULL: the harness's own, h_npi). */
+void h_use_client(const WSK_PROVIDER_NPI *npi);
+const WSK_PROVIDER_NPI *h_client_npi(void);
+
+/* ---- IRPs --------------------------------------------------------------------------------- */
+
 /* A request object with a completion routine that records completion (count and order). */
 struct h_irp {
 	PIRP irp;
-	int completions;     /* must end at exactly 1 (WSK-R2) */
-	uint64_t order;      /* global completion sequence number */
+	_Atomic int completions;  /* must end at exactly 1 (WSK-R2); set last, after the rest */
+	uint64_t order;           /* global completion sequence number */
 	NTSTATUS status;
 	ULONG_PTR info;
+	uintptr_t thread;         /* pthread_self() of the thread that ran the routine */
 };
 void h_irp_init(struct h_irp *h);
 void h_irp_reset(struct h_irp *h);   /* IoReuseIrp + routine again */
@@ -45,16 +72,49 @@ void h_irp_free(struct h_irp *h);
 bool h_wait(struct h_irp *h, unsigned timeout_ms);
 /* Run completions for about ms milliseconds (to check that nothing completes). */
 void h_pump(unsigned ms);
+/* Run completions until cond(arg) holds or timeout_ms passed: true if it held. */
+bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);
 
-/* Synchronous helpers: issue, wait (5 s), return the completion status. */
+/* ---- synchronous helpers: issue, wait (5 s), return the completion status ------------------ */
+
 NTSTATUS h_socket(ULONG category, PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out);
 NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port);
 NTSTATUS h_connect(PWSK_SOCKET s, uint32_t ip, uint16_t port);
+NTSTATUS h_listen(PWSK_SOCKET s);
 NTSTATUS h_close(PWSK_SOCKET s);
 NTSTATUS h_send(PWSK_SOCKET s, const void *data, size_t len, ULONG flags);
+/* Receive into data (len bytes); *got receives Information. */
+NTSTATUS h_receive(PWSK_SOCKET s, void *data, size_t len, ULONG flags, size_t *got);
+/* WskDisconnect with an optional final buffer (data NULL or len 0: none). */
+NTSTATUS h_disconnect(PWSK_SOCKET s, const void *data, size_t len, ULONG flags);
+NTSTATUS h_accept(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, SOCKADDR_IN *local,
+		  SOCKADDR_IN *remote, PWSK_SOCKET *out);
+NTSTATUS h_local_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
+NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask);
 /* Connect a new stream socket to the peer's TCP port (status SUCCESS or the failure). */
 NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out);
+/* The same with a chosen category (stream or connection) and event context/dispatch. */
+NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
+			      PWSK_SOCKET *out);
+/* A socket listening on the stack's address: a listen-category socket (listens on bind) or
+ * a stream socket (bind, then WskListen). */
+NTSTATUS h_listener(ULONG category, uint16_t port, PVOID ctx, const VOID *dispatch,
+		    PWSK_SOCKET *out);
+
+/* The category (WSK_FLAG_*_SOCKET) of a TCP socket, known from its dispatch table; ~0u when
+ * the table is none of the provider's listen, connection or stream tables. */
+ULONG h_category(PWSK_SOCKET s);
+
+/* lwIP's TCP pcbs in use (engine stats): connections the transport still keeps. */
+uint32_t h_tcp_pcbs_in_use(void);
+/* mbufs out of the engine's pool (received data the stack or a client still holds). */
+uint32_t h_mbufs_in_use(void);
+
+/* Provider counters (DpwGetProviderStats). */
+ULONG h_sockets_open(void);
+/* Run completions until the provider has exactly n sockets open (or timeout): true if so. */
+bool h_wait_sockets_open(ULONG n, unsigned timeout_ms);
 
 /* A WSK_BUF over flat memory (one MDL), freed with h_buf_free. */
 struct h_buf {
@@ -66,13 +126,54 @@ void h_buf_free(struct h_buf *b);
 
 void h_sockaddr(SOCKADDR_IN *sa, uint32_t ip, uint16_t port);
 
+/* A reproducible byte pattern: the byte at stream position pos of stream seed. */
+static inline uint8_t h_pattern(uint32_t seed, uint64_t pos)
+{
+	uint64_t x = (pos + 1) * 0x9E3779B97F4A7C15ull ^ ((uint64_t)seed << 32);
+
+	return (uint8_t)(x >> 56);
+}
+void h_fill_pattern(void *buf, size_t len, uint32_t seed, uint64_t pos);
+/* Index of the first byte that differs from the pattern, or len when all match. */
+size_t h_check_pattern(const void *buf, size_t len, uint32_t seed, uint64_t pos);
+
+/* ---- the Linux peer ---------------------------------------------------------------------- */
+
 /* Linux sockets in the peer namespace (created there; usable from any thread). */
 int peer_socket(int type);
 int peer_listen(uint16_t port);       /* TCP listener on the peer address */
 int peer_accept(int lfd, unsigned timeout_ms);   /* -1 on timeout */
 int peer_connect(uint16_t port);      /* TCP connect to the stack's address (blocking, 5 s) */
+/* Start a non-blocking connect to the stack's port (-1 on an immediate failure); finish it:
+ * 0 once connected, -errno on failure, -ETIMEDOUT. The fd stays non-blocking. */
+int peer_connect_start(uint16_t port);
+int peer_connect_finish(int fd, unsigned timeout_ms);
 /* read with a timeout: bytes, 0 on EOF, -errno on error (e.g. -ECONNRESET), -ETIMEDOUT */
 long peer_read(int fd, void *buf, size_t len, unsigned timeout_ms);
+/* Read exactly len bytes (each read within timeout_ms): len, or what peer_read said. */
+long peer_read_all(int fd, void *buf, size_t len, unsigned timeout_ms);
 bool peer_write_all(int fd, const void *buf, size_t len);
+/* Read and discard until the stream ends: 0 on EOF, -errno (e.g. -ECONNRESET), -ETIMEDOUT
+ * when a read waits longer than timeout_ms. *bytes (if not NULL) receives the bytes read. */
+long peer_drain(int fd, unsigned timeout_ms, size_t *bytes);
+/* Bytes written on fd that the other side has not acknowledged yet (SIOCOUTQ). */
+int peer_unacked(int fd);
+void peer_abort(int fd);              /* close with SO_LINGER 0: the kernel sends a RST */
+void peer_set_rcvbuf(int fd, int bytes);
+uint16_t peer_local_port(int fd);     /* host order */
+
+/* A packet socket on the peer's veth end: sees every TCP segment on the wire, both ways. */
+struct h_tap {
+	int fd;
+};
+struct h_tap_counts {
+	unsigned rst_from_stack, fin_from_stack, syn_from_stack;
+	unsigned rst_from_peer, fin_from_peer;
+};
+bool h_tap_open(struct h_tap *t);
+/* Count the segments seen since the last call, reading for about ms milliseconds
+ * (counts are added to *c). */
+void h_tap_collect(struct h_tap *t, struct h_tap_counts *c, unsigned ms);
+void h_tap_close(struct h_tap *t);
 
 #endif /* DPW_WSK_HARNESS_H */

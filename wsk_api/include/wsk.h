@@ -10,5 +10,6 @@
 #include "irp.h"
 #include "wsk_types.h"
 #include "wsk_registration.h"
+#include "wsk_options.h"
 
 #endif /* DPWSK_WSK_H */

@@ -1,0 +1,95 @@
+/* WskDeregister (WSK-R1): it waits until every captured provider NPI is released and every
+ * socket of the client is closed, running the client's completions meanwhile, and returns
+ * only when nothing of the client is left for the provider to touch. */
+#include <pthread.h>
+#include <string.h>
+
+#include "harness.h"
+
+static _Atomic bool dereg_done;
+
+static void *deregister_thread(void *arg)
+{
+	WskDeregister(arg);
+	dereg_done = true;
+	return NULL;
+}
+
+static bool dereg_finished(void *arg)
+{
+	(void)arg;
+	return dereg_done;
+}
+
+/* Start WskDeregister of c on its own thread. */
+static bool start_deregister(struct h_client *c, pthread_t *t)
+{
+	dereg_done = false;
+	return H_CHECK(pthread_create(t, NULL, deregister_thread, &c->reg) == 0);
+}
+
+static void test_waits_for_release(void)
+{
+	struct h_client c;
+	pthread_t t;
+
+	h_test("WskDeregister waits until the captured NPI is released (WSK-R1)");
+	if (!H_CHECK_STATUS(h_client_open(&c, MAKE_WSK_VERSION(1, 0)), STATUS_SUCCESS))
+		return;
+	if (!start_deregister(&c, &t))
+		return;
+	h_pump(200);
+	H_CHECK(!dereg_done);                               /* still captured */
+	WskReleaseProviderNPI(&c.reg);
+	H_CHECK(h_pump_until(dereg_finished, NULL, 5000));
+	if (dereg_done)
+		pthread_join(t, NULL);
+}
+
+static void test_waits_for_sockets(void)
+{
+	struct h_client c;
+	PWSK_SOCKET s = NULL;
+	struct h_irp cl;
+	pthread_t t;
+
+	h_test("WskDeregister waits until the client's last socket is closed, then returns with "
+	       "the close completed once (WSK-R1, C1, R2)");
+	if (!H_CHECK_STATUS(h_client_open(&c, MAKE_WSK_VERSION(1, 0)), STATUS_SUCCESS))
+		return;
+	h_use_client(&c.npi);
+	H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(s, 0, 0), STATUS_SUCCESS);
+	/* From here the deregistering thread runs the client's completions (registration.c);
+	 * this thread must not poll a client that may go away under it. */
+	h_use_client(NULL);
+	WskReleaseProviderNPI(&c.reg);
+	if (s == NULL || !start_deregister(&c, &t))
+		return;
+	h_pump(200);
+	H_CHECK(!dereg_done);                               /* R1: a socket is still open */
+	h_irp_init(&cl);
+	H_CHECK_STATUS(((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
+			       ->WskCloseSocket(s, cl.irp),
+		       STATUS_PENDING);
+	H_CHECK(h_pump_until(dereg_finished, NULL, 5000));  /* returns once it is closed */
+	/* The close IRP was completed (by the deregistering thread's polling) before
+	 * WskDeregister returned: nothing of the client is used after it. */
+	H_CHECK(cl.completions == 1);
+	H_CHECK_STATUS(cl.status, STATUS_SUCCESS);
+	if (dereg_done)
+		pthread_join(t, NULL);
+	h_pump(50);
+	H_CHECK(cl.completions == 1);
+	h_irp_free(&cl);
+}
+
+int main(int argc, char **argv)
+{
+	h_start(argc, argv);
+	test_waits_for_release();
+	for (int i = 0; i < 5; i++)   /* a race: give it several chances */
+		test_waits_for_sockets();
+	H_CHECK(h_wait_sockets_open(0, 5000));
+	return h_finish();
+}

@@ -1,0 +1,366 @@
+/* Security descriptors, userspace meaning (WSK-F2, C7), and who may share a local address.
+ *
+ * A descriptor is a small refcounted object: the set of registered clients allowed to share
+ * the local address of a socket that carries it (wsk_options.h, DPW_SECURITY_DESCRIPTOR).
+ * Its content never changes after WSK_CACHE_SD, so the lcore reads it without a lock. Who
+ * holds references:
+ *   - the client, once per handle it was given (WSK_CACHE_SD, WskGetOption(SO_WSK_SECURITY));
+ *     WSK_RELEASE_SD gives one back;
+ *   - each socket that carries it (WskSocket's SecurityDescriptor, SO_WSK_SECURITY, or an
+ *     accepted connection inheriting its listener's), until the socket is freed.
+ * So a descriptor applied to a socket stays cached after the socket is closed: only
+ * WSK_RELEASE_SD ends the client's hold (C7). WskDeregister reports and releases the handles
+ * a client never released. Handles are checked against the list of live descriptors, so a
+ * stale or foreign pointer gets STATUS_INVALID_PARAMETER, never a crash.
+ *
+ * Sharing (dpw_bind_pcb): a bind to a port already in use goes through only if every socket
+ * on an overlapping address agrees: neither has SO_EXCLUSIVEADDRUSE, and both have
+ * SO_REUSEADDR or both carry descriptors admitting each other's clients. lwIP itself only
+ * knows SOF_REUSEADDR, so for a bind allowed by descriptors the flag is lent to the pcbs
+ * involved for the duration of udp_bind/tcp_bind, then put back. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/ip_addr.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include "options_internal.h"
+
+#define SD_MAGIC 0x44535744u   /* "DWSD" */
+
+struct dpw_sd {
+	DPW_SECURITY_DESCRIPTOR pub;     /* first: a handle reads as the cached copy */
+	uint32_t magic;
+	uint32_t refs;                   /* handles + sockets; under sd_lock */
+	uint32_t handles;                /* of which: handles the owner holds */
+	struct dpw_client *owner;
+	struct dpw_sd *next;
+	PWSK_CLIENT clients[];
+};
+
+static pthread_mutex_t sd_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dpw_sd *sds;           /* every live descriptor */
+static DPW_SECURITY_STATS sd_stats;  /* under sd_lock */
+
+VOID DpwGetSecurityStats(PDPW_SECURITY_STATS Stats)
+{
+	if (Stats == NULL)
+		return;
+	pthread_mutex_lock(&sd_lock);
+	*Stats = sd_stats;
+	pthread_mutex_unlock(&sd_lock);
+}
+
+/* Under sd_lock: the descriptor behind a handle, or NULL if it is none of ours. */
+static struct dpw_sd *find_locked(PVOID handle)
+{
+	struct dpw_sd *d;
+
+	for (d = sds; d != NULL && (PVOID)d != handle; d = d->next)
+		;
+	return d != NULL && d->magic == SD_MAGIC ? d : NULL;
+}
+
+static void put_locked(struct dpw_sd *d)
+{
+	struct dpw_sd **pp;
+
+	if (--d->refs > 0)
+		return;
+	for (pp = &sds; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	sd_stats.Descriptors--;
+	d->magic = 0;
+	free(d);
+}
+
+static bool admits(const struct dpw_sd *d, PWSK_CLIENT client)
+{
+	if (d->pub.Flags & DPW_SD_SHARE_ANY_CLIENT)
+		return true;
+	for (ULONG i = 0; i < d->pub.ClientCount; i++)
+		if (d->clients[i] == client)
+			return true;
+	return false;
+}
+
+/* ---- WskControlClient: WSK_CACHE_SD, WSK_RELEASE_SD (any thread) ---------------------------- */
+
+NTSTATUS dpw_security_cache(struct dpw_client *c, SIZE_T in_len, PVOID in, SIZE_T out_len,
+			    PVOID out, SIZE_T *out_used)
+{
+	const DPW_SECURITY_DESCRIPTOR *src;
+	struct dpw_sd *d;
+
+	if (in == NULL || in_len < sizeof(PSECURITY_DESCRIPTOR) || out == NULL ||
+	    out_len < sizeof(PSECURITY_DESCRIPTOR))
+		return STATUS_INVALID_PARAMETER;
+	src = *(const PSECURITY_DESCRIPTOR *)in;
+	if (src == NULL || src->Revision != DPW_SECURITY_DESCRIPTOR_REVISION ||
+	    (src->Flags & ~(ULONG)DPW_SD_SHARE_ANY_CLIENT) != 0 ||
+	    src->ClientCount > DPW_SD_MAX_CLIENTS || (src->ClientCount > 0 && src->Clients == NULL))
+		return STATUS_INVALID_PARAMETER;
+	d = calloc(1, sizeof(*d) + src->ClientCount * sizeof(PWSK_CLIENT));
+	if (d == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (src->ClientCount > 0)
+		memcpy(d->clients, src->Clients, src->ClientCount * sizeof(PWSK_CLIENT));
+	d->pub.Revision = DPW_SECURITY_DESCRIPTOR_REVISION;
+	d->pub.Flags = src->Flags;
+	d->pub.ClientCount = src->ClientCount;
+	d->pub.Clients = d->clients;
+	d->magic = SD_MAGIC;
+	d->refs = 1;
+	d->handles = 1;
+	d->owner = c;
+	pthread_mutex_lock(&sd_lock);
+	d->next = sds;
+	sds = d;
+	sd_stats.Descriptors++;
+	sd_stats.CachedHandles++;
+	pthread_mutex_unlock(&sd_lock);
+	*(PSECURITY_DESCRIPTOR *)out = d;
+	if (out_used != NULL)
+		*out_used = sizeof(PSECURITY_DESCRIPTOR);
+	return STATUS_SUCCESS;
+}
+
+NTSTATUS dpw_security_release(struct dpw_client *c, SIZE_T in_len, PVOID in)
+{
+	struct dpw_sd *d;
+
+	if (in == NULL || in_len < sizeof(PSECURITY_DESCRIPTOR))
+		return STATUS_INVALID_PARAMETER;
+	pthread_mutex_lock(&sd_lock);
+	d = find_locked(*(PSECURITY_DESCRIPTOR *)in);
+	if (d == NULL || d->owner != c || d->handles == 0) {
+		pthread_mutex_unlock(&sd_lock);
+		return STATUS_INVALID_PARAMETER;   /* not a handle this client holds */
+	}
+	d->handles--;
+	sd_stats.CachedHandles--;
+	put_locked(d);
+	pthread_mutex_unlock(&sd_lock);
+	return STATUS_SUCCESS;
+}
+
+/* WskDeregister, once every socket of c is closed: handles never released are reported and
+ * released (C7), so that nothing outlives the client. */
+void dpw_security_client_gone(struct dpw_client *c)
+{
+	struct dpw_sd **pp, *d;
+
+	pthread_mutex_lock(&sd_lock);
+	for (pp = &sds; (d = *pp) != NULL;) {
+		if (d->owner != c) {
+			pp = &d->next;
+			continue;
+		}
+		if (d->handles > 0) {
+			fprintf(stderr,
+				"dpwsk: WskDeregister: client %p still had %u cached security "
+				"descriptor handle(s) for %p, never released with WSK_RELEASE_SD "
+				"(WSK-C7); releasing them\n",
+				(void *)c, d->handles, (void *)d);
+			sd_stats.ReportedAtDeregister += d->handles;
+			sd_stats.CachedHandles -= d->handles;
+			d->refs -= d->handles;
+			d->handles = 0;
+		}
+		d->owner = NULL;   /* no client can name it any more */
+		if (d->refs == 0) {
+			*pp = d->next;
+			sd_stats.Descriptors--;
+			d->magic = 0;
+			free(d);
+			continue;
+		}
+		pp = &d->next;
+	}
+	pthread_mutex_unlock(&sd_lock);
+}
+
+/* ---- sockets (lcore) ----------------------------------------------------------------------- */
+
+NTSTATUS dpw_security_socket_set(struct dpw_socket *s, PVOID handle)
+{
+	struct dpw_sd *d = NULL, *old = s->security;
+
+	pthread_mutex_lock(&sd_lock);
+	if (handle != NULL) {
+		d = find_locked(handle);
+		/* Only a handle the socket's own client holds (not released yet). */
+		if (d == NULL || d->owner != s->client || d->handles == 0) {
+			pthread_mutex_unlock(&sd_lock);
+			return STATUS_INVALID_PARAMETER;
+		}
+		d->refs++;
+	}
+	s->security = d;   /* NULL: back to the default, which shares with nobody */
+	if (old != NULL)
+		put_locked(old);
+	pthread_mutex_unlock(&sd_lock);
+	return STATUS_SUCCESS;
+}
+
+PVOID dpw_security_socket_get(struct dpw_socket *s)
+{
+	struct dpw_sd *d = s->security;
+
+	if (d == NULL)
+		return NULL;
+	pthread_mutex_lock(&sd_lock);
+	if (d->owner != NULL) {
+		d->refs++;
+		d->handles++;
+		sd_stats.CachedHandles++;
+	} else {
+		d = NULL;   /* its client deregistered: no handle to give */
+	}
+	pthread_mutex_unlock(&sd_lock);
+	return d;
+}
+
+void dpw_security_inherit(struct dpw_socket *conn, const struct dpw_socket *listener)
+{
+	struct dpw_sd *d = listener->security;
+
+	if (d == NULL || conn->security != NULL)
+		return;
+	pthread_mutex_lock(&sd_lock);
+	d->refs++;
+	pthread_mutex_unlock(&sd_lock);
+	conn->security = d;
+}
+
+void dpw_security_socket_closed(struct dpw_socket *s)
+{
+	struct dpw_sd *d = s->security;
+
+	if (d == NULL)
+		return;
+	s->security = NULL;
+	pthread_mutex_lock(&sd_lock);
+	put_locked(d);
+	pthread_mutex_unlock(&sd_lock);
+}
+
+/* ---- sharing a local address (F2) ----------------------------------------------------------- */
+
+/* The socket behind a pcb's callback argument, if it is one of ours and still open (a pcb in
+ * TIME_WAIT, or of raw lwIP code sharing the engine, has none). */
+static struct dpw_socket *socket_of(void *arg)
+{
+	struct dpw_socket *o = arg;
+	uint32_t st;
+
+	if (arg == NULL || !dpw_socket_is_slot((PWSK_SOCKET)arg))
+		return NULL;
+	st = atomic_load_explicit(&o->handle_state, memory_order_relaxed);
+	return st == DPW_HANDLE_LIVE || st == DPW_HANDLE_CLOSING ? o : NULL;
+}
+
+static bool may_share(const struct dpw_socket *s, const struct dpw_socket *o, bool o_reuse,
+		      bool time_wait, bool *by_descriptor)
+{
+	/* No socket behind the pcb: lwIP's own rules. A connection in TIME_WAIT gives way to
+	 * SO_REUSEADDR on the new socket alone (as lwIP and Linux do, and as a server restarting
+	 * on its port needs); any other pcb only if both have it. */
+	if (o == NULL)
+		return s->reuse_addr && (time_wait || o_reuse);
+	if (s->exclusive_addr || o->exclusive_addr)
+		return false;
+	if (s->reuse_addr && o_reuse)
+		return true;
+	if (s->security != NULL && o->security != NULL &&
+	    admits(o->security, s->client) && admits(s->security, o->client)) {
+		*by_descriptor = true;
+		return true;
+	}
+	return false;
+}
+
+/* One pass over the pcbs bound to port on an address overlapping ip (s's own excepted). */
+struct share_walk {
+	struct dpw_socket *s;
+	const ip_addr_t *ip;
+	uint16_t port;
+	bool conflict, by_descriptor;
+	unsigned lacking;                /* overlapping pcbs without SOF_REUSEADDR */
+	u8_t **lent;                     /* second pass: the flags lent, to put back */
+	unsigned nlent;
+};
+
+static void visit(struct share_walk *w, const ip_addr_t *local_ip, u8_t *so_options, void *arg,
+		  bool time_wait)
+{
+	bool reuse = (*so_options & SOF_REUSEADDR) != 0;
+
+	if (!(ip_addr_isany(local_ip) || ip_addr_isany(w->ip) || ip_addr_cmp(local_ip, w->ip)))
+		return;
+	if (w->lent != NULL) {
+		if (!reuse) {
+			*so_options |= SOF_REUSEADDR;
+			w->lent[w->nlent++] = so_options;
+		}
+		return;
+	}
+	if (!may_share(w->s, socket_of(arg), reuse, time_wait, &w->by_descriptor))
+		w->conflict = true;
+	w->lacking += !reuse;
+}
+
+static void walk(struct share_walk *w)
+{
+	if (w->s->category == WSK_FLAG_DATAGRAM_SOCKET) {
+		for (struct udp_pcb *u = udp_pcbs; u != NULL; u = u->next)
+			if (u != w->s->pcb.udp && u->local_port == w->port)
+				visit(w, &u->local_ip, &u->so_options, u->recv_arg, false);
+		return;
+	}
+	/* Listening, bound, active and TIME_WAIT pcbs: the common members only. */
+	for (int i = 0; i < NUM_TCP_PCB_LISTS; i++)
+		for (struct tcp_pcb *t = *tcp_pcb_lists[i]; t != NULL; t = t->next)
+			if (t != w->s->pcb.tcp && t->local_port == w->port)
+				visit(w, &t->local_ip, &t->so_options, t->callback_arg,
+				      t->state == TIME_WAIT);
+}
+
+err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port)
+{
+	bool udp = s->category == WSK_FLAG_DATAGRAM_SOCKET;
+	u8_t *own = udp ? &s->pcb.udp->so_options : &s->pcb.tcp->so_options;
+	struct share_walk w = { .s = s, .ip = ip, .port = port };
+	u8_t own_before = *own;
+	err_t err;
+
+	if (port != 0) {   /* an ephemeral port is free by construction */
+		walk(&w);
+		if (w.conflict)
+			return ERR_USE;
+	}
+	if (w.by_descriptor) {
+		/* Allowed by descriptors, which lwIP does not know: lend it SOF_REUSEADDR on both
+		 * sides of every pair for the bind's own check, then put the flags back. */
+		w.lent = malloc((w.lacking > 0 ? w.lacking : 1) * sizeof(*w.lent));
+		if (w.lent == NULL)
+			return ERR_MEM;
+		*own |= SOF_REUSEADDR;
+		walk(&w);
+	}
+	err = udp ? udp_bind(s->pcb.udp, ip, port) : tcp_bind(s->pcb.tcp, ip, port);
+	if (w.lent != NULL) {
+		for (unsigned i = 0; i < w.nlent; i++)
+			*w.lent[i] &= (u8_t)~SOF_REUSEADDR;
+		free(w.lent);
+		*own = (u8_t)((*own & ~SOF_REUSEADDR) | (own_before & SOF_REUSEADDR));
+	}
+	return err;
+}
