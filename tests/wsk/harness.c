@@ -34,6 +34,7 @@ static _Atomic uint64_t completion_seq;
 static _Thread_local const WSK_PROVIDER_NPI *cur_npi;
 
 static void learn_tables(void);
+static void stats_hook(void *arg);
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
@@ -126,6 +127,8 @@ void h_start(int argc, char **argv)
 		die(err);
 	if (DpwProviderAttach(engine) != STATUS_SUCCESS)
 		die("DpwProviderAttach failed");
+	if (dpw_engine_add_poll_hook(engine, stats_hook, NULL) != 0)
+		die("dpw_engine_add_poll_hook failed");
 	if (dpw_engine_start(engine, err, sizeof(err)) != 0)
 		die(err);
 	st = WskRegister(&npi, &h_reg);
@@ -692,20 +695,58 @@ NTSTATUS h_listener(ULONG category, uint16_t port, PVOID ctx, const VOID *dispat
 	return st;
 }
 
+/* The engine's counters belong to the lcore: a poll hook takes the snapshot there when a
+ * test thread asks for one. */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stats_cond = PTHREAD_COND_INITIALIZER;
+static _Atomic bool stats_wanted;
+static bool stats_ready;
+static struct dpw_engine_stats stats_snapshot;
+
+static void stats_hook(void *arg)
+{
+	(void)arg;
+	if (!atomic_load_explicit(&stats_wanted, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&stats_lock);
+	dpw_engine_get_stats(engine, &stats_snapshot);
+	stats_ready = true;
+	atomic_store(&stats_wanted, false);
+	pthread_cond_broadcast(&stats_cond);
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static bool engine_stats(struct dpw_engine_stats *out)
+{
+	struct timespec t;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += 2;
+	pthread_mutex_lock(&stats_lock);
+	stats_ready = false;
+	atomic_store(&stats_wanted, true);
+	while (!stats_ready && pthread_cond_timedwait(&stats_cond, &stats_lock, &t) == 0)
+		;
+	ok = stats_ready;
+	if (ok)
+		*out = stats_snapshot;
+	pthread_mutex_unlock(&stats_lock);
+	return ok;
+}
+
 uint32_t h_tcp_pcbs_in_use(void)
 {
 	struct dpw_engine_stats es;
 
-	dpw_engine_get_stats(engine, &es);
-	return es.tcp_pcbs_in_use;
+	return engine_stats(&es) ? es.tcp_pcbs_in_use : UINT32_MAX;
 }
 
 uint32_t h_mbufs_in_use(void)
 {
 	struct dpw_engine_stats es;
 
-	dpw_engine_get_stats(engine, &es);
-	return es.mbuf_in_use;
+	return engine_stats(&es) ? es.mbuf_in_use : UINT32_MAX;
 }
 
 ULONG h_sockets_open(void)

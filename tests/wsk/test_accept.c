@@ -21,7 +21,7 @@ static pthread_t main_thread;
 static struct {
 	_Atomic int calls;
 	_Atomic int off_lcore;       /* calls made on the test's own thread (must stay 0) */
-	NTSTATUS answer;             /* what the callback returns */
+	_Atomic NTSTATUS answer;     /* what the callback returns */
 	PWSK_SOCKET last_socket;
 	SOCKADDR_IN last_local, last_remote;
 	ULONG last_flags;

@@ -25,19 +25,22 @@ static int lfd;
 
 enum recv_answer { ANSWER_SUCCESS, ANSWER_PENDING, ANSWER_NOT_ACCEPTED, ANSWER_CLOSE };
 
+/* Shared between the callbacks and the test thread: atomics, so that the test thread reads
+ * what a callback wrote only after the callback published it (seen[] is published by
+ * seen_len). */
 static struct {
-	enum recv_answer answer;
+	_Atomic int answer;                /* enum recv_answer */
 	_Atomic int recv_calls, disc_calls, on_test_thread;
-	PVOID ctx;
-	ULONG disc_flags;
-	size_t indicated;                  /* BytesIndicated of the last call */
-	size_t seen_len;                   /* bytes read through the indications, all calls */
+	_Atomic(PVOID) ctx;
+	_Atomic ULONG disc_flags;
+	_Atomic size_t indicated;          /* BytesIndicated of the last call */
+	_Atomic size_t seen_len;           /* bytes read through the indications, all calls */
 	char seen[256 * 1024];
-	unsigned max_list;                 /* longest indication list seen */
-	PWSK_DATA_INDICATION retained;     /* the last list kept with STATUS_PENDING */
-	PWSK_SOCKET close_socket;          /* ANSWER_CLOSE: close it from inside the callback */
-	struct h_irp *close_irp;
-	NTSTATUS close_returned;
+	_Atomic unsigned max_list;         /* longest indication list seen */
+	_Atomic(PWSK_DATA_INDICATION) retained;   /* the last list kept with STATUS_PENDING */
+	_Atomic(PWSK_SOCKET) close_socket; /* ANSWER_CLOSE: close it from inside the callback */
+	_Atomic(struct h_irp *) close_irp;
+	_Atomic NTSTATUS close_returned;
 } ev;
 
 static int sock_ctx_marker;
@@ -78,14 +81,16 @@ static NTSTATUS WSKAPI on_receive(PVOID SocketContext, ULONG Flags,
 	ev.ctx = SocketContext;
 	ev.indicated = BytesIndicated;
 	if (DataIndication != NULL) {
+		size_t at = ev.seen_len;
 		unsigned n = 0;
 
 		for (PWSK_DATA_INDICATION d = DataIndication; d != NULL; d = d->Next)
 			n++;
 		if (n > ev.max_list)
 			ev.max_list = n;
-		ev.seen_len += copy_indications(DataIndication, ev.seen + ev.seen_len,
-						sizeof(ev.seen) - ev.seen_len);
+		/* Copy first, then publish the new length. */
+		ev.seen_len = at + copy_indications(DataIndication, ev.seen + at,
+						    sizeof(ev.seen) - at);
 	}
 	if (BytesAccepted != NULL)
 		*BytesAccepted = 0;
@@ -97,12 +102,15 @@ static NTSTATUS WSKAPI on_receive(PVOID SocketContext, ULONG Flags,
 	case ANSWER_NOT_ACCEPTED:
 		ev.recv_calls++;
 		return STATUS_DATA_NOT_ACCEPTED;
-	case ANSWER_CLOSE:
+	case ANSWER_CLOSE: {
 		/* F7: any Wsk call from a callback, WskCloseSocket included (C5). */
-		ev.close_returned = C(ev.close_socket)->WskCloseSocket(ev.close_socket,
-								       ev.close_irp->irp);
+		PWSK_SOCKET cs = ev.close_socket;
+		struct h_irp *ci = ev.close_irp;
+
+		ev.close_returned = C(cs)->WskCloseSocket(cs, ci->irp);
 		ev.recv_calls++;
 		return STATUS_SUCCESS;
+	}
 	default:
 		ev.recv_calls++;
 		return STATUS_SUCCESS;
@@ -131,7 +139,6 @@ static void ev_reset(enum recv_answer answer)
 	ev.retained = NULL;
 	ev.ctx = NULL;
 	ev.max_list = 0;
-	memset(ev.seen, 0, sizeof(ev.seen));
 }
 
 static bool recv_calls_reach(void *arg)
@@ -204,6 +211,7 @@ static void test_disabled_then_consume(void)
 	H_CHECK(ev.seen_len == 5 && memcmp(ev.seen, "hello", 5) == 0);
 	H_CHECK(ev.indicated == 5);
 	/* Consumed: a receive now finds nothing and waits. */
+	memset(buf, 0, sizeof(buf));
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
 	H_CHECK_STATUS(C(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
@@ -212,7 +220,6 @@ static void test_disabled_then_consume(void)
 
 	h_test("a pending receive IRP takes precedence over the receive event (WSK-F4)");
 	want = ev.recv_calls;
-	memset(buf, 0, sizeof(buf));
 	H_CHECK(peer_write_all(fd, "to the IRP", 10));
 	H_CHECK(h_wait(&rx, 5000));
 	H_CHECK_STATUS(rx.status, STATUS_SUCCESS);
