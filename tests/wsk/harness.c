@@ -1043,3 +1043,38 @@ void h_tap_close(struct h_tap *t)
 		close(t->fd);
 	t->fd = -1;
 }
+
+/* Heap IRPs for the synchronous helpers: one whose wait runs out is left to the provider
+ * (leaked), so that its late completion never writes into a dead stack frame. */
+struct h_irp *h_irp_new(void)
+{
+	struct h_irp *h = malloc(sizeof(*h));
+
+	if (h == NULL)
+		exit(1);
+	h_irp_init(h);
+	return h;
+}
+
+/* Wait for an IRP issued by a call that returned `issued`; its status (and Information). A
+ * call refused before taking the IRP (R3) returns its status without completing it. */
+NTSTATUS h_irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
+{
+	NTSTATUS st;
+
+	if (info != NULL)
+		*info = 0;
+	if (issued != STATUS_PENDING && issued != STATUS_SUCCESS && !h_wait(h, 200)) {
+		h_irp_free(h);
+		free(h);
+		return issued;
+	}
+	if (!h_wait(h, 5000))
+		return STATUS_IO_TIMEOUT;
+	st = h->status;
+	if (info != NULL)
+		*info = h->info;
+	h_irp_free(h);
+	free(h);
+	return st;
+}

@@ -176,4 +176,9 @@ bool h_tap_open(struct h_tap *t);
 void h_tap_collect(struct h_tap *t, struct h_tap_counts *c, unsigned ms);
 void h_tap_close(struct h_tap *t);
 
+/* Heap IRPs for synchronous calls whose wait may run out (then the IRP is left to the
+ * provider, never freed under it): h_irp_new, then h_irp_done with what the call returned. */
+struct h_irp *h_irp_new(void);
+NTSTATUS h_irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info);
+
 #endif /* DPW_WSK_HARNESS_H */

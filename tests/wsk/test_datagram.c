@@ -57,41 +57,6 @@ static long peer_recv(int fd, void *buf, size_t len, struct sockaddr_in *from, u
 
 /* ---- the stack side -------------------------------------------------------------------------- */
 
-/* Heap IRPs for the synchronous helpers: one whose wait runs out is left to the provider
- * (leaked), so that its late completion never writes into a dead stack frame. */
-static struct h_irp *irp_new(void)
-{
-	struct h_irp *h = malloc(sizeof(*h));
-
-	if (h == NULL)
-		exit(1);
-	h_irp_init(h);
-	return h;
-}
-
-/* Wait for an IRP issued by a call that returned `issued`; its status (and Information). A
- * call refused before taking the IRP (R3) returns its status without completing it. */
-static NTSTATUS irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
-{
-	NTSTATUS st;
-
-	if (info != NULL)
-		*info = 0;
-	if (issued != STATUS_PENDING && issued != STATUS_SUCCESS && !h_wait(h, 200)) {
-		h_irp_free(h);
-		free(h);
-		return issued;
-	}
-	if (!h_wait(h, 5000))
-		return STATUS_IO_TIMEOUT;
-	st = h->status;
-	if (info != NULL)
-		*info = h->info;
-	h_irp_free(h);
-	free(h);
-	return st;
-}
-
 static NTSTATUS dg_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 {
 	return h_bind(s, ip, port);   /* WskBind is third in the datagram table too (R5) */
@@ -99,21 +64,21 @@ static NTSTATUS dg_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 
 static NTSTATUS dg_local(PWSK_SOCKET s, SOCKADDR_IN *sa)
 {
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 
 	memset(sa, 0, sizeof(*sa));
-	return irp_done(h, DG(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp), NULL);
+	return h_irp_done(h, DG(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp), NULL);
 }
 
 static NTSTATUS dg_send_to(PWSK_SOCKET s, const void *data, size_t len, const SOCKADDR_IN *to,
 			   ULONG_PTR *info)
 {
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 	struct h_buf b;
 	NTSTATUS st;
 
 	h_buf_init(&b, (void *)data, len);
-	st = irp_done(h, DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp), info);
+	st = h_irp_done(h, DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp), info);
 	if (st != STATUS_IO_TIMEOUT)
 		h_buf_free(&b);
 	return st;
@@ -122,9 +87,9 @@ static NTSTATUS dg_send_to(PWSK_SOCKET s, const void *data, size_t len, const SO
 static NTSTATUS dg_ioctl(PWSK_SOCKET s, ULONG code, void *in, size_t in_len, void *out,
 			 size_t out_len)
 {
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 
-	return irp_done(h, DG(s)->WskControlSocket(s, WskIoctl, code, 0, in_len, in, out_len, out,
+	return h_irp_done(h, DG(s)->WskControlSocket(s, WskIoctl, code, 0, in_len, in, out_len, out,
 						   NULL, h->irp),
 			NULL);
 }
@@ -422,7 +387,7 @@ int main(int argc, char **argv)
 		static unsigned char m3[1000];
 		struct h_buf b1, b2, b3;
 		WSK_BUF_LIST l3 = { NULL, { 0 } }, l2 = { &l3, { 0 } }, l1 = { &l2, { 0 } };
-		struct h_irp *h = irp_new();
+		struct h_irp *h = h_irp_new();
 		ULONG_PTR total = 0;
 
 		memset(m3, 'c', sizeof(m3));
@@ -432,7 +397,7 @@ int main(int argc, char **argv)
 		l1.Buffer = b1.wb;
 		l2.Buffer = b2.wb;
 		l3.Buffer = b3.wb;
-		H_CHECK_STATUS(irp_done(h, DG(s)->WskSendMessages(s, &l1, 0, (PSOCKADDR)&to, 0, NULL,
+		H_CHECK_STATUS(h_irp_done(h, DG(s)->WskSendMessages(s, &l1, 0, (PSOCKADDR)&to, 0, NULL,
 								  h->irp),
 					&total),
 			       STATUS_SUCCESS);
@@ -667,14 +632,14 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(dg_bind(s, h_ip_stack, 6003), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_set_events(s, WSK_EVENT_RECEIVE_FROM), STATUS_SUCCESS);
 	{
-		struct h_irp *ci = irp_new();
+		struct h_irp *ci = h_irp_new();
 
 		ev.reply = STATUS_SUCCESS;
 		ev.close_irp = ci;
 		ev.close_sock = s;
 		ev_want = ev.calls + 1;
 		H_CHECK(peer_send(pfd, "bye", 3, 6003));
-		H_CHECK(irp_done(ci, STATUS_PENDING, NULL) == STATUS_SUCCESS);
+		H_CHECK(h_irp_done(ci, STATUS_PENDING, NULL) == STATUS_SUCCESS);
 		H_CHECK(ev.calls == ev_want && ev.count == 1 && memcmp(ev.data[0], "bye", 3) == 0);
 		H_CHECK_STATUS(ev.close_ret, STATUS_PENDING);
 		H_CHECK(dstats().Retained == 0);

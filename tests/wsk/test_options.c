@@ -11,52 +11,17 @@
 
 #include "harness.h"
 
-/* Heap IRPs for the synchronous helpers: one whose wait runs out is left to the provider
- * (leaked), so that its late completion never writes into a dead stack frame. */
-static struct h_irp *irp_new(void)
-{
-	struct h_irp *h = malloc(sizeof(*h));
-
-	if (h == NULL)
-		exit(1);
-	h_irp_init(h);
-	return h;
-}
-
-/* Wait for an IRP issued by a call that returned `issued`; its status (and Information). A
- * call refused before taking the IRP (R3) returns its status without completing it. */
-static NTSTATUS irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
-{
-	NTSTATUS st;
-
-	if (info != NULL)
-		*info = 0;
-	if (issued != STATUS_PENDING && issued != STATUS_SUCCESS && !h_wait(h, 200)) {
-		h_irp_free(h);
-		free(h);
-		return issued;
-	}
-	if (!h_wait(h, 5000))
-		return STATUS_IO_TIMEOUT;
-	st = h->status;
-	if (info != NULL)
-		*info = h->info;
-	h_irp_free(h);
-	free(h);
-	return st;
-}
-
 /* WskControlSocket is first in every table (R5). */
 static NTSTATUS ctl(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, ULONG level,
 		    void *in, size_t in_len, void *out, size_t out_len, ULONG_PTR *info)
 {
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 	static SIZE_T ret;   /* static: written on the lcore, maybe late */
 	ULONG_PTR got;
 	NTSTATUS st;
 
 	ret = 12345;
-	st = irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
+	st = h_irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
 				 ->WskControlSocket(s, type, code, level, in_len, in, out_len, out,
 						    &ret, h->irp),
 		      &got);

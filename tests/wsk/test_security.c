@@ -33,47 +33,12 @@ static NTSTATUS release_sd(const WSK_PROVIDER_NPI *npi, PSECURITY_DESCRIPTOR sd)
 					       NULL, NULL, NULL);
 }
 
-/* Heap IRPs for the synchronous helpers: one whose wait runs out is left to the provider
- * (leaked), so that its late completion never writes into a dead stack frame. */
-static struct h_irp *irp_new(void)
-{
-	struct h_irp *h = malloc(sizeof(*h));
-
-	if (h == NULL)
-		exit(1);
-	h_irp_init(h);
-	return h;
-}
-
-/* Wait for an IRP issued by a call that returned `issued`; its status (and Information). A
- * call refused before taking the IRP (R3) returns its status without completing it. */
-static NTSTATUS irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
-{
-	NTSTATUS st;
-
-	if (info != NULL)
-		*info = 0;
-	if (issued != STATUS_PENDING && issued != STATUS_SUCCESS && !h_wait(h, 200)) {
-		h_irp_free(h);
-		free(h);
-		return issued;
-	}
-	if (!h_wait(h, 5000))
-		return STATUS_IO_TIMEOUT;
-	st = h->status;
-	if (info != NULL)
-		*info = h->info;
-	h_irp_free(h);
-	free(h);
-	return st;
-}
-
 static NTSTATUS ctl(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, void *in,
 		    size_t in_len, void *out, size_t out_len)
 {
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 
-	return irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
+	return h_irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
 				   ->WskControlSocket(s, type, code, WSK_SOL_SOCKET, in_len, in,
 						      out_len, out, NULL, h->irp),
 			NULL);
@@ -93,12 +58,12 @@ static NTSTATUS set_ulong(PWSK_SOCKET s, ULONG code, ULONG v)
 static NTSTATUS socket_sd(ULONG category, PSECURITY_DESCRIPTOR sd, PWSK_SOCKET *out)
 {
 	const WSK_PROVIDER_NPI *npi = h_client_npi();
-	struct h_irp *h = irp_new();
+	struct h_irp *h = h_irp_new();
 	bool dg = category == WSK_FLAG_DATAGRAM_SOCKET;
 	ULONG_PTR info;
 	NTSTATUS st;
 
-	st = irp_done(h, npi->Dispatch->WskSocket(npi->Client, AF_INET, dg ? SOCK_DGRAM : SOCK_STREAM,
+	st = h_irp_done(h, npi->Dispatch->WskSocket(npi->Client, AF_INET, dg ? SOCK_DGRAM : SOCK_STREAM,
 						  dg ? IPPROTO_UDP : IPPROTO_TCP, category, NULL,
 						  NULL, NULL, NULL, sd, h->irp),
 		      &info);
