@@ -62,9 +62,8 @@ void dpw_cancel_execute(struct dpw_req *c)
 	if (s != NULL && atomic_load(&s->gen) == c->sock_gen &&
 	    atomic_load(&s->handle_state) != DPW_HANDLE_FREE) {
 		if (!cancel_in(&s->recvq, target) && !cancel_in(&s->sendq, target) &&
-		    !cancel_in(&s->acceptq, target) && !cancel_in(&s->connectq, target) &&
-		    !cancel_in(&s->disconnectq, target))
-			cancel_in(&s->controlq, target);
+		    !cancel_in(&s->acceptq, target) && !cancel_in(&s->connectq, target))
+			cancel_in(&s->disconnectq, target);
 	}
 	dpw_req_free(c);
 }

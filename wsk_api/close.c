@@ -16,7 +16,6 @@ static void cancel_all(struct dpw_socket *s)
 	dpw_queue_complete_all(&s->acceptq, STATUS_CANCELLED);
 	dpw_queue_complete_all(&s->connectq, STATUS_CANCELLED);
 	dpw_queue_complete_all(&s->disconnectq, STATUS_CANCELLED);
-	dpw_queue_complete_all(&s->controlq, STATUS_CANCELLED);
 }
 
 /* Tear a socket down without a close request: connections the client never accepted, and

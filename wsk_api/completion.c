@@ -23,7 +23,7 @@ struct dpw_completion_ring {
 	struct rte_ring *ring;
 	pthread_mutex_t overflow_lock;
 	PIRP *overflow;
-	size_t overflow_len, overflow_cap;
+	size_t overflow_head, overflow_len, overflow_cap;   /* FIFO: [head, len) */
 	atomic_size_t overflow_count;
 	int efd;
 	atomic_int waiters;
@@ -117,12 +117,10 @@ static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)
 		 * is drained, so that completion order is kept. */
 		if (n == 0 && atomic_load(&cq->overflow_count) > 0) {
 			pthread_mutex_lock(&cq->overflow_lock);
-			while (n < want && cq->overflow_len > 0) {
-				irps[n++] = cq->overflow[0];
-				cq->overflow_len--;
-				for (size_t i = 0; i < cq->overflow_len; i++)
-					cq->overflow[i] = cq->overflow[i + 1];
-			}
+			while (n < want && cq->overflow_head < cq->overflow_len)
+				irps[n++] = cq->overflow[cq->overflow_head++];
+			if (cq->overflow_head == cq->overflow_len)
+				cq->overflow_head = cq->overflow_len = 0;   /* drained: reuse from the start */
 			atomic_fetch_sub(&cq->overflow_count, n);
 			pthread_mutex_unlock(&cq->overflow_lock);
 		}

@@ -14,6 +14,9 @@ void dpw_execute(struct dpw_req *r)
 	case DPW_OP_CANCEL:
 		dpw_cancel_execute(r);
 		return;
+	case DPW_OP_CLOSE:
+		dpw_close_execute(r);
+		return;
 	case DPW_OP_RELEASE:
 		/* C9: retained data is freed even through a closed handle. */
 		if (r->flags & DPW_RELEASE_DATAGRAMS)
@@ -23,10 +26,6 @@ void dpw_execute(struct dpw_req *r)
 		return;
 	default:
 		break;
-	}
-	if (r->op == DPW_OP_CLOSE) {
-		dpw_close_execute(r);
-		return;
 	}
 	/* Issued before the close that is now in progress: to the client it was pending when it
 	 * called WskCloseSocket, so it is cancelled like every other pending request (C2). */

@@ -61,13 +61,11 @@ struct dpw_socket {
 	bool reuse_addr, exclusive_addr;
 	bool fin_received;               /* peer closed its direction */
 	bool fin_sent;                   /* our FIN queued */
-	bool fin_acked;                  /* our FIN acknowledged */
 	bool reset;                      /* connection reset or aborted by the transport */
 	NTSTATUS reset_status;
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	bool receive_event_blocked;      /* STATUS_DATA_NOT_ACCEPTED until next WskReceive */
 	int in_callback;                 /* event callbacks of this socket now running */
-	bool close_after_callback;       /* close was called inside one of them */
 	PVOID security;                  /* cached security descriptor applied (C7) */
 	SOCKADDR_INET local_addr, remote_addr;  /* kept: valid after the pcb is gone */
 	bool has_local, has_remote;
@@ -83,7 +81,7 @@ struct dpw_socket {
 	uint32_t rx_len;
 
 	/* [lcore] pending requests, each completed exactly once */
-	struct dpw_req_queue recvq, sendq, acceptq, connectq, disconnectq, controlq;
+	struct dpw_req_queue recvq, sendq, acceptq, connectq, disconnectq;
 	/* [lcore] listening: connections accepted by the transport, not yet by the client */
 	struct dpw_socket *backlog_head, *backlog_tail;
 	uint32_t backlog_len;

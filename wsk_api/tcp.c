@@ -76,7 +76,6 @@ void dpw_tcp_poll(void)
 		release_time_wait(s);
 
 		if (s->fin_sent && fin_acknowledged(s)) {
-			s->fin_acked = true;
 			disconnecting[i] = disconnecting[--nb_disconnecting];
 			s->disconnect_listed = false;
 			if (s->disconnectq.head != NULL) {
@@ -226,7 +225,10 @@ void dpw_release_execute(struct dpw_req *r)
 	dpw_req_free(r);
 }
 
-/* Split s->rx into single pbufs, each described by one indication (no copy). */
+static struct pbuf *rejoin(struct dpw_indication *first);
+
+/* Split s->rx into single pbufs, each described by one indication (no copy). On failure
+ * s->rx is whole again and NULL is returned. */
 static struct dpw_indication *build_indications(struct dpw_socket *s)
 {
 	struct dpw_indication *first = NULL, *last = NULL;
@@ -237,10 +239,13 @@ static struct dpw_indication *build_indications(struct dpw_socket *s)
 		struct dpw_indication *d = calloc(1, sizeof(*d));
 
 		if (d == NULL) {
-			/* Out of memory: give back what was split off, keep the rest as it is. */
-			for (struct dpw_indication *i = first; i != NULL;
-			     i = (struct dpw_indication *)i->di.Next)
-				pbuf_cat(i->p, NULL);
+			/* Out of memory: put the pbufs split off so far back in front of the rest. */
+			struct pbuf *head = rejoin(first);
+
+			if (head != NULL)
+				pbuf_cat(head, q);
+			s->rx = head != NULL ? head : q;
+			free_indications(first, false);
 			return NULL;
 		}
 		q->next = NULL;

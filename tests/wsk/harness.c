@@ -1078,3 +1078,11 @@ NTSTATUS h_irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
 	free(h);
 	return st;
 }
+
+bool h_datagrams_received(void *target)
+{
+	DPW_DATAGRAM_STATS s;
+
+	DpwGetDatagramStats(&s);
+	return s.Received >= *(ULONGLONG *)target;
+}

@@ -181,4 +181,8 @@ void h_tap_close(struct h_tap *t);
 struct h_irp *h_irp_new(void);
 NTSTATUS h_irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info);
 
+/* h_pump_until predicate: the stack has received at least *(ULONGLONG *)target datagrams
+ * in all (DpwGetDatagramStats). */
+bool h_datagrams_received(void *target);
+
 #endif /* DPW_WSK_HARNESS_H */

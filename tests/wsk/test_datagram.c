@@ -157,17 +157,12 @@ static DPW_DATAGRAM_STATS dstats(void)
 }
 
 static ULONGLONG received_target;
-static bool received_reached(void *arg)
-{
-	(void)arg;
-	return dstats().Received >= received_target;
-}
 
 /* Run completions until the stack has received n more datagrams than `base` (5 s at most). */
 static bool wait_received(ULONGLONG base, ULONGLONG n)
 {
 	received_target = base + n;
-	return h_pump_until(received_reached, NULL, 5000);
+	return h_pump_until(h_datagrams_received, &received_target, 5000);
 }
 
 static bool retained_zero(void *arg)

@@ -95,14 +95,6 @@ static bool peer_send(int fd, const void *data, size_t len, uint16_t stack_port)
 }
 
 static ULONGLONG received_target;
-static bool received_reached(void *arg)
-{
-	DPW_DATAGRAM_STATS s;
-
-	(void)arg;
-	DpwGetDatagramStats(&s);
-	return s.Received >= received_target;
-}
 
 struct backlog_wait {
 	PWSK_SOCKET s;
@@ -277,7 +269,7 @@ int main(int argc, char **argv)
 		DpwGetDatagramStats(&s0);
 		received_target = s0.Received + 1;
 		H_CHECK(peer_send(pfd, "shared", 6, 6101));
-		H_CHECK(h_pump_until(received_reached, NULL, 5000));
+		H_CHECK(h_pump_until(h_datagrams_received, &received_target, 5000));
 		H_CHECK(query(u2, SIO_WSK_QUERY_RECEIVE_BACKLOG, NULL) +
 				query(u3, SIO_WSK_QUERY_RECEIVE_BACKLOG, NULL) == 6);
 	}
@@ -302,7 +294,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 10; i++) {
 			H_CHECK(peer_send(pfd, d300, sizeof(d300), 6103));
 			received_target = s0.Received + (ULONGLONG)i + 1;
-			H_CHECK(h_pump_until(received_reached, NULL, 5000));
+			H_CHECK(h_pump_until(h_datagrams_received, &received_target, 5000));
 		}
 		DpwGetDatagramStats(&s1);
 		H_CHECK(query(u2, SIO_WSK_QUERY_RECEIVE_BACKLOG, NULL) == 900);
@@ -317,7 +309,7 @@ int main(int argc, char **argv)
 		H_CHECK(peer_send(pfd, d300, sizeof(d300), 6103));
 		H_CHECK(peer_send(pfd, d300, 10, 6103));
 		received_target = s0.Received + 2;
-		H_CHECK(h_pump_until(received_reached, NULL, 5000));
+		H_CHECK(h_pump_until(h_datagrams_received, &received_target, 5000));
 		DpwGetDatagramStats(&s1);
 		H_CHECK(query(u2, SIO_WSK_QUERY_RECEIVE_BACKLOG, NULL) == 300);
 		H_CHECK(s1.QueueDrops - s0.QueueDrops == 1);

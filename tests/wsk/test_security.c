@@ -98,14 +98,6 @@ static SIZE_T backlog(PWSK_SOCKET s)
 }
 
 static ULONGLONG received_target;
-static bool received_reached(void *arg)
-{
-	DPW_DATAGRAM_STATS s;
-
-	(void)arg;
-	DpwGetDatagramStats(&s);
-	return s.Received >= received_target;
-}
 
 int main(int argc, char **argv)
 {
@@ -210,7 +202,7 @@ int main(int argc, char **argv)
 		DpwGetDatagramStats(&d0);
 		received_target = d0.Received + 1;
 		H_CHECK(sendto(fd, "both", 4, 0, (struct sockaddr *)&to, sizeof(to)) == 4);
-		H_CHECK(h_pump_until(received_reached, NULL, 5000));
+		H_CHECK(h_pump_until(h_datagrams_received, &received_target, 5000));
 		n = backlog(a1);
 		h_use_client(&B.npi);   /* b1's IRPs complete on B's ring */
 		n += backlog(b1);
