@@ -1,0 +1,221 @@
+/* The programs' common start, loop and end (see app.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+
+static volatile sig_atomic_t stop_requested, stats_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		stats_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+static const WSK_CLIENT_DISPATCH no_client_events = { MAKE_WSK_VERSION(1, 0), 0, NULL };
+
+static void fail(const char *prog, int code, const char *what)
+{
+	fprintf(stderr, "%s: %s\n", prog, what);
+	exit(code);
+}
+
+void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synopsis,
+		   const struct dpw_cli_opt *opts, void *ctx,
+		   const WSK_CLIENT_DISPATCH *client_dispatch, bool threaded)
+{
+	char err[DPW_ERRLEN];
+	WSK_CLIENT_NPI npi;
+	NTSTATUS st;
+
+	memset(app, 0, sizeof(*app));
+	app->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	app->threaded = threaded;
+	/* Progress lines must reach a pipe (tests, tee) as they happen. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (dpw_cli_parse(argc, argv, opts, ctx, &app->cli, err, sizeof(err)) != 0)
+		fail(app->prog, 2, err);
+	if (app->cli.help) {
+		dpw_cli_usage(&app->cli, synopsis, opts);
+		exit(0);
+	}
+	app->engine = dpw_cli_start(&app->cli, err, sizeof(err));
+	if (app->engine == NULL)
+		fail(app->prog, 1, err);
+	st = DpwProviderAttach(app->engine);
+	if (st != STATUS_SUCCESS) {
+		snprintf(err, sizeof(err), "attaching the WSK provider failed: %s",
+			 DpwNtStatusName(st));
+		dpw_cli_finish(&app->cli, app->engine);
+		fail(app->prog, 1, err);
+	}
+	if (threaded && dpw_engine_start(app->engine, err, sizeof(err)) != 0) {
+		DpwProviderDetach();
+		dpw_cli_finish(&app->cli, app->engine);
+		fail(app->prog, 1, err);
+	}
+	npi.ClientContext = app;
+	npi.Dispatch = client_dispatch != NULL ? client_dispatch : &no_client_events;
+	st = WskRegister(&npi, &app->reg);
+	if (st == STATUS_SUCCESS)
+		st = WskCaptureProviderNPI(&app->reg, WSK_NO_WAIT, &app->npi);
+	if (st != STATUS_SUCCESS) {
+		snprintf(err, sizeof(err), "WSK registration failed: %s", DpwNtStatusName(st));
+		fail(app->prog, 1, err);
+	}
+	install_signals();
+}
+
+static void service_signals(struct dpw_app *app)
+{
+	if (stats_requested) {
+		stats_requested = 0;
+		dpw_app_print_stats(app);
+	}
+}
+
+void dpw_app_poll(struct dpw_app *app)
+{
+	dpw_engine_poll(app->engine);
+	WskPollCompletions(app->npi.Client, 256);
+	service_signals(app);
+}
+
+void dpw_app_wait(struct dpw_app *app, unsigned timeout_ms)
+{
+	WskWaitCompletions(app->npi.Client, 256, timeout_ms);
+	service_signals(app);
+}
+
+bool dpw_app_stopping(void)
+{
+	return stop_requested != 0;
+}
+
+void dpw_app_stop(void)
+{
+	stop_requested = 1;
+}
+
+static ULONG sockets_open(void)
+{
+	DPW_PROVIDER_STATS ps;
+
+	DpwGetProviderStats(&ps);
+	return ps.SocketsOpen;
+}
+
+unsigned dpw_app_drain(struct dpw_app *app, unsigned timeout_ms)
+{
+	uint64_t end = dpw_app_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	while (sockets_open() > 0 && dpw_app_now_ns() < end) {
+		if (app->threaded)
+			dpw_app_wait(app, 10);
+		else
+			dpw_app_poll(app);
+	}
+	return sockets_open();
+}
+
+int dpw_app_finish(struct dpw_app *app)
+{
+	unsigned left = dpw_app_drain(app, 5000);
+
+	WskReleaseProviderNPI(&app->reg);
+	if (left == 0)
+		WskDeregister(&app->reg);
+	else
+		fprintf(stderr, "%s: %u sockets still open at exit\n", app->prog, left);
+	if (app->threaded)
+		dpw_engine_join(app->engine);
+	dpw_app_print_stats(app);
+	if (left == 0)
+		DpwProviderDetach();
+	dpw_cli_finish(&app->cli, app->engine);
+	return left == 0 ? 0 : 1;
+}
+
+void dpw_app_print_stats(struct dpw_app *app)
+{
+	DPW_PROVIDER_STATS ps;
+
+	dpw_cli_print_stats(app->engine);
+	DpwGetProviderStats(&ps);
+	printf("dpwsk: wsk requests=%" PRIu64 " inline_requests=%" PRIu64 " ring_full=%" PRIu64
+	       " completions=%" PRIu64 " completion_spills=%" PRIu64 " invalid_handles=%" PRIu64
+	       " concurrent_close=%" PRIu64 " sockets_open=%lu\n",
+	       (uint64_t)ps.Requests, (uint64_t)ps.InlineRequests, (uint64_t)ps.RingFull,
+	       (uint64_t)ps.Completions, (uint64_t)ps.CompletionSpills, (uint64_t)ps.InvalidHandles,
+	       (uint64_t)ps.ConcurrentClose, (unsigned long)ps.SocketsOpen);
+	fflush(stdout);
+}
+
+uint64_t dpw_app_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+int dpw_app_parse_endpoint(const char *s, SOCKADDR_IN *sa)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+	char err[8];
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (colon != NULL) {
+		if ((size_t)(colon - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+			return -1;
+		s = colon + 1;
+	}
+	if (dpw_app_parse_u64("port", s, 1, 65535, &port, err, sizeof(err)) != 0)
+		return -1;
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+int dpw_app_parse_u64(const char *name, const char *val, uint64_t min, uint64_t max,
+		      uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (val[0] == '\0' || val[0] == '-' || *end != '\0' || errno != 0 || v < min || v > max) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+			 name, val, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,77 @@
+/* What every dpwsk program shares: the command line (port, address, EAL), starting the engine
+ * with the WSK provider attached, one registered WSK client, the loop, signals, and an orderly
+ * end. Programs are built only on the public API: dpw/cli.h, dpw/engine.h, wsk.h, dpwsk.h.
+ *
+ * Two ways to run, as the README's threading diagram shows:
+ *   embedded  (threaded = false): the program's thread is the lcore. dpw_app_poll() runs one
+ *             engine pass and then this client's completion routines; Wsk calls made from a
+ *             completion routine or an event callback run inline, with no ring hop. Fastest;
+ *             the program must never block.
+ *   threaded  (threaded = true): the engine polls on a thread of its own; the program's thread
+ *             blocks in dpw_app_wait() until completions arrive. Suits programs that block on
+ *             other things (stdin, files).
+ *
+ * Signals: SIGINT/SIGTERM ask the program to stop (dpw_app_stopping() turns true; the engine
+ * keeps running so the program can close its sockets); SIGUSR1 prints the stats lines. */
+#ifndef DPW_APP_H
+#define DPW_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dpw/cli.h"
+#include "dpw/engine.h"
+#include "dpwsk.h"
+#include "wsk.h"
+
+struct dpw_app {
+	const char *prog;
+	bool threaded;
+	struct dpw_cli cli;
+	struct dpw_engine *engine;
+	WSK_REGISTRATION reg;
+	WSK_PROVIDER_NPI npi;   /* npi.Client and npi.Dispatch, for the program's calls */
+};
+
+/* Parse the command line (the program's own options through opts), start EAL and the engine,
+ * attach the provider, register a client with the given event dispatch (NULL: no client-level
+ * events) and capture the provider NPI. Never returns on failure: prints "prog: reason" on
+ * one line and exits 2 for a bad command line, 1 for a failed start; --help prints the usage
+ * and exits 0. */
+void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synopsis,
+		   const struct dpw_cli_opt *opts, void *ctx,
+		   const WSK_CLIENT_DISPATCH *client_dispatch, bool threaded);
+
+/* Embedded: one engine pass, then up to 256 completion routines. */
+void dpw_app_poll(struct dpw_app *app);
+/* Threaded: wait up to timeout_ms for completions and run them. */
+void dpw_app_wait(struct dpw_app *app, unsigned timeout_ms);
+
+/* A stop was asked for (signal or dpw_app_stop). */
+bool dpw_app_stopping(void);
+void dpw_app_stop(void);
+
+/* Keep the loop (embedded) or completions (threaded) going until the provider has no open
+ * socket or timeout_ms passed: the program's closes completing. Returns the sockets still
+ * open. */
+unsigned dpw_app_drain(struct dpw_app *app, unsigned timeout_ms);
+
+/* The end: drain (5 s), release the NPI, deregister, stop the engine, print the final stats
+ * line, clean up EAL. Returns 0, or 1 if sockets were left open (reported on stderr; the
+ * client is then not deregistered, as WskDeregister would wait for them forever). */
+int dpw_app_finish(struct dpw_app *app);
+
+/* Print "dpwsk: stats ..." (engine) and "dpwsk: wsk ..." (provider) lines to stdout. Safe
+ * from any thread. */
+void dpw_app_print_stats(struct dpw_app *app);
+
+/* ---- small helpers the programs share ----------------------------------------------------- */
+
+uint64_t dpw_app_now_ns(void);   /* CLOCK_MONOTONIC */
+/* "A.B.C.D:PORT" or "PORT" (address 0.0.0.0) into an IPv4 SOCKADDR_IN. 0 or -1. */
+int dpw_app_parse_endpoint(const char *s, SOCKADDR_IN *sa);
+/* Parse an unsigned decimal in [min, max] for option handlers; 0 or -1 with err filled. */
+int dpw_app_parse_u64(const char *name, const char *val, uint64_t min, uint64_t max,
+		      uint64_t *out, char *err, size_t errlen);
+
+#endif /* DPW_APP_H */
