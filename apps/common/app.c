@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static const WSK_CLIENT_DISPATCH no_client_events = { MAKE_WSK_VERSION(1, 0), 0,
 
 static void fail(const char *prog, int code, const char *what)
 {
-	fprintf(stderr, "%s: %s\n", prog, what);
+	fprintf(stderr, "%s: error: %s\n", prog, what);
 	exit(code);
 }
 
@@ -169,6 +170,30 @@ void dpw_app_print_stats(struct dpw_app *app)
 	       (uint64_t)ps.Completions, (uint64_t)ps.CompletionSpills, (uint64_t)ps.InvalidHandles,
 	       (uint64_t)ps.ConcurrentClose, (unsigned long)ps.SocketsOpen);
 	fflush(stdout);
+}
+
+void dpw_app_ready(struct dpw_app *app, const char *what)
+{
+	uint8_t mac[6];
+	char ip[INET_ADDRSTRLEN];
+
+	dpw_engine_mac(app->engine, mac);
+	inet_ntop(AF_INET, &app->cli.engine.ipv4_addr, ip, sizeof(ip));
+	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x %s\n",
+	       app->cli.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+	       what != NULL ? what : "");
+	fflush(stdout);
+}
+
+void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: error: ", app->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 uint64_t dpw_app_now_ns(void)

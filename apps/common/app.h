@@ -35,8 +35,8 @@ struct dpw_app {
 
 /* Parse the command line (the program's own options through opts), start EAL and the engine,
  * attach the provider, register a client with the given event dispatch (NULL: no client-level
- * events) and capture the provider NPI. Never returns on failure: prints "prog: reason" on
- * one line and exits 2 for a bad command line, 1 for a failed start; --help prints the usage
+ * events) and capture the provider NPI. Never returns on failure: prints "prog: error: reason"
+ * on one line and exits 2 for a bad command line, 1 for a failed start; --help prints the usage
  * and exits 0. */
 void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synopsis,
 		   const struct dpw_cli_opt *opts, void *ctx,
@@ -64,6 +64,13 @@ int dpw_app_finish(struct dpw_app *app);
 /* Print "dpwsk: stats ..." (engine) and "dpwsk: wsk ..." (provider) lines to stdout. Safe
  * from any thread. */
 void dpw_app_print_stats(struct dpw_app *app);
+
+/* Print the line tests and scripts wait for instead of sleeping:
+ * "dpwsk: ready port=... ip=... mac=... <what>". */
+void dpw_app_ready(struct dpw_app *app, const char *what);
+/* "prog: error: <message>" on stderr (one line). */
+void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- small helpers the programs share ----------------------------------------------------- */
 

@@ -1,10 +1,11 @@
-# Helpers for the integration tests: dpwsk-rawecho in one network namespace, Linux tools in
+# Helpers for the integration tests: a dpwsk program (dpwsk-rawecho unless STACK_PROG says) in one network namespace, Linux tools in
 # the other (scripts/netns.sh builds the topology). Source it, then call dpw_init:
 #
 #   . "$(dirname "$0")/lib.sh"
 #   dpw_init TOOL...      skip (77) unless root and TOOLs exist; enter a fresh topology
 #                         through scripts/netns.sh if not already inside one; temp dir + trap
-#   stack_start [ARGS]    start rawecho on DPW_IF_STACK, wait for its ready line
+#   stack_start [ARGS]    start $STACK_PROG (default dpwsk-rawecho) on DPW_IF_STACK, wait
+#                         for its ready line (any dpwsk program prints one)
 #   stack_stats           SIGUSR1, wait for the new stats line, print it
 #   stat_get LINE KEY     one value of a stats line
 #   stack_stop            SIGTERM, bounded wait, check status 0, mbuf_in_use=0, no EAL files
@@ -25,6 +26,7 @@ DPW_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DPW_SRC=${DPW_SRC:-$(cd "$DPW_LIB_DIR/../.." && pwd)}
 DPW_BUILD=${DPW_BUILD:-$DPW_SRC/build}
 DPW_RAWECHO=$DPW_BUILD/stack/dpwsk-rawecho
+STACK_PROG=${STACK_PROG:-$DPW_RAWECHO}   # the dpwsk program stack_start runs
 DPW_RUNDIR=/var/run/dpdk
 
 DPW_FAILS=0
@@ -216,7 +218,7 @@ capture_wait() {
 
 # --- the stack -------------------------------------------------------------------------------------
 
-# stack_start [ARGS]: rawecho on the stack side, stdout/stderr to files in DPW_TMP; returns
+# stack_start [ARGS]: $STACK_PROG on the stack side, stdout/stderr to files in DPW_TMP; returns
 # once the ready line is there (an event, polled with a 20 s bound), else the test fails.
 stack_start() {
 	local i line
@@ -226,8 +228,8 @@ stack_start() {
 	STACK_FINAL=
 	STACK_RC=
 	: >"$STACK_OUT"   # exists before the first poll below
-	# ip netns exec execs the program: $! is rawecho's own PID (its EAL file prefix too).
-	ip netns exec "$DPW_NS_STACK" "$DPW_RAWECHO" --iface "$DPW_IF_STACK" \
+	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too).
+	ip netns exec "$DPW_NS_STACK" "$STACK_PROG" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" "$@" >"$STACK_OUT" 2>"$STACK_ERR" &
 	STACK_PID=$!
 	dpw_track "$STACK_PID"
@@ -240,12 +242,12 @@ stack_start() {
 		fi
 		if ! dpw_alive "$STACK_PID"; then
 			dpw_wait_exit "$STACK_PID" 1
-			fatal start "dpwsk-rawecho exited with status $DPW_RC before its ready line"
+			fatal start "$(basename "$STACK_PROG") exited with status $DPW_RC before its ready line"
 		fi
 		sleep 0.05
 	done
 	dpw_kill "$STACK_PID"
-	fatal start "no ready line from dpwsk-rawecho within 20 s"
+	fatal start "no ready line from $(basename "$STACK_PROG") within 20 s"
 }
 
 # Complete "dpwsk: stats" lines in the stack's stdout (a line being written is not counted).
@@ -298,7 +300,7 @@ stack_stop() {
 	kill -TERM "$pid" 2>/dev/null
 	if ! dpw_wait_exit "$pid" 20; then
 		dpw_kill "$pid"
-		fatal stop-exit "dpwsk-rawecho still running 20 s after SIGTERM (killed)"
+		fatal stop-exit "$(basename "$STACK_PROG") still running 20 s after SIGTERM (killed)"
 	fi
 	STACK_RC=$DPW_RC
 	assert_eq stop-exit-status 0 "$STACK_RC"
