@@ -1,5 +1,6 @@
 # Helpers for the integration tests: a dpwsk program (dpwsk-rawecho unless STACK_PROG
-# names another) in one network namespace, Linux tools in the other (scripts/netns.sh builds the topology). Source it, then call dpw_init:
+# names another) in one network namespace, Linux tools in the other (scripts/netns.sh
+# builds the topology). Source it, then call dpw_init:
 #
 #   . "$(dirname "$0")/lib.sh"
 #   dpw_init TOOL...      skip (77) unless root and TOOLs exist; enter a fresh topology
