@@ -224,9 +224,10 @@ int dpw_cli_parse(int argc, char **argv, const struct dpw_cli_opt *opts, void *c
 			if (add_eal_arg(cli, argv[i], err, errlen) != 0)
 				return -1;
 	} else {
-		/* No hugepages, no PCI scan, no shared config: runs anywhere, leaves no files. */
+		/* No hugepages, no PCI scan, no shared config: runs anywhere, leaves no files
+		 * (DPDK removes its telemetry socket at exit, eal.c the directory). */
 		static char *defaults[] = { "--no-huge", "--no-pci", "--no-shconf", "-m", "512",
-					    "--no-telemetry", "--log-level=*:warning" };
+					    "--log-level=*:warning" };
 		for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
 			if (add_eal_arg(cli, defaults[k], err, errlen) != 0)
 				return -1;
@@ -269,7 +270,9 @@ void dpw_cli_usage(const struct dpw_cli *cli, const char *synopsis,
 	       "  --mtu N                  port MTU (default: the device's)\n"
 	       "  --verbose                show DPDK's start-up log\n"
 	       "  -- EAL ARGS...           EAL arguments, replacing the defaults\n"
-	       "                           (--no-huge --no-pci --no-shconf -m 512 --no-telemetry)\n");
+	       "                           (--no-huge --no-pci --no-shconf -m 512)\n"
+	       "\ncounters: kill -USR1 prints them; while running, also through DPDK telemetry:\n"
+	       "  dpdk-telemetry.py -f dpwsk-PID, then /dpwsk/stats (and /dpwsk/wsk)\n");
 }
 
 struct dpw_engine *dpw_cli_start(struct dpw_cli *cli, char *err, size_t errlen)

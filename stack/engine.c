@@ -62,6 +62,7 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	netif_set_default(&e->netif);
 	netif_set_up(&e->netif);
 	current_engine = e;
+	dpw_telemetry_engine(e);
 	return e;
 }
 
@@ -80,6 +81,7 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	sys_check_timeouts();
 	dpw_netif_flush_tx(e);
 	e->c.loops++;
+	dpw_stats_publish(e, false);
 	return n;
 }
 
@@ -210,12 +212,14 @@ static void engine_shutdown(struct dpw_engine *e)
 	dpw_netif_drop_tx(e);
 	dpw_port_close(e);
 	e->shut_down = true;
+	dpw_stats_publish(e, true);  /* the final figures, for readers on any thread */
 }
 
 void dpw_engine_destroy(struct dpw_engine *e)
 {
 	if (e == NULL)
 		return;
+	dpw_telemetry_engine(NULL);
 	engine_shutdown(e);
 	rte_mempool_free(e->pool);
 	if (current_engine == e)

@@ -19,6 +19,9 @@
 #define DPW_RX_BURST 32
 #define DPW_TX_BUF 512   /* frames lwIP produced that the port has not taken yet */
 
+#define DPW_STATS_WORDS (sizeof(struct dpw_engine_stats) / sizeof(uint64_t))
+#define DPW_STATS_PUBLISH_HZ 1000   /* snapshots per second while the loop runs */
+
 /* Counters kept by the engine itself; lwIP's own counters are read from lwip_stats. */
 struct dpw_counters {
 	uint64_t rx_packets, rx_bytes;
@@ -53,6 +56,14 @@ struct dpw_engine {
 	struct dpw_counters c;
 	uint32_t mbuf_idle;
 
+	/* The stats as the polling thread last published them, for every other thread (stats.c):
+	 * a sequence lock over words read and written atomically, so a reader never sees a torn
+	 * copy and no data race exists for a sanitizer to find. */
+	_Atomic uint32_t snap_seq;
+	_Atomic uint64_t snap[DPW_STATS_WORDS];
+	uint64_t snap_next_tsc;     /* [poller] when to publish next */
+	_Atomic uintptr_t poller;   /* the thread polling the engine (pthread_t), 0 before */
+
 	atomic_bool stop;
 	/* dpw_engine_start(): where the loop runs */
 	bool on_worker_lcore;
@@ -75,6 +86,22 @@ err_t dpw_netif_init(struct netif *netif);  /* netif_add() init callback; state 
 void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m);
 void dpw_netif_flush_tx(struct dpw_engine *e);
 void dpw_netif_drop_tx(struct dpw_engine *e);
+
+/* stats.c: the polling thread publishes the snapshot other threads read (at most
+ * DPW_STATS_PUBLISH_HZ times a second unless forced). */
+void dpw_stats_publish(struct dpw_engine *e, bool force);
+
+/* The counters by name (stats.c), for the stats line and telemetry. */
+struct dpw_stat_field {
+	const char *name;
+	size_t offset;   /* in struct dpw_engine_stats */
+	bool is_u32;
+};
+extern const struct dpw_stat_field dpw_stat_fields[];   /* ends with a NULL name */
+uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_field *f);
+
+/* telemetry.c: "/dpwsk/stats" for dpdk-telemetry.py while an engine exists. */
+void dpw_telemetry_engine(struct dpw_engine *e);   /* NULL when it goes */
 
 /* sys_arch.c */
 void dpw_sys_init(void);

@@ -1,5 +1,10 @@
-/* Counters: the engine's own plus lwIP's drop counters, and the pool occupancy. */
+/* Counters: the engine's own plus lwIP's drop counters, and the pool occupancy. lwIP's
+ * counters are plain globals written by the polling thread, so only that thread reads them
+ * live; it publishes a snapshot for the others (telemetry, a stats signal handled on an
+ * application thread). */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +18,10 @@ static uint32_t pool_used(memp_t type)
 	return lwip_stats.memp[type] != NULL ? lwip_stats.memp[type]->used : 0;
 }
 
-void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s)
+_Static_assert(sizeof(struct dpw_engine_stats) % sizeof(uint64_t) == 0,
+	       "the snapshot copies the stats as whole words");
+
+static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->rx_packets = e->c.rx_packets;
@@ -46,19 +54,95 @@ void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s
 	s->udp_pcbs_in_use = pool_used(MEMP_UDP_PCB);
 }
 
+/* Every counter by the name the stats line and telemetry give it. */
+#define U64(name, field) { name, offsetof(struct dpw_engine_stats, field), false }
+#define U32(name, field) { name, offsetof(struct dpw_engine_stats, field), true }
+const struct dpw_stat_field dpw_stat_fields[] = {
+	U64("rx_packets", rx_packets), U64("rx_bytes", rx_bytes),
+	U64("tx_packets", tx_packets), U64("tx_bytes", tx_bytes),
+	U64("rx_dropped", rx_dropped), U64("tx_dropped", tx_dropped),
+	U64("drop_runt", drop_runt), U64("drop_link", drop_link),
+	U64("drop_ip_chksum", drop_ip_chksum), U64("drop_ip_len", drop_ip_len),
+	U64("drop_ip_other", drop_ip_other), U64("drop_tcp_chksum", drop_tcp_chksum),
+	U64("drop_tcp_other", drop_tcp_other), U64("drop_udp_chksum", drop_udp_chksum),
+	U64("drop_udp_other", drop_udp_other), U64("drop_icmp", drop_icmp),
+	U32("mbuf_in_use", mbuf_in_use), U32("mbuf_idle", mbuf_idle),
+	U32("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
+	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
+	U64("loops", loops),
+	{ NULL, 0, false },
+};
+
+uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_field *f)
+{
+	const char *p = (const char *)s + f->offset;
+
+	return f->is_u32 ? *(const uint32_t *)p : *(const uint64_t *)p;
+}
+
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len)
 {
-	snprintf(buf, len,
-		 "rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " tx_packets=%" PRIu64
-		 " tx_bytes=%" PRIu64 " rx_dropped=%" PRIu64 " tx_dropped=%" PRIu64
-		 " drop_runt=%" PRIu64 " drop_link=%" PRIu64 " drop_ip_chksum=%" PRIu64
-		 " drop_ip_len=%" PRIu64 " drop_ip_other=%" PRIu64 " drop_tcp_chksum=%" PRIu64
-		 " drop_tcp_other=%" PRIu64 " drop_udp_chksum=%" PRIu64 " drop_udp_other=%" PRIu64
-		 " drop_icmp=%" PRIu64 " mbuf_in_use=%u mbuf_idle=%u mbuf_total=%u"
-		 " tcp_pcbs=%u tcp_listen_pcbs=%u udp_pcbs=%u loops=%" PRIu64,
-		 s->rx_packets, s->rx_bytes, s->tx_packets, s->tx_bytes, s->rx_dropped,
-		 s->tx_dropped, s->drop_runt, s->drop_link, s->drop_ip_chksum, s->drop_ip_len,
-		 s->drop_ip_other, s->drop_tcp_chksum, s->drop_tcp_other, s->drop_udp_chksum,
-		 s->drop_udp_other, s->drop_icmp, s->mbuf_in_use, s->mbuf_idle, s->mbuf_total,
-		 s->tcp_pcbs_in_use, s->tcp_listen_pcbs_in_use, s->udp_pcbs_in_use, s->loops);
+	size_t used = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (const struct dpw_stat_field *f = dpw_stat_fields; f->name != NULL; f++) {
+		int n = snprintf(buf + used, len - used, "%s%s=%" PRIu64, used > 0 ? " " : "",
+				 f->name, dpw_stat_value(s, f));
+
+		if (n < 0 || (size_t)n >= len - used)
+			return;   /* truncated at a field boundary */
+		used += (size_t)n;
+	}
+}
+
+void dpw_stats_publish(struct dpw_engine *e, bool force)
+{
+	uint64_t now = rte_rdtsc(), words[DPW_STATS_WORDS];
+	uintptr_t self = (uintptr_t)pthread_self();
+	uint32_t seq;
+
+	if (!force && now < e->snap_next_tsc)
+		return;
+	e->snap_next_tsc = now + rte_get_tsc_hz() / DPW_STATS_PUBLISH_HZ;
+	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
+		atomic_store_explicit(&e->poller, self, memory_order_relaxed);
+	read_live(e, (struct dpw_engine_stats *)words);
+	/* odd: a write is in progress */
+	seq = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
+	atomic_store_explicit(&e->snap_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (size_t i = 0; i < DPW_STATS_WORDS; i++)
+		atomic_store_explicit(&e->snap[i], words[i], memory_order_relaxed);
+	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
+}
+
+static void read_snapshot(const struct dpw_engine *ce, struct dpw_engine_stats *s)
+{
+	struct dpw_engine *e = (struct dpw_engine *)ce;   /* atomics are read, never written */
+	uint64_t words[DPW_STATS_WORDS];
+	uint32_t before, after;
+
+	do {
+		before = atomic_load_explicit(&e->snap_seq, memory_order_acquire);
+		for (size_t i = 0; i < DPW_STATS_WORDS; i++)
+			words[i] = atomic_load_explicit(&e->snap[i], memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		after = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
+	} while ((before & 1) != 0 || before != after);
+	memcpy(s, words, sizeof(*s));
+}
+
+/* Live on the polling thread (and before the loop first ran); elsewhere the snapshot, at
+ * most 1/DPW_STATS_PUBLISH_HZ old while the loop runs, exact once it has stopped and the
+ * engine was shut down. */
+void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s)
+{
+	uintptr_t poller = atomic_load_explicit(&((struct dpw_engine *)e)->poller,
+						memory_order_relaxed);
+
+	if (poller == 0 || poller == (uintptr_t)pthread_self())
+		read_live(e, s);
+	else
+		read_snapshot(e, s);
 }

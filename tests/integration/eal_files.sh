@@ -6,8 +6,8 @@
 # Regression test (fixed in 15959c8): with telemetry on, the runtime directory used to stay
 # behind, empty. DPDK removes its telemetry socket (dpdk_telemetry.v2) only in an atexit()
 # handler (lib/telemetry/telemetry.c: atexit(unlink_sockets)), so an rmdir() right after
-# rte_eal_cleanup() found the directory not yet empty. The default EAL arguments include
-# --no-telemetry, which is why the other tests never saw it.
+# rte_eal_cleanup() found the directory not yet empty. Telemetry is on by default now, so
+# every test covers this; this one also covers explicit EAL arguments.
 #   scripts/netns.sh run tests/integration/eal_files.sh   (or run it directly)
 . "$(dirname "$0")/lib.sh"
 dpw_init

@@ -160,8 +160,8 @@ dpw_init() {
 	for t in ip ethtool sed awk timeout "$@"; do
 		command -v "$t" >/dev/null 2>&1 || skip "'$t' is not installed (see scripts/setup.sh)"
 	done
-	if [ ! -x "$DPW_RAWECHO" ]; then
-		echo "FAIL: $DPW_TEST: $DPW_RAWECHO not built (ninja -C $DPW_BUILD)"
+	if [ ! -x "$STACK_PROG" ]; then
+		echo "FAIL: $DPW_TEST: $STACK_PROG not built (ninja -C $DPW_BUILD)"
 		exit 1
 	fi
 	# Run directly (meson): re-enter through netns.sh, which builds a fresh topology for this

@@ -93,6 +93,8 @@ void dpw_engine_join(struct dpw_engine *e);
 void dpw_engine_shutdown(struct dpw_engine *e);
 void dpw_engine_destroy(struct dpw_engine *e);
 
+/* Any thread. On the polling thread the figures are live; other threads get a snapshot the
+ * loop publishes every millisecond (and once more at shutdown, exact). */
 void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *out);
 /* One line, key=value pairs, for logs and tests. */
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len);
