@@ -16,6 +16,7 @@ struct dpw_provider dpw_provider;
 struct dpw_provider_counters dpw_counters;
 
 void dpw_registration_provider_ready(void);
+void dpw_telemetry_provider(void);   /* telemetry.c */
 
 bool dpw_on_lcore(void)
 {
@@ -57,6 +58,7 @@ NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
 	dpw_provider.engine = Engine;
 	atomic_store(&dpw_provider.lcore_known, false);
 	atomic_store(&dpw_provider.attached, true);
+	dpw_telemetry_provider();
 	dpw_registration_provider_ready();
 	return STATUS_SUCCESS;
 }
