@@ -141,32 +141,37 @@ static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)
 
 ULONG WskPollCompletions(PWSK_CLIENT Client, ULONG Max)
 {
-	struct dpw_client *c = dpw_client_from_handle(Client);
+	struct dpw_client *c;
+	ULONG ran;
 
-	if (c == NULL || Max == 0)
+	if (Max == 0 || (c = dpw_client_enter(Client)) == NULL)
 		return 0;
-	return run_batch(c->cq, Max);
+	ran = run_batch(c->cq, Max);
+	dpw_client_leave(c);
+	return ran;
 }
 
 ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs)
 {
-	struct dpw_client *c = dpw_client_from_handle(Client);
+	struct dpw_client *c;
 	struct dpw_completion_ring *cq;
 	struct pollfd pfd;
 	ULONG ran;
 	uint64_t drained;
 
-	if (c == NULL || Max == 0)
+	if (Max == 0 || (c = dpw_client_enter(Client)) == NULL)
 		return 0;
 	cq = c->cq;
 	ran = run_batch(cq, Max);
-	if (ran > 0)
+	if (ran > 0) {
+		dpw_client_leave(c);
 		return ran;
+	}
 	/* Announce the wait, then look again: a completion posted between the first look and
-	 * the announcement would otherwise not wake us. */
+	 * the announcement would otherwise not wake us. Deregister wakes us too. */
 	atomic_fetch_add(&cq->waiters, 1);
 	ran = run_batch(cq, Max);
-	if (ran == 0) {
+	if (ran == 0 && atomic_load(&c->state) == DPW_CLIENT_LIVE) {
 		pfd.fd = cq->efd;
 		pfd.events = POLLIN;
 		poll(&pfd, 1, TimeoutMs == WSK_INFINITE_WAIT ? -1 : (int)TimeoutMs);
@@ -175,15 +180,29 @@ ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs)
 		ran = run_batch(cq, Max);
 	}
 	atomic_fetch_sub(&cq->waiters, 1);
+	dpw_client_leave(c);
 	return ran;
+}
+
+/* Deregister: make every waiter's poll() return, so it leaves the client. */
+void dpw_completion_wake_all(struct dpw_client *c)
+{
+	uint64_t one = 1;
+
+	if (atomic_load(&c->cq->waiters) > 0 && write(c->cq->efd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		perror("dpwsk: eventfd write");
 }
 
 int WskCompletionFd(PWSK_CLIENT Client)
 {
-	struct dpw_client *c = dpw_client_from_handle(Client);
+	struct dpw_client *c = dpw_client_enter(Client);
+	int fd;
 
 	if (c == NULL)
 		return -1;
 	atomic_store(&c->cq->fd_exported, true);
-	return c->cq->efd;
+	fd = c->cq->efd;
+	dpw_client_leave(c);
+	return fd;
 }

@@ -147,12 +147,22 @@ extern struct dpw_provider_counters {
 
 /* ---- clients (registration.c, completion.c) ------------------------------------------------ */
 
-#define DPW_CLIENT_MAGIC 0x57534b43u  /* "WSKC" */
+/* Clients live in a static table that is never freed, so a PWSK_CLIENT can be checked
+ * without a lock and a stale one (deregistered) is recognised instead of dereferenced.
+ * Slots are reused round-robin, so a stale handle names nobody for as long as possible. */
+#define DPW_MAX_CLIENTS 256
+
+enum dpw_client_state {
+	DPW_CLIENT_FREE = 0,
+	DPW_CLIENT_LIVE,
+	DPW_CLIENT_GONE,             /* WskDeregister is tearing it down */
+};
 
 struct dpw_completion_ring;
 
 struct dpw_client {
-	uint32_t magic;
+	_Atomic uint32_t state;      /* enum dpw_client_state */
+	_Atomic int users;           /* threads inside WskPoll/WaitCompletions, WskCompletionFd */
 	WSK_CLIENT_NPI npi;
 	USHORT version;
 	atomic_int captured;         /* WskCaptureProviderNPI calls not yet released */
@@ -161,11 +171,16 @@ struct dpw_client {
 	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
 	bool static_locked;          /* a socket exists: static callbacks can no longer change */
 	struct dpw_completion_ring *cq;
-	struct dpw_client *next;     /* provider's list of clients */
 };
 
-/* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. */
+/* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. Lock-free. */
 struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle);
+/* The same, and keeps the client's completion ring alive until dpw_client_leave (for the
+ * completion calls, which may run while another thread deregisters the client). */
+struct dpw_client *dpw_client_enter(PWSK_CLIENT handle);
+void dpw_client_leave(struct dpw_client *c);
+/* Wake threads waiting in WskWaitCompletions on c (completion.c). */
+void dpw_completion_wake_all(struct dpw_client *c);
 /* Post a completed IRP (DpwCompleteIrpDeferred done) to the client's completion ring. */
 void dpw_post_completion(struct dpw_client *c, PIRP irp);
 int dpw_completion_ring_create(struct dpw_client *c);

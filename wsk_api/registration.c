@@ -1,6 +1,7 @@
 /* Client registration (WSK-R1): WskRegister, WskCaptureProviderNPI, WskReleaseProviderNPI,
  * WskDeregister. A client is a small object with its own completion ring; several clients
  * may be registered at once. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,43 +17,76 @@ void dpw_security_client_gone(struct dpw_client *c);
 
 static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t clients_cond = PTHREAD_COND_INITIALIZER;
-static struct dpw_client *clients;
+static struct dpw_client client_table[DPW_MAX_CLIENTS];
+static unsigned next_slot;   /* [clients_lock] where the round-robin search starts */
 
-/* A PWSK_CLIENT is only trusted once found in the list of registered clients. */
 struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle)
 {
+	uintptr_t p = (uintptr_t)handle, base = (uintptr_t)client_table;
 	struct dpw_client *c;
 
-	if (handle == NULL)
+	if (p < base || p >= base + sizeof(client_table) ||
+	    (p - base) % sizeof(struct dpw_client) != 0)
 		return NULL;
-	pthread_mutex_lock(&clients_lock);
-	for (c = clients; c != NULL && c != handle; c = c->next)
-		;
-	pthread_mutex_unlock(&clients_lock);
+	c = (struct dpw_client *)handle;
+	return atomic_load_explicit(&c->state, memory_order_acquire) == DPW_CLIENT_LIVE ? c : NULL;
+}
+
+struct dpw_client *dpw_client_enter(PWSK_CLIENT handle)
+{
+	struct dpw_client *c = dpw_client_from_handle(handle);
+
+	if (c == NULL)
+		return NULL;
+	atomic_fetch_add(&c->users, 1);
+	/* Deregister marks the client GONE, then waits for users to leave: seen LIVE after
+	 * announcing ourselves, the ring stays until we leave. */
+	if (atomic_load(&c->state) != DPW_CLIENT_LIVE) {
+		atomic_fetch_sub(&c->users, 1);
+		return NULL;
+	}
 	return c;
+}
+
+void dpw_client_leave(struct dpw_client *c)
+{
+	atomic_fetch_sub(&c->users, 1);
 }
 
 NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistration)
 {
-	struct dpw_client *c;
+	struct dpw_client *c = NULL;
 
 	if (WskClientNpi == NULL || WskRegistration == NULL || WskClientNpi->Dispatch == NULL)
 		return STATUS_INVALID_PARAMETER;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	pthread_mutex_lock(&clients_lock);
+	for (unsigned i = 0; i < DPW_MAX_CLIENTS && c == NULL; i++) {
+		unsigned k = (next_slot + i) % DPW_MAX_CLIENTS;
+
+		if (atomic_load(&client_table[k].state) == DPW_CLIENT_FREE) {
+			c = &client_table[k];
+			next_slot = k + 1;
+		}
+	}
+	if (c == NULL) {
+		pthread_mutex_unlock(&clients_lock);
 		return STATUS_INSUFFICIENT_RESOURCES;
-	c->magic = DPW_CLIENT_MAGIC;
+	}
+	atomic_store(&c->users, 0);
+	atomic_store(&c->captured, 0);
+	atomic_store(&c->sockets, 0);
+	atomic_store(&c->deregistering, false);
+	c->static_events = 0;
+	c->static_locked = false;
 	c->npi = *WskClientNpi;
 	c->version = WskClientNpi->Dispatch->Version;
 	if (dpw_completion_ring_create(c) != 0) {
-		free(c);
+		pthread_mutex_unlock(&clients_lock);
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	memset(WskRegistration, 0, sizeof(*WskRegistration));
 	WskRegistration->ReservedRegistrationContext = c;
-	pthread_mutex_lock(&clients_lock);
-	c->next = clients;
-	clients = c;
+	atomic_store_explicit(&c->state, DPW_CLIENT_LIVE, memory_order_release);
 	pthread_mutex_unlock(&clients_lock);
 	return STATUS_SUCCESS;
 }
@@ -139,7 +173,7 @@ void dpw_client_socket_closed(struct dpw_client *c)
  * completions must still be drained meanwhile, so the wait polls them on this thread. */
 VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 {
-	struct dpw_client *c = client_of(WskRegistration), **pp;
+	struct dpw_client *c = client_of(WskRegistration);
 
 	if (c == NULL)
 		return;
@@ -166,18 +200,18 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 	while (WskPollCompletions(c, 1024) > 0)
 		;
 	dpw_security_client_gone(c);
-	pthread_mutex_lock(&clients_lock);
-	for (pp = &clients; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
+	/* Stale handles now see no client; threads already inside a completion call finish
+	 * (a waiting one is woken) before the ring goes. */
+	atomic_store(&c->state, DPW_CLIENT_GONE);
+	for (;;) {
+		dpw_completion_wake_all(c);
+		if (atomic_load(&c->users) == 0)
 			break;
-		}
+		sched_yield();
 	}
-	pthread_mutex_unlock(&clients_lock);
 	dpw_completion_ring_destroy(c);
-	c->magic = 0;
-	free(c);
 	memset(WskRegistration, 0, sizeof(*WskRegistration));
+	atomic_store(&c->state, DPW_CLIENT_FREE);
 }
 
 /* provider.c tells waiting captures that the provider is attached. */

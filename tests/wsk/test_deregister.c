@@ -84,12 +84,66 @@ static void test_waits_for_sockets(void)
 	h_irp_free(&cl);
 }
 
+struct waiter {
+	PWSK_CLIENT client;
+	_Atomic bool done;
+	ULONG ran;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->ran = WskWaitCompletions(w->client, 16, WSK_INFINITE_WAIT);
+	w->done = true;
+	return NULL;
+}
+
+static bool waiter_done(void *arg)
+{
+	return ((struct waiter *)arg)->done;
+}
+
+static void test_stale_client(void)
+{
+	struct h_client c;
+	struct waiter w = { NULL, false, 99 };
+	PWSK_CLIENT stale;
+	pthread_t t, d;
+
+	h_test("a thread blocked in WskWaitCompletions (no time limit) returns 0 when another "
+	       "thread deregisters its client; the stale handle then gets 0 / -1, no crash "
+	       "(WSK-R1, R3)");
+	if (!H_CHECK_STATUS(h_client_open(&c, MAKE_WSK_VERSION(1, 0)), STATUS_SUCCESS))
+		return;
+	stale = c.npi.Client;
+	w.client = stale;
+	if (!H_CHECK(pthread_create(&t, NULL, wait_thread, &w) == 0))
+		return;
+	h_pump(100);
+	H_CHECK(!w.done);                                   /* nothing to complete: it waits */
+	WskReleaseProviderNPI(&c.reg);
+	if (!start_deregister(&c, &d))
+		return;
+	H_CHECK(h_pump_until(dereg_finished, NULL, 5000));
+	H_CHECK(h_pump_until(waiter_done, &w, 5000));
+	if (dereg_done)
+		pthread_join(d, NULL);
+	if (w.done)
+		pthread_join(t, NULL);
+	H_CHECK(w.ran == 0);
+	H_CHECK(WskPollCompletions(stale, 16) == 0);
+	H_CHECK(WskWaitCompletions(stale, 16, 10) == 0);
+	H_CHECK(WskCompletionFd(stale) == -1);
+}
+
 int main(int argc, char **argv)
 {
 	h_start(argc, argv);
 	test_waits_for_release();
 	for (int i = 0; i < 5; i++)   /* a race: give it several chances */
 		test_waits_for_sockets();
+	test_stale_client();
 	H_CHECK(h_wait_sockets_open(0, 5000));
 	return h_finish();
 }
