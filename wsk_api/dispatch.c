@@ -430,22 +430,38 @@ static NTSTATUS WSKAPI wsk_disconnect(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG
 	return io_call(Socket, DPW_OP_DISCONNECT, Buffer, Flags, DISCONNECT_FLAGS, true, Irp);
 }
 
+/* WskConnectEx: a connect whose IRP, once connected, goes on as a send of Buffer (if any)
+ * and completes with the bytes sent. */
 static NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddress,
 				      PWSK_BUF Buffer, ULONG Flags, PIRP Irp)
 {
-	/* Connect-and-send is a convenience we do not offer yet: an honest refusal. */
-	(void)RemoteAddress;
-	(void)Buffer;
-	(void)Flags;
-	return io_call(Socket, DPW_OP_CONNECT, NULL, 0xffffffffu, 0, true, Irp);
+	struct dpw_req *r;
+	NTSTATUS st = begin(Socket, Irp, DPW_OP_CONNECT, &r);
+
+	if (r == NULL)
+		return st;
+	if (RemoteAddress == NULL || Flags != 0)   /* Flags is reserved */
+		return reject(r, STATUS_INVALID_PARAMETER);
+	if (DpwSockaddrLength(RemoteAddress) == 0)
+		return reject(r, STATUS_INVALID_ADDRESS);
+	if (Buffer != NULL && (st = DpwValidateWskBuf(Buffer)) != STATUS_SUCCESS)
+		return reject(r, st);
+	r->u.addr.addr = RemoteAddress;
+	r->u.addr.buf = Buffer;
+	return submit(r);
 }
 
 static NTSTATUS WSKAPI wsk_send_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
 				   ULONG ControlInfoLength, PCMSGHDR ControlInfo, PIRP Irp)
 {
-	if (ControlInfoLength != 0 || ControlInfo != NULL)
-		return io_call(Socket, DPW_OP_SEND, NULL, 0xffffffffu, 0, true, Irp);
-	return wsk_send(Socket, Buffer, Flags, Irp);
+	struct dpw_req *r;
+	NTSTATUS st;
+
+	if (ControlInfoLength == 0 && ControlInfo == NULL)
+		return wsk_send(Socket, Buffer, Flags, Irp);
+	/* TCP carries no ancillary data that lwIP could send: say so (R3). */
+	st = begin(Socket, Irp, DPW_OP_SEND, &r);
+	return r == NULL ? st : reject(r, STATUS_NOT_SUPPORTED);
 }
 
 static NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,

@@ -58,7 +58,8 @@ struct dpw_req {
 	SIZE_T done;                 /* bytes moved so far (send, receive) */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
-		struct { PSOCKADDR addr; } addr;                 /* bind, connect, get-*-address */
+		struct { PSOCKADDR addr;                         /* bind, connect, get-*-address */
+			 PWSK_BUF buf; } addr;                   /* buf: WskConnectEx's first send */
 		struct { PWSK_BUF buf; PSOCKADDR remote; ULONG ctl_len; PCMSGHDR ctl;
 			 PULONG ctl_len_out; } dgram;            /* send-to, receive-from */
 		struct { PWSK_BUF_LIST list; PSOCKADDR remote; } msgs;

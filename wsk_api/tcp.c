@@ -659,7 +659,18 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	s->tstate = DPW_TCP_CONNECTED;
 	remember_addresses(s);
 	r = dpw_queue_pop(&s->connectq);
-	if (r != NULL) {
+	if (r != NULL && r->op == DPW_OP_CONNECT && r->u.addr.buf != NULL) {
+		/* WskConnectEx: the same IRP now sends its buffer (F3), completing with the bytes
+		 * sent; a close meanwhile cancels it like any pending send (C2). */
+		PWSK_BUF buf = r->u.addr.buf;
+
+		r->op = DPW_OP_SEND;
+		r->flags = 0;
+		r->done = 0;
+		r->u.io.buf = buf;
+		pend(&s->sendq, r);
+		tx_pump(s);
+	} else if (r != NULL) {
 		if (r->op == DPW_OP_SOCKET_CONNECT)
 			dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&s->wsk);
 		else
