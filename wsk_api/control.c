@@ -31,7 +31,9 @@ static ULONG events_for(ULONG category)
 	}
 }
 
-static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *r)
+/* *enabled receives the events this call turned on (not those already on). */
+static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *r,
+				    ULONG *enabled)
 {
 	const WSK_EVENT_CALLBACK_CONTROL *ctl = r->u.control.in;
 	ULONG mask;
@@ -41,10 +43,12 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	mask = ctl->EventMask & ~WSK_EVENT_DISABLE;
 	if ((mask & ~events_for(s->category)) != 0 || s->client_dispatch == NULL)
 		return STATUS_INVALID_PARAMETER;
-	if (ctl->EventMask & WSK_EVENT_DISABLE)
+	if (ctl->EventMask & WSK_EVENT_DISABLE) {
 		s->events &= ~mask;
-	else
+	} else {
+		*enabled = mask & ~s->events;
 		s->events |= mask;
+	}
 	return STATUS_SUCCESS;
 }
 
@@ -172,16 +176,14 @@ static NTSTATUS set_security(struct dpw_socket *s, const struct dpw_req *r)
 	return dpw_security_socket_set(s, sd);
 }
 
-static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, bool *kick)
+static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, ULONG *enabled)
 {
 	ULONG code = r->u.control.code, v;
 	NTSTATUS st;
 
 	/* WSK's own options have numbers nothing else uses: any level will do. */
 	if (code == SO_WSK_EVENT_CALLBACK) {
-		st = set_event_callbacks(s, r);
-		*kick = st == STATUS_SUCCESS && (s->events & WSK_EVENT_RECEIVE_FROM);
-		return st;
+		return set_event_callbacks(s, r, enabled);
 	}
 	if (code == SO_WSK_SECURITY)
 		return s->category == WSK_FLAG_BASIC_SOCKET ? STATUS_NOT_SUPPORTED
@@ -317,7 +319,7 @@ static NTSTATUS ioctl(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 			return STATUS_NOT_SUPPORTED;
 		if (!connected(s))
 			return STATUS_INVALID_DEVICE_STATE;
-		v = TCP_SND_BUF;   /* what lwIP can hold in flight and queued for one connection */
+		v = dpw_tcp_ideal_send_backlog(s);
 		return out_bytes(r, &v, sizeof(v), out);
 	default:
 		return STATUS_NOT_SUPPORTED;
@@ -328,14 +330,14 @@ void dpw_control_execute(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 	SIZE_T *out_used = r->u.control.out_used, out = 0;
-	bool kick = false;
+	ULONG enabled = 0;   /* events this request turned on */
 	NTSTATUS st;
 
 	if (out_used != NULL)
 		*out_used = 0;
 	switch (r->u.control.type) {
 	case WskSetOption:
-		st = set_option(s, r, &kick);
+		st = set_option(s, r, &enabled);
 		break;
 	case WskGetOption:
 		st = get_option(s, r, &out);
@@ -352,9 +354,15 @@ void dpw_control_execute(struct dpw_req *r)
 	if (out_used != NULL)
 		*out_used = out;
 	dpw_req_complete(r, st, out);
-	/* The receive-from event just enabled: datagrams already queued are indicated now. */
-	if (kick && atomic_load_explicit(&s->handle_state, memory_order_relaxed) == DPW_HANDLE_LIVE)
-		dpw_udp_events_changed(s);
+	/* Events just enabled that have something to say at once: datagrams already queued
+	 * (receive-from), the ideal send backlog of a connected socket (send backlog). */
+	if (enabled != 0 &&
+	    atomic_load_explicit(&s->handle_state, memory_order_relaxed) == DPW_HANDLE_LIVE) {
+		if (enabled & WSK_EVENT_RECEIVE_FROM)
+			dpw_udp_events_changed(s);
+		if (enabled & WSK_EVENT_SEND_BACKLOG)
+			dpw_tcp_indicate_send_backlog(s);
+	}
 }
 
 /* ---- WskControlClient (caller's thread) -------------------------------------------------------- */

@@ -140,6 +140,11 @@ void dpw_cancel_execute(struct dpw_req *r);
 void dpw_socket_create_execute(struct dpw_req *r);
 void dpw_release_execute(struct dpw_req *r);
 void dpw_tcp_socket_connect(struct dpw_req *r);   /* WskSocketConnect after allocation */
+/* The send backlog worth keeping outstanding on a connection (SIO_WSK_QUERY_IDEAL_SEND_BACKLOG)
+ * and its event: WskSendBacklogEvent runs when it is enabled on a connected socket and when
+ * a socket with it enabled connects (F7). */
+SIZE_T dpw_tcp_ideal_send_backlog(const struct dpw_socket *s);
+void dpw_tcp_indicate_send_backlog(struct dpw_socket *s);
 /* Transport teardown for close (C3, C4): abortive unless fully disconnected. */
 void dpw_tcp_close(struct dpw_socket *s);
 void dpw_udp_close(struct dpw_socket *s);

@@ -508,6 +508,28 @@ static void do_send(struct dpw_req *r)
 	tx_pump(s);
 }
 
+/* What lwIP can hold in flight and queued for one connection: the most send data worth
+ * keeping outstanding. It is fixed when the stack is built, so the event that reports it
+ * runs once per connection and never again for a change. */
+SIZE_T dpw_tcp_ideal_send_backlog(const struct dpw_socket *s)
+{
+	(void)s;
+	return TCP_SND_BUF;
+}
+
+void dpw_tcp_indicate_send_backlog(struct dpw_socket *s)
+{
+	const WSK_CLIENT_CONNECTION_DISPATCH *ev = conn_events(s);
+
+	if (!(s->events & WSK_EVENT_SEND_BACKLOG) || ev == NULL ||
+	    ev->WskSendBacklogEvent == NULL || s->tstate != DPW_TCP_CONNECTED ||
+	    s->close_req != NULL)
+		return;
+	dpw_callback_enter(s);
+	ev->WskSendBacklogEvent(s->context, dpw_tcp_ideal_send_backlog(s));
+	dpw_callback_leave(s);
+}
+
 /* ---- transport errors --------------------------------------------------------------------- */
 
 static NTSTATUS map_err(err_t err, bool connecting)
@@ -676,7 +698,8 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		else
 			dpw_req_complete(r, STATUS_SUCCESS, 0);
 	}
-	return ERR_OK;
+	dpw_tcp_indicate_send_backlog(s);
+	return s->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
 }
 
 static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOCKADDR *remote)
@@ -743,6 +766,7 @@ static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
 	dpw_copy_sockaddr(r->u.accept.remote, &conn->remote_addr);
 	conn->listener = NULL;
 	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&conn->wsk);
+	dpw_tcp_indicate_send_backlog(conn);
 }
 
 static void backlog_push(struct dpw_socket *l, struct dpw_socket *conn)

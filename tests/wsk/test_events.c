@@ -2,7 +2,8 @@
  * enabled with SO_WSK_EVENT_CALLBACK or WSK_SET_STATIC_EVENT_CALLBACKS, run on the polling
  * core; a receive event consumes (STATUS_SUCCESS), retains (STATUS_PENDING, until WskRelease)
  * or refuses (STATUS_DATA_NOT_ACCEPTED, until the next WskReceive); pending receive IRPs come
- * before the event; the disconnect event reports the peer's FIN and RST. */
+ * before the event; the disconnect event reports the peer's FIN and RST; the send backlog
+ * event reports the ideal send backlog. */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static struct {
 	_Atomic(PWSK_SOCKET) close_socket; /* ANSWER_CLOSE: close it from inside the callback */
 	_Atomic(struct h_irp *) close_irp;
 	_Atomic NTSTATUS close_returned;
+	_Atomic int backlog_calls;
+	_Atomic SIZE_T backlog_size;
 } ev;
 
 static int sock_ctx_marker;
@@ -127,7 +130,18 @@ static NTSTATUS WSKAPI on_disconnect(PVOID SocketContext, ULONG Flags)
 	return STATUS_SUCCESS;
 }
 
-static const WSK_CLIENT_CONNECTION_DISPATCH conn_events = { on_receive, on_disconnect, NULL };
+static NTSTATUS WSKAPI on_send_backlog(PVOID SocketContext, SIZE_T IdealBacklogSize)
+{
+	if (pthread_equal(pthread_self(), main_thread))
+		ev.on_test_thread++;
+	ev.ctx = SocketContext;
+	ev.backlog_size = IdealBacklogSize;
+	ev.backlog_calls++;
+	return STATUS_SUCCESS;
+}
+
+static const WSK_CLIENT_CONNECTION_DISPATCH conn_events = { on_receive, on_disconnect,
+							    on_send_backlog };
 
 static void ev_reset(enum recv_answer answer)
 {
@@ -149,6 +163,11 @@ static bool recv_calls_reach(void *arg)
 static bool disc_calls_reach(void *arg)
 {
 	return ev.disc_calls >= *(int *)arg;
+}
+
+static bool backlog_calls_reach(void *arg)
+{
+	return ev.backlog_calls >= *(int *)arg;
 }
 
 static bool seen_reach(void *arg)
@@ -510,6 +529,37 @@ static void test_stream_dispatch(void)
 	close(fd);
 }
 
+static void test_send_backlog(void)
+{
+	PWSK_SOCKET s;
+	int fd, one = 1;
+
+	h_test("WskSendBacklogEvent: not called while disabled; enabled on a connected socket it "
+	       "runs once, on the polling core, with the ideal send backlog (128 KiB, as "
+	       "SIO_WSK_QUERY_IDEAL_SEND_BACKLOG says) (WSK-F7)");
+	ev_reset(ANSWER_SUCCESS);
+	ev.backlog_calls = 0;
+	ev.on_test_thread = 0;
+	if (!pair(&s, &fd))
+		return;
+	H_CHECK_STATUS(h_send(s, "x", 1, 0), STATUS_SUCCESS);   /* sends change nothing */
+	h_pump(50);
+	H_CHECK(ev.backlog_calls == 0);
+	H_CHECK_STATUS(h_set_events(s, WSK_EVENT_SEND_BACKLOG), STATUS_SUCCESS);
+	H_CHECK(h_pump_until(backlog_calls_reach, &one, 3000));
+	H_CHECK(ev.backlog_size == 128 * 1024);
+	H_CHECK(ev.ctx == &sock_ctx_marker);
+	H_CHECK(ev.on_test_thread == 0);
+	/* Enabling it again, or another event, does not repeat it: the size has not changed. */
+	H_CHECK_STATUS(h_set_events(s, WSK_EVENT_SEND_BACKLOG | WSK_EVENT_DISCONNECT),
+		       STATUS_SUCCESS);
+	h_pump(50);
+	H_CHECK(ev.backlog_calls == 1);
+	H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
+	H_CHECK(ev.backlog_calls == 1);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	main_thread = pthread_self();
@@ -524,6 +574,7 @@ int main(int argc, char **argv)
 	test_large_indication();
 	test_close_in_callback();
 	test_stream_dispatch();
+	test_send_backlog();
 
 	close(lfd);
 	return h_finish();

@@ -57,7 +57,9 @@ extern "C" {
  *  SIO_WSK_QUERY_RECEIVE_BACKLOG  (WskIoctl, output SIZE_T) bytes received and not yet taken:
  *      TCP data not yet received by the client, or the datagrams queued on a datagram socket.
  *  SIO_WSK_QUERY_IDEAL_SEND_BACKLOG  (WskIoctl, output SIZE_T) connected TCP sockets: lwIP's
- *      send buffer size (TCP_SND_BUF), the most send data worth keeping outstanding.
+ *      send buffer size (TCP_SND_BUF), the most send data worth keeping outstanding. The same
+ *      figure goes to WskSendBacklogEvent once, when that event is enabled on a connected
+ *      socket or a socket with it enabled connects (it is fixed, so it never changes later).
  *  SIO_WSK_SET_REMOTE_ADDRESS  (WskIoctl, input a SOCKADDR; none to clear it) bound datagram
  *      sockets: WskSendTo/WskSendMessages with a NULL RemoteAddress go there, and only
  *      datagrams from that address are received.
