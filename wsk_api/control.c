@@ -302,6 +302,10 @@ static NTSTATUS ioctl(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 		if (s->category != WSK_FLAG_DATAGRAM_SOCKET)
 			return STATUS_NOT_SUPPORTED;
 		return dpw_udp_set_remote(s, r->u.control.in, r->u.control.in_len);
+	case SIO_WSK_SET_SENDTO_ADDRESS:
+		if (s->category != WSK_FLAG_DATAGRAM_SOCKET)
+			return STATUS_NOT_SUPPORTED;
+		return dpw_udp_set_sendto(s, r->u.control.in, r->u.control.in_len);
 	case SIO_WSK_QUERY_RECEIVE_BACKLOG:
 		if (s->category == WSK_FLAG_DATAGRAM_SOCKET) {
 			v = dpw_udp_backlog(s);

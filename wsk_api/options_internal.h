@@ -10,6 +10,7 @@
 #define DPW_UDP_RCVBUF_DEFAULT (256u * 1024)   /* SO_RCVBUF of a datagram socket by default */
 #define DPW_UDP_SNDBUF_DEFAULT (64u * 1024)    /* SO_SNDBUF reported (sends are not buffered) */
 NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len);
+NTSTATUS dpw_udp_set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len);
 SIZE_T dpw_udp_backlog(const struct dpw_socket *s);   /* bytes queued */
 /* The receive-from event may have been enabled: indicate what is queued. */
 void dpw_udp_events_changed(struct dpw_socket *s);

@@ -74,6 +74,8 @@ struct dpw_socket {
 	bool disconnect_indicated;       /* WskDisconnectEvent already called */
 	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS (datagram) */
 	bool has_remote_fixed;
+	SOCKADDR_INET sendto_fixed;      /* SIO_WSK_SET_SENDTO_ADDRESS (datagram) */
+	bool has_sendto_fixed;
 	struct dpw_sockopts opt;         /* [lcore] options beyond reuse (control.c) */
 	struct dpw_udp *udp;             /* [lcore] datagram queue (udp.c), NULL until needed */
 

@@ -165,16 +165,20 @@ static NTSTATUS ensure_bound(struct dpw_socket *s)
 
 /* ---- send ---------------------------------------------------------------------------------- */
 
-/* Where a send goes: the address given, else the fixed remote (SIO_WSK_SET_REMOTE_ADDRESS). */
+/* Where a send goes: the address given, else the fixed remote (SIO_WSK_SET_REMOTE_ADDRESS),
+ * else the fixed destination (SIO_WSK_SET_SENDTO_ADDRESS). */
 static NTSTATUS resolve_remote(const struct dpw_socket *s, const SOCKADDR *remote, ip_addr_t *ip,
 			       uint16_t *port)
 {
 	NTSTATUS st;
 
 	if (remote == NULL) {
-		if (!s->has_remote_fixed)
+		if (s->has_remote_fixed)
+			remote = (const SOCKADDR *)&s->remote_fixed;
+		else if (s->has_sendto_fixed)
+			remote = (const SOCKADDR *)&s->sendto_fixed;
+		else
 			return STATUS_INVALID_PARAMETER;
-		remote = (const SOCKADDR *)&s->remote_fixed;
 	}
 	if ((st = dpw_sockaddr_to_lwip(remote, ip, port)) != STATUS_SUCCESS)
 		return st;
@@ -545,35 +549,68 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
 
 /* ---- fixed remote address, local address, dispatch, close --------------------------------------- */
 
+/* The address of a set-remote or set-sendto IOCTL: none (clear), or a complete, specific
+ * IPv4 address and port. *given tells which. */
+static NTSTATUS fixed_address(const SOCKADDR *addr, SIZE_T len, ip_addr_t *ip, uint16_t *port,
+			      bool *given)
+{
+	ULONG need;
+	NTSTATUS st;
+
+	*given = addr != NULL && len != 0;
+	if (!*given)
+		return STATUS_SUCCESS;
+	need = DpwSockaddrLength(addr);
+	if (need == 0 || len < need)
+		return STATUS_INVALID_PARAMETER;
+	if ((st = dpw_sockaddr_to_lwip(addr, ip, port)) != STATUS_SUCCESS)
+		return st;
+	if (*port == 0 || ip_addr_isany(ip))
+		return STATUS_INVALID_ADDRESS;
+	return STATUS_SUCCESS;
+}
+
 NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
 {
 	ip_addr_t ip;
 	uint16_t port;
-	ULONG need;
+	bool given;
 	NTSTATUS st;
 	err_t err;
 
 	if (!s->bound)
 		return STATUS_INVALID_DEVICE_STATE;   /* "after the socket has been bound" */
-	if (addr == NULL || len == 0) {
+	if ((st = fixed_address(addr, len, &ip, &port, &given)) != STATUS_SUCCESS)
+		return st;
+	if (!given) {
 		/* No address: back to unconnected, every sender accepted. */
 		udp_disconnect(s->pcb.udp);
 		s->has_remote_fixed = false;
 		return STATUS_SUCCESS;
 	}
-	need = DpwSockaddrLength(addr);
-	if (need == 0 || len < need)
-		return STATUS_INVALID_PARAMETER;
-	if ((st = dpw_sockaddr_to_lwip(addr, &ip, &port)) != STATUS_SUCCESS)
-		return st;
-	if (port == 0 || ip_addr_isany(&ip))
-		return STATUS_INVALID_ADDRESS;
 	/* lwIP's connected pcb: only datagrams from ip:port reach it (WSK-F8). */
 	err = udp_connect(s->pcb.udp, &ip, port);
 	if (err != ERR_OK)
 		return map_send_err(err);
 	dpw_lwip_to_sockaddr(&ip, port, &s->remote_fixed);
 	s->has_remote_fixed = true;
+	return STATUS_SUCCESS;
+}
+
+/* SIO_WSK_SET_SENDTO_ADDRESS: where sends without an address go, with no effect on what is
+ * received (unlike SIO_WSK_SET_REMOTE_ADDRESS). Any time, bound or not. */
+NTSTATUS dpw_udp_set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	bool given;
+	NTSTATUS st = fixed_address(addr, len, &ip, &port, &given);
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	s->has_sendto_fixed = given;
+	if (given)
+		dpw_lwip_to_sockaddr(&ip, port, &s->sendto_fixed);
 	return STATUS_SUCCESS;
 }
 
@@ -617,4 +654,5 @@ void dpw_udp_close(struct dpw_socket *s)
 		s->udp = NULL;
 	}
 	s->has_remote_fixed = false;
+	s->has_sendto_fixed = false;
 }

@@ -2,7 +2,8 @@
  * Linux UDP socket in the peer namespace (what it received, from which address), WskReceiveFrom
  * of what Linux sent (data, Information, RemoteAddress, MSG_TRUNC), the queue of datagrams
  * that arrive with no receive pending and its bound, the receive-from event with indications
- * kept until WskRelease, SIO_WSK_SET_REMOTE_ADDRESS, and close. */
+ * kept until WskRelease, SIO_WSK_SET_REMOTE_ADDRESS and SIO_WSK_SET_SENDTO_ADDRESS, and
+ * close. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -438,6 +439,26 @@ int main(int argc, char **argv)
 	H_CHECK(h_wait(&r->h, 5000));
 	H_CHECK(r->h.info == 7 && from_is(&r->from, h_ip_peer, 7001));
 	rx_free(r);
+
+	h_test("SIO_WSK_SET_SENDTO_ADDRESS: sends with no address go there; unlike the remote "
+	       "address it filters nothing: every sender is still received (F8)");
+	h_sockaddr(&sa, h_ip_peer, 7002);
+	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, &sa, sizeof(sa), NULL, 0),
+		       STATUS_SUCCESS);
+	H_CHECK_STATUS(dg_send_to(s, "sendto", 6, NULL, &info), STATUS_SUCCESS);
+	H_CHECK(info == 6);
+	n = peer_recv(pfd2, buf, sizeof(buf), &from, 5000);
+	H_CHECK(n == 6 && memcmp(buf, "sendto", 6) == 0 && from.sin_port == htons(6001));
+	r = rx_start(s, 100);
+	H_CHECK(peer_send(pfd, "other", 5, 6001));   /* from 7001, not the sendto address */
+	H_CHECK(h_wait(&r->h, 5000));
+	H_CHECK(r->h.info == 5 && from_is(&r->from, h_ip_peer, 7001));
+	rx_free(r);
+	sa.sin_port = 0;   /* not a destination */
+	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, &sa, sizeof(sa), NULL, 0),
+		       STATUS_INVALID_ADDRESS);
+	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, NULL, 0, NULL, 0), STATUS_SUCCESS);
+	H_CHECK_STATUS(dg_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
 
 	h_test("an unbound socket: WskReceiveFrom and SIO_WSK_SET_REMOTE_ADDRESS refused, "
 	       "WskGetLocalAddress STATUS_INVALID_DEVICE_STATE (F1, F8)");

@@ -63,6 +63,9 @@ extern "C" {
  *  SIO_WSK_SET_REMOTE_ADDRESS  (WskIoctl, input a SOCKADDR; none to clear it) bound datagram
  *      sockets: WskSendTo/WskSendMessages with a NULL RemoteAddress go there, and only
  *      datagrams from that address are received.
+ *  SIO_WSK_SET_SENDTO_ADDRESS  (WskIoctl, input a SOCKADDR; none to clear it) datagram
+ *      sockets: sends with a NULL RemoteAddress go there (the remote address, if also set,
+ *      wins); what is received is not filtered.
  *
  * Any other option or IOCTL: STATUS_NOT_SUPPORTED, as is an option on a category it does not
  * apply to. A get with OutputSize too small: STATUS_BUFFER_TOO_SMALL.
