@@ -175,21 +175,24 @@ static bool retained_zero(void *arg)
 /* ---- the receive-from event (runs on the lcore) ---------------------------------------------- */
 
 #define EV_MAX 8
+/* Shared with the callback on the lcore. The scalars are atomics; the arrays are written by
+ * the callback before it bumps calls and read by the test after it saw calls move, so the
+ * atomic counter orders them (what ThreadSanitizer checks). */
 static struct {
 	_Atomic int calls;
 	_Atomic int off_lcore;
-	NTSTATUS reply;                        /* what the callback returns */
-	PWSK_DATAGRAM_INDICATION retained;     /* the last list, when reply was STATUS_PENDING */
-	int count;                             /* datagrams in the last list */
+	_Atomic NTSTATUS reply;                /* what the callback returns */
+	_Atomic(PWSK_DATAGRAM_INDICATION) retained;   /* the last list, when reply was PENDING */
+	_Atomic int count;                     /* datagrams in the last list */
 	unsigned char data[EV_MAX][256];
 	size_t len[EV_MAX];
 	ULONG mdls[EV_MAX];
 	SOCKADDR_IN from[EV_MAX];
-	ULONG flags;
-	PVOID ctx;
-	PWSK_SOCKET close_sock;                /* closed from inside the callback when set */
-	struct h_irp *close_irp;
-	NTSTATUS close_ret;
+	_Atomic ULONG flags;
+	_Atomic(PVOID) ctx;
+	_Atomic(PWSK_SOCKET) close_sock;       /* closed from inside the callback when set */
+	_Atomic(struct h_irp *) close_irp;
+	_Atomic NTSTATUS close_ret;
 } ev;
 static pthread_t main_thread;
 static int ev_ctx_marker;
@@ -224,9 +227,10 @@ static NTSTATUS WSKAPI on_receive_from(PVOID SocketContext, ULONG Flags,
 	ev.retained = ev.reply == STATUS_PENDING ? DataIndication : NULL;
 	if (ev.close_sock != NULL) {
 		PWSK_SOCKET s = ev.close_sock;
+		struct h_irp *ci = ev.close_irp;
 
 		ev.close_sock = NULL;
-		ev.close_ret = DG(s)->WskCloseSocket(s, ev.close_irp->irp);
+		ev.close_ret = DG(s)->WskCloseSocket(s, ci->irp);
 	}
 	ev.calls++;
 	return ev.reply;
