@@ -17,6 +17,9 @@ void dpw_execute(struct dpw_req *r)
 	case DPW_OP_CLOSE:
 		dpw_close_execute(r);
 		return;
+	case DPW_OP_SWEEP_LENT:
+		dpw_lent_sweep_execute(r);
+		return;
 	case DPW_OP_RELEASE:
 		/* C9: retained data is freed even through a closed handle. */
 		if (r->flags & DPW_RELEASE_DATAGRAMS)

@@ -168,4 +168,5 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
 	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
 	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
+	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
 }

@@ -42,6 +42,7 @@ enum dpw_op {
 	DPW_OP_RECEIVE_FROM,
 	DPW_OP_SEND_MESSAGES,
 	DPW_OP_CANCEL,        /* IoCancelIrp on a pending IRP of a socket */
+	DPW_OP_SWEEP_LENT,    /* WskDeregister: free data indications never released (C9) */
 	DPW_OP_COUNT
 };
 
@@ -142,7 +143,7 @@ NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status);
 
 extern struct dpw_provider_counters {
 	atomic_ullong requests, inline_requests, ring_full, completions, spills, invalid_handles,
-		concurrent_close;
+		concurrent_close, unreleased_at_deregister;
 	atomic_uint sockets_open;
 } dpw_counters;
 
@@ -160,6 +161,14 @@ enum dpw_client_state {
 };
 
 struct dpw_completion_ring;
+struct dpw_client;
+
+/* A data indication lent to a client (lent.c, WSK-C9), linked on its client's list. */
+struct dpw_lent {
+	struct dpw_lent *prev, *next;     /* NULL while not lent */
+	struct dpw_client *client;
+	void (*free_fn)(struct dpw_lent *);   /* frees the indication and its data */
+};
 
 struct dpw_client {
 	_Atomic uint32_t state;      /* enum dpw_client_state */
@@ -172,6 +181,9 @@ struct dpw_client {
 	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
 	bool static_locked;          /* a socket exists: static callbacks can no longer change */
 	struct dpw_completion_ring *cq;
+	struct dpw_lent lent;        /* [lcore] ring of indications the client retains */
+	atomic_uint lent_count;
+	atomic_uint lent_swept;      /* set by the lcore's sweep: freed + 1 */
 };
 
 /* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. Lock-free. */
@@ -180,6 +192,13 @@ struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle);
  * completion calls, which may run while another thread deregisters the client). */
 struct dpw_client *dpw_client_enter(PWSK_CLIENT handle);
 void dpw_client_leave(struct dpw_client *c);
+/* lent.c: keep an indication the client retained on its list; forget it when released;
+ * WskDeregister frees (and reports) what is left, on the lcore. Returns how many. */
+void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(struct dpw_lent *));
+void dpw_lent_forget(struct dpw_lent *l);
+unsigned dpw_lent_sweep(struct dpw_client *c);
+void dpw_lent_sweep_execute(struct dpw_req *r);
+
 /* Wake threads waiting in WskWaitCompletions on c (completion.c). */
 void dpw_completion_wake_all(struct dpw_client *c);
 /* Post a completed IRP (DpwCompleteIrpDeferred done) to the client's completion ring. */

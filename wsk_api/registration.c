@@ -76,6 +76,8 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	atomic_store(&c->captured, 0);
 	atomic_store(&c->sockets, 0);
 	atomic_store(&c->deregistering, false);
+	atomic_store(&c->lent_count, 0);
+	c->lent.next = c->lent.prev = NULL;
 	c->static_events = 0;
 	c->static_locked = false;
 	c->npi = *WskClientNpi;
@@ -200,6 +202,7 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 	while (WskPollCompletions(c, 1024) > 0)
 		;
 	dpw_security_client_gone(c);
+	dpw_lent_sweep(c);
 	/* Stale handles now see no client; threads already inside a completion call finish
 	 * (a waiting one is woken) before the ring goes. */
 	atomic_store(&c->state, DPW_CLIENT_GONE);

@@ -204,6 +204,7 @@ struct dpw_indication {
 	WSK_DATA_INDICATION di;      /* first: the client sees a PWSK_DATA_INDICATION */
 	MDL mdl;
 	struct pbuf *p;
+	struct dpw_lent lent;        /* on the client's list while retained (C9) */
 };
 
 static void free_indications(struct dpw_indication *first, bool free_data)
@@ -211,11 +212,33 @@ static void free_indications(struct dpw_indication *first, bool free_data)
 	while (first != NULL) {
 		struct dpw_indication *next = (struct dpw_indication *)first->di.Next;
 
+		dpw_lent_forget(&first->lent);
 		if (free_data)
 			pbuf_free(first->p);
 		free(first);
 		first = next;
 	}
+}
+
+/* WskDeregister's sweep of an indication never released (lent.c). */
+static void free_lent(struct dpw_lent *l)
+{
+	struct dpw_indication *d =
+		(struct dpw_indication *)((char *)l - offsetof(struct dpw_indication, lent));
+
+	pbuf_free(d->p);
+	free(d);
+}
+
+/* Lent before the receive event runs (a WskRelease from inside it runs inline), taken back
+ * if the event did not retain them. */
+static void lend_all(struct dpw_client *c, struct dpw_indication *first, bool lend)
+{
+	for (struct dpw_indication *d = first; d != NULL; d = (struct dpw_indication *)d->di.Next)
+		if (lend)
+			dpw_lent_keep(c, &d->lent, free_lent);
+		else
+			dpw_lent_forget(&d->lent);
 }
 
 void dpw_release_execute(struct dpw_req *r)
@@ -293,8 +316,11 @@ static void indicate_receive(struct dpw_socket *s)
 		return;
 	s->rx = NULL;
 	s->rx_len = 0;
+	lend_all(s->client, list, true);
 	dpw_callback_enter(s);
 	st = ev->WskReceiveEvent(s->context, 0, &list->di, len, &accepted);
+	if (st != STATUS_PENDING)
+		lend_all(s->client, list, false);
 	if (st == STATUS_PENDING) {
 		/* Retained: the client owns the data until WskRelease (F7, C9). */
 		window_update(s, len);

@@ -54,6 +54,7 @@ struct dpw_dgram_indication {
 	WSK_DATAGRAM_INDICATION di;      /* first: the client sees a PWSK_DATAGRAM_INDICATION */
 	SOCKADDR_INET remote;            /* di.RemoteAddress */
 	struct dpw_dgram d;
+	struct dpw_lent lent;            /* on the client's list while retained (C9) */
 	ULONG nmdl;
 	MDL mdl[];                       /* one per non-empty pbuf of d.p, chained */
 };
@@ -388,11 +389,33 @@ static void free_indications(struct dpw_dgram_indication *first, bool free_data)
 	while (first != NULL) {
 		struct dpw_dgram_indication *next = (struct dpw_dgram_indication *)first->di.Next;
 
+		dpw_lent_forget(&first->lent);
 		if (free_data)
 			pbuf_free(first->d.p);
 		free(first);
 		first = next;
 	}
+}
+
+/* WskDeregister's sweep of an indication never released (lent.c). */
+static void free_lent(struct dpw_lent *l)
+{
+	struct dpw_dgram_indication *ind = (struct dpw_dgram_indication *)
+		((char *)l - offsetof(struct dpw_dgram_indication, lent));
+
+	pbuf_free(ind->d.p);
+	free(ind);
+	atomic_fetch_sub_explicit(&stats.retained, 1, memory_order_relaxed);
+}
+
+static void lend_all(struct dpw_client *c, struct dpw_dgram_indication *first, bool lend)
+{
+	for (struct dpw_dgram_indication *i = first; i != NULL;
+	     i = (struct dpw_dgram_indication *)i->di.Next)
+		if (lend)
+			dpw_lent_keep(c, &i->lent, free_lent);
+		else
+			dpw_lent_forget(&i->lent);
 }
 
 void dpw_udp_release_execute(struct dpw_req *r)
@@ -479,10 +502,13 @@ static void indicate(struct dpw_socket *s)
 	atomic_fetch_add_explicit(&stats.indicated, n, memory_order_relaxed);
 	/* Counted as retained before the call: a WskRelease from inside it runs inline. */
 	atomic_fetch_add_explicit(&stats.retained, n, memory_order_relaxed);
+	lend_all(s->client, first, true);
 	dpw_callback_enter(s);
 	st = ev->WskReceiveFromEvent(s->context, flags, &first->di);
-	if (st != STATUS_PENDING)
+	if (st != STATUS_PENDING) {
 		atomic_fetch_sub_explicit(&stats.retained, n, memory_order_relaxed);
+		lend_all(s->client, first, false);
+	}
 	if (st == STATUS_PENDING) {
 		/* Retained: the client owns them until WskRelease (F7, C9). */
 	} else if (st == STATUS_DATA_NOT_ACCEPTED) {

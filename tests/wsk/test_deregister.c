@@ -3,6 +3,7 @@
  * only when nothing of the client is left for the provider to touch. */
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -84,6 +85,69 @@ static void test_waits_for_sockets(void)
 	h_irp_free(&cl);
 }
 
+/* ---- C9: data a client retained and never released ------------------------------------ */
+
+static _Atomic int retained_calls;
+
+static NTSTATUS WSKAPI retain_all(PVOID SocketContext, ULONG Flags,
+				  PWSK_DATA_INDICATION DataIndication, SIZE_T BytesIndicated,
+				  SIZE_T *BytesAccepted)
+{
+	(void)SocketContext;
+	(void)Flags;
+	(void)BytesIndicated;
+	(void)BytesAccepted;
+	if (DataIndication == NULL)
+		return STATUS_SUCCESS;
+	retained_calls++;
+	return STATUS_PENDING;   /* keep it: the client now owns the data (F7) */
+}
+
+static const WSK_CLIENT_CONNECTION_DISPATCH retaining = { retain_all, NULL, NULL };
+
+static bool retained_once(void *arg)
+{
+	(void)arg;
+	return retained_calls > 0;
+}
+
+static void test_unreleased_data(void)
+{
+	DPW_PROVIDER_STATS before, after;
+	struct h_client c;
+	PWSK_SOCKET s = NULL;
+	uint32_t idle = h_mbufs_in_use();
+	int lfd, fd;
+
+	h_test("data retained and never released: close leaves it with the client, "
+	       "WskDeregister reports and frees it, every mbuf comes back (WSK-C9)");
+	lfd = peer_listen(5601);
+	if (!H_CHECK_STATUS(h_client_open(&c, MAKE_WSK_VERSION(1, 0)), STATUS_SUCCESS))
+		return;
+	h_use_client(&c.npi);
+	if (H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, NULL, &retaining, 5601,
+						&s),
+			   STATUS_SUCCESS)) {
+		fd = peer_accept(lfd, 5000);
+		H_CHECK(fd >= 0);
+		H_CHECK_STATUS(h_set_events(s, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
+		H_CHECK(peer_write_all(fd, "kept by the client", 18));
+		H_CHECK(h_pump_until(retained_once, NULL, 5000));
+		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
+		/* C9: close did not take the retained data back. */
+		H_CHECK(h_mbufs_in_use() > idle);
+		if (fd >= 0)
+			close(fd);
+	}
+	h_use_client(NULL);
+	DpwGetProviderStats(&before);
+	h_client_close(&c);   /* release + WskDeregister */
+	DpwGetProviderStats(&after);
+	H_CHECK(after.UnreleasedAtDeregister > before.UnreleasedAtDeregister);
+	H_CHECK(h_mbufs_in_use() == idle);
+	close(lfd);
+}
+
 struct waiter {
 	PWSK_CLIENT client;
 	_Atomic bool done;
@@ -144,6 +208,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 5; i++)   /* a race: give it several chances */
 		test_waits_for_sockets();
 	test_stale_client();
+	test_unreleased_data();
 	H_CHECK(h_wait_sockets_open(0, 5000));
 	return h_finish();
 }

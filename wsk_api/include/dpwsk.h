@@ -40,6 +40,9 @@ typedef struct _DPW_PROVIDER_STATS {
 	ULONGLONG InvalidHandles;    /* calls through a closed or unknown socket */
 	ULONGLONG ConcurrentClose;   /* calls racing a close on another thread (WSK-C6) */
 	ULONG SocketsOpen;
+	/* Data indications a client retained and never released with WskRelease, freed (and
+	 * reported on stderr) by its WskDeregister (WSK-C9). */
+	ULONGLONG UnreleasedAtDeregister;
 } DPW_PROVIDER_STATS, *PDPW_PROVIDER_STATS;
 VOID DpwGetProviderStats(PDPW_PROVIDER_STATS Stats);
 
