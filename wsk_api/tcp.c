@@ -341,8 +341,10 @@ static void indicate_disconnect(struct dpw_socket *s, ULONG flags)
 {
 	const WSK_CLIENT_CONNECTION_DISPATCH *ev = conn_events(s);
 
-	if (s->disconnect_indicated || ev == NULL || ev->WskDisconnectEvent == NULL ||
-	    !(s->events & WSK_EVENT_DISCONNECT))
+	/* C5: a receive event just before may have closed the socket (and dropped what was
+	 * left of its data, so the FIN looks due): no callback once the socket is closing. */
+	if (socket_gone(s) || s->disconnect_indicated || ev == NULL ||
+	    ev->WskDisconnectEvent == NULL || !(s->events & WSK_EVENT_DISCONNECT))
 		return;
 	s->disconnect_indicated = true;
 	dpw_callback_enter(s);

@@ -749,6 +749,13 @@ uint32_t h_mbufs_in_use(void)
 	return engine_stats(&es) ? es.mbuf_in_use : UINT32_MAX;
 }
 
+uint64_t h_tcp_segments_dropped(void)
+{
+	struct dpw_engine_stats es;
+
+	return engine_stats(&es) ? es.drop_tcp_other : UINT64_MAX;
+}
+
 ULONG h_sockets_open(void)
 {
 	DPW_PROVIDER_STATS ps;

@@ -110,6 +110,9 @@ ULONG h_category(PWSK_SOCKET s);
 uint32_t h_tcp_pcbs_in_use(void);
 /* mbufs out of the engine's pool (received data the stack or a client still holds). */
 uint32_t h_mbufs_in_use(void);
+/* TCP segments the transport dropped, checksum errors aside: chiefly segments for a
+ * connection it no longer has, each of which it answers with a RST. */
+uint64_t h_tcp_segments_dropped(void);
 
 /* Provider counters (DpwGetProviderStats). */
 ULONG h_sockets_open(void);
