@@ -258,7 +258,7 @@ void dpw_cli_usage(const struct dpw_cli *cli, const char *synopsis,
 	printf("usage: %s %s\n\n", cli->prog, synopsis);
 	for (; opts != NULL && opts->name != NULL; opts++)
 		printf("  --%s%s%-*s %s\n", opts->name, opts->has_arg ? " " : "",
-		       (int)(22 - strlen(opts->name) - (opts->has_arg ? strlen(opts->arg_name) + 1 : 0)),
+		       (int)(22 - strlen(opts->name) - (opts->has_arg ? 1 : 0)),
 		       opts->has_arg ? opts->arg_name : "", opts->help);
 	printf("\nport and stack:\n"
 	       "  --iface NAME             attach Linux interface NAME (net_af_packet)\n"

@@ -169,6 +169,8 @@ void dpw_app_print_stats(struct dpw_app *app)
 	       (uint64_t)ps.Requests, (uint64_t)ps.InlineRequests, (uint64_t)ps.RingFull,
 	       (uint64_t)ps.Completions, (uint64_t)ps.CompletionSpills, (uint64_t)ps.InvalidHandles,
 	       (uint64_t)ps.ConcurrentClose, (unsigned long)ps.SocketsOpen);
+	if (app->print_stats != NULL)
+		app->print_stats(app);
 	fflush(stdout);
 }
 

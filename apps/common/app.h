@@ -31,6 +31,9 @@ struct dpw_app {
 	struct dpw_engine *engine;
 	WSK_REGISTRATION reg;
 	WSK_PROVIDER_NPI npi;   /* npi.Client and npi.Dispatch, for the program's calls */
+	/* Optional, set after dpw_app_start: the program's own stats lines, printed after the
+	 * common ones (SIGUSR1 and at the end). */
+	void (*print_stats)(struct dpw_app *app);
 };
 
 /* Parse the command line (the program's own options through opts), start EAL and the engine,

@@ -1,0 +1,664 @@
+/* dpwsk-echo: a TCP and UDP echo server (RFC 862) on the WSK API, the way a WSK client driver
+ * would write one: event callbacks, zero-copy indications, caller-owned IRPs.
+ *
+ *   dpwsk-echo [--tcp-port N] [--udp-port N] --iface NAME --ip A.B.C.D/N ...
+ *
+ * Embedded mode: this thread is the lcore. Event callbacks run inside dpw_app_poll() on it,
+ * and the Wsk calls made from them (and from completion routines) run inline, with no ring
+ * hop; nothing here ever blocks.
+ *
+ * TCP: connections come through WskAcceptEvent. Received data is indicated in place (it is
+ * still in the received mbufs); the receive event sends it straight back with one WskSend
+ * whose MDL chain points into the indications, and returns STATUS_PENDING to keep them: the
+ * send's completion hands them back with WskRelease. No copy of ours, one by lwIP.
+ * Memory per connection is bounded: with ECHO_HOLD_MAX bytes already out in sends, the event
+ * answers STATUS_DATA_NOT_ACCEPTED and the provider keeps the data without reopening the
+ * receive window, so a client that sends but never reads is stopped by TCP itself; once the
+ * sends drain, a zero-length WskReceive turns indications back on (WSK-F4, F7).
+ * The peer's FIN (disconnect event) is answered with WskDisconnect, which goes out after the
+ * sends still queued, and the socket is closed once that completes; a reset, any failed call,
+ * or SIGTERM closes it at once (abortive, WSK-C3). A connection's memory is freed in its
+ * close completion, which comes after every other IRP of the socket (WSK-C2).
+ * --idle-timeout closes connections that neither sent nor took data for that long: a
+ * reset that never arrived (lost on the way) would otherwise keep its connection forever,
+ * as it would on any TCP server.
+ *
+ * UDP: WskReceiveFromEvent gets the queued datagrams as one list; each goes back to its
+ * sender with WskSendTo from the indication itself, and the list is released once the last of
+ * those sends has completed. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+
+/* Bytes a connection may have in sends before it stops taking data (plus the receive window
+ * the provider then keeps): the bound on what one slow reader can pin. */
+#define ECHO_HOLD_MAX (64 * 1024)
+/* Datagrams out in sends at once; beyond it datagrams are dropped (UDP may drop). Sends
+ * complete at the next poll, so this is only reached if something is badly wrong. */
+#define ECHO_UDP_INFLIGHT_MAX 8192
+
+struct conn {
+	struct conn *prev, *next;      /* open connections, least recently active first */
+	PWSK_SOCKET sock;
+	uint64_t active_ns;            /* last data in or out */
+	SIZE_T out_bytes;              /* in sends not yet completed */
+	bool held;                     /* last indication refused (STATUS_DATA_NOT_ACCEPTED) */
+	bool resume_busy;              /* resume_irp is out */
+	bool closing;                  /* WskCloseSocket called */
+	IRP resume_irp;                /* zero-length WskReceive: indications back on */
+	IRP disc_irp;                  /* graceful WskDisconnect after the peer's FIN */
+	IRP close_irp;
+};
+
+/* One WskSend of a received indication list, straight from the received buffers. */
+struct tx {
+	IRP irp;
+	struct conn *c;
+	PWSK_DATA_INDICATION list;     /* retained; released when the send completes */
+	WSK_BUF buf;
+	MDL mdl[];                     /* the list's bytes, chained */
+};
+
+/* The sends of one datagram indication list: one IRP per datagram, one release at the end. */
+struct udp_batch {
+	PWSK_SOCKET sock;
+	PWSK_DATAGRAM_INDICATION list;
+	ULONG pending;
+	struct udp_tx {
+		IRP irp;
+		struct udp_batch *b;
+	} tx[];
+};
+
+struct options {
+	uint64_t tcp_port, udp_port, idle_s;
+};
+
+static struct {
+	struct dpw_app app;
+	struct options opt;
+	PWSK_SOCKET listener, udp;
+	IRP listener_close, udp_close;
+	struct conn *conns, *conns_tail;   /* open (not closing) connections, LRU order */
+	/* Objects whose memory or socket is still out: the end waits for all of them. */
+	unsigned live;
+	unsigned udp_inflight;
+	/* counters */
+	uint64_t conns_open, accepted, refused, resets, idle_closed, tcp_bytes, held;
+	uint64_t udp_datagrams, udp_bytes, udp_dropped;
+} echo;
+
+static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(PWSK_SOCKET s)
+{
+	return s->Dispatch;
+}
+
+static const WSK_PROVIDER_DATAGRAM_DISPATCH *DGRAM(PWSK_SOCKET s)
+{
+	return s->Dispatch;
+}
+
+static const WSK_PROVIDER_LISTEN_DISPATCH *LISTEN(PWSK_SOCKET s)
+{
+	return s->Dispatch;
+}
+
+static void irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx)
+{
+	IoInitializeIrp(irp, sizeof(IRP), 1);
+	IoSetCompletionRoutine(irp, done, ctx, TRUE, TRUE, TRUE);
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static void lru_unlink(struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		echo.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		echo.conns_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_append(struct conn *c)
+{
+	c->prev = echo.conns_tail;
+	c->next = NULL;
+	if (echo.conns_tail != NULL)
+		echo.conns_tail->next = c;
+	else
+		echo.conns = c;
+	echo.conns_tail = c;
+}
+
+/* Data moved: the connection goes to the recent end of the list. */
+static void touch(struct conn *c)
+{
+	if (echo.opt.idle_s == 0 || c->closing)
+		return;
+	c->active_ns = dpw_app_now_ns();
+	if (echo.conns_tail != c) {
+		lru_unlink(c);
+		lru_append(c);
+	}
+}
+
+static IO_COMPLETION_ROUTINE conn_closed;
+
+static void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	lru_unlink(c);   /* the list holds open connections only; echo.live still counts it */
+	irp_prepare(&c->close_irp, conn_closed, c);
+	/* Pending or done, the IRP completes either way (WSK-R3, C1): conn_closed frees c. */
+	CONN(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
+}
+
+static NTSTATUS conn_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct conn *c = ctx;
+
+	(void)dev;
+	(void)irp;
+	echo.conns_open--;
+	echo.live--;
+	free(c);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static IO_COMPLETION_ROUTINE resumed;
+
+/* Sends drained below half the bound: let the held data (and whatever follows) come. */
+static void maybe_resume(struct conn *c)
+{
+	static WSK_BUF none = { NULL, 0, 0 };
+
+	if (!c->held || c->resume_busy || c->closing || c->out_bytes > ECHO_HOLD_MAX / 2)
+		return;
+	c->held = false;
+	c->resume_busy = true;
+	irp_prepare(&c->resume_irp, resumed, c);
+	/* A zero-length receive completes as soon as data is there, leaves it in place, and
+	 * turns the receive event back on (F4, F7): the held data is indicated again at once,
+	 * from inside this call. */
+	CONN(c->sock)->WskReceive(c->sock, &none, 0, &c->resume_irp);
+}
+
+static NTSTATUS resumed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct conn *c = ctx;
+
+	(void)dev;
+	(void)irp;
+	c->resume_busy = false;
+	/* Refused again while this IRP was out (the indication inside WskReceive found the
+	 * sends full once more): the next send completion resumes. Errors: the disconnect
+	 * event says what happened and closes. */
+	maybe_resume(c);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS tx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct tx *t = ctx;
+	struct conn *c = t->c;
+	NTSTATUS st = irp->IoStatus.Status;
+
+	(void)dev;
+	/* The data goes back to the provider whatever became of the socket (WSK-C9). */
+	CONN(c->sock)->WskRelease(c->sock, t->list);
+	c->out_bytes -= t->buf.Length;
+	if (st == STATUS_SUCCESS)
+		echo.tcp_bytes += irp->IoStatus.Information;
+	free(t);
+	if (st != STATUS_SUCCESS) {
+		conn_close(c);   /* reset, or cancelled by a close already under way */
+	} else {
+		touch(c);
+		maybe_resume(c);
+	}
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* MDLs needed for the bytes of an indication list: one per non-empty piece of each
+ * indication's own MDL chain. */
+static ULONG count_pieces(const WSK_DATA_INDICATION *list)
+{
+	ULONG n = 0;
+
+	for (const WSK_DATA_INDICATION *d = list; d != NULL; d = d->Next) {
+		SIZE_T left = d->Buffer.Length;
+		ULONG off = d->Buffer.Offset;
+
+		for (PMDL m = d->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
+			SIZE_T piece = MmGetMdlByteCount(m) - off;
+
+			if (piece > left)
+				piece = left;
+			n += piece > 0;
+			left -= piece;
+		}
+	}
+	return n;
+}
+
+/* Describe the list's bytes with t's MDLs, chained; returns the byte count. */
+static SIZE_T describe(struct tx *t, const WSK_DATA_INDICATION *list)
+{
+	SIZE_T total = 0;
+	ULONG k = 0;
+
+	for (const WSK_DATA_INDICATION *d = list; d != NULL; d = d->Next) {
+		SIZE_T left = d->Buffer.Length;
+		ULONG off = d->Buffer.Offset;
+
+		for (PMDL m = d->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
+			SIZE_T piece = MmGetMdlByteCount(m) - off;
+			PUCHAR va = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
+
+			if (piece > left)
+				piece = left;
+			if (piece == 0)
+				continue;
+			MmInitializeMdl(&t->mdl[k], va + off, piece);
+			if (k > 0)
+				t->mdl[k - 1].Next = &t->mdl[k];
+			k++;
+			total += piece;
+			left -= piece;
+		}
+	}
+	return total;
+}
+
+static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION list,
+				  SIZE_T indicated, SIZE_T *accepted)
+{
+	struct conn *c = ctx;
+	struct tx *t;
+	ULONG n;
+
+	(void)flags;
+	(void)indicated;
+	(void)accepted;
+	if (list == NULL || c->closing)
+		return STATUS_SUCCESS;   /* nothing, or a connection on its way out: drop */
+	touch(c);
+	if (c->out_bytes >= ECHO_HOLD_MAX) {
+		/* Backpressure: the provider keeps the data and the window stays shut. */
+		c->held = true;
+		echo.held++;
+		return STATUS_DATA_NOT_ACCEPTED;
+	}
+	n = count_pieces(list);
+	if (n == 0)
+		return STATUS_SUCCESS;
+	t = malloc(sizeof(*t) + n * sizeof(MDL));
+	if (t == NULL) {
+		conn_close(c);   /* out of memory: this connection goes, the server stays */
+		return STATUS_SUCCESS;
+	}
+	t->c = c;
+	t->list = list;
+	t->buf.Mdl = &t->mdl[0];
+	t->buf.Offset = 0;
+	t->buf.Length = describe(t, list);
+	c->out_bytes += t->buf.Length;
+	irp_prepare(&t->irp, tx_done, t);
+	/* NODELAY: an echo answers now, whatever Nagle would wait for. Whatever the call
+	 * returns, the IRP completes (R3) and tx_done releases the list. */
+	CONN(c->sock)->WskSend(c->sock, &t->buf, WSK_FLAG_NODELAY, &t->irp);
+	return STATUS_PENDING;   /* keep the indications until the send is done (F7, C9) */
+}
+
+static NTSTATUS disconnected(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	(void)dev;
+	(void)irp;
+	/* Our FIN is acknowledged and the peer's came: the close sends nothing more (C3). On
+	 * an error (a reset meanwhile) the close is abortive, which is what is left to do. */
+	conn_close(ctx);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS WSKAPI on_disconnect(PVOID ctx, ULONG flags)
+{
+	struct conn *c = ctx;
+
+	if (c->closing)
+		return STATUS_SUCCESS;
+	if (flags & WSK_FLAG_ABORTIVE) {
+		echo.resets++;
+		conn_close(c);
+		return STATUS_SUCCESS;
+	}
+	/* The peer's FIN, after all its data was indicated and taken: our FIN follows the
+	 * echoes still queued (F5). */
+	irp_prepare(&c->disc_irp, disconnected, c);
+	CONN(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
+	return STATUS_SUCCESS;
+}
+
+static const WSK_CLIENT_CONNECTION_DISPATCH conn_events = {
+	.WskReceiveEvent = on_receive,
+	.WskDisconnectEvent = on_disconnect,
+};
+
+static NTSTATUS WSKAPI on_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKADDR remote,
+				 PWSK_SOCKET sock, PVOID *sock_ctx,
+				 const WSK_CLIENT_CONNECTION_DISPATCH **sock_dispatch)
+{
+	struct conn *c;
+
+	(void)ctx;
+	(void)flags;
+	(void)local;
+	(void)remote;
+	if (sock == NULL)
+		return STATUS_SUCCESS;   /* the listener is going away (WSK) */
+	if (dpw_app_stopping() || (c = calloc(1, sizeof(*c))) == NULL) {
+		echo.refused++;
+		return STATUS_REQUEST_NOT_ACCEPTED;   /* the provider resets it */
+	}
+	c->sock = sock;
+	c->active_ns = dpw_app_now_ns();
+	lru_append(c);
+	echo.conns_open++;
+	echo.accepted++;
+	echo.live++;
+	*sock_ctx = c;
+	*sock_dispatch = &conn_events;   /* receive and disconnect events: on (static) */
+	return STATUS_SUCCESS;
+}
+
+static const WSK_CLIENT_LISTEN_DISPATCH listen_events = { .WskAcceptEvent = on_accept };
+
+/* ---- UDP ------------------------------------------------------------------------------------ */
+
+static NTSTATUS udp_sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct udp_tx *tx = ctx;
+	struct udp_batch *b = tx->b;
+
+	(void)dev;
+	if (irp->IoStatus.Status == STATUS_SUCCESS) {
+		echo.udp_datagrams++;
+		echo.udp_bytes += irp->IoStatus.Information;
+	} else {
+		echo.udp_dropped++;
+	}
+	echo.udp_inflight--;
+	if (--b->pending == 0) {
+		DGRAM(b->sock)->WskRelease(b->sock, b->list);
+		free(b);
+		echo.live--;
+	}
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_INDICATION list)
+{
+	struct udp_batch *b;
+	ULONG n = 0, i = 0;
+
+	(void)ctx;
+	(void)flags;
+	if (list == NULL)
+		return STATUS_SUCCESS;
+	for (PWSK_DATAGRAM_INDICATION d = list; d != NULL; d = d->Next)
+		n++;
+	if (dpw_app_stopping() || echo.udp_inflight + n > ECHO_UDP_INFLIGHT_MAX ||
+	    (b = malloc(sizeof(*b) + n * sizeof(b->tx[0]))) == NULL) {
+		echo.udp_dropped += n;
+		return STATUS_SUCCESS;
+	}
+	b->sock = echo.udp;
+	b->list = list;
+	b->pending = n;
+	echo.udp_inflight += n;
+	echo.live++;
+	for (PWSK_DATAGRAM_INDICATION d = list; d != NULL; d = d->Next, i++) {
+		b->tx[i].b = b;
+		irp_prepare(&b->tx[i].irp, udp_sent, &b->tx[i]);
+		/* Back to where it came from, from the received buffer; the IRP completes in
+		 * every case (R3) and udp_sent counts it. */
+		DGRAM(b->sock)->WskSendTo(b->sock, &d->Buffer, 0, d->RemoteAddress, 0, NULL,
+					  &b->tx[i].irp);
+	}
+	return STATUS_PENDING;   /* released by the last udp_sent */
+}
+
+static const WSK_CLIENT_DATAGRAM_DISPATCH udp_events = { .WskReceiveFromEvent = on_receive_from };
+
+/* ---- set-up and the end --------------------------------------------------------------------- */
+
+struct sync {
+	IRP irp;
+	bool done;
+};
+
+static NTSTATUS sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	(void)dev;
+	(void)irp;
+	((struct sync *)ctx)->done = true;
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static PIRP sync_irp(struct sync *s)
+{
+	s->done = false;
+	irp_prepare(&s->irp, sync_done, s);
+	return &s->irp;
+}
+
+/* Run the loop until the set-up call's IRP completes (5 s at most); its status. */
+static NTSTATUS sync_wait(struct sync *s)
+{
+	uint64_t end = dpw_app_now_ns() + 5000000000ull;
+
+	while (!s->done && dpw_app_now_ns() < end)
+		dpw_app_poll(&echo.app);
+	return s->done ? s->irp.IoStatus.Status : STATUS_IO_TIMEOUT;
+}
+
+/* A socket of the given category bound to 0.0.0.0:port (a listening socket listens from
+ * then on). NULL with the reason printed on failure. */
+static PWSK_SOCKET open_bound(const char *what, USHORT type, ULONG proto, ULONG category,
+			      const VOID *dispatch, uint16_t port)
+{
+	const WSK_PROVIDER_DISPATCH *d = echo.app.npi.Dispatch;
+	PWSK_SOCKET sock;
+	SOCKADDR_IN sa;
+	struct sync s;
+	NTSTATUS st;
+
+	d->WskSocket(echo.app.npi.Client, AF_INET, type, proto, category, NULL, dispatch, NULL,
+		     NULL, NULL, sync_irp(&s));
+	st = sync_wait(&s);
+	if (st != STATUS_SUCCESS) {
+		dpw_app_fail(&echo.app, "%s socket: %s", what, DpwNtStatusName(st));
+		return NULL;
+	}
+	sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	if (category == WSK_FLAG_LISTEN_SOCKET)
+		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
+	else
+		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
+	st = sync_wait(&s);
+	if (st != STATUS_SUCCESS) {
+		dpw_app_fail(&echo.app, "%s port %u: %s", what, port, DpwNtStatusName(st));
+		LISTEN(sock)->WskCloseSocket(sock, sync_irp(&s));
+		sync_wait(&s);
+		return NULL;
+	}
+	return sock;
+}
+
+static NTSTATUS listener_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	(void)dev;
+	(void)irp;
+	*(PWSK_SOCKET *)ctx = NULL;
+	echo.live--;
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* Close everything; the completions free it all. Then run until they have (5 s at most). */
+static void close_all(void)
+{
+	uint64_t end;
+
+	if (echo.listener != NULL) {
+		irp_prepare(&echo.listener_close, listener_closed, &echo.listener);
+		LISTEN(echo.listener)->WskCloseSocket(echo.listener, &echo.listener_close);
+	}
+	if (echo.udp != NULL) {
+		irp_prepare(&echo.udp_close, listener_closed, &echo.udp);
+		DGRAM(echo.udp)->WskCloseSocket(echo.udp, &echo.udp_close);
+	}
+	while (echo.conns != NULL)
+		conn_close(echo.conns);   /* unlinks it; the free comes later, in its completion */
+	end = dpw_app_now_ns() + 5000000000ull;
+	while (echo.live > 0 && dpw_app_now_ns() < end)
+		dpw_app_poll(&echo.app);
+	if (echo.live > 0)
+		dpw_app_fail(&echo.app, "%u objects still waiting for their close", echo.live);
+}
+
+/* Close the connections idle for longer than --idle-timeout: the oldest are first. */
+static void close_idle(void)
+{
+	uint64_t now = dpw_app_now_ns(), limit = echo.opt.idle_s * 1000000000ull;
+
+	while (echo.conns != NULL && now - echo.conns->active_ns > limit) {
+		echo.idle_closed++;
+		conn_close(echo.conns);
+	}
+}
+
+static void print_echo_stats(struct dpw_app *app)
+{
+	(void)app;
+	printf("dpwsk: echo conns=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
+	       " resets=%" PRIu64 " idle_closed=%" PRIu64 " held=%" PRIu64 " tcp_bytes=%" PRIu64
+	       " udp_datagrams=%" PRIu64 " udp_bytes=%" PRIu64 " udp_dropped=%" PRIu64 "\n",
+	       echo.conns_open, echo.accepted, echo.refused, echo.resets, echo.idle_closed,
+	       echo.held, echo.tcp_bytes, echo.udp_datagrams, echo.udp_bytes, echo.udp_dropped);
+}
+
+static int set_port(uint64_t *out, const char *name, const char *val, char *err, size_t errlen)
+{
+	return dpw_app_parse_u64(name, val, 0, 65535, out, err, errlen);
+}
+
+static int set_tcp_port(void *ctx, const char *val, char *err, size_t errlen)
+{
+	return set_port(&((struct options *)ctx)->tcp_port, "tcp-port", val, err, errlen);
+}
+
+static int set_udp_port(void *ctx, const char *val, char *err, size_t errlen)
+{
+	return set_port(&((struct options *)ctx)->udp_port, "udp-port", val, err, errlen);
+}
+
+static int set_idle(void *ctx, const char *val, char *err, size_t errlen)
+{
+	return dpw_app_parse_u64("idle-timeout", val, 0, 86400, &((struct options *)ctx)->idle_s,
+				 err, errlen);
+}
+
+static const struct dpw_cli_opt options[] = {
+	{ "tcp-port", true, "N", "TCP echo port (default 7; 0: no TCP)", set_tcp_port },
+	{ "udp-port", true, "N", "UDP echo port (default 7; 0: no UDP)", set_udp_port },
+	{ "idle-timeout", true, "S", "reset connections idle for S seconds (default 0: never)",
+	  set_idle },
+	{ NULL, false, NULL, NULL, NULL },
+};
+
+/* What the common parser cannot know: both ports off. Checked on a trial parse before the
+ * stack starts (a parse error is left to dpw_app_start, which reports it). */
+static void check_command_line(int argc, char **argv)
+{
+	struct options trial = { 7, 7, 0 };
+	struct dpw_cli scratch;
+	char err[DPW_ERRLEN];
+
+	if (dpw_cli_parse(argc, argv, options, &trial, &scratch, err, sizeof(err)) == 0 &&
+	    !scratch.help && trial.tcp_port == 0 && trial.udp_port == 0) {
+		fprintf(stderr, "%s: error: --tcp-port 0 and --udp-port 0: nothing to serve\n",
+			strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
+		exit(2);
+	}
+}
+
+static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
+
+int main(int argc, char **argv)
+{
+	/* Every socket of this client has its events on from birth: the accepted connections
+	 * get receive and disconnect events without a WskControlSocket each (F7). */
+	WSK_EVENT_CALLBACK_CONTROL events = {
+		(PNPIID)&NPI_WSK_INTERFACE_ID,
+		WSK_EVENT_ACCEPT | WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT | WSK_EVENT_RECEIVE_FROM
+	};
+	char what[64];
+	NTSTATUS st;
+	int rc;
+
+	check_command_line(argc, argv);
+	echo.opt.tcp_port = 7;
+	echo.opt.udp_port = 7;
+	dpw_app_start(&echo.app, argc, argv, "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
+		      options, &echo.opt, &client_dispatch, false);
+	echo.app.print_stats = print_echo_stats;
+	st = echo.app.npi.Dispatch->WskControlClient(echo.app.npi.Client,
+						     WSK_SET_STATIC_EVENT_CALLBACKS, sizeof(events),
+						     &events, 0, NULL, NULL, NULL);
+	if (st != STATUS_SUCCESS) {
+		dpw_app_fail(&echo.app, "static event callbacks: %s", DpwNtStatusName(st));
+		dpw_app_finish(&echo.app);
+		return 1;
+	}
+	if (echo.opt.tcp_port != 0) {
+		echo.listener = open_bound("TCP", SOCK_STREAM, IPPROTO_TCP, WSK_FLAG_LISTEN_SOCKET,
+					   &listen_events, (uint16_t)echo.opt.tcp_port);
+		echo.live += echo.listener != NULL;
+	}
+	if (echo.opt.udp_port != 0 && (echo.opt.tcp_port == 0 || echo.listener != NULL)) {
+		echo.udp = open_bound("UDP", SOCK_DGRAM, IPPROTO_UDP, WSK_FLAG_DATAGRAM_SOCKET,
+				      &udp_events, (uint16_t)echo.opt.udp_port);
+		echo.live += echo.udp != NULL;
+	}
+	if ((echo.opt.tcp_port != 0 && echo.listener == NULL) ||
+	    (echo.opt.udp_port != 0 && echo.udp == NULL)) {
+		close_all();
+		dpw_app_finish(&echo.app);
+		return 1;
+	}
+	snprintf(what, sizeof(what), "echo tcp=%u udp=%u", (unsigned)echo.opt.tcp_port,
+		 (unsigned)echo.opt.udp_port);
+	dpw_app_ready(&echo.app, what);
+
+	while (!dpw_app_stopping()) {
+		dpw_app_poll(&echo.app);
+		if (echo.opt.idle_s != 0)
+			close_idle();
+	}
+
+	close_all();
+	rc = dpw_app_finish(&echo.app);
+	return rc != 0 || echo.live != 0 ? 1 : 0;
+}

@@ -1,0 +1,63 @@
+#!/bin/bash
+# bad_options: dpwsk-echo and dpwsk-cat refuse a bad command line with one line on stderr
+# ("prog: error: ..."), nothing on stdout, exit status 2, before anything starts (no EAL, no
+# network: "lo" exists in every namespace and is never opened, so no topology is needed).
+# --help prints the usage on stdout and exits 0.
+#   bash tests/apps/bad_options.sh
+. "$(dirname "$0")/apps_lib.sh"
+for p in "$DPW_ECHO" "$DPW_CAT"; do
+	[ -x "$p" ] || { echo "FAIL: $DPW_TEST: $p not built"; exit 1; }
+done
+DPW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-$DPW_TEST.XXXXXX") || exit 1
+trap 'rm -rf "$DPW_TMP"' EXIT
+
+PORT_ARGS=(--iface lo --ip 198.18.0.2/24)
+
+# refuse NAME PROGRAM ARGS...: status 2, stdout empty, exactly one stderr line, an error.
+refuse() {
+	local name=$1 prog=$2 rc lines msg
+	shift 2
+	timeout 20 "$prog" "$@" >"$DPW_TMP/out" 2>"$DPW_TMP/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$DPW_TMP/err")
+	if [ "$rc" = 2 ] && [ ! -s "$DPW_TMP/out" ] && [ "$lines" = 1 ] &&
+		grep -q "^$(basename "$prog"): error: " "$DPW_TMP/err"; then
+		pass "$name" "$(cat "$DPW_TMP/err")"
+	else
+		msg="status $rc, stdout '$(head -c 100 "$DPW_TMP/out")',"
+		fail "$name" "$msg stderr ($lines lines) '$(head -c 300 "$DPW_TMP/err")'"
+	fi
+}
+
+refuse echo-unknown-option "$DPW_ECHO" "${PORT_ARGS[@]}" --bogus
+refuse echo-tcp-port-range "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port 70000
+refuse echo-udp-port-word "$DPW_ECHO" "${PORT_ARGS[@]}" --udp-port seven
+refuse echo-port-no-value "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port
+refuse echo-both-ports-off "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port 0 --udp-port 0
+refuse echo-no-address "$DPW_ECHO" --iface lo
+
+refuse cat-no-target "$DPW_CAT" "${PORT_ARGS[@]}"
+refuse cat-target-word "$DPW_CAT" "${PORT_ARGS[@]}" somewhere
+refuse cat-target-no-port "$DPW_CAT" "${PORT_ARGS[@]}" 198.18.0.1
+refuse cat-target-any "$DPW_CAT" "${PORT_ARGS[@]}" 0.0.0.0:5000
+refuse cat-target-port-range "$DPW_CAT" "${PORT_ARGS[@]}" 198.18.0.1:65536
+refuse cat-listen-and-target "$DPW_CAT" "${PORT_ARGS[@]}" --listen 5000 198.18.0.1:5000
+refuse cat-listen-word "$DPW_CAT" "${PORT_ARGS[@]}" --listen here
+refuse cat-wait-negative "$DPW_CAT" "${PORT_ARGS[@]}" --wait -1 198.18.0.1:5000
+refuse cat-unknown-option "$DPW_CAT" "${PORT_ARGS[@]}" --bogus 198.18.0.1:5000
+refuse cat-two-targets "$DPW_CAT" "${PORT_ARGS[@]}" 198.18.0.1:1 198.18.0.1:2
+refuse cat-no-address "$DPW_CAT" --iface lo 198.18.0.1:5000
+
+for p in "$DPW_ECHO" "$DPW_CAT"; do
+	n=$(basename "$p")
+	timeout 20 "$p" --help >"$DPW_TMP/out" 2>"$DPW_TMP/err"
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q "^usage: " "$DPW_TMP/out" && [ ! -s "$DPW_TMP/err" ]; then
+		pass "$n-help"
+	else
+		msg="status $rc, stdout '$(head -c 100 "$DPW_TMP/out")',"
+		fail "$n-help" "$msg stderr '$(head -c 200 "$DPW_TMP/err")'"
+	fi
+done
+
+dpw_finish
