@@ -30,6 +30,7 @@ struct dpw_counters {
 	uint64_t drop_runt;
 	uint64_t rx_nombuf;  /* injected frames lost because the pool was empty */
 	uint64_t loops;
+	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 };
 
 struct dpw_engine {
@@ -80,6 +81,7 @@ void dpw_port_close(struct dpw_engine *e);
  * lwIP's protocol headers, so files that use lwIP's internals do not include it. */
 uint16_t dpw_port_rx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
+uint64_t dpw_port_rx_missed(struct dpw_engine *e);
 
 /* netif_dpdk.c */
 err_t dpw_netif_init(struct netif *netif);  /* netif_add() init callback; state = engine */

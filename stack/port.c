@@ -142,3 +142,14 @@ uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n)
 {
 	return rte_eth_tx_burst(e->port_id, 0, pkts, n);
 }
+
+/* Frames the device dropped because its receive queue was full (af_packet: the kernel ring
+ * overflowed). A system call for some PMDs: read at the stats snapshot's rate, not per pass. */
+uint64_t dpw_port_rx_missed(struct dpw_engine *e)
+{
+	struct rte_eth_stats st;
+
+	if (!e->port_started || rte_eth_stats_get(e->port_id, &st) != 0)
+		return 0;
+	return st.imissed;
+}

@@ -30,6 +30,7 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->tx_bytes = e->c.tx_bytes;
 	s->tx_dropped = e->c.tx_dropped;
 	s->loops = e->c.loops;
+	s->rx_missed = e->c.rx_missed;
 
 	s->drop_runt = e->c.drop_runt;
 	s->drop_link = lwip_stats.link.drop + lwip_stats.etharp.drop;
@@ -43,7 +44,7 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	/* lwIP counts an ICMP checksum or length error without counting a drop. */
 	s->drop_icmp = lwip_stats.icmp.drop + lwip_stats.icmp.chkerr + lwip_stats.icmp.lenerr +
 		       lwip_stats.icmp.err;
-	s->rx_dropped = s->drop_runt + e->c.rx_nombuf + s->drop_link + lwip_stats.ip.drop + lwip_stats.tcp.drop +
+	s->rx_dropped = s->rx_missed + s->drop_runt + e->c.rx_nombuf + s->drop_link + lwip_stats.ip.drop + lwip_stats.tcp.drop +
 			lwip_stats.udp.drop + s->drop_icmp;
 
 	s->mbuf_total = e->pool != NULL ? e->pool->size : 0;
@@ -69,7 +70,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U32("mbuf_in_use", mbuf_in_use), U32("mbuf_idle", mbuf_idle),
 	U32("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
 	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
-	U64("loops", loops),
+	U64("loops", loops), U64("rx_missed", rx_missed),
 	{ NULL, 0, false },
 };
 
@@ -105,6 +106,8 @@ void dpw_stats_publish(struct dpw_engine *e, bool force)
 	if (!force && now < e->snap_next_tsc)
 		return;
 	e->snap_next_tsc = now + rte_get_tsc_hz() / DPW_STATS_PUBLISH_HZ;
+	if (e->port_started)
+		e->c.rx_missed = dpw_port_rx_missed(e);
 	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
 		atomic_store_explicit(&e->poller, self, memory_order_relaxed);
 	read_live(e, (struct dpw_engine_stats *)words);

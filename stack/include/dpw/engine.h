@@ -48,6 +48,8 @@ struct dpw_engine_stats {
 	uint64_t drop_udp_chksum, drop_udp_other;
 	uint64_t drop_icmp;
 	uint64_t loops;                  /* poll passes */
+	uint64_t rx_missed;              /* frames the device dropped, its queue full (counted
+					  * in rx_dropped; read about once a millisecond) */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
