@@ -39,6 +39,11 @@ static bool cancel_in(struct dpw_req_queue *q, PIRP target)
 {
 	for (struct dpw_req *r = q->head; r != NULL; r = r->next) {
 		if (r->irp == target) {
+			/* A cancelled WskSocketConnect: the client never got the socket, so it
+			 * goes with the IRP, as when the connect fails (tcp.c, on_err). */
+			struct dpw_socket *orphan =
+				r->op == DPW_OP_SOCKET_CONNECT ? r->sock : NULL;
+
 			dpw_queue_remove(q, r);
 			/* F4: a receive that already holds data completes with it on cancel; those
 			 * bytes are gone from the stream, so reporting 0 would lose them. */
@@ -46,6 +51,8 @@ static bool cancel_in(struct dpw_req_queue *q, PIRP target)
 				dpw_req_complete(r, STATUS_SUCCESS, r->done);
 			else
 				dpw_req_complete(r, STATUS_CANCELLED, 0);
+			if (orphan != NULL)
+				dpw_socket_destroy(orphan);
 			return true;
 		}
 	}

@@ -1,0 +1,386 @@
+/* Options, counters and output shared by the two connect/close load generators (see cc.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cc.h"
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static int parse_u64(const char *name, const char *val, uint64_t min, uint64_t max,
+		     uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
+		snprintf(err, errlen, "--%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
+			 name, val, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_concurrency(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+	uint64_t v;
+
+	if (parse_u64("concurrency", val, 1, CC_MAX_CONCURRENCY, &v, err, errlen) != 0)
+		return -1;
+	c->concurrency = (uint32_t)v;
+	return 0;
+}
+
+static int set_cycles(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+
+	return parse_u64("cycles", val, 1, CC_MAX_CYCLES, &c->cycles, err, errlen);
+}
+
+static int set_duration(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(val, &end);
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || !isfinite(d) ||
+	    d <= 0 || d > CC_MAX_DURATION_S) {
+		snprintf(err, errlen, "--duration: '%s' is not a number of seconds above 0 and "
+			 "at most %.0f", val, CC_MAX_DURATION_S);
+		return -1;
+	}
+	c->duration_s = d;
+	return 0;
+}
+
+static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+
+	if (strcmp(val, "rst") == 0)
+		c->mode = CC_MODE_RST;
+	else if (strcmp(val, "graceful") == 0)
+		c->mode = CC_MODE_GRACEFUL;
+	else if (strcmp(val, "exchange") == 0)
+		c->mode = CC_MODE_EXCHANGE;
+	else {
+		snprintf(err, errlen, "--mode: '%s' is not rst, graceful or exchange", val);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_bytes(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+	uint64_t v;
+
+	if (parse_u64("bytes", val, 1, CC_MAX_BYTES, &v, err, errlen) != 0)
+		return -1;
+	c->bytes = (uint32_t)v;
+	return 0;
+}
+
+static int set_json(void *ctx, const char *val, char *err, size_t errlen)
+{
+	struct cc_config *c = ctx;
+
+	(void)val;
+	(void)err;
+	(void)errlen;
+	c->json = true;
+	return 0;
+}
+
+const struct cc_opt cc_opts[CC_NOPTS] = {
+	{ "concurrency", true, "N", "connections in flight (default 16, at most 16384)",
+	  set_concurrency },
+	{ "cycles", true, "C", "stop after C connect/close cycles", set_cycles },
+	{ "duration", true, "SECS", "stop after this long (whichever of --cycles and "
+	  "--duration comes first; give at least one)", set_duration },
+	{ "mode", true, "MODE", "rst: close as soon as connected (default); "
+	  "graceful: disconnect, wait for the peer's FIN, close; exchange: send K bytes, read "
+	  "K back, close", set_mode },
+	{ "bytes", true, "K", "bytes sent and expected back per cycle in exchange mode "
+	  "(default 1, at most 65536)", set_bytes },
+	{ "json", false, NULL, "print the final summary as one JSON object on one line",
+	  set_json },
+	{ NULL, false, NULL, NULL, NULL },
+};
+
+bool cc_opt_takes_value(const char *name)
+{
+	for (const struct cc_opt *o = cc_opts; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o->has_arg;
+	return false;
+}
+
+void cc_config_defaults(struct cc_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->concurrency = 16;
+	c->mode = CC_MODE_RST;
+	c->bytes = 1;
+}
+
+int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen)
+{
+	const char *colon = target != NULL ? strrchr(target, ':') : NULL;
+	char host[INET_ADDRSTRLEN];
+	struct in_addr a;
+	uint64_t port;
+
+	if (colon == NULL || (size_t)(colon - target) >= sizeof(host)) {
+		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT",
+			 target ? target : "");
+		return -1;
+	}
+	memcpy(host, target, (size_t)(colon - target));
+	host[colon - target] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1 || a.s_addr == INADDR_ANY ||
+	    a.s_addr == INADDR_BROADCAST) {
+		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT", target);
+		return -1;
+	}
+	if (parse_u64("port", colon + 1, 1, 65535, &port, err, errlen) != 0) {
+		snprintf(err, errlen, "bad target '%s': the port must be 1-65535", target);
+		return -1;
+	}
+	if (c->cycles == 0 && c->duration_s == 0) {
+		snprintf(err, errlen, "give --cycles C or --duration SECONDS (or both)");
+		return -1;
+	}
+	c->target = target;
+	c->addr = a.s_addr;
+	c->port = htons((uint16_t)port);
+	return 0;
+}
+
+const char *cc_mode_name(enum cc_mode m)
+{
+	switch (m) {
+	case CC_MODE_RST: return "rst";
+	case CC_MODE_GRACEFUL: return "graceful";
+	case CC_MODE_EXCHANGE: return "exchange";
+	}
+	return "?";
+}
+
+char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name),
+		     char *err, size_t errlen)
+{
+	char *target = NULL;
+	int i, at = -1;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] == '-') {
+			char name[64];
+			const char *eq = strchr(a, '=');
+
+			/* "--name value": skip the value; "--name=value" carries its own. */
+			if (a[1] == '-' && eq == NULL) {
+				snprintf(name, sizeof(name), "%s", a + 2);
+				if (value_opt(name) && i + 1 < *argc)
+					i++;
+			}
+			continue;
+		}
+		if (target != NULL) {
+			snprintf(err, errlen, "unexpected argument '%s' (one target only)", a);
+			return NULL;
+		}
+		target = argv[i];
+		at = i;
+	}
+	if (target == NULL) {
+		snprintf(err, errlen, "no target given: expected A.B.C.D:PORT (see --help)");
+		return NULL;
+	}
+	memmove(&argv[at], &argv[at + 1], (size_t)(*argc - at) * sizeof(argv[0]));
+	(*argc)--;
+	return target;
+}
+
+/* ---- counters and output ------------------------------------------------------------------ */
+
+uint64_t cc_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+void cc_stats_init(struct cc_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	dpw_hist_init(&s->connect_ns);
+	dpw_hist_init(&s->close_ns);
+	snprintf(s->kinds[CC_MAX_ERROR_KINDS].name, sizeof(s->kinds[0].name), "other");
+}
+
+void cc_error(struct cc_stats *s, const char *name)
+{
+	unsigned k;
+
+	s->errors++;
+	for (k = 0; k < s->nkinds; k++)
+		if (strcmp(s->kinds[k].name, name) == 0)
+			break;
+	if (k == s->nkinds) {
+		if (s->nkinds == CC_MAX_ERROR_KINDS) {
+			s->kinds[CC_MAX_ERROR_KINDS].n++;   /* more kinds than slots: lumped */
+			return;
+		}
+		snprintf(s->kinds[k].name, sizeof(s->kinds[k].name), "%s", name);
+		s->nkinds++;
+	}
+	s->kinds[k].n++;
+}
+
+void cc_progress(struct cc_stats *s, uint64_t now)
+{
+	double dt;
+
+	if (s->last_tick == 0) {
+		s->last_tick = now;
+		return;
+	}
+	if (now - s->last_tick < 1000000000u)
+		return;
+	dt = (double)(now - s->last_tick) / 1e9;
+	printf("connclose: t=%.1f cycles=%" PRIu64 " rate=%.0f/s errors=%" PRIu64
+	       " open=%" PRIu64 "\n",
+	       (double)(now - s->t_start) / 1e9, s->cycles,
+	       (double)(s->cycles - s->last_cycles) / dt, s->errors, s->open);
+	fflush(stdout);
+	s->last_tick = now;
+	s->last_cycles = s->cycles;
+}
+
+static void cpu_used(double *user, double *sys)
+{
+	struct rusage ru;
+
+	*user = *sys = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		*user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+		*sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	}
+}
+
+void cc_stats_begin(struct cc_stats *s)
+{
+	s->t_start = s->t_end = s->last_tick = cc_now_ns();
+	cpu_used(&s->cpu_user_s, &s->cpu_sys_s);
+}
+
+void cc_stats_end(struct cc_stats *s)
+{
+	double user, sys;
+
+	cpu_used(&user, &sys);
+	s->cpu_user_s = user - s->cpu_user_s;
+	s->cpu_sys_s = sys - s->cpu_sys_s;
+}
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1000.0;
+}
+
+static void print_latency_text(const char *what, const struct dpw_hist *h)
+{
+	printf("connclose: %s_us p50=%.1f p99=%.1f p99.9=%.1f max=%.1f mean=%.1f n=%" PRIu64
+	       "\n", what, us(dpw_hist_quantile(h, 0.50)), us(dpw_hist_quantile(h, 0.99)),
+	       us(dpw_hist_quantile(h, 0.999)), us(h->max), dpw_hist_mean(h) / 1000.0,
+	       h->count);
+}
+
+static void print_latency_json(const char *what, const struct dpw_hist *h)
+{
+	printf(",\"%s_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f,"
+	       "\"mean\":%.1f,\"n\":%" PRIu64 "}",
+	       what, us(dpw_hist_quantile(h, 0.50)), us(dpw_hist_quantile(h, 0.99)),
+	       us(dpw_hist_quantile(h, 0.999)), us(h->max), dpw_hist_mean(h) / 1000.0,
+	       h->count);
+}
+
+/* Error names are status or errno names; escape anyway so the JSON always parses. */
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char *program)
+{
+	double elapsed = (double)(s->t_end - s->t_start) / 1e9;
+	double cpu = s->cpu_user_s + s->cpu_sys_s;
+	double rate = elapsed > 0 ? (double)s->cycles / elapsed : 0;
+	double cpu_us = s->cycles ? cpu * 1e6 / (double)s->cycles : 0;
+	unsigned k;
+
+	if (c->json) {
+		bool first = true;
+
+		printf("{\"program\":\"%s\",\"mode\":\"%s\",\"target\":\"%s\",\"concurrency\":%u,"
+		       "\"bytes\":%u,\"cycles\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"errors_by_status\":{",
+		       program, cc_mode_name(c->mode), c->target, c->concurrency,
+		       c->mode == CC_MODE_EXCHANGE ? c->bytes : 0, s->cycles, s->errors);
+		for (k = 0; k <= CC_MAX_ERROR_KINDS; k++) {
+			if (s->kinds[k].n == 0)
+				continue;
+			printf("%s", first ? "" : ",");
+			print_json_string(s->kinds[k].name);
+			printf(":%" PRIu64, s->kinds[k].n);
+			first = false;
+		}
+		printf("},\"elapsed_s\":%.3f,\"conn_per_s\":%.1f,\"cpu_user_s\":%.3f,"
+		       "\"cpu_sys_s\":%.3f,\"cpu_us_per_conn\":%.2f",
+		       elapsed, rate, s->cpu_user_s, s->cpu_sys_s, cpu_us);
+		print_latency_json("connect", &s->connect_ns);
+		print_latency_json("close", &s->close_ns);
+		printf("}\n");
+	} else {
+		printf("connclose: done program=%s mode=%s target=%s concurrency=%u bytes=%u\n",
+		       program, cc_mode_name(c->mode), c->target, c->concurrency,
+		       c->mode == CC_MODE_EXCHANGE ? c->bytes : 0);
+		printf("connclose: cycles=%" PRIu64 " errors=%" PRIu64 " elapsed_s=%.3f "
+		       "conn_per_s=%.1f cpu_user_s=%.3f cpu_sys_s=%.3f cpu_us_per_conn=%.2f\n",
+		       s->cycles, s->errors, elapsed, rate, s->cpu_user_s, s->cpu_sys_s, cpu_us);
+		print_latency_text("connect", &s->connect_ns);
+		print_latency_text("close", &s->close_ns);
+		for (k = 0; k <= CC_MAX_ERROR_KINDS; k++)
+			if (s->kinds[k].n != 0)
+				printf("connclose: error %s=%" PRIu64 "\n", s->kinds[k].name,
+				       s->kinds[k].n);
+	}
+	fflush(stdout);
+}

@@ -1,0 +1,101 @@
+/* What dpwsk-connclose and bench/linux/linux-connclose share, so that a benchmark compares
+ * like with like: the same options with the same limits, the same counters, the same
+ * histograms, and byte-for-byte the same progress lines and summary (text or JSON). Only the
+ * socket calls differ between the two programs. Plain C, no DPDK. */
+#ifndef DPW_CC_H
+#define DPW_CC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+enum cc_mode {
+	CC_MODE_RST,        /* close (abortive) as soon as the connect completes */
+	CC_MODE_GRACEFUL,   /* our FIN, wait for the peer's FIN, then close: no RST */
+	CC_MODE_EXCHANGE,   /* send K bytes, receive K bytes back (echo peer), then close */
+};
+
+#define CC_MAX_CONCURRENCY 16384u        /* lwIP has 16384 ephemeral ports */
+#define CC_MAX_CYCLES      1000000000000ull
+#define CC_MAX_DURATION_S  86400.0
+#define CC_MAX_BYTES       65536u
+
+struct cc_config {
+	uint32_t concurrency;    /* connections in flight */
+	uint64_t cycles;         /* 0: no cycle bound (then duration_s is set) */
+	double duration_s;       /* 0: no time bound (then cycles is set) */
+	enum cc_mode mode;
+	uint32_t bytes;          /* K, exchange mode */
+	bool json;
+	const char *target;      /* "A.B.C.D:PORT" as given */
+	uint32_t addr;           /* target, network byte order */
+	uint16_t port;           /* network byte order */
+};
+
+/* One program option; same fields, in the same order, as dpw_cli_opt (dpw/cli.h). */
+struct cc_opt {
+	const char *name;
+	bool has_arg;
+	const char *arg_name;
+	const char *help;
+	int (*set)(void *ctx, const char *val, char *err, size_t errlen);
+};
+
+/* --concurrency --cycles --duration --mode --bytes --json; ctx is a struct cc_config.
+ * Terminated by a NULL name (CC_NOPTS entries with it). */
+#define CC_NOPTS 7
+extern const struct cc_opt cc_opts[CC_NOPTS];
+
+void cc_config_defaults(struct cc_config *c);
+/* After the options: the target ("A.B.C.D:PORT") and the cross-checks (a cycle or time
+ * bound). 0, or -1 with a one-line reason. */
+int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen);
+const char *cc_mode_name(enum cc_mode m);
+
+/* Pull the one positional argument (the target) out of argv, before "--": an argument not
+ * starting with '-' that is not the value of the option before it (value_opt(name) says
+ * which options take a separate value). Returns it, or NULL with err filled (none, or more
+ * than one). argv keeps the rest, argc updated. */
+char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name),
+		     char *err, size_t errlen);
+/* value_opt for the options in cc_opts. */
+bool cc_opt_takes_value(const char *name);
+
+#define CC_MAX_ERROR_KINDS 32
+
+/* The run's counters. One thread updates them. */
+struct cc_stats {
+	uint64_t started;        /* cycles begun */
+	uint64_t cycles;         /* cycles finished, with or without an error */
+	uint64_t errors;         /* cycles that failed (each counted once) */
+	uint64_t open;           /* connections established and not yet closed */
+	struct {
+		char name[48];
+		uint64_t n;
+	} kinds[CC_MAX_ERROR_KINDS + 1];   /* the last one is "other" */
+	unsigned nkinds;
+	struct dpw_hist connect_ns;   /* connect call -> connect complete */
+	struct dpw_hist close_ns;     /* close call -> close complete */
+	uint64_t t_start, t_end;      /* ns, CLOCK_MONOTONIC: first start, last finish */
+	uint64_t last_tick, last_cycles;   /* progress lines */
+	double cpu_user_s, cpu_sys_s;      /* getrusage: used during the run */
+};
+
+uint64_t cc_now_ns(void);
+void cc_stats_init(struct cc_stats *s);
+/* The run starts now: the clock, and the CPU time used so far (start-up is not the run's). */
+void cc_stats_begin(struct cc_stats *s);
+/* A failed cycle, counted under name (e.g. "STATUS_CONNECTION_REFUSED", "ECONNREFUSED"). */
+void cc_error(struct cc_stats *s, const char *name);
+/* "connclose: t=... cycles=... rate=.../s errors=... open=..." once a second (call often;
+ * prints only when a second has passed since the last line). */
+void cc_progress(struct cc_stats *s, uint64_t now);
+/* Mark the end of the run and take the CPU time used since cc_stats_begin (getrusage: the
+ * whole process, every thread). */
+void cc_stats_end(struct cc_stats *s);
+/* The summary: text lines, or one JSON object on one line (starting with '{'). */
+void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char *program);
+
+#endif /* DPW_CC_H */

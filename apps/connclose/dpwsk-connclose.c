@@ -1,0 +1,400 @@
+/* dpwsk-connclose: a connect/close load generator on the WSK API, the client half of the
+ * connection-rate benchmark (bench/linux/linux-connclose is the same load on kernel sockets).
+ *
+ *   dpwsk-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
+ *                   exchange] [--bytes K] [--json] PORT/EAL OPTIONS... A.B.C.D:PORT
+ *
+ * N connection slots each run cycles back to back: WskSocketConnect (one request: socket,
+ * bind, connect) -> [mode's work] -> WskCloseSocket -> the next cycle. Embedded mode: the
+ * program's thread is the lcore, every step is issued from the previous step's completion
+ * routine and runs inline, with no ring hop: the fast path the API offers. Everything a cycle
+ * needs (IRPs, MDLs, buffers) lives in its slot, allocated once; the hot path allocates
+ * nothing.
+ *
+ * Measured per cycle: connect latency (WskSocketConnect call -> its completion routine) and
+ * close latency (WskCloseSocket call -> its completion routine), in fixed-memory histograms.
+ * A failed cycle is counted under its first failing status and the slot goes on; the exit
+ * status is 0 only if no cycle failed. At the end (--cycles reached, --duration passed, or
+ * SIGINT/SIGTERM) no cycle starts and those in flight finish normally; any still in flight
+ * 5 s later (a peer that stopped answering) fail as "unfinished_at_end": pending connects
+ * are cancelled, connected sockets closed. Then the summary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cc.h"
+
+enum slot_state {
+	SLOT_IDLE,         /* no cycle: not started yet, or the run is over */
+	SLOT_CONNECTING,   /* WskSocketConnect pending */
+	SLOT_ACTIVE,       /* connected, the mode's send/receive/disconnect pending */
+	SLOT_CLOSING,      /* WskCloseSocket pending */
+};
+
+struct slot {
+	enum slot_state state;
+	PWSK_SOCKET sock;
+	unsigned io_pending;      /* of io[]: send or disconnect, and receive */
+	bool failed;
+	char fail_name[48];       /* the cycle's first failure */
+	uint64_t t_connect, t_close;
+	IRP connect_irp, close_irp;
+	IRP io[2];                /* [0] send (exchange) or disconnect (graceful), [1] receive */
+	MDL send_mdl, recv_mdl;
+	WSK_BUF send_buf, recv_buf;
+	uint8_t *rx;              /* K bytes */
+};
+
+static struct {
+	struct dpw_app app;
+	struct cc_config cfg;
+	struct cc_stats st;
+	struct slot *slots;
+	uint8_t *tx;              /* what exchange mode sends (read-only, shared by the slots) */
+	SOCKADDR_IN local, remote;
+	unsigned active;          /* slots not idle */
+	bool stopping;            /* no new cycles */
+	bool aborting;            /* cycles still in flight 5 s after the end are cut short */
+} R;
+
+static IO_COMPLETION_ROUTINE on_connect, on_io, on_close;
+
+static void arm(PIRP irp, PIO_COMPLETION_ROUTINE routine, struct slot *s)
+{
+	IoReuseIrp(irp, STATUS_UNSUCCESSFUL);
+	IoSetCompletionRoutine(irp, routine, s, TRUE, TRUE, TRUE);
+}
+
+/* The cycle's first failure names it; later ones (often consequences) are not counted. */
+static void fail_with(struct slot *s, const char *name)
+{
+	if (!s->failed) {
+		s->failed = true;
+		snprintf(s->fail_name, sizeof(s->fail_name), "%s", name);
+	}
+}
+
+static void fail_status(struct slot *s, NTSTATUS st)
+{
+	fail_with(s, DpwNtStatusName(st));
+}
+
+static bool may_start(void)
+{
+	return !R.stopping && (R.cfg.cycles == 0 || R.st.started < R.cfg.cycles);
+}
+
+static void start_cycle(struct slot *s)
+{
+	if (!may_start()) {
+		s->state = SLOT_IDLE;
+		R.active--;
+		return;
+	}
+	R.st.started++;
+	s->state = SLOT_CONNECTING;
+	s->sock = NULL;
+	s->failed = false;
+	s->io_pending = 0;
+	arm(&s->connect_irp, on_connect, s);
+	s->t_connect = cc_now_ns();
+	/* R3: whatever it returns, the IRP completes (a refusal completes it too), so the
+	 * cycle always goes on from on_connect. */
+	R.app.npi.Dispatch->WskSocketConnect(R.app.npi.Client, SOCK_STREAM, IPPROTO_TCP,
+					     (PSOCKADDR)&R.local, (PSOCKADDR)&R.remote, 0, s,
+					     NULL, NULL, NULL, NULL, &s->connect_irp);
+}
+
+static void finish_cycle(struct slot *s)
+{
+	R.st.cycles++;
+	if (s->failed)
+		cc_error(&R.st, s->fail_name);
+	R.st.t_end = cc_now_ns();
+	start_cycle(s);
+}
+
+static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(struct slot *s)
+{
+	return s->sock->Dispatch;
+}
+
+static void close_now(struct slot *s)
+{
+	s->state = SLOT_CLOSING;
+	arm(&s->close_irp, on_close, s);
+	s->t_close = cc_now_ns();
+	conn(s)->WskCloseSocket(s->sock, &s->close_irp);
+}
+
+static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct slot *s = ctx;
+	NTSTATUS st = irp->IoStatus.Status;
+
+	(void)dev;
+	if (st != STATUS_SUCCESS) {
+		fail_status(s, st);
+		finish_cycle(s);   /* no socket: a failed WskSocketConnect takes it along */
+		return STATUS_MORE_PROCESSING_REQUIRED;
+	}
+	dpw_hist_add(&R.st.connect_ns, cc_now_ns() - s->t_connect);
+	s->sock = (PWSK_SOCKET)irp->IoStatus.Information;
+	R.st.open++;
+	if (R.aborting) {   /* connected just as the run was cut short */
+		close_now(s);
+		return STATUS_MORE_PROCESSING_REQUIRED;
+	}
+	switch (R.cfg.mode) {
+	case CC_MODE_RST:
+		close_now(s);   /* C3: open in both directions, so the close is a RST */
+		break;
+	case CC_MODE_EXCHANGE:
+		s->state = SLOT_ACTIVE;
+		s->io_pending = 2;
+		arm(&s->io[0], on_io, s);
+		arm(&s->io[1], on_io, s);
+		conn(s)->WskSend(s->sock, &s->send_buf, 0, &s->io[0]);
+		/* F4: WAITALL completes with all K bytes, or early on a disconnect. */
+		conn(s)->WskReceive(s->sock, &s->recv_buf, WSK_FLAG_WAITALL, &s->io[1]);
+		break;
+	case CC_MODE_GRACEFUL:
+		s->state = SLOT_ACTIVE;
+		s->io_pending = 2;
+		arm(&s->io[0], on_io, s);
+		arm(&s->io[1], on_io, s);
+		/* F5: our FIN; it completes once acknowledged. F4: the peer's FIN completes the
+		 * receive with 0 bytes. With both, the close sends nothing (C3). */
+		conn(s)->WskDisconnect(s->sock, NULL, 0, &s->io[0]);
+		conn(s)->WskReceive(s->sock, &s->recv_buf, 0, &s->io[1]);
+		break;
+	}
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS on_io(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct slot *s = ctx;
+	NTSTATUS st = irp->IoStatus.Status;
+	ULONG_PTR n = irp->IoStatus.Information;
+	bool receive = irp == &s->io[1];
+
+	(void)dev;
+	if (s->io_pending == 0 || (s->state != SLOT_ACTIVE && s->state != SLOT_CLOSING)) {
+		/* R2/C2 say this cannot happen: every pending IRP completes once, before the
+		 * close. Count it rather than corrupt a slot that moved on. */
+		cc_error(&R.st, "stray_completion");
+		return STATUS_MORE_PROCESSING_REQUIRED;
+	}
+	s->io_pending--;
+	if (st != STATUS_SUCCESS)
+		fail_status(s, st);
+	else if (R.cfg.mode == CC_MODE_EXCHANGE && n != R.cfg.bytes)
+		fail_with(s, receive ? "short_receive" : "short_send");
+	else if (R.cfg.mode == CC_MODE_EXCHANGE && receive && memcmp(s->rx, R.tx, n) != 0)
+		fail_with(s, "echo_mismatch");
+	else if (R.cfg.mode == CC_MODE_GRACEFUL && receive && n != 0)
+		fail_with(s, "unexpected_data");
+	/* Done, or something failed: close now (which cancels whatever is still pending, C2). */
+	if (s->state == SLOT_ACTIVE && (s->io_pending == 0 || s->failed))
+		close_now(s);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS on_close(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct slot *s = ctx;
+	NTSTATUS st = irp->IoStatus.Status;
+
+	(void)dev;
+	dpw_hist_add(&R.st.close_ns, cc_now_ns() - s->t_close);
+	R.st.open--;
+	if (st != STATUS_SUCCESS)
+		fail_status(s, st);
+	if (s->io_pending != 0)
+		fail_with(s, "pending_after_close");   /* C2 */
+	s->sock = NULL;
+	finish_cycle(s);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* The run is over but some cycles are stuck (a peer that does not answer): they fail as
+ * "unfinished_at_end". Connected ones are closed (which cancels their pending calls, C2);
+ * pending connects are cancelled (their IRP completes with STATUS_CANCELLED, and the socket
+ * the client never got goes with it). Each then ends through its completion routine, which
+ * starts nothing new. */
+static void abort_in_flight(void)
+{
+	R.aborting = true;
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+		struct slot *s = &R.slots[i];
+
+		if (s->state == SLOT_IDLE)
+			continue;
+		fail_with(s, "unfinished_at_end");
+		if (s->state == SLOT_ACTIVE)
+			close_now(s);
+		else if (s->state == SLOT_CONNECTING)
+			IoCancelIrp(&s->connect_irp);
+	}
+}
+
+/* Every option that takes a separate value, the port/EAL ones included, so that the target
+ * can be told from an option's value (dpw/cli.h lists the common ones). */
+static bool takes_value(const char *name)
+{
+	static const char *const common[] = { "iface", "port", "ip", "gw", "lcores", "rx-desc",
+					      "tx-desc", "mtu" };
+
+	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		if (strcmp(name, common[i]) == 0)
+			return true;
+	return cc_opt_takes_value(name);
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static int setup_slots(void)
+{
+	uint32_t k = R.cfg.bytes;
+
+	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
+	R.tx = malloc(k);
+	if (R.slots == NULL || R.tx == NULL)
+		return -1;
+	for (uint32_t i = 0; i < k; i++)
+		R.tx[i] = (uint8_t)(i * 131u + 7u);
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+		struct slot *s = &R.slots[i];
+
+		/* Graceful mode receives only the FIN: one byte of room is enough to see any
+		 * unexpected data. */
+		s->rx = malloc(k);
+		if (s->rx == NULL)
+			return -1;
+		IoInitializeIrp(&s->connect_irp, IoSizeOfIrp(1), 1);
+		IoInitializeIrp(&s->close_irp, IoSizeOfIrp(1), 1);
+		IoInitializeIrp(&s->io[0], IoSizeOfIrp(1), 1);
+		IoInitializeIrp(&s->io[1], IoSizeOfIrp(1), 1);
+		MmInitializeMdl(&s->send_mdl, R.tx, k);
+		MmBuildMdlForNonPagedPool(&s->send_mdl);
+		MmInitializeMdl(&s->recv_mdl, s->rx, k);
+		MmBuildMdlForNonPagedPool(&s->recv_mdl);
+		s->send_buf = (WSK_BUF){ &s->send_mdl, 0, k };
+		s->recv_buf = (WSK_BUF){ &s->recv_mdl, 0, k };
+	}
+	return 0;
+}
+
+static void free_slots(void)
+{
+	if (R.slots != NULL)
+		for (uint32_t i = 0; i < R.cfg.concurrency; i++)
+			free(R.slots[i].rx);
+	free(R.slots);
+	free(R.tx);
+}
+
+int main(int argc, char **argv)
+{
+	struct dpw_cli_opt opts[CC_NOPTS];
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	char err[256], what[160];
+	char *target = NULL;
+	uint64_t deadline = 0, stop_at = 0, now;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		opts[i] = (struct dpw_cli_opt){ cc_opts[i].name, cc_opts[i].has_arg,
+						cc_opts[i].arg_name, cc_opts[i].help,
+						cc_opts[i].set };
+	cc_config_defaults(&R.cfg);
+	/* Every bad command line is one line and exit 2 before EAL is touched: the target is
+	 * taken out of argv (dpw_cli_parse accepts options only), the options are parsed once
+	 * here without starting anything, then the target is checked. dpw_app_start parses
+	 * them again, for real. */
+	if (!wants_help(argc, argv)) {
+		struct dpw_cli cli;
+		char terr[256];
+
+		target = cc_take_target(&argc, argv, takes_value, terr, sizeof(terr));
+		if (target == NULL) {
+			fprintf(stderr, "%s: error: %s\n", prog, terr);
+			return 2;
+		}
+		if (dpw_cli_parse(argc, argv, opts, &R.cfg, &cli, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
+			return 2;
+		}
+		if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: error: %s\n", prog, err);
+			return 2;
+		}
+		cc_config_defaults(&R.cfg);
+	}
+	dpw_app_start(&R.app, argc, argv,
+		      "[--concurrency N] [--cycles C] [--duration SECS] "
+		      "[--mode rst|graceful|exchange] [--bytes K] [--json] A.B.C.D:PORT",
+		      opts, &R.cfg, NULL, false);
+	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
+		/* Cannot happen (checked above); kept so the two parses cannot drift apart. */
+		dpw_app_fail(&R.app, "%s", err);
+		return 2;
+	}
+	if (setup_slots() != 0) {
+		dpw_app_fail(&R.app, "out of memory for %u slots", R.cfg.concurrency);
+		free_slots();
+		dpw_app_finish(&R.app);
+		return 1;
+	}
+	R.local.sin_family = AF_INET;
+	R.remote.sin_family = AF_INET;
+	R.remote.sin_addr.s_addr = R.cfg.addr;
+	R.remote.sin_port = R.cfg.port;
+	cc_stats_init(&R.st);
+
+	snprintf(what, sizeof(what), "connclose target=%s mode=%s concurrency=%u", R.cfg.target,
+		 cc_mode_name(R.cfg.mode), R.cfg.concurrency);
+	dpw_app_ready(&R.app, what);
+	/* One pass first: the provider learns which thread is the lcore, so the first cycles'
+	 * calls already run inline. */
+	dpw_app_poll(&R.app);
+
+	cc_stats_begin(&R.st);
+	if (R.cfg.duration_s > 0)
+		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
+	for (uint32_t i = 0; i < R.cfg.concurrency && may_start(); i++) {
+		R.active++;
+		start_cycle(&R.slots[i]);
+	}
+	while (R.active > 0) {
+		dpw_app_poll(&R.app);
+		now = cc_now_ns();
+		cc_progress(&R.st, now);
+		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {
+			R.stopping = true;   /* cycles in flight finish normally */
+			stop_at = now;
+		}
+		if (R.stopping && !R.aborting && now - stop_at > 5000000000ull)
+			abort_in_flight();
+		if (R.stopping && now - stop_at > 30000000000ull) {
+			dpw_app_fail(&R.app, "%u connections still in flight 30 s after the end; "
+				     "giving up on them", R.active);
+			break;
+		}
+	}
+	cc_stats_end(&R.st);
+	rc = dpw_app_finish(&R.app);
+	cc_summary(&R.cfg, &R.st, prog);
+	free_slots();
+	if (rc != 0 || R.active != 0)
+		return 1;
+	return R.st.errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,458 @@
+/* linux-connclose: the load of dpwsk-connclose on kernel sockets, for the connection-rate
+ * benchmark. Same options, same cycles, same histograms and output (apps/connclose/cc.c), so
+ * the two compare like with like; only the socket calls differ:
+ *
+ *   dpwsk-connclose                      linux-connclose
+ *   WskSocketConnect                     socket + non-blocking connect, EPOLLOUT, SO_ERROR
+ *   rst: WskCloseSocket (RST, C3)        SO_LINGER {1, 0} + close (RST)
+ *   exchange: WskSend + WskReceive       send + recv until K bytes, then the RST close
+ *   graceful: WskDisconnect + receive 0  shutdown(SHUT_WR), recv until 0, close
+ *
+ * Connect latency: connect() call -> writable with SO_ERROR 0. Close latency: the close()
+ * call itself (kernel closes are synchronous). One thread, epoll, level-triggered; it sleeps
+ * in epoll_wait when there is nothing to do, so its CPU time is the kernel's real cost.
+ *
+ *   linux-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
+ *                   exchange] [--bytes K] [--json] A.B.C.D:PORT */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cc.h"
+
+enum slot_state {
+	SLOT_IDLE,
+	SLOT_RESTART,      /* the last attempt failed before reaching epoll: start again */
+	SLOT_CONNECTING,   /* waiting for EPOLLOUT */
+	SLOT_SENDING,      /* exchange: the socket did not take all K bytes at once */
+	SLOT_RECEIVING,    /* exchange: waiting for the echo; graceful: for the peer's FIN */
+};
+
+struct slot {
+	enum slot_state state;
+	int fd;
+	uint32_t sent, got;
+	bool failed;
+	char fail_name[48];
+	uint64_t t_connect;
+	uint8_t *rx;
+};
+
+static struct {
+	struct cc_config cfg;
+	struct cc_stats st;
+	struct slot *slots;
+	uint8_t *tx;
+	struct sockaddr_in remote;
+	int ep;
+	unsigned active;
+	bool stopping;
+} R;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void fail_with(struct slot *s, const char *name)
+{
+	if (!s->failed) {
+		s->failed = true;
+		snprintf(s->fail_name, sizeof(s->fail_name), "%s", name);
+	}
+}
+
+static void fail_errno(struct slot *s, int err)
+{
+	const char *name = strerrorname_np(err);
+	char buf[24];
+
+	if (name == NULL) {
+		snprintf(buf, sizeof(buf), "errno %d", err);
+		name = buf;
+	}
+	fail_with(s, name);
+}
+
+static bool may_start(void)
+{
+	return !R.stopping && (R.cfg.cycles == 0 || R.st.started < R.cfg.cycles);
+}
+
+static void finish_cycle(struct slot *s)
+{
+	R.st.cycles++;
+	if (s->failed)
+		cc_error(&R.st, s->fail_name);
+	R.st.t_end = cc_now_ns();
+	s->state = SLOT_RESTART;   /* the main loop starts the next one (no recursion) */
+}
+
+/* Close the connection: with a RST (SO_LINGER 0) unless the exchange was graceful. */
+static void close_conn(struct slot *s, bool rst)
+{
+	uint64_t t;
+
+	if (rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		if (setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+			fail_errno(s, errno);
+	}
+	t = cc_now_ns();
+	if (close(s->fd) != 0)
+		fail_errno(s, errno);
+	dpw_hist_add(&R.st.close_ns, cc_now_ns() - t);
+	s->fd = -1;
+	R.st.open--;
+}
+
+static bool watch(struct slot *s, int op, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)(s - R.slots) };
+
+	if (epoll_ctl(R.ep, op, s->fd, &ev) != 0) {
+		fail_errno(s, errno);
+		return false;
+	}
+	return true;
+}
+
+static void receive_phase(struct slot *s)
+{
+	s->state = SLOT_RECEIVING;
+	if (!watch(s, EPOLL_CTL_MOD, EPOLLIN)) {
+		close_conn(s, true);
+		finish_cycle(s);
+	}
+}
+
+/* exchange: push the rest of the K bytes; then wait for the echo. */
+static void send_some(struct slot *s)
+{
+	while (s->sent < R.cfg.bytes) {
+		ssize_t n = send(s->fd, R.tx + s->sent, R.cfg.bytes - s->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return;   /* SLOT_SENDING: EPOLLOUT is still watched */
+			fail_errno(s, errno);
+			close_conn(s, true);
+			finish_cycle(s);
+			return;
+		}
+		s->sent += (uint32_t)n;
+	}
+	receive_phase(s);
+}
+
+static void on_connected(struct slot *s)
+{
+	dpw_hist_add(&R.st.connect_ns, cc_now_ns() - s->t_connect);
+	R.st.open++;
+	switch (R.cfg.mode) {
+	case CC_MODE_RST:
+		close_conn(s, true);
+		finish_cycle(s);
+		break;
+	case CC_MODE_EXCHANGE:
+		s->state = SLOT_SENDING;
+		send_some(s);
+		break;
+	case CC_MODE_GRACEFUL:
+		if (shutdown(s->fd, SHUT_WR) != 0) {
+			fail_errno(s, errno);
+			close_conn(s, true);
+			finish_cycle(s);
+			return;
+		}
+		receive_phase(s);
+		break;
+	}
+}
+
+static void start_cycle(struct slot *s)
+{
+	int r;
+
+	if (!may_start()) {
+		s->state = SLOT_IDLE;
+		R.active--;
+		return;
+	}
+	R.st.started++;
+	s->failed = false;
+	s->sent = s->got = 0;
+	s->t_connect = cc_now_ns();
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		fail_errno(s, errno);
+		finish_cycle(s);
+		return;
+	}
+	r = connect(s->fd, (struct sockaddr *)&R.remote, sizeof(R.remote));
+	if (r != 0 && errno != EINPROGRESS) {
+		fail_errno(s, errno);
+		close(s->fd);
+		s->fd = -1;
+		finish_cycle(s);
+		return;
+	}
+	if (!watch(s, EPOLL_CTL_ADD, EPOLLOUT)) {
+		close(s->fd);
+		s->fd = -1;
+		finish_cycle(s);
+		return;
+	}
+	s->state = SLOT_CONNECTING;
+	if (r == 0)
+		on_connected(s);
+}
+
+static void on_event(struct slot *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	ssize_t n;
+
+	switch (s->state) {
+	case SLOT_CONNECTING:
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err != 0) {
+			fail_errno(s, err);
+			close(s->fd);
+			s->fd = -1;
+			finish_cycle(s);
+			return;
+		}
+		on_connected(s);
+		return;
+	case SLOT_SENDING:
+		send_some(s);
+		return;
+	case SLOT_RECEIVING:
+		if (R.cfg.mode == CC_MODE_GRACEFUL) {
+			n = recv(s->fd, s->rx, R.cfg.bytes, MSG_DONTWAIT);
+			if (n < 0 && errno == EAGAIN)
+				return;
+			if (n < 0)
+				fail_errno(s, errno);
+			else if (n > 0)
+				fail_with(s, "unexpected_data");
+			close_conn(s, n != 0);   /* both FINs seen: an ordinary close */
+			finish_cycle(s);
+			return;
+		}
+		n = recv(s->fd, s->rx + s->got, R.cfg.bytes - s->got, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (n < 0)
+				fail_errno(s, errno);
+			else
+				fail_with(s, "short_receive");
+			close_conn(s, true);
+			finish_cycle(s);
+			return;
+		}
+		s->got += (uint32_t)n;
+		if (s->got < R.cfg.bytes)
+			return;
+		if (memcmp(s->rx, R.tx, R.cfg.bytes) != 0)
+			fail_with(s, "echo_mismatch");
+		close_conn(s, true);
+		finish_cycle(s);
+		return;
+	default:
+		return;
+	}
+}
+
+/* The end of the run with cycles stuck (a peer that does not answer): they fail as
+ * "unfinished_at_end", as in dpwsk-connclose; connected ones are reset. */
+static void abort_in_flight(void)
+{
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+		struct slot *s = &R.slots[i];
+
+		if (s->state == SLOT_IDLE || s->state == SLOT_RESTART)
+			continue;
+		fail_with(s, "unfinished_at_end");
+		if (s->state == SLOT_CONNECTING) {
+			close(s->fd);
+			s->fd = -1;
+		} else {
+			close_conn(s, true);
+		}
+		finish_cycle(s);
+	}
+}
+
+static void usage(void)
+{
+	printf("usage: linux-connclose [options] A.B.C.D:PORT\n");
+	for (const struct cc_opt *o = cc_opts; o->name != NULL; o++)
+		printf("  --%s%s%s\n      %s\n", o->name, o->has_arg ? " " : "",
+		       o->has_arg ? o->arg_name : "", o->help);
+}
+
+static int parse_args(int argc, char **argv)
+{
+	char err[256], terr[256];
+	char *target = cc_take_target(&argc, argv, cc_opt_takes_value, terr, sizeof(terr));
+
+	if (target == NULL) {
+		fprintf(stderr, "linux-connclose: error: %s\n", terr);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val;
+		const struct cc_opt *o;
+		char name[64];
+
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "linux-connclose: error: unexpected argument '%s'\n", a);
+			return 2;
+		}
+		val = strchr(a, '=');
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(val ? (size_t)(val - a - 2) : strlen(a + 2)), a + 2);
+		if (val != NULL)
+			val++;
+		for (o = cc_opts; o->name != NULL && strcmp(o->name, name) != 0; o++)
+			;
+		if (o->name == NULL) {
+			fprintf(stderr, "linux-connclose: error: unknown option '--%s' (see "
+				"--help)\n", name);
+			return 2;
+		}
+		if (o->has_arg && val == NULL) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "linux-connclose: error: --%s needs a value\n", name);
+				return 2;
+			}
+			val = argv[++i];
+		} else if (!o->has_arg && val != NULL) {
+			fprintf(stderr, "linux-connclose: error: --%s takes no value\n", name);
+			return 2;
+		}
+		if (o->set(&R.cfg, val, err, sizeof(err)) != 0) {
+			fprintf(stderr, "linux-connclose: error: %s\n", err);
+			return 2;
+		}
+	}
+	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
+		fprintf(stderr, "linux-connclose: error: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct epoll_event evs[256];
+	struct sigaction sa;
+	struct rlimit rl;
+	uint64_t deadline = 0, stop_at = 0, now;
+	int rc;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage();
+			return 0;
+		}
+	}
+	cc_config_defaults(&R.cfg);
+	rc = parse_args(argc, argv);
+	if (rc != 0)
+		return rc;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	R.remote.sin_family = AF_INET;
+	R.remote.sin_addr.s_addr = R.cfg.addr;
+	R.remote.sin_port = R.cfg.port;
+	R.ep = epoll_create1(EPOLL_CLOEXEC);
+	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
+	R.tx = malloc(R.cfg.bytes);
+	if (R.ep < 0 || R.slots == NULL || R.tx == NULL) {
+		fprintf(stderr, "linux-connclose: error: out of memory\n");
+		return 1;
+	}
+	for (uint32_t i = 0; i < R.cfg.bytes; i++)
+		R.tx[i] = (uint8_t)(i * 131u + 7u);   /* the same bytes dpwsk-connclose sends */
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+		R.slots[i].fd = -1;
+		R.slots[i].rx = malloc(R.cfg.bytes);
+		if (R.slots[i].rx == NULL) {
+			fprintf(stderr, "linux-connclose: error: out of memory\n");
+			return 1;
+		}
+	}
+	cc_stats_init(&R.st);
+	printf("linux-connclose: start target=%s mode=%s concurrency=%u\n", R.cfg.target,
+	       cc_mode_name(R.cfg.mode), R.cfg.concurrency);
+
+	cc_stats_begin(&R.st);
+	if (R.cfg.duration_s > 0)
+		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+		R.slots[i].state = SLOT_RESTART;
+		R.active++;
+	}
+	while (R.active > 0) {
+		bool again = false;
+		int n;
+
+		/* One attempt per slot and pass: an attempt failing at once (no descriptors,
+		 * say) is retried after the time checks below, not in a tight loop. */
+		for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+			if (R.slots[i].state == SLOT_RESTART)
+				start_cycle(&R.slots[i]);
+			again |= R.slots[i].state == SLOT_RESTART;
+		}
+		if (R.active == 0)
+			break;
+		n = epoll_wait(R.ep, evs, 256, again ? 0 : 100);
+		for (int i = 0; i < n; i++)
+			on_event(&R.slots[evs[i].data.u32]);
+		now = cc_now_ns();
+		cc_progress(&R.st, now);
+		if (!R.stopping && (stop_requested || (deadline != 0 && now >= deadline))) {
+			R.stopping = true;
+			stop_at = now;
+		}
+		if (R.stopping && now - stop_at > 5000000000ull)
+			abort_in_flight();
+	}
+	cc_stats_end(&R.st);
+	cc_summary(&R.cfg, &R.st, "linux-connclose");
+	for (uint32_t i = 0; i < R.cfg.concurrency; i++)
+		free(R.slots[i].rx);
+	free(R.slots);
+	free(R.tx);
+	close(R.ep);
+	return R.st.errors == 0 ? 0 : 1;
+}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# connclose_echo: dpwsk against dpwsk. dpwsk-connclose (stack namespace, 198.18.0.2) runs
+# 20,000 exchange cycles against dpwsk-echo, a second DPDK process on the peer's end of the
+# veth with an address the peer's kernel does not own (198.18.0.3), then 2,000 graceful
+# cycles (dpwsk-echo answers a FIN with its own). No cycle may fail, and the peer kernel must
+# stay out of it: no ICMP and no TCP from it on the wire (it does not forward, and does not
+# answer ARP for an address it does not have). Both processes end clean.
+#   scripts/netns.sh run tests/apps/connclose_echo.sh   (or run it directly)
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/connclose_lib.sh"
+DPW_ECHO=$DPW_BUILD/apps/echo/dpwsk-echo
+[ -x "$DPW_ECHO" ] || skip "dpwsk-echo is not built"
+dpw_init tcpdump
+cc_need_built "$CONNCLOSE"
+
+ECHO_IP=198.18.0.3
+# The peer's kernel sees every frame dpwsk-echo gets (same interface, same MAC): it must drop
+# those for 198.18.0.3 silently. Not forwarding, it does (and sends no ICMP about it).
+ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv4.ip_forward=0
+
+# dpwsk-echo on the peer side: the lib's stack_start, pointed at the other namespace.
+echo_start() {
+	local i
+	ECHO_OUT=$DPW_TMP/echo.out
+	ECHO_ERR=$DPW_TMP/echo.err
+	: >"$ECHO_OUT"
+	ip netns exec "$DPW_NS_PEER" "$DPW_ECHO" --iface "$DPW_IF_PEER" --ip "$ECHO_IP/$DPW_PREFIX" \
+		--tcp-port 7 --udp-port 0 >"$ECHO_OUT" 2>"$ECHO_ERR" &
+	ECHO_PID=$!
+	dpw_track "$ECHO_PID"
+	for ((i = 0; i < 400; i++)); do
+		grep -q '^dpwsk: ready ' "$ECHO_OUT" && { echo "echo: $(grep '^dpwsk: ready ' "$ECHO_OUT")"; return 0; }
+		dpw_alive "$ECHO_PID" || break
+		sleep 0.05
+	done
+	fatal echo-start "dpwsk-echo did not start: $(head -c 300 "$ECHO_ERR")"
+}
+
+echo_stop() {
+	local final
+	kill -TERM "$ECHO_PID" 2>/dev/null
+	if ! dpw_wait_exit "$ECHO_PID" 20; then
+		dpw_kill "$ECHO_PID"
+		fatal echo-stop "dpwsk-echo still running 20 s after SIGTERM (killed)"
+	fi
+	assert_eq echo-exit-status 0 "$DPW_RC"
+	final=$(grep '^dpwsk: stats ' "$ECHO_OUT" | tail -n1)
+	assert_eq echo-mbuf-in-use-0 0 "$(stat_get "$final" mbuf_in_use)"
+	if [ -e "$DPW_RUNDIR/dpwsk-$ECHO_PID" ]; then
+		fail echo-no-runtime-dir "$DPW_RUNDIR/dpwsk-$ECHO_PID left behind"
+	else
+		pass echo-no-runtime-dir
+	fi
+	[ -s "$ECHO_ERR" ] && sed 's/^/  echo stderr: /' "$ECHO_ERR"
+}
+
+echo_start
+# Anything the peer's kernel itself sends: ICMP, or TCP/ARP from its own address.
+capture_start 'icmp or (tcp and src host '"$DPW_IP_PEER"') or (arp and src host '"$DPW_IP_PEER"')'
+
+cc_run exchange 600 --cycles 20000 --concurrency 64 --mode exchange --bytes 64 "$ECHO_IP:7"
+assert_eq exchange-exit-status 0 "$CC_RC"
+assert_eq exchange-cycles 20000 "$(cc_get cycles)"
+assert_eq exchange-errors 0 "$(cc_get errors)"
+cc_check_clean exchange
+
+cc_run graceful 300 --cycles 2000 --concurrency 16 --mode graceful "$ECHO_IP:7"
+assert_eq graceful-exit-status 0 "$CC_RC"
+assert_eq graceful-cycles 2000 "$(cc_get cycles)"
+assert_eq graceful-errors 0 "$(cc_get errors)"
+cc_check_clean graceful
+
+echo_stop
+kill -TERM "$CAPTURE_PID" 2>/dev/null
+dpw_wait_exit "$CAPTURE_PID" 10 || dpw_kill "$CAPTURE_PID"
+assert_eq peer-kernel-silent 0 "$(grep -c . "$CAPTURE")"
+grep -q . "$CAPTURE" && head -n5 "$CAPTURE" | sed 's/^/  peer kernel: /'
+dpw_finish

@@ -1,0 +1,120 @@
+# Helpers for the connclose tests (source after tests/integration/lib.sh and dpw_init):
+# bench/linux/linux-server in the peer namespace, dpwsk-connclose (or linux-connclose) runs to
+# completion, their counters.
+#
+#   server_start MODE [PORT]   linux-server --mode MODE (discard|echo) on PORT (5000) in the
+#                              peer namespace; returns once it listens (bounded, 10 s)
+#   server_stop                SIGTERM, bounded wait; its final counts in SERVER_COUNTS
+#                              (read them with stat_get "$SERVER_COUNTS" accepted)
+#   cc_run NAME SECONDS ARGS   dpwsk-connclose ARGS in the stack namespace on the stack's
+#                              interface; waits (bounded) for it to exit; output in CC_OUT,
+#                              CC_ERR, status in CC_RC, PID in CC_PID
+#   cc_get KEY                 a value of the run's summary lines ("connclose: ..." key=value)
+#   cc_check_clean NAME        after a dpwsk run: final stats line with mbuf_in_use=0, wsk
+#                              line with sockets_open=0, no EAL runtime directory left
+
+CONNCLOSE=$DPW_BUILD/apps/connclose/dpwsk-connclose
+LINUX_SERVER=$DPW_BUILD/bench/linux-server
+LINUX_CONNCLOSE=$DPW_BUILD/bench/linux-connclose
+SERVER_PORT=5000
+SERVER_N=0
+CC_N=0
+
+cc_need_built() {
+	local f
+	for f in "$@"; do
+		[ -x "$f" ] || fatal built "$f not built (ninja -C $DPW_BUILD)"
+	done
+}
+
+server_start() {
+	local i
+	SERVER_N=$((SERVER_N + 1))
+	SERVER_OUT=$DPW_TMP/server$SERVER_N.out
+	SERVER_PORT=${2:-5000}
+	: >"$SERVER_OUT"
+	# --max-time: the server ends by itself even if this test were killed outright.
+	peer_bg "$LINUX_SERVER" --port "$SERVER_PORT" --mode "$1" --max-time 900 \
+		>"$SERVER_OUT" 2>&1
+	SERVER_PID=$PEER_PID
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^linux-server: listening ' "$SERVER_OUT" && return 0
+		dpw_alive "$SERVER_PID" || break
+		sleep 0.05
+	done
+	fatal server-start "linux-server did not start: $(head -c 300 "$SERVER_OUT")"
+}
+
+server_stop() {
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	if ! dpw_wait_exit "$SERVER_PID" 10; then
+		dpw_kill "$SERVER_PID"
+		fatal server-stop "linux-server still running 10 s after SIGTERM (killed)"
+	fi
+	SERVER_COUNTS=$(grep '^linux-server: accepted=' "$SERVER_OUT" | tail -n1)
+	echo "server: $SERVER_COUNTS"
+	[ -n "$SERVER_COUNTS" ] || fatal server-counts "no counts line from linux-server"
+}
+
+# cc_launch PROGRAM NS ARGS...: start PROGRAM in namespace NS in the background (CC_PID is
+# its own PID: ip netns exec execs it).
+cc_launch() {
+	local prog=$1 ns=$2
+	shift 2
+	CC_N=$((CC_N + 1))
+	CC_OUT=$DPW_TMP/cc$CC_N.out
+	CC_ERR=$DPW_TMP/cc$CC_N.err
+	ip netns exec "$ns" "$prog" "$@" >"$CC_OUT" 2>"$CC_ERR" &
+	CC_PID=$!
+	dpw_track "$CC_PID"
+}
+
+# cc_wait NAME SECONDS: bounded wait for the launched run; CC_RC its status.
+cc_wait() {
+	if ! dpw_wait_exit "$CC_PID" "$2"; then
+		dpw_kill "$CC_PID"
+		fail "$1-finished" "still running after $2 s (killed); last lines: $(tail -n3 "$CC_OUT" | tr '\n' '|')"
+		CC_RC=timeout
+		return 1
+	fi
+	CC_RC=$DPW_RC
+	[ -s "$CC_ERR" ] && sed 's/^/  stderr: /' "$CC_ERR"
+	grep '^connclose: ' "$CC_OUT" | grep -v '^connclose: t=' | sed 's/^/  /'
+	return 0
+}
+
+cc_run() {
+	local name=$1 secs=$2
+	shift 2
+	cc_launch "$CONNCLOSE" "$DPW_NS_STACK" --iface "$DPW_IF_STACK" \
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" "$@"
+	cc_wait "$name" "$secs"
+}
+
+cc_get() {
+	local line
+	line=$(grep -E '^connclose: (cycles|done)=?' "$CC_OUT" | tr '\n' ' ')
+	stat_get "$line" "$1"
+}
+
+cc_check_clean() {
+	local final wsk
+	final=$(grep '^dpwsk: stats ' "$CC_OUT" | tail -n1)
+	wsk=$(grep '^dpwsk: wsk ' "$CC_OUT" | tail -n1)
+	if [ -n "$final" ]; then
+		assert_eq "$1-mbuf-in-use-0" 0 "$(stat_get "$final" mbuf_in_use)"
+		assert_eq "$1-tcp-pcbs-0" 0 "$(stat_get "$final" tcp_pcbs)"
+	else
+		fail "$1-final-stats" "no final stats line"
+	fi
+	if [ -n "$wsk" ]; then
+		assert_eq "$1-sockets-open-0" 0 "$(stat_get "$wsk" sockets_open)"
+	else
+		fail "$1-wsk-stats" "no wsk stats line"
+	fi
+	if [ -e "$DPW_RUNDIR/dpwsk-$CC_PID" ]; then
+		fail "$1-no-runtime-dir" "$DPW_RUNDIR/dpwsk-$CC_PID left behind"
+	else
+		pass "$1-no-runtime-dir"
+	fi
+}
