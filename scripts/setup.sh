@@ -16,6 +16,8 @@ packages=(
     dpdk dpdk-dev libdpdk-dev
     # the namespace topology and the Linux peers the tests talk to
     iproute2 ethtool tcpdump netcat-openbsd curl iputils-ping python3 procps
+    # HTTP load generators for dpwsk-httpd's tests (ab is in apache2-utils)
+    apache2-utils wrk
 )
 
 missing=()

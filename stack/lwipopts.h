@@ -106,6 +106,10 @@
 /* --- hooks and misc --------------------------------------------------------------------------- */
 #define LWIP_HOOK_FILENAME "dpw_lwip_hooks.h"
 #define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) dpw_tcp_isn((lip), (lport), (rip), (rport))
+/* Called for every segment matched to a pcb: only a TIME_WAIT one costs more than a test. */
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p)                 \
+	((pcb)->state == TIME_WAIT ? dpw_tcp_timewait_syn((pcb), (hdr), (optlen), (opt2), (p)) \
+				   : ERR_OK)
 
 /* --- misc --------------------------------------------------------------------------- */
 #define LWIP_NETIF_HOSTNAME             0
