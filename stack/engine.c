@@ -79,6 +79,7 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	for (unsigned i = 0; i < e->nb_hooks; i++)
 		e->hooks[i].fn(e->hooks[i].arg);
 	sys_check_timeouts();
+	dpw_tcp_time_wait_trim();
 	dpw_netif_flush_tx(e);
 	e->c.loops++;
 	dpw_stats_publish(e, false);

@@ -105,6 +105,11 @@ uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_
 /* telemetry.c: "/dpwsk/stats" for dpdk-telemetry.py while an engine exists. */
 void dpw_telemetry_engine(struct dpw_engine *e);   /* NULL when it goes */
 
+/* tcp_timewait.c: keep the TIME_WAIT pcbs under a bound (once a millisecond, from the loop);
+ * how many were freed early. */
+void dpw_tcp_time_wait_trim(void);
+uint64_t dpw_tcp_time_wait_trimmed(void);
+
 /* sys_arch.c */
 void dpw_sys_init(void);
 

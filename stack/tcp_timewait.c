@@ -1,4 +1,6 @@
-/* A SYN for a connection lwIP still holds in TIME_WAIT (the LWIP_HOOK_TCP_INPACKET_PCB hook).
+/* TIME_WAIT: a SYN that may reopen such a connection, and a bound on how many there are.
+ *
+ * A SYN for a connection lwIP still holds in TIME_WAIT (the LWIP_HOOK_TCP_INPACKET_PCB hook).
  *
  * The side that closes first keeps the connection in TIME_WAIT for 2*MSL. For a server that
  * closes (HTTP/1.0, Connection: close) that is one pcb per recent client connection, and a
@@ -20,6 +22,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "lwip/sys.h"
 
 #include "dpw_lwip_hooks.h"
 
@@ -50,4 +53,55 @@ err_t dpw_tcp_timewait_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optle
 	pbuf_ref(p);
 	tcp_input(p, inp);
 	return ERR_ABRT;
+}
+
+/* The bound. Every graceful close we start leaves a TIME_WAIT pcb for 2*MSL, each holding its
+ * local port, and lwIP's ephemeral range has 16,384 ports. A client closing gracefully faster
+ * than 16,384 / 2*MSL connections a second runs out: then tcp_new_port() tries every port
+ * against every pcb for each connect, about a second of lcore time per connect. Like Linux's
+ * tcp_max_tw_buckets, we keep at most DPW_TIME_WAIT_MAX of them: beyond that the oldest go
+ * early, quietly (a TIME_WAIT pcb sends nothing when freed). Checked once a millisecond. */
+#define DPW_TIME_WAIT_MAX  8192u
+#define DPW_TIME_WAIT_KEEP (DPW_TIME_WAIT_MAX / 2)   /* trimmed down to this, newest kept */
+
+static uint64_t time_wait_trimmed;
+
+void dpw_tcp_time_wait_trim(void)
+{
+	static u32_t last;
+	struct tcp_pcb *prev, *pcb = tcp_tw_pcbs;
+	u32_t now = sys_now();
+	unsigned n = 0;
+
+	if (now == last)
+		return;
+	last = now;
+	/* tcp_tw_pcbs is newest first (TCP_REG pushes at its head). */
+	while (pcb != NULL && n < DPW_TIME_WAIT_MAX) {
+		pcb = pcb->next;
+		n++;
+	}
+	if (pcb == NULL)
+		return;
+	/* Over the bound: walk again from the KEEP-th and free what follows, unlinking as we go
+	 * (tcp_pcb_remove would walk the list from its head for each one). */
+	prev = tcp_tw_pcbs;
+	for (n = 1; n < DPW_TIME_WAIT_KEEP && prev->next != NULL; n++)
+		prev = prev->next;
+	while ((pcb = prev->next) != NULL) {
+		if (pcb->callback_arg != NULL) {   /* a socket still holds it: not ours to free */
+			prev = pcb;
+			continue;
+		}
+		prev->next = pcb->next;
+		pcb->next = NULL;
+		tcp_pcb_purge(pcb);
+		tcp_free(pcb);
+		time_wait_trimmed++;
+	}
+}
+
+uint64_t dpw_tcp_time_wait_trimmed(void)
+{
+	return time_wait_trimmed;
 }

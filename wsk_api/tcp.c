@@ -643,6 +643,8 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 	err = dpw_bind_pcb(s, &ip, port);   /* tcp_bind, with F2's sharing rules */
 	if (err == ERR_USE)
 		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+	if (err == ERR_BUF && port == 0)
+		return STATUS_TOO_MANY_ADDRESSES;   /* no ephemeral port free */
 	if (err != ERR_OK)
 		return STATUS_INVALID_ADDRESS;
 	s->bound = true;

@@ -5,6 +5,10 @@
 #   graceful: 2,000 cycles of WskDisconnect (F5), the peer's FIN as a 0-byte receive (F4),
 #             then WskCloseSocket: the server must see a FIN every time and never a RST (C3)
 # and --json: the graceful run's summary is one JSON object with every field.
+#   graceful beyond the ports: 40,000 graceful cycles, more than lwIP's 16,384 ephemeral ports
+#             with every closed connection in TIME_WAIT: the stack frees the oldest beyond its
+#             bound (stack/tcp_timewait.c), so no connect stalls or fails
+#             (regression: the lcore froze in tcp_new_port() once every port was taken)
 #   scripts/netns.sh run tests/apps/connclose_modes.sh   (or run it directly)
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/connclose_lib.sh"
@@ -61,4 +65,16 @@ print("mode=%s cycles=%d errors=%d n=%d" % (d["mode"], d["cycles"], d["errors"],
                                            d["close_us"]["n"]))
 ' "$json" 2>&1)
 assert_eq json-fields "mode=graceful cycles=$CYCLES errors=0 n=$CYCLES" "$check"
+
+# 3. graceful beyond the ephemeral ports (bounded: at 1,000 cycles/s this still ends in time).
+server_start discard
+cc_run graceful-ports 120 --cycles 40000 --concurrency 64 --mode graceful \
+	"$DPW_IP_PEER:$SERVER_PORT"
+server_stop
+assert_eq graceful-ports-exit-status 0 "$CC_RC"
+assert_eq graceful-ports-errors 0 "$(cc_get errors)"
+assert_eq graceful-ports-server-eofs 40000 "$(stat_get "$SERVER_COUNTS" eof)"
+final=$(grep '^dpwsk: stats ' "$CC_OUT" | tail -n1)
+assert_ge graceful-ports-time-wait-trimmed 1 "$(stat_get "$final" time_wait_trimmed)"
+cc_check_clean graceful-ports
 dpw_finish
