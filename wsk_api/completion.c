@@ -81,7 +81,10 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 	struct dpw_completion_ring *cq = c->cq;
 
 	atomic_fetch_add_explicit(&dpw_counters.completions, 1, memory_order_relaxed);
-	if (rte_ring_mp_enqueue(cq->ring, irp) != 0) {
+	/* While anything waits in the overflow list, later completions queue behind it there:
+	 * a slot the consumer just freed in the ring would let them overtake (a close's own
+	 * completion ahead of the cancellations it made, C2). */
+	if (atomic_load(&cq->overflow_count) > 0 || rte_ring_mp_enqueue(cq->ring, irp) != 0) {
 		pthread_mutex_lock(&cq->overflow_lock);
 		if (cq->overflow_len == cq->overflow_cap) {
 			size_t cap = cq->overflow_cap ? cq->overflow_cap * 2 : 1024;
@@ -113,8 +116,9 @@ static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)
 		unsigned want = max - ran < CQ_BURST ? max - ran : CQ_BURST;
 		unsigned n = rte_ring_mc_dequeue_burst(cq->ring, (void **)irps, want, NULL);
 
-		/* The overflow list only fills while the ring is full: take from it once the ring
-		 * is drained, so that completion order is kept. */
+		/* The overflow list holds the newest completions (it fills once the ring is full,
+		 * and takes every later one until it is empty): take from it once the ring is
+		 * drained, so that completion order is kept. */
 		if (n == 0 && atomic_load(&cq->overflow_count) > 0) {
 			pthread_mutex_lock(&cq->overflow_lock);
 			while (n < want && cq->overflow_head < cq->overflow_len)

@@ -96,9 +96,29 @@ void dpw_req_free(struct dpw_req *r)
 	free(r);
 }
 
+/* lcore: are calls from other threads waiting in the request ring? Its tails are read with
+ * atomic loads (rte_ring_count reads them plainly): the ring is built in DPDK's C11 flavour,
+ * whose producers publish prod.tail with a release store. */
+static bool requests_waiting(void)
+{
+	const struct rte_ring *q = dpw_provider.requests;
+
+	return __atomic_load_n(&q->prod.tail, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
+}
+
 NTSTATUS dpw_submit(struct dpw_req *r)
 {
 	if (dpw_on_lcore()) {
+		/* C2: calls made on other threads before this close (a send whose data the peer
+		 * answered, and that answer's callback now closes) may still wait in the ring; run
+		 * inline, the close would overtake them and they would complete after it, with
+		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
+		if (r->op == DPW_OP_CLOSE && requests_waiting() &&
+		    rte_ring_mp_enqueue(dpw_provider.requests, r) == 0) {
+			atomic_fetch_add_explicit(&dpw_counters.requests, 1, memory_order_relaxed);
+			return STATUS_PENDING;
+		}
 		atomic_fetch_add_explicit(&dpw_counters.inline_requests, 1, memory_order_relaxed);
 		dpw_execute(r);
 		return STATUS_PENDING;
