@@ -358,14 +358,14 @@ void dpw_control_execute(struct dpw_req *r)
 	if (out_used != NULL)
 		*out_used = out;
 	dpw_req_complete(r, st, out);
-	/* Events just enabled that have something to say at once: datagrams already queued
-	 * (receive-from), the ideal send backlog of a connected socket (send backlog). */
+	/* Events just enabled that have something to say at once: data already queued, the
+	 * ideal send backlog of a connected socket. */
 	if (enabled != 0 &&
 	    atomic_load_explicit(&s->handle_state, memory_order_relaxed) == DPW_HANDLE_LIVE) {
-		if (enabled & WSK_EVENT_RECEIVE_FROM)
+		if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
 			dpw_udp_events_changed(s);
-		if (enabled & WSK_EVENT_SEND_BACKLOG)
-			dpw_tcp_indicate_send_backlog(s);
+		else
+			dpw_tcp_events_enabled(s, enabled);
 	}
 }
 

@@ -147,6 +147,7 @@ void dpw_tcp_socket_connect(struct dpw_req *r);   /* WskSocketConnect after allo
  * a socket with it enabled connects (F7). */
 SIZE_T dpw_tcp_ideal_send_backlog(const struct dpw_socket *s);
 void dpw_tcp_indicate_send_backlog(struct dpw_socket *s);
+void dpw_tcp_events_enabled(struct dpw_socket *s, ULONG enabled);
 /* Transport teardown for close (C3, C4): abortive unless fully disconnected. */
 void dpw_tcp_close(struct dpw_socket *s);
 void dpw_udp_close(struct dpw_socket *s);

@@ -545,6 +545,16 @@ SIZE_T dpw_tcp_ideal_send_backlog(const struct dpw_socket *s)
 	return TCP_SND_BUF;
 }
 
+/* Events just enabled on a connection: data already received (and a FIN already seen) is
+ * indicated now, not when more arrives; the send backlog is reported (F7). */
+void dpw_tcp_events_enabled(struct dpw_socket *s, ULONG enabled)
+{
+	if (enabled & (WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT))
+		rx_deliver(s);
+	if ((enabled & WSK_EVENT_SEND_BACKLOG) && !socket_gone(s))
+		dpw_tcp_indicate_send_backlog(s);
+}
+
 void dpw_tcp_indicate_send_backlog(struct dpw_socket *s)
 {
 	const WSK_CLIENT_CONNECTION_DISPATCH *ev = conn_events(s);

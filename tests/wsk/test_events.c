@@ -529,6 +529,31 @@ static void test_stream_dispatch(void)
 	close(fd);
 }
 
+static void test_enable_with_data_waiting(void)
+{
+	PWSK_SOCKET s;
+	size_t want_len = 5, got = 99;
+	char none[1];
+	int fd;
+
+	h_test("data that arrived while the receive event was off is indicated as soon as it is "
+	       "enabled, without waiting for more (WSK-F7)");
+	ev_reset(ANSWER_SUCCESS);
+	if (!pair(&s, &fd))
+		return;
+	H_CHECK(peer_write_all(fd, "early", 5));
+	/* A zero-length receive completes once data is there, leaving it in place (F4). */
+	H_CHECK_STATUS(h_receive(s, none, 0, 0, &got), STATUS_SUCCESS);
+	H_CHECK(got == 0);
+	H_CHECK(ev.recv_calls == 0);
+	H_CHECK_STATUS(h_set_events(s, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
+	H_CHECK(h_pump_until(seen_reach, &want_len, 3000));
+	H_CHECK(ev.seen_len == 5 && memcmp(ev.seen, "early", 5) == 0);
+	H_CHECK(ev.on_test_thread == 0);
+	H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
+	close(fd);
+}
+
 static void test_send_backlog(void)
 {
 	PWSK_SOCKET s;
@@ -575,6 +600,7 @@ int main(int argc, char **argv)
 	test_close_in_callback();
 	test_stream_dispatch();
 	test_send_backlog();
+	test_enable_with_data_waiting();
 
 	close(lfd);
 	return h_finish();
