@@ -18,6 +18,8 @@ packages=(
     iproute2 ethtool tcpdump netcat-openbsd curl iputils-ping python3 procps
     # HTTP load generators for dpwsk-httpd's tests (ab is in apache2-utils)
     apache2-utils wrk
+    # bench/plot.py (the benchmark's picture)
+    python3-matplotlib
 )
 
 missing=()
