@@ -71,6 +71,13 @@ static void wake(struct dpw_completion_ring *cq)
 {
 	uint64_t one = 1;
 
+	/* The completion just enqueued must be visible before we look for waiters. A waiter
+	 * announces itself, then looks at the ring; we enqueue, then look at the announcement.
+	 * Without a full barrier here the CPU may load the waiter count before its store of the
+	 * ring's tail is visible (x86 reorders a store with a later load), both sides miss each
+	 * other, and the waiter sleeps its whole timeout with a completion waiting. */
+	atomic_thread_fence(memory_order_seq_cst);
+
 	if ((atomic_load(&cq->waiters) > 0 || atomic_load(&cq->fd_exported)) && write(cq->efd, &one, sizeof(one)) < 0 &&
 	    errno != EAGAIN)
 		perror("dpwsk: eventfd write");

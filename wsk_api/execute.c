@@ -30,15 +30,25 @@ void dpw_execute(struct dpw_req *r)
 	default:
 		break;
 	}
-	/* Issued before the close that is now in progress: to the client it was pending when it
-	 * called WskCloseSocket, so it is cancelled like every other pending request (C2). */
-	if (r->sock != NULL && atomic_load(&r->sock->gen) == r->sock_gen &&
-	    atomic_load(&r->sock->handle_state) == DPW_HANDLE_CLOSING) {
-		dpw_req_complete(r, STATUS_CANCELLED, 0);
-		return;
+	if (r->sock != NULL) {
+		/* One look at the handle: another thread's WskCloseSocket may move it to CLOSING
+		 * at any moment, and a second look could see a different state than the first. */
+		uint32_t state = atomic_load(&r->sock->handle_state);
+		bool same = atomic_load(&r->sock->gen) == r->sock_gen;
+
+		/* Issued before the close that is now in progress: to the client it was pending
+		 * when it called WskCloseSocket, so it is cancelled like every other pending
+		 * request (C2). (Seen LIVE, it runs; the close, behind it in the ring, cancels it
+		 * if it is still pending.) */
+		if (same && state == DPW_HANDLE_CLOSING) {
+			dpw_req_complete(r, STATUS_CANCELLED, 0);
+			return;
+		}
+		if (!same || state != DPW_HANDLE_LIVE)
+			r->sock = NULL;   /* refused below, never run */
 	}
 	/* Made through a stale handle (closed before the call), or racing a close (C6). */
-	if (!dpw_req_socket_ok(r)) {
+	if (r->sock == NULL) {
 		atomic_fetch_add_explicit(&dpw_counters.invalid_handles, 1, memory_order_relaxed);
 		dpw_req_complete(r, STATUS_INVALID_HANDLE, 0);
 		return;

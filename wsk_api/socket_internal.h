@@ -106,15 +106,6 @@ struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS
 /* True if h points into the handle table at all (even a dead slot). */
 bool dpw_socket_is_slot(PWSK_SOCKET h);
 
-/* lcore: is the request still addressed to the socket it named? */
-static inline bool dpw_req_socket_ok(const struct dpw_req *r)
-{
-	return r->sock != NULL &&
-	       atomic_load_explicit(&r->sock->gen, memory_order_relaxed) == r->sock_gen &&
-	       atomic_load_explicit(&r->sock->handle_state, memory_order_relaxed) ==
-		       DPW_HANDLE_LIVE;
-}
-
 /* The dispatch table for a category (dispatch.c). */
 const VOID *dpw_dispatch_for(ULONG category);
 

@@ -107,7 +107,11 @@ static int open_ns(const char *name)
 void h_start(int argc, char **argv)
 {
 	char ipbuf[64], err[DPW_ERRLEN];
-	char *args[] = { argv[0], "--iface", (char *)env("DPW_IF_STACK"), "--ip", ipbuf, NULL };
+	/* DPW_HARNESS_LCORES (e.g. "0-1"): the engine polls on a worker lcore of its own, truly
+	 * in parallel with the test's threads; by default it shares the main thread's core. */
+	const char *lcores = getenv("DPW_HARNESS_LCORES");
+	char *args[] = { argv[0], "--iface", (char *)env("DPW_IF_STACK"), "--ip", ipbuf,
+			 "--lcores", (char *)lcores, NULL };
 	WSK_CLIENT_NPI npi = { NULL, &client_dispatch };
 	NTSTATUS st;
 
@@ -120,7 +124,7 @@ void h_start(int argc, char **argv)
 	snprintf(ipbuf, sizeof(ipbuf), "%s/%s", env("DPW_IP_STACK"), env("DPW_PREFIX"));
 	inet_pton(AF_INET, env("DPW_IP_STACK"), &h_ip_stack);
 	inet_pton(AF_INET, env("DPW_IP_PEER"), &h_ip_peer);
-	if (dpw_cli_parse(5, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
+	if (dpw_cli_parse(lcores != NULL ? 7 : 5, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
 		die(err);
 	engine = dpw_cli_start(&cli, err, sizeof(err));
 	if (engine == NULL)

@@ -28,6 +28,7 @@ struct racer {
 	PWSK_SOCKET s;
 	struct h_irp *irps[CALLS];
 	NTSTATUS ret[CALLS];
+	ULONG opt[CALLS];           /* WskGetOption's output: valid until completion (R4) */
 	_Atomic unsigned issued;
 	pthread_t thread;
 };
@@ -37,13 +38,12 @@ static void *race(void *arg)
 	struct racer *r = arg;
 
 	for (unsigned i = 0; i < CALLS; i++) {
-		ULONG v = 0;
-
 		r->irps[i] = h_irp_new();
 		if (i % 3 == 2)
 			r->ret[i] = C(r->s)->WskControlSocket(r->s, WskGetOption, WSK_SO_KEEPALIVE,
-							      WSK_SOL_SOCKET, 0, NULL, sizeof(v),
-							      &v, NULL, r->irps[i]->irp);
+							      WSK_SOL_SOCKET, 0, NULL,
+							      sizeof(r->opt[i]), &r->opt[i], NULL,
+							      r->irps[i]->irp);
 		else
 			r->ret[i] = C(r->s)->WskSend(r->s, &payload.wb, 0, r->irps[i]->irp);
 		r->issued = i + 1;
