@@ -129,7 +129,13 @@ bool dpw_engine_stopping(const struct dpw_engine *e)
 
 static int lcore_main(void *arg)
 {
-	dpw_engine_run(arg);
+	struct dpw_engine *e = arg;
+
+	dpw_engine_run(e);
+	/* Seen by dpw_engine_join(): EAL's own wait for the worker happens inside DPDK's
+	 * (uninstrumented) library, so sanitizers would not see the loop end before the
+	 * joiner goes on to change engine state. This release/acquire pair says so. */
+	atomic_store_explicit(&e->worker_done, true, memory_order_release);
 	return 0;
 }
 
@@ -150,6 +156,7 @@ int dpw_engine_start(struct dpw_engine *e, char *err, size_t errlen)
 	unsigned lcore;
 
 	atomic_store(&e->stop, false);
+	atomic_store(&e->worker_done, false);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (rte_eal_get_lcore_state(lcore) == WAIT &&
 		    rte_eal_remote_launch(lcore_main, e, lcore) == 0) {
@@ -171,6 +178,8 @@ void dpw_engine_join(struct dpw_engine *e)
 	dpw_engine_stop(e);
 	if (e->on_worker_lcore) {
 		rte_eal_wait_lcore(e->worker_lcore);
+		while (!atomic_load_explicit(&e->worker_done, memory_order_acquire))
+			rte_pause();   /* already set: wait_lcore returned after the loop ended */
 		e->on_worker_lcore = false;
 	}
 	if (e->on_pthread) {

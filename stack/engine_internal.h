@@ -69,6 +69,7 @@ struct dpw_engine {
 	/* dpw_engine_start(): where the loop runs */
 	bool on_worker_lcore;
 	unsigned worker_lcore;
+	atomic_bool worker_done;    /* the worker lcore's loop has returned */
 	bool on_pthread;
 	pthread_t thread;
 };
