@@ -45,6 +45,7 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 		return NULL;
 	}
 	atomic_init(&e->stop, false);
+	e->tick_tsc = rte_get_tsc_hz() / DPW_TICK_HZ;
 	if (dpw_port_open(e, cfg, err, errlen) != 0) {
 		dpw_port_close(e);
 		rte_mempool_free(e->pool);
@@ -70,6 +71,7 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
 	uint16_t n = dpw_port_rx(e, pkts, DPW_RX_BURST);
+	uint64_t now;
 
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
@@ -79,10 +81,15 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	for (unsigned i = 0; i < e->nb_hooks; i++)
 		e->hooks[i].fn(e->hooks[i].arg);
 	sys_check_timeouts();
-	dpw_tcp_time_wait_trim();
 	dpw_netif_flush_tx(e);
 	e->c.loops++;
-	dpw_stats_publish(e, false);
+	/* Housekeeping that need not run every pass: one clock read decides. */
+	now = rte_rdtsc();
+	if (now >= e->tick_next_tsc) {
+		e->tick_next_tsc = now + e->tick_tsc;
+		dpw_tcp_time_wait_trim();
+		dpw_stats_publish(e);
+	}
 	return n;
 }
 
@@ -222,7 +229,7 @@ static void engine_shutdown(struct dpw_engine *e)
 	dpw_netif_drop_tx(e);
 	dpw_port_close(e);
 	e->shut_down = true;
-	dpw_stats_publish(e, true);  /* the final figures, for readers on any thread */
+	dpw_stats_publish(e);        /* the final figures, for readers on any thread */
 }
 
 void dpw_engine_destroy(struct dpw_engine *e)

@@ -20,7 +20,7 @@
 #define DPW_TX_BUF 512   /* frames lwIP produced that the port has not taken yet */
 
 #define DPW_STATS_WORDS (sizeof(struct dpw_engine_stats) / sizeof(uint64_t))
-#define DPW_STATS_PUBLISH_HZ 1000   /* snapshots per second while the loop runs */
+#define DPW_TICK_HZ 1000   /* housekeeping passes (stats snapshot, TIME_WAIT bound) a second */
 
 /* Counters kept by the engine itself; lwIP's own counters are read from lwip_stats. */
 struct dpw_counters {
@@ -62,7 +62,8 @@ struct dpw_engine {
 	 * copy and no data race exists for a sanitizer to find. */
 	_Atomic uint32_t snap_seq;
 	_Atomic uint64_t snap[DPW_STATS_WORDS];
-	uint64_t snap_next_tsc;     /* [poller] when to publish next */
+	uint64_t tick_next_tsc;     /* [poller] the next millisecond's housekeeping */
+	uint64_t tick_tsc;          /* TSC cycles in a tick */
 	_Atomic uintptr_t poller;   /* the thread polling the engine (pthread_t), 0 before */
 
 	atomic_bool stop;
@@ -90,9 +91,9 @@ void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m);
 void dpw_netif_flush_tx(struct dpw_engine *e);
 void dpw_netif_drop_tx(struct dpw_engine *e);
 
-/* stats.c: the polling thread publishes the snapshot other threads read (at most
- * DPW_STATS_PUBLISH_HZ times a second unless forced). */
-void dpw_stats_publish(struct dpw_engine *e, bool force);
+/* stats.c: the polling thread publishes the snapshot other threads read (once a tick, and
+ * at shutdown). */
+void dpw_stats_publish(struct dpw_engine *e);
 
 /* The counters by name (stats.c), for the stats line and telemetry. */
 struct dpw_stat_field {
@@ -106,8 +107,8 @@ uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_
 /* telemetry.c: "/dpwsk/stats" for dpdk-telemetry.py while an engine exists. */
 void dpw_telemetry_engine(struct dpw_engine *e);   /* NULL when it goes */
 
-/* tcp_timewait.c: keep the TIME_WAIT pcbs under a bound (once a millisecond, from the loop);
- * how many were freed early. */
+/* tcp_timewait.c: keep the TIME_WAIT pcbs under a bound (once a tick, from the loop); how
+ * many were freed early. */
 void dpw_tcp_time_wait_trim(void);
 uint64_t dpw_tcp_time_wait_trimmed(void);
 

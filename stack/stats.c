@@ -99,15 +99,12 @@ void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t
 	}
 }
 
-void dpw_stats_publish(struct dpw_engine *e, bool force)
+void dpw_stats_publish(struct dpw_engine *e)
 {
-	uint64_t now = rte_rdtsc(), words[DPW_STATS_WORDS];
+	uint64_t words[DPW_STATS_WORDS];
 	uintptr_t self = (uintptr_t)pthread_self();
 	uint32_t seq;
 
-	if (!force && now < e->snap_next_tsc)
-		return;
-	e->snap_next_tsc = now + rte_get_tsc_hz() / DPW_STATS_PUBLISH_HZ;
 	if (e->port_started)
 		e->c.rx_missed = dpw_port_rx_missed(e);
 	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
@@ -139,7 +136,7 @@ static void read_snapshot(const struct dpw_engine *ce, struct dpw_engine_stats *
 }
 
 /* Live on the polling thread (and before the loop first ran); elsewhere the snapshot, at
- * most 1/DPW_STATS_PUBLISH_HZ old while the loop runs, exact once it has stopped and the
+ * most 1/DPW_TICK_HZ old while the loop runs, exact once it has stopped and the
  * engine was shut down. */
 void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s)
 {

@@ -22,7 +22,6 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
-#include "lwip/sys.h"
 
 #include "dpw_lwip_hooks.h"
 
@@ -60,7 +59,8 @@ err_t dpw_tcp_timewait_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optle
  * than 16,384 / 2*MSL connections a second runs out: then tcp_new_port() tries every port
  * against every pcb for each connect, about a second of lcore time per connect. Like Linux's
  * tcp_max_tw_buckets, we keep at most DPW_TIME_WAIT_MAX of them: beyond that the oldest go
- * early, quietly (a TIME_WAIT pcb sends nothing when freed). Checked once a millisecond. */
+ * early, quietly (a TIME_WAIT pcb sends nothing when freed). The engine calls this once a
+ * millisecond. */
 #define DPW_TIME_WAIT_MAX  8192u
 #define DPW_TIME_WAIT_KEEP (DPW_TIME_WAIT_MAX / 2)   /* trimmed down to this, newest kept */
 
@@ -68,14 +68,9 @@ static uint64_t time_wait_trimmed;
 
 void dpw_tcp_time_wait_trim(void)
 {
-	static u32_t last;
 	struct tcp_pcb *prev, *pcb = tcp_tw_pcbs;
-	u32_t now = sys_now();
 	unsigned n = 0;
 
-	if (now == last)
-		return;
-	last = now;
 	/* tcp_tw_pcbs is newest first (TCP_REG pushes at its head). */
 	while (pcb != NULL && n < DPW_TIME_WAIT_MAX) {
 		pcb = pcb->next;

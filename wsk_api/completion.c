@@ -67,20 +67,25 @@ void dpw_completion_ring_destroy(struct dpw_client *c)
 	c->cq = NULL;
 }
 
-static void wake(struct dpw_completion_ring *cq)
+/* Make the eventfd readable: wakes a thread in WskWaitCompletions or an epoll on it. */
+static void signal_fd(struct dpw_completion_ring *cq)
 {
 	uint64_t one = 1;
 
+	if (write(cq->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		perror("dpwsk: eventfd write");
+}
+
+static void wake(struct dpw_completion_ring *cq)
+{
 	/* The completion just enqueued must be visible before we look for waiters. A waiter
 	 * announces itself, then looks at the ring; we enqueue, then look at the announcement.
 	 * Without a full barrier here the CPU may load the waiter count before its store of the
 	 * ring's tail is visible (x86 reorders a store with a later load), both sides miss each
 	 * other, and the waiter sleeps its whole timeout with a completion waiting. */
 	atomic_thread_fence(memory_order_seq_cst);
-
-	if ((atomic_load(&cq->waiters) > 0 || atomic_load(&cq->fd_exported)) && write(cq->efd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		perror("dpwsk: eventfd write");
+	if (atomic_load(&cq->waiters) > 0 || atomic_load(&cq->fd_exported))
+		signal_fd(cq);
 }
 
 void dpw_post_completion(struct dpw_client *c, PIRP irp)
@@ -198,11 +203,8 @@ ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs)
 /* Deregister: make every waiter's poll() return, so it leaves the client. */
 void dpw_completion_wake_all(struct dpw_client *c)
 {
-	uint64_t one = 1;
-
-	if (atomic_load(&c->cq->waiters) > 0 && write(c->cq->efd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		perror("dpwsk: eventfd write");
+	if (atomic_load(&c->cq->waiters) > 0)
+		signal_fd(c->cq);
 }
 
 int WskCompletionFd(PWSK_CLIENT Client)

@@ -21,6 +21,7 @@
 
 #include "dpw/cli.h"
 #include "dpw/engine.h"
+#include "opt.h"   /* option values: numbers, durations, endpoints */
 #include "dpwsk.h"
 #include "wsk.h"
 
@@ -78,10 +79,5 @@ void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)
 /* ---- small helpers the programs share ----------------------------------------------------- */
 
 uint64_t dpw_app_now_ns(void);   /* CLOCK_MONOTONIC */
-/* "A.B.C.D:PORT" or "PORT" (address 0.0.0.0) into an IPv4 SOCKADDR_IN. 0 or -1. */
-int dpw_app_parse_endpoint(const char *s, SOCKADDR_IN *sa);
-/* Parse an unsigned decimal in [min, max] for option handlers; 0 or -1 with err filled. */
-int dpw_app_parse_u64(const char *name, const char *val, uint64_t min, uint64_t max,
-		      uint64_t *out, char *err, size_t errlen);
 
 #endif /* DPW_APP_H */

@@ -10,32 +10,16 @@
 #include <time.h>
 
 #include "cc.h"
+#include "opt.h"
 
 /* ---- options ------------------------------------------------------------------------------ */
-
-static int parse_u64(const char *name, const char *val, uint64_t min, uint64_t max,
-		     uint64_t *out, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(val, &end, 10);
-	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
-		snprintf(err, errlen, "--%s: '%s' is not a number from %" PRIu64 " to %" PRIu64,
-			 name, val, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 static int set_concurrency(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct cc_config *c = ctx;
 	uint64_t v;
 
-	if (parse_u64("concurrency", val, 1, CC_MAX_CONCURRENCY, &v, err, errlen) != 0)
+	if (dpw_app_parse_u64("concurrency", val, 1, CC_MAX_CONCURRENCY, &v, err, errlen) != 0)
 		return -1;
 	c->concurrency = (uint32_t)v;
 	return 0;
@@ -45,25 +29,13 @@ static int set_cycles(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct cc_config *c = ctx;
 
-	return parse_u64("cycles", val, 1, CC_MAX_CYCLES, &c->cycles, err, errlen);
+	return dpw_app_parse_u64("cycles", val, 1, CC_MAX_CYCLES, &c->cycles, err, errlen);
 }
 
 static int set_duration(void *ctx, const char *val, char *err, size_t errlen)
 {
-	struct cc_config *c = ctx;
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(val, &end);
-	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || !isfinite(d) ||
-	    d <= 0 || d > CC_MAX_DURATION_S) {
-		snprintf(err, errlen, "--duration: '%s' is not a number of seconds above 0 and "
-			 "at most %.0f", val, CC_MAX_DURATION_S);
-		return -1;
-	}
-	c->duration_s = d;
-	return 0;
+	return dpw_app_parse_seconds("duration", val, CC_MIN_DURATION_S, CC_MAX_DURATION_S,
+				     &((struct cc_config *)ctx)->duration_s, err, errlen);
 }
 
 static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
@@ -88,7 +60,7 @@ static int set_bytes(void *ctx, const char *val, char *err, size_t errlen)
 	struct cc_config *c = ctx;
 	uint64_t v;
 
-	if (parse_u64("bytes", val, 1, CC_MAX_BYTES, &v, err, errlen) != 0)
+	if (dpw_app_parse_u64("bytes", val, 1, CC_MAX_BYTES, &v, err, errlen) != 0)
 		return -1;
 	c->bytes = (uint32_t)v;
 	return 0;
@@ -139,34 +111,17 @@ void cc_config_defaults(struct cc_config *c)
 
 int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen)
 {
-	const char *colon = target != NULL ? strrchr(target, ':') : NULL;
-	char host[INET_ADDRSTRLEN];
-	struct in_addr a;
-	uint64_t port;
+	struct sockaddr_in sa;
 
-	if (colon == NULL || (size_t)(colon - target) >= sizeof(host)) {
-		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT",
-			 target ? target : "");
+	if (dpw_app_parse_target(target, &sa, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(host, target, (size_t)(colon - target));
-	host[colon - target] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1 || a.s_addr == INADDR_ANY ||
-	    a.s_addr == INADDR_BROADCAST) {
-		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT", target);
-		return -1;
-	}
-	if (parse_u64("port", colon + 1, 1, 65535, &port, err, errlen) != 0) {
-		snprintf(err, errlen, "bad target '%s': the port must be 1-65535", target);
-		return -1;
-	}
 	if (c->cycles == 0 && c->duration_s == 0) {
 		snprintf(err, errlen, "give --cycles C or --duration SECONDS (or both)");
 		return -1;
 	}
 	c->target = target;
-	c->addr = a.s_addr;
-	c->port = htons((uint16_t)port);
+	c->addr = sa.sin_addr.s_addr;
+	c->port = sa.sin_port;
 	return 0;
 }
 

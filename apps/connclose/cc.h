@@ -19,6 +19,7 @@ enum cc_mode {
 
 #define CC_MAX_CONCURRENCY 16384u        /* lwIP has 16384 ephemeral ports */
 #define CC_MAX_CYCLES      1000000000000ull
+#define CC_MIN_DURATION_S  0.001
 #define CC_MAX_DURATION_S  86400.0
 #define CC_MAX_BYTES       65536u
 

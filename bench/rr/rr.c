@@ -9,26 +9,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "opt.h"
 #include "rr.h"
 
 /* ---- options ------------------------------------------------------------------------------ */
-
-static int parse_u32(const char *name, const char *val, uint32_t min, uint32_t max,
-		     uint32_t *out, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(val, &end, 10);
-	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
-		snprintf(err, errlen, "--%s: '%s' is not a number from %" PRIu32 " to %" PRIu32,
-			 name, val, min, max);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
 
 static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
 {
@@ -47,27 +31,15 @@ static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
 
 static int set_duration(void *ctx, const char *val, char *err, size_t errlen)
 {
-	struct rr_config *c = ctx;
-	char *end;
-	double d;
-
-	errno = 0;
-	d = strtod(val, &end);
-	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 || !isfinite(d) ||
-	    d < 0.1 || d > RR_MAX_DURATION_S) {
-		snprintf(err, errlen, "--duration: '%s' is not a number of seconds from 0.1 to %.0f",
-			 val, RR_MAX_DURATION_S);
-		return -1;
-	}
-	c->duration_s = d;
-	return 0;
+	return dpw_app_parse_seconds("duration", val, 0.1, RR_MAX_DURATION_S,
+				     &((struct rr_config *)ctx)->duration_s, err, errlen);
 }
 
 static int set_connections(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct rr_config *c = ctx;
 
-	return parse_u32("connections", val, 1, RR_MAX_CONNECTIONS, &c->connections, err,
+	return dpw_app_parse_u32("connections", val, 1, RR_MAX_CONNECTIONS, &c->connections, err,
 			 errlen);
 }
 
@@ -76,7 +48,7 @@ static int set_size(void *ctx, const char *val, char *err, size_t errlen)
 	struct rr_config *c = ctx;
 
 	c->size_given = true;
-	return parse_u32("size", val, 1, RR_MAX_SIZE, &c->size, err, errlen);
+	return dpw_app_parse_u32("size", val, 1, RR_MAX_SIZE, &c->size, err, errlen);
 }
 
 static int set_inflight(void *ctx, const char *val, char *err, size_t errlen)
@@ -84,7 +56,7 @@ static int set_inflight(void *ctx, const char *val, char *err, size_t errlen)
 	struct rr_config *c = ctx;
 
 	c->inflight_given = true;
-	return parse_u32("inflight", val, 1, RR_MAX_INFLIGHT, &c->inflight, err, errlen);
+	return dpw_app_parse_u32("inflight", val, 1, RR_MAX_INFLIGHT, &c->inflight, err, errlen);
 }
 
 static int set_json(void *ctx, const char *val, char *err, size_t errlen)
@@ -125,24 +97,10 @@ void rr_config_defaults(struct rr_config *c)
 
 int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t errlen)
 {
-	const char *colon = target != NULL ? strrchr(target, ':') : NULL;
-	char host[INET_ADDRSTRLEN];
-	struct in_addr a;
-	uint32_t port;
+	struct sockaddr_in sa;
 
-	if (colon == NULL || (size_t)(colon - target) >= sizeof(host)) {
-		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT",
-			 target ? target : "");
+	if (dpw_app_parse_target(target, &sa, err, errlen) != 0)
 		return -1;
-	}
-	memcpy(host, target, (size_t)(colon - target));
-	host[colon - target] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1 || a.s_addr == INADDR_ANY ||
-	    a.s_addr == INADDR_BROADCAST || parse_u32("port", colon + 1, 1, 65535, &port, err,
-						      errlen) != 0) {
-		snprintf(err, errlen, "bad target '%s': expected A.B.C.D:PORT", target);
-		return -1;
-	}
 	if (!c->size_given)
 		c->size = c->mode == RR_MODE_RR ? RR_DEFAULT_RR_SIZE : RR_DEFAULT_BULK_SIZE;
 	if (c->mode == RR_MODE_RR && c->inflight_given) {
@@ -158,8 +116,8 @@ int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t 
 		return -1;
 	}
 	c->target = target;
-	c->addr = a.s_addr;
-	c->port = htons((uint16_t)port);
+	c->addr = sa.sin_addr.s_addr;
+	c->port = sa.sin_port;
 	return 0;
 }
 
