@@ -71,6 +71,7 @@ struct dpw_socket {
 	bool has_local, has_remote;
 	bool graceful_closed;            /* lwIP closed the pcb after both FINs (ERR_CLSD) */
 	bool disconnect_listed;          /* on the lcore's list of disconnects in progress */
+	uint32_t disconnect_slot;        /* its index there, while listed */
 	bool disconnect_indicated;       /* WskDisconnectEvent already called */
 	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS (datagram) */
 	bool has_remote_fixed;

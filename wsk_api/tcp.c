@@ -30,19 +30,23 @@ static unsigned nb_disconnecting;
 static void list_disconnecting(struct dpw_socket *s)
 {
 	if (!s->disconnect_listed && nb_disconnecting < MAX_DISCONNECTING) {
+		s->disconnect_slot = nb_disconnecting;
 		disconnecting[nb_disconnecting++] = s;
 		s->disconnect_listed = true;
 	}
 }
 
+/* Swap the last entry into s's slot: no search, whatever the list's length. */
 static void unlist_disconnecting(struct dpw_socket *s)
 {
-	for (unsigned i = 0; s->disconnect_listed && i < nb_disconnecting; i++) {
-		if (disconnecting[i] == s) {
-			disconnecting[i] = disconnecting[--nb_disconnecting];
-			s->disconnect_listed = false;
-		}
-	}
+	struct dpw_socket *last;
+
+	if (!s->disconnect_listed)
+		return;
+	last = disconnecting[--nb_disconnecting];
+	disconnecting[s->disconnect_slot] = last;
+	last->disconnect_slot = s->disconnect_slot;
+	s->disconnect_listed = false;
 }
 
 /* Our FIN is acknowledged once lwIP leaves FIN_WAIT_1/CLOSING/LAST_ACK. */
@@ -76,8 +80,7 @@ void dpw_tcp_poll(void)
 		release_time_wait(s);
 
 		if (s->fin_sent && fin_acknowledged(s)) {
-			disconnecting[i] = disconnecting[--nb_disconnecting];
-			s->disconnect_listed = false;
+			unlist_disconnecting(s);   /* slot i now holds the next one to look at */
 			if (s->disconnectq.head != NULL) {
 				struct dpw_req *r = dpw_queue_pop(&s->disconnectq);
 
