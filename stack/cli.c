@@ -51,6 +51,28 @@ int dpw_parse_ipv4_prefix(const char *s, uint32_t *addr, uint32_t *mask)
 	return 0;
 }
 
+int dpw_parse_ipv6_prefix(const char *s, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	size_t len = s == NULL ? 0 : slash ? (size_t)(slash - s) : strlen(s);
+	struct in6_addr a;
+
+	if (s == NULL || len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	/* lwIP decides what is on the link by the first 64 bits, whatever the prefix says. */
+	if (slash != NULL && strcmp(slash + 1, "64") != 0)
+		return -1;
+	if (inet_pton(AF_INET6, buf, &a) != 1 || IN6_IS_ADDR_UNSPECIFIED(&a) ||
+	    IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_LOOPBACK(&a) ||
+	    IN6_IS_ADDR_V4MAPPED(&a))
+		return -1;
+	memcpy(addr, &a, 16);
+	return 0;
+}
+
 static int parse_u16(const char *s, uint16_t *out)
 {
 	char *end;
@@ -87,7 +109,7 @@ static const struct dpw_cli_opt *find_opt(const struct dpw_cli_opt *opts, const 
 static int common_opt(struct dpw_cli *cli, const char *name, const char *val, bool *used_arg,
 		      char *err, size_t errlen)
 {
-	static const char *const with_arg[] = { "iface", "port", "ip", "gw", "lcores",
+	static const char *const with_arg[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
 						"rx-desc", "tx-desc", "mtu" };
 	bool takes_arg = false;
 
@@ -107,6 +129,12 @@ static int common_opt(struct dpw_cli *cli, const char *name, const char *val, bo
 		if (dpw_parse_ipv4_prefix(val, &cli->engine.ipv4_addr,
 					  &cli->engine.ipv4_netmask) != 0) {
 			snprintf(err, errlen, "bad --ip '%s': expected A.B.C.D/PREFIX", val);
+			return -1;
+		}
+	} else if (strcmp(name, "ip6") == 0) {
+		if (dpw_parse_ipv6_prefix(val, cli->engine.ipv6_addr) != 0) {
+			snprintf(err, errlen, "bad --ip6 '%s': expected a global IPv6 address, "
+				 "ADDR/64 (lwIP's links are /64)", val);
 			return -1;
 		}
 	} else if (strcmp(name, "gw") == 0) {
@@ -269,6 +297,7 @@ void dpw_cli_usage(const struct dpw_cli *cli, const char *synopsis,
 	       "  --iface NAME             attach Linux interface NAME (net_af_packet)\n"
 	       "  --port DEVICE            use an ethdev the EAL arguments create (PCI address, vdev)\n"
 	       "  --ip A.B.C.D/N           the stack's address and prefix (required)\n"
+	       "  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"
 	       "  --gw A.B.C.D             default gateway\n"
 	       "  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
 	       "  --rx-desc N, --tx-desc N queue depths (default 1024)\n"

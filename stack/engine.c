@@ -8,6 +8,8 @@
 
 #include "lwip/init.h"
 #include "lwip/ip4_frag.h"
+#include "lwip/ip6_addr.h"
+#include "lwip/netif.h"
 #include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
@@ -20,6 +22,28 @@
 /* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time. */
 static bool lwip_ready;
 static struct dpw_engine *current_engine;
+
+/* The link-local address from the MAC (EUI-64) and, if configured, the global one; both
+ * preferred at once, since there is no duplicate address detection (lwipopts.h). */
+static int add_ipv6(struct netif *n, const struct dpw_engine_config *cfg, char *err,
+		    size_t errlen)
+{
+	ip6_addr_t a;
+	s8_t idx;
+
+	if (!dpw_engine_config_has_ipv6(cfg))
+		return 0;
+	netif_create_ip6_linklocal_address(n, 1);
+	netif_ip6_addr_set_state(n, 0, IP6_ADDR_PREFERRED);
+	IP6_ADDR(&a, 0, 0, 0, 0);
+	memcpy(a.addr, cfg->ipv6_addr, sizeof(a.addr));
+	if (netif_add_ip6_address(n, &a, &idx) != ERR_OK) {
+		dpw_set_err(err, errlen, "cannot add the IPv6 address");
+		return -1;
+	}
+	netif_ip6_addr_set_state(n, idx, IP6_ADDR_PREFERRED);
+	return 0;
+}
 
 struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *err,
 				     size_t errlen)
@@ -61,6 +85,10 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	ip4_addr_set_u32(&gw, cfg->ipv4_gateway);
 	netif_add(&e->netif, &addr, &mask, &gw, e, dpw_netif_init, ethernet_input);
 	netif_set_default(&e->netif);
+	if (add_ipv6(&e->netif, cfg, err, errlen) != 0) {
+		dpw_engine_destroy(e);
+		return NULL;
+	}
 	netif_set_up(&e->netif);
 	current_engine = e;
 	dpw_telemetry_engine(e);

@@ -42,7 +42,29 @@
 #define ETHARP_SUPPORT_STATIC_ENTRIES   1  /* NIC validation pins peers without ARP */
 #define ETH_PAD_SIZE                    0  /* mbuf data is already 128-byte aligned */
 #define LWIP_IPV4                       1
-#define LWIP_IPV6                       0  /* IPv6 comes with the WSK layer (issue 3) */
+#define LWIP_IPV6                       1  /* dual stack: IPv4 always, IPv6 when --ip6 is given */
+#define LWIP_IPV6_NUM_ADDRESSES         3  /* link-local from the MAC, one global, one spare */
+#define LWIP_IPV6_SCOPES                0  /* one port per engine: a link-local address can only
+                                              mean this link, so no zones to carry around */
+#define LWIP_IPV6_MLD                   0  /* no MLD reports: lwIP then accepts the
+                                              solicited-node groups of its own addresses, which
+                                              is all Neighbor Discovery needs on a LAN */
+#define LWIP_IPV6_AUTOCONFIG            0  /* static addressing, as for IPv4 */
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT   0  /* no router discovery: no chatter on the wire */
+#define LWIP_IPV6_DHCP6                 0
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS   0  /* addresses are usable at once (as with nodad) */
+#define LWIP_ICMP6                      1  /* echo replies, errors, Neighbor Discovery */
+#define LWIP_IPV6_FRAG                  1
+#define LWIP_IPV6_REASS                 1
+#define IPV6_FRAG_COPYHEADER            1  /* 64-bit: lwIP's reassembly helper (a pointer and
+                                              two u16) is wider than the 8-byte fragment header */
+#define LWIP_ND6_QUEUEING               1  /* keep SYNs sent before a neighbour resolves... */
+#define MEMP_NUM_ND6_QUEUE           1024  /* ... as many as ARP does, for the same reason */
+#define LWIP_ND6_NUM_NEIGHBORS         64  /* neighbours on the link; lwIP indexes these
+                                              tables with 8-bit (often signed) counters, so
+                                              above 127 its loops never end */
+#define LWIP_ND6_NUM_DESTINATIONS      64
+#define LWIP_ND6_ALLOW_RA_UPDATES       0  /* no routers: nothing may change our MTU or hops */
 #define IP_REASSEMBLY                   1
 #define IP_FRAG                         1
 #define IP_DEFAULT_TTL                 64  /* same as Linux, so captures compare */

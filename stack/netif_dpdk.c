@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "lwip/etharp.h"
+#include "lwip/ethip6.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/snmp.h"
@@ -176,6 +177,7 @@ err_t dpw_netif_init(struct netif *netif)
 	netif->name[0] = 'd';
 	netif->name[1] = 'p';
 	netif->output = etharp_output;
+	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = linkoutput;
 	netif->mtu = e->mtu;
 	netif->hwaddr_len = ETH_HWADDR_LEN;

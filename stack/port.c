@@ -113,6 +113,10 @@ int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, cha
 		return -1;
 	}
 	e->port_started = true;
+	/* Neighbor Discovery asks for us at a multicast MAC (33:33:ff:...) that a NIC's unicast
+	 * filter drops. Drivers without the knob (af_packet) pass every frame anyway. */
+	if (dpw_engine_config_has_ipv6(cfg))
+		(void)rte_eth_allmulticast_enable(e->port_id);
 	/* Some drivers fill their RX ring at start: that share of the pool is "idle", the
 	 * baseline the leak checks compare against. */
 	e->mbuf_idle = rte_mempool_in_use_count(e->pool);

@@ -35,9 +35,11 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 
 	s->drop_runt = e->c.drop_runt;
 	s->drop_link = lwip_stats.link.drop + lwip_stats.etharp.drop;
+	/* IP counts both versions (IPv6 has no header checksum). */
 	s->drop_ip_chksum = lwip_stats.ip.chkerr;
-	s->drop_ip_len = lwip_stats.ip.lenerr;
-	s->drop_ip_other = lwip_stats.ip.drop - lwip_stats.ip.chkerr - lwip_stats.ip.lenerr;
+	s->drop_ip_len = lwip_stats.ip.lenerr + lwip_stats.ip6.lenerr;
+	s->drop_ip_other = lwip_stats.ip.drop - lwip_stats.ip.chkerr - lwip_stats.ip.lenerr +
+			   lwip_stats.ip6.drop - lwip_stats.ip6.lenerr;
 	s->drop_tcp_chksum = lwip_stats.tcp.chkerr;
 	s->drop_tcp_other = lwip_stats.tcp.drop - lwip_stats.tcp.chkerr;
 	s->drop_udp_chksum = lwip_stats.udp.chkerr;
@@ -45,7 +47,10 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	/* lwIP counts an ICMP checksum or length error without counting a drop. */
 	s->drop_icmp = lwip_stats.icmp.drop + lwip_stats.icmp.chkerr + lwip_stats.icmp.lenerr +
 		       lwip_stats.icmp.err;
-	s->rx_dropped = s->rx_missed + s->drop_runt + e->c.rx_nombuf + s->drop_link + lwip_stats.ip.drop + lwip_stats.tcp.drop +
+	/* ICMPv6 and Neighbor Discovery (counted apart) count every error as a drop too. */
+	s->drop_icmp += lwip_stats.icmp6.drop + lwip_stats.nd6.drop;
+	s->rx_dropped = s->rx_missed + s->drop_runt + e->c.rx_nombuf + s->drop_link +
+			lwip_stats.ip.drop + lwip_stats.ip6.drop + lwip_stats.tcp.drop +
 			lwip_stats.udp.drop + s->drop_icmp;
 
 	s->mbuf_total = e->pool != NULL ? e->pool->size : 0;

@@ -1,6 +1,7 @@
 /* lwIP's NO_SYS port: the clock (TSC), random numbers and assertions. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 #include <rte_jhash.h>
@@ -28,13 +29,20 @@ void dpw_sys_init(void)
 u32_t dpw_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *remote_ip,
 		  u16_t remote_port)
 {
-	uint32_t words[3] = { ip4_addr_get_u32(ip_2_ip4(local_ip)),
-			      ip4_addr_get_u32(ip_2_ip4(remote_ip)),
-			      ((uint32_t)local_port << 16) | remote_port };
 	uint32_t clock = (uint32_t)(rte_get_tsc_cycles() / tsc_per_4us);
+	uint32_t ports = ((uint32_t)local_port << 16) | remote_port;
 
-	return clock + rte_jhash_3words(words[0], words[1], words[2] ^ isn_secret[1],
-					isn_secret[0]);
+	if (IP_IS_V6(local_ip)) {
+		uint32_t words[9];
+
+		memcpy(words, ip_2_ip6(local_ip)->addr, 16);
+		memcpy(words + 4, ip_2_ip6(remote_ip)->addr, 16);
+		words[8] = ports ^ isn_secret[1];
+		return clock + rte_jhash_32b(words, 9, isn_secret[0]);
+	}
+	return clock + rte_jhash_3words(ip4_addr_get_u32(ip_2_ip4(local_ip)),
+					ip4_addr_get_u32(ip_2_ip4(remote_ip)),
+					ports ^ isn_secret[1], isn_secret[0]);
 }
 
 /* lwIP's timers (retransmission, delayed ACK, TIME_WAIT) run off this millisecond clock.

@@ -65,6 +65,8 @@ void dpw_cli_print_stats(struct dpw_engine *e);
 /* Parse "A.B.C.D/N" (addr and mask in network byte order). 0 or -1. */
 int dpw_parse_ipv4_prefix(const char *s, uint32_t *addr, uint32_t *mask);
 int dpw_parse_ipv4(const char *s, uint32_t *addr);
+/* "ADDR/64" (the prefix may be left out): a global unicast IPv6 address; 0 or -1. */
+int dpw_parse_ipv6_prefix(const char *s, uint8_t addr[16]);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,11 @@ struct dpw_engine_config {
 	uint32_t ipv4_addr;     /* network byte order */
 	uint32_t ipv4_netmask;  /* network byte order */
 	uint32_t ipv4_gateway;  /* network byte order, 0 for none */
+	/* IPv6, alongside IPv4: a global address in a /64 (lwIP's on-link rule), all zero for
+	 * none. The port also gets a link-local address from its MAC. Both are usable at once
+	 * (no duplicate address detection); neighbours on the link are found by Neighbor
+	 * Discovery; there is no router, so only the /64 and link-local addresses are reachable. */
+	uint8_t ipv6_addr[16];
 	uint16_t rx_desc;       /* RX queue depth, 0 for the default (1024) */
 	uint16_t tx_desc;       /* TX queue depth, 0 for the default (1024) */
 	uint32_t extra_mbufs;   /* mbufs beyond the queues' needs held by lwIP (0: default 16384) */
