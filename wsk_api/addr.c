@@ -1,29 +1,77 @@
-/* Addresses between WSK's SOCKADDR (Windows family numbers) and lwIP's ip_addr_t. IPv4 only
- * while lwIP is built without IPv6 (stack/lwipopts.h). */
+/* Addresses between WSK's SOCKADDR (Windows family numbers) and lwIP's ip_addr_t, and the
+ * rule that a socket speaks the family it was created with: an AF_INET6 socket is IPv6 only,
+ * as Windows' default (IPV6_V6ONLY), so IPv4-mapped addresses are not accepted either. */
 #include <string.h>
 
 #include "lwip/ip_addr.h"
+#include "lwip/netif.h"
 
 #include "socket_internal.h"
 
 NTSTATUS dpw_sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port)
 {
-	const SOCKADDR_IN *in = (const SOCKADDR_IN *)sa;
-
 	if (sa == NULL)
 		return STATUS_INVALID_PARAMETER;
-	if (DpwSockaddrFamily(sa) == DPW_AF_INET6)
-		return STATUS_NOT_SUPPORTED;   /* lwIP is built IPv4-only for now */
-	if (DpwSockaddrFamily(sa) != DPW_AF_INET)
+	switch (DpwSockaddrFamily(sa)) {
+	case DPW_AF_INET: {
+		const SOCKADDR_IN *in = (const SOCKADDR_IN *)sa;
+
+		ip_addr_set_ip4_u32_val(*ip, in->sin_addr.s_addr);
+		*port = lwip_ntohs(in->sin_port);
+		return STATUS_SUCCESS;
+	}
+	case DPW_AF_INET6: {
+		const SOCKADDR_IN6 *in6 = (const SOCKADDR_IN6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			return STATUS_INVALID_ADDRESS;
+		memset(ip, 0, sizeof(*ip));
+		IP_SET_TYPE(ip, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(ip)->addr, &in6->sin6_addr, 16);
+		*port = lwip_ntohs(in6->sin6_port);
+		return STATUS_SUCCESS;
+	}
+	default:
 		return STATUS_INVALID_ADDRESS;
-	ip_addr_set_ip4_u32_val(*ip, in->sin_addr.s_addr);
-	*port = lwip_ntohs(in->sin_port);
-	return STATUS_SUCCESS;
+	}
+}
+
+NTSTATUS dpw_sockaddr_for_socket(const struct dpw_socket *s, const SOCKADDR *sa, ip_addr_t *ip,
+				 uint16_t *port)
+{
+	if (sa != NULL && DpwSockaddrFamily(sa) != s->af)
+		return STATUS_INVALID_ADDRESS;   /* Winsock's WSAEAFNOSUPPORT / WSAEFAULT */
+	return dpw_sockaddr_to_lwip(sa, ip, port);
+}
+
+bool dpw_ip_is_bindable(const ip_addr_t *ip)
+{
+	struct netif *n;
+
+	if (ip_addr_isany(ip))
+		return true;
+	NETIF_FOREACH(n) {
+		if (IP_IS_V6(ip) ? netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0
+				 : ip4_addr_cmp(netif_ip4_addr(n), ip_2_ip4(ip)))
+			return true;
+	}
+	return false;
+}
+
+u8_t dpw_socket_ip_type(const struct dpw_socket *s)
+{
+	return s->af == DPW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;
 }
 
 void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (IP_IS_V6(ip)) {
+		out->Ipv6.sin6_family = DPW_AF_INET6;
+		out->Ipv6.sin6_port = lwip_htons(port);
+		memcpy(&out->Ipv6.sin6_addr, ip_2_ip6(ip)->addr, 16);
+		return;
+	}
 	out->Ipv4.sin_family = DPW_AF_INET;
 	out->Ipv4.sin_port = lwip_htons(port);
 	out->Ipv4.sin_addr.s_addr = ip4_addr_get_u32(ip_2_ip4(ip));

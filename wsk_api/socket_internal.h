@@ -112,6 +112,14 @@ const VOID *dpw_dispatch_for(ULONG category);
 
 /* Address conversion between WSK's SOCKADDR and lwIP (addr.c). */
 NTSTATUS dpw_sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port);
+/* The same for an address given to socket s: its family must be the socket's
+ * (STATUS_INVALID_ADDRESS otherwise). */
+NTSTATUS dpw_sockaddr_for_socket(const struct dpw_socket *s, const SOCKADDR *sa, ip_addr_t *ip,
+				 uint16_t *port);
+/* The wildcard or one of the stack's own addresses: what a socket may bind to. */
+bool dpw_ip_is_bindable(const ip_addr_t *ip);
+/* IPADDR_TYPE_V4 or IPADDR_TYPE_V6: the lwIP pcb type for the socket's family. */
+u8_t dpw_socket_ip_type(const struct dpw_socket *s);
 void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out);
 void dpw_copy_sockaddr(PSOCKADDR dst, const SOCKADDR_INET *src);
 

@@ -632,7 +632,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 
 	if (s->pcb.tcp != NULL)
 		return STATUS_SUCCESS;
-	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	pcb = tcp_new_ip_type(dpw_socket_ip_type(s));
 	if (pcb == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	attach_pcb(s, pcb);
@@ -644,13 +644,15 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 {
 	ip_addr_t ip;
 	uint16_t port;
-	NTSTATUS st = dpw_sockaddr_to_lwip(addr, &ip, &port);
+	NTSTATUS st = dpw_sockaddr_for_socket(s, addr, &ip, &port);
 	err_t err;
 
 	if (st != STATUS_SUCCESS)
 		return st;
 	if (s->bound)
 		return STATUS_INVALID_DEVICE_STATE;
+	if (!dpw_ip_is_bindable(&ip))
+		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
 	err = dpw_bind_pcb(s, &ip, port);   /* tcp_bind, with F2's sharing rules */
@@ -749,7 +751,7 @@ static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOC
 {
 	ip_addr_t ip;
 	uint16_t port;
-	NTSTATUS st = dpw_sockaddr_to_lwip(remote, &ip, &port);
+	NTSTATUS st = dpw_sockaddr_for_socket(s, remote, &ip, &port);
 	err_t err;
 
 	if (st != STATUS_SUCCESS)

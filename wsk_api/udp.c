@@ -97,7 +97,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 
 	if (s->pcb.udp != NULL)
 		return STATUS_SUCCESS;
-	pcb = udp_new_ip_type(IPADDR_TYPE_V4);
+	pcb = udp_new_ip_type(dpw_socket_ip_type(s));
 	if (pcb == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	s->pcb.udp = pcb;
@@ -112,18 +112,6 @@ static void remember_local(struct dpw_socket *s)
 	s->has_local = true;
 }
 
-/* Is ip one of the stack's own addresses? */
-static bool is_local_ip(const ip_addr_t *ip)
-{
-	struct netif *n;
-
-	NETIF_FOREACH(n) {
-		if (ip4_addr_cmp(netif_ip4_addr(n), ip_2_ip4(ip)))
-			return true;
-	}
-	return false;
-}
-
 static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
 {
 	NTSTATUS st;
@@ -131,7 +119,7 @@ static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
 
 	if (s->bound)
 		return STATUS_INVALID_DEVICE_STATE;
-	if (!ip_addr_isany(ip) && !is_local_ip(ip))
+	if (!dpw_ip_is_bindable(ip))
 		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
@@ -151,7 +139,7 @@ static void do_bind(struct dpw_req *r)
 {
 	ip_addr_t ip;
 	uint16_t port;
-	NTSTATUS st = dpw_sockaddr_to_lwip(r->u.addr.addr, &ip, &port);
+	NTSTATUS st = dpw_sockaddr_for_socket(r->sock, r->u.addr.addr, &ip, &port);
 
 	if (st == STATUS_SUCCESS)
 		st = bind_to(r->sock, &ip, port);
@@ -161,7 +149,8 @@ static void do_bind(struct dpw_req *r)
 /* A send on an unbound socket binds it to an ephemeral port first (Windows does the same). */
 static NTSTATUS ensure_bound(struct dpw_socket *s)
 {
-	return s->bound ? STATUS_SUCCESS : bind_to(s, IP4_ADDR_ANY, 0);
+	return s->bound ? STATUS_SUCCESS
+			: bind_to(s, s->af == DPW_AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY, 0);
 }
 
 /* ---- send ---------------------------------------------------------------------------------- */
@@ -181,7 +170,7 @@ static NTSTATUS resolve_remote(const struct dpw_socket *s, const SOCKADDR *remot
 		else
 			return STATUS_INVALID_PARAMETER;
 	}
-	if ((st = dpw_sockaddr_to_lwip(remote, ip, port)) != STATUS_SUCCESS)
+	if ((st = dpw_sockaddr_for_socket(s, remote, ip, port)) != STATUS_SUCCESS)
 		return st;
 	if (*port == 0 || ip_addr_isany(ip))
 		return STATUS_INVALID_ADDRESS;
@@ -577,8 +566,8 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
 
 /* The address of a set-remote or set-sendto IOCTL: none (clear), or a complete, specific
  * IPv4 address and port. *given tells which. */
-static NTSTATUS fixed_address(const SOCKADDR *addr, SIZE_T len, ip_addr_t *ip, uint16_t *port,
-			      bool *given)
+static NTSTATUS fixed_address(const struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len,
+			      ip_addr_t *ip, uint16_t *port, bool *given)
 {
 	ULONG need;
 	NTSTATUS st;
@@ -589,7 +578,7 @@ static NTSTATUS fixed_address(const SOCKADDR *addr, SIZE_T len, ip_addr_t *ip, u
 	need = DpwSockaddrLength(addr);
 	if (need == 0 || len < need)
 		return STATUS_INVALID_PARAMETER;
-	if ((st = dpw_sockaddr_to_lwip(addr, ip, port)) != STATUS_SUCCESS)
+	if ((st = dpw_sockaddr_for_socket(s, addr, ip, port)) != STATUS_SUCCESS)
 		return st;
 	if (*port == 0 || ip_addr_isany(ip))
 		return STATUS_INVALID_ADDRESS;
@@ -606,7 +595,7 @@ NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T l
 
 	if (!s->bound)
 		return STATUS_INVALID_DEVICE_STATE;   /* "after the socket has been bound" */
-	if ((st = fixed_address(addr, len, &ip, &port, &given)) != STATUS_SUCCESS)
+	if ((st = fixed_address(s, addr, len, &ip, &port, &given)) != STATUS_SUCCESS)
 		return st;
 	if (!given) {
 		/* No address: back to unconnected, every sender accepted. */
@@ -630,7 +619,7 @@ NTSTATUS dpw_udp_set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T l
 	ip_addr_t ip;
 	uint16_t port;
 	bool given;
-	NTSTATUS st = fixed_address(addr, len, &ip, &port, &given);
+	NTSTATUS st = fixed_address(s, addr, len, &ip, &port, &given);
 
 	if (st != STATUS_SUCCESS)
 		return st;
