@@ -13,11 +13,22 @@
 #   DPW_IF_STACK, DPW_IF_PEER    the veth end in each (the stack attaches to DPW_IF_STACK)
 #   DPW_IP_STACK, DPW_IP_PEER    198.18.0.2 and 198.18.0.1; DPW_PREFIX=24
 #   DPW_MAC_STACK, DPW_MAC_PEER  their MAC addresses
+#
+# IPv6 is off unless asked for: with DPW_TOPO_IPV6=1 in the environment of "run" or "up",
+# the peer's veth end (only it: the stack side's kernel keeps IPv6 disabled, so that it never
+# answers for the stack's address) gets 2001:2::1/64 from 2001:2::/48 (RFC 5180's benchmarking
+# range) and an EUI-64 link-local address, both usable at once (no DAD, no router
+# solicitations, router advertisements ignored). Then also:
+#   DPW_IP6_STACK, DPW_IP6_PEER  2001:2::2 and 2001:2::1; DPW_PREFIX6=64
+#                                (the stack takes its address as --ip6 $DPW_IP6_STACK/64)
 set -euo pipefail
 
 IP_PEER=198.18.0.1
 IP_STACK=198.18.0.2
 PREFIX=24
+IP6_PEER=2001:2::1
+IP6_STACK=2001:2::2
+PREFIX6=64
 
 die() { echo "netns.sh: error: $*" >&2; exit 2; }
 
@@ -61,6 +72,17 @@ quiet_ns() {
     ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
     ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 }
+# DPW_TOPO_IPV6=1: IPv6 on the peer's interface alone. Set before the link comes up, so that
+# the link-local address is made (EUI-64 from the MAC: the same every time) without DAD, and
+# no router solicitation is ever sent; the namespace-wide "all" value of accept_dad counts
+# too, so it goes to 0 as well (this namespace only).
+ipv6_peer_if() {
+    local c="net.ipv6.conf.$2"
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0
+    ip netns exec "$1" sysctl -qw "$c.accept_ra=0" "$c.router_solicitations=0" \
+        "$c.accept_dad=0" "$c.dad_transmits=0" "$c.addr_gen_mode=0" "$c.use_tempaddr=0"
+    ip netns exec "$1" sysctl -qw "$c.disable_ipv6=0"
+}
 quiet_if() {
     ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 ||
         ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
@@ -84,12 +106,24 @@ up() {
     # The stack's side has no kernel address: the kernel there must not answer for it.
     ip -n "$DPW_NS_STACK" link set "$DPW_IF_STACK" up
     ip -n "$DPW_NS_PEER" addr add "$IP_PEER/$PREFIX" dev "$DPW_IF_PEER"
+    if [ "${DPW_TOPO_IPV6:-0}" = 1 ]; then
+        ipv6_peer_if "$DPW_NS_PEER" "$DPW_IF_PEER"
+        ip -n "$DPW_NS_PEER" -6 addr add "$IP6_PEER/$PREFIX6" dev "$DPW_IF_PEER" nodad
+    fi
     ip -n "$DPW_NS_PEER" link set "$DPW_IF_PEER" up
     DPW_MAC_STACK=$(ip -n "$DPW_NS_STACK" -br link show "$DPW_IF_STACK" | awk '{print $3}')
     DPW_MAC_PEER=$(ip -n "$DPW_NS_PEER" -br link show "$DPW_IF_PEER" | awk '{print $3}')
     DPW_IP_STACK=$IP_STACK DPW_IP_PEER=$IP_PEER DPW_PREFIX=$PREFIX
     export DPW_TOPO_ID DPW_NS_STACK DPW_NS_PEER DPW_IF_STACK DPW_IF_PEER DPW_IP_STACK \
         DPW_IP_PEER DPW_PREFIX DPW_MAC_STACK DPW_MAC_PEER
+    if [ "${DPW_TOPO_IPV6:-0}" = 1 ]; then
+        DPW_IP6_STACK=$IP6_STACK DPW_IP6_PEER=$IP6_PEER DPW_PREFIX6=$PREFIX6
+        export DPW_IP6_STACK DPW_IP6_PEER DPW_PREFIX6
+    else
+        # Not inherited from a caller's environment either: IPv6 addresses only when this
+        # topology has them.
+        unset DPW_IP6_STACK DPW_IP6_PEER DPW_PREFIX6
+    fi
 }
 
 case "${1:-}" in
@@ -116,7 +150,7 @@ down)
     down "$2"
     ;;
 *)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
     [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ] || exit 2
     ;;
 esac

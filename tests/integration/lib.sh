@@ -5,8 +5,9 @@
 #   . "$(dirname "$0")/lib.sh"
 #   dpw_init TOOL...      skip (77) unless root and TOOLs exist; enter a fresh topology
 #                         through scripts/netns.sh if not already inside one; temp dir + trap
-#   stack_start [ARGS]    start $STACK_PROG (default dpwsk-rawecho) on DPW_IF_STACK, wait
-#                         for its ready line (any dpwsk program prints one)
+#   stack_start [ARGS]    start $STACK_PROG (default dpwsk-rawecho) on DPW_IF_STACK (with
+#                         --ip6 too when the topology has IPv6: DPW_IP6_STACK), wait for
+#                         its ready line (any dpwsk program prints one)
 #   stack_stats           SIGUSR1, wait for the new stats line, print it
 #   stat_get LINE KEY     one value of a stats line
 #   stack_stop            SIGTERM, bounded wait, check status 0, mbuf_in_use=0, no EAL files
@@ -229,9 +230,11 @@ stack_start() {
 	STACK_FINAL=
 	STACK_RC=
 	: >"$STACK_OUT"   # exists before the first poll below
-	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too).
+	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too). An IPv6
+	# topology (netns.sh with DPW_TOPO_IPV6=1) gives the stack its IPv6 address as well.
 	ip netns exec "$DPW_NS_STACK" "$STACK_PROG" --iface "$DPW_IF_STACK" \
-		--ip "$DPW_IP_STACK/$DPW_PREFIX" "$@" >"$STACK_OUT" 2>"$STACK_ERR" &
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
+		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} "$@" >"$STACK_OUT" 2>"$STACK_ERR" &
 	STACK_PID=$!
 	dpw_track "$STACK_PID"
 	for ((i = 0; i < 400; i++)); do        # 400 x 0.05 s = 20 s

@@ -25,6 +25,8 @@
 WSK_PROVIDER_NPI h_npi;
 WSK_REGISTRATION h_reg;
 uint32_t h_ip_stack, h_ip_peer;
+bool h_have_ip6;
+IN6_ADDR h_ip6_stack, h_ip6_peer;
 _Atomic int h_failures, h_passes;
 
 static struct dpw_engine *engine;
@@ -104,14 +106,27 @@ static int open_ns(const char *name)
 	return fd;
 }
 
+void h_need_ip6(void)
+{
+	const char *v = getenv("DPW_IP6_STACK");
+
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "harness: no IPv6 in this topology: run under DPW_TOPO_IPV6=1 "
+				"scripts/netns.sh run\n");
+		exit(77);   /* meson: skipped */
+	}
+}
+
 void h_start(int argc, char **argv)
 {
-	char ipbuf[64], err[DPW_ERRLEN];
+	char ipbuf[64], ip6buf[80], err[DPW_ERRLEN];
 	/* DPW_HARNESS_LCORES (e.g. "0-1"): the engine polls on a worker lcore of its own, truly
 	 * in parallel with the test's threads; by default it shares the main thread's core. */
 	const char *lcores = getenv("DPW_HARNESS_LCORES");
-	char *args[] = { argv[0], "--iface", (char *)env("DPW_IF_STACK"), "--ip", ipbuf,
-			 "--lcores", (char *)lcores, NULL };
+	/* DPW_IP6_STACK (netns.sh with DPW_TOPO_IPV6=1): the stack takes that IPv6 address too. */
+	const char *ip6 = getenv("DPW_IP6_STACK");
+	char *args[12];
+	int n = 0;
 	WSK_CLIENT_NPI npi = { NULL, &client_dispatch };
 	NTSTATUS st;
 
@@ -122,9 +137,28 @@ void h_start(int argc, char **argv)
 	if (setns(ns_stack_fd, CLONE_NEWNET) != 0)
 		die("setns into the stack namespace failed");
 	snprintf(ipbuf, sizeof(ipbuf), "%s/%s", env("DPW_IP_STACK"), env("DPW_PREFIX"));
-	inet_pton(AF_INET, env("DPW_IP_STACK"), &h_ip_stack);
-	inet_pton(AF_INET, env("DPW_IP_PEER"), &h_ip_peer);
-	if (dpw_cli_parse(lcores != NULL ? 7 : 5, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
+	inet_pton(PF_INET, env("DPW_IP_STACK"), &h_ip_stack);
+	inet_pton(PF_INET, env("DPW_IP_PEER"), &h_ip_peer);
+	args[n++] = argv[0];
+	args[n++] = "--iface";
+	args[n++] = (char *)env("DPW_IF_STACK");
+	args[n++] = "--ip";
+	args[n++] = ipbuf;
+	if (ip6 != NULL && *ip6 != '\0') {
+		if (inet_pton(PF_INET6, ip6, &h_ip6_stack) != 1 ||
+		    inet_pton(PF_INET6, env("DPW_IP6_PEER"), &h_ip6_peer) != 1)
+			die("DPW_IP6_STACK or DPW_IP6_PEER is not an IPv6 address");
+		snprintf(ip6buf, sizeof(ip6buf), "%s/%s", ip6, env("DPW_PREFIX6"));
+		args[n++] = "--ip6";
+		args[n++] = ip6buf;
+		h_have_ip6 = true;
+	}
+	if (lcores != NULL) {
+		args[n++] = "--lcores";
+		args[n++] = (char *)lcores;
+	}
+	args[n] = NULL;
+	if (dpw_cli_parse(n, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
 		die(err);
 	engine = dpw_cli_start(&cli, err, sizeof(err));
 	if (engine == NULL)
@@ -359,6 +393,57 @@ void h_sockaddr(SOCKADDR_IN *sa, uint32_t ip, uint16_t port)
 	sa->sin_addr.s_addr = ip;
 }
 
+void h_sockaddr6(SOCKADDR_IN6 *sa, const IN6_ADDR *ip, uint16_t port)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_family = AF_INET6;   /* Windows' 23 (sockaddr.h) */
+	sa->sin6_port = htons(port);
+	if (ip != NULL)
+		sa->sin6_addr = *ip;
+}
+
+void h_addr(SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port)
+{
+	if (af == AF_INET6)
+		h_sockaddr6(&sa->Ipv6, who == H_STACK ? &h_ip6_stack : who == H_PEER ? &h_ip6_peer
+										 : NULL,
+			    port);
+	else
+		h_sockaddr(&sa->Ipv4, who == H_STACK ? h_ip_stack : who == H_PEER ? h_ip_peer : 0,
+			   port);
+}
+
+bool h_addr_is(const SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port)
+{
+	SOCKADDR_INET want;
+
+	h_addr(&want, af, who, port);
+	if (sa->si_family != af)
+		return false;
+	if (af == AF_INET6)
+		return sa->Ipv6.sin6_port == want.Ipv6.sin6_port &&
+		       memcmp(&sa->Ipv6.sin6_addr, &want.Ipv6.sin6_addr, sizeof(IN6_ADDR)) == 0;
+	return sa->Ipv4.sin_port == want.Ipv4.sin_port &&
+	       sa->Ipv4.sin_addr.s_addr == want.Ipv4.sin_addr.s_addr;
+}
+
+const char *h_addr_str(const SOCKADDR_INET *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->si_family == AF_INET6) {
+		inet_ntop(PF_INET6, &sa->Ipv6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "family %u [%s]:%u scope %u", sa->si_family, ip,
+			 ntohs(sa->Ipv6.sin6_port), (unsigned)sa->Ipv6.sin6_scope_id);
+	} else if (sa->si_family == AF_INET) {
+		inet_ntop(PF_INET, &sa->Ipv4.sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "family %u %s:%u", sa->si_family, ip, ntohs(sa->Ipv4.sin_port));
+	} else {
+		snprintf(buf, len, "family %u", sa->si_family);
+	}
+	return buf;
+}
+
 static NTSTATUS finish_sync(struct h_irp *h, NTSTATUS issued)
 {
 	NTSTATUS st;
@@ -453,12 +538,18 @@ static NTSTATUS sync_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info)
 
 NTSTATUS h_socket(ULONG category, PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out)
 {
+	return h_socket_af(AF_INET, category, ctx, dispatch, out);
+}
+
+NTSTATUS h_socket_af(ADDRESS_FAMILY af, ULONG category, PVOID ctx, const VOID *dispatch,
+		     PWSK_SOCKET *out)
+{
 	const WSK_PROVIDER_NPI *npi = h_client_npi();
 	struct h_irp *h = irp_new();
 	ULONG_PTR info;
 	NTSTATUS st;
 
-	st = npi->Dispatch->WskSocket(npi->Client, AF_INET,
+	st = npi->Dispatch->WskSocket(npi->Client, af,
 				      category == WSK_FLAG_DATAGRAM_SOCKET ? SOCK_DGRAM
 									   : SOCK_STREAM,
 				      category == WSK_FLAG_DATAGRAM_SOCKET ? IPPROTO_UDP
@@ -469,28 +560,40 @@ NTSTATUS h_socket(ULONG category, PVOID ctx, const VOID *dispatch, PWSK_SOCKET *
 	return st;
 }
 
-NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
+NTSTATUS h_bind_sa(PWSK_SOCKET s, const SOCKADDR *sa)
 {
 	struct h_irp *h = irp_new();
+
+	/* WskBind sits right after the two basic members in every table that has it. */
+	return sync_done(h, stream(s)->WskBind(s, (PSOCKADDR)sa, 0, h->irp), NULL);
+}
+
+NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
+{
 	SOCKADDR_IN sa;
 
 	h_sockaddr(&sa, ip, port);
-	/* WskBind sits right after the two basic members in every table that has it. */
-	return sync_done(h, stream(s)->WskBind(s, (PSOCKADDR)&sa, 0, h->irp), NULL);
+	return h_bind_sa(s, (PSOCKADDR)&sa);
+}
+
+NTSTATUS h_connect_sa(PWSK_SOCKET s, const SOCKADDR *sa)
+{
+	struct h_irp *h = irp_new();
+	NTSTATUS st;
+
+	if (is_connection(s))
+		st = conn(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
+	else
+		st = stream(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
+	return sync_done(h, st, NULL);
 }
 
 NTSTATUS h_connect(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 {
-	struct h_irp *h = irp_new();
 	SOCKADDR_IN sa;
-	NTSTATUS st;
 
 	h_sockaddr(&sa, ip, port);
-	if (is_connection(s))
-		st = conn(s)->WskConnect(s, (PSOCKADDR)&sa, 0, h->irp);
-	else
-		st = stream(s)->WskConnect(s, (PSOCKADDR)&sa, 0, h->irp);
-	return sync_done(h, st, NULL);
+	return h_connect_sa(s, (PSOCKADDR)&sa);
 }
 
 NTSTATUS h_listen(PWSK_SOCKET s)
@@ -601,45 +704,61 @@ NTSTATUS h_disconnect(PWSK_SOCKET s, const void *data, size_t len, ULONG flags)
 NTSTATUS h_accept(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, SOCKADDR_IN *local,
 		  SOCKADDR_IN *remote, PWSK_SOCKET *out)
 {
+	return h_accept_sa(l, ctx, dispatch, (PSOCKADDR)local, (PSOCKADDR)remote, out);
+}
+
+NTSTATUS h_accept_sa(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, PSOCKADDR local,
+		     PSOCKADDR remote, PWSK_SOCKET *out)
+{
 	struct h_irp *h = irp_new();
 	ULONG_PTR info;
 	NTSTATUS st;
 
 	/* WskAccept has the same place in the listen and the stream table (R5). */
 	st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)l->Dispatch)
-		     ->WskAccept(l, 0, ctx, dispatch, (PSOCKADDR)local, (PSOCKADDR)remote, h->irp);
+		     ->WskAccept(l, 0, ctx, dispatch, local, remote, h->irp);
 	st = sync_done(h, st, &info);
 	*out = st == STATUS_SUCCESS ? (PWSK_SOCKET)info : NULL;
 	return st;
 }
 
-static NTSTATUS address_call(PWSK_SOCKET s, SOCKADDR_IN *sa, bool local)
+static NTSTATUS address_call(PWSK_SOCKET s, PSOCKADDR sa, size_t len, bool local)
 {
 	struct h_irp *h = irp_new();
 	NTSTATUS st;
 
-	memset(sa, 0, sizeof(*sa));
+	memset(sa, 0, len);
 	if (is_connection(s)) {
-		st = local ? conn(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp)
-			   : conn(s)->WskGetRemoteAddress(s, (PSOCKADDR)sa, h->irp);
+		st = local ? conn(s)->WskGetLocalAddress(s, sa, h->irp)
+			   : conn(s)->WskGetRemoteAddress(s, sa, h->irp);
 	} else if (local && h_category(s) == WSK_FLAG_LISTEN_SOCKET) {
 		st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)s->Dispatch)
-			     ->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp);
+			     ->WskGetLocalAddress(s, sa, h->irp);
 	} else {
-		st = local ? stream(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp)
-			   : stream(s)->WskGetRemoteAddress(s, (PSOCKADDR)sa, h->irp);
+		st = local ? stream(s)->WskGetLocalAddress(s, sa, h->irp)
+			   : stream(s)->WskGetRemoteAddress(s, sa, h->irp);
 	}
 	return sync_done(h, st, NULL);
 }
 
 NTSTATUS h_local_address(PWSK_SOCKET s, SOCKADDR_IN *sa)
 {
-	return address_call(s, sa, true);
+	return address_call(s, (PSOCKADDR)sa, sizeof(*sa), true);
 }
 
 NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa)
 {
-	return address_call(s, sa, false);
+	return address_call(s, (PSOCKADDR)sa, sizeof(*sa), false);
+}
+
+NTSTATUS h_local_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa)
+{
+	return address_call(s, (PSOCKADDR)sa, sizeof(*sa), true);
+}
+
+NTSTATUS h_remote_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa)
+{
+	return address_call(s, (PSOCKADDR)sa, sizeof(*sa), false);
 }
 
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask)
@@ -657,15 +776,24 @@ NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask)
 NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
 			      PWSK_SOCKET *out)
 {
+	return h_connect_to_peer_af(AF_INET, category, ctx, dispatch, port, out);
+}
+
+NTSTATUS h_connect_to_peer_af(ADDRESS_FAMILY af, ULONG category, PVOID ctx,
+			      const VOID *dispatch, uint16_t port, PWSK_SOCKET *out)
+{
+	SOCKADDR_INET any, peer;
 	PWSK_SOCKET s;
-	NTSTATUS st = h_socket(category, ctx, dispatch, &s);
+	NTSTATUS st = h_socket_af(af, category, ctx, dispatch, &s);
 
 	*out = NULL;
 	if (st != STATUS_SUCCESS)
 		return st;
-	st = h_bind(s, 0, 0);
+	h_addr(&any, af, H_ANY, 0);
+	h_addr(&peer, af, H_PEER, port);
+	st = h_bind_sa(s, (PSOCKADDR)&any);
 	if (st == STATUS_SUCCESS)
-		st = h_connect(s, h_ip_peer, port);
+		st = h_connect_sa(s, (PSOCKADDR)&peer);
 	if (st != STATUS_SUCCESS) {
 		h_close(s);
 		return st;
@@ -682,13 +810,21 @@ NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out)
 NTSTATUS h_listener(ULONG category, uint16_t port, PVOID ctx, const VOID *dispatch,
 		    PWSK_SOCKET *out)
 {
+	return h_listener_af(AF_INET, category, H_STACK, port, ctx, dispatch, out);
+}
+
+NTSTATUS h_listener_af(ADDRESS_FAMILY af, ULONG category, enum h_host where, uint16_t port,
+		       PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out)
+{
+	SOCKADDR_INET local;
 	PWSK_SOCKET s;
-	NTSTATUS st = h_socket(category, ctx, dispatch, &s);
+	NTSTATUS st = h_socket_af(af, category, ctx, dispatch, &s);
 
 	*out = NULL;
 	if (st != STATUS_SUCCESS)
 		return st;
-	st = h_bind(s, h_ip_stack, port);
+	h_addr(&local, af, where, port);
+	st = h_bind_sa(s, (PSOCKADDR)&local);
 	if (st == STATUS_SUCCESS && category == WSK_FLAG_STREAM_SOCKET)
 		st = h_listen(s);
 	if (st != STATUS_SUCCESS) {
@@ -812,26 +948,66 @@ static void leave_peer_ns(void)
 		die("setns back into the stack namespace failed");
 }
 
-int peer_socket(int type)
+/* The host's number for a family given either way (Windows' AF_INET6 23, or PF_INET6). */
+static int host_af(int af)
 {
-	int fd;
+	return af == DPW_AF_INET6 || af == PF_INET6 ? PF_INET6 : PF_INET;
+}
+
+socklen_t peer_sockaddr(int af, enum h_host who, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (host_af(af) == PF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = PF_INET6;
+		a->sin6_port = htons(port);
+		if (who != H_ANY)
+			a->sin6_addr = who == H_STACK ? h_ip6_stack : h_ip6_peer;
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = PF_INET;
+		a->sin_port = htons(port);
+		a->sin_addr.s_addr = who == H_STACK ? h_ip_stack : who == H_PEER ? h_ip_peer : 0;
+		return sizeof(*a);
+	}
+}
+
+int peer_socket_af(int af, int type)
+{
+	int fd, one = 1;
 
 	enter_peer_ns();
-	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	fd = socket(host_af(af), type | SOCK_CLOEXEC, 0);
 	leave_peer_ns();
+	/* IPv6 sockets are IPv6 only, whatever net.ipv6.bindv6only says. */
+	if (fd >= 0 && host_af(af) == PF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	return fd;
+}
+
+int peer_socket(int type)
+{
+	return peer_socket_af(PF_INET, type);
+}
+
+int peer_listen_af(int af, uint16_t port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = peer_sockaddr(af, H_PEER, port, &a);
+	int one = 1, fd = peer_socket_af(af, SOCK_STREAM);
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, 128) != 0)
+		die("peer listen failed");
 	return fd;
 }
 
 int peer_listen(uint16_t port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, fd = peer_socket(SOCK_STREAM);
-
-	a.sin_addr.s_addr = h_ip_peer;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 128) != 0)
-		die("peer listen failed");
-	return fd;
+	return peer_listen_af(PF_INET, port);
 }
 
 int peer_accept(int lfd, unsigned timeout_ms)
@@ -845,13 +1021,18 @@ int peer_accept(int lfd, unsigned timeout_ms)
 
 int peer_connect(uint16_t port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct timeval tv = { 5, 0 };
-	int fd = peer_socket(SOCK_STREAM);
+	return peer_connect_af(PF_INET, port);
+}
 
-	a.sin_addr.s_addr = h_ip_stack;
+int peer_connect_af(int af, uint16_t port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = peer_sockaddr(af, H_STACK, port, &a);
+	struct timeval tv = { 5, 0 };
+	int fd = peer_socket_af(af, SOCK_STREAM);
+
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (connect(fd, (struct sockaddr *)&a, len) != 0) {
 		fprintf(stderr, "harness: peer connect to port %u: %s\n", port, strerror(errno));
 		close(fd);
 		return -1;
@@ -861,13 +1042,18 @@ int peer_connect(uint16_t port)
 
 int peer_connect_start(uint16_t port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = peer_socket(SOCK_STREAM | SOCK_NONBLOCK);
+	return peer_connect_start_af(PF_INET, port);
+}
 
-	a.sin_addr.s_addr = h_ip_stack;
+int peer_connect_start_af(int af, uint16_t port)
+{
+	struct sockaddr_storage a;
+	socklen_t len = peer_sockaddr(af, H_STACK, port, &a);
+	int fd = peer_socket_af(af, SOCK_STREAM | SOCK_NONBLOCK);
+
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&a, len) != 0 && errno != EINPROGRESS) {
 		close(fd);
 		return -1;
 	}
@@ -970,12 +1156,13 @@ void peer_set_rcvbuf(int fd, int bytes)
 
 uint16_t peer_local_port(int fd)
 {
-	struct sockaddr_in a;
+	struct sockaddr_storage a;
 	socklen_t len = sizeof(a);
 
 	if (getsockname(fd, (struct sockaddr *)&a, &len) != 0)
 		return 0;
-	return ntohs(a.sin_port);
+	/* the port has the same place in both families' structures */
+	return ntohs(((struct sockaddr_in *)&a)->sin_port);
 }
 
 /* ---- the wire tap ---------------------------------------------------------------------------- */
@@ -1005,6 +1192,30 @@ fail:
 	return false;
 }
 
+static void tap_count(struct h_tap_counts *c, bool from_stack, bool from_peer, uint8_t flags)
+{
+	if (from_stack) {
+		c->rst_from_stack += (flags & 0x04) != 0;
+		c->fin_from_stack += (flags & 0x01) != 0;
+		c->syn_from_stack += (flags & 0x02) != 0;
+	} else if (from_peer) {
+		c->rst_from_peer += (flags & 0x04) != 0;
+		c->fin_from_peer += (flags & 0x01) != 0;
+	}
+}
+
+/* TCP over IPv6, with no extension header before it (neither side sends any). */
+static void tap_frame6(const uint8_t *f, size_t n, struct h_tap_counts *c)
+{
+	const uint8_t *ip = f + 14;
+
+	if (n < 14 + 40 + 20 || (ip[0] >> 4) != 6 || ip[6] != 6)
+		return;
+	c->v6_tcp++;
+	tap_count(c, memcmp(ip + 8, &h_ip6_stack, 16) == 0, memcmp(ip + 8, &h_ip6_peer, 16) == 0,
+		  ip[40 + 13]);
+}
+
 static void tap_frame(const uint8_t *f, size_t n, struct h_tap_counts *c)
 {
 	const uint8_t *ip = f + 14, *tcp;
@@ -1012,6 +1223,11 @@ static void tap_frame(const uint8_t *f, size_t n, struct h_tap_counts *c)
 	size_t ihl;
 	uint8_t flags;
 
+	if (n >= 14 && f[12] == 0x86 && f[13] == 0xdd) {
+		if (h_have_ip6)
+			tap_frame6(f, n, c);
+		return;
+	}
 	if (n < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4 || ip[9] != 6)
 		return;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -1020,14 +1236,8 @@ static void tap_frame(const uint8_t *f, size_t n, struct h_tap_counts *c)
 	tcp = ip + ihl;
 	flags = tcp[13];
 	memcpy(&src, ip + 12, 4);
-	if (src == h_ip_stack) {
-		c->rst_from_stack += (flags & 0x04) != 0;
-		c->fin_from_stack += (flags & 0x01) != 0;
-		c->syn_from_stack += (flags & 0x02) != 0;
-	} else if (src == h_ip_peer) {
-		c->rst_from_peer += (flags & 0x04) != 0;
-		c->fin_from_peer += (flags & 0x01) != 0;
-	}
+	c->v4_tcp++;
+	tap_count(c, src == h_ip_stack, src == h_ip_peer, flags);
 }
 
 void h_tap_collect(struct h_tap *t, struct h_tap_counts *c, unsigned ms)

@@ -23,9 +23,18 @@
 extern WSK_PROVIDER_NPI h_npi;      /* the captured provider NPI */
 extern WSK_REGISTRATION h_reg;
 extern uint32_t h_ip_stack, h_ip_peer; /* network byte order */
+/* IPv6 (netns.sh with DPW_TOPO_IPV6=1 exports DPW_IP6_STACK, DPW_IP6_PEER, DPW_PREFIX6):
+ * h_start then gives the engine --ip6 $DPW_IP6_STACK/$DPW_PREFIX6 and sets these. */
+extern bool h_have_ip6;
+extern IN6_ADDR h_ip6_stack, h_ip6_peer;
+
+/* Whose address: the stack's, the Linux peer's, or the unspecified one (0.0.0.0 or ::). */
+enum h_host { H_ANY, H_STACK, H_PEER };
 
 /* Start everything (exits the process with a message on failure); stop it all. */
 void h_start(int argc, char **argv);
+/* Exit 77 (skipped) unless the topology has IPv6; call before h_start. */
+void h_need_ip6(void);
 int h_finish(void);   /* returns the exit status: 0 if every check passed */
 
 /* Checks: print and count, never abort. Thread-safe. */
@@ -77,9 +86,16 @@ bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);
 
 /* ---- synchronous helpers: issue, wait (5 s), return the completion status ------------------ */
 
+/* The IPv4 forms take addresses as uint32_t and SOCKADDR_IN; the _af and _sa forms take an
+ * address family (AF_INET, or AF_INET6: Windows' 23 here) and any WSK address (SOCKADDR_INET
+ * holds either family's). */
 NTSTATUS h_socket(ULONG category, PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out);
+NTSTATUS h_socket_af(ADDRESS_FAMILY af, ULONG category, PVOID ctx, const VOID *dispatch,
+		     PWSK_SOCKET *out);
 NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port);
+NTSTATUS h_bind_sa(PWSK_SOCKET s, const SOCKADDR *sa);
 NTSTATUS h_connect(PWSK_SOCKET s, uint32_t ip, uint16_t port);
+NTSTATUS h_connect_sa(PWSK_SOCKET s, const SOCKADDR *sa);
 NTSTATUS h_listen(PWSK_SOCKET s);
 NTSTATUS h_close(PWSK_SOCKET s);
 NTSTATUS h_send(PWSK_SOCKET s, const void *data, size_t len, ULONG flags);
@@ -89,18 +105,31 @@ NTSTATUS h_receive(PWSK_SOCKET s, void *data, size_t len, ULONG flags, size_t *g
 NTSTATUS h_disconnect(PWSK_SOCKET s, const void *data, size_t len, ULONG flags);
 NTSTATUS h_accept(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, SOCKADDR_IN *local,
 		  SOCKADDR_IN *remote, PWSK_SOCKET *out);
+/* local and remote (either may be NULL) must hold the listener's family's address. */
+NTSTATUS h_accept_sa(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, PSOCKADDR local,
+		     PSOCKADDR remote, PWSK_SOCKET *out);
 NTSTATUS h_local_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
 NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
+NTSTATUS h_local_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
+NTSTATUS h_remote_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask);
 /* Connect a new stream socket to the peer's TCP port (status SUCCESS or the failure). */
 NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out);
 /* The same with a chosen category (stream or connection) and event context/dispatch. */
 NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
 			      PWSK_SOCKET *out);
+/* ... and with a chosen family: bound to the unspecified address, connected to the peer's
+ * address of that family. */
+NTSTATUS h_connect_to_peer_af(ADDRESS_FAMILY af, ULONG category, PVOID ctx,
+			      const VOID *dispatch, uint16_t port, PWSK_SOCKET *out);
 /* A socket listening on the stack's address: a listen-category socket (listens on bind) or
  * a stream socket (bind, then WskListen). */
 NTSTATUS h_listener(ULONG category, uint16_t port, PVOID ctx, const VOID *dispatch,
 		    PWSK_SOCKET *out);
+/* The same for a family, bound to the stack's address of that family (H_STACK) or to the
+ * unspecified one (H_ANY). */
+NTSTATUS h_listener_af(ADDRESS_FAMILY af, ULONG category, enum h_host where, uint16_t port,
+		       PVOID ctx, const VOID *dispatch, PWSK_SOCKET *out);
 
 /* The category (WSK_FLAG_*_SOCKET) of a TCP socket, known from its dispatch table; ~0u when
  * the table is none of the provider's listen, connection or stream tables. */
@@ -128,6 +157,14 @@ void h_buf_init(struct h_buf *b, void *data, size_t len);
 void h_buf_free(struct h_buf *b);
 
 void h_sockaddr(SOCKADDR_IN *sa, uint32_t ip, uint16_t port);
+/* sin6_family AF_INET6 (23); ip NULL: the unspecified address. */
+void h_sockaddr6(SOCKADDR_IN6 *sa, const IN6_ADDR *ip, uint16_t port);
+/* who's address of family af, with port (host order). */
+void h_addr(SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port);
+/* sa is exactly that: the family, the address, the port. */
+bool h_addr_is(const SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port);
+/* "family 23 [2001:2::2]:80 scope 0", for logs. */
+const char *h_addr_str(const SOCKADDR_INET *sa, char *buf, size_t len);
 
 /* A reproducible byte pattern: the byte at stream position pos of stream seed. */
 static inline uint8_t h_pattern(uint32_t seed, uint64_t pos)
@@ -142,15 +179,23 @@ size_t h_check_pattern(const void *buf, size_t len, uint32_t seed, uint64_t pos)
 
 /* ---- the Linux peer ---------------------------------------------------------------------- */
 
-/* Linux sockets in the peer namespace (created there; usable from any thread). */
+/* Linux sockets in the peer namespace (created there; usable from any thread). The plain
+ * forms are IPv4; the _af forms take a family: AF_INET, or IPv6 as Windows' AF_INET6 (23, as
+ * files including this header see it) or the host's PF_INET6. IPv6 sockets are IPv6-only. */
 int peer_socket(int type);
+int peer_socket_af(int af, int type);
 int peer_listen(uint16_t port);       /* TCP listener on the peer address */
+int peer_listen_af(int af, uint16_t port);
 int peer_accept(int lfd, unsigned timeout_ms);   /* -1 on timeout */
 int peer_connect(uint16_t port);      /* TCP connect to the stack's address (blocking, 5 s) */
+int peer_connect_af(int af, uint16_t port);
 /* Start a non-blocking connect to the stack's port (-1 on an immediate failure); finish it:
  * 0 once connected, -errno on failure, -ETIMEDOUT. The fd stays non-blocking. */
 int peer_connect_start(uint16_t port);
+int peer_connect_start_af(int af, uint16_t port);
 int peer_connect_finish(int fd, unsigned timeout_ms);
+/* who's address of family af with port, as a POSIX address (host family number); its length. */
+socklen_t peer_sockaddr(int af, enum h_host who, uint16_t port, struct sockaddr_storage *ss);
 /* read with a timeout: bytes, 0 on EOF, -errno on error (e.g. -ECONNRESET), -ETIMEDOUT */
 long peer_read(int fd, void *buf, size_t len, unsigned timeout_ms);
 /* Read exactly len bytes (each read within timeout_ms): len, or what peer_read said. */
@@ -165,13 +210,16 @@ void peer_abort(int fd);              /* close with SO_LINGER 0: the kernel send
 void peer_set_rcvbuf(int fd, int bytes);
 uint16_t peer_local_port(int fd);     /* host order */
 
-/* A packet socket on the peer's veth end: sees every TCP segment on the wire, both ways. */
+/* A packet socket on the peer's veth end: sees every TCP segment on the wire, both ways,
+ * over IPv4 and (when the topology has it) IPv6; "from the stack" is by source address (the
+ * stack's IPv4 or global IPv6 address). */
 struct h_tap {
 	int fd;
 };
 struct h_tap_counts {
 	unsigned rst_from_stack, fin_from_stack, syn_from_stack;
 	unsigned rst_from_peer, fin_from_peer;
+	unsigned v4_tcp, v6_tcp;   /* TCP segments seen, either way, by IP version */
 };
 bool h_tap_open(struct h_tap *t);
 /* Count the segments seen since the last call, reading for about ms milliseconds
