@@ -58,6 +58,21 @@ bool dpw_ip_is_bindable(const ip_addr_t *ip)
 	return false;
 }
 
+bool dpw_ip_reachable(const ip_addr_t *ip)
+{
+	struct netif *n;
+
+	if (!IP_IS_V6(ip) || ip6_addr_islinklocal(ip_2_ip6(ip)))
+		return true;   /* IPv4: lwIP's own routing says (ERR_RTE) */
+	NETIF_FOREACH(n) {
+		for (int i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+			if (ip6_addr_isvalid(netif_ip6_addr_state(n, i)) &&
+			    ip6_addr_netcmp(ip_2_ip6(ip), netif_ip6_addr(n, i)))
+				return true;
+	}
+	return false;
+}
+
 u8_t dpw_socket_ip_type(const struct dpw_socket *s)
 {
 	return s->af == DPW_AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4;

@@ -118,6 +118,10 @@ NTSTATUS dpw_sockaddr_for_socket(const struct dpw_socket *s, const SOCKADDR *sa,
 				 uint16_t *port);
 /* The wildcard or one of the stack's own addresses: what a socket may bind to. */
 bool dpw_ip_is_bindable(const ip_addr_t *ip);
+/* Whether a destination can be reached. IPv6 has no router (stack/lwipopts.h): only the
+ * link-local range and the /64s of the stack's own addresses. lwIP would still accept a
+ * connect elsewhere and let its SYNs die in Neighbor Discovery, a timeout instead of an error. */
+bool dpw_ip_reachable(const ip_addr_t *ip);
 /* IPADDR_TYPE_V4 or IPADDR_TYPE_V6: the lwIP pcb type for the socket's family. */
 u8_t dpw_socket_ip_type(const struct dpw_socket *s);
 void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out);

@@ -758,6 +758,8 @@ static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOC
 		return st;
 	if (port == 0 || ip_addr_isany(&ip))
 		return STATUS_INVALID_ADDRESS;
+	if (!dpw_ip_reachable(&ip))
+		return STATUS_NETWORK_UNREACHABLE;
 	err = tcp_connect(s->pcb.tcp, &ip, port, on_connected);
 	if (err == ERR_RTE)
 		return STATUS_NETWORK_UNREACHABLE;

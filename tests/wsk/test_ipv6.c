@@ -492,6 +492,55 @@ static void expect_failure(const char *what, struct h_irp *h, NTSTATUS issued)
 	}   /* else: still the provider's, left to it */
 }
 
+/* No IPv6 router: a destination beyond the stack's /64 is an error at once, not a connect
+ * timing out. 2001:2:0:1::1 is in the benchmarking range, outside the link's 2001:2::/64;
+ * nothing is sent to it (the stack would have to ask Neighbor Discovery first). */
+static void test_off_link(void)
+{
+	SOCKADDR_INET any6, far;
+	PWSK_SOCKET s;
+	struct h_irp h;
+
+	h_addr(&any6, AF_INET6, H_ANY, 0);
+	h_addr(&far, AF_INET6, H_ANY, 80);
+	far.Ipv6.sin6_addr.s6_addr[0] = 0x20;
+	far.Ipv6.sin6_addr.s6_addr[1] = 0x01;
+	far.Ipv6.sin6_addr.s6_addr[3] = 0x02;
+	far.Ipv6.sin6_addr.s6_addr[7] = 0x01;
+	far.Ipv6.sin6_addr.s6_addr[15] = 0x01;
+
+	h_test("connect to an IPv6 address off the link (no router): STATUS_NETWORK_UNREACHABLE, "
+	       "completed once, no socket left (WSK-R3, F1)");
+	h_irp_init(&h);
+	H_CHECK_STATUS(h_npi.Dispatch->WskSocketConnect(h_npi.Client, SOCK_STREAM,
+							   IPPROTO_TCP, (PSOCKADDR)&any6,
+							   (PSOCKADDR)&far, 0, NULL, NULL, NULL,
+							   NULL, NULL, h.irp),
+		       STATUS_PENDING);
+	H_CHECK(h_wait(&h, 5000));
+	H_CHECK_STATUS(h.status, STATUS_NETWORK_UNREACHABLE);
+	h_pump(20);
+	H_CHECK(h.completions == 1);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+
+	h_test("WskSendTo to an IPv6 address off the link: STATUS_NETWORK_UNREACHABLE (WSK-F8)");
+	if (H_CHECK_STATUS(h_socket_af(AF_INET6, WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s),
+			   STATUS_SUCCESS)) {
+		struct h_buf b;
+
+		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
+		h_buf_init(&b, (void *)"x", 1);
+		h_irp_reset(&h);
+		((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
+			->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&far, 0, NULL, h.irp);
+		H_CHECK(h_wait(&h, 5000));
+		H_CHECK_STATUS(h.status, STATUS_NETWORK_UNREACHABLE);
+		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
+		h_buf_free(&b);
+	}
+	h_irp_free(&h);
+}
+
 static void test_family_mismatch(void)
 {
 	SOCKADDR_INET v4peer, v6peer, v4stack, v6stack, any4, any6, mapped;
@@ -580,7 +629,7 @@ static void test_family_mismatch(void)
 
 	h_test("family mismatch: WskSendTo of AF_INET6 and AF_INET datagram sockets to the other "
 	       "family's address fails (WSK-R3, F8)");
-	h_buf_init(&b, "x", 1);
+	h_buf_init(&b, (void *)"x", 1);
 	if (H_CHECK_STATUS(h_socket_af(AF_INET6, WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s),
 			   STATUS_SUCCESS)) {
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
@@ -1048,6 +1097,7 @@ int main(int argc, char **argv)
 	test_listen_accept();
 	test_families_apart();
 	test_foreign_bind();
+	test_off_link();
 	test_family_mismatch();
 	test_udp();
 	/* The resets before the graceful exchange: they count pcbs, exact only while no
