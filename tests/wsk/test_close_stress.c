@@ -392,6 +392,26 @@ static uint16_t next_port(uint16_t *p)
 	return (*p)++;
 }
 
+/* A local port for the stack's side. A connection the stack ends gracefully stays in
+ * TIME_WAIT for 2*MSL (4 s, stack/lwipopts.h) holding its local port, and a bind to that port
+ * then fails with STATUS_ADDRESS_ALREADY_ASSOCIATED (F2), as on Windows and Linux. So a port
+ * is given out again only after that long. With the engine on a core of its own the test
+ * opens more than 18,000 ports in 4 s; then it waits for the oldest one to age: a bound on
+ * the rate, not a wait for any event. */
+#define PORT_REUSE_MS  (2 * 2000 + 500)
+static uint64_t stack_port_used_ms[EPH_LAST + 1];
+
+static uint16_t next_stack_port(uint16_t *p)
+{
+	uint16_t port = next_port(p);
+	uint64_t now = h_now_ms(), used = stack_port_used_ms[port];
+
+	if (used != 0 && now < used + PORT_REUSE_MS)
+		usleep((useconds_t)(used + PORT_REUSE_MS - now) * 1000);
+	stack_port_used_ms[port] = h_now_ms();
+	return port;
+}
+
 static void spin(uint32_t n)
 {
 	for (volatile uint32_t i = 0; i < n; i++)
@@ -1031,7 +1051,7 @@ static void start(struct slot *s)
 		int rcvbuf = sc->small_window ? 1 : 65536;
 		struct tirp *t;
 
-		c->stack_port = next_port(&g.next_stack_port);
+		c->stack_port = next_stack_port(&g.next_stack_port);
 		h_sockaddr(&c->local, 0, c->stack_port);
 		h_sockaddr(&c->remote, h_ip_peer,
 			   (uint16_t)((sc->silent_peer ? SILENT_LPORT : PEER_LPORT) + s->idx));
