@@ -107,6 +107,27 @@ static bool requests_waiting(void)
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
 }
 
+/* The call now running inline on this thread (the lcore) and how it ended. R3 lets a call
+ * whose IRP completes before it returns return that status instead of STATUS_PENDING; F6
+ * wants exactly that of a WskAccept that finds a connection queued. A call made inside
+ * another's callback nests, hence a chain. Thread-local: app threads never see it. */
+struct inline_call {
+	const struct dpw_req *r;
+	NTSTATUS status;
+	struct inline_call *outer;
+};
+static __thread struct inline_call *inline_call;
+
+static NTSTATUS execute_inline(struct dpw_req *r)
+{
+	struct inline_call me = { r, STATUS_PENDING, inline_call };
+
+	inline_call = &me;
+	dpw_execute(r);
+	inline_call = me.outer;
+	return me.status;
+}
+
 NTSTATUS dpw_submit(struct dpw_req *r)
 {
 	if (dpw_on_lcore()) {
@@ -120,8 +141,7 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 			return STATUS_PENDING;
 		}
 		atomic_fetch_add_explicit(&dpw_counters.inline_requests, 1, memory_order_relaxed);
-		dpw_execute(r);
-		return STATUS_PENDING;
+		return execute_inline(r);
 	}
 	if (!atomic_load(&dpw_provider.attached) ||
 	    rte_ring_mp_enqueue(dpw_provider.requests, r) != 0) {
@@ -138,6 +158,10 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 
 void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 {
+	if (inline_call != NULL && inline_call->r == r) {
+		inline_call->status = status;
+		inline_call->r = NULL;   /* r is freed below; its address may come back */
+	}
 	if (r->irp != NULL && DpwCompleteIrpDeferred(r->irp, status, info) == STATUS_SUCCESS)
 		dpw_post_completion(r->client, r->irp);
 	dpw_req_free(r);

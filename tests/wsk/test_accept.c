@@ -26,6 +26,11 @@ static struct {
 	SOCKADDR_IN last_local, last_remote;
 	ULONG last_flags;
 	PVOID last_listen_ctx;
+	/* Set by the test: a WskAccept the callback issues on this listener, from the lcore,
+	 * and what that call returned. */
+	PWSK_SOCKET inline_listener;
+	PIRP inline_irp;
+	NTSTATUS inline_status;
 } ev;
 
 static int accepted_ctx_marker;
@@ -46,6 +51,11 @@ static NTSTATUS WSKAPI on_accept_event(PVOID SocketContext, ULONG Flags, PSOCKAD
 		memcpy(&ev.last_local, LocalAddress, sizeof(ev.last_local));
 	if (RemoteAddress != NULL)
 		memcpy(&ev.last_remote, RemoteAddress, sizeof(ev.last_remote));
+	if (ev.inline_listener != NULL) {
+		ev.inline_status = L(ev.inline_listener)->WskAccept(ev.inline_listener, 0, NULL, NULL,
+								    NULL, NULL, ev.inline_irp);
+		ev.inline_listener = NULL;
+	}
 	if (ev.answer == STATUS_SUCCESS) {
 		*AcceptSocketContext = &accepted_ctx_marker;
 		*AcceptSocketDispatch = NULL;
@@ -376,6 +386,43 @@ int main(int argc, char **argv)
 	H_CHECK(n == -ECONNRESET);
 	H_CHECK(h_wait_sockets_open(base + 1, 5000));    /* nothing left behind */
 	close(fd);
+
+	h_test("WskAccept called on the lcore (from a callback) with a connection queued: "
+	       "STATUS_SUCCESS, and the IRP completed with it (WSK-F6, R3)");
+	{
+		PWSK_SOCKET q;
+		int qfd;
+
+		H_CHECK_STATUS(h_listener(WSK_FLAG_STREAM_SOCKET, 6009, NULL, NULL, &q),
+			       STATUS_SUCCESS);
+		qfd = peer_connect(6009);
+		H_CHECK(qfd >= 0);
+		H_CHECK(h_wait_sockets_open(base + 3, 5000));   /* l, q and the queued one */
+		h_irp_init(&acc);
+		ev.inline_status = STATUS_PENDING;
+		ev.inline_irp = acc.irp;
+		ev.inline_listener = q;       /* the next accept event calls WskAccept on q */
+		fd = peer_connect_start(6004);   /* refused by the event, as above */
+		want = 4;
+		H_CHECK(h_pump_until(ev_calls_reach, &want, 5000));
+		H_CHECK_STATUS(ev.inline_status, STATUS_SUCCESS);   /* F6 */
+		H_CHECK(h_wait(&acc, 1000));
+		H_CHECK_STATUS(acc.status, STATUS_SUCCESS);
+		h_pump(20);
+		H_CHECK(acc.completions == 1);
+		a = (PWSK_SOCKET)acc.info;
+		if (acc.status == STATUS_SUCCESS && a != NULL && qfd >= 0) {
+			check_data_both_ways(a, qfd, "accepted on the lcore");
+			H_CHECK_STATUS(h_close(a), STATUS_SUCCESS);
+		}
+		h_irp_free(&acc);
+		if (qfd >= 0)
+			close(qfd);
+		if (fd >= 0)
+			close(fd);
+		H_CHECK_STATUS(h_close(q), STATUS_SUCCESS);
+		H_CHECK(h_wait_sockets_open(base + 1, 5000));
+	}
 	ev.answer = STATUS_SUCCESS;
 	H_CHECK_STATUS(h_set_events(l, WSK_EVENT_ACCEPT | WSK_EVENT_DISABLE), STATUS_SUCCESS);
 
@@ -383,7 +430,7 @@ int main(int argc, char **argv)
 	fd = peer_connect(6004);                         /* queued: the event is off again */
 	H_CHECK(fd >= 0);
 	H_CHECK(h_wait_sockets_open(base + 2, 5000));
-	H_CHECK(ev.calls == 3);
+	H_CHECK(ev.calls == 4);
 	H_CHECK_STATUS(h_close(l), STATUS_SUCCESS);
 	n = fd >= 0 ? peer_read(fd, buf, sizeof(buf), 5000) : 0;
 	H_CHECK(n == -ECONNRESET);                       /* C4 */
