@@ -3,6 +3,10 @@
  *   dpwsk-cat [--udp] HOST:PORT                  connect (TCP) or send to (UDP)
  *   dpwsk-cat [--udp] --listen [ADDR:]PORT       accept one connection / take the first sender
  *
+ * HOST:PORT is A.B.C.D:PORT or [IPV6]:PORT; --listen takes PORT (0.0.0.0), A.B.C.D:PORT or
+ * [IPV6]:PORT ([::]:PORT for any IPv6 address). IPv6 needs the engine's --ip6; the socket is
+ * of the address's family (AF_INET6 sockets are IPv6-only).
+ *
  * TCP: on stdin's EOF a graceful WskDisconnect (our FIN after the queued sends), then the
  * socket is read until the peer's FIN; after the peer's FIN, stdin is still sent until its
  * EOF (a half-closed connection, as OpenBSD nc does). Exit 0 once both directions ended
@@ -60,7 +64,7 @@ static struct {
 	struct dpw_app app;
 	struct options opt;
 	int in_fd, out_fd;
-	SOCKADDR_IN local, remote;
+	SOCKADDR_STORAGE local, remote;   /* WSK numbering (AF_INET6 is 23) */
 	bool have_remote;        /* UDP listen: known once the first datagram came */
 	PWSK_SOCKET sock;
 	struct slot tx[CAT_SENDS], rx[CAT_RECVS];
@@ -226,9 +230,8 @@ static NTSTATUS rx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		cat.peer_fin = true;   /* F4: the peer's FIN */
 		return STATUS_MORE_PROCESSING_REQUIRED;
 	}
-	if (cat.opt.udp && !cat.have_remote &&
-	    ((SOCKADDR *)&r->from)->sa_family == AF_INET) {
-		memcpy(&cat.remote, &r->from, sizeof(cat.remote));   /* nc -u -l: reply there */
+	if (cat.opt.udp && !cat.have_remote && r->from.ss_family == cat.local.ss_family) {
+		cat.remote = r->from;   /* nc -u -l: reply there */
 		cat.have_remote = true;
 	}
 	if (!write_all(cat.out_fd, r->data, n)) {
@@ -356,13 +359,14 @@ static void run(void)
 
 /* ---- set-up --------------------------------------------------------------------------------- */
 
+/* A socket of the local address's family (an AF_INET6 one is IPv6-only). */
 static PWSK_SOCKET new_socket(ULONG category, USHORT type, ULONG proto)
 {
 	struct sync s;
 	NTSTATUS st;
 
-	cat.app.npi.Dispatch->WskSocket(cat.app.npi.Client, AF_INET, type, proto, category, NULL,
-					NULL, NULL, NULL, NULL, sync_irp(&s));
+	cat.app.npi.Dispatch->WskSocket(cat.app.npi.Client, cat.local.ss_family, type, proto,
+					category, NULL, NULL, NULL, NULL, NULL, sync_irp(&s));
 	st = sync_wait(&s, false);
 	if (st != STATUS_SUCCESS) {
 		fail_status("socket", st);
@@ -386,13 +390,12 @@ static bool bind_socket(PWSK_SOCKET sock, bool listen)
 	return st == STATUS_SUCCESS;
 }
 
-static void ready(const char *mode, const SOCKADDR_IN *sa)
+static void ready(const char *mode, const SOCKADDR_STORAGE *sa)
 {
-	char what[96], ip[INET_ADDRSTRLEN];
+	char what[96], ep[DPW_ENDPOINT_STRLEN];
 
-	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-	snprintf(what, sizeof(what), "cat %s %s %s:%u", mode, cat.opt.udp ? "udp" : "tcp", ip,
-		 ntohs(sa->sin_port));
+	snprintf(what, sizeof(what), "cat %s %s %s", mode, cat.opt.udp ? "udp" : "tcp",
+		 dpw_app_format_endpoint((const SOCKADDR *)sa, ep, sizeof(ep)));
 	dpw_app_ready(&cat.app, what);
 }
 
@@ -501,10 +504,12 @@ static int set_udp(void *ctx, const char *val, char *err, size_t errlen)
 
 static int set_listen(void *ctx, const char *val, char *err, size_t errlen)
 {
-	SOCKADDR_IN sa;
+	struct sockaddr_storage sa;
+	char why[192];
 
-	if (dpw_app_parse_endpoint(val, &sa) != 0) {
-		snprintf(err, errlen, "--listen: '%s' is not [A.B.C.D:]PORT", val);
+	if (dpw_app_parse_endpoint(val, &sa, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "--listen %s (expected PORT, A.B.C.D:PORT or [IPV6]:PORT)",
+			 why);
 		return -1;
 	}
 	((struct options *)ctx)->listen = val;
@@ -518,7 +523,8 @@ static int set_wait(void *ctx, const char *val, char *err, size_t errlen)
 }
 
 static const struct dpw_cli_opt options[] = {
-	{ "listen", true, "PORT", "listen on [ADDR:]PORT: one TCP connection, or the first UDP "
+	{ "listen", true, "[ADDR:]PORT", "listen on PORT (0.0.0.0), A.B.C.D:PORT or [IPV6]:PORT "
+	  "([::]:PORT: any IPv6 address; needs --ip6): one TCP connection, or the first UDP "
 	  "sender", set_listen },
 	{ "udp", false, NULL, "UDP instead of TCP", set_udp },
 	{ "wait", true, "MS", "UDP: keep receiving MS ms after stdin's end (default 1000)",
@@ -526,7 +532,7 @@ static const struct dpw_cli_opt options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-#define SYNOPSIS "[--udp] [--wait MS] HOST:PORT | [--udp] --listen [ADDR:]PORT"
+#define SYNOPSIS "[--udp] [--wait MS] A.B.C.D:PORT|[IPV6]:PORT | [--udp] --listen [ADDR:]PORT"
 
 static void usage_error(const char *prog, const char *msg, const char *arg)
 {
@@ -578,7 +584,7 @@ static bool check_command_line(const char *prog, int nargs, char **args)
 	struct dpw_cli scratch;
 	struct options trial = { 0 };
 	char err[DPW_ERRLEN];
-	SOCKADDR_IN sa;
+	struct sockaddr_storage sa;
 
 	if (dpw_cli_parse(nargs, args, options, &trial, &scratch, err, sizeof(err)) != 0)
 		return false;
@@ -588,9 +594,9 @@ static bool check_command_line(const char *prog, int nargs, char **args)
 		usage_error(prog, "%s", "give HOST:PORT or --listen [ADDR:]PORT, not both");
 	if (cat.opt.target == NULL && trial.listen == NULL)
 		usage_error(prog, "%s", "give HOST:PORT to connect to, or --listen [ADDR:]PORT");
-	if (cat.opt.target != NULL && (dpw_app_parse_endpoint(cat.opt.target, &sa) != 0 ||
-				       sa.sin_addr.s_addr == 0))
-		usage_error(prog, "'%s' is not A.B.C.D:PORT", cat.opt.target);
+	if (cat.opt.target != NULL &&
+	    dpw_app_parse_target(cat.opt.target, &sa, err, sizeof(err)) != 0)
+		usage_error(prog, "%s", err);
 	return false;
 }
 
@@ -616,13 +622,20 @@ int main(int argc, char **argv)
 
 	cat.opt.wait_ms = 1000;
 	dpw_app_start(&cat.app, nargs, args, SYNOPSIS, options, &cat.opt, NULL, true);
-	memset(&cat.local, 0, sizeof(cat.local));
-	cat.local.sin_family = AF_INET;
-	if (cat.opt.listen != NULL) {
-		dpw_app_parse_endpoint(cat.opt.listen, &cat.local);   /* checked above */
-	} else {
-		dpw_app_parse_endpoint(cat.opt.target, &cat.remote);
-		cat.have_remote = true;
+	{
+		struct sockaddr_storage sa;
+		char err[DPW_ERRLEN];
+
+		/* Both checked above. Connecting: from any local address of the target's family. */
+		if (cat.opt.listen != NULL) {
+			dpw_app_parse_endpoint(cat.opt.listen, &sa, err, sizeof(err));
+			dpw_app_wsk_addr(&sa, &cat.local);
+		} else {
+			dpw_app_parse_target(cat.opt.target, &sa, err, sizeof(err));
+			dpw_app_wsk_addr(&sa, &cat.remote);
+			dpw_app_wsk_any(cat.remote.ss_family, 0, &cat.local);
+			cat.have_remote = true;
+		}
 	}
 
 	if (!buffers_alloc())

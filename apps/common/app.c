@@ -174,15 +174,46 @@ void dpw_app_print_stats(struct dpw_app *app)
 	fflush(stdout);
 }
 
+bool dpw_app_has_ipv6(const struct dpw_app *app)
+{
+	static const uint8_t none[16];
+
+	return memcmp(app->cli.engine.ipv6_addr, none, sizeof(none)) != 0;
+}
+
+ULONG dpw_app_wsk_addr(const struct sockaddr_storage *posix, SOCKADDR_STORAGE *wsk)
+{
+	memset(wsk, 0, sizeof(*wsk));
+	return DpwSockaddrFromPosix((const struct sockaddr *)posix, sizeof(*posix),
+				    (SOCKADDR *)wsk, sizeof(*wsk));
+}
+
+void dpw_app_wsk_any(ADDRESS_FAMILY family, uint16_t port, SOCKADDR_STORAGE *wsk)
+{
+	memset(wsk, 0, sizeof(*wsk));
+	if (family == AF_INET6) {
+		((SOCKADDR_IN6 *)wsk)->sin6_family = AF_INET6;
+		((SOCKADDR_IN6 *)wsk)->sin6_port = htons(port);
+	} else {
+		((SOCKADDR_IN *)wsk)->sin_family = AF_INET;
+		((SOCKADDR_IN *)wsk)->sin_port = htons(port);
+	}
+}
+
 void dpw_app_ready(struct dpw_app *app, const char *what)
 {
 	uint8_t mac[6];
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN + 5] = "";
 
 	dpw_engine_mac(app->engine, mac);
 	inet_ntop(AF_INET, &app->cli.engine.ipv4_addr, ip, sizeof(ip));
-	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x %s\n",
-	       app->cli.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+	if (dpw_app_has_ipv6(app)) {
+		memcpy(ip6, " ip6=", 5);
+		/* PF_INET6: inet_ntop wants the host's number (AF_INET6 is Windows' 23 here). */
+		inet_ntop(PF_INET6, app->cli.engine.ipv6_addr, ip6 + 5, sizeof(ip6) - 5);
+	}
+	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x %s\n",
+	       app->cli.engine.port_name, ip, ip6, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 	       what != NULL ? what : "");
 	fflush(stdout);
 }

@@ -70,11 +70,22 @@ int dpw_app_finish(struct dpw_app *app);
 void dpw_app_print_stats(struct dpw_app *app);
 
 /* Print the line tests and scripts wait for instead of sleeping:
- * "dpwsk: ready port=... ip=... mac=... <what>". */
+ * "dpwsk: ready port=... ip=... [ip6=...] mac=... <what>" (ip6= when --ip6 was given). */
 void dpw_app_ready(struct dpw_app *app, const char *what);
 /* "prog: error: <message>" on stderr (one line). */
 void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* ---- addresses ------------------------------------------------------------------------------ */
+
+/* Was the engine given an IPv6 address (--ip6)? Servers then listen on [::] too. */
+bool dpw_app_has_ipv6(const struct dpw_app *app);
+/* An address parsed by opt.h (host family numbers) as WSK takes it: a copy with Windows'
+ * AF_INET6 (23) for IPv6. Returns its length (0: not an IP address). */
+ULONG dpw_app_wsk_addr(const struct sockaddr_storage *posix, SOCKADDR_STORAGE *wsk);
+/* The WSK wildcard of a family (AF_INET or AF_INET6, Windows' numbers) with a port (host
+ * order): 0.0.0.0:port or [::]:port. */
+void dpw_app_wsk_any(ADDRESS_FAMILY family, uint16_t port, SOCKADDR_STORAGE *wsk);
 
 /* ---- small helpers the programs share ----------------------------------------------------- */
 

@@ -111,17 +111,13 @@ void cc_config_defaults(struct cc_config *c)
 
 int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen)
 {
-	struct sockaddr_in sa;
-
-	if (dpw_app_parse_target(target, &sa, err, errlen) != 0)
+	if (dpw_app_parse_target(target, &c->remote, err, errlen) != 0)
 		return -1;
 	if (c->cycles == 0 && c->duration_s == 0) {
 		snprintf(err, errlen, "give --cycles C or --duration SECONDS (or both)");
 		return -1;
 	}
 	c->target = target;
-	c->addr = sa.sin_addr.s_addr;
-	c->port = sa.sin_port;
 	return 0;
 }
 
@@ -166,7 +162,7 @@ char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name)
 		at = i;
 	}
 	if (target == NULL) {
-		snprintf(err, errlen, "no target given: expected A.B.C.D:PORT (see --help)");
+		snprintf(err, errlen, "no target given: expected " DPW_ENDPOINT_SYNTAX " (see --help)");
 		return NULL;
 	}
 	memmove(&argv[at], &argv[at + 1], (size_t)(*argc - at) * sizeof(argv[0]));

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "hist.h"
 
@@ -30,9 +31,8 @@ struct cc_config {
 	enum cc_mode mode;
 	uint32_t bytes;          /* K, exchange mode */
 	bool json;
-	const char *target;      /* "A.B.C.D:PORT" as given */
-	uint32_t addr;           /* target, network byte order */
-	uint16_t port;           /* network byte order */
+	const char *target;      /* "A.B.C.D:PORT" or "[IPV6]:PORT" as given */
+	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
 };
 
 /* One program option; same fields, in the same order, as dpw_cli_opt (dpw/cli.h). */
@@ -50,7 +50,7 @@ struct cc_opt {
 extern const struct cc_opt cc_opts[CC_NOPTS];
 
 void cc_config_defaults(struct cc_config *c);
-/* After the options: the target ("A.B.C.D:PORT") and the cross-checks (a cycle or time
+/* After the options: the target ("A.B.C.D:PORT" or "[IPV6]:PORT") and the cross-checks (a cycle or time
  * bound). 0, or -1 with a one-line reason. */
 int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen);
 const char *cc_mode_name(enum cc_mode m);

@@ -3,6 +3,7 @@
  *
  *   dpwsk-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
  *                   exchange] [--bytes K] [--json] PORT/EAL OPTIONS... A.B.C.D:PORT
+ *   ... [IPV6]:PORT   (over IPv6: the engine needs --ip6, the connections are AF_INET6)
  *
  * N connection slots each run cycles back to back: WskSocketConnect (one request: socket,
  * bind, connect) -> [mode's work] -> WskCloseSocket -> the next cycle. Embedded mode: the
@@ -52,7 +53,7 @@ static struct {
 	struct cc_stats st;
 	struct slot *slots;
 	uint8_t *tx;              /* what exchange mode sends (read-only, shared by the slots) */
-	SOCKADDR_IN local, remote;
+	SOCKADDR_STORAGE local, remote;   /* WSK numbering: AF_INET6 is 23 */
 	unsigned active;          /* slots not idle */
 	bool stopping;            /* no new cycles */
 	bool aborting;            /* cycles still in flight 5 s after the end are cut short */
@@ -244,8 +245,8 @@ static void abort_in_flight(void)
  * can be told from an option's value (dpw/cli.h lists the common ones). */
 static bool takes_value(const char *name)
 {
-	static const char *const common[] = { "iface", "port", "ip", "gw", "lcores", "rx-desc",
-					      "tx-desc", "mtu" };
+	static const char *const common[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
+					      "rx-desc", "tx-desc", "mtu" };
 
 	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
 		if (strcmp(name, common[i]) == 0)
@@ -341,7 +342,8 @@ int main(int argc, char **argv)
 	}
 	dpw_app_start(&R.app, argc, argv,
 		      "[--concurrency N] [--cycles C] [--duration SECS] "
-		      "[--mode rst|graceful|exchange] [--bytes K] [--json] A.B.C.D:PORT",
+		      "[--mode rst|graceful|exchange] [--bytes K] [--json] "
+		      "A.B.C.D:PORT|[IPV6]:PORT",
 		      opts, &R.cfg, NULL, false);
 	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
 		/* Cannot happen (checked above); kept so the two parses cannot drift apart. */
@@ -354,10 +356,9 @@ int main(int argc, char **argv)
 		dpw_app_finish(&R.app);
 		return 1;
 	}
-	R.local.sin_family = AF_INET;
-	R.remote.sin_family = AF_INET;
-	R.remote.sin_addr.s_addr = R.cfg.addr;
-	R.remote.sin_port = R.cfg.port;
+	/* The target in WSK's numbering; the local address: any, of the target's family. */
+	dpw_app_wsk_addr(&R.cfg.remote, &R.remote);
+	dpw_app_wsk_any(R.remote.ss_family, 0, &R.local);
 	cc_stats_init(&R.st);
 
 	snprintf(what, sizeof(what), "connclose target=%s mode=%s concurrency=%u", R.cfg.target,

@@ -1,7 +1,11 @@
 /* dpwsk-echo: a TCP and UDP echo server (RFC 862) on the WSK API, the way a WSK client driver
  * would write one: event callbacks, zero-copy indications, caller-owned IRPs.
  *
- *   dpwsk-echo [--tcp-port N] [--udp-port N] --iface NAME --ip A.B.C.D/N ...
+ *   dpwsk-echo [--tcp-port N] [--udp-port N] --iface NAME --ip A.B.C.D/N [--ip6 ADDR/64] ...
+ *
+ * It serves 0.0.0.0 (AF_INET sockets) and, when the engine has an IPv6 address (--ip6),
+ * [::] as well, on the same ports, with AF_INET6 sockets of their own (those are IPv6-only):
+ * up to four sockets, a TCP listener and a UDP socket per family.
  *
  * Embedded mode: this thread is the lcore. Event callbacks run inside dpw_app_poll() on it,
  * and the Wsk calls made from them (and from completion routines) run inline, with no ring
@@ -77,11 +81,14 @@ struct options {
 	uint64_t tcp_port, udp_port, idle_s;
 };
 
+/* Index of the listening sockets: one of each per family. */
+enum { FAM_V4, FAM_V6, NFAM };
+
 static struct {
 	struct dpw_app app;
 	struct options opt;
-	PWSK_SOCKET listener, udp;
-	IRP listener_close, udp_close;
+	PWSK_SOCKET listener[NFAM], udp[NFAM];   /* NULL: not open */
+	IRP listener_close[NFAM], udp_close[NFAM];
 	struct conn *conns, *conns_tail;   /* open (not closing) connections, LRU order */
 	/* Objects whose memory or socket is still out: the end waits for all of them. */
 	unsigned live;
@@ -405,12 +412,13 @@ static NTSTATUS udp_sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
+/* ctx: the socket's slot in echo.udp[] (its SocketContext). */
 static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_INDICATION list)
 {
+	PWSK_SOCKET sock = *(PWSK_SOCKET *)ctx;
 	struct udp_batch *b;
 	ULONG n = 0, i = 0;
 
-	(void)ctx;
 	(void)flags;
 	if (list == NULL)
 		return STATUS_SUCCESS;
@@ -421,7 +429,7 @@ static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_IND
 		echo.udp_dropped += n;
 		return STATUS_SUCCESS;
 	}
-	b->sock = echo.udp;
+	b->sock = sock;
 	b->list = list;
 	b->pending = n;
 	echo.udp_inflight += n;
@@ -471,40 +479,46 @@ static NTSTATUS sync_wait(struct sync *s)
 	return s->done ? s->irp.IoStatus.Status : STATUS_IO_TIMEOUT;
 }
 
-/* A socket of the given category bound to 0.0.0.0:port (a listening socket listens from
- * then on). NULL with the reason printed on failure. */
-static PWSK_SOCKET open_bound(const char *what, USHORT type, ULONG proto, ULONG category,
-			      const VOID *dispatch, uint16_t port)
+/* A socket of the given family and category bound to 0.0.0.0:port or [::]:port (a listening
+ * socket listens from then on), stored in *slot, which is also its context. False with the
+ * reason printed on failure. */
+static bool open_bound(PWSK_SOCKET *slot, ADDRESS_FAMILY family, const char *what,
+		       USHORT type, ULONG proto, ULONG category, const VOID *dispatch,
+		       uint16_t port)
 {
 	const WSK_PROVIDER_DISPATCH *d = echo.app.npi.Dispatch;
+	const char *fam = family == AF_INET6 ? "IPv6" : "IPv4";
 	PWSK_SOCKET sock;
-	SOCKADDR_IN sa;
+	SOCKADDR_STORAGE sa;
 	struct sync s;
 	NTSTATUS st;
 
-	d->WskSocket(echo.app.npi.Client, AF_INET, type, proto, category, NULL, dispatch, NULL,
+	*slot = NULL;
+	d->WskSocket(echo.app.npi.Client, family, type, proto, category, slot, dispatch, NULL,
 		     NULL, NULL, sync_irp(&s));
 	st = sync_wait(&s);
 	if (st != STATUS_SUCCESS) {
-		dpw_app_fail(&echo.app, "%s socket: %s", what, DpwNtStatusName(st));
-		return NULL;
+		dpw_app_fail(&echo.app, "%s %s socket: %s", fam, what, DpwNtStatusName(st));
+		return false;
 	}
-	sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
+	/* Before the bind: the first datagram may be indicated as soon as it is bound. */
+	*slot = sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
+	dpw_app_wsk_any(family, port, &sa);
 	if (category == WSK_FLAG_LISTEN_SOCKET)
 		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
 	else
 		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
 	st = sync_wait(&s);
 	if (st != STATUS_SUCCESS) {
-		dpw_app_fail(&echo.app, "%s port %u: %s", what, port, DpwNtStatusName(st));
+		dpw_app_fail(&echo.app, "%s %s port %u: %s", fam, what, port,
+			     DpwNtStatusName(st));
 		LISTEN(sock)->WskCloseSocket(sock, sync_irp(&s));
 		sync_wait(&s);
-		return NULL;
+		*slot = NULL;
+		return false;
 	}
-	return sock;
+	echo.live++;
+	return true;
 }
 
 static NTSTATUS listener_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -521,13 +535,16 @@ static void close_all(void)
 {
 	uint64_t end;
 
-	if (echo.listener != NULL) {
-		irp_prepare(&echo.listener_close, listener_closed, &echo.listener);
-		LISTEN(echo.listener)->WskCloseSocket(echo.listener, &echo.listener_close);
-	}
-	if (echo.udp != NULL) {
-		irp_prepare(&echo.udp_close, listener_closed, &echo.udp);
-		DGRAM(echo.udp)->WskCloseSocket(echo.udp, &echo.udp_close);
+	for (int f = 0; f < NFAM; f++) {
+		if (echo.listener[f] != NULL) {
+			irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
+			LISTEN(echo.listener[f])->WskCloseSocket(echo.listener[f],
+								 &echo.listener_close[f]);
+		}
+		if (echo.udp[f] != NULL) {
+			irp_prepare(&echo.udp_close[f], listener_closed, &echo.udp[f]);
+			DGRAM(echo.udp[f])->WskCloseSocket(echo.udp[f], &echo.udp_close[f]);
+		}
 	}
 	while (echo.conns != NULL)
 		conn_close(echo.conns);   /* unlinks it; the free comes later, in its completion */
@@ -581,8 +598,10 @@ static int set_idle(void *ctx, const char *val, char *err, size_t errlen)
 }
 
 static const struct dpw_cli_opt options[] = {
-	{ "tcp-port", true, "N", "TCP echo port (default 7; 0: no TCP)", set_tcp_port },
-	{ "udp-port", true, "N", "UDP echo port (default 7; 0: no UDP)", set_udp_port },
+	{ "tcp-port", true, "N", "TCP echo port (default 7; 0: no TCP), on 0.0.0.0 and, with "
+	  "--ip6, on [::] too", set_tcp_port },
+	{ "udp-port", true, "N", "UDP echo port (default 7; 0: no UDP), on 0.0.0.0 and, with "
+	  "--ip6, on [::] too", set_udp_port },
 	{ "idle-timeout", true, "S", "reset connections idle for S seconds (default 0: never)",
 	  set_idle },
 	{ NULL, false, NULL, NULL, NULL },
@@ -614,6 +633,8 @@ int main(int argc, char **argv)
 		(PNPIID)&NPI_WSK_INTERFACE_ID,
 		WSK_EVENT_ACCEPT | WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT | WSK_EVENT_RECEIVE_FROM
 	};
+	int nfam, f;
+	bool ok = true;
 	char what[64];
 	NTSTATUS st;
 	int rc;
@@ -632,24 +653,28 @@ int main(int argc, char **argv)
 		dpw_app_finish(&echo.app);
 		return 1;
 	}
-	if (echo.opt.tcp_port != 0) {
-		echo.listener = open_bound("TCP", SOCK_STREAM, IPPROTO_TCP, WSK_FLAG_LISTEN_SOCKET,
-					   &listen_events, (uint16_t)echo.opt.tcp_port);
-		echo.live += echo.listener != NULL;
+	/* IPv4 always; IPv6 as well when the engine has an IPv6 address. The first failure
+	 * ends the start. */
+	nfam = dpw_app_has_ipv6(&echo.app) ? 2 : 1;
+	for (f = 0; f < nfam && ok; f++) {
+		ADDRESS_FAMILY family = f == FAM_V6 ? AF_INET6 : AF_INET;
+
+		if (echo.opt.tcp_port != 0)
+			ok = open_bound(&echo.listener[f], family, "TCP", SOCK_STREAM, IPPROTO_TCP,
+					WSK_FLAG_LISTEN_SOCKET, &listen_events,
+					(uint16_t)echo.opt.tcp_port);
+		if (ok && echo.opt.udp_port != 0)
+			ok = open_bound(&echo.udp[f], family, "UDP", SOCK_DGRAM, IPPROTO_UDP,
+					WSK_FLAG_DATAGRAM_SOCKET, &udp_events,
+					(uint16_t)echo.opt.udp_port);
 	}
-	if (echo.opt.udp_port != 0 && (echo.opt.tcp_port == 0 || echo.listener != NULL)) {
-		echo.udp = open_bound("UDP", SOCK_DGRAM, IPPROTO_UDP, WSK_FLAG_DATAGRAM_SOCKET,
-				      &udp_events, (uint16_t)echo.opt.udp_port);
-		echo.live += echo.udp != NULL;
-	}
-	if ((echo.opt.tcp_port != 0 && echo.listener == NULL) ||
-	    (echo.opt.udp_port != 0 && echo.udp == NULL)) {
+	if (!ok) {
 		close_all();
 		dpw_app_finish(&echo.app);
 		return 1;
 	}
-	snprintf(what, sizeof(what), "echo tcp=%u udp=%u", (unsigned)echo.opt.tcp_port,
-		 (unsigned)echo.opt.udp_port);
+	snprintf(what, sizeof(what), "echo tcp=%u udp=%u%s", (unsigned)echo.opt.tcp_port,
+		 (unsigned)echo.opt.udp_port, nfam == 2 ? " ipv6=on" : "");
 	dpw_app_ready(&echo.app, what);
 
 	while (!dpw_app_stopping()) {

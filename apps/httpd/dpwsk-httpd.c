@@ -4,6 +4,9 @@
  *   dpwsk-httpd [--http-port N] [--body-size N | --root DIR] [--idle-timeout S]
  *               [--max-connections N] <port and stack options>
  *
+ * It listens on 0.0.0.0:N and, when the engine has an IPv6 address (--ip6), on [::]:N too
+ * (an AF_INET6 listener of its own: those are IPv6-only).
+ *
  * Without --root every GET answers the same body of --body-size bytes ("Hello, dpwsk\n"
  * repeated); with --root, GET /path serves DIR/path (http_file.c keeps it inside DIR). GET
  * and HEAD, keep-alive by default in HTTP/1.1 and on request in 1.0, pipelined requests
@@ -118,7 +121,7 @@ struct options {
 static struct {
 	struct dpw_app app;
 	struct options opt;
-	PWSK_SOCKET listener;
+	PWSK_SOCKET listener[2];           /* AF_INET, AF_INET6 (with --ip6); NULL: none */
 	uint8_t *body;
 	struct conn *conns;                /* list head */
 	uint64_t nconns;
@@ -666,49 +669,63 @@ static NTSTATUS sync_wait(ULONG_PTR *info)
 
 /* A listening socket with the accept event on and TCP_NODELAY (inherited by its connections:
  * a response's last segment goes out at once, not after the previous one's ACK). */
-static NTSTATUS start_listener(void)
+static NTSTATUS start_listener(PWSK_SOCKET *slot, ADDRESS_FAMILY family)
 {
 	const WSK_PROVIDER_LISTEN_DISPATCH *d;
 	WSK_EVENT_CALLBACK_CONTROL ev = { (PNPIID)&NPI_WSK_INTERFACE_ID, WSK_EVENT_ACCEPT };
 	ULONG one = 1;
-	SOCKADDR_IN addr;
+	SOCKADDR_STORAGE addr;
 	ULONG_PTR info = 0;
 	NTSTATUS st;
 
-	srv.app.npi.Dispatch->WskSocket(srv.app.npi.Client, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+	srv.app.npi.Dispatch->WskSocket(srv.app.npi.Client, family, SOCK_STREAM, IPPROTO_TCP,
 					WSK_FLAG_LISTEN_SOCKET, &srv, &listen_events, NULL, NULL,
 					NULL, sync_irp());
 	st = sync_wait(&info);
 	if (st != STATUS_SUCCESS)
 		return st;
-	srv.listener = (PWSK_SOCKET)info;
-	d = srv.listener->Dispatch;
-	d->WskControlSocket(srv.listener, WskSetOption, SO_WSK_EVENT_CALLBACK, WSK_SOL_SOCKET,
+	*slot = (PWSK_SOCKET)info;
+	d = (*slot)->Dispatch;
+	d->WskControlSocket(*slot, WskSetOption, SO_WSK_EVENT_CALLBACK, WSK_SOL_SOCKET,
 			    sizeof(ev), &ev, 0, NULL, NULL, sync_irp());
 	st = sync_wait(NULL);
 	if (st == STATUS_SUCCESS) {
-		d->WskControlSocket(srv.listener, WskSetOption, WSK_TCP_NODELAY, WSK_IPPROTO_TCP,
+		d->WskControlSocket(*slot, WskSetOption, WSK_TCP_NODELAY, WSK_IPPROTO_TCP,
 				    sizeof(one), &one, 0, NULL, NULL, sync_irp());
 		st = sync_wait(NULL);
 	}
 	if (st == STATUS_SUCCESS) {
-		memset(&addr, 0, sizeof(addr));
-		addr.sin_family = AF_INET;
-		addr.sin_port = htons(srv.opt.port);
-		d->WskBind(srv.listener, (PSOCKADDR)&addr, 0, sync_irp());   /* listens at once */
+		dpw_app_wsk_any(family, srv.opt.port, &addr);   /* 0.0.0.0:N or [::]:N */
+		d->WskBind(*slot, (PSOCKADDR)&addr, 0, sync_irp());   /* listens at once */
 		st = sync_wait(NULL);
+	}
+	return st;
+}
+
+/* The listeners: IPv4, and IPv6 when the engine has an address of that family. */
+static NTSTATUS start_listeners(const char **family)
+{
+	NTSTATUS st;
+
+	*family = "IPv4";
+	st = start_listener(&srv.listener[0], AF_INET);
+	if (st == STATUS_SUCCESS && dpw_app_has_ipv6(&srv.app)) {
+		*family = "IPv6";
+		st = start_listener(&srv.listener[1], AF_INET6);
 	}
 	return st;
 }
 
 static void close_listener(void)
 {
-	if (srv.listener == NULL)
-		return;
-	((const WSK_PROVIDER_LISTEN_DISPATCH *)srv.listener->Dispatch)
-		->WskCloseSocket(srv.listener, sync_irp());
-	sync_wait(NULL);
-	srv.listener = NULL;
+	for (int f = 0; f < 2; f++) {
+		if (srv.listener[f] == NULL)
+			continue;
+		((const WSK_PROVIDER_LISTEN_DISPATCH *)srv.listener[f]->Dispatch)
+			->WskCloseSocket(srv.listener[f], sync_irp());
+		sync_wait(NULL);
+		srv.listener[f] = NULL;
+	}
 }
 
 static volatile sig_atomic_t stats_wanted;
@@ -791,7 +808,8 @@ static int set_max_conns(void *ctx, const char *val, char *err, size_t errlen)
 }
 
 static const struct dpw_cli_opt options[] = {
-	{ "http-port", true, "N", "TCP port to serve (default 80)", set_port },
+	{ "http-port", true, "N", "TCP port to serve (default 80), on 0.0.0.0 and, with --ip6, "
+	  "on [::] too", set_port },
 	{ "body-size", true, "N", "answer every GET with N bytes (default 13, \"Hello, dpwsk\\n\")",
 	  set_body_size },
 	{ "root", true, "DIR", "serve the files under DIR instead", set_root },
@@ -816,6 +834,7 @@ static void make_body(void)
 int main(int argc, char **argv)
 {
 	char what[REL_PATH_MAX + 64];
+	const char *family;
 	uint64_t next_sweep = 0;
 	struct sigaction sa;
 	NTSTATUS st;
@@ -839,9 +858,9 @@ int main(int argc, char **argv)
 		dpw_app_finish(&srv.app);
 		return 1;
 	}
-	st = start_listener();
+	st = start_listeners(&family);
 	if (st != STATUS_SUCCESS) {
-		dpw_app_fail(&srv.app, "cannot listen on port %u: %s", srv.opt.port,
+		dpw_app_fail(&srv.app, "cannot listen on %s port %u: %s", family, srv.opt.port,
 			     DpwNtStatusName(st));
 		close_listener();
 		dpw_app_finish(&srv.app);

@@ -8,7 +8,8 @@
  * WskPollCompletions without sleeping (the provider's own cost, for a client that busy-polls
  * as DPDK applications do).
  *
- *   dpwsk-bench-close --iface IF --ip A.B.C.D/N [--samples N] [--json] HOST:PORT
+ *   dpwsk-bench-close --iface IF --ip A.B.C.D/N [--ip6 ADDR/64] [--samples N] [--json]
+ *                     A.B.C.D:PORT|[IPV6]:PORT
  *
  * HOST:PORT is a TCP listener that accepts and then stays silent (bench/close-latency.sh
  * starts one on the Linux side). The engine polls on its own lcore thread; this program's
@@ -30,7 +31,7 @@ static const unsigned levels[] = { 0, 16, 256 };
 #define NLEVELS (sizeof(levels) / sizeof(levels[0]))
 
 struct opts {
-	SOCKADDR_IN peer;
+	SOCKADDR_STORAGE peer;   /* WSK numbering */
 	bool have_peer;
 	uint64_t samples;
 	bool json;
@@ -130,12 +131,13 @@ static struct result run_level(struct dpw_app *app, const struct opts *o, unsign
 	uint64_t *lat = calloc(o->samples, sizeof(*lat));
 	struct result res = { .spin = spin, .pending = pending };
 	WSK_BUF bufs[MAX_PENDING];
-	SOCKADDR_IN local = { .sin_family = AF_INET }, got;
+	SOCKADDR_STORAGE local, got;
 
 	if (lat == NULL) {
 		fprintf(stderr, "dpwsk-bench-close: error: out of memory\n");
 		exit(1);
 	}
+	dpw_app_wsk_any(o->peer.ss_family, 0, &local);
 	req_init(&conn);
 	req_init(&addr);
 	req_init(&cl);
@@ -227,6 +229,8 @@ int main(int argc, char **argv)
 	struct dpw_app app;
 	char ep[64];
 	uint64_t errors = 0;
+	struct sockaddr_storage peer;
+	char perr[160];
 	int last = argc - 1;
 
 	/* The endpoint is the last argument before any "--" (EAL arguments). */
@@ -235,15 +239,16 @@ int main(int argc, char **argv)
 			last = i - 1;
 			break;
 		}
-	if (last >= 1 && argv[last][0] != '-' && dpw_app_parse_endpoint(argv[last], &o.peer) == 0 &&
-	    o.peer.sin_addr.s_addr != 0) {
+	if (last >= 1 && argv[last][0] != '-' &&
+	    dpw_app_parse_target(argv[last], &peer, perr, sizeof(perr)) == 0) {
+		dpw_app_wsk_addr(&peer, &o.peer);
 		o.have_peer = true;
 		memmove(&argv[last], &argv[last + 1], (size_t)(argc - last) * sizeof(*argv));
 		argc--;
 	}
-	dpw_app_start(&app, argc, argv, "[--samples N] [--json] HOST:PORT", options, &o, NULL, true);
+	dpw_app_start(&app, argc, argv, "[--samples N] [--json] A.B.C.D:PORT|[IPV6]:PORT", options, &o, NULL, true);
 	if (!o.have_peer) {
-		dpw_app_fail(&app, "give the listener as HOST:PORT (last argument)");
+		dpw_app_fail(&app, "give the listener as " DPW_ENDPOINT_SYNTAX " (last argument)");
 		dpw_app_stop();
 		dpw_app_finish(&app);
 		return 2;

@@ -13,7 +13,7 @@
  * in epoll_wait when there is nothing to do, so its CPU time is the kernel's real cost.
  *
  *   linux-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--json] A.B.C.D:PORT */
+ *                   exchange] [--bytes K] [--json] A.B.C.D:PORT|[IPV6]:PORT */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cc.h"
+#include "opt.h"
 
 enum slot_state {
 	SLOT_IDLE,
@@ -51,7 +52,6 @@ static struct {
 	struct cc_stats st;
 	struct slot *slots;
 	uint8_t *tx;
-	struct sockaddr_in remote;
 	int ep;
 	unsigned active;
 	bool stopping;
@@ -196,13 +196,14 @@ static void start_cycle(struct slot *s)
 	s->failed = false;
 	s->sent = s->got = 0;
 	s->t_connect = cc_now_ns();
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->fd = socket(R.cfg.remote.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		fail_errno(s, errno);
 		finish_cycle(s);
 		return;
 	}
-	r = connect(s->fd, (struct sockaddr *)&R.remote, sizeof(R.remote));
+	r = connect(s->fd, (struct sockaddr *)&R.cfg.remote,
+		    dpw_app_addr_len((struct sockaddr *)&R.cfg.remote));
 	if (r != 0 && errno != EINPROGRESS) {
 		fail_errno(s, errno);
 		close(s->fd);
@@ -303,7 +304,7 @@ static void abort_in_flight(void)
 
 static void usage(void)
 {
-	printf("usage: linux-connclose [options] A.B.C.D:PORT\n");
+	printf("usage: linux-connclose [options] A.B.C.D:PORT|[IPV6]:PORT\n");
 	for (const struct cc_opt *o = cc_opts; o->name != NULL; o++)
 		printf("  --%s%s%s\n      %s\n", o->name, o->has_arg ? " " : "",
 		       o->has_arg ? o->arg_name : "", o->help);
@@ -391,9 +392,6 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	R.remote.sin_family = AF_INET;
-	R.remote.sin_addr.s_addr = R.cfg.addr;
-	R.remote.sin_port = R.cfg.port;
 	R.ep = epoll_create1(EPOLL_CLOEXEC);
 	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
 	R.tx = malloc(R.cfg.bytes);

@@ -11,7 +11,7 @@
  *   WskDisconnect + WskCloseSocket          close (FIN after what is queued)
  *
  *   linux-rr [--mode rr|bulk] [--duration S] [--connections N] [--size B] [--inflight K]
- *            [--json] [--bind A.B.C.D] [--spin] A.B.C.D:PORT
+ *            [--json] [--bind ADDR] [--spin] A.B.C.D:PORT|[IPV6]:PORT
  *
  * One thread, epoll (level-triggered), every send and recv MSG_DONTWAIT. By default it
  * sleeps in epoll_wait, as kernel-socket programs do (so a round trip includes the kernel
@@ -40,6 +40,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "opt.h"
 #include "rr.h"
 
 #define PROG "linux-rr"
@@ -60,7 +61,7 @@ static struct {
 	struct rr_stats st;
 	struct conn *conns;
 	uint8_t *bulk_tx;
-	struct sockaddr_in remote, local;
+	struct sockaddr_storage local;   /* --bind; the target is cfg.remote */
 	bool have_local, spin;
 	int ep;
 	unsigned working, busy;
@@ -216,14 +217,16 @@ static int connect_one(struct conn *c)
 	struct timeval tv = { .tv_sec = 5 };   /* connect's limit (SO_SNDTIMEO bounds it) */
 	int one = 1;
 
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->fd = socket(R.cfg.remote.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
 	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
 	    (R.cfg.mode == RR_MODE_RR &&
 	     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) ||
-	    (R.have_local && bind(c->fd, (struct sockaddr *)&R.local, sizeof(R.local)) != 0) ||
-	    connect(c->fd, (struct sockaddr *)&R.remote, sizeof(R.remote)) != 0)
+	    (R.have_local && bind(c->fd, (struct sockaddr *)&R.local,
+				  dpw_app_addr_len((struct sockaddr *)&R.local)) != 0) ||
+	    connect(c->fd, (struct sockaddr *)&R.cfg.remote,
+		    dpw_app_addr_len((struct sockaddr *)&R.cfg.remote)) != 0)
 		return -1;
 	/* The run's calls all pass MSG_DONTWAIT; the send timeout was for connect only. */
 	tv.tv_sec = 0;
@@ -286,10 +289,17 @@ static void poll_once(void)
 
 static int set_bind(void *ctx, const char *val, char *err, size_t errlen)
 {
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&R.local;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&R.local;
+
 	(void)ctx;
-	R.local.sin_family = AF_INET;
-	if (inet_pton(AF_INET, val, &R.local.sin_addr) != 1) {
-		snprintf(err, errlen, "--bind: '%s' is not an IPv4 address", val);
+	memset(&R.local, 0, sizeof(R.local));
+	if (inet_pton(AF_INET, val, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, val, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+	} else {
+		snprintf(err, errlen, "--bind: '%s' is not an IPv4 or IPv6 address", val);
 		return -1;
 	}
 	R.have_local = true;
@@ -308,7 +318,8 @@ static int set_spin(void *ctx, const char *val, char *err, size_t errlen)
 
 /* linux-rr's own options, after the shared ones. */
 static const struct rr_opt own_opts[] = {
-	{ "bind", true, "A.B.C.D", "local address to connect from (linux-rr only)", set_bind },
+	{ "bind", true, "ADDR", "local address to connect from, A.B.C.D or an IPv6 address of "
+	  "the target's family (linux-rr only)", set_bind },
 	{ "spin", false, NULL, "poll epoll_wait without sleeping, as dpwsk's lcore does "
 	  "(linux-rr only)", set_spin },
 	{ NULL, false, NULL, NULL, NULL },
@@ -327,7 +338,7 @@ static const struct rr_opt *find_opt(const char *name)
 
 static void usage(void)
 {
-	printf("usage: " PROG " [options] A.B.C.D:PORT\n");
+	printf("usage: " PROG " [options] A.B.C.D:PORT|[IPV6]:PORT\n");
 	for (int t = 0; t < 2; t++)
 		for (const struct rr_opt *o = t ? own_opts : rr_opts; o->name != NULL; o++)
 			printf("  --%s%s%s\n      %s\n", o->name, o->has_arg ? " " : "",
@@ -376,6 +387,11 @@ static int parse_args(int argc, char **argv)
 	}
 	if (rr_config_finish(&R.cfg, target, err, sizeof(err)) != 0)
 		goto bad;
+	if (R.have_local && R.local.ss_family != R.cfg.remote.ss_family) {
+		snprintf(err, sizeof(err), "--bind and the target '%s' are of different address "
+			 "families", target);
+		goto bad;
+	}
 	return 0;
 bad:
 	fprintf(stderr, PROG ": error: %s\n", err);
@@ -474,9 +490,6 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	R.remote.sin_family = AF_INET;
-	R.remote.sin_addr.s_addr = R.cfg.addr;
-	R.remote.sin_port = R.cfg.port;
 	if (setup() != 0) {
 		fprintf(stderr, PROG ": error: out of memory for %u connections\n",
 			R.cfg.connections);

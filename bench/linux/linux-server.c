@@ -5,7 +5,10 @@
  *
  *   linux-server [--port P] [--mode discard|echo] [--backlog N] [--max-time SECONDS]
  *
- * Prints "linux-server: listening port=P mode=M" once the socket listens (tests wait for that
+ * It listens on [::]:P as a dual-stack socket (IPV6_V6ONLY off), so IPv4 and IPv6 clients
+ * both reach it; where the kernel has no IPv6, on 0.0.0.0:P.
+ *
+ * Prints "linux-server: listening port=P mode=M family=dual|ipv4" once the socket listens (tests wait for that
  * line instead of sleeping), the counts on SIGUSR1, and the counts again on SIGTERM/SIGINT or
  * at --max-time (default 3600 s, so a forgotten server does not run forever), then exits 0:
  *   linux-server: accepted=N eof=N reset=N errors=N open=N bytes_in=N bytes_out=N */
@@ -226,15 +229,44 @@ static void on_writable(int fd, struct conn *c)
 	}
 }
 
+/* A listening socket on port: dual-stack [::] if the kernel has IPv6, else 0.0.0.0. -1 with
+ * errno set on failure. */
+static int open_listener(unsigned long port, unsigned long backlog, bool *dual)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd, one = 1, off = 0, e;
+
+	*dual = true;
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT) {
+		*dual = false;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (*dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) != 0) ||
+	    (*dual ? bind(fd, (struct sockaddr *)&s6, sizeof(s6)) :
+		     bind(fd, (struct sockaddr *)&s4, sizeof(s4))) != 0 ||
+	    listen(fd, (int)backlog) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long port = 5000, backlog = 4096, max_time = 3600, v;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	bool dual;
 	struct epoll_event evs[256];
 	struct sigaction sig;
 	struct rlimit rl;
 	struct timespec t0, t;
-	int lfd, one = 1;
+	int lfd;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -275,11 +307,9 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sig, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	lfd = open_listener(port, backlog, &dual);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	sa.sin_port = htons((uint16_t)port);
-	if (lfd < 0 || ep < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, (int)backlog) != 0) {
+	if (lfd < 0 || ep < 0) {
 		fprintf(stderr, "linux-server: error: cannot listen on port %lu: %s\n", port,
 			strerror(errno));
 		return 1;
@@ -293,7 +323,8 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("linux-server: listening port=%lu mode=%s\n", port, echo ? "echo" : "discard");
+	printf("linux-server: listening port=%lu mode=%s family=%s\n", port,
+	       echo ? "echo" : "discard", dual ? "dual" : "ipv4");
 	fflush(stdout);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);

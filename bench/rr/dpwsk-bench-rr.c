@@ -64,7 +64,7 @@ static struct {
 	struct rr_stats st;
 	struct conn *conns;
 	uint8_t *bulk_tx;
-	SOCKADDR_IN local, remote;
+	SOCKADDR_STORAGE local, remote;   /* WSK numbering: AF_INET6 is 23 */
 	unsigned connect_done;   /* WskSocketConnect completions, with or without a socket */
 	unsigned pending;        /* send/receive IRPs out over all connections */
 	unsigned working;        /* connections not broken */
@@ -435,7 +435,7 @@ int main(int argc, char **argv)
 	}
 	dpw_app_start(&R.app, argc, argv,
 		      "[--mode rr|bulk] [--duration S] [--connections N] [--size B] "
-		      "[--inflight K] [--json] A.B.C.D:PORT", opts, &R.cfg, NULL, false);
+		      "[--inflight K] [--json] A.B.C.D:PORT|[IPV6]:PORT", opts, &R.cfg, NULL, false);
 	if (rr_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
 		/* Cannot happen (checked above); kept so the two parses cannot drift apart. */
 		dpw_app_fail(&R.app, "%s", err);
@@ -448,10 +448,8 @@ int main(int argc, char **argv)
 		dpw_app_finish(&R.app);
 		return 1;
 	}
-	R.local.sin_family = AF_INET;
-	R.remote.sin_family = AF_INET;
-	R.remote.sin_addr.s_addr = R.cfg.addr;
-	R.remote.sin_port = R.cfg.port;
+	dpw_app_wsk_addr(&R.cfg.remote, &R.remote);
+	dpw_app_wsk_any(R.remote.ss_family, 0, &R.local);   /* any address of its family */
 
 	snprintf(what, sizeof(what), "bench-rr target=%s mode=%s connections=%u size=%u",
 		 R.cfg.target, rr_mode_name(R.cfg.mode), R.cfg.connections, R.cfg.size);

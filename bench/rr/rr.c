@@ -97,9 +97,7 @@ void rr_config_defaults(struct rr_config *c)
 
 int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t errlen)
 {
-	struct sockaddr_in sa;
-
-	if (dpw_app_parse_target(target, &sa, err, errlen) != 0)
+	if (dpw_app_parse_target(target, &c->remote, err, errlen) != 0)
 		return -1;
 	if (!c->size_given)
 		c->size = c->mode == RR_MODE_RR ? RR_DEFAULT_RR_SIZE : RR_DEFAULT_BULK_SIZE;
@@ -116,8 +114,6 @@ int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t 
 		return -1;
 	}
 	c->target = target;
-	c->addr = sa.sin_addr.s_addr;
-	c->port = sa.sin_port;
 	return 0;
 }
 
@@ -140,7 +136,7 @@ char *rr_take_target(int *argc, char **argv, char *err, size_t errlen)
 	 * ':' and is refused here; a PCI address ("--port 0000:03:00.0") is taken, which leaves
 	 * --port without its value, refused by the option parser. Either way one line, exit 2. */
 	if (last < 1 || argv[last][0] == '-' || strchr(argv[last], ':') == NULL) {
-		snprintf(err, errlen, "give the server as A.B.C.D:PORT, the last argument "
+		snprintf(err, errlen, "give the server as " DPW_ENDPOINT_SYNTAX ", the last argument "
 			 "(see --help)");
 		return NULL;
 	}

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "hist.h"
 
@@ -48,9 +49,8 @@ struct rr_config {
 	uint32_t inflight;       /* bulk: sends outstanding per connection (dpwsk) */
 	bool size_given, inflight_given;
 	bool json;
-	const char *target;      /* "A.B.C.D:PORT" as given */
-	uint32_t addr;           /* network byte order */
-	uint16_t port;           /* network byte order */
+	const char *target;      /* "A.B.C.D:PORT" or "[IPV6]:PORT" as given */
+	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
 };
 
 /* One program option; the same fields, in the same order, as dpw_cli_opt (dpw/cli.h). */
@@ -74,7 +74,7 @@ int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t 
 const char *rr_mode_name(enum rr_mode m);
 
 /* Take the target out of argv: it is the last argument before "--" (EAL arguments) and must
- * look like A.B.C.D:PORT (checked later by rr_config_finish). Returns it, or NULL with err
+ * look like A.B.C.D:PORT or [IPV6]:PORT (checked later by rr_config_finish). Returns it, or NULL with err
  * filled. argv keeps the rest, argc updated. */
 char *rr_take_target(int *argc, char **argv, char *err, size_t errlen);
 

@@ -13,6 +13,8 @@
 #   wait_file_size FILE N SECS / wait_file_grep FILE PATTERN SECS   bounded condition waits
 #   cat_bg IN OUT ARGS...   dpwsk-cat in the stack namespace, stdin IN, stdout OUT, stderr
 #                           CAT_ERR; PID in CAT_PID (tracked)
+# Programs started by stack_start (lib.sh) and cat_bg get --ip6 $DPW_IP6_STACK/$DPW_PREFIX6 as
+# well when the topology has IPv6 (netns.sh run with DPW_TOPO_IPV6=1, as the *_ipv6 tests are).
 #
 # Fifos as a program's input, written by the test line by line: the test holds the write end
 # on fd 7 or 8, opened read-write (exec 7<>FIFO) so that the open does not wait for the
@@ -108,7 +110,8 @@ cat_bg() {
 	CAT_ERR=$DPW_TMP/cat$CAT_N.err
 	: >"$CAT_ERR"
 	ip netns exec "$DPW_NS_STACK" "$DPW_CAT" --iface "$DPW_IF_STACK" \
-		--ip "$DPW_IP_STACK/$DPW_PREFIX" "$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" ${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} \
+		"$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
 	CAT_PID=$!
 	dpw_track "$CAT_PID"
 }

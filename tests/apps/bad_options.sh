@@ -47,6 +47,28 @@ refuse cat-wait-negative "$DPW_CAT" "${PORT_ARGS[@]}" --wait -1 198.18.0.1:5000
 refuse cat-unknown-option "$DPW_CAT" "${PORT_ARGS[@]}" --bogus 198.18.0.1:5000
 refuse cat-two-targets "$DPW_CAT" "${PORT_ARGS[@]}" 198.18.0.1:1 198.18.0.1:2
 refuse cat-no-address "$DPW_CAT" --iface lo 198.18.0.1:5000
+# IPv6 targets and listen addresses: the reason is in the line.
+refuse_says() {   # refuse_says NAME PATTERN PROGRAM ARGS...: refuse, and the line says PATTERN
+	local name=$1 pattern=$2
+	shift 2
+	refuse "$name" "$@"
+	grep -q -- "$pattern" "$DPW_TMP/err" && pass "$name-says" "$pattern" ||
+		fail "$name-says" "expected '$pattern' in '$(head -c 200 "$DPW_TMP/err")'"
+}
+PORT6_ARGS=("${PORT_ARGS[@]}" --ip6 2001:2::2/64)
+refuse_says cat-target6-no-brackets 'brackets' "$DPW_CAT" "${PORT6_ARGS[@]}" 2001:2::1:5000
+refuse_says cat-target6-no-close "missing ']'" "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::1:5000'
+refuse_says cat-target6-no-port ':PORT' "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::1]'
+refuse_says cat-target6-port-range 'port' "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::1]:65536'
+refuse_says cat-target6-bad 'not an IPv6 address' "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::g]:1'
+refuse_says cat-target6-any 'unspecified' "$DPW_CAT" "${PORT6_ARGS[@]}" '[::]:5000'
+refuse_says cat-target6-multicast 'multicast' "$DPW_CAT" "${PORT6_ARGS[@]}" '[ff02::1]:5000'
+refuse_says cat-target4-multicast 'multicast' "$DPW_CAT" "${PORT6_ARGS[@]}" 239.1.1.1:5000
+refuse_says cat-listen6-no-close "missing ']'" "$DPW_CAT" "${PORT6_ARGS[@]}" --listen '[::5000'
+refuse_says cat-listen6-bad 'not an IPv6 address' "$DPW_CAT" "${PORT6_ARGS[@]}" --listen '[x]:1'
+refuse_says cat-listen6-multicast 'multicast' "$DPW_CAT" "${PORT6_ARGS[@]}" --listen '[ff02::1]:1'
+refuse_says cat-listen6-port-0 'port' "$DPW_CAT" "${PORT6_ARGS[@]}" --listen '[::]:0'
+refuse_says echo-bad-ip6 'ip6' "$DPW_ECHO" "${PORT_ARGS[@]}" --ip6 2001:2::2/48
 
 for p in "$DPW_ECHO" "$DPW_CAT"; do
 	n=$(basename "$p")

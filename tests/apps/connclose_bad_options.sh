@@ -10,7 +10,7 @@ trap 'rm -rf "$DPW_TMP"' EXIT
 
 # Port options every dpwsk program needs; "lo" exists in every namespace and is never
 # opened: each case fails while the command line is read.
-PORTOPTS=(--iface lo --ip 198.18.0.2/24)
+PORTOPTS=(--iface lo --ip 198.18.0.2/24 --ip6 2001:2::2/64)
 T=198.18.0.1:5000
 
 # expect_bad NAME PATTERN ARGS...: both programs, the same arguments.
@@ -44,7 +44,25 @@ expect_bad target-port-0 'bad target' --cycles 10 198.18.0.1:0
 expect_bad target-port-big 'bad target' --cycles 10 198.18.0.1:65536
 expect_bad target-any 'bad target' --cycles 10 0.0.0.0:5000
 expect_bad target-name 'bad target' --cycles 10 localhost:5000
+expect_bad target-broadcast 'bad target.*broadcast' --cycles 10 255.255.255.255:5000
+expect_bad target-multicast4 'bad target.*multicast' --cycles 10 224.0.0.1:5000
+# IPv6 targets: "[IPV6]:PORT" only, naming one host.
+expect_bad target6-no-brackets 'bad target.*brackets' --cycles 10 2001:2::1:5000
+expect_bad target6-bare 'bad target.*brackets' --cycles 10 2001:2::1
+expect_bad target6-no-close 'bad target.*missing .\]' --cycles 10 '[2001:2::1:5000'
+expect_bad target6-no-port 'bad target.*:PORT' --cycles 10 '[2001:2::1]'
+expect_bad target6-port-empty 'bad target.*port' --cycles 10 '[2001:2::1]:'
+expect_bad target6-port-0 'bad target.*port' --cycles 10 '[2001:2::1]:0'
+expect_bad target6-port-big 'bad target.*port' --cycles 10 '[2001:2::1]:65536'
+expect_bad target6-bad-address 'bad target.*not an IPv6 address' --cycles 10 '[2001:2::zz]:5000'
+expect_bad target6-ipv4-inside 'bad target.*not an IPv6 address' --cycles 10 '[198.18.0.1]:5000'
+expect_bad target6-empty 'bad target.*not an IPv6 address' --cycles 10 '[]:5000'
+expect_bad target6-zone 'bad target.*not an IPv6 address' --cycles 10 '[fe80::1%lo]:5000'
+expect_bad target6-unspecified 'bad target.*unspecified' --cycles 10 '[::]:5000'
+expect_bad target6-multicast 'bad target.*multicast' --cycles 10 '[ff02::1]:5000'
+expect_bad target6-v4mapped 'bad target.*IPv4-mapped' --cycles 10 '[::ffff:198.18.0.1]:5000'
 expect_bad no-bound 'give --cycles' "$T"
+expect_bad no-bound6 'give --cycles' "[2001:2::1]:5000"
 expect_bad concurrency-0 'concurrency' --cycles 10 --concurrency 0 "$T"
 expect_bad concurrency-big 'concurrency' --cycles 10 --concurrency 16385 "$T"
 expect_bad concurrency-word 'concurrency' --cycles 10 --concurrency many "$T"

@@ -5,7 +5,11 @@
 # cycles (dpwsk-echo answers a FIN with its own). No cycle may fail, and the peer kernel must
 # stay out of it: no ICMP and no TCP from it on the wire (it does not forward, and does not
 # answer ARP for an address it does not have). Both processes end clean.
+# In an IPv6 topology (DPW_TOPO_IPV6=1: the app-connclose-echo-ipv6 test) the same runs go over
+# IPv6: dpwsk-echo also has 2001:2::3 (--ip6) and the target is [2001:2::3]:7; the peer
+# kernel then must send no TCP and no ICMPv6 other than Neighbor Discovery.
 #   scripts/netns.sh run tests/apps/connclose_echo.sh   (or run it directly)
+#   DPW_TOPO_IPV6=1 scripts/netns.sh run tests/apps/connclose_echo.sh
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/connclose_lib.sh"
 DPW_ECHO=$DPW_BUILD/apps/echo/dpwsk-echo
@@ -14,6 +18,15 @@ dpw_init tcpdump
 cc_need_built "$CONNCLOSE"
 
 ECHO_IP=198.18.0.3
+ECHO_IP6=2001:2::3
+TARGET=$ECHO_IP:7
+ECHO_V6=()
+if [ -n "${DPW_IP6_STACK:-}" ]; then
+	TARGET="[$ECHO_IP6]:7"
+	ECHO_V6=(--ip6 "$ECHO_IP6/$DPW_PREFIX6")
+	# Nor does it forward IPv6 (the default; said here as the IPv4 line says it).
+	ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv6.conf.all.forwarding=0
+fi
 # The peer's kernel sees every frame dpwsk-echo gets (same interface, same MAC): it must drop
 # those for 198.18.0.3 silently. Not forwarding, it does (and sends no ICMP about it).
 ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv4.ip_forward=0
@@ -25,7 +38,7 @@ echo_start() {
 	ECHO_ERR=$DPW_TMP/echo.err
 	: >"$ECHO_OUT"
 	ip netns exec "$DPW_NS_PEER" "$DPW_ECHO" --iface "$DPW_IF_PEER" --ip "$ECHO_IP/$DPW_PREFIX" \
-		--tcp-port 7 --udp-port 0 >"$ECHO_OUT" 2>"$ECHO_ERR" &
+		"${ECHO_V6[@]}" --tcp-port 7 --udp-port 0 >"$ECHO_OUT" 2>"$ECHO_ERR" &
 	ECHO_PID=$!
 	dpw_track "$ECHO_PID"
 	for ((i = 0; i < 400; i++)); do
@@ -55,16 +68,21 @@ echo_stop() {
 }
 
 echo_start
-# Anything the peer's kernel itself sends: ICMP, or TCP/ARP from its own address.
-capture_start 'icmp or (tcp and src host '"$DPW_IP_PEER"') or (arp and src host '"$DPW_IP_PEER"')'
+# Anything the peer's kernel itself sends: ICMP, or TCP/ARP from its own address; over IPv6
+# also TCP from its IPv6 address and any ICMPv6 but Neighbor Solicitations and Advertisements
+# (types 135, 136: those of the two stacks are on the wire too, and look alike).
+FILTER='icmp or (tcp and src host '"$DPW_IP_PEER"') or (arp and src host '"$DPW_IP_PEER"')'
+[ -n "${DPW_IP6_STACK:-}" ] && FILTER="$FILTER"' or (tcp and src host '"$DPW_IP6_PEER"')'\
+' or (icmp6 and ip6[40] != 135 and ip6[40] != 136)'
+capture_start "$FILTER"
 
-cc_run exchange 600 --cycles 20000 --concurrency 64 --mode exchange --bytes 64 "$ECHO_IP:7"
+cc_run exchange 600 --cycles 20000 --concurrency 64 --mode exchange --bytes 64 "$TARGET"
 assert_eq exchange-exit-status 0 "$CC_RC"
 assert_eq exchange-cycles 20000 "$(cc_get cycles)"
 assert_eq exchange-errors 0 "$(cc_get errors)"
 cc_check_clean exchange
 
-cc_run graceful 300 --cycles 2000 --concurrency 16 --mode graceful "$ECHO_IP:7"
+cc_run graceful 300 --cycles 2000 --concurrency 16 --mode graceful "$TARGET"
 assert_eq graceful-exit-status 0 "$CC_RC"
 assert_eq graceful-cycles 2000 "$(cc_get cycles)"
 assert_eq graceful-errors 0 "$(cc_get errors)"

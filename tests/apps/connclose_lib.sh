@@ -7,8 +7,9 @@
 #   server_stop                SIGTERM, bounded wait; its final counts in SERVER_COUNTS
 #                              (read them with stat_get "$SERVER_COUNTS" accepted)
 #   cc_run NAME SECONDS ARGS   dpwsk-connclose ARGS in the stack namespace on the stack's
-#                              interface; waits (bounded) for it to exit; output in CC_OUT,
-#                              CC_ERR, status in CC_RC, PID in CC_PID
+#                              interface (--ip6 too in an IPv6 topology); waits (bounded)
+#                              for it to exit; output in CC_OUT, CC_ERR, status in CC_RC,
+#                              PID in CC_PID
 #   cc_get KEY                 a value of the run's summary lines ("connclose: ..." key=value)
 #   cc_check_clean NAME        after a dpwsk run: final stats line with mbuf_in_use=0, wsk
 #                              line with sockets_open=0, no EAL runtime directory left
@@ -87,7 +88,8 @@ cc_run() {
 	local name=$1 secs=$2
 	shift 2
 	cc_launch "$CONNCLOSE" "$DPW_NS_STACK" --iface "$DPW_IF_STACK" \
-		--ip "$DPW_IP_STACK/$DPW_PREFIX" "$@"
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
+		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} "$@"
 	cc_wait "$name" "$secs"
 }
 
