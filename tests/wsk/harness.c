@@ -347,7 +347,7 @@ static const VOID *table_of[16];
 static void learn_tables(void)
 {
 	static const ULONG cats[] = { WSK_FLAG_LISTEN_SOCKET, WSK_FLAG_CONNECTION_SOCKET,
-				      WSK_FLAG_STREAM_SOCKET };
+				      WSK_FLAG_DATAGRAM_SOCKET, WSK_FLAG_STREAM_SOCKET };
 	struct h_client c;
 
 	if (h_client_open(&c, MAKE_WSK_VERSION(1, 0)) != STATUS_SUCCESS)
@@ -734,6 +734,9 @@ static NTSTATUS address_call(PWSK_SOCKET s, PSOCKADDR sa, size_t len, bool local
 	} else if (local && h_category(s) == WSK_FLAG_LISTEN_SOCKET) {
 		st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)s->Dispatch)
 			     ->WskGetLocalAddress(s, sa, h->irp);
+	} else if (local && h_category(s) == WSK_FLAG_DATAGRAM_SOCKET) {
+		st = ((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
+			     ->WskGetLocalAddress(s, sa, h->irp);
 	} else {
 		st = local ? stream(s)->WskGetLocalAddress(s, sa, h->irp)
 			   : stream(s)->WskGetRemoteAddress(s, sa, h->irp);
@@ -1058,6 +1061,35 @@ int peer_connect_start_af(int af, uint16_t port)
 		return -1;
 	}
 	return fd;
+}
+
+NTSTATUS h_send_to(PWSK_SOCKET s, const void *data, size_t len, const void *to,
+		   ULONG_PTR *info)
+{
+	struct h_irp *h = irp_new();
+	struct h_buf b;
+	NTSTATUS st;
+
+	h_buf_init(&b, (void *)data, len);
+	st = sync_done(h, ((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
+				  ->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp),
+		       info);
+	if (st != STATUS_IO_TIMEOUT)   /* else the provider may still read it */
+		h_buf_free(&b);
+	return st;
+}
+
+int peer_wait_error(int fd, unsigned timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&p, 1, (int)timeout_ms) != 1)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return -errno;
+	return err;
 }
 
 int peer_connect_finish(int fd, unsigned timeout_ms)

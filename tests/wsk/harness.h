@@ -113,6 +113,10 @@ NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
 NTSTATUS h_local_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
 NTSTATUS h_remote_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask);
+/* WskSendTo of len bytes on a datagram socket, to (a SOCKADDR_IN, SOCKADDR_IN6 or
+ * SOCKADDR_INET; NULL: the socket's fixed address), waited for; *info the bytes sent. */
+NTSTATUS h_send_to(PWSK_SOCKET s, const void *data, size_t len, const void *to,
+		   ULONG_PTR *info);
 /* Connect a new stream socket to the peer's TCP port (status SUCCESS or the failure). */
 NTSTATUS h_connect_to_peer(uint16_t port, PWSK_SOCKET *out);
 /* The same with a chosen category (stream or connection) and event context/dispatch. */
@@ -194,6 +198,10 @@ int peer_connect_af(int af, uint16_t port);
 int peer_connect_start(uint16_t port);
 int peer_connect_start_af(int af, uint16_t port);
 int peer_connect_finish(int fd, unsigned timeout_ms);
+/* Wait (bounded) until the kernel has taken a reset or end on fd: poll reports POLLERR and
+ * POLLHUP whatever events are asked for. Then SO_ERROR: the errno the reset left (0 if
+ * none). -ETIMEDOUT if nothing came. */
+int peer_wait_error(int fd, unsigned timeout_ms);
 /* who's address of family af with port, as a POSIX address (host family number); its length. */
 socklen_t peer_sockaddr(int af, enum h_host who, uint16_t port, struct sockaddr_storage *ss);
 /* read with a timeout: bytes, 0 on EOF, -errno on error (e.g. -ECONNRESET), -ETIMEDOUT */

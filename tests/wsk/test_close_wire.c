@@ -54,21 +54,6 @@ static bool mbufs_at_most(void *arg)
 	return h_mbufs_in_use() <= *(uint32_t *)arg;
 }
 
-/* Wait (bounded) until the kernel has taken a reset or end on fd: poll reports POLLERR and
- * POLLHUP whatever events are asked for. Then SO_ERROR: the errno the reset left (0 if
- * none). -ETIMEDOUT if nothing came. */
-static int peer_wait_error(int fd, unsigned timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = 0 };
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (poll(&p, 1, (int)timeout_ms) != 1)
-		return -ETIMEDOUT;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		return -errno;
-	return err;
-}
 
 /* C1: WskCloseSocket returns STATUS_PENDING or STATUS_SUCCESS, and the IRP completes with
  * STATUS_SUCCESS and Information 0, on this (the polling) thread (C10). Exactly once is

@@ -63,27 +63,6 @@ static NTSTATUS dg_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
 	return h_bind(s, ip, port);   /* WskBind is third in the datagram table too (R5) */
 }
 
-static NTSTATUS dg_local(PWSK_SOCKET s, SOCKADDR_IN *sa)
-{
-	struct h_irp *h = h_irp_new();
-
-	memset(sa, 0, sizeof(*sa));
-	return h_irp_done(h, DG(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp), NULL);
-}
-
-static NTSTATUS dg_send_to(PWSK_SOCKET s, const void *data, size_t len, const SOCKADDR_IN *to,
-			   ULONG_PTR *info)
-{
-	struct h_irp *h = h_irp_new();
-	struct h_buf b;
-	NTSTATUS st;
-
-	h_buf_init(&b, (void *)data, len);
-	st = h_irp_done(h, DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp), info);
-	if (st != STATUS_IO_TIMEOUT)
-		h_buf_free(&b);
-	return st;
-}
 
 static NTSTATUS dg_ioctl(PWSK_SOCKET s, ULONG code, void *in, size_t in_len, void *out,
 			 size_t out_len)
@@ -267,17 +246,17 @@ int main(int argc, char **argv)
 	h_test("WskSendTo: the Linux socket receives the bytes from the bound address (WSK-F8)");
 	H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS);
 	H_CHECK_STATUS(dg_bind(s, h_ip_stack, 6001), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_local(s, &sa), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_local_address(s, &sa), STATUS_SUCCESS);
 	H_CHECK(from_is(&sa, h_ip_stack, 6001));
 	h_sockaddr(&to, h_ip_peer, 7001);
-	H_CHECK_STATUS(dg_send_to(s, "hello, peer", 11, &to, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, "hello, peer", 11, &to, &info), STATUS_SUCCESS);
 	H_CHECK(info == 11);
 	n = peer_recv(pfd, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 11 && memcmp(buf, "hello, peer", 11) == 0);
 	H_CHECK(from.sin_addr.s_addr == h_ip_stack && from.sin_port == htons(6001));
 
 	h_test("a zero-length datagram goes out as one (WSK-F8)");
-	H_CHECK_STATUS(dg_send_to(s, NULL, 0, &to, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, NULL, 0, &to, &info), STATUS_SUCCESS);
 	H_CHECK(info == 0);
 	n = peer_recv(pfd, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 0);
@@ -352,7 +331,7 @@ int main(int argc, char **argv)
 	h_test("a 60000-byte WskSendTo leaves IP-fragmented; Linux reassembles it (F8)");
 	for (int i = 0; i < 60000; i++)
 		buf[i] = (unsigned char)(i * 7 + 3);
-	H_CHECK_STATUS(dg_send_to(s, buf, 60000, &to, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, buf, 60000, &to, &info), STATUS_SUCCESS);
 	H_CHECK(info == 60000);
 	{
 		static unsigned char got[65536];
@@ -375,12 +354,12 @@ int main(int argc, char **argv)
 	{
 		static unsigned char big[65508];
 
-		H_CHECK_STATUS(dg_send_to(s, big, sizeof(big), &to, NULL),
+		H_CHECK_STATUS(h_send_to(s, big, sizeof(big), &to, NULL),
 			       STATUS_INVALID_BUFFER_SIZE);
 	}
 
 	h_test("WskSendTo with no address and none fixed: STATUS_INVALID_PARAMETER (F8)");
-	H_CHECK_STATUS(dg_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
+	H_CHECK_STATUS(h_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
 
 	h_test("WskSendMessages: each buffer is one datagram, Information the total (F8)");
 	{
@@ -418,12 +397,12 @@ int main(int argc, char **argv)
 	       "discarded (F8)");
 	h_sockaddr(&sa, h_ip_peer, 7002);
 	H_CHECK_STATUS(set_remote(s, &sa), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_send_to(s, "fixed", 5, NULL, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, "fixed", 5, NULL, &info), STATUS_SUCCESS);
 	H_CHECK(info == 5);
 	n = peer_recv(pfd2, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 5 && memcmp(buf, "fixed", 5) == 0 && from.sin_port == htons(6001));
 	/* An address given still overrides the fixed one. */
-	H_CHECK_STATUS(dg_send_to(s, "override", 8, &to, NULL), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, "override", 8, &to, NULL), STATUS_SUCCESS);
 	n = peer_recv(pfd, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 8 && memcmp(buf, "override", 8) == 0);
 	/* 7001 is not the fixed remote: its datagram is dropped; 7002's, sent after it, arrives. */
@@ -437,7 +416,7 @@ int main(int argc, char **argv)
 	H_CHECK(backlog(s) == 0);
 	/* Cleared (no address): no default destination, and every sender is accepted again. */
 	H_CHECK_STATUS(set_remote(s, NULL), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
+	H_CHECK_STATUS(h_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
 	r = rx_start(s, 100);
 	H_CHECK(peer_send(pfd, "welcome", 7, 6001));
 	H_CHECK(h_wait(&r->h, 5000));
@@ -449,7 +428,7 @@ int main(int argc, char **argv)
 	h_sockaddr(&sa, h_ip_peer, 7002);
 	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, &sa, sizeof(sa), NULL, 0),
 		       STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_send_to(s, "sendto", 6, NULL, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, "sendto", 6, NULL, &info), STATUS_SUCCESS);
 	H_CHECK(info == 6);
 	n = peer_recv(pfd2, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 6 && memcmp(buf, "sendto", 6) == 0 && from.sin_port == htons(6001));
@@ -462,12 +441,12 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, &sa, sizeof(sa), NULL, 0),
 		       STATUS_INVALID_ADDRESS);
 	H_CHECK_STATUS(dg_ioctl(s, SIO_WSK_SET_SENDTO_ADDRESS, NULL, 0, NULL, 0), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
+	H_CHECK_STATUS(h_send_to(s, "x", 1, NULL, NULL), STATUS_INVALID_PARAMETER);
 
 	h_test("an unbound socket: WskReceiveFrom and SIO_WSK_SET_REMOTE_ADDRESS refused, "
 	       "WskGetLocalAddress STATUS_INVALID_DEVICE_STATE (F1, F8)");
 	H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s2), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_local(s2, &sa), STATUS_INVALID_DEVICE_STATE);
+	H_CHECK_STATUS(h_local_address(s2, &sa), STATUS_INVALID_DEVICE_STATE);
 	r = rx_start(s2, 10);
 	H_CHECK(h_wait(&r->h, 5000));
 	H_CHECK_STATUS(r->h.status, STATUS_INVALID_DEVICE_STATE);
@@ -476,10 +455,10 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(set_remote(s2, &sa), STATUS_INVALID_DEVICE_STATE);
 
 	h_test("WskSendTo on an unbound socket binds it to an ephemeral port first (F8)");
-	H_CHECK_STATUS(dg_send_to(s2, "auto", 4, &to, NULL), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s2, "auto", 4, &to, NULL), STATUS_SUCCESS);
 	n = peer_recv(pfd, buf, sizeof(buf), &from, 5000);
 	H_CHECK(n == 4 && memcmp(buf, "auto", 4) == 0 && from.sin_port != 0);
-	H_CHECK_STATUS(dg_local(s2, &sa), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_local_address(s2, &sa), STATUS_SUCCESS);
 	H_CHECK(sa.sin_port == from.sin_port && sa.sin_port != htons(6001));
 	/* and it receives the reply there */
 	r = rx_start(s2, 100);
@@ -643,7 +622,7 @@ int main(int argc, char **argv)
 	}
 
 	h_test("a call through the closed handle: STATUS_INVALID_HANDLE (C6)");
-	H_CHECK_STATUS(dg_send_to(s, "x", 1, &to, NULL), STATUS_INVALID_HANDLE);
+	H_CHECK_STATUS(h_send_to(s, "x", 1, &to, NULL), STATUS_INVALID_HANDLE);
 
 	h_test("WskCloseSocket from inside the receive-from event completes after the callback "
 	       "returned (C5, C10)");
@@ -664,7 +643,7 @@ int main(int argc, char **argv)
 		H_CHECK_STATUS(ev.close_ret, STATUS_PENDING);
 		H_CHECK(dstats().Retained == 0);
 		/* gone for good: the port is free, the handle dead */
-		H_CHECK_STATUS(dg_send_to(s, "x", 1, &to, NULL), STATUS_INVALID_HANDLE);
+		H_CHECK_STATUS(h_send_to(s, "x", 1, &to, NULL), STATUS_INVALID_HANDLE);
 		H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS);
 		H_CHECK_STATUS(dg_bind(s, h_ip_stack, 6003), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);

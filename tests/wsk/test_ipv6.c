@@ -127,19 +127,6 @@ static NTSTATUS send_counted(PWSK_SOCKET s, const void *data, size_t len)
 	return st;
 }
 
-/* Wait (bounded) for a reset or end on fd; then SO_ERROR. -ETIMEDOUT if nothing came. */
-static int peer_wait_error(int fd, unsigned timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = 0 };
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (poll(&p, 1, (int)timeout_ms) != 1)
-		return -ETIMEDOUT;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		return -errno;
-	return err;
-}
 
 /* A WskAccept left pending on a listener, with room for an address of either family. */
 struct acc {
@@ -692,27 +679,6 @@ static bool from_stack6(const struct sockaddr_in6 *from, uint16_t port)
 	       (port == 0 || from->sin6_port == htons(port));
 }
 
-static NTSTATUS dg_local(PWSK_SOCKET s, SOCKADDR_INET *sa)
-{
-	struct h_irp *h = h_irp_new();
-
-	memset(sa, 0, sizeof(*sa));
-	return h_irp_done(h, DG(s)->WskGetLocalAddress(s, (PSOCKADDR)sa, h->irp), NULL);
-}
-
-static NTSTATUS dg_send_to(PWSK_SOCKET s, const void *data, size_t len, const SOCKADDR_INET *to,
-			   ULONG_PTR *info)
-{
-	struct h_irp *h = h_irp_new();
-	struct h_buf b;
-	NTSTATUS st;
-
-	h_buf_init(&b, (void *)data, len);
-	st = h_irp_done(h, DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp), info);
-	if (st != STATUS_IO_TIMEOUT)
-		h_buf_free(&b);
-	return st;
-}
 
 /* A WskReceiveFrom in flight, with room for either family's address. */
 struct rx {
@@ -812,13 +778,13 @@ static void test_udp(void)
 	}
 	h_addr(&sa, AF_INET6, H_STACK, UDP_STACK);
 	H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&sa), STATUS_SUCCESS);
-	H_CHECK_STATUS(dg_local(s, &sa), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_local_address_sa(s, &sa), STATUS_SUCCESS);
 	addr_ok("datagram local", &sa, AF_INET6, H_STACK, UDP_STACK);
 
 	h_test("WskSendTo [2001:2::1]:7801: SUCCESS, Information 11; Linux receives the bytes from "
 	       "[2001:2::2]:6901 (WSK-F8)");
 	h_addr(&to, AF_INET6, H_PEER, UDP_PEER);
-	H_CHECK_STATUS(dg_send_to(s, "hello, ipv6", 11, &to, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, "hello, ipv6", 11, &to, &info), STATUS_SUCCESS);
 	H_CHECK(info == 11);
 	n = peer_recv6(pfd, got, sizeof(got), &from, 5000);
 	H_CHECK(n == 11 && memcmp(got, "hello, ipv6", 11) == 0);
@@ -827,7 +793,7 @@ static void test_udp(void)
 	h_test("a 4000-byte WskSendTo leaves in IPv6 fragments; Linux reassembles it (WSK-F8)");
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (unsigned char)(i * 13 + 5);
-	H_CHECK_STATUS(dg_send_to(s, big, sizeof(big), &to, &info), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_send_to(s, big, sizeof(big), &to, &info), STATUS_SUCCESS);
 	H_CHECK(info == sizeof(big));
 	n = peer_recv6(pfd, got, sizeof(got), &from, 5000);
 	H_CHECK(n == (long)sizeof(big) && memcmp(got, big, sizeof(big)) == 0);
@@ -856,11 +822,11 @@ static void test_udp(void)
 	       "it from 2001:2::2, WskGetLocalAddress has that port, family 23 (WSK-F8)");
 	if (H_CHECK_STATUS(h_socket_af(AF_INET6, WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s2),
 			   STATUS_SUCCESS)) {
-		H_CHECK_STATUS(dg_send_to(s2, "auto", 4, &to, NULL), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_send_to(s2, "auto", 4, &to, NULL), STATUS_SUCCESS);
 		n = peer_recv6(pfd, got, sizeof(got), &from, 5000);
 		H_CHECK(n == 4 && memcmp(got, "auto", 4) == 0 && from_stack6(&from, 0));
 		H_CHECK(from.sin6_port != 0 && from.sin6_port != htons(UDP_STACK));
-		H_CHECK_STATUS(dg_local(s2, &sa), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_local_address_sa(s2, &sa), STATUS_SUCCESS);
 		H_CHECK(sa.si_family == AF_INET6 && sa.Ipv6.sin6_port == from.sin6_port);
 		r = rx_start(s2, 100);
 		H_CHECK(peer_send_to(pfd, PF_INET6, "reply", 5, ntohs(from.sin6_port)));
