@@ -27,8 +27,9 @@ static struct {
 	ULONG last_flags;
 	PVOID last_listen_ctx;
 	/* Set by the test: a WskAccept the callback issues on this listener, from the lcore,
-	 * and what that call returned. */
-	PWSK_SOCKET inline_listener;
+	 * and what that call returned. The listener is stored last (release): the callback
+	 * sees the IRP with it. */
+	_Atomic(PWSK_SOCKET) inline_listener;
 	PIRP inline_irp;
 	NTSTATUS inline_status;
 } ev;
@@ -51,11 +52,10 @@ static NTSTATUS WSKAPI on_accept_event(PVOID SocketContext, ULONG Flags, PSOCKAD
 		memcpy(&ev.last_local, LocalAddress, sizeof(ev.last_local));
 	if (RemoteAddress != NULL)
 		memcpy(&ev.last_remote, RemoteAddress, sizeof(ev.last_remote));
-	if (ev.inline_listener != NULL) {
-		ev.inline_status = L(ev.inline_listener)->WskAccept(ev.inline_listener, 0, NULL, NULL,
-								    NULL, NULL, ev.inline_irp);
-		ev.inline_listener = NULL;
-	}
+	PWSK_SOCKET q = atomic_exchange(&ev.inline_listener, NULL);
+
+	if (q != NULL)
+		ev.inline_status = L(q)->WskAccept(q, 0, NULL, NULL, NULL, NULL, ev.inline_irp);
 	if (ev.answer == STATUS_SUCCESS) {
 		*AcceptSocketContext = &accepted_ctx_marker;
 		*AcceptSocketDispatch = NULL;
