@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"   # linux_server_start
 build=${DPW_BUILD:-$here/build}
 samples=2000
 json=
@@ -33,23 +34,15 @@ if [ -z "${DPW_NS_STACK:-}" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/dpw-close-bench.XXXXXX)
-server=
+LINUX_SERVER_PID=
 cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    [ -n "$LINUX_SERVER_PID" ] && kill "$LINUX_SERVER_PID" 2>/dev/null && wait "$LINUX_SERVER_PID" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 port=7100
-ip netns exec "$DPW_NS_PEER" "$build/bench/linux-server" --port "$port" --max-time 900 \
-    >"$tmp/server.out" 2>&1 &
-server=$!
-for ((i = 0; i < 200; i++)); do   # at most 10 s for the listening line
-    grep -q '^linux-server: listening' "$tmp/server.out" && break
-    kill -0 "$server" 2>/dev/null || { cat "$tmp/server.out" >&2; exit 1; }
-    sleep 0.05
-done
-grep -q '^linux-server: listening' "$tmp/server.out" || { echo "no listener" >&2; exit 1; }
+linux_server_start "$build/bench/linux-server" "$port" "$tmp/server.out" --max-time 900
 
 echo "close latency: WskCloseSocket call -> close completion on the application thread"
 echo "(stack $DPW_IP_STACK -> Linux $DPW_IP_PEER:$port over veth; $samples closes per level)"

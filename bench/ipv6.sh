@@ -14,6 +14,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"   # linux_server_start
 build=${DPW_BUILD:-$here/build}
 rounds=3 seconds=3 conc=64
 while [ $# -gt 0 ]; do
@@ -38,22 +39,15 @@ fi
 [ -n "${DPW_IP6_STACK:-}" ] || { echo "ipv6.sh: the topology has no IPv6 (DPW_TOPO_IPV6=1)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/dpw-ipv6-bench.XXXXXX)
-server=
+LINUX_SERVER_PID=
 cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    [ -n "$LINUX_SERVER_PID" ] && kill "$LINUX_SERVER_PID" 2>/dev/null && wait "$LINUX_SERVER_PID" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 port=7200
-ip netns exec "$DPW_NS_PEER" "$build/bench/linux-server" --port "$port" --max-time 3600 \
-    >"$tmp/server.out" 2>&1 &
-server=$!
-for ((i = 0; i < 200; i++)); do   # at most 10 s for the listening line
-    grep -q '^linux-server: listening' "$tmp/server.out" && break
-    kill -0 "$server" 2>/dev/null || { cat "$tmp/server.out" >&2; exit 1; }
-    sleep 0.05
-done
+linux_server_start "$build/bench/linux-server" "$port" "$tmp/server.out" --max-time 3600
 grep -q 'family=dual' "$tmp/server.out" || { echo "ipv6.sh: no dual-stack listener" >&2; exit 1; }
 
 target() { [ "$1" = 4 ] && echo "$DPW_IP_PEER:$port" || echo "[$DPW_IP6_PEER]:$port"; }

@@ -49,6 +49,7 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ARGS=("$@")
+. "$SRC/bench/lib.sh"   # alive, wait_line
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -156,11 +157,6 @@ untrack() {
 	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
 	PIDS=("${keep[@]}")
 }
-alive() {
-	local st
-	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
 # stop_pid PID SIGNAL SECONDS: the signal, a bounded wait, then SIGKILL; its status in STOP_RC.
 stop_pid() {
 	local i
@@ -201,17 +197,6 @@ launch() {
 	timeout -k 5 "$limit" ip netns exec "$ns" "$@" >"$out" 2>&1 </dev/null &
 	LAST_PID=$!
 	track "$LAST_PID"
-}
-# wait_line FILE PATTERN PID SECONDS: until a line of FILE matches (grep -E), bounded; 1 if
-# the process ended or the time ran out first.
-wait_line() {
-	local i
-	for ((i = 0; i < $4 * 20; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		alive "$3" || break
-		sleep 0.05
-	done
-	grep -qE -- "$2" "$1" 2>/dev/null
 }
 FAILS=0
 failed() {   # failed WHAT FILE: say so, show the end of its output
