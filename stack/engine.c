@@ -23,6 +23,13 @@
 static bool lwip_ready;
 static struct dpw_engine *current_engine;
 
+bool dpw_engine_config_has_ipv6(const struct dpw_engine_config *cfg)
+{
+	static const uint8_t none[16];
+
+	return memcmp(cfg->ipv6_addr, none, sizeof(none)) != 0;
+}
+
 /* The link-local address from the MAC (EUI-64) and, if configured, the global one; both
  * preferred at once, since there is no duplicate address detection (lwipopts.h). */
 static int add_ipv6(struct netif *n, const struct dpw_engine_config *cfg, char *err,

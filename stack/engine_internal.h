@@ -116,14 +116,6 @@ uint64_t dpw_tcp_time_wait_trimmed(void);
 void dpw_sys_init(void);
 
 /* errors: format a one-line message into err (never NULL-terminated wrong) */
-/* Whether the configuration gives an IPv6 address (all zero: none). */
-static inline bool dpw_engine_config_has_ipv6(const struct dpw_engine_config *cfg)
-{
-	static const uint8_t none[16];
-
-	return memcmp(cfg->ipv6_addr, none, sizeof(none)) != 0;
-}
-
 void dpw_set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -176,9 +176,7 @@ void dpw_app_print_stats(struct dpw_app *app)
 
 bool dpw_app_has_ipv6(const struct dpw_app *app)
 {
-	static const uint8_t none[16];
-
-	return memcmp(app->cli.engine.ipv6_addr, none, sizeof(none)) != 0;
+	return dpw_engine_config_has_ipv6(&app->cli.engine);
 }
 
 ULONG dpw_app_wsk_addr(const struct sockaddr_storage *posix, SOCKADDR_STORAGE *wsk)

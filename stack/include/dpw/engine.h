@@ -64,6 +64,9 @@ struct dpw_engine_stats {
 	uint32_t udp_pcbs_in_use;
 };
 
+/* Whether cfg gives an IPv6 address (ipv6_addr not all zero). */
+bool dpw_engine_config_has_ipv6(const struct dpw_engine_config *cfg);
+
 /* Start DPDK's EAL from an argument list (argv[0] is the program name). Returns 0 or -1 with
  * a one-line reason in err. */
 int dpw_eal_init(int argc, char **argv, char *err, size_t errlen);
