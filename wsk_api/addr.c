@@ -8,7 +8,7 @@
 
 #include "socket_internal.h"
 
-NTSTATUS dpw_sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port)
+static NTSTATUS sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port)
 {
 	if (sa == NULL)
 		return STATUS_INVALID_PARAMETER;
@@ -41,7 +41,7 @@ NTSTATUS dpw_sockaddr_for_socket(const struct dpw_socket *s, const SOCKADDR *sa,
 {
 	if (sa != NULL && DpwSockaddrFamily(sa) != s->af)
 		return STATUS_INVALID_ADDRESS;   /* Winsock's WSAEAFNOSUPPORT / WSAEFAULT */
-	return dpw_sockaddr_to_lwip(sa, ip, port);
+	return sockaddr_to_lwip(sa, ip, port);
 }
 
 bool dpw_ip_is_bindable(const ip_addr_t *ip)

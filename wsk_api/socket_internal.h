@@ -111,8 +111,7 @@ bool dpw_socket_is_slot(PWSK_SOCKET h);
 const VOID *dpw_dispatch_for(ULONG category);
 
 /* Address conversion between WSK's SOCKADDR and lwIP (addr.c). */
-NTSTATUS dpw_sockaddr_to_lwip(const SOCKADDR *sa, ip_addr_t *ip, uint16_t *port);
-/* The same for an address given to socket s: its family must be the socket's
+/* An address given to socket s, for lwIP: its family must be the socket's
  * (STATUS_INVALID_ADDRESS otherwise). */
 NTSTATUS dpw_sockaddr_for_socket(const struct dpw_socket *s, const SOCKADDR *sa, ip_addr_t *ip,
 				 uint16_t *port);
