@@ -57,6 +57,26 @@ int dpw_app_parse_seconds(const char *name, const char *val, double min, double 
 	return 0;
 }
 
+int dpw_app_parse_choice(const char *name, const char *val, const char *const *words, int *out,
+			 char *err, size_t errlen)
+{
+	size_t used;
+	int n = 0;
+
+	while (words[n] != NULL) {
+		if (strcmp(val, words[n]) == 0) {
+			*out = n;
+			return 0;
+		}
+		n++;
+	}
+	used = (size_t)snprintf(err, errlen, "--%s: '%s' is not ", name, val);
+	for (int i = 0; i < n && used < errlen; i++)
+		used += (size_t)snprintf(err + used, errlen - used, "%s%s",
+					 i == 0 ? "" : i == n - 1 ? " or " : ", ", words[i]);
+	return -1;
+}
+
 /* Windows' AF_INET6 (wsk_api/include/sockaddr.h): addresses a WSK program already converted
  * may carry it. This file never includes that header, so AF_INET6 here is the host's. */
 #define WSK_AF_INET6 23

@@ -25,6 +25,10 @@ int dpw_app_parse_u32(const char *name, const char *val, uint32_t min, uint32_t 
 int dpw_app_parse_seconds(const char *name, const char *val, double min, double max,
 			  double *out, char *err, size_t errlen);
 
+/* One of words (NULL-terminated), its index in *out: "--NAME: 'VAL' is not a, b or c". */
+int dpw_app_parse_choice(const char *name, const char *val, const char *const *words, int *out,
+			 char *err, size_t errlen);
+
 /* The endpoint syntax, for usage lines and messages. */
 #define DPW_ENDPOINT_SYNTAX "A.B.C.D:PORT or [IPV6]:PORT"
 

@@ -14,6 +14,9 @@
 
 /* ---- options ------------------------------------------------------------------------------ */
 
+/* --mode's words, in the order of enum cc_mode. */
+static const char *const mode_names[] = { "rst", "graceful", "exchange", NULL };
+
 static int set_concurrency(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct cc_config *c = ctx;
@@ -40,18 +43,11 @@ static int set_duration(void *ctx, const char *val, char *err, size_t errlen)
 
 static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
 {
-	struct cc_config *c = ctx;
+	int m;
 
-	if (strcmp(val, "rst") == 0)
-		c->mode = CC_MODE_RST;
-	else if (strcmp(val, "graceful") == 0)
-		c->mode = CC_MODE_GRACEFUL;
-	else if (strcmp(val, "exchange") == 0)
-		c->mode = CC_MODE_EXCHANGE;
-	else {
-		snprintf(err, errlen, "--mode: '%s' is not rst, graceful or exchange", val);
+	if (dpw_app_parse_choice("mode", val, mode_names, &m, err, errlen) != 0)
 		return -1;
-	}
+	((struct cc_config *)ctx)->mode = (enum cc_mode)m;
 	return 0;
 }
 
@@ -123,12 +119,7 @@ int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t 
 
 const char *cc_mode_name(enum cc_mode m)
 {
-	switch (m) {
-	case CC_MODE_RST: return "rst";
-	case CC_MODE_GRACEFUL: return "graceful";
-	case CC_MODE_EXCHANGE: return "exchange";
-	}
-	return "?";
+	return (unsigned)m <= CC_MODE_EXCHANGE ? mode_names[m] : "?";
 }
 
 char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name),

@@ -14,18 +14,16 @@
 
 /* ---- options ------------------------------------------------------------------------------ */
 
+/* --mode's words, in the order of enum rr_mode. */
+static const char *const mode_names[] = { "rr", "bulk", NULL };
+
 static int set_mode(void *ctx, const char *val, char *err, size_t errlen)
 {
-	struct rr_config *c = ctx;
+	int m;
 
-	if (strcmp(val, "rr") == 0)
-		c->mode = RR_MODE_RR;
-	else if (strcmp(val, "bulk") == 0)
-		c->mode = RR_MODE_BULK;
-	else {
-		snprintf(err, errlen, "--mode: '%s' is not rr or bulk", val);
+	if (dpw_app_parse_choice("mode", val, mode_names, &m, err, errlen) != 0)
 		return -1;
-	}
+	((struct rr_config *)ctx)->mode = (enum rr_mode)m;
 	return 0;
 }
 
@@ -119,7 +117,7 @@ int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t 
 
 const char *rr_mode_name(enum rr_mode m)
 {
-	return m == RR_MODE_RR ? "rr" : "bulk";
+	return (unsigned)m <= RR_MODE_BULK ? mode_names[m] : "?";
 }
 
 char *rr_take_target(int *argc, char **argv, char *err, size_t errlen)
