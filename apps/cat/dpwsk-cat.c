@@ -112,12 +112,6 @@ static void fail_status(const char *what, NTSTATUS st)
 	fail("%s", line);
 }
 
-static void irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx)
-{
-	IoInitializeIrp(irp, sizeof(IRP), 1);
-	IoSetCompletionRoutine(irp, done, ctx, TRUE, TRUE, TRUE);
-}
-
 /* Run completion routines on this thread: until a batch comes back short, so that none is
  * left behind a cleared completion fd; then once through dpw_app_wait for SIGUSR1. */
 static void run_completions(void)
@@ -129,29 +123,9 @@ static void run_completions(void)
 
 /* ---- set-up calls: wait for the IRP (stoppable by a signal) --------------------------------- */
 
-struct sync {
-	IRP irp;
-	bool done;
-};
-
-static NTSTATUS sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
-{
-	(void)dev;
-	(void)irp;
-	((struct sync *)ctx)->done = true;
-	return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
-static PIRP sync_irp(struct sync *s)
-{
-	s->done = false;
-	irp_prepare(&s->irp, sync_done, s);
-	return &s->irp;
-}
-
 /* Wait for a set-up call. interruptible: a stop signal cancels the IRP (then waits for its
  * completion, which is bounded: a cancel completes at the next lcore pass). */
-static NTSTATUS sync_wait(struct sync *s, bool interruptible)
+static NTSTATUS sync_wait(struct dpw_app_sync *s, bool interruptible)
 {
 	bool cancelled = false;
 
@@ -167,11 +141,11 @@ static NTSTATUS sync_wait(struct sync *s, bool interruptible)
 
 static void close_socket(PWSK_SOCKET *sock)
 {
-	struct sync s;
+	struct dpw_app_sync s;
 
 	if (*sock == NULL)
 		return;
-	CONN(*sock)->WskCloseSocket(*sock, sync_irp(&s));
+	CONN(*sock)->WskCloseSocket(*sock, dpw_app_sync_irp(&s));
 	sync_wait(&s, false);   /* close always completes (C1) */
 	*sock = NULL;
 }
@@ -202,7 +176,7 @@ static void post_receive(struct slot *r)
 	r->buf.Mdl = r->mdl;
 	r->buf.Offset = 0;
 	r->buf.Length = CAT_BUF;
-	irp_prepare(&r->irp, rx_done, r);
+	dpw_app_irp_prepare(&r->irp, rx_done, r);
 	/* Pending or not, the IRP completes (R3): rx_done sees every outcome. */
 	if (cat.opt.udp)
 		DGRAM(cat.sock)->WskReceiveFrom(cat.sock, &r->buf, 0, (PSOCKADDR)&r->from, NULL,
@@ -281,7 +255,7 @@ static void start_disconnect(void)
 	if (cat.opt.udp || cat.disc_sent)
 		return;
 	cat.disc_sent = true;
-	irp_prepare(&disc, disc_done, NULL);
+	dpw_app_irp_prepare(&disc, disc_done, NULL);
 	CONN(cat.sock)->WskDisconnect(cat.sock, NULL, 0, &disc);
 }
 
@@ -308,7 +282,7 @@ static void read_stdin(struct slot *t)
 	t->buf.Mdl = t->mdl;
 	t->buf.Offset = 0;
 	t->buf.Length = (SIZE_T)n;
-	irp_prepare(&t->irp, tx_done, t);
+	dpw_app_irp_prepare(&t->irp, tx_done, t);
 	if (cat.opt.udp)
 		DGRAM(cat.sock)->WskSendTo(cat.sock, &t->buf, 0, (PSOCKADDR)&cat.remote, 0, NULL,
 					   &t->irp);
@@ -362,11 +336,11 @@ static void run(void)
 /* A socket of the local address's family (an AF_INET6 one is IPv6-only). */
 static PWSK_SOCKET new_socket(ULONG category, USHORT type, ULONG proto)
 {
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st;
 
 	cat.app.npi.Dispatch->WskSocket(cat.app.npi.Client, cat.local.ss_family, type, proto,
-					category, NULL, NULL, NULL, NULL, NULL, sync_irp(&s));
+					category, NULL, NULL, NULL, NULL, NULL, dpw_app_sync_irp(&s));
 	st = sync_wait(&s, false);
 	if (st != STATUS_SUCCESS) {
 		fail_status("socket", st);
@@ -377,13 +351,13 @@ static PWSK_SOCKET new_socket(ULONG category, USHORT type, ULONG proto)
 
 static bool bind_socket(PWSK_SOCKET sock, bool listen)
 {
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st;
 
 	if (listen)
-		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, sync_irp(&s));
+		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
 	else
-		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, sync_irp(&s));
+		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
 	st = sync_wait(&s, false);
 	if (st != STATUS_SUCCESS)
 		fail_status("bind", st);
@@ -403,7 +377,7 @@ static void ready(const char *mode, const SOCKADDR_STORAGE *sa)
 static bool tcp_accept(void)
 {
 	PWSK_SOCKET l = new_socket(WSK_FLAG_LISTEN_SOCKET, SOCK_STREAM, IPPROTO_TCP);
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st;
 
 	if (l == NULL)
@@ -413,7 +387,7 @@ static bool tcp_accept(void)
 		return false;
 	}
 	ready("listen", &cat.local);
-	LISTEN(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote, sync_irp(&s));
+	LISTEN(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote, dpw_app_sync_irp(&s));
 	st = sync_wait(&s, true);
 	if (st == STATUS_SUCCESS)
 		cat.sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
@@ -427,12 +401,12 @@ static bool tcp_accept(void)
 
 static bool tcp_connect(void)
 {
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st;
 
 	cat.app.npi.Dispatch->WskSocketConnect(cat.app.npi.Client, SOCK_STREAM, IPPROTO_TCP,
 					       (PSOCKADDR)&cat.local, (PSOCKADDR)&cat.remote, 0,
-					       NULL, NULL, NULL, NULL, NULL, sync_irp(&s));
+					       NULL, NULL, NULL, NULL, NULL, dpw_app_sync_irp(&s));
 	st = sync_wait(&s, true);
 	if (st == STATUS_SUCCESS) {
 		cat.sock = (PWSK_SOCKET)s.irp.IoStatus.Information;

@@ -227,6 +227,40 @@ void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void dpw_app_irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx)
+{
+	IoInitializeIrp(irp, sizeof(IRP), 1);
+	IoSetCompletionRoutine(irp, done, ctx, TRUE, TRUE, TRUE);
+}
+
+static NTSTATUS sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	(void)dev;
+	(void)irp;
+	((struct dpw_app_sync *)ctx)->done = true;
+	return STATUS_MORE_PROCESSING_REQUIRED;   /* the IRP is the caller's */
+}
+
+PIRP dpw_app_sync_irp(struct dpw_app_sync *s)
+{
+	s->done = false;
+	dpw_app_irp_prepare(&s->irp, sync_done, s);
+	return &s->irp;
+}
+
+NTSTATUS dpw_app_sync_poll(struct dpw_app *app, struct dpw_app_sync *s, ULONG_PTR *info)
+{
+	uint64_t end = dpw_app_now_ns() + 5000000000ull;
+
+	while (!s->done && dpw_app_now_ns() < end)
+		dpw_app_poll(app);
+	if (!s->done)
+		return STATUS_IO_TIMEOUT;   /* cannot happen: the provider completes every IRP */
+	if (info != NULL)
+		*info = s->irp.IoStatus.Information;
+	return s->irp.IoStatus.Status;
+}
+
 uint64_t dpw_app_now_ns(void)
 {
 	struct timespec t;

@@ -91,4 +91,18 @@ void dpw_app_wsk_any(ADDRESS_FAMILY family, uint16_t port, SOCKADDR_STORAGE *wsk
 
 uint64_t dpw_app_now_ns(void);   /* CLOCK_MONOTONIC */
 
+/* A caller-owned IRP made ready for a call: its routine runs on success, error and cancel. */
+void dpw_app_irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx);
+
+/* A set-up call the program waits for (each program waits its own way, until done). */
+struct dpw_app_sync {
+	IRP irp;
+	bool done;
+};
+/* s's IRP, ready; done turns true when it completes (status in irp.IoStatus). */
+PIRP dpw_app_sync_irp(struct dpw_app_sync *s);
+/* Embedded programs: run the loop (dpw_app_poll) until s completes, 5 s at most; its status
+ * (STATUS_IO_TIMEOUT if it did not), and its Information in *info if info is not NULL. */
+NTSTATUS dpw_app_sync_poll(struct dpw_app *app, struct dpw_app_sync *s, ULONG_PTR *info);
+
 #endif /* DPW_APP_H */

@@ -113,12 +113,6 @@ static const WSK_PROVIDER_LISTEN_DISPATCH *LISTEN(PWSK_SOCKET s)
 	return s->Dispatch;
 }
 
-static void irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx)
-{
-	IoInitializeIrp(irp, sizeof(IRP), 1);
-	IoSetCompletionRoutine(irp, done, ctx, TRUE, TRUE, TRUE);
-}
-
 /* ---- connections ---------------------------------------------------------------------------- */
 
 static void lru_unlink(struct conn *c)
@@ -165,7 +159,7 @@ static void conn_close(struct conn *c)
 		return;
 	c->closing = true;
 	lru_unlink(c);   /* the list holds open connections only; echo.live still counts it */
-	irp_prepare(&c->close_irp, conn_closed, c);
+	dpw_app_irp_prepare(&c->close_irp, conn_closed, c);
 	/* Pending or done, the IRP completes either way (WSK-R3, C1): conn_closed frees c. */
 	CONN(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
 }
@@ -193,7 +187,7 @@ static void maybe_resume(struct conn *c)
 		return;
 	c->held = false;
 	c->resume_busy = true;
-	irp_prepare(&c->resume_irp, resumed, c);
+	dpw_app_irp_prepare(&c->resume_irp, resumed, c);
 	/* A zero-length receive completes as soon as data is there, leaves it in place, and
 	 * turns the receive event back on (F4, F7): the held data is indicated again at once,
 	 * from inside this call. */
@@ -320,7 +314,7 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 	t->buf.Offset = 0;
 	t->buf.Length = describe(t, list);
 	c->out_bytes += t->buf.Length;
-	irp_prepare(&t->irp, tx_done, t);
+	dpw_app_irp_prepare(&t->irp, tx_done, t);
 	/* NODELAY: an echo answers now, whatever Nagle would wait for. Whatever the call
 	 * returns, the IRP completes (R3) and tx_done releases the list. */
 	CONN(c->sock)->WskSend(c->sock, &t->buf, WSK_FLAG_NODELAY, &t->irp);
@@ -350,7 +344,7 @@ static NTSTATUS WSKAPI on_disconnect(PVOID ctx, ULONG flags)
 	}
 	/* The peer's FIN, after all its data was indicated and taken: our FIN follows the
 	 * echoes still queued (F5). */
-	irp_prepare(&c->disc_irp, disconnected, c);
+	dpw_app_irp_prepare(&c->disc_irp, disconnected, c);
 	CONN(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
 	return STATUS_SUCCESS;
 }
@@ -436,7 +430,7 @@ static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_IND
 	echo.live++;
 	for (PWSK_DATAGRAM_INDICATION d = list; d != NULL; d = d->Next, i++) {
 		b->tx[i].b = b;
-		irp_prepare(&b->tx[i].irp, udp_sent, &b->tx[i]);
+		dpw_app_irp_prepare(&b->tx[i].irp, udp_sent, &b->tx[i]);
 		/* Back to where it came from, from the received buffer; the IRP completes in
 		 * every case (R3) and udp_sent counts it. */
 		DGRAM(b->sock)->WskSendTo(b->sock, &d->Buffer, 0, d->RemoteAddress, 0, NULL,
@@ -449,34 +443,10 @@ static const WSK_CLIENT_DATAGRAM_DISPATCH udp_events = { .WskReceiveFromEvent = 
 
 /* ---- set-up and the end --------------------------------------------------------------------- */
 
-struct sync {
-	IRP irp;
-	bool done;
-};
-
-static NTSTATUS sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
-{
-	(void)dev;
-	(void)irp;
-	((struct sync *)ctx)->done = true;
-	return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
-static PIRP sync_irp(struct sync *s)
-{
-	s->done = false;
-	irp_prepare(&s->irp, sync_done, s);
-	return &s->irp;
-}
-
 /* Run the loop until the set-up call's IRP completes (5 s at most); its status. */
-static NTSTATUS sync_wait(struct sync *s)
+static NTSTATUS sync_wait(struct dpw_app_sync *s)
 {
-	uint64_t end = dpw_app_now_ns() + 5000000000ull;
-
-	while (!s->done && dpw_app_now_ns() < end)
-		dpw_app_poll(&echo.app);
-	return s->done ? s->irp.IoStatus.Status : STATUS_IO_TIMEOUT;
+	return dpw_app_sync_poll(&echo.app, s, NULL);
 }
 
 /* A socket of the given family and category bound to 0.0.0.0:port or [::]:port (a listening
@@ -490,12 +460,12 @@ static bool open_bound(PWSK_SOCKET *slot, ADDRESS_FAMILY family, const char *wha
 	const char *fam = family == AF_INET6 ? "IPv6" : "IPv4";
 	PWSK_SOCKET sock;
 	SOCKADDR_STORAGE sa;
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st;
 
 	*slot = NULL;
 	d->WskSocket(echo.app.npi.Client, family, type, proto, category, slot, dispatch, NULL,
-		     NULL, NULL, sync_irp(&s));
+		     NULL, NULL, dpw_app_sync_irp(&s));
 	st = sync_wait(&s);
 	if (st != STATUS_SUCCESS) {
 		dpw_app_fail(&echo.app, "%s %s socket: %s", fam, what, DpwNtStatusName(st));
@@ -505,14 +475,14 @@ static bool open_bound(PWSK_SOCKET *slot, ADDRESS_FAMILY family, const char *wha
 	*slot = sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
 	dpw_app_wsk_any(family, port, &sa);
 	if (category == WSK_FLAG_LISTEN_SOCKET)
-		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
+		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
 	else
-		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, sync_irp(&s));
+		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
 	st = sync_wait(&s);
 	if (st != STATUS_SUCCESS) {
 		dpw_app_fail(&echo.app, "%s %s port %u: %s", fam, what, port,
 			     DpwNtStatusName(st));
-		LISTEN(sock)->WskCloseSocket(sock, sync_irp(&s));
+		LISTEN(sock)->WskCloseSocket(sock, dpw_app_sync_irp(&s));
 		sync_wait(&s);
 		*slot = NULL;
 		return false;
@@ -537,12 +507,12 @@ static void close_all(void)
 
 	for (int f = 0; f < NFAM; f++) {
 		if (echo.listener[f] != NULL) {
-			irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
+			dpw_app_irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
 			LISTEN(echo.listener[f])->WskCloseSocket(echo.listener[f],
 								 &echo.listener_close[f]);
 		}
 		if (echo.udp[f] != NULL) {
-			irp_prepare(&echo.udp_close[f], listener_closed, &echo.udp[f]);
+			dpw_app_irp_prepare(&echo.udp_close[f], listener_closed, &echo.udp[f]);
 			DGRAM(echo.udp[f])->WskCloseSocket(echo.udp[f], &echo.udp_close[f]);
 		}
 	}

@@ -632,39 +632,16 @@ static void sweep(void)
 /* ---- start, loop, end ------------------------------------------------------------------------ */
 
 /* Setup calls made before the loop: wait for the IRP (the loop is not running yet). */
-static struct {
-	IRP irp;
-	bool done;
-} sync_op;
-
-static NTSTATUS on_sync(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
-{
-	(void)dev;
-	(void)irp;
-	(void)ctx;
-	sync_op.done = true;
-	return STATUS_MORE_PROCESSING_REQUIRED;
-}
+static struct dpw_app_sync sync_op;
 
 static PIRP sync_irp(void)
 {
-	IoInitializeIrp(&sync_op.irp, IoSizeOfIrp(1), 1);
-	IoSetCompletionRoutine(&sync_op.irp, on_sync, NULL, TRUE, TRUE, TRUE);
-	sync_op.done = false;
-	return &sync_op.irp;
+	return dpw_app_sync_irp(&sync_op);
 }
 
 static NTSTATUS sync_wait(ULONG_PTR *info)
 {
-	uint64_t end = dpw_app_now_ns() + 5000 * MS;
-
-	while (!sync_op.done && dpw_app_now_ns() < end)
-		dpw_app_poll(&srv.app);
-	if (!sync_op.done)
-		return STATUS_IO_TIMEOUT;   /* cannot happen: the provider completes every IRP */
-	if (info != NULL)
-		*info = sync_op.irp.IoStatus.Information;
-	return sync_op.irp.IoStatus.Status;
+	return dpw_app_sync_poll(&srv.app, &sync_op, info);
 }
 
 /* A listening socket with the accept event on and TCP_NODELAY (inherited by its connections:
