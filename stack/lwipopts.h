@@ -117,6 +117,9 @@
 
 /* --- statistics: the drop counters the engine exports ----------------------------------------- */
 #define LWIP_STATS                      1
+#define STAT_COUNTER                u64_t  /* the engine's drop counters never wrap (lwIP's
+                                              default u16_t wrapped at 65,536; patch 0011) */
+#define STAT_COUNTER_F              "llu"
 #define LWIP_STATS_DISPLAY              0
 #define LINK_STATS                      1
 #define ETHARP_STATS                    1
