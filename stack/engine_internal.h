@@ -111,6 +111,8 @@ void dpw_telemetry_engine(struct dpw_engine *e);   /* NULL when it goes */
  * many were freed early. */
 void dpw_tcp_time_wait_trim(void);
 uint64_t dpw_tcp_time_wait_trimmed(void);
+/* lwIP's checked errors (LWIP_ERROR) recovered from so far (sys_arch.c). */
+uint64_t dpw_lwip_errors(void);
 
 /* sys_arch.c */
 void dpw_sys_init(void);

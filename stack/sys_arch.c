@@ -1,4 +1,5 @@
-/* lwIP's NO_SYS port: the clock (TSC), random numbers and assertions. */
+/* lwIP's NO_SYS port: the clock (TSC), random numbers, assertions and checked errors
+ * (the policy is in arch/cc.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,4 +63,20 @@ void dpw_lwip_assert(const char *msg, int line, const char *file)
 	fprintf(stderr, "dpwsk: lwIP assertion \"%s\" failed at %s:%d\n", msg, file, line);
 	fflush(stderr);
 	abort();
+}
+
+/* Written on the polling thread only (lwIP runs nowhere else); read there by the stats. */
+static uint64_t lwip_errors;
+
+void dpw_lwip_error(const char *msg, int line, const char *file)
+{
+	/* The first few say where; after that the counter says how often. */
+	if (lwip_errors++ < 10)
+		fprintf(stderr, "dpwsk: lwIP error \"%s\" at %s:%d (recovered)\n", msg, file,
+			line);
+}
+
+uint64_t dpw_lwip_errors(void)
+{
+	return lwip_errors;
 }

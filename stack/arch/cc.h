@@ -15,9 +15,25 @@
 uint32_t dpw_lwip_rand(void);
 #define LWIP_RAND() dpw_lwip_rand()
 
-/* An lwIP assertion is a bug in us or in lwIP: report where, then abort so that tests fail. */
+/* The assertion policy (README, "Hardening").
+ * LWIP_ASSERT states an invariant of lwIP's own memory; the code after it goes on as if it
+ * held, so continuing past a failed one turns a crash into memory corruption. It stays fatal:
+ * report where, then abort. No input from the wire may reach one: each that fuzzing or a
+ * test reaches is made unreachable by a patch that rejects the input before it (the remote
+ * crash "insane offset!" was one: lwip-0002), with a regression test.
+ * LWIP_ERROR is different: a checked condition with lwIP's own way out (return ERR_ARG, drop
+ * the packet). lwIP's default turns it into an assertion too; here it is counted (the
+ * engine's lwip_errors), reported the first times, and lwIP's way out is taken. */
 void dpw_lwip_assert(const char *msg, int line, const char *file);
 #define LWIP_PLATFORM_ASSERT(x) dpw_lwip_assert((x), __LINE__, __FILE__)
+void dpw_lwip_error(const char *msg, int line, const char *file);
+#define LWIP_ERROR(message, expression, handler)                                   \
+	do {                                                                       \
+		if (!(expression)) {                                               \
+			dpw_lwip_error((message), __LINE__, __FILE__);             \
+			handler;                                                   \
+		}                                                                  \
+	} while (0)
 #define LWIP_PLATFORM_DIAG(x) do { printf x; } while (0)
 
 #endif /* DPW_ARCH_CC_H */

@@ -49,3 +49,8 @@ uint32_t probe_hoarded_bytes(void)
 {
 	return hoarded;
 }
+
+int probe_lwip_error(void)
+{
+	return tcp_close(NULL);
+}

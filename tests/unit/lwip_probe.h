@@ -10,5 +10,8 @@
 int probe_listen_hoarding(uint16_t port);
 /* Bytes the hoarding connections are holding. */
 uint32_t probe_hoarded_bytes(void);
+/* Make lwIP meet one of its checked errors (LWIP_ERROR: tcp_close(NULL)); returns lwIP's
+ * error code, which is not ERR_OK. */
+int probe_lwip_error(void);
 
 #endif /* DPW_TEST_LWIP_PROBE_H */
