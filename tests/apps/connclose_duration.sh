@@ -45,7 +45,7 @@ cc_check_clean sigint
 
 server_stop
 # Every cycle of both runs reached the server, and nothing else did.
-assert_eq server-accepted "$((cycles1 + cycles2))" "$(stat_get "$SERVER_COUNTS" accepted)"
+server_assert server-accepted accepted "$((cycles1 + cycles2))"
 assert_eq server-errors 0 "$(stat_get "$SERVER_COUNTS" errors)"
 assert_eq server-open 0 "$(stat_get "$SERVER_COUNTS" open)"
 dpw_finish

@@ -34,8 +34,8 @@ assert_eq rst6-exit-status 0 "$CC_RC"
 assert_eq rst6-target "$T6" "$(cc_get target)"
 assert_eq rst6-cycles "$CYCLES" "$(cc_get cycles)"
 assert_eq rst6-errors 0 "$(cc_get errors)"
-assert_eq rst6-server-accepted "$CYCLES" "$(stat_get "$SERVER_COUNTS" accepted)"
-assert_eq rst6-server-resets "$CYCLES" "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert rst6-server-accepted accepted "$CYCLES"
+server_assert rst6-server-resets reset "$CYCLES"
 assert_eq rst6-server-eofs 0 "$(stat_get "$SERVER_COUNTS" eof)"
 assert_eq rst6-server-errors 0 "$(stat_get "$SERVER_COUNTS" errors)"
 cc_check_clean rst6
@@ -56,7 +56,7 @@ server_stop
 assert_eq graceful6-exit-status 0 "$CC_RC"
 assert_eq graceful6-errors 0 "$(cc_get errors)"
 assert_eq graceful6-server-eofs 1000 "$(stat_get "$SERVER_COUNTS" eof)"
-assert_eq graceful6-server-resets 0 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert graceful6-server-resets reset 0
 cc_check_clean graceful6
 
 # 3. IPv4 from the same dual-stack engine.
@@ -65,7 +65,7 @@ cc_run rst4 300 --cycles 1000 --concurrency 16 --mode rst "$DPW_IP_PEER:$SERVER_
 server_stop
 assert_eq rst4-exit-status 0 "$CC_RC"
 assert_eq rst4-errors 0 "$(cc_get errors)"
-assert_eq rst4-server-resets 1000 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert rst4-server-resets reset 1000
 cc_check_clean rst4
 
 # rr_run NAME PROGRAM NS ARGS...: one dpwsk-bench-rr or linux-rr run to its end (bounded);
@@ -104,7 +104,7 @@ server_stop
 assert_eq linux-rst6-exit-status 0 "$CC_RC"
 assert_eq linux-rst6-cycles 2000 "$(cc_get cycles)"
 assert_eq linux-rst6-errors 0 "$(cc_get errors)"
-assert_eq linux-rst6-server-resets 2000 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert linux-rst6-server-resets reset 2000
 
 server_start echo
 rr_run linux-rr6 "$LINUX_RR" "$DPW_NS_STACK" --bind "$K6" --duration 1 --connections 4 "$T6"

@@ -26,8 +26,8 @@ server_stop
 assert_eq rst-exit-status 0 "$CC_RC"
 assert_eq rst-cycles 5000 "$(cc_get cycles)"
 assert_eq rst-errors 0 "$(cc_get errors)"
-assert_eq rst-server-accepted 5000 "$(stat_get "$SERVER_COUNTS" accepted)"
-assert_eq rst-server-resets 5000 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert rst-server-accepted accepted 5000
+server_assert rst-server-resets reset 5000
 
 server_start echo
 lx_run exchange --cycles 2000 --concurrency 16 --mode exchange --bytes 100
@@ -35,14 +35,14 @@ server_stop
 assert_eq exchange-exit-status 0 "$CC_RC"
 assert_eq exchange-errors 0 "$(cc_get errors)"
 assert_eq exchange-server-bytes-out 200000 "$(stat_get "$SERVER_COUNTS" bytes_out)"
-assert_eq exchange-server-resets 2000 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert exchange-server-resets reset 2000
 
 server_start discard
 lx_run graceful --cycles 2000 --concurrency 16 --mode graceful --json
 server_stop
 assert_eq graceful-exit-status 0 "$CC_RC"
 assert_eq graceful-server-eofs 2000 "$(stat_get "$SERVER_COUNTS" eof)"
-assert_eq graceful-server-resets 0 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert graceful-server-resets reset 0
 check=$(tail -n1 "$CC_OUT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)

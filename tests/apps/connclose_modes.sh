@@ -26,10 +26,10 @@ server_stop
 assert_eq exchange-exit-status 0 "$CC_RC"
 assert_eq exchange-cycles "$CYCLES" "$(cc_get cycles)"
 assert_eq exchange-errors 0 "$(cc_get errors)"
-assert_eq exchange-server-accepted "$CYCLES" "$(stat_get "$SERVER_COUNTS" accepted)"
+server_assert exchange-server-accepted accepted "$CYCLES"
 assert_eq exchange-server-bytes-in $((CYCLES * K)) "$(stat_get "$SERVER_COUNTS" bytes_in)"
 assert_eq exchange-server-bytes-out $((CYCLES * K)) "$(stat_get "$SERVER_COUNTS" bytes_out)"
-assert_eq exchange-server-resets "$CYCLES" "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert exchange-server-resets reset "$CYCLES"
 cc_check_clean exchange
 
 # 2. graceful, with the summary as JSON.
@@ -38,9 +38,9 @@ cc_run graceful 300 --cycles "$CYCLES" --concurrency 16 --mode graceful --json \
 	"$DPW_IP_PEER:$SERVER_PORT"
 server_stop
 assert_eq graceful-exit-status 0 "$CC_RC"
-assert_eq graceful-server-accepted "$CYCLES" "$(stat_get "$SERVER_COUNTS" accepted)"
+server_assert graceful-server-accepted accepted "$CYCLES"
 assert_eq graceful-server-eofs "$CYCLES" "$(stat_get "$SERVER_COUNTS" eof)"
-assert_eq graceful-server-resets 0 "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert graceful-server-resets reset 0
 cc_check_clean graceful
 
 # The JSON object is the last line of stdout, on one line.

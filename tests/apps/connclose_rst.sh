@@ -27,8 +27,8 @@ assert_eq rst-connect-latencies "$CYCLES" \
 assert_eq rst-close-latencies "$CYCLES" \
 	"$(stat_get "$(grep '^connclose: close_us ' "$CC_OUT")" n)"
 # Every cycle reached the server, and every one ended with a RST (C3), none with a FIN.
-assert_eq server-accepted "$CYCLES" "$(stat_get "$SERVER_COUNTS" accepted)"
-assert_eq server-resets "$CYCLES" "$(stat_get "$SERVER_COUNTS" reset)"
+server_assert server-accepted accepted "$CYCLES"
+server_assert server-resets reset "$CYCLES"
 assert_eq server-eofs 0 "$(stat_get "$SERVER_COUNTS" eof)"
 assert_eq server-errors 0 "$(stat_get "$SERVER_COUNTS" errors)"
 assert_eq server-open 0 "$(stat_get "$SERVER_COUNTS" open)"
