@@ -68,29 +68,21 @@ static uint64_t time_wait_trimmed;
 
 void dpw_tcp_time_wait_trim(void)
 {
-	struct tcp_pcb *prev, *pcb = tcp_tw_pcbs;
-	unsigned n = 0;
+	struct tcp_pcb *pcb = tcp_tw_pcbs, *next;
+	unsigned n;
 
-	/* tcp_tw_pcbs is newest first (TCP_REG pushes at its head). */
-	while (pcb != NULL && n < DPW_TIME_WAIT_MAX) {
-		pcb = pcb->next;
-		n++;
-	}
-	if (pcb == NULL)
+	/* lwip-0012 counts them, so the check every millisecond costs nothing. */
+	if (tcp_tw_pcbs_count <= DPW_TIME_WAIT_MAX)
 		return;
-	/* Over the bound: walk again from the KEEP-th and free what follows, unlinking as we go
-	 * (tcp_pcb_remove would walk the list from its head for each one). */
-	prev = tcp_tw_pcbs;
-	for (n = 1; n < DPW_TIME_WAIT_KEEP && prev->next != NULL; n++)
-		prev = prev->next;
-	while ((pcb = prev->next) != NULL) {
-		if (pcb->callback_arg != NULL) {   /* a socket still holds it: not ours to free */
-			prev = pcb;
+	/* tcp_tw_pcbs is newest first (TCP_REG pushes at its head): keep the first KEEP, free
+	 * what follows (each leaves the list and the connection table in O(1)). */
+	for (n = 1; n < DPW_TIME_WAIT_KEEP && pcb != NULL; n++)
+		pcb = pcb->next;
+	for (pcb = pcb != NULL ? pcb->next : NULL; pcb != NULL; pcb = next) {
+		next = pcb->next;
+		if (pcb->callback_arg != NULL)   /* a socket still holds it: not ours to free */
 			continue;
-		}
-		prev->next = pcb->next;
-		pcb->next = NULL;
-		tcp_pcb_purge(pcb);
+		tcp_pcb_remove(&tcp_tw_pcbs, pcb);
 		tcp_free(pcb);
 		time_wait_trimmed++;
 	}

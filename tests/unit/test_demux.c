@@ -1,0 +1,260 @@
+/* TCP demultiplexing through lwip-0012's tables, on an engine without a network
+ * (engine_fixture.h): which listener takes a SYN (a specific address before the wildcard,
+ * families apart, SO_REUSEADDR needed to share a port), thousands of connections each
+ * getting exactly its own segments and leaving the table on a RST, a SYN reopening a
+ * connection in TIME_WAIT (RFC 1122 4.2.2.13, stack/tcp_timewait.c), and ephemeral ports:
+ * all 16,383 handed out once each, then ERR_BUF, then the freed one again. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "check.h"
+#include "demux_probe.h"
+#include "dpw/engine.h"
+#include "engine_fixture.h"
+#include "frames.h"
+
+#define SYN 0x02
+#define RST 0x04
+#define ACK 0x10
+#define FIN 0x01
+#define SYNACK (SYN | ACK)
+#define MAX_OUT 1024
+
+static struct rte_mbuf *out[MAX_OUT];
+
+static void inject(struct rte_mbuf *m)
+{
+	CHECK(fixture_inject(m));
+}
+
+static void seg(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		const void *data, uint16_t len)
+{
+	inject(frame_tcp(pool, &peer, sport, dport, seq, ack, flags, data, len, FAULT_NONE));
+}
+
+/* The one segment the stack sent in answer: its flags, seq, ack (false if not exactly one). */
+static bool answer(uint8_t *flags, uint32_t *seq, uint32_t *ack)
+{
+	unsigned n = run_and_collect(out, MAX_OUT);
+	bool ok = n == 1 && frame_tcp_info(out[0], flags, seq, ack);
+
+	free_all(out, n);
+	return ok;
+}
+
+/* A full handshake from sport (ISN iss) to dport: true once the stack's SYN-ACK came. */
+static bool connect_from(uint16_t sport, uint16_t dport, uint32_t iss, uint32_t *stack_iss)
+{
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0;
+
+	seg(sport, dport, iss, 0, SYN, NULL, 0);
+	if (!answer(&flags, &seq, &ack) || flags != SYNACK || ack != iss + 1)
+		return false;
+	seg(sport, dport, iss + 1, seq + 1, ACK, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	*stack_iss = seq;
+	return true;
+}
+
+static uint32_t pcbs_in_use(void)
+{
+	struct dpw_engine_stats s;
+
+	dpw_engine_get_stats(engine, &s);
+	return s.tcp_pcbs_in_use;
+}
+
+static void test_listener_choice(void)
+{
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0, s_iss;
+	int specific, wildcard, v6only, dual;
+
+	/* A specific address and the wildcard on one port (both SO_REUSEADDR): the specific
+	 * listener first; once it is gone, the wildcard. */
+	specific = probe_listen(7000, PROBE_V4, true, true, 1, false);
+	wildcard = probe_listen(7000, PROBE_V4, false, true, 2, false);
+	CHECK(specific >= 0 && wildcard >= 0);
+	CHECK(connect_from(40100, 7000, 1000, &s_iss));
+	CHECK_EQ_U(probe_accepted(1), 1);
+	CHECK_EQ_U(probe_accepted(2), 0);
+	probe_listen_close(specific);
+	CHECK(connect_from(40101, 7000, 2000, &s_iss));
+	CHECK_EQ_U(probe_accepted(1), 1);
+	CHECK_EQ_U(probe_accepted(2), 1);
+	probe_listen_close(wildcard);
+
+	/* Without SO_REUSEADDR the wildcard cannot join a specific listener's port (the port's
+	 * count says someone holds it, so tcp_bind looks). */
+	specific = probe_listen(7500, PROBE_V4, true, false, 3, false);
+	CHECK(specific >= 0);
+	CHECK(probe_listen(7500, PROBE_V4, false, false, 3, false) < 0);
+	probe_listen_close(specific);
+	CHECK(probe_listen(7500, PROBE_V4, false, false, 3, false) >= 0);
+
+	/* An IPv6-only listener does not take an IPv4 SYN (RST); a dual one does. */
+	v6only = probe_listen(7300, PROBE_V6, false, false, 5, false);
+	dual = probe_listen(7400, PROBE_ANY_FAMILY, false, false, 6, false);
+	CHECK(v6only >= 0 && dual >= 0);
+	seg(40102, 7300, 3000, 0, SYN, NULL, 0);
+	CHECK(answer(&flags, &seq, &ack) && (flags & RST) && ack == 3001);
+	CHECK_EQ_U(probe_accepted(5), 0);
+	CHECK(connect_from(40103, 7400, 4000, &s_iss));
+	CHECK_EQ_U(probe_accepted(6), 1);
+	probe_listen_close(v6only);
+	probe_listen_close(dual);
+}
+
+/* Thousands of connections: each segment reaches its own connection, and a RST takes each
+ * out of the table (afterwards no pcb is left). */
+static void test_many_connections(void)
+{
+	enum { N = 4000, BASE = 20000, PORT = 7100, BATCH = 400 };
+	static uint32_t stack_iss[N];
+	uint32_t before = pcbs_in_use();
+	unsigned bad = 0, n;
+	int l = probe_listen(PORT, PROBE_V4, true, false, 7, false);
+
+	CHECK(l >= 0);
+	/* Handshakes in batches: the peer's ISN says which port each SYN-ACK answers. */
+	for (unsigned b = 0; b < N; b += BATCH) {
+		for (unsigned i = b; i < b + BATCH; i++)
+			seg((uint16_t)(BASE + i), PORT, (uint32_t)(BASE + i) << 16, 0, SYN, NULL, 0);
+		n = run_and_collect(out, MAX_OUT);
+		for (unsigned k = 0; k < n; k++) {
+			uint8_t flags;
+			uint32_t seq, ack;
+
+			if (!frame_tcp_info(out[k], &flags, &seq, &ack) || flags != SYNACK ||
+			    ((ack - 1) >> 16) < BASE || ((ack - 1) >> 16) >= BASE + N) {
+				bad++;
+				continue;
+			}
+			stack_iss[((ack - 1) >> 16) - BASE] = seq;
+		}
+		CHECK_EQ_U(n, BATCH);
+		free_all(out, n);
+		for (unsigned i = b; i < b + BATCH; i++)
+			seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1,
+			    stack_iss[i] + 1, ACK, NULL, 0);
+		free_all(out, run_and_collect(out, MAX_OUT));
+	}
+	CHECK_EQ_U(bad, 0);
+	CHECK_EQ_U(probe_accepted(7), N);
+	CHECK_EQ_U(pcbs_in_use(), before + N);
+
+	/* Every 7th connection gets (i % 50) + 1 bytes; the others nothing. */
+	{
+		static const char data[64] = "0123456789012345678901234567890123456789012345678";
+		unsigned wrong = 0;
+
+		for (unsigned i = 0; i < N; i += 7) {
+			seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1,
+			    stack_iss[i] + 1, ACK | 0x08, data, (uint16_t)(i % 50 + 1));
+			if (i % 350 == 0)
+				free_all(out, run_and_collect(out, MAX_OUT));
+		}
+		free_all(out, run_and_collect(out, MAX_OUT));
+		for (unsigned i = 0; i < N; i++)
+			wrong += probe_bytes_from((uint16_t)(BASE + i)) != (i % 7 ? 0 : i % 50 + 1);
+		CHECK_EQ_U(wrong, 0);
+	}
+
+	/* A RST on each: all leave the table. */
+	for (unsigned b = 0; b < N; b += BATCH) {
+		for (unsigned i = b; i < b + BATCH; i++)
+			seg((uint16_t)(BASE + i), PORT,
+			    ((uint32_t)(BASE + i) << 16) + 1 + (i % 7 ? 0 : i % 50 + 1), 0, RST, NULL,
+			    0);
+		free_all(out, run_and_collect(out, MAX_OUT));
+	}
+	CHECK_EQ_U(pcbs_in_use(), before);
+	probe_listen_close(l);
+}
+
+/* The stack closes first, so the connection ends in TIME_WAIT on its side; a new SYN on the
+ * same ports beyond the old sequence space opens a new connection (a SYN-ACK, not an ACK). */
+static void test_time_wait_reuse(void)
+{
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0, s_iss;
+	uint32_t before = pcbs_in_use();
+	int l = probe_listen(7200, PROBE_V4, true, false, 8, true);
+	unsigned n;
+
+	CHECK(l >= 0);
+	CHECK(connect_from(30000, 7200, 1000, &s_iss));   /* accepted, and closed: a FIN */
+	CHECK_EQ_U(probe_accepted(8), 1);
+	/* (the FIN went out with the handshake's last answer, collected by connect_from) */
+	seg(30000, 7200, 1001, s_iss + 2, FIN | ACK, NULL, 0);
+	n = run_and_collect(out, MAX_OUT);
+	CHECK(n == 1 && frame_tcp_info(out[0], &flags, &seq, &ack) && flags == ACK &&
+	      ack == 1002);
+	free_all(out, n);
+	CHECK_EQ_U(pcbs_in_use(), before + 1);   /* the TIME_WAIT pcb */
+
+	seg(30000, 7200, 500000, 0, SYN, NULL, 0);
+	CHECK(answer(&flags, &seq, &ack) && flags == SYNACK && ack == 500001);
+	seg(30000, 7200, 500001, seq + 1, ACK, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	CHECK_EQ_U(probe_accepted(8), 2);
+	probe_listen_close(l);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void test_ephemeral_ports(void)
+{
+	struct timespec t0;
+	int next_err = 0;
+	bool distinct = false;
+	uint16_t freed = 0, again;
+	unsigned n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = probe_bind_ephemeral(20000, &next_err, &distinct);
+	printf("test_demux: %u ephemeral binds in %.1f ms, then err %d\n", n, ms_since(&t0),
+	       next_err);
+	CHECK_EQ_U(n, 0xffff - 0xc000);   /* lwIP's range [0xc000, 0xffff) */
+	CHECK_EQ_U((uint64_t)(int64_t)next_err, (uint64_t)(int64_t)-2);   /* ERR_BUF */
+	CHECK(distinct);
+	again = probe_rebind_one(&freed);
+	CHECK(freed != 0 && again == freed);
+	probe_release_bound();
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	if (!fixture_start(argv[0]))
+		return 1;
+	/* The peer's ARP request teaches the stack its MAC: answers then go out at once. */
+	inject(frame_arp_request(pool, &peer));
+	free_all(out, run_and_collect(out, MAX_OUT));
+	test_listener_choice();
+	test_many_connections();
+	test_time_wait_reuse();
+	test_ephemeral_ports();
+	dpw_engine_shutdown(engine);
+	{
+		struct rte_mbuf *m = NULL;
+
+		while (rte_ring_dequeue(from_stack, (void **)&m) == 0)   /* its RSTs */
+			rte_pktmbuf_free(m);
+	}
+	dpw_engine_destroy(engine);
+	dpw_eal_cleanup();
+	return check_report("test_demux");
+}
