@@ -38,7 +38,7 @@
 #define ARP_QUEUEING                    1  /* keep SYNs sent before ARP resolves */
 #define ARP_QUEUE_LEN                1024  /* per entry: a connect storm's SYNs all wait for the
                                               * first ARP reply (64 dropped 192 of 256, each
-                                              * then waiting out the 3 s SYN timeout) */
+                                              * then waiting out the SYN's RTO) */
 #define ETHARP_SUPPORT_STATIC_ENTRIES   1  /* NIC validation pins peers without ARP */
 #define ETH_PAD_SIZE                    0  /* mbuf data is already 128-byte aligned */
 #define LWIP_IPV4                       1
@@ -101,7 +101,7 @@
 #define TCP_QUEUE_OOSEQ                 1  /* keep out-of-order data: no retransmit storms */
 #define LWIP_TCP_SACK_OUT               0  /* lwIP 2.1 does not receive SACK; keep it simple */
 /* lwIP's backlog counts handshakes in progress and is a u8_t: 255 at most, below a load
- * generator's 256 in flight (a dropped SYN costs 3 s). Off: half-open connections are bounded
+ * generator's 256 in flight (a dropped SYN costs an RTO). Off: half-open connections are bounded
  * by the pcb pool, accepted ones by the WSK provider's accept queue (1024 per listener). */
 #define TCP_LISTEN_BACKLOG              0
 #define TCP_MSL                      2000UL  /* ms; TIME_WAIT is 2*MSL = 4 s, not 2 min: a
@@ -112,6 +112,8 @@
 #define LWIP_TCP_KEEPALIVE              1  /* SO_KEEPALIVE (WSK F9) */
 #define LWIP_TCP_PCB_NUM_EXT_ARGS       1  /* slot for the WSK socket object */
 #define TCP_TMR_INTERVAL              100  /* ms; finer than lwIP's 250 for faster RTO/delayed ACK */
+#define LWIP_TCP_INITIAL_RTO_MS      1000  /* RFC 6298 and Linux (lwIP: 3 s): a SYN dropped by a
+                                              busy server costs 1 s, not 3 (lwip-0013) */
 #define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1 /* ephemeral ports start at a random point */
 #define SO_REUSE                        1  /* SO_REUSEADDR (WSK F2, F9) */
 

@@ -161,3 +161,28 @@ void probe_release_bound(void)
 	bound = NULL;
 	n_bound = 0;
 }
+
+static struct tcp_pcb *connecting;
+
+int probe_connect(uint16_t port)
+{
+	ip_addr_t addr;
+
+	IP_ADDR4(&addr, 198, 18, 0, 1);
+	connecting = tcp_new();
+	if (connecting == NULL)
+		return -1;
+	if (tcp_connect(connecting, &addr, port, NULL) != ERR_OK) {
+		tcp_abort(connecting);
+		connecting = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void probe_connect_abort(void)
+{
+	if (connecting != NULL)
+		tcp_abort(connecting);
+	connecting = NULL;
+}

@@ -26,4 +26,9 @@ unsigned probe_bind_ephemeral(unsigned max, int *next_err, bool *distinct);
 uint16_t probe_rebind_one(uint16_t *freed);
 void probe_release_bound(void);
 
+/* A connect from the stack to 198.18.0.1:port (the SYN goes out at the next poll); 0 or -1.
+ * probe_connect_abort drops it. */
+int probe_connect(uint16_t port);
+void probe_connect_abort(void);
+
 #endif /* DPW_TEST_DEMUX_PROBE_H */

@@ -3,7 +3,8 @@
  * families apart, SO_REUSEADDR needed to share a port), thousands of connections each
  * getting exactly its own segments and leaving the table on a RST, a SYN reopening a
  * connection in TIME_WAIT (RFC 1122 4.2.2.13, stack/tcp_timewait.c), and ephemeral ports:
- * all 16,383 handed out once each, then ERR_BUF, then the freed one again. */
+ * all 16,383 handed out once each, then ERR_BUF, then the freed one again; and a SYN nobody
+ * answers, resent after 1 s, then 2 s. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,6 +236,41 @@ static void test_ephemeral_ports(void)
 	probe_release_bound();
 }
 
+/* A SYN nobody answers is sent again after the initial RTO, 1 s (lwip-0013; lwIP's was 3 s),
+ * then after twice that (RFC 6298 5.5; lwIP did not back off). Watched for 4.5 s. The lower
+ * bounds are exact (lwIP cannot resend early; its timer ticks every 200 ms); the upper ones
+ * leave room for a busy machine and still tell 1 s from 3 s. */
+static void test_syn_backoff(void)
+{
+	struct timespec t0;
+	double at[3];
+	unsigned syns = 0;
+
+	CHECK(probe_connect(9) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (syns < 3 && ms_since(&t0) < 4500) {
+		unsigned n = run_and_collect(out, MAX_OUT);
+
+		for (unsigned k = 0; k < n; k++) {
+			uint8_t flags;
+			uint32_t seq, ack;
+
+			if (frame_tcp_info(out[k], &flags, &seq, &ack) && flags == SYN && syns < 3)
+				at[syns++] = ms_since(&t0);
+		}
+		free_all(out, n);
+	}
+	CHECK_EQ_U(syns, 3);
+	if (syns == 3) {
+		printf("test_demux: SYN at %.0f ms, again at %.0f and %.0f ms\n", at[0], at[1],
+		       at[2]);
+		CHECK(at[1] - at[0] >= 800 && at[1] - at[0] < 2000);
+		CHECK(at[2] - at[1] >= 1800 && at[2] - at[1] < 3400);
+	}
+	probe_connect_abort();
+	free_all(out, run_and_collect(out, MAX_OUT));   /* its RST */
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -247,6 +283,7 @@ int main(int argc, char **argv)
 	test_many_connections();
 	test_time_wait_reuse();
 	test_ephemeral_ports();
+	test_syn_backoff();
 	dpw_engine_shutdown(engine);
 	{
 		struct rte_mbuf *m = NULL;

@@ -171,7 +171,8 @@ static void make_script(struct script *sc)
 	sc->small_window = sc->race == RACE_TIMER ? chance(70) : chance(10);
 	if (silent_ok && !sc->peer_connects && sc->race == RACE_TIMER && chance(3)) {
 		/* Sends in flight that nobody acknowledges; the close comes before, around or
-		 * after lwIP's first retransmission (its RTO starts at 3 s). */
+		 * after lwIP's first retransmissions (its RTO starts at 1 s, then 2 s:
+		 * LWIP_TCP_INITIAL_RTO_MS). */
 		sc->silent_peer = true;
 		sc->small_window = false;
 		sc->closer = BY_DRIVER;
