@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lwip/memp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
 
 #include "engine_internal.h"
@@ -58,6 +59,8 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->mbuf_in_use = e->pool != NULL ? rte_mempool_in_use_count(e->pool) : 0;
 	s->mbuf_idle = e->shut_down ? 0 : e->mbuf_idle;
 	s->tcp_pcbs_in_use = pool_used(MEMP_TCP_PCB);
+	s->tcp_pcbs_timed = tcp_timer_pcbs_count;
+	s->tcp_time_wait = tcp_tw_pcbs_count;
 	s->tcp_listen_pcbs_in_use = pool_used(MEMP_TCP_PCB_LISTEN);
 	s->udp_pcbs_in_use = pool_used(MEMP_UDP_PCB);
 }
@@ -76,6 +79,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("drop_udp_other", drop_udp_other), U64("drop_icmp", drop_icmp),
 	U32("mbuf_in_use", mbuf_in_use), U32("mbuf_idle", mbuf_idle),
 	U32("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
+	U32("tcp_pcbs_timed", tcp_pcbs_timed), U32("tcp_time_wait", tcp_time_wait),
 	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
 	U64("loops", loops), U64("rx_missed", rx_missed),
 	U64("time_wait_trimmed", time_wait_trimmed), U64("lwip_errors", lwip_errors),

@@ -97,6 +97,9 @@ void dpw_options_apply(struct dpw_socket *s)
 	if (is_tcp(s))
 		set_flag(o, SOF_KEEPALIVE, s->opt.keepalive);
 	if (pcb != NULL) {
+		/* lwIP's timers skip idle connections (lwip-0014): keepalive is timer work */
+		if (s->opt.keepalive)
+			tcp_timers_on(pcb);
 		if (s->opt.nodelay)
 			tcp_nagle_disable(pcb);
 		else
@@ -216,6 +219,8 @@ static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, ULONG *enabl
 			return st;
 		s->opt.keepalive = v != 0;
 		set_flag(pcb_options(s), SOF_KEEPALIVE, s->opt.keepalive);
+		if (s->opt.keepalive && nagle_pcb(s) != NULL)
+			tcp_timers_on(nagle_pcb(s));   /* see dpw_options_apply */
 		return STATUS_SUCCESS;
 	case WSK_SO_RCVBUF:
 	case WSK_SO_SNDBUF:

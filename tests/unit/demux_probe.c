@@ -12,6 +12,7 @@
 static struct tcp_pcb *listeners[MAX_LISTENERS];
 static unsigned accepted[MAX_TAGS];
 static uint32_t bytes_from[65536];
+static struct tcp_pcb *accepted_from[65536];
 static struct tcp_pcb **bound;
 static unsigned n_bound;
 
@@ -19,6 +20,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	(void)arg, (void)err;
 	if (p == NULL) {
+		accepted_from[pcb->remote_port] = NULL;
 		tcp_arg(pcb, NULL);   /* nobody holds it now: TIME_WAIT may be reused */
 		tcp_recv(pcb, NULL);
 		return tcp_close(pcb);
@@ -27,6 +29,14 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	tcp_recved(pcb, p->tot_len);
 	pbuf_free(p);
 	return ERR_OK;
+}
+
+/* The pcb is gone (a RST, an abort); its argument says whose it was. */
+static void on_err(void *arg, err_t err)
+{
+	(void)err;
+	if (arg != NULL)
+		accepted_from[(uintptr_t)arg - 1] = NULL;
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -41,7 +51,10 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		tcp_arg(pcb, NULL);
 		return tcp_close(pcb);
 	}
+	tcp_arg(pcb, (void *)((uintptr_t)pcb->remote_port + 1));
 	tcp_recv(pcb, on_recv);
+	tcp_err(pcb, on_err);
+	accepted_from[pcb->remote_port] = pcb;
 	return ERR_OK;
 }
 
@@ -101,6 +114,19 @@ unsigned probe_accepted(int tag)
 uint32_t probe_bytes_from(uint16_t peer_port)
 {
 	return bytes_from[peer_port];
+}
+
+bool probe_keepalive(uint16_t peer_port, uint32_t idle_ms)
+{
+	struct tcp_pcb *pcb = accepted_from[peer_port];
+
+	if (pcb == NULL)
+		return false;
+	ip_set_option(pcb, SOF_KEEPALIVE);
+	pcb->keep_idle = idle_ms;
+	pcb->keep_intvl = idle_ms;
+	tcp_timers_on(pcb);
+	return true;
 }
 
 unsigned probe_bind_ephemeral(unsigned max, int *next_err, bool *distinct)

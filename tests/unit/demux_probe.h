@@ -17,6 +17,10 @@ void probe_listen_close(int listener);
 unsigned probe_accepted(int tag);
 /* Bytes received on the accepted connection from this peer port. */
 uint32_t probe_bytes_from(uint16_t peer_port);
+/* Turn keepalive on for the accepted connection from this peer port, first probe after
+ * idle_ms without traffic, as a WSK client's SO_KEEPALIVE does (tcp_timers_on, lwip-0014).
+ * false if there is no such connection. */
+bool probe_keepalive(uint16_t peer_port, uint32_t idle_ms);
 
 /* Bind new pcbs to port 0 until lwIP finds no free ephemeral port (or max): how many were
  * bound; *next_err is what the next bind returned, *distinct whether all ports differed. */

@@ -4,7 +4,7 @@
  * getting exactly its own segments and leaving the table on a RST, a SYN reopening a
  * connection in TIME_WAIT (RFC 1122 4.2.2.13, stack/tcp_timewait.c), and ephemeral ports:
  * all 16,383 handed out once each, then ERR_BUF, then the freed one again; and a SYN nobody
- * answers, resent after 1 s, then 2 s. */
+ * answers, resent after 1 s, then 2 s; idle connections off the timers' chain. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -112,69 +112,83 @@ static void test_listener_choice(void)
 	probe_listen_close(dual);
 }
 
+/* n connections from peer ports base.. to port, handshakes in batches (the peer's ISN,
+ * port << 16, says which port each SYN-ACK answers); the stack's ISNs into stack_iss[].
+ * How many handshakes went wrong. */
+static unsigned open_many(uint16_t base, unsigned n, uint16_t port, uint32_t *stack_iss)
+{
+	enum { BATCH = 400 };
+	unsigned bad = 0;
+
+	for (unsigned b = 0; b < n; b += BATCH) {
+		unsigned end = b + BATCH < n ? b + BATCH : n, got;
+
+		for (unsigned i = b; i < end; i++)
+			seg((uint16_t)(base + i), port, (uint32_t)(base + i) << 16, 0, SYN, NULL, 0);
+		got = run_and_collect(out, MAX_OUT);
+		for (unsigned k = 0; k < got; k++) {
+			uint8_t flags;
+			uint32_t seq, ack, from;
+
+			from = (ack = 0, frame_tcp_info(out[k], &flags, &seq, &ack)) ? (ack - 1) >> 16 : 0;
+			if (flags != SYNACK || from < base || from >= base + n) {
+				bad++;
+				continue;
+			}
+			stack_iss[from - base] = seq;
+		}
+		bad += got != end - b;
+		free_all(out, got);
+		for (unsigned i = b; i < end; i++)
+			seg((uint16_t)(base + i), port, ((uint32_t)(base + i) << 16) + 1,
+			    stack_iss[i] + 1, ACK, NULL, 0);
+		free_all(out, run_and_collect(out, MAX_OUT));
+	}
+	return bad;
+}
+
+/* A RST from each of n connections opened by open_many, sent[i] bytes after the SYN. */
+static void reset_many(uint16_t base, unsigned n, uint16_t port, const uint32_t *sent)
+{
+	for (unsigned i = 0; i < n; i++) {
+		seg((uint16_t)(base + i), port, ((uint32_t)(base + i) << 16) + 1 + (sent ? sent[i] : 0),
+		    0, RST, NULL, 0);
+		if (i % 400 == 399)
+			free_all(out, run_and_collect(out, MAX_OUT));
+	}
+	free_all(out, run_and_collect(out, MAX_OUT));
+}
+
 /* Thousands of connections: each segment reaches its own connection, and a RST takes each
  * out of the table (afterwards no pcb is left). */
 static void test_many_connections(void)
 {
-	enum { N = 4000, BASE = 20000, PORT = 7100, BATCH = 400 };
-	static uint32_t stack_iss[N];
+	enum { N = 4000, BASE = 20000, PORT = 7100 };
+	static uint32_t stack_iss[N], sent[N];
+	static const char data[64] = "0123456789012345678901234567890123456789012345678";
 	uint32_t before = pcbs_in_use();
-	unsigned bad = 0, n;
+	unsigned wrong = 0;
 	int l = probe_listen(PORT, PROBE_V4, true, false, 7, false);
 
 	CHECK(l >= 0);
-	/* Handshakes in batches: the peer's ISN says which port each SYN-ACK answers. */
-	for (unsigned b = 0; b < N; b += BATCH) {
-		for (unsigned i = b; i < b + BATCH; i++)
-			seg((uint16_t)(BASE + i), PORT, (uint32_t)(BASE + i) << 16, 0, SYN, NULL, 0);
-		n = run_and_collect(out, MAX_OUT);
-		for (unsigned k = 0; k < n; k++) {
-			uint8_t flags;
-			uint32_t seq, ack;
-
-			if (!frame_tcp_info(out[k], &flags, &seq, &ack) || flags != SYNACK ||
-			    ((ack - 1) >> 16) < BASE || ((ack - 1) >> 16) >= BASE + N) {
-				bad++;
-				continue;
-			}
-			stack_iss[((ack - 1) >> 16) - BASE] = seq;
-		}
-		CHECK_EQ_U(n, BATCH);
-		free_all(out, n);
-		for (unsigned i = b; i < b + BATCH; i++)
-			seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1,
-			    stack_iss[i] + 1, ACK, NULL, 0);
-		free_all(out, run_and_collect(out, MAX_OUT));
-	}
-	CHECK_EQ_U(bad, 0);
+	CHECK_EQ_U(open_many(BASE, N, PORT, stack_iss), 0);
 	CHECK_EQ_U(probe_accepted(7), N);
 	CHECK_EQ_U(pcbs_in_use(), before + N);
 
 	/* Every 7th connection gets (i % 50) + 1 bytes; the others nothing. */
-	{
-		static const char data[64] = "0123456789012345678901234567890123456789012345678";
-		unsigned wrong = 0;
-
-		for (unsigned i = 0; i < N; i += 7) {
-			seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1,
-			    stack_iss[i] + 1, ACK | 0x08, data, (uint16_t)(i % 50 + 1));
-			if (i % 350 == 0)
-				free_all(out, run_and_collect(out, MAX_OUT));
-		}
-		free_all(out, run_and_collect(out, MAX_OUT));
-		for (unsigned i = 0; i < N; i++)
-			wrong += probe_bytes_from((uint16_t)(BASE + i)) != (i % 7 ? 0 : i % 50 + 1);
-		CHECK_EQ_U(wrong, 0);
+	for (unsigned i = 0; i < N; i += 7) {
+		sent[i] = i % 50 + 1;
+		seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1, stack_iss[i] + 1,
+		    ACK | 0x08, data, (uint16_t)sent[i]);
+		if (i % 350 == 0)
+			free_all(out, run_and_collect(out, MAX_OUT));
 	}
+	free_all(out, run_and_collect(out, MAX_OUT));
+	for (unsigned i = 0; i < N; i++)
+		wrong += probe_bytes_from((uint16_t)(BASE + i)) != sent[i];
+	CHECK_EQ_U(wrong, 0);
 
-	/* A RST on each: all leave the table. */
-	for (unsigned b = 0; b < N; b += BATCH) {
-		for (unsigned i = b; i < b + BATCH; i++)
-			seg((uint16_t)(BASE + i), PORT,
-			    ((uint32_t)(BASE + i) << 16) + 1 + (i % 7 ? 0 : i % 50 + 1), 0, RST, NULL,
-			    0);
-		free_all(out, run_and_collect(out, MAX_OUT));
-	}
+	reset_many(BASE, N, PORT, sent);
 	CHECK_EQ_U(pcbs_in_use(), before);
 	probe_listen_close(l);
 }
@@ -271,6 +285,80 @@ static void test_syn_backoff(void)
 	free_all(out, run_and_collect(out, MAX_OUT));   /* its RST */
 }
 
+static uint32_t timed(void)
+{
+	struct dpw_engine_stats s;
+
+	dpw_engine_get_stats(engine, &s);
+	return s.tcp_pcbs_timed;
+}
+
+/* Poll for ms milliseconds (the TCP timers tick in that time), collecting what is sent. */
+static unsigned poll_for(unsigned ms)
+{
+	struct timespec t0;
+	unsigned n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms_since(&t0) < ms)
+		n += run_and_collect(out + n, MAX_OUT - n);
+	return n;
+}
+
+/* Idle connections leave the timers' chain (lwip-0014): 500 open and quiet, none is visited;
+ * one that receives a byte is, until its delayed ACK went out; and one whose keepalive is
+ * turned on comes back and sends its probe. */
+static void test_idle_timers(void)
+{
+	enum { N = 500, BASE = 26000, PORT = 7600 };
+	static uint32_t stack_iss[N];
+	uint32_t before_timed = timed();
+	unsigned n, acks = 0, probes = 0;
+	int l = probe_listen(PORT, PROBE_V4, true, false, 9, false);
+
+	CHECK(l >= 0);
+	CHECK_EQ_U(open_many(BASE, N, PORT, stack_iss), 0);
+	CHECK(timed() >= before_timed + N);   /* new connections start on the chain */
+	free_all(out, poll_for(700));           /* three slow ticks */
+	printf("test_demux: %u connections open and idle, %u on the timers' chain\n", N, timed());
+	CHECK_EQ_U(timed(), before_timed);
+
+	/* A byte on the first: a delayed ACK is due, so it is visited, then idle again. */
+	seg(BASE, PORT, ((uint32_t)BASE << 16) + 1, stack_iss[0] + 1, ACK | 0x08, "x", 1);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	CHECK_EQ_U(timed(), before_timed + 1);
+	n = poll_for(700);
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t flags;
+		uint32_t seq, ack;
+
+		acks += frame_tcp_info(out[k], &flags, &seq, &ack) && flags == ACK &&
+			ack == ((uint32_t)BASE << 16) + 2;
+	}
+	free_all(out, n);
+	CHECK_EQ_U(acks, 1);
+	CHECK_EQ_U(timed(), before_timed);
+
+	/* Keepalive on the second, first probe after 300 ms idle: sent although it had left. */
+	CHECK(probe_keepalive(BASE + 1, 300));
+	CHECK_EQ_U(timed(), before_timed + 1);
+	n = poll_for(1500);
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t flags;
+		uint32_t seq, ack;
+
+		/* lwIP's probe: an ACK one below snd_nxt */
+		probes += frame_tcp_info(out[k], &flags, &seq, &ack) && (flags & ACK) &&
+			  seq == stack_iss[1] && ack == ((uint32_t)(BASE + 1) << 16) + 1;
+	}
+	free_all(out, n);
+	CHECK(probes >= 1);
+
+	reset_many(BASE, N, PORT, (uint32_t[N]){ [0] = 1 });
+	CHECK_EQ_U(timed(), before_timed);
+	probe_listen_close(l);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -284,6 +372,7 @@ int main(int argc, char **argv)
 	test_time_wait_reuse();
 	test_ephemeral_ports();
 	test_syn_backoff();
+	test_idle_timers();
 	dpw_engine_shutdown(engine);
 	{
 		struct rte_mbuf *m = NULL;

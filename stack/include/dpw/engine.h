@@ -62,6 +62,9 @@ struct dpw_engine_stats {
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
 	uint32_t tcp_pcbs_in_use;        /* lwIP pcb pools */
+	uint32_t tcp_pcbs_timed;         /* connections lwIP's timers visit: those with
+					  * something due; idle ones cost nothing (lwip-0014) */
+	uint32_t tcp_time_wait;          /* of tcp_pcbs_in_use, in TIME_WAIT */
 	uint32_t tcp_listen_pcbs_in_use;
 	uint32_t udp_pcbs_in_use;
 };
