@@ -8,10 +8,12 @@
 # growth per held connection since N=0.
 #
 #   sudo bench/scale.sh [--held "0 10000 45000"] [--duration 5] [--json FILE]
-#   DPW_BUILD=DIR picks the build (e.g. one without lwip-0012, for a before/after)
+#   DPW_BUILD=DIR picks the build: for a million, one configured for it
+#     meson setup build-1m -Dtcp_pcbs=1100000 && ninja -C build-1m
+#     sudo DPW_BUILD=$PWD/build-1m bench/scale.sh --held "0 10000 100000 1000000"
 #
-# dpwsk-echo holds at most MEMP_NUM_TCP_PCB (stack/lwipopts.h) connections, TIME_WAIT
-# included; a held count beyond it is refused, and said so.
+# dpwsk-echo holds at most tcp_pcbs connections (meson option; 60,000 by default), TIME_WAIT
+# included; holding stops with a message where the peer or the stack refuses more.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +41,9 @@ if [ -z "${DPW_NS_STACK:-}" ]; then
 fi
 
 PER_HOLDER=14000        # connections per holding process (under its 20,000 files)
-PER_ADDRESS=2           # holders per source address (2 x 14,000 < 28,000 ports)
+PER_ADDRESS=2           # holders per source address, local ports 10000-24999 and 25000-39999
+# The measuring client's ephemeral ports stay apart from the holders' (see hold.py).
+ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv4.ip_local_port_range="40000 60999"
 tmp=$(mktemp -d /tmp/dpw-scale.XXXXXX)
 pids=()
 ECHO_PID=
@@ -63,34 +67,75 @@ wait_line "$tmp/echo.out" '^dpwsk: ready ' "$ECHO_PID" 20 ||
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$ECHO_PID/status"; }
 
-# Source addresses for the holders: 198.18.0.11, .12, ... on the peer's interface.
+# A fresh stats line from dpwsk-echo (SIGUSR1 asks for one; bounded wait).
+stats_line() {
+    local before i
+    before=$(grep -c '^dpwsk: stats ' "$tmp/echo.out" || true)
+    kill -USR1 "$ECHO_PID"
+    for ((i = 0; i < 100; i++)); do
+        [ "$(grep -c '^dpwsk: stats ' "$tmp/echo.out" || true)" -gt "$before" ] && break
+        sleep 0.02
+    done
+    grep '^dpwsk: stats ' "$tmp/echo.out" | tail -n1
+}
+loops_now() { stats_line | sed 's/.* loops=\([0-9]*\).*/\1/'; }
+# Idle cost: poll passes a second with nothing to do but the held connections' timers (the
+# loop never sleeps, so fewer passes means more time per pass).
+passes_per_s() {
+    local a b t0 t1
+    a=$(loops_now); t0=$(date +%s.%N)
+    sleep 2   # the interval being measured
+    b=$(loops_now); t1=$(date +%s.%N)
+    awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", (b - a) / (t1 - t0) }'
+}
+
+# Source addresses for the holders: 198.18.0.11, .12, ... on the peer's interface. Holders
+# start two at a time (one per core).
 holders=0
 held=0
-add_holder() {   # add_holder COUNT
-    local addr=198.18.0.$((11 + holders / PER_ADDRESS)) out=$tmp/hold.$holders
+start_holder() {   # start_holder COUNT: its PID in HOLDER_PID, output in $tmp/hold.N
+    local addr=198.18.0.$((11 + holders / PER_ADDRESS))
     if [ $((holders % PER_ADDRESS)) = 0 ]; then
         ip netns exec "$DPW_NS_PEER" ip addr add "$addr/$DPW_PREFIX" dev "$DPW_IF_PEER"
     fi
-    ip netns exec "$DPW_NS_PEER" python3 "$here/bench/scale/hold.py" "$addr" "$DPW_IP_STACK" 7 \
-        "$1" 1800 >"$out" 2>&1 &
-    pids+=($!)
+    ip netns exec "$DPW_NS_PEER" python3 "$here/bench/scale/hold.py" "$addr" \
+        $((10000 + (holders % PER_ADDRESS) * 15000)) "$DPW_IP_STACK" 7 "$1" 3600 \
+        >"$tmp/hold.$holders" 2>&1 &
+    HOLDER_PID=$!
+    pids+=($HOLDER_PID)
     holders=$((holders + 1))
-    if ! wait_line "$out" '^(held|failed) ' "$!" 600 || grep -q '^failed' "$out"; then
-        echo "scale.sh: holding stopped at $((held + $(sed -n 's/^\(held\|failed after\) \([0-9]*\).*/\2/p' "$out" | tail -n1))) connections: $(tail -n1 "$out")"
-        return 1
-    fi
-    held=$((held + $1))
-    echo "  held $held ($(tail -n1 "$out"))"
+}
+hold_up_to() {   # hold_up_to N: more holders until N connections are held
+    local want=$1 batch n i pid out ok=0
+    while [ $held -lt "$want" ]; do
+        batch=()
+        for i in 1 2; do
+            n=$((want - held < PER_HOLDER ? want - held : PER_HOLDER))
+            [ "$n" -gt 0 ] || break
+            start_holder "$n"
+            batch+=("$holders:$HOLDER_PID:$n")
+            held=$((held + n))
+        done
+        for i in "${batch[@]}"; do
+            out=$tmp/hold.$(( ${i%%:*} - 1 ))
+            pid=${i#*:}; pid=${pid%%:*}
+            if ! wait_line "$out" '^(held|failed) ' "$pid" 900 || grep -q '^failed' "$out"; then
+                echo "scale.sh: a holder stopped: $(tail -n1 "$out")"
+                return 1
+            fi
+        done
+        echo "  held $held (dpwsk-echo: $(stats_line | grep -o 'tcp_pcbs=[0-9]*'))"
+    done
 }
 
-printf '%-8s %10s %8s %12s %12s %10s %12s\n' held conn/s ratio connect_p50 connect_p99 rss_MiB KiB/conn
+printf '%-8s %12s %10s %8s %12s %12s %10s %10s\n' held idle_pass/s conn/s ratio connect_p50 \
+    connect_p99 rss_MiB KiB/conn
 rate0=
 rss0=
 results=()
 for n in $held_list; do
-    while [ $held -lt "$n" ]; do
-        add_holder $((n - held < PER_HOLDER ? n - held : PER_HOLDER)) || break 2
-    done
+    hold_up_to "$n" || break
+    passes=$(passes_per_s)
     out=$tmp/cc.$n
     ip netns exec "$DPW_NS_PEER" "$build/bench/linux-connclose" --concurrency 64 \
         --duration "$duration" --mode rst "$DPW_IP_STACK:7" >"$out" 2>&1 || true
@@ -102,9 +147,10 @@ for n in $held_list; do
     [ -n "$rate0" ] || { rate0=$rate; rss0=$rss; }
     ratio=$(awk -v a="$rate" -v b="$rate0" 'BEGIN { printf "%.3f", a / b }')
     per=$(awk -v r="$rss" -v r0="$rss0" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (r - r0) / n; else printf "-" }')
-    printf '%-8s %10.0f %8s %10sus %10sus %10.0f %12s\n' "$held" "$rate" "$ratio" "$p50" "$p99" \
+    printf '%-8s %12s %10.0f %8s %10sus %10sus %10.0f %10s\n' "$held" "$passes" "$rate" "$ratio" \
+        "$p50" "$p99" \
         "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$per"
-    results+=("{\"held\": $held, \"conn_per_s\": $rate, \"ratio\": $ratio, \"connect_p50_us\": $p50, \"connect_p99_us\": $p99, \"rss_kib\": $rss}")
+    results+=("{\"held\": $held, \"idle_passes_per_s\": $passes, \"conn_per_s\": $rate, \"ratio\": $ratio, \"connect_p50_us\": $p50, \"connect_p99_us\": $p99, \"rss_kib\": $rss}")
 done
 if [ -n "$json" ]; then
     (IFS=,; echo "{\"build\": \"$build\", \"duration_s\": $duration, \"results\": [${results[*]}]}") >"$json"

@@ -15,7 +15,12 @@
 #define MEM_ALIGNMENT                   8  /* 64-bit hosts */
 #define MEMP_MEM_MALLOC                 0  /* fixed pools: O(1) alloc, counts we can watch;
                                               a pool holds at most 65535 (lwIP's u16_t count) */
-#define MEMP_NUM_TCP_PCB            60000  /* tens of thousands of live connections + TIME_WAIT */
+/* Connections, TIME_WAIT included: meson's tcp_pcbs option (default 60,000; up to millions,
+ * lwip-0015). The pool is static: each pcb costs its size in memory from the start. */
+#ifndef DPW_TCP_PCBS
+#define DPW_TCP_PCBS                60000
+#endif
+#define MEMP_NUM_TCP_PCB     DPW_TCP_PCBS
 #define MEMP_NUM_TCP_PCB_LISTEN       256  /* listeners are few */
 #define MEMP_NUM_TCP_SEG            65535  /* unacked + queued segments across all connections */
 #define MEMP_NUM_UDP_PCB             1024  /* datagram sockets */

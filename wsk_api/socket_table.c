@@ -11,7 +11,10 @@
 
 #include "socket_internal.h"
 
-#define DPW_MAX_SOCKETS (1u << 17)      /* 131072: above lwIP's pcb pools */
+/* Room for every socket lwIP's pools can back, twice over (closed slots wait in the
+ * quarantine); only address space until used. */
+#define DPW_MAX_SOCKETS \
+	(2u * (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN + MEMP_NUM_UDP_PCB) + DPW_QUARANTINE)
 #define DPW_QUARANTINE  (1u << 14)      /* closed slots that must wait before reuse */
 
 static struct dpw_socket *table;

@@ -1,9 +1,9 @@
 """Hold TCP connections open to a server, from one source address (bench/scale.sh).
 
-    python3 hold.py SRC_IP HOST PORT COUNT MAX_SECONDS
+    python3 hold.py SRC_IP FIRST_PORT HOST PORT COUNT MAX_SECONDS
 
-Opens COUNT connections from SRC_IP (ports the kernel picks) to HOST:PORT, one after the
-other, printing "holding N" every 2,000 and "held N in S s" at the end; then keeps them
+Opens COUNT connections from SRC_IP, local ports FIRST_PORT, FIRST_PORT + 1, ..., to
+HOST:PORT, one after the other, printing "holding N" every 2,000 and "held N in S s" at the end; then keeps them
 open, without traffic, until SIGTERM or MAX_SECONDS, and closes them (FIN). A connect that
 fails or takes over 5 s ends it with "failed after N: reason" and status 1.
 """
@@ -15,8 +15,8 @@ import time
 
 
 def main():
-    src, host, port, count, max_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
-        int(sys.argv[4]), float(sys.argv[5])
+    src, first, host, port, count, max_s = sys.argv[1], int(sys.argv[2]), sys.argv[3], \
+        int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     stop = []
@@ -26,12 +26,13 @@ def main():
     t0 = time.monotonic()
     while len(socks) < count and not stop and time.monotonic() < deadline:
         s = socket.socket()
-        # the port is chosen at connect, by the 4-tuple: bind(src, 0) alone would want a
-        # port free for every destination, and Linux's search for one slows as they fill
-        s.setsockopt(socket.IPPROTO_IP, 24, 1)   # IP_BIND_ADDRESS_NO_PORT
+        # Ports of our own, outside the ephemeral range the measuring client draws from:
+        # Linux looks for a free ephemeral port among every socket of the namespace, and
+        # hundreds of thousands of them there would make the client, not dpwsk, the limit.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.settimeout(5)
         try:
-            s.bind((src, 0))
+            s.bind((src, first + len(socks)))
             s.connect((host, port))
         except OSError as e:
             print("failed after %d: %s" % (len(socks), e), flush=True)
