@@ -138,6 +138,7 @@
 #define MEM_STATS                       1
 #define MEMP_STATS                      1
 #define SYS_STATS                       0
+#define MIB2_STATS                      1  /* TCP's retransmissions and failed connects */
 
 /* --- hooks and misc --------------------------------------------------------------------------- */
 #define LWIP_HOOK_FILENAME "dpw_lwip_hooks.h"

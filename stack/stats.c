@@ -34,6 +34,8 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->rx_missed = e->c.rx_missed;
 	s->time_wait_trimmed = dpw_tcp_time_wait_trimmed();
 	s->lwip_errors = dpw_lwip_errors();
+	s->tcp_retransmits = lwip_stats.mib2.tcpretranssegs;
+	s->tcp_connect_fails = lwip_stats.mib2.tcpattemptfails;
 
 	s->drop_runt = e->c.drop_runt;
 	s->drop_link = lwip_stats.link.drop + lwip_stats.etharp.drop;
@@ -82,7 +84,8 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U32("tcp_pcbs_timed", tcp_pcbs_timed), U32("tcp_time_wait", tcp_time_wait),
 	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
 	U64("loops", loops), U64("rx_missed", rx_missed),
-	U64("time_wait_trimmed", time_wait_trimmed), U64("lwip_errors", lwip_errors),
+	U64("time_wait_trimmed", time_wait_trimmed), U64("tcp_retransmits", tcp_retransmits),
+	U64("tcp_connect_fails", tcp_connect_fails), U64("lwip_errors", lwip_errors),
 	{ NULL, 0, false },
 };
 

@@ -275,6 +275,12 @@ static void test_syn_backoff(void)
 		free_all(out, n);
 	}
 	CHECK_EQ_U(syns, 3);
+	{
+		struct dpw_engine_stats s;
+
+		dpw_engine_get_stats(engine, &s);
+		CHECK(s.tcp_retransmits >= 2);   /* both resent SYNs are counted (lwip-0016) */
+	}
 	if (syns == 3) {
 		printf("test_demux: SYN at %.0f ms, again at %.0f and %.0f ms\n", at[0], at[1],
 		       at[2]);

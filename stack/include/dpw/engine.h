@@ -56,6 +56,9 @@ struct dpw_engine_stats {
 	uint64_t rx_missed;              /* frames the device dropped, its queue full (counted
 					  * in rx_dropped; read about once a millisecond) */
 	uint64_t time_wait_trimmed;      /* TIME_WAIT connections freed early: over the bound */
+	uint64_t tcp_retransmits;        /* segments TCP sent again (a SYN counts: a server
+					  * dropping SYNs shows here) */
+	uint64_t tcp_connect_fails;      /* connects and handshakes that failed (RFC 1213) */
 	uint64_t lwip_errors;            /* lwIP's checked errors (LWIP_ERROR) recovered from:
 					  * a bug in dpwsk or lwIP, never caused by traffic */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
