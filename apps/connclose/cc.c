@@ -62,6 +62,12 @@ static int set_bytes(void *ctx, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
+static int set_rate(void *ctx, const char *val, char *err, size_t errlen)
+{
+	return dpw_app_parse_u64("rate", val, 1, CC_MAX_RATE, &((struct cc_config *)ctx)->rate,
+				 err, errlen);
+}
+
 static int set_json(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct cc_config *c = ctx;
@@ -84,6 +90,9 @@ const struct cc_opt cc_opts[CC_NOPTS] = {
 	  "K back, close", set_mode },
 	{ "bytes", true, "K", "bytes sent and expected back per cycle in exchange mode "
 	  "(default 1, at most 65536)", set_bytes },
+	{ "rate", true, "N", "open loop: start N connections a second on a fixed schedule, "
+	  "at most --concurrency in flight; connect latency counts from each one's scheduled "
+	  "start", set_rate },
 	{ "json", false, NULL, "print the final summary as one JSON object on one line",
 	  set_json },
 	{ NULL, false, NULL, NULL, NULL },
@@ -281,6 +290,41 @@ static void print_json_string(const char *s)
 	putchar('"');
 }
 
+void cc_schedule_start(struct cc_schedule *sch, uint64_t rate, uint64_t now)
+{
+	sch->t0 = now;
+	sch->taken = 0;
+	sch->period_ns = 1e9 / (double)rate;
+}
+
+static uint64_t arrival_at(const struct cc_schedule *sch, uint64_t k)
+{
+	return sch->t0 + (uint64_t)((double)k * sch->period_ns);
+}
+
+bool cc_schedule_due(const struct cc_schedule *sch, uint64_t now, uint64_t *at)
+{
+	*at = arrival_at(sch, sch->taken);
+	return *at <= now;
+}
+
+void cc_schedule_take(struct cc_schedule *sch, struct cc_stats *s, uint64_t at, uint64_t now)
+{
+	/* A slot that was free takes it within a poll pass; a millisecond means none was. */
+	if (now - at > 1000000)
+		s->late++;
+	if (now - at > s->max_lag_ns)
+		s->max_lag_ns = now - at;
+	sch->taken++;
+}
+
+uint64_t cc_schedule_wait_ns(const struct cc_schedule *sch, uint64_t now)
+{
+	uint64_t at = arrival_at(sch, sch->taken);
+
+	return at > now ? at - now : 0;
+}
+
 void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char *program)
 {
 	double elapsed = (double)(s->t_end - s->t_start) / 1e9;
@@ -307,6 +351,9 @@ void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char 
 		printf("},\"elapsed_s\":%.3f,\"conn_per_s\":%.1f,\"cpu_user_s\":%.3f,"
 		       "\"cpu_sys_s\":%.3f,\"cpu_us_per_conn\":%.2f",
 		       elapsed, rate, s->cpu_user_s, s->cpu_sys_s, cpu_us);
+		if (c->rate != 0)
+			printf(",\"rate\":%" PRIu64 ",\"late\":%" PRIu64 ",\"max_lag_ms\":%.1f",
+			       c->rate, s->late, (double)s->max_lag_ns / 1e6);
 		print_latency_json("connect", &s->connect_ns);
 		print_latency_json("close", &s->close_ns);
 		printf("}\n");
@@ -317,6 +364,10 @@ void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char 
 		printf("connclose: cycles=%" PRIu64 " errors=%" PRIu64 " elapsed_s=%.3f "
 		       "conn_per_s=%.1f cpu_user_s=%.3f cpu_sys_s=%.3f cpu_us_per_conn=%.2f\n",
 		       s->cycles, s->errors, elapsed, rate, s->cpu_user_s, s->cpu_sys_s, cpu_us);
+		if (c->rate != 0)
+			printf("connclose: open_loop rate=%" PRIu64 "/s late=%" PRIu64
+			       " max_lag_ms=%.1f (arrivals that found no free slot; latencies count "
+			       "from the schedule)\n", c->rate, s->late, (double)s->max_lag_ns / 1e6);
 		print_latency_text("connect", &s->connect_ns);
 		print_latency_text("close", &s->close_ns);
 		for (k = 0; k <= CC_MAX_ERROR_KINDS; k++)

@@ -23,6 +23,7 @@ enum cc_mode {
 #define CC_MIN_DURATION_S  0.001
 #define CC_MAX_DURATION_S  86400.0
 #define CC_MAX_BYTES       65536u
+#define CC_MAX_RATE        10000000ull
 
 struct cc_config {
 	uint32_t concurrency;    /* connections in flight */
@@ -30,6 +31,8 @@ struct cc_config {
 	double duration_s;       /* 0: no time bound (then cycles is set) */
 	enum cc_mode mode;
 	uint32_t bytes;          /* K, exchange mode */
+	uint64_t rate;           /* open loop: arrivals a second (0: closed loop, each slot
+				  * starts its next cycle as soon as one ends) */
 	bool json;
 	const char *target;      /* "A.B.C.D:PORT" or "[IPV6]:PORT" as given */
 	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
@@ -44,9 +47,9 @@ struct cc_opt {
 	int (*set)(void *ctx, const char *val, char *err, size_t errlen);
 };
 
-/* --concurrency --cycles --duration --mode --bytes --json; ctx is a struct cc_config.
- * Terminated by a NULL name (CC_NOPTS entries with it). */
-#define CC_NOPTS 7
+/* --concurrency --cycles --duration --mode --bytes --rate --json; ctx is a struct
+ * cc_config. Terminated by a NULL name (CC_NOPTS entries with it). */
+#define CC_NOPTS 8
 extern const struct cc_opt cc_opts[CC_NOPTS];
 
 void cc_config_defaults(struct cc_config *c);
@@ -81,6 +84,8 @@ struct cc_stats {
 	struct dpw_hist close_ns;     /* close call -> close complete */
 	uint64_t t_start, t_end;      /* ns, CLOCK_MONOTONIC: first start, last finish */
 	uint64_t last_tick, last_cycles;   /* progress lines */
+	uint64_t late, max_lag_ns;    /* open loop: arrivals that found no free slot, and the
+				       * longest any waited for one */
 	double cpu_user_s, cpu_sys_s;      /* getrusage: used during the run */
 };
 
@@ -96,6 +101,22 @@ void cc_progress(struct cc_stats *s, uint64_t now);
 /* Mark the end of the run and take the CPU time used since cc_stats_begin (getrusage: the
  * whole process, every thread). */
 void cc_stats_end(struct cc_stats *s);
+/* Open loop (--rate N): arrival k is due at t0 + k/N. A free slot takes the next due
+ * arrival; one that finds no free slot waits for one. Each connect's latency counts from its
+ * arrival's scheduled time, not from when a slot was free, so a server that falls behind
+ * shows in the latencies instead of slowing the load down (no coordinated omission). */
+struct cc_schedule {
+	uint64_t t0, taken;
+	double period_ns;
+};
+void cc_schedule_start(struct cc_schedule *sch, uint64_t rate, uint64_t now);
+/* The next arrival's scheduled time if it is due by now (true), else false. */
+bool cc_schedule_due(const struct cc_schedule *sch, uint64_t now, uint64_t *at);
+/* A slot takes the next arrival, now: counted late if it waited for the slot. */
+void cc_schedule_take(struct cc_schedule *sch, struct cc_stats *s, uint64_t at, uint64_t now);
+/* Nanoseconds until the next arrival is due (0: due now). */
+uint64_t cc_schedule_wait_ns(const struct cc_schedule *sch, uint64_t now);
+
 /* The summary: text lines, or one JSON object on one line (starting with '{'). */
 void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char *program);
 

@@ -2,11 +2,13 @@
  * connection-rate benchmark (bench/linux/linux-connclose is the same load on kernel sockets).
  *
  *   dpwsk-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--json] PORT/EAL OPTIONS... A.B.C.D:PORT
+ *                   exchange] [--bytes K] [--rate N] [--json] PORT/EAL OPTIONS... A.B.C.D:PORT
  *   ... [IPV6]:PORT   (over IPv6: the engine needs --ip6, the connections are AF_INET6)
  *
  * N connection slots each run cycles back to back: WskSocketConnect (one request: socket,
- * bind, connect) -> [mode's work] -> WskCloseSocket -> the next cycle. Embedded mode: the
+ * bind, connect) -> [mode's work] -> WskCloseSocket -> the next cycle. With --rate R the
+ * load is open-loop instead: cycles start on a fixed schedule, R a second, each in a free
+ * slot (cc.h, struct cc_schedule). Embedded mode: the
  * program's thread is the lcore, every step is issued from the previous step's completion
  * routine and runs inline, with no ring hop: the fast path the API offers. Everything a cycle
  * needs (IRPs, MDLs, buffers) lives in its slot, allocated once; the hot path allocates
@@ -57,6 +59,8 @@ static struct {
 	unsigned active;          /* slots not idle */
 	bool stopping;            /* no new cycles */
 	bool aborting;            /* cycles still in flight 5 s after the end are cut short */
+	struct cc_schedule sched; /* open loop (--rate): the arrivals */
+	uint32_t *idle, nidle;    /* open loop: slots waiting for an arrival */
 } R;
 
 static IO_COMPLETION_ROUTINE on_connect, on_io, on_close;
@@ -86,11 +90,21 @@ static bool may_start(void)
 	return !R.stopping && (R.cfg.cycles == 0 || R.st.started < R.cfg.cycles);
 }
 
-static void start_cycle(struct slot *s)
+/* The slot has no cycle: closed loop, the run is over for it; open loop, it waits for the
+ * next arrival. */
+static void slot_idle(struct slot *s)
+{
+	s->state = SLOT_IDLE;
+	R.active--;
+	if (R.cfg.rate != 0)
+		R.idle[R.nidle++] = (uint32_t)(s - R.slots);
+}
+
+/* A cycle whose connect latency counts from t_start (now, or its scheduled arrival). */
+static void start_cycle(struct slot *s, uint64_t t_start)
 {
 	if (!may_start()) {
-		s->state = SLOT_IDLE;
-		R.active--;
+		slot_idle(s);
 		return;
 	}
 	R.st.started++;
@@ -99,7 +113,7 @@ static void start_cycle(struct slot *s)
 	s->failed = false;
 	s->io_pending = 0;
 	arm(&s->connect_irp, on_connect, s);
-	s->t_connect = cc_now_ns();
+	s->t_connect = t_start;
 	/* R3: whatever it returns, the IRP completes (a refusal completes it too), so the
 	 * cycle always goes on from on_connect. */
 	R.app.npi.Dispatch->WskSocketConnect(R.app.npi.Client, SOCK_STREAM, IPPROTO_TCP,
@@ -113,7 +127,22 @@ static void finish_cycle(struct slot *s)
 	if (s->failed)
 		cc_error(&R.st, s->fail_name);
 	R.st.t_end = cc_now_ns();
-	start_cycle(s);
+	if (R.cfg.rate != 0)
+		slot_idle(s);
+	else
+		start_cycle(s, R.st.t_end);
+}
+
+/* Open loop: free slots take the arrivals due by now. */
+static void start_due(uint64_t now)
+{
+	uint64_t at;
+
+	while (R.nidle > 0 && may_start() && cc_schedule_due(&R.sched, now, &at)) {
+		cc_schedule_take(&R.sched, &R.st, at, now);
+		R.active++;
+		start_cycle(&R.slots[R.idle[--R.nidle]], at);
+	}
 }
 
 static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(struct slot *s)
@@ -267,8 +296,9 @@ static int setup_slots(void)
 	uint32_t k = R.cfg.bytes;
 
 	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
+	R.idle = calloc(R.cfg.concurrency, sizeof(*R.idle));
 	R.tx = malloc(k);
-	if (R.slots == NULL || R.tx == NULL)
+	if (R.slots == NULL || R.idle == NULL || R.tx == NULL)
 		return -1;
 	for (uint32_t i = 0; i < k; i++)
 		R.tx[i] = (uint8_t)(i * 131u + 7u);
@@ -300,6 +330,7 @@ static void free_slots(void)
 		for (uint32_t i = 0; i < R.cfg.concurrency; i++)
 			free(R.slots[i].rx);
 	free(R.slots);
+	free(R.idle);
 	free(R.tx);
 }
 
@@ -342,7 +373,7 @@ int main(int argc, char **argv)
 	}
 	dpw_app_start(&R.app, argc, argv,
 		      "[--concurrency N] [--cycles C] [--duration SECS] "
-		      "[--mode rst|graceful|exchange] [--bytes K] [--json] "
+		      "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
 		      "A.B.C.D:PORT|[IPV6]:PORT",
 		      opts, &R.cfg, NULL, false);
 	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
@@ -371,13 +402,23 @@ int main(int argc, char **argv)
 	cc_stats_begin(&R.st);
 	if (R.cfg.duration_s > 0)
 		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
-	for (uint32_t i = 0; i < R.cfg.concurrency && may_start(); i++) {
-		R.active++;
-		start_cycle(&R.slots[i]);
+	if (R.cfg.rate != 0) {
+		for (uint32_t i = R.cfg.concurrency; i > 0; i--)
+			R.idle[R.nidle++] = i - 1;
+		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
+	} else {
+		for (uint32_t i = 0; i < R.cfg.concurrency && may_start(); i++) {
+			R.active++;
+			start_cycle(&R.slots[i], cc_now_ns());
+		}
 	}
-	while (R.active > 0) {
+	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
+	 * (or the last of --cycles), with none in flight in between. */
+	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
 		dpw_app_poll(&R.app);
 		now = cc_now_ns();
+		if (R.cfg.rate != 0)
+			start_due(now);
 		cc_progress(&R.st, now);
 		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {
 			R.stopping = true;   /* cycles in flight finish normally */

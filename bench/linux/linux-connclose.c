@@ -13,7 +13,7 @@
  * in epoll_wait when there is nothing to do, so its CPU time is the kernel's real cost.
  *
  *   linux-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--json] A.B.C.D:PORT|[IPV6]:PORT */
+ *                   exchange] [--bytes K] [--rate N] [--json] A.B.C.D:PORT|[IPV6]:PORT */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -55,6 +55,8 @@ static struct {
 	int ep;
 	unsigned active;
 	bool stopping;
+	struct cc_schedule sched;   /* open loop (--rate): the arrivals */
+	uint32_t *idle, nidle;      /* open loop: slots waiting for an arrival */
 } R;
 
 static volatile sig_atomic_t stop_requested;
@@ -96,7 +98,13 @@ static void finish_cycle(struct slot *s)
 	if (s->failed)
 		cc_error(&R.st, s->fail_name);
 	R.st.t_end = cc_now_ns();
-	s->state = SLOT_RESTART;   /* the main loop starts the next one (no recursion) */
+	if (R.cfg.rate != 0) {     /* open loop: wait for the next arrival */
+		s->state = SLOT_IDLE;
+		R.active--;
+		R.idle[R.nidle++] = (uint32_t)(s - R.slots);
+	} else {
+		s->state = SLOT_RESTART;   /* the main loop starts the next one (no recursion) */
+	}
 }
 
 /* Close the connection: with a RST (SO_LINGER 0) unless the exchange was graceful. */
@@ -183,19 +191,22 @@ static void on_connected(struct slot *s)
 	}
 }
 
-static void start_cycle(struct slot *s)
+/* A cycle whose connect latency counts from t_start (now, or its scheduled arrival). */
+static void start_cycle(struct slot *s, uint64_t t_start)
 {
 	int r;
 
 	if (!may_start()) {
 		s->state = SLOT_IDLE;
 		R.active--;
+		if (R.cfg.rate != 0)
+			R.idle[R.nidle++] = (uint32_t)(s - R.slots);
 		return;
 	}
 	R.st.started++;
 	s->failed = false;
 	s->sent = s->got = 0;
-	s->t_connect = cc_now_ns();
+	s->t_connect = t_start;
 	s->fd = socket(R.cfg.remote.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		fail_errno(s, errno);
@@ -394,8 +405,9 @@ int main(int argc, char **argv)
 
 	R.ep = epoll_create1(EPOLL_CLOEXEC);
 	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
+	R.idle = calloc(R.cfg.concurrency, sizeof(*R.idle));
 	R.tx = malloc(R.cfg.bytes);
-	if (R.ep < 0 || R.slots == NULL || R.tx == NULL) {
+	if (R.ep < 0 || R.slots == NULL || R.idle == NULL || R.tx == NULL) {
 		fprintf(stderr, "linux-connclose: error: out of memory\n");
 		return 1;
 	}
@@ -416,24 +428,46 @@ int main(int argc, char **argv)
 	cc_stats_begin(&R.st);
 	if (R.cfg.duration_s > 0)
 		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
-		R.slots[i].state = SLOT_RESTART;
-		R.active++;
+	if (R.cfg.rate != 0) {
+		for (uint32_t i = R.cfg.concurrency; i > 0; i--)
+			R.idle[R.nidle++] = i - 1;   /* SLOT_IDLE from calloc */
+		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
+	} else {
+		for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+			R.slots[i].state = SLOT_RESTART;
+			R.active++;
+		}
 	}
-	while (R.active > 0) {
+	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
+	 * (or the last of --cycles), with none in flight in between. */
+	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
 		bool again = false;
-		int n;
+		int n, wait_ms = 100;
+		uint64_t at;
 
 		/* One attempt per slot and pass: an attempt failing at once (no descriptors,
 		 * say) is retried after the time checks below, not in a tight loop. */
 		for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
 			if (R.slots[i].state == SLOT_RESTART)
-				start_cycle(&R.slots[i]);
+				start_cycle(&R.slots[i], cc_now_ns());
 			again |= R.slots[i].state == SLOT_RESTART;
 		}
-		if (R.active == 0)
+		if (R.cfg.rate != 0) {
+			now = cc_now_ns();
+			while (R.nidle > 0 && may_start() && cc_schedule_due(&R.sched, now, &at)) {
+				cc_schedule_take(&R.sched, &R.st, at, now);
+				R.active++;
+				start_cycle(&R.slots[R.idle[--R.nidle]], at);
+			}
+			/* Sleep no longer than until the next arrival (epoll's unit is 1 ms: spin
+			 * below that, as the open loop's schedule needs). */
+			wait_ms = (int)(cc_schedule_wait_ns(&R.sched, cc_now_ns()) / 1000000);
+			if (wait_ms > 100)
+				wait_ms = 100;
+		} else if (R.active == 0) {
 			break;
-		n = epoll_wait(R.ep, evs, 256, again ? 0 : 100);
+		}
+		n = epoll_wait(R.ep, evs, 256, again ? 0 : wait_ms);
 		for (int i = 0; i < n; i++)
 			on_event(&R.slots[evs[i].data.u32]);
 		now = cc_now_ns();
@@ -450,6 +484,7 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < R.cfg.concurrency; i++)
 		free(R.slots[i].rx);
 	free(R.slots);
+	free(R.idle);
 	free(R.tx);
 	close(R.ep);
 	return R.st.errors == 0 ? 0 : 1;
