@@ -56,12 +56,21 @@ struct dpw_engine_stats {
 	uint64_t rx_missed;              /* frames the device dropped, its queue full (counted
 					  * in rx_dropped; read about once a millisecond) */
 	uint64_t time_wait_trimmed;      /* TIME_WAIT connections freed early: over the bound */
+	/* SYN floods: half-open connections are capped per listener (TCP_DEFAULT_LISTEN_BACKLOG)
+	 * and the oldest go first (lwIP patch 0012) */
+	uint64_t syn_evicted;            /* half-open dropped for a new SYN at a listener's cap */
+	uint64_t syn_evicted_pool;       /* half-open dropped because the pcb pool was empty */
+	uint64_t syn_dropped;            /* SYNs that got no pcb at all */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
 	uint32_t tcp_pcbs_in_use;        /* lwIP pcb pools */
+	uint32_t tcp_pcbs_max;           /* the most connection pcbs ever in use at once */
+	uint32_t tcp_pcbs_total;         /* the pool's size (MEMP_NUM_TCP_PCB) */
 	uint32_t tcp_listen_pcbs_in_use;
 	uint32_t udp_pcbs_in_use;
+	uint32_t syn_rcvd;               /* half-open connections on the listeners right now */
+	uint32_t syn_rcvd_max;           /* the most seen at once (sampled each stats tick) */
 };
 
 /* Whether cfg gives an IPv6 address (ipv6_addr not all zero). */
