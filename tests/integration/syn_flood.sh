@@ -26,9 +26,12 @@ STACK_PROG=${STACK_PROG:-${DPW_BUILD:-$(dirname "$0")/../../build}/apps/echo/dpw
 . "$(dirname "$0")/lib.sh"
 dpw_init python3
 
+# Bounds of the flood; the rate may be raised by hand to see more (DPW_SYN_FLOOD_RATE), the
+# count and the time may not.
 FLOOD_SYNS=200000
 FLOOD_SECS=10
-FLOOD_RATE=25000
+FLOOD_RATE=${DPW_SYN_FLOOD_RATE:-25000}
+[[ "$FLOOD_RATE" =~ ^[1-9][0-9]*$ ]] || fatal rate "DPW_SYN_FLOOD_RATE is not a positive integer"
 CAP=$(sed -n 's/^#define TCP_DEFAULT_LISTEN_BACKLOG *\([0-9]*\).*/\1/p' "$DPW_SRC/stack/lwipopts.h")
 [ -n "$CAP" ] || fatal cap "no TCP_DEFAULT_LISTEN_BACKLOG in stack/lwipopts.h"
 echo "cap on half-open connections per listener: $CAP"
