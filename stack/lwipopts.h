@@ -105,10 +105,15 @@
 #define TCP_SNDLOWAT      (TCP_SND_BUF / 4)  /* wake senders when a quarter is free */
 #define TCP_QUEUE_OOSEQ                 1  /* keep out-of-order data: no retransmit storms */
 #define LWIP_TCP_SACK_OUT               0  /* lwIP 2.1 does not receive SACK; keep it simple */
-/* lwIP's backlog counts handshakes in progress and is a u8_t: 255 at most, below a load
- * generator's 256 in flight (a dropped SYN costs an RTO). Off: half-open connections are bounded
- * by the pcb pool, accepted ones by the WSK provider's accept queue (1024 per listener). */
-#define TCP_LISTEN_BACKLOG              0
+/* lwIP's backlog counts a listener's half-open (SYN_RCVD) connections. Patch 0017 widens it
+ * to u16_t and, at the cap, drops the oldest half-open ones instead of the new SYN, so a SYN
+ * flood from spoofed sources holds at most this many pcbs (and SYN-ACKs) per listener and
+ * never locks real clients out; a real client's handshake has backlog newer SYNs' time to
+ * complete. 1024: four times a load generator's 256 in flight; an eviction walks the active
+ * list once per 128 SYNs at the cap. Accepted connections are
+ * bounded apart, by the WSK provider's accept queue (1024 per listener). */
+#define TCP_LISTEN_BACKLOG              1
+#define TCP_DEFAULT_LISTEN_BACKLOG   1024
 #define TCP_MSL                      2000UL  /* ms; TIME_WAIT is 2*MSL = 4 s, not 2 min: a
                                               connect/close client recycles ports quickly, and
                                               lwIP reclaims the oldest TIME_WAIT pcb on demand */

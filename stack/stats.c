@@ -19,6 +19,28 @@ static uint32_t pool_used(memp_t type)
 	return lwip_stats.memp[type] != NULL ? lwip_stats.memp[type]->used : 0;
 }
 
+/* lwIP's own high-water mark: exact, unlike a sample. */
+static uint32_t pool_max(memp_t type)
+{
+	return lwip_stats.memp[type] != NULL ? lwip_stats.memp[type]->max : 0;
+}
+
+static uint32_t pool_size(memp_t type)
+{
+	return lwip_stats.memp[type] != NULL ? lwip_stats.memp[type]->avail : 0;
+}
+
+/* Half-open connections: lwIP counts them on their listener (accepts_pending, lwip-0017);
+ * listeners are few, so summing them costs nothing. */
+static uint32_t syn_rcvd(void)
+{
+	uint32_t n = 0;
+
+	for (const struct tcp_pcb_listen *l = tcp_listen_pcbs.listen_pcbs; l != NULL; l = l->next)
+		n += l->accepts_pending;
+	return n;
+}
+
 _Static_assert(sizeof(struct dpw_engine_stats) % sizeof(uint64_t) == 0,
 	       "the snapshot copies the stats as whole words");
 
@@ -63,8 +85,16 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->tcp_pcbs_in_use = pool_used(MEMP_TCP_PCB);
 	s->tcp_pcbs_timed = tcp_timer_pcbs_count;
 	s->tcp_time_wait = tcp_tw_pcbs_count;
+	s->tcp_pcbs_max = pool_max(MEMP_TCP_PCB);
+	s->tcp_pcbs_total = pool_size(MEMP_TCP_PCB);
 	s->tcp_listen_pcbs_in_use = pool_used(MEMP_TCP_PCB_LISTEN);
 	s->udp_pcbs_in_use = pool_used(MEMP_UDP_PCB);
+
+	s->syn_evicted = tcp_syn_stats.evicted;
+	s->syn_evicted_pool = tcp_syn_stats.evicted_pool;
+	s->syn_dropped = tcp_syn_stats.dropped;
+	s->syn_rcvd = syn_rcvd();
+	s->syn_rcvd_max = s->syn_rcvd > e->c.syn_rcvd_max ? s->syn_rcvd : e->c.syn_rcvd_max;
 }
 
 /* Every counter by the name the stats line and telemetry give it. */
@@ -82,10 +112,14 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U32("mbuf_in_use", mbuf_in_use), U32("mbuf_idle", mbuf_idle),
 	U32("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
 	U32("tcp_pcbs_timed", tcp_pcbs_timed), U32("tcp_time_wait", tcp_time_wait),
+	U32("tcp_pcbs_max", tcp_pcbs_max), U32("tcp_pcbs_total", tcp_pcbs_total),
 	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
 	U64("loops", loops), U64("rx_missed", rx_missed),
 	U64("time_wait_trimmed", time_wait_trimmed), U64("tcp_retransmits", tcp_retransmits),
 	U64("tcp_connect_fails", tcp_connect_fails), U64("lwip_errors", lwip_errors),
+	U32("syn_rcvd", syn_rcvd), U32("syn_rcvd_max", syn_rcvd_max),
+	U64("syn_evicted", syn_evicted), U64("syn_evicted_pool", syn_evicted_pool),
+	U64("syn_dropped", syn_dropped),
 	{ NULL, 0, false },
 };
 
@@ -123,6 +157,7 @@ void dpw_stats_publish(struct dpw_engine *e)
 	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
 		atomic_store_explicit(&e->poller, self, memory_order_relaxed);
 	read_live(e, (struct dpw_engine_stats *)words);
+	e->c.syn_rcvd_max = ((struct dpw_engine_stats *)words)->syn_rcvd_max;
 	/* odd: a write is in progress */
 	seq = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
 	atomic_store_explicit(&e->snap_seq, seq + 1, memory_order_relaxed);

@@ -61,6 +61,11 @@ struct dpw_engine_stats {
 	uint64_t tcp_connect_fails;      /* connects and handshakes that failed (RFC 1213) */
 	uint64_t lwip_errors;            /* lwIP's checked errors (LWIP_ERROR) recovered from:
 					  * a bug in dpwsk or lwIP, never caused by traffic */
+	/* SYN floods: half-open connections are capped per listener (TCP_DEFAULT_LISTEN_BACKLOG)
+	 * and the oldest go first (lwip-0017) */
+	uint64_t syn_evicted;            /* half-open dropped for a new SYN at a listener's cap */
+	uint64_t syn_evicted_pool;       /* half-open dropped because the pcb pool was empty */
+	uint64_t syn_dropped;            /* SYNs that got no pcb at all */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
@@ -68,8 +73,12 @@ struct dpw_engine_stats {
 	uint32_t tcp_pcbs_timed;         /* connections lwIP's timers visit: those with
 					  * something due; idle ones cost nothing (lwip-0014) */
 	uint32_t tcp_time_wait;          /* of tcp_pcbs_in_use, in TIME_WAIT */
+	uint32_t tcp_pcbs_max;           /* the most connection pcbs ever in use at once */
+	uint32_t tcp_pcbs_total;         /* the pool's size (MEMP_NUM_TCP_PCB) */
 	uint32_t tcp_listen_pcbs_in_use;
 	uint32_t udp_pcbs_in_use;
+	uint32_t syn_rcvd;               /* half-open connections on the listeners right now */
+	uint32_t syn_rcvd_max;           /* the most seen at once (sampled each stats tick) */
 };
 
 /* Whether cfg gives an IPv6 address (ipv6_addr not all zero). */

@@ -1,0 +1,196 @@
+/* Half-open connections under a SYN flood (lwip-0017), without a network: the engine
+ * over a net_ring port, SYNs from spoofed off-link sources (whose SYN-ACKs have no route).
+ *   - a listener at its cap drops its oldest half-open connection for a new SYN, never more
+ *     than the cap are half-open, and a real client still completes its handshake;
+ *   - with the pcb pool empty, a new SYN takes the oldest half-open connection's pcb and an
+ *     established connection is left alone;
+ * each counted (syn_rcvd, syn_evicted, syn_evicted_pool, syn_dropped). */
+#include <arpa/inet.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "check.h"
+#include "dpw/cli.h"
+#include "dpw/engine.h"
+#include "frames.h"
+#include "syn_probe.h"
+
+#define ST_SYN_RCVD    3   /* lwIP's enum tcp_state */
+#define ST_ESTABLISHED 4
+
+static struct rte_ring *to_stack, *from_stack;
+static struct dpw_engine *engine;
+static struct rte_mempool *pool;
+static struct frame_addrs peer;    /* the real client, 198.18.0.1 */
+static struct frame_addrs spoof;   /* 198.19.0.1: off the stack's /24, no gateway */
+
+/* Inject, poll until the stack is idle, drop what it sent (counted). */
+static unsigned run(struct rte_mbuf *m)
+{
+	struct rte_mbuf *out = NULL;
+	unsigned n = 0;
+
+	CHECK(m != NULL && rte_ring_enqueue(to_stack, m) == 0);
+	for (int i = 0; i < 4 || rte_ring_count(to_stack) > 0; i++)
+		dpw_engine_poll(engine);
+	while (rte_ring_dequeue(from_stack, (void **)&out) == 0) {
+		rte_pktmbuf_free(out);
+		n++;
+	}
+	return n;
+}
+
+static void syn_from(const struct frame_addrs *a, uint16_t sport, uint16_t dport)
+{
+	run(frame_tcp(pool, a, sport, dport, 1000u * sport, 0, 0x02, NULL, 0, FAULT_NONE));
+}
+
+static void stats(struct dpw_engine_stats *s)
+{
+	dpw_engine_get_stats(engine, s);
+}
+
+/* A real client's handshake: SYN, the SYN-ACK read back, ACK. */
+static void handshake(uint16_t sport, uint16_t dport)
+{
+	struct rte_mbuf *out = NULL;
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0;
+
+	CHECK(rte_ring_enqueue(to_stack, frame_tcp(pool, &peer, sport, dport, 5000, 0, 0x02,
+						     NULL, 0, FAULT_NONE)) == 0);
+	for (int i = 0; i < 4; i++)
+		dpw_engine_poll(engine);
+	if (rte_ring_dequeue(from_stack, (void **)&out) != 0) {
+		CHECK(!"a SYN-ACK to the real client");
+		return;
+	}
+	CHECK(frame_tcp_info(out, &flags, &seq, &ack));
+	CHECK_EQ_U(flags, 0x12);
+	rte_pktmbuf_free(out);
+	run(frame_tcp(pool, &peer, sport, dport, 5001, seq + 1, 0x10, NULL, 0, FAULT_NONE));
+}
+
+static void test_cap_oldest_first(void)
+{
+	struct dpw_engine_stats s;
+
+	CHECK(syn_probe_listen(8081, 8) == 0);
+	for (uint16_t p = 1000; p < 1020; p++) {
+		syn_from(&spoof, p, 8081);
+		stats(&s);
+		CHECK(s.syn_rcvd <= 8);
+	}
+	stats(&s);
+	CHECK_EQ_U(s.syn_rcvd, 8);
+	CHECK_EQ_U(s.syn_rcvd_max, 8);
+	CHECK_EQ_U(s.syn_evicted, 12);
+	CHECK_EQ_U(s.syn_dropped, 0);
+	/* the oldest twelve went, the newest eight wait */
+	for (uint16_t p = 1000; p < 1012; p++)
+		CHECK(syn_probe_state(8081, p) == -1);
+	for (uint16_t p = 1012; p < 1020; p++)
+		CHECK(syn_probe_state(8081, p) == ST_SYN_RCVD);
+	/* At the cap, a real client still gets in (the oldest spoofed one makes room). */
+	handshake(40001, 8081);
+	CHECK(syn_probe_state(8081, 40001) == ST_ESTABLISHED);
+	CHECK_EQ_U(syn_probe_accepted(), 1);
+	CHECK(syn_probe_state(8081, 1012) == -1);
+	stats(&s);
+	CHECK_EQ_U(s.syn_rcvd, 7);   /* the established one is no longer half-open */
+	CHECK_EQ_U(s.syn_evicted, 13);
+}
+
+static void test_pool_pressure(void)
+{
+	struct dpw_engine_stats s0, s;
+	unsigned took;
+
+	CHECK(syn_probe_listen(8082, 1024) == 0);
+	took = syn_probe_fill_pool(4);
+	CHECK(took > 0);
+	stats(&s0);
+	CHECK_EQ_U(s0.tcp_pcbs_in_use, s0.tcp_pcbs_total - 4);
+	/* 4 SYNs take the last free pcbs; the next 10 each take a half-open one's, oldest first:
+	 * the 7 still waiting on port 8081, then the first 3 of these. */
+	for (uint16_t p = 2000; p < 2014; p++)
+		syn_from(&spoof, p, 8082);
+	stats(&s);
+	CHECK_EQ_U(s.syn_evicted_pool - s0.syn_evicted_pool, 10);
+	CHECK_EQ_U(s.syn_dropped, 0);
+	CHECK_EQ_U(s.syn_rcvd, 11);
+	for (uint16_t p = 1013; p < 1020; p++)
+		CHECK(syn_probe_state(8081, p) == -1);
+	for (uint16_t p = 2000; p < 2003; p++)
+		CHECK(syn_probe_state(8082, p) == -1);
+	for (uint16_t p = 2003; p < 2014; p++)
+		CHECK(syn_probe_state(8082, p) == ST_SYN_RCVD);
+	/* the established connection was never a candidate */
+	CHECK(syn_probe_state(8081, 40001) == ST_ESTABLISHED);
+	syn_probe_release();
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64], err[DPW_ERRLEN];
+	char *eal[] = { argv[0], "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
+	struct dpw_engine_config cfg = { 0 };
+	struct dpw_engine_stats s;
+	uint8_t mac[6] = { 0 };
+	int port;
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpwsk-test-syn-%d", (int)getpid());
+	if (dpw_eal_init(11, eal, err, sizeof(err)) < 0) {
+		fprintf(stderr, "test_syn_backlog: %s\n", err);
+		return 1;
+	}
+	to_stack = rte_ring_create("to_stack", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	from_stack = rte_ring_create("from_stack", 1024, SOCKET_ID_ANY,
+				     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	port = rte_eth_from_rings("dpw_syn", &to_stack, 1, &from_stack, 1, SOCKET_ID_ANY);
+	CHECK(port >= 0);
+	cfg.port_id = (uint16_t)port;
+	dpw_parse_ipv4_prefix("198.18.0.2/24", &cfg.ipv4_addr, &cfg.ipv4_netmask);
+	cfg.rx_desc = 512;
+	cfg.tx_desc = 512;
+	engine = dpw_engine_create(&cfg, err, sizeof(err));
+	if (engine == NULL) {
+		fprintf(stderr, "test_syn_backlog: %s\n", err);
+		return 1;
+	}
+	pool = dpw_engine_pktmbuf_pool(engine);
+	dpw_engine_mac(engine, mac);
+	memcpy(peer.dst_mac, mac, 6);
+	memcpy(peer.src_mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
+	peer.src_ip = inet_addr("198.18.0.1");
+	peer.dst_ip = cfg.ipv4_addr;
+	spoof = peer;
+	spoof.src_ip = inet_addr("198.19.0.1");
+	run(frame_arp_request(pool, &peer));   /* the stack learns the real client's MAC */
+
+	test_cap_oldest_first();
+	test_pool_pressure();
+
+	dpw_engine_shutdown(engine);
+	{
+		struct rte_mbuf *out = NULL;   /* the RST to the real client */
+
+		while (rte_ring_dequeue(from_stack, (void **)&out) == 0)
+			rte_pktmbuf_free(out);
+	}
+	stats(&s);
+	CHECK_EQ_U(s.tcp_pcbs_in_use, 0);
+	CHECK_EQ_U(s.mbuf_in_use, 0);
+	dpw_engine_destroy(engine);
+	rte_ring_free(to_stack);
+	rte_ring_free(from_stack);
+	dpw_eal_cleanup();
+	return check_report("test_syn_backlog");
+}
