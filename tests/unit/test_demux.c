@@ -4,7 +4,9 @@
  * getting exactly its own segments and leaving the table on a RST, a SYN reopening a
  * connection in TIME_WAIT (RFC 1122 4.2.2.13, stack/tcp_timewait.c), and ephemeral ports:
  * all 16,383 handed out once each, then ERR_BUF, then the freed one again; and a SYN nobody
- * answers, resent after 1 s, then 2 s; idle connections off the timers' chain. */
+ * answers, resent after 1 s, then 2 s; idle connections off the timers' chain; and every pcb
+ * in use: a new SYN dropped, the established ones unharmed. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -366,6 +368,76 @@ static void test_idle_timers(void)
 	probe_listen_close(l);
 }
 
+/* Every pcb in use (issue 11): a new SYN gets no connection (dropped and counted, the client
+ * will retry), the established connections go on receiving, and once one goes a new one
+ * gets in. From a second peer address, so its ports are all free. */
+static void test_pool_exhaustion(void)
+{
+	enum { BASE = 1024, PORT = 7700 };
+	static uint32_t stack_iss[65536 - BASE];
+	struct frame_addrs first = peer;
+	struct dpw_engine_stats s0, s1;
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0, room, got = 0, which[3];
+	int l = probe_listen(PORT, PROBE_V4, true, false, 11, false);
+
+	CHECK(l >= 0);
+	peer.src_ip = htonl(ntohl(first.src_ip) + 2);   /* 198.18.0.3 */
+	inject(frame_arp_request(pool, &peer));
+	free_all(out, run_and_collect(out, MAX_OUT));
+	dpw_engine_get_stats(engine, &s0);
+	room = s0.tcp_pcbs_total - s0.tcp_pcbs_in_use;
+	CHECK(room >= 4 && room <= 65536 - BASE - 1);
+	if (room < 4 || room > 65536 - BASE - 1)
+		goto out;
+	which[0] = 0, which[1] = room / 2, which[2] = room - 1;
+	CHECK_EQ_U(open_many(BASE, room, PORT, stack_iss), 0);
+	CHECK_EQ_U(probe_accepted(11), room);
+	dpw_engine_get_stats(engine, &s1);
+	printf("test_demux: %u connections open, the pool full (%u of %u pcbs)\n", room,
+	       s1.tcp_pcbs_in_use, s1.tcp_pcbs_total);
+	CHECK_EQ_U(s1.tcp_pcbs_in_use, s1.tcp_pcbs_total);
+
+	/* One more SYN: no pcb for it, so no answer; counted. */
+	seg((uint16_t)(BASE + room), PORT, 77, 0, SYN, NULL, 0);
+	CHECK_EQ_U(run_and_collect(out, MAX_OUT), 0);
+	dpw_engine_get_stats(engine, &s1);
+	CHECK_EQ_U(s1.syn_dropped, s0.syn_dropped + 1);
+
+	/* The established ones still take data: the first, the middle, the last. */
+	for (unsigned k = 0; k < 3; k++) {
+		uint32_t i = which[k];
+
+		seg((uint16_t)(BASE + i), PORT, ((uint32_t)(BASE + i) << 16) + 1, stack_iss[i] + 1,
+		    ACK | 0x08, "still here", 10);
+		free_all(out, run_and_collect(out, MAX_OUT));
+		got += probe_bytes_from((uint16_t)(BASE + i)) == 10;
+	}
+	CHECK_EQ_U(got, 3);
+
+	/* One goes (a RST): the SYN, resent, gets in. */
+	seg(BASE + 1, PORT, ((uint32_t)(BASE + 1) << 16) + 1, 0, RST, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	seg((uint16_t)(BASE + room), PORT, 77, 0, SYN, NULL, 0);
+	CHECK(answer(&flags, &seq, &ack) && flags == SYNACK && ack == 78);
+	seg((uint16_t)(BASE + room), PORT, 78, seq + 1, RST, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+
+	{
+		static uint32_t sent[65536 - BASE];
+
+		for (unsigned k = 0; k < 3; k++)
+			sent[which[k]] = 10;
+		sent[1] = 0;   /* reset already */
+		reset_many(BASE, room, PORT, sent);
+	}
+	dpw_engine_get_stats(engine, &s1);
+	CHECK_EQ_U(s1.tcp_pcbs_in_use, s0.tcp_pcbs_in_use);
+out:
+	peer = first;
+	probe_listen_close(l);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -380,6 +452,7 @@ int main(int argc, char **argv)
 	test_ephemeral_ports();
 	test_syn_backoff();
 	test_idle_timers();
+	test_pool_exhaustion();
 	dpw_engine_shutdown(engine);
 	{
 		struct rte_mbuf *m = NULL;
