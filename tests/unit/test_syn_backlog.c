@@ -7,26 +7,20 @@
  * each counted (syn_rcvd, syn_evicted, syn_evicted_pool, syn_dropped). */
 #include <arpa/inet.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "check.h"
-#include "dpw/cli.h"
 #include "dpw/engine.h"
+#include "engine_fixture.h"
 #include "frames.h"
 #include "syn_probe.h"
 
 #define ST_SYN_RCVD    3   /* lwIP's enum tcp_state */
 #define ST_ESTABLISHED 4
 
-static struct rte_ring *to_stack, *from_stack;
-static struct dpw_engine *engine;
-static struct rte_mempool *pool;
-static struct frame_addrs peer;    /* the real client, 198.18.0.1 */
+/* the real client is the fixture's peer, 198.18.0.1 */
 static struct frame_addrs spoof;   /* 198.19.0.1: off the stack's /24, no gateway */
 
 /* Inject, poll until the stack is idle, drop what it sent (counted). */
@@ -137,40 +131,11 @@ static void test_pool_pressure(void)
 
 int main(int argc, char **argv)
 {
-	char prefix[64], err[DPW_ERRLEN];
-	char *eal[] = { argv[0], "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
-			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
-	struct dpw_engine_config cfg = { 0 };
 	struct dpw_engine_stats s;
-	uint8_t mac[6] = { 0 };
-	int port;
 
 	(void)argc;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpwsk-test-syn-%d", (int)getpid());
-	if (dpw_eal_init(11, eal, err, sizeof(err)) < 0) {
-		fprintf(stderr, "test_syn_backlog: %s\n", err);
+	if (!fixture_start(argv[0]))
 		return 1;
-	}
-	to_stack = rte_ring_create("to_stack", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	from_stack = rte_ring_create("from_stack", 1024, SOCKET_ID_ANY,
-				     RING_F_SP_ENQ | RING_F_SC_DEQ);
-	port = rte_eth_from_rings("dpw_syn", &to_stack, 1, &from_stack, 1, SOCKET_ID_ANY);
-	CHECK(port >= 0);
-	cfg.port_id = (uint16_t)port;
-	dpw_parse_ipv4_prefix("198.18.0.2/24", &cfg.ipv4_addr, &cfg.ipv4_netmask);
-	cfg.rx_desc = 512;
-	cfg.tx_desc = 512;
-	engine = dpw_engine_create(&cfg, err, sizeof(err));
-	if (engine == NULL) {
-		fprintf(stderr, "test_syn_backlog: %s\n", err);
-		return 1;
-	}
-	pool = dpw_engine_pktmbuf_pool(engine);
-	dpw_engine_mac(engine, mac);
-	memcpy(peer.dst_mac, mac, 6);
-	memcpy(peer.src_mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, 0x01 }, 6);
-	peer.src_ip = inet_addr("198.18.0.1");
-	peer.dst_ip = cfg.ipv4_addr;
 	spoof = peer;
 	spoof.src_ip = inet_addr("198.19.0.1");
 	run(frame_arp_request(pool, &peer));   /* the stack learns the real client's MAC */
