@@ -4,7 +4,8 @@
 #
 #   server_start MODE [PORT]   linux-server --mode MODE (discard|echo) on PORT (5000) in the
 #                              peer namespace; returns once it listens (bounded, 10 s)
-#   server_stop                SIGTERM, bounded wait; its final counts in SERVER_COUNTS
+#   server_stop                once the server has seen every connection through (bounded),
+#                              SIGTERM, bounded wait; its final counts in SERVER_COUNTS
 #                              (read them with stat_get "$SERVER_COUNTS" accepted), and
 #                              SERVER_LISTEN_DROPS: connections Linux dropped meanwhile
 #                              because the server's accept queue was full
@@ -59,7 +60,22 @@ server_start() {
 	fatal server-start "linux-server did not start: $(head -c 300 "$SERVER_OUT")"
 }
 
+# Connections the server has yet to see through: waiting in its accept queue (the
+# listener's Recv-Q), or open in any state but TIME-WAIT (the server closes, or reads a RST
+# it has not met yet). Counted by the peer namespace's kernel (ss).
+server_backlog() {
+	peer ss -Htan "( sport = :$SERVER_PORT )" |
+		awk '$1 == "LISTEN" { n += $2; next } $1 != "TIME-WAIT" { n++ } END { print n + 0 }'
+}
+
 server_stop() {
+	local i
+	# The client is done, but on a busy machine the server may still be accepting and
+	# reading what the kernel holds for it: let it finish (bounded, 10 s) before its counts.
+	for ((i = 0; i < 200; i++)); do
+		[ "$(server_backlog)" = 0 ] && break
+		sleep 0.05
+	done
 	kill -TERM "$SERVER_PID" 2>/dev/null
 	if ! dpw_wait_exit "$SERVER_PID" 10; then
 		dpw_kill "$SERVER_PID"
