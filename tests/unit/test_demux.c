@@ -224,6 +224,38 @@ static void test_time_wait_reuse(void)
 	probe_listen_close(l);
 }
 
+/* A SYN on an established connection is ignored (lwip-0003, upstream adbc5b5f): lwIP 2.1.3
+ * took it as one byte of sequence space at rcv_nxt, so the data that really came next was
+ * dropped as already received. */
+static void test_syn_on_established(void)
+{
+	uint32_t s_iss;
+	int l = probe_listen(7800, PROBE_V4, true, false, 12, false);
+
+	CHECK(l >= 0);
+	CHECK(connect_from(40200, 7800, 5000, &s_iss));
+	seg(40200, 7800, 5001, s_iss + 1, SYN, NULL, 0);   /* at rcv_nxt */
+	{
+		/* At most an ACK that still says 5001: the SYN took no sequence space */
+		unsigned n = run_and_collect(out, MAX_OUT), bad = 0;
+		uint8_t flags = 0;
+		uint32_t seq = 0, ack = 0;
+
+		for (unsigned k = 0; k < n; k++)
+			bad += !frame_tcp_info(out[k], &flags, &seq, &ack) || flags != ACK ||
+			       ack != 5001;
+		CHECK(n <= 1);
+		CHECK_EQ_U(bad, 0);
+		free_all(out, n);
+	}
+	seg(40200, 7800, 5001, s_iss + 1, ACK | 0x08, "after the SYN", 13);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	CHECK_EQ_U(probe_bytes_from(40200), 13);
+	seg(40200, 7800, 5014, 0, RST, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	probe_listen_close(l);
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -449,6 +481,7 @@ int main(int argc, char **argv)
 	test_listener_choice();
 	test_many_connections();
 	test_time_wait_reuse();
+	test_syn_on_established();
 	test_ephemeral_ports();
 	test_syn_backoff();
 	test_idle_timers();
