@@ -256,6 +256,64 @@ static void test_syn_on_established(void)
 	probe_listen_close(l);
 }
 
+static unsigned poll_for(unsigned n, unsigned ms);
+
+/* Polls without taking what the stack sends: the port's TX ring fills and stays full. */
+static void poll_only(void)
+{
+	for (int i = 0; i < 4 || rte_ring_count(to_stack) > 0; i++)
+		dpw_engine_poll(engine);
+}
+
+/* The port refuses to transmit for a while (issue 10, faults): its TX ring full, nobody
+ * taking frames. Data keeps arriving and reaches the application; what the stack cannot
+ * send is held (the engine's TX buffer) and then refused to lwIP (counted in tx_dropped);
+ * once the port takes frames again, TCP acknowledges everything. */
+static void test_tx_refused(void)
+{
+	static const char data[100] = "held up";
+	struct dpw_engine_stats s0, s1;
+	uint32_t s_iss, last_ack = 0;
+	unsigned n;
+	int l = probe_listen(7900, PROBE_V4, true, false, 13, false);
+
+	CHECK(l >= 0);
+	CHECK(connect_from(40300, 7900, 6000, &s_iss));
+	dpw_engine_get_stats(engine, &s0);
+	/* ARP requests: each answered, none taken off the port, until it refuses */
+	for (int i = 0; i < 2000; i++) {
+		inject(frame_arp_request(pool, &peer));
+		if (i % 500 == 499)
+			poll_only();
+	}
+	poll_only();
+	for (int k = 0; k < 50; k++) {
+		seg(40300, 7900, 6001 + 100u * (uint32_t)k, s_iss + 1, ACK | 0x08, data, 100);
+		poll_only();
+	}
+	dpw_engine_get_stats(engine, &s1);
+	CHECK(s1.tx_dropped > s0.tx_dropped);
+	CHECK_EQ_U(probe_bytes_from(40300), 5000);
+	/* The port takes frames again: the next segment is acknowledged, with all before it. */
+	free_all(out, run_and_collect(out, MAX_OUT));
+	while ((n = run_and_collect(out, MAX_OUT)) > 0)
+		free_all(out, n);
+	seg(40300, 7900, 11001, s_iss + 1, ACK | 0x08, "!", 1);
+	n = poll_for(0, 400);   /* the delayed ACK goes within a fast tick */
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t flags;
+		uint32_t seq, ack;
+
+		if (frame_tcp_info(out[k], &flags, &seq, &ack) && (flags & ACK))
+			last_ack = ack;
+	}
+	free_all(out, n);
+	CHECK_EQ_U(last_ack, 11002);
+	seg(40300, 7900, 11002, 0, RST, NULL, 0);
+	free_all(out, run_and_collect(out, MAX_OUT));
+	probe_listen_close(l);
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -483,6 +541,7 @@ int main(int argc, char **argv)
 	test_time_wait_reuse();
 	test_syn_on_established();
 	test_ephemeral_ports();
+	test_tx_refused();
 	test_syn_backoff();
 	test_idle_timers();
 	test_pool_exhaustion();
