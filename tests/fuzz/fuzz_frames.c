@@ -14,9 +14,11 @@
  *       0: no frame, time passes only)
  * After each frame the engine is polled once and whatever it sent is dropped.
  *
- * Out-of-bounds reads: each segment's bytes sit in an mbuf of the harness's own RX pool (so
- * the engine's TX allocations never touch it) with the headroom and tailroom around them
- * poisoned for AddressSanitizer, so a read one byte past a frame is reported.
+ * Out-of-bounds reads and reads after free: each segment's bytes sit in a malloc'd block of
+ * exactly their size, attached to an mbuf of the harness's own RX pool as an external buffer
+ * and freed when the engine frees the mbuf; AddressSanitizer sees a read one byte past a
+ * frame, or one of a frame lwIP already let go. (The engine's own mbufs live in one big
+ * DPDK allocation that ASan knows nothing about.)
  *
  * Every input starts from the same state (peer_lwip.c's reset) and ends with the checks:
  * with every connection aborted, every mbuf back in its pool and lwIP's pools empty. */
@@ -30,7 +32,6 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <sanitizer/asan_interface.h>
 
 #include "dpw/cli.h"
 #include "dpw/engine.h"
@@ -56,6 +57,7 @@ static struct rte_mempool *rx_pool;
 static uint8_t engine_mac[6];
 static uint32_t peer_ip;
 static uint32_t clock_ms = 1000;   /* lwIP's clock (dpw_test_set_clock) */
+static unsigned rx_buffers;        /* frame buffers the engine has not freed yet */
 
 static void fail(const char *what)
 {
@@ -64,21 +66,33 @@ static void fail(const char *what)
 	abort();
 }
 
-/* One mbuf segment holding exactly len bytes, everything around them poisoned. */
+/* Called when the engine frees a segment (its last reference): the bytes go back to
+ * malloc, so that AddressSanitizer reports any later read of them. */
+static void rx_buffer_free(void *addr, void *opaque)
+{
+	free(addr);
+	free(opaque);
+	rx_buffers--;
+}
+
+/* One mbuf segment whose data is a malloc'd block of exactly len bytes (an external buffer
+ * of the mbuf), so that AddressSanitizer's redzones sit right before and after the frame. */
 static struct rte_mbuf *rx_segment(const uint8_t *bytes, uint16_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(rx_pool);
-	uint8_t *data;
+	struct rte_mbuf_ext_shared_info *shinfo = malloc(sizeof(*shinfo));
+	uint8_t *buf = malloc(len);
 
-	if (m == NULL)
-		fail("the RX pool is empty: received mbufs were lost");
-	ASAN_UNPOISON_MEMORY_REGION(m->buf_addr, m->buf_len);
-	data = rte_pktmbuf_mtod(m, uint8_t *);
-	memcpy(data, bytes, len);
+	if (m == NULL || shinfo == NULL || buf == NULL)
+		fail("no mbuf or memory left for a frame: received mbufs were lost");
+	memcpy(buf, bytes, len);
+	shinfo->free_cb = rx_buffer_free;
+	shinfo->fcb_opaque = shinfo;
+	rte_mbuf_ext_refcnt_set(shinfo, 1);
+	rte_pktmbuf_attach_extbuf(m, buf, RTE_BAD_IOVA, len, shinfo);
 	m->data_len = len;
 	m->pkt_len = len;
-	ASAN_POISON_MEMORY_REGION(m->buf_addr, m->data_off);
-	ASAN_POISON_MEMORY_REGION(data + len, (size_t)(m->buf_len - m->data_off - len));
+	rx_buffers++;
 	return m;
 }
 
@@ -167,9 +181,9 @@ static void check_idle(void)
 		snprintf(msg, sizeof(msg), "after the reset lwIP still holds %s", left);
 		fail(msg);
 	}
-	if (rte_mempool_in_use_count(rx_pool) != 0) {
-		snprintf(msg, sizeof(msg), "after the reset %u received mbuf(s) are not back",
-			 rte_mempool_in_use_count(rx_pool));
+	if (rte_mempool_in_use_count(rx_pool) != 0 || rx_buffers != 0) {
+		snprintf(msg, sizeof(msg), "after the reset %u received mbuf(s), %u buffer(s) "
+			 "are not back", rte_mempool_in_use_count(rx_pool), rx_buffers);
 		fail(msg);
 	}
 	dpw_engine_get_stats(engine, &s);
@@ -221,8 +235,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (engine == NULL)
 		fail(err);
 	dpw_engine_mac(engine, engine_mac);
-	rx_pool = rte_pktmbuf_pool_create("fuzz_rx", RX_POOL_SIZE, 0, FUZZ_RX_PRIV,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	/* mbuf headers and the engine's pbuf only: the data comes from malloc (rx_segment) */
+	rx_pool = rte_pktmbuf_pool_create("fuzz_rx", RX_POOL_SIZE, 0, FUZZ_RX_PRIV, 0,
+					  SOCKET_ID_ANY);
 	if (rx_pool == NULL)
 		fail("cannot create the RX pool");
 	if (fuzz_apps_start() != 0)
