@@ -83,9 +83,9 @@ def icmp_echo(ident, seq, data):
     return ip4(1, struct.pack(">BBHHH", 8, 0, 0, ident, seq) + data)
 
 
-def neighbor_solicitation():
-    # type 135, target 2001:2::2, source link-layer address option
-    body = struct.pack(">BBHI16s", 135, 0, 0, 0, STACK6) + bytes([1, 1]) + PEER_MAC
+def neighbor_solicitation(option=bytes([1, 1]) + PEER_MAC):
+    # type 135, target 2001:2::2, by default with a source link-layer address option
+    body = struct.pack(">BBHI16s", 135, 0, 0, 0, STACK6) + option
     frame = eth(0x86DD, struct.pack(">IHBB16s16s", 6 << 28, len(body), 58, 255, PEER6,
                                     SOLICITED6) + body,
                 dst=bytes([0x33, 0x33, 0xFF, 0, 0, 2]))
@@ -224,6 +224,9 @@ REGRESSIONS = {
     "ip6-hop-by-hop-length-byte": ip6_ext_length_byte(0),
     "ip6-dest-options-length-byte": ip6_ext_length_byte(60),
     "ip6-routing-length-byte": ip6_ext_length_byte(43),
+    # found by this harness, lwip-0012: a Neighbor Solicitation whose source link-layer
+    # address option says length 0 and ends the frame: the address was copied from past it
+    "nd6-solicitation-lladdr-length-0": neighbor_solicitation(option=bytes([1, 0])),
     # 7: lwip-0010: an unknown protocol in a frame split right after the IP header: the
     # ICMP unreachable quoted 28 bytes from the 20-byte first segment
     "icmp-unreachable-quote-across-segments": record(arp_request()) + record(
