@@ -206,6 +206,12 @@ def ip6_ext_length_byte(nh):
     return neighbor_solicitation() + record(ip6(nh, bytes([59])), flags=FIX_MAC)
 
 
+def ip6_option_at_end(nh):
+    """An 8-byte options header ending the packet: PadN of 3 bytes, then a PadN type byte."""
+    return neighbor_solicitation() + record(ip6(nh, bytes([59, 0, 1, 3, 0, 0, 0, 1])),
+                                            flags=FIX_MAC)
+
+
 REGRESSIONS = {
     # 1: lwip-0002: one byte at rcv_nxt + 2^31 tripped "insane offset!" (abort)
     "remote-crash-data-at-seq-plus-2-31": remote_crash(fin=False),
@@ -227,6 +233,10 @@ REGRESSIONS = {
     # found by this harness, lwip-0012: a Neighbor Solicitation whose source link-layer
     # address option says length 0 and ends the frame: the address was copied from past it
     "nd6-solicitation-lladdr-length-0": neighbor_solicitation(option=bytes([1, 0])),
+    # found by this harness, lwip-0013: a hop-by-hop or destination options header whose
+    # last byte is an option type (PadN): its length byte was read from past the packet
+    "ip6-hop-by-hop-option-length-byte": ip6_option_at_end(0),
+    "ip6-dest-options-option-length-byte": ip6_option_at_end(60),
     # 7: lwip-0010: an unknown protocol in a frame split right after the IP header: the
     # ICMP unreachable quoted 28 bytes from the 20-byte first segment
     "icmp-unreachable-quote-across-segments": record(arp_request()) + record(
