@@ -50,6 +50,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 echo "fuzz.sh: $name for $secs s, $jobs worker(s), corpus $corpus, logs in $logs"
+start=$SECONDS
 (cd "$logs" && "$build/tests/fuzz/fuzz_$name" -jobs="$jobs" -workers="$jobs" -reload=1 \
     -timeout=10 -entropic_number_of_rarest_features=20 -max_total_time="$secs" \
     -artifact_prefix="$work/findings/" -print_final_stats=1 "$corpus" \
@@ -73,13 +74,16 @@ for l in "$logs"/fuzz-*.log; do
     [ "${f:-0}" -gt $ft ] && ft=$f
     [ "${k:-0}" -gt $corp ] && corp=$k
 done
+# Workers that stopped at a finding ran shorter: the rate is over the time actually taken.
+elapsed=$((SECONDS - start))
+[ $elapsed -gt 0 ] || elapsed=1
 found=$(( $(ls "$work/findings" | wc -l) - before ))
 if [ $workers = 0 ]; then
     tail -n 30 "$logs"/*.log
     echo "fuzz.sh: $name did not run" >&2
     exit 2
 fi
-echo "fuzz.sh: $name: $secs s, $workers worker(s), $execs executions, $((execs / secs)) exec/s, cov $cov, ft $ft, corpus $corp, findings $found"
+echo "fuzz.sh: $name: $elapsed s, $workers worker(s), $execs executions, $((execs / elapsed)) exec/s, cov $cov, ft $ft, corpus $corp, findings $found"
 if [ "$found" -gt 0 ]; then
     ls -t "$work/findings" | head -n "$found" | sed "s|^|  $work/findings/|"
     grep -hE '^(==[0-9]+==ERROR|SUMMARY):|fuzz_frames: |lwIP assertion' "$logs"/fuzz-*.log |
