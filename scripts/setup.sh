@@ -12,6 +12,8 @@ build=1
 packages=(
     # build
     gcc pkg-config meson ninja-build dpkg-dev patch
+    # the fuzzers (scripts/fuzz.sh): clang's libFuzzer and sanitizers
+    clang
     # DPDK 22.11 from Debian: headers, libraries, PMD plugins, dpdk-devbind.py, dpdk-testpmd
     dpdk dpdk-dev libdpdk-dev
     # the namespace topology and the Linux peers the tests talk to

@@ -5,7 +5,8 @@
 # build.
 #   scripts/test.sh                  both builds
 #   scripts/test.sh --no-sanitize    the normal build only
-#   scripts/test.sh --suite unit     one Meson suite (unit, integration)
+#   scripts/test.sh --suite unit     one Meson suite (unit, integration), or fuzz: only the
+#                                    fuzzers' bounded runs
 # Ends with one line "N passed, N failed" (and ", N skipped" when some were skipped).
 set -uo pipefail
 
@@ -50,6 +51,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:suppressions=$here/tests/tsan.supp:${TSAN_OPTIONS:-}"
 
 passed=0 failed=0 skipped=0
+[ ${#suite[@]} -gt 0 ] && [ "${suite[1]}" = fuzz ] && builds=()   # the fuzzers only
 for b in "${builds[@]}"; do
     echo "=== tests in ${b#$here/}"
     which=("${suite[@]}")
@@ -76,6 +78,24 @@ PY
         failed=$((failed + 1))
     fi
 done
+
+# The fuzzers, a bounded run each (scripts/fuzz.sh runs them for hours): one result per
+# harness, failed on any finding. Needs clang (scripts/setup.sh installs it); without it the
+# run is counted as skipped. Their corpus and regression inputs were replayed above already,
+# in every build, as the unit test fuzz-frames-replay.
+if [ ${#suite[@]} = 0 ] || [ "${suite[1]}" = fuzz ]; then
+    echo "=== fuzzers (scripts/fuzz.sh, 60 s each)"
+    for h in frames; do
+        if ! command -v clang >/dev/null; then
+            echo "fuzz $h: SKIP (no clang)"
+            skipped=$((skipped + 1))
+        elif "$here/scripts/fuzz.sh" "$h" 60; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1))
+        fi
+    done
+fi
 
 if [ $skipped -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

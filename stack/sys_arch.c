@@ -1,19 +1,37 @@
 /* lwIP's NO_SYS port: the clock (TSC), random numbers, assertions and checked errors
  * (the policy is in arch/cc.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_jhash.h>
 #include <rte_random.h>
 
 #include "lwip/sys.h"
+#include "dpw/test_hooks.h"
 #include "dpw_lwip_hooks.h"
 #include "engine_internal.h"
 
 static uint64_t tsc_per_ms, tsc_per_4us;
 static uint32_t isn_secret[2];
+/* Test hooks (dpw/test_hooks.h): NULL / false in every program. */
+static const uint32_t *test_clock_ms;
+static bool test_isn_fixed;
+static uint32_t test_isn;
+
+void dpw_test_set_clock(const uint32_t *now_ms)
+{
+	test_clock_ms = now_ms;
+}
+
+void dpw_test_set_fixed_isn(uint32_t isn)
+{
+	test_isn = isn;
+	test_isn_fixed = true;
+}
 
 void dpw_sys_init(void)
 {
@@ -33,6 +51,8 @@ u32_t dpw_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *
 	uint32_t clock = (uint32_t)(rte_get_tsc_cycles() / tsc_per_4us);
 	uint32_t ports = ((uint32_t)local_port << 16) | remote_port;
 
+	if (unlikely(test_isn_fixed))
+		return test_isn;
 	if (IP_IS_V6(local_ip)) {
 		uint32_t words[9];
 
@@ -50,6 +70,8 @@ u32_t dpw_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *
  * The TSC is invariant on the CPUs DPDK supports, and reading it costs no syscall. */
 u32_t sys_now(void)
 {
+	if (unlikely(test_clock_ms != NULL))
+		return *test_clock_ms;
 	return (u32_t)(rte_get_tsc_cycles() / tsc_per_ms);
 }
 
