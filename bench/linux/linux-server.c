@@ -268,7 +268,8 @@ int main(int argc, char **argv)
 	struct timespec t0, t;
 	int lfd;
 
-	for (int i = 1; i < argc; i++) {
+	/* Each option takes a value: two arguments a step. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -291,7 +292,6 @@ int main(int argc, char **argv)
 			echo = false;
 		else
 			return usage_error("bad option or value (see --help)");
-		i++;
 	}
 
 	/* One descriptor per connection: take what the hard limit allows. */
