@@ -12,8 +12,9 @@ build=1
 packages=(
     # build
     gcc pkg-config meson ninja-build dpkg-dev patch
-    # the fuzzers (scripts/fuzz.sh): clang's libFuzzer and sanitizers
-    clang
+    # the fuzzers (scripts/fuzz.sh): clang, and its libFuzzer and sanitizer runtimes (only a
+    # recommendation of Debian 12's clang-14, which we install without recommendations)
+    clang libclang-rt-14-dev
     # DPDK 22.11 from Debian: headers, libraries, PMD plugins, dpdk-devbind.py, dpdk-testpmd
     dpdk dpdk-dev libdpdk-dev
     # the namespace topology and the Linux peers the tests talk to
