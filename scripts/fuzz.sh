@@ -1,6 +1,6 @@
 #!/bin/bash
 # Run a fuzz harness of tests/fuzz under libFuzzer (clang, ASan+UBSan) for a while.
-#   scripts/fuzz.sh frames [SECONDS]      default 3600; one worker process per core
+#   scripts/fuzz.sh frames|api [SECONDS]     default 3600; one worker process per core
 #   DPW_FUZZ_JOBS=N                       workers (default: the number of cores)
 #   DPW_FUZZ_WORK=DIR                     corpus, findings, logs (default build-fuzz/fuzz-work/NAME)
 #   DPW_FUZZ_IN_TREE=1                    grow the committed corpus (tests/fuzz/corpus/NAME)
@@ -17,8 +17,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:-}
 secs=${2:-3600}
 case "$name" in
-frames) ;;
-*) echo "usage: scripts/fuzz.sh frames [SECONDS]" >&2; exit 2 ;;
+frames|api) ;;
+*) echo "usage: scripts/fuzz.sh frames|api [SECONDS]" >&2; exit 2 ;;
 esac
 [[ "$secs" =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || { echo "fuzz.sh: bad duration '$secs'" >&2; exit 2; }
 command -v clang >/dev/null || { echo "fuzz.sh: clang is needed (scripts/setup.sh installs it)" >&2; exit 2; }
@@ -50,11 +50,13 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 echo "fuzz.sh: $name for $secs s, $jobs worker(s), corpus $corpus, logs in $logs"
+# A harness with no finding yet has no regressions directory (git keeps no empty ones).
+inputs=("$corpus" "$here/tests/fuzz/corpus/$name")
+[ -d "$here/tests/fuzz/regressions/$name" ] && inputs+=("$here/tests/fuzz/regressions/$name")
 start=$SECONDS
 (cd "$logs" && "$build/tests/fuzz/fuzz_$name" -jobs="$jobs" -workers="$jobs" -reload=1 \
     -timeout=10 -entropic_number_of_rarest_features=20 -max_total_time="$secs" \
-    -artifact_prefix="$work/findings/" -print_final_stats=1 "$corpus" \
-    "$here/tests/fuzz/corpus/$name" "$here/tests/fuzz/regressions/$name") \
+    -artifact_prefix="$work/findings/" -print_final_stats=1 "${inputs[@]}") \
     >"$logs/driver.log" 2>&1
 
 # Per worker: the executions (final stats) and the last progress line's coverage, e.g.
@@ -86,7 +88,7 @@ fi
 echo "fuzz.sh: $name: $elapsed s, $workers worker(s), $execs executions, $((execs / elapsed)) exec/s, cov $cov, ft $ft, corpus $corp, findings $found"
 if [ "$found" -gt 0 ]; then
     ls -t "$work/findings" | head -n "$found" | sed "s|^|  $work/findings/|"
-    grep -hE '^(==[0-9]+==ERROR|SUMMARY):|fuzz_frames: |lwIP assertion' "$logs"/fuzz-*.log |
+    grep -hE '^(==[0-9]+==ERROR|SUMMARY):|fuzz_frames: |fuzz_api: |lwIP assertion' "$logs"/fuzz-*.log |
         sed -E 's/^==[0-9]+==//' | sort | uniq -c | head -n 20
     exit 1
 fi

@@ -85,7 +85,7 @@ done
 # in every build, as the unit test fuzz-frames-replay.
 if [ ${#suite[@]} = 0 ] || [ "${suite[1]}" = fuzz ]; then
     echo "=== fuzzers (scripts/fuzz.sh, 60 s each)"
-    for h in frames; do
+    for h in frames api; do
         if ! command -v clang >/dev/null; then
             echo "fuzz $h: SKIP (no clang)"
             skipped=$((skipped + 1))

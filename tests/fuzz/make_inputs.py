@@ -254,3 +254,52 @@ def write(directory, inputs):
 here = os.path.dirname(os.path.abspath(__file__))
 write(os.path.join(here, "corpus", "frames"), SEEDS)
 write(os.path.join(here, "regressions", "frames"), REGRESSIONS)
+
+
+# ---- the API harness (tests/fuzz/fuzz_api.c describes the ops) --------------------------
+# Ops: a byte, then its arguments. Slot s's socket is bound to port 6000 + s.
+(API_SOCKET, API_BIND, API_LISTEN, API_CONNECT, API_SEND, API_RECEIVE, API_DISCONNECT,
+ API_CLOSE, API_CANCEL, API_REUSE, API_TIME, API_PEER, API_RAW, API_POLL) = range(14)
+LISTEN_CAT, CONNECTION_CAT, STREAM_CAT, DATAGRAM_CAT = range(4)
+PEER_SYNACK, PEER_DATA, PEER_FIN, PEER_RST, PEER_ACK, PEER_OUT_OF_WINDOW = range(6)
+STALE = 0x80              # the slot's handle closed earlier in the input
+GOOD_BUF = 0x60           # buffer kind: a good MDL of the pool (lower bits: MDL, offset)
+
+
+def api_connect(slot, cat=CONNECTION_CAT):
+    """A socket, bound, connected to the peer, the handshake answered."""
+    return bytes([API_SOCKET, slot, cat, API_POLL, API_BIND, slot, 0, 0, API_POLL,
+                  API_CONNECT, slot, 0, 0, API_POLL, API_PEER, slot | PEER_SYNACK << 2, 0,
+                  API_POLL])
+
+
+def api_peer(slot, what, length=0):
+    return bytes([API_PEER, slot | what << 2, length, API_POLL])
+
+
+API_SEEDS = {
+    # data both ways, a FIN from the peer, a graceful disconnect, close, then a call
+    # through the closed handle
+    "exchange": api_connect(0) + bytes([API_SEND, 0, GOOD_BUF, 10, API_RECEIVE, 0,
+                                        GOOD_BUF | 1, 10]) + api_peer(0, PEER_DATA, 50) +
+    api_peer(0, PEER_FIN) + bytes([API_DISCONNECT, 0, 0, 1, API_POLL, API_TIME, 50,
+                                   API_CLOSE, 0, 0, 0, API_POLL, API_SEND, STALE, GOOD_BUF,
+                                   3, API_POLL]),
+    # a stream socket: receives pending, one cancelled, the peer resets, IRPs reused
+    "stream-reset": api_connect(1, STREAM_CAT) + bytes([
+        API_RECEIVE, 1, GOOD_BUF, 4, API_RECEIVE, 1, GOOD_BUF | 2, 4, API_POLL,
+        API_CANCEL, 5, API_POLL]) + api_peer(1, PEER_RST) + bytes([API_REUSE, 5,
+                                                                   API_REUSE, 6]),
+    # buffers to be refused: no MDL, offset past it, longer than the chain
+    "bad-buffers": api_connect(2) + bytes([API_SEND, 2, 0x00, 4, API_SEND, 2, 0x20, 4,
+                                           API_RECEIVE, 2, 0x40, 4, API_POLL]),
+    # a listener (stream socket), a datagram socket sending and receiving, time passing
+    # while the stack's SYN goes unanswered
+    "listen-datagram": bytes([API_SOCKET, 0, STREAM_CAT, API_POLL, API_BIND, 0, 1, 0,
+                              API_LISTEN, 0, 0, 0, API_SOCKET, 3, DATAGRAM_CAT, API_POLL,
+                              API_BIND, 3, 0, 0, API_SEND, 3, GOOD_BUF, 2, API_RECEIVE, 3,
+                              GOOD_BUF, 2, API_POLL, API_SOCKET, 1, CONNECTION_CAT,
+                              API_POLL, API_CONNECT, 1, 0, 0, API_TIME, 255, API_TIME,
+                              255, API_POLL]),
+}
+write(os.path.join(here, "corpus", "api"), API_SEEDS)
