@@ -26,9 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -37,6 +35,7 @@
 #include "dpw/engine.h"
 #include "dpw/test_hooks.h"
 #include "fixup.h"
+#include "fuzz_port.h"
 #include "peer_lwip.h"
 
 #define FUZZ_ISN 0x10000000u
@@ -196,27 +195,16 @@ static void check_idle(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char prefix[64], err[DPW_ERRLEN];
-	char *eal[] = { "fuzz_frames", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
-			"--no-telemetry", "--log-level=*:error", "-l", "0", prefix, NULL };
+	char err[DPW_ERRLEN];
 	struct dpw_engine_config cfg = { 0 };
 	int port;
 
 	(void)argc;
 	(void)argv;
 	trace = getenv("FUZZ_TRACE") != NULL;
-	snprintf(prefix, sizeof(prefix), "--file-prefix=dpwsk-fuzz-%d", (int)getpid());
-	if (dpw_eal_init(11, eal, err, sizeof(err)) < 0)
-		fail(err);
-	to_stack = rte_ring_create("fuzz_to_stack", 64, SOCKET_ID_ANY,
-				   RING_F_SP_ENQ | RING_F_SC_DEQ);
-	from_stack = rte_ring_create("fuzz_from_stack", 1024, SOCKET_ID_ANY,
-				     RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (to_stack == NULL || from_stack == NULL)
-		fail("cannot create the port's rings");
-	port = rte_eth_from_rings("dpw_fuzz", &to_stack, 1, &from_stack, 1, SOCKET_ID_ANY);
+	port = fuzz_port_create("fuzz_frames", &to_stack, &from_stack, err, sizeof(err));
 	if (port < 0)
-		fail("cannot create the net_ring port");
+		fail(err);
 	cfg.port_id = (uint16_t)port;
 	if (dpw_parse_ipv4_prefix("198.18.0.2/24", &cfg.ipv4_addr, &cfg.ipv4_netmask) != 0 ||
 	    dpw_parse_ipv4_prefix("198.18.0.1/32", &peer_ip, &(uint32_t){ 0 }) != 0)
