@@ -2,16 +2,14 @@
  * (WSK_SET_STATIC_EVENT_CALLBACKS, WSK_CACHE_SD, WSK_RELEASE_SD) on the caller's thread.
  *
  * Option numbers are Windows' (wsk_options.h explains why they have WSK_ names here, and what
- * each option does in this provider). Options are kept in the socket and put on the lwIP pcb
- * when there is one, or when it is created (dpw_options_apply); accepted connections inherit
- * their listener's (dpw_options_inherit). Every get writes a ULONG (a SIZE_T for the backlog
+ * each option does in this provider). Options are kept in the socket; its transport puts them
+ * on the lwIP pcb when there is one, or when it makes one (dpw_transport.apply_options), and
+ * accepted connections inherit their listener's. Nothing here touches lwIP. Every get writes a ULONG (a SIZE_T for the backlog
  * IOCTLs, a PSECURITY_DESCRIPTOR for SO_WSK_SECURITY) and reports its size in
  * IoStatus.Information and *OutputSizeReturned. */
 #include <string.h>
 
-#include "lwip/ip.h"
-#include "lwip/tcp.h"
-#include "lwip/udp.h"
+#include "lwip/opt.h"   /* TCP_WND, TCP_SND_BUF: the defaults SO_RCVBUF/SO_SNDBUF report */
 
 #include "options_internal.h"
 
@@ -52,68 +50,17 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	return STATUS_SUCCESS;
 }
 
-/* ---- the pcb side ----------------------------------------------------------------------------- */
-
 static bool is_tcp(const struct dpw_socket *s)
 {
 	return s->category == WSK_FLAG_LISTEN_SOCKET || s->category == WSK_FLAG_CONNECTION_SOCKET ||
 	       s->category == WSK_FLAG_STREAM_SOCKET;
 }
 
-/* The so_options of s's pcb, NULL when it has none yet (any pcb kind: IP_PCB comes first). */
-static u8_t *pcb_options(struct dpw_socket *s)
+/* The socket's options changed: its transport puts them on the pcb, if there is one. */
+static void apply(struct dpw_socket *s)
 {
-	if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
-		return s->pcb.udp != NULL ? &s->pcb.udp->so_options : NULL;
-	if (is_tcp(s))
-		return s->pcb.tcp != NULL ? &s->pcb.tcp->so_options : NULL;
-	return NULL;
-}
-
-/* The pcb whose Nagle flag can be set: a TCP pcb that is not a listening one. */
-static struct tcp_pcb *nagle_pcb(struct dpw_socket *s)
-{
-	if (!is_tcp(s) || s->pcb.tcp == NULL || s->pcb.tcp->state == LISTEN)
-		return NULL;
-	return s->pcb.tcp;
-}
-
-static void set_flag(u8_t *so_options, u8_t flag, bool on)
-{
-	if (so_options == NULL)
-		return;
-	if (on)
-		*so_options |= flag;
-	else
-		*so_options &= (u8_t)~flag;
-}
-
-void dpw_options_apply(struct dpw_socket *s)
-{
-	u8_t *o = pcb_options(s);
-	struct tcp_pcb *pcb = nagle_pcb(s);
-
-	set_flag(o, SOF_REUSEADDR, s->reuse_addr);
-	if (is_tcp(s))
-		set_flag(o, SOF_KEEPALIVE, s->opt.keepalive);
-	if (pcb != NULL) {
-		/* lwIP's timers skip idle connections (lwip-0014): keepalive is timer work */
-		if (s->opt.keepalive)
-			tcp_timers_on(pcb);
-		if (s->opt.nodelay)
-			tcp_nagle_disable(pcb);
-		else
-			tcp_nagle_enable(pcb);
-	}
-}
-
-void dpw_options_inherit(struct dpw_socket *conn, const struct dpw_socket *l)
-{
-	conn->reuse_addr = l->reuse_addr;
-	conn->exclusive_addr = l->exclusive_addr;
-	conn->opt = l->opt;
-	dpw_security_inherit(conn, l);
-	dpw_options_apply(conn);
+	if (s->tp->apply_options != NULL)
+		s->tp->apply_options(s);
 }
 
 /* ---- options ---------------------------------------------------------------------------------- */
@@ -162,7 +109,7 @@ static NTSTATUS set_sharing(struct dpw_socket *s, const struct dpw_req *r, bool 
 		s->exclusive_addr = v != 0;
 	} else {
 		s->reuse_addr = v != 0;
-		set_flag(pcb_options(s), SOF_REUSEADDR, s->reuse_addr);   /* pcb made by a failed bind */
+		apply(s);   /* a pcb made by a failed bind */
 	}
 	return STATUS_SUCCESS;
 }
@@ -197,12 +144,7 @@ static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, ULONG *enabl
 		if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
 			return st;
 		s->opt.nodelay = v != 0;
-		if (nagle_pcb(s) != NULL) {
-			if (s->opt.nodelay)
-				tcp_nagle_disable(s->pcb.tcp);
-			else
-				tcp_nagle_enable(s->pcb.tcp);
-		}
+		apply(s);
 		return STATUS_SUCCESS;
 	}
 	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
@@ -218,9 +160,7 @@ static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, ULONG *enabl
 		if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
 			return st;
 		s->opt.keepalive = v != 0;
-		set_flag(pcb_options(s), SOF_KEEPALIVE, s->opt.keepalive);
-		if (s->opt.keepalive && nagle_pcb(s) != NULL)
-			tcp_timers_on(nagle_pcb(s));   /* see dpw_options_apply */
+		apply(s);
 		return STATUS_SUCCESS;
 	case WSK_SO_RCVBUF:
 	case WSK_SO_SNDBUF:
@@ -243,8 +183,6 @@ static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 {
 	ULONG code = r->u.control.code;
 	bool dgram = s->category == WSK_FLAG_DATAGRAM_SOCKET;
-	u8_t *o = pcb_options(s);
-	struct tcp_pcb *pcb = nagle_pcb(s);
 
 	if (code == SO_WSK_SECURITY) {
 		PVOID sd;
@@ -261,8 +199,9 @@ static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 	if (r->u.control.level == WSK_IPPROTO_TCP && code == WSK_TCP_NODELAY) {
 		if (!is_tcp(s))
 			return STATUS_NOT_SUPPORTED;
-		return out_ulong(r, pcb != NULL ? tcp_nagle_disabled(pcb) != 0 : s->opt.nodelay,
-				 out);
+		/* The socket's word is the pcb's: the transport applies it (and inherits it on
+		 * accept), and a send's own WSK_FLAG_NODELAY is undone once sent. */
+		return out_ulong(r, s->opt.nodelay, out);
 	}
 	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
 		return STATUS_NOT_SUPPORTED;
@@ -274,8 +213,7 @@ static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 	case WSK_SO_KEEPALIVE:
 		if (!is_tcp(s))
 			return STATUS_NOT_SUPPORTED;
-		/* From the pcb when there is one: accepted connections inherit it in lwIP too. */
-		return out_ulong(r, o != NULL ? (*o & SOF_KEEPALIVE) != 0 : s->opt.keepalive, out);
+		return out_ulong(r, s->opt.keepalive, out);
 	case WSK_SO_RCVBUF:
 		if (s->opt.rcvbuf_set)
 			return out_ulong(r, s->opt.rcvbuf, out);
@@ -291,48 +229,40 @@ static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 
 /* ---- IOCTLs (the level is ignored, as on Windows) --------------------------------------------- */
 
-static bool connected(const struct dpw_socket *s)
-{
-	return (s->category == WSK_FLAG_CONNECTION_SOCKET || s->category == WSK_FLAG_STREAM_SOCKET) &&
-	       (s->tstate == DPW_TCP_CONNECTED || s->tstate == DPW_TCP_DISCONNECTING ||
-		(s->tstate == DPW_TCP_CLOSED && s->has_remote));
-}
-
 static NTSTATUS ioctl(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 {
+	const struct dpw_transport *tp = s->tp;
+	NTSTATUS (*query)(const struct dpw_socket *, SIZE_T *) = NULL;
+	NTSTATUS (*set)(struct dpw_socket *, const SOCKADDR *, SIZE_T) = NULL;
 	SIZE_T v;
+	NTSTATUS st;
 
 	switch (r->u.control.code) {
 	case SIO_WSK_SET_REMOTE_ADDRESS:
-		if (s->category != WSK_FLAG_DATAGRAM_SOCKET)
-			return STATUS_NOT_SUPPORTED;
-		return dpw_udp_set_remote(s, r->u.control.in, r->u.control.in_len);
+		set = tp->set_remote;
+		break;
 	case SIO_WSK_SET_SENDTO_ADDRESS:
-		if (s->category != WSK_FLAG_DATAGRAM_SOCKET)
-			return STATUS_NOT_SUPPORTED;
-		return dpw_udp_set_sendto(s, r->u.control.in, r->u.control.in_len);
+		set = tp->set_sendto;
+		break;
 	case SIO_WSK_QUERY_RECEIVE_BACKLOG:
-		if (s->category == WSK_FLAG_DATAGRAM_SOCKET) {
-			v = dpw_udp_backlog(s);
-		} else if (s->category == WSK_FLAG_CONNECTION_SOCKET ||
-			   s->category == WSK_FLAG_STREAM_SOCKET) {
-			if (!connected(s))
-				return STATUS_INVALID_DEVICE_STATE;   /* "after connected" */
-			v = s->rx_len;
-		} else {
-			return STATUS_NOT_SUPPORTED;
-		}
-		return out_bytes(r, &v, sizeof(v), out);
+		query = tp->receive_backlog;
+		break;
 	case SIO_WSK_QUERY_IDEAL_SEND_BACKLOG:
-		if (s->category != WSK_FLAG_CONNECTION_SOCKET && s->category != WSK_FLAG_STREAM_SOCKET)
-			return STATUS_NOT_SUPPORTED;
-		if (!connected(s))
-			return STATUS_INVALID_DEVICE_STATE;
-		v = dpw_tcp_ideal_send_backlog(s);
-		return out_bytes(r, &v, sizeof(v), out);
+		query = tp->ideal_send_backlog;
+		break;
 	default:
-		return STATUS_NOT_SUPPORTED;
+		break;
 	}
+	/* A listener's transport is TCP, but it has no backlog to report (R5). */
+	if (s->category == WSK_FLAG_LISTEN_SOCKET)
+		query = NULL;
+	if (set != NULL)
+		return set(s, r->u.control.in, r->u.control.in_len);
+	if (query == NULL)
+		return STATUS_NOT_SUPPORTED;
+	if ((st = query(s, &v)) != STATUS_SUCCESS)
+		return st;
+	return out_bytes(r, &v, sizeof(v), out);
 }
 
 void dpw_control_execute(struct dpw_req *r)
@@ -365,13 +295,8 @@ void dpw_control_execute(struct dpw_req *r)
 	dpw_req_complete(r, st, out);
 	/* Events just enabled that have something to say at once: data already queued, the
 	 * ideal send backlog of a connected socket. */
-	if (enabled != 0 &&
-	    atomic_load_explicit(&s->handle_state, memory_order_relaxed) == DPW_HANDLE_LIVE) {
-		if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
-			dpw_udp_events_changed(s);
-		else
-			dpw_tcp_events_enabled(s, enabled);
-	}
+	if (enabled != 0 && !dpw_socket_gone(s) && s->tp->events_enabled != NULL)
+		s->tp->events_enabled(s, enabled);
 }
 
 /* ---- WskControlClient (caller's thread) -------------------------------------------------------- */

@@ -140,12 +140,7 @@ static NTSTATUS begin_client(PWSK_CLIENT client, PIRP irp, enum dpw_op op,
 	return STATUS_SUCCESS;
 }
 
-static bool category_ok(ULONG flags)
-{
-	return flags == WSK_FLAG_BASIC_SOCKET || flags == WSK_FLAG_LISTEN_SOCKET ||
-	       flags == WSK_FLAG_CONNECTION_SOCKET || flags == WSK_FLAG_DATAGRAM_SOCKET ||
-	       flags == WSK_FLAG_STREAM_SOCKET;
-}
+static const struct dpw_socket_kind *kind_for(ULONG category);
 
 static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily,
 				  USHORT SocketType, ULONG Protocol, ULONG Flags,
@@ -161,7 +156,7 @@ static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFami
 	(void)OwningThread;
 	if (r == NULL)
 		return st;
-	if (!category_ok(Flags))
+	if ((r->u.socket.kind = kind_for(Flags)) == NULL)
 		return reject(r, STATUS_INVALID_PARAMETER);
 	if (AddressFamily != AF_INET && AddressFamily != AF_INET6)
 		return reject(r, STATUS_INVALID_PARAMETER);
@@ -198,6 +193,7 @@ static NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType,
 	r->u.socket.type = SocketType;
 	r->u.socket.proto = Protocol;
 	r->u.socket.sock_flags = WSK_FLAG_CONNECTION_SOCKET;
+	r->u.socket.kind = kind_for(WSK_FLAG_CONNECTION_SOCKET);
 	r->u.socket.ctx = SocketContext;
 	r->u.socket.dispatch = Dispatch;
 	r->u.socket.local = LocalAddress;
@@ -477,7 +473,7 @@ static NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG
 }
 
 /* WskRelease has no IRP: it is queued for the lcore (which owns the data) and reported done. */
-static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, ULONG flags)
+static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, const struct dpw_transport *tp)
 {
 	struct dpw_socket *s = (struct dpw_socket *)Socket;
 	struct dpw_req *r;
@@ -495,20 +491,20 @@ static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, ULONG flags)
 	r->sock_gen = atomic_load(&s->gen);
 	r->client = s->client;
 	r->u.release.list = list;
-	r->flags = flags;   /* DPW_RELEASE_DATAGRAMS: which kind of indications these are */
+	r->u.release.tp = tp;   /* which transport lent them: the table they came through says */
 	dpw_submit(r);
 	return STATUS_SUCCESS;
 }
 
 static NTSTATUS WSKAPI wsk_release(PWSK_SOCKET Socket, PWSK_DATA_INDICATION DataIndication)
 {
-	return release_call(Socket, DataIndication, 0);
+	return release_call(Socket, DataIndication, &dpw_tcp_transport);
 }
 
 static NTSTATUS WSKAPI wsk_release_datagrams(PWSK_SOCKET Socket,
 					     PWSK_DATAGRAM_INDICATION DatagramIndication)
 {
-	return release_call(Socket, DatagramIndication, DPW_RELEASE_DATAGRAMS);
+	return release_call(Socket, DatagramIndication, &dpw_udp_transport);
 }
 
 static NTSTATUS WSKAPI wsk_send_to(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG Flags,
@@ -635,18 +631,25 @@ static const WSK_PROVIDER_STREAM_DISPATCH stream_dispatch = {
 	.WskReceiveEx = wsk_receive_ex,
 };
 
-const VOID *dpw_dispatch_for(ULONG category)
+/* What each category is: its table here and its transport (R5). A basic socket has no
+ * transport; accepted connections are connection sockets whatever listened. */
+static const struct dpw_transport no_transport;
+static const struct dpw_socket_kind connection_kind = {
+	WSK_FLAG_CONNECTION_SOCKET, &connection_dispatch, &dpw_tcp_transport, NULL };
+static const struct dpw_socket_kind kinds[] = {
+	{ WSK_FLAG_BASIC_SOCKET, &basic_dispatch, &no_transport, NULL },
+	{ WSK_FLAG_LISTEN_SOCKET, &listen_dispatch, &dpw_tcp_transport, &connection_kind },
+	{ WSK_FLAG_DATAGRAM_SOCKET, &datagram_dispatch, &dpw_udp_transport, NULL },
+	{ WSK_FLAG_STREAM_SOCKET, &stream_dispatch, &dpw_tcp_transport, &connection_kind },
+};
+
+/* NULL for a category that does not exist. */
+static const struct dpw_socket_kind *kind_for(ULONG category)
 {
-	switch (category) {
-	case WSK_FLAG_LISTEN_SOCKET:
-		return &listen_dispatch;
-	case WSK_FLAG_DATAGRAM_SOCKET:
-		return &datagram_dispatch;
-	case WSK_FLAG_CONNECTION_SOCKET:
-		return &connection_dispatch;
-	case WSK_FLAG_STREAM_SOCKET:
-		return &stream_dispatch;
-	default:
-		return &basic_dispatch;
-	}
+	if (category == WSK_FLAG_CONNECTION_SOCKET)
+		return &connection_kind;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].category == category)
+			return &kinds[i];
+	return NULL;
 }

@@ -1,5 +1,6 @@
-/* The lcore side of every call: route a request to the code of its socket's category, and
- * create sockets (WskSocket, WskSocketConnect, accepted connections). */
+/* The lcore side of every call: socket-level requests (create, close, cancel, release,
+ * control) to the socket core and control.c, the rest to the socket's transport through its
+ * table. Above the transports: nothing below calls in here. */
 #include <stdlib.h>
 
 #include "socket_internal.h"
@@ -22,10 +23,7 @@ void dpw_execute(struct dpw_req *r)
 		return;
 	case DPW_OP_RELEASE:
 		/* C9: retained data is freed even through a closed handle. */
-		if (r->flags & DPW_RELEASE_DATAGRAMS)
-			dpw_udp_release_execute(r);
-		else
-			dpw_release_execute(r);
+		r->u.release.tp->release(r);
 		return;
 	default:
 		break;
@@ -57,10 +55,20 @@ void dpw_execute(struct dpw_req *r)
 		dpw_control_execute(r);
 		return;
 	}
-	if (r->sock->category == WSK_FLAG_DATAGRAM_SOCKET)
-		dpw_udp_execute(r);
-	else
-		dpw_tcp_execute(r);
+	if (r->sock->tp->execute == NULL) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0);   /* a basic socket */
+		return;
+	}
+	r->sock->tp->execute(r);
+}
+
+void dpw_transports_poll(void)
+{
+	static const struct dpw_transport *const all[] = { &dpw_tcp_transport, &dpw_udp_transport };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i]->poll != NULL)
+			all[i]->poll();
 }
 
 void dpw_socket_create_execute(struct dpw_req *r)
@@ -81,7 +89,7 @@ void dpw_socket_create_execute(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_INVALID_PARAMETER, 0);
 		return;
 	}
-	s = dpw_socket_alloc(c, category);
+	s = dpw_socket_alloc(c, r->u.socket.kind);
 	if (s == NULL) {
 		dpw_req_complete(r, STATUS_INSUFFICIENT_RESOURCES, 0);
 		return;
@@ -99,10 +107,10 @@ void dpw_socket_create_execute(struct dpw_req *r)
 		return;
 	}
 	if (r->op == DPW_OP_SOCKET_CONNECT) {
-		/* Bind, connect, then complete with the socket (tcp.c owns the rest). */
+		/* Bind, connect, then complete with the socket (the transport owns the rest). */
 		r->sock = s;
 		r->sock_gen = atomic_load(&s->gen);
-		dpw_tcp_socket_connect(r);
+		s->tp->socket_connect(r);
 		return;
 	}
 	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&s->wsk);

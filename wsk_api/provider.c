@@ -1,5 +1,6 @@
-/* The provider's spine: attaching to an engine, the request ring drained on the lcore, and
- * the completion of requests. */
+/* The provider's top: attaching to an engine, the request ring drained on the lcore once
+ * per loop pass, and dpw_submit, which hands a call to the lcore or, on the lcore itself,
+ * runs it at once. Requests themselves (their pool, queues, completion) are request.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,17 +13,8 @@
 #define REQ_RING_SIZE 65536
 #define REQ_BURST 64
 
-struct dpw_provider dpw_provider;
-struct dpw_provider_counters dpw_counters;
-
 void dpw_registration_provider_ready(void);
 void dpw_telemetry_provider(void);   /* telemetry.c */
-
-bool dpw_on_lcore(void)
-{
-	return atomic_load_explicit(&dpw_provider.lcore_known, memory_order_acquire) &&
-	       pthread_equal(pthread_self(), dpw_provider.lcore_thread);
-}
 
 /* Runs once per loop pass on the lcore. */
 static void drain_requests(void *arg)
@@ -38,7 +30,7 @@ static void drain_requests(void *arg)
 	n = rte_ring_sc_dequeue_burst(dpw_provider.requests, (void **)reqs, REQ_BURST, NULL);
 	for (unsigned i = 0; i < n; i++)
 		dpw_execute(reqs[i]);
-	dpw_tcp_poll();
+	dpw_transports_poll();
 }
 
 NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
@@ -80,22 +72,6 @@ VOID DpwProviderDetach(VOID)
 	atomic_store(&dpw_provider.lcore_known, false);
 }
 
-struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp)
-{
-	struct dpw_req *r = calloc(1, sizeof(*r));
-
-	if (r != NULL) {
-		r->op = op;
-		r->irp = irp;
-	}
-	return r;
-}
-
-void dpw_req_free(struct dpw_req *r)
-{
-	free(r);
-}
-
 /* lcore: are calls from other threads waiting in the request ring? Its tails are read with
  * atomic loads (rte_ring_count reads them plainly): the ring is built in DPDK's C11 flavour,
  * whose producers publish prod.tail with a release store. */
@@ -107,24 +83,13 @@ static bool requests_waiting(void)
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
 }
 
-/* The call now running inline on this thread (the lcore) and how it ended. R3 lets a call
- * whose IRP completes before it returns return that status instead of STATUS_PENDING; F6
- * wants exactly that of a WskAccept that finds a connection queued. A call made inside
- * another's callback nests, hence a chain. Thread-local: app threads never see it. */
-struct inline_call {
-	const struct dpw_req *r;
-	NTSTATUS status;
-	struct inline_call *outer;
-};
-static __thread struct inline_call *inline_call;
-
 static NTSTATUS execute_inline(struct dpw_req *r)
 {
-	struct inline_call me = { r, STATUS_PENDING, inline_call };
+	struct dpw_inline_call me = { r, STATUS_PENDING, dpw_inline_call };
 
-	inline_call = &me;
+	dpw_inline_call = &me;
 	dpw_execute(r);
-	inline_call = me.outer;
+	dpw_inline_call = me.outer;
 	return me.status;
 }
 
@@ -135,16 +100,12 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		 * answered, and that answer's callback now closes) may still wait in the ring; run
 		 * inline, the close would overtake them and they would complete after it, with
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
-		if (r->op == DPW_OP_CLOSE && requests_waiting() &&
-		    rte_ring_mp_enqueue(dpw_provider.requests, r) == 0) {
-			atomic_fetch_add_explicit(&dpw_counters.requests, 1, memory_order_relaxed);
+		if (r->op == DPW_OP_CLOSE && requests_waiting() && dpw_req_post(r))
 			return STATUS_PENDING;
-		}
 		atomic_fetch_add_explicit(&dpw_counters.inline_requests, 1, memory_order_relaxed);
 		return execute_inline(r);
 	}
-	if (!atomic_load(&dpw_provider.attached) ||
-	    rte_ring_mp_enqueue(dpw_provider.requests, r) != 0) {
+	if (!dpw_req_post(r)) {
 		/* A full ring refuses the call instead of losing it (the IRP says so). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
 
@@ -152,65 +113,5 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		dpw_req_complete(r, st, 0);
 		return st;
 	}
-	atomic_fetch_add_explicit(&dpw_counters.requests, 1, memory_order_relaxed);
 	return STATUS_PENDING;
-}
-
-void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
-{
-	if (inline_call != NULL && inline_call->r == r) {
-		inline_call->status = status;
-		inline_call->r = NULL;   /* r is freed below; its address may come back */
-	}
-	if (r->irp != NULL && DpwCompleteIrpDeferred(r->irp, status, info) == STATUS_SUCCESS)
-		dpw_post_completion(r->client, r->irp);
-	dpw_req_free(r);
-}
-
-void dpw_queue_complete_all(struct dpw_req_queue *q, NTSTATUS status)
-{
-	struct dpw_req *r;
-
-	while ((r = dpw_queue_pop(q)) != NULL)
-		dpw_req_complete(r, status, 0);
-}
-
-bool dpw_queue_remove(struct dpw_req_queue *q, struct dpw_req *r)
-{
-	struct dpw_req **pp, *prev = NULL;
-
-	for (pp = &q->head; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
-		if (*pp == r) {
-			*pp = r->next;
-			if (q->tail == r)
-				q->tail = prev;
-			q->count--;
-			r->next = NULL;
-			return true;
-		}
-	}
-	return false;
-}
-
-NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status)
-{
-	if (irp != NULL && c != NULL && DpwStartIrp(irp) == STATUS_SUCCESS &&
-	    DpwCompleteIrpDeferred(irp, status, 0) == STATUS_SUCCESS)
-		dpw_post_completion(c, irp);
-	return status;
-}
-
-VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
-{
-	if (s == NULL)
-		return;
-	s->Requests = atomic_load(&dpw_counters.requests);
-	s->InlineRequests = atomic_load(&dpw_counters.inline_requests);
-	s->RingFull = atomic_load(&dpw_counters.ring_full);
-	s->Completions = atomic_load(&dpw_counters.completions);
-	s->CompletionSpills = atomic_load(&dpw_counters.spills);
-	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
-	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
-	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
-	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
 }

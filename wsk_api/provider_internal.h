@@ -22,6 +22,8 @@ struct dpw_engine;
 struct rte_ring;
 struct dpw_socket;
 struct dpw_client;
+struct dpw_socket_kind;
+struct dpw_transport;
 
 enum dpw_op {
 	DPW_OP_SOCKET,
@@ -46,8 +48,9 @@ enum dpw_op {
 	DPW_OP_COUNT
 };
 
-/* One call in flight. Allocated by the calling thread, freed on the lcore once its IRP is
- * completed. While pending it sits on one of its socket's request queues. */
+/* One call in flight. Taken from the request pool by the calling thread, given back on the
+ * lcore once its IRP is completed (request.c). While pending it sits on one of its socket's
+ * request queues. */
 struct dpw_req {
 	enum dpw_op op;
 	ULONG flags;
@@ -66,11 +69,13 @@ struct dpw_req {
 		struct { PWSK_BUF_LIST list; PSOCKADDR remote; } msgs;
 		struct { PSOCKADDR local, remote; PVOID ctx; const VOID *dispatch; } accept;
 		struct { ADDRESS_FAMILY af; USHORT type; ULONG proto; ULONG sock_flags;
+			 const struct dpw_socket_kind *kind;
 			 PVOID ctx; const VOID *dispatch; PSOCKADDR local, remote;
 			 PVOID sd; } socket;                            /* sd: cached descriptor */
 		struct { WSK_CONTROL_SOCKET_TYPE type; ULONG code, level; SIZE_T in_len;
 			 PVOID in; SIZE_T out_len; PVOID out; SIZE_T *out_used; } control;
-		struct { PWSK_DATA_INDICATION list; } release;
+		struct { PWSK_DATA_INDICATION list;              /* or datagram indications */
+			 const struct dpw_transport *tp; } release;
 		struct { PIRP target; } cancel;
 	} u;
 };
@@ -122,15 +127,38 @@ extern struct dpw_provider dpw_provider;
 /* True on the thread that polls the engine: calls made there run inline. */
 bool dpw_on_lcore(void);
 
+/* ---- requests (request.c): the pool, queues, completion ------------------------------------ */
+
+/* A request for op on irp, zeroed, from the calling thread's cache of the pool (the heap,
+ * counted, once the pool is empty); NULL when out of memory. */
+struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp);
+void dpw_req_free(struct dpw_req *r);
+/* Put r on the request ring for the lcore; false when the provider is detached or the ring
+ * is full (r untouched). Any thread. */
+bool dpw_req_post(struct dpw_req *r);
+
+/* The call now running inline on this thread (the lcore) and how it ended. R3 lets a call
+ * whose IRP completes before it returns return that status instead of STATUS_PENDING; F6
+ * wants exactly that of a WskAccept that finds a connection queued. A call made inside
+ * another's callback nests, hence a chain. Thread-local: app threads never see it. Set by
+ * dpw_submit (provider.c), read by dpw_req_complete. */
+struct dpw_inline_call {
+	const struct dpw_req *r;
+	NTSTATUS status;
+	struct dpw_inline_call *outer;
+};
+extern __thread struct dpw_inline_call *dpw_inline_call;
+
+/* ---- the top (provider.c, execute.c): called from the API and the poll loop only ---------- */
+
 /* Hand a request to the lcore (or run it now, on the lcore). Returns STATUS_PENDING, or
  * the status the IRP was completed with when it could not be queued. */
 NTSTATUS dpw_submit(struct dpw_req *r);
-/* Allocate a request for op on irp; NULL when out of memory. */
-struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp);
-void dpw_req_free(struct dpw_req *r);
-
-/* Run a request on the lcore (dispatch by op to the category files). */
+/* Run a request on the lcore: socket-level requests here, the rest through the socket's
+ * transport (execute.c). */
 void dpw_execute(struct dpw_req *r);
+/* Each transport's once-a-pass work (execute.c). */
+void dpw_transports_poll(void);
 
 /* Complete r's IRP with status/info (posted to the client's completion ring) and free r. */
 void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info);
@@ -143,7 +171,7 @@ NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status);
 
 extern struct dpw_provider_counters {
 	atomic_ullong requests, inline_requests, ring_full, completions, spills, invalid_handles,
-		concurrent_close, unreleased_at_deregister;
+		concurrent_close, unreleased_at_deregister, heap_requests, heap_indications;
 	atomic_uint sockets_open;
 } dpw_counters;
 

@@ -38,6 +38,45 @@ struct dpw_sockopts {
 };
 
 struct dpw_udp;
+struct dpw_socket;
+
+/* What the socket core, the request router and control.c need of a transport (tcp_*.c,
+ * udp.c). Each socket points at its transport's table: the layers above call down through
+ * it, never by name, so a transport depends on the core below it and on lwIP, and nothing
+ * below it depends on a transport. All on the lcore. A NULL entry: the transport does not
+ * offer it (the caller says STATUS_NOT_SUPPORTED, or does nothing). */
+struct dpw_transport {
+	/* A request on a live socket of this transport (bind, send, receive, ...). */
+	void (*execute)(struct dpw_req *r);
+	/* WskSocketConnect on a socket just made: bind, connect, complete with the socket. */
+	void (*socket_connect)(struct dpw_req *r);
+	/* The transport goes (C3, C4: abortive unless fully disconnected), and unread data
+	 * with it (not retained indications: those are the client's, C9). */
+	void (*close)(struct dpw_socket *s);
+	/* WskRelease of indications this transport lent (C9), whatever became of the socket. */
+	void (*release)(struct dpw_req *r);
+	/* s's options (reuse, keepalive, Nagle) onto its pcb, if it has one (F9). */
+	void (*apply_options)(struct dpw_socket *s);
+	/* Events just enabled: what is already there is indicated now (F7). */
+	void (*events_enabled)(struct dpw_socket *s, ULONG enabled);
+	/* SIO_WSK_QUERY_RECEIVE_BACKLOG, SIO_WSK_QUERY_IDEAL_SEND_BACKLOG. */
+	NTSTATUS (*receive_backlog)(const struct dpw_socket *s, SIZE_T *bytes);
+	NTSTATUS (*ideal_send_backlog)(const struct dpw_socket *s, SIZE_T *bytes);
+	/* SIO_WSK_SET_REMOTE_ADDRESS, SIO_WSK_SET_SENDTO_ADDRESS (F8). */
+	NTSTATUS (*set_remote)(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len);
+	NTSTATUS (*set_sendto)(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len);
+	/* Once per loop pass: progress no lwIP callback announces. */
+	void (*poll)(void);
+};
+
+/* What a socket of one category is: the provider dispatch table its client calls (R5) and
+ * the transport that carries it. The request router (execute.c) defines these, above both. */
+struct dpw_socket_kind {
+	ULONG category;                            /* WSK_FLAG_*_SOCKET */
+	const VOID *dispatch;                      /* dispatch.c's table for the category */
+	const struct dpw_transport *tp;
+	const struct dpw_socket_kind *accepted;    /* a listening kind: what it accepts */
+};
 
 struct dpw_socket {
 	WSK_SOCKET wsk;                  /* first: a PWSK_SOCKET points here */
@@ -45,7 +84,9 @@ struct dpw_socket {
 	_Atomic uint32_t gen;            /* bumped at each reuse of this slot */
 	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
 	uint32_t index;
-	ULONG category;                  /* WSK_FLAG_*_SOCKET */
+	ULONG category;                  /* WSK_FLAG_*_SOCKET, kind->category */
+	const struct dpw_socket_kind *kind;
+	const struct dpw_transport *tp;  /* kind->tp */
 	struct dpw_client *client;
 	PVOID context;                   /* SocketContext given to event callbacks */
 	const VOID *client_dispatch;     /* the client's event table for this socket */
@@ -95,8 +136,8 @@ struct dpw_socket {
 	struct dpw_socket *free_next;    /* handle table free list */
 };
 
-/* Handles: allocation on the lcore, validation on any thread. */
-struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, ULONG category);
+/* Handles: allocation on the lcore, validation on any thread (socket_table.c). */
+struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socket_kind *kind);
 /* Finish a close: the slot goes to quarantine (state DEAD) and is reused much later. The
  * caller then calls dpw_client_socket_closed(), after posting the close completion. */
 void dpw_socket_release(struct dpw_socket *s);
@@ -106,9 +147,6 @@ void dpw_socket_release(struct dpw_socket *s);
 struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status);
 /* True if h points into the handle table at all (even a dead slot). */
 bool dpw_socket_is_slot(PWSK_SOCKET h);
-
-/* The dispatch table for a category (dispatch.c). */
-const VOID *dpw_dispatch_for(ULONG category);
 
 /* Address conversion between WSK's SOCKADDR and lwIP (addr.c). */
 /* An address given to socket s, for lwIP: its family must be the socket's
@@ -126,6 +164,8 @@ u8_t dpw_socket_ip_type(const struct dpw_socket *s);
 void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out);
 void dpw_copy_sockaddr(PSOCKADDR dst, const SOCKADDR_INET *src);
 
+/* ---- the socket core (socket.c): a socket's life, whatever its transport ----------------- */
+
 /* Event callbacks run bracketed by these, so that a close inside one waits (C5). */
 static inline void dpw_callback_enter(struct dpw_socket *s)
 {
@@ -133,46 +173,38 @@ static inline void dpw_callback_enter(struct dpw_socket *s)
 }
 void dpw_callback_leave(struct dpw_socket *s);
 
-/* lcore, once per loop pass: progress that no lwIP callback announces (FIN acknowledged). */
-void dpw_tcp_poll(void);
+/* The client closed the handle (or it is closing): no more callbacks, nothing new runs. */
+static inline bool dpw_socket_gone(const struct dpw_socket *s)
+{
+	return atomic_load_explicit(&s->handle_state, memory_order_relaxed) != DPW_HANDLE_LIVE;
+}
 
-/* Per-category lcore handlers. */
-void dpw_tcp_execute(struct dpw_req *r);
-void dpw_udp_execute(struct dpw_req *r);
+/* r waits on one of s's queues, cancellable by IoCancelIrp from now on. */
+void dpw_pend(struct dpw_req_queue *q, struct dpw_req *r);
+/* WskCloseSocket (§3), IoCancelIrp of a pending request, both on the lcore. */
 void dpw_close_execute(struct dpw_req *r);
-void dpw_control_execute(struct dpw_req *r);
 void dpw_cancel_execute(struct dpw_req *r);
-void dpw_socket_create_execute(struct dpw_req *r);
-void dpw_release_execute(struct dpw_req *r);
-void dpw_tcp_socket_connect(struct dpw_req *r);   /* WskSocketConnect after allocation */
-/* The send backlog worth keeping outstanding on a connection (SIO_WSK_QUERY_IDEAL_SEND_BACKLOG)
- * and its event: WskSendBacklogEvent runs when it is enabled on a connected socket and when
- * a socket with it enabled connects (F7). */
-SIZE_T dpw_tcp_ideal_send_backlog(const struct dpw_socket *s);
-void dpw_tcp_indicate_send_backlog(struct dpw_socket *s);
-void dpw_tcp_events_enabled(struct dpw_socket *s, ULONG enabled);
-/* Transport teardown for close (C3, C4): abortive unless fully disconnected. */
-void dpw_tcp_close(struct dpw_socket *s);
-void dpw_udp_close(struct dpw_socket *s);
-/* Drop unread received data (not retained indications: those are the client's, C9). */
-void dpw_socket_drop_rx(struct dpw_socket *s);
-
-void dpw_client_socket_closed(struct dpw_client *c);
+/* Tear a socket down without a close request: connections the client never accepted (or
+ * refused), sockets of a listener being closed, a WskSocketConnect that failed. */
 void dpw_socket_destroy(struct dpw_socket *s);
-void dpw_close_after_callback(struct dpw_socket *s);
-/* A request is about to wait on one of s's queues: make it cancellable (cancel.c). */
-void dpw_arm_cancel(struct dpw_req *r);
+void dpw_client_socket_closed(struct dpw_client *c);   /* client.c */
 
-/* Options and local-address sharing (control.c, security.c, udp.c; WSK-F2, F8, F9, C7). */
-void dpw_options_apply(struct dpw_socket *s);   /* s's options onto its new pcb */
-void dpw_options_inherit(struct dpw_socket *conn, const struct dpw_socket *listener);
+/* ---- below the transports: address sharing, security (security.c) ------------------------ */
+
+void dpw_security_inherit(struct dpw_socket *conn, const struct dpw_socket *listener);
 /* udp_bind/tcp_bind of s's pcb, refused (ERR_USE) unless every socket already on the address
  * shares it with s: both SO_REUSEADDR, or security descriptors admitting each other's clients;
  * never with SO_EXCLUSIVEADDRUSE on either. */
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port);
 NTSTATUS dpw_security_socket_set(struct dpw_socket *s, PVOID sd);   /* takes a reference */
 void dpw_security_socket_closed(struct dpw_socket *s);             /* drops it (C7) */
-#define DPW_RELEASE_DATAGRAMS 0x1   /* dpw_req.flags: WskRelease from the datagram table */
-void dpw_udp_release_execute(struct dpw_req *r);
+
+/* The transports' tables (tcp_conn.c, udp.c), for the dispatch tables' socket kinds. */
+extern const struct dpw_transport dpw_tcp_transport, dpw_udp_transport;
+
+/* The request router's handlers for requests that are not a transport's (execute.c,
+ * control.c, lent.c). */
+void dpw_control_execute(struct dpw_req *r);
+void dpw_socket_create_execute(struct dpw_req *r);
 
 #endif /* DPWSK_SOCKET_INTERNAL_H */

@@ -45,7 +45,7 @@ bool dpw_socket_is_slot(PWSK_SOCKET h)
 	       (p - base) % sizeof(*table) == 0;
 }
 
-struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, ULONG category)
+struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socket_kind *kind)
 {
 	struct dpw_socket *s = NULL;
 	uint32_t gen;
@@ -78,9 +78,11 @@ struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, ULONG category)
 		       sizeof(*s) - offsetof(struct dpw_socket, index));
 		s->index = index;
 	}
-	s->category = category;
+	s->category = kind->category;
+	s->kind = kind;
+	s->tp = kind->tp;
 	s->client = c;
-	s->wsk.Dispatch = dpw_dispatch_for(category);
+	s->wsk.Dispatch = kind->dispatch;
 	atomic_store(&s->callers, 0);
 	atomic_store(&s->gen, gen);
 	atomic_store(&s->handle_state, DPW_HANDLE_LIVE);

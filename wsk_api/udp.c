@@ -17,10 +17,10 @@
  *      WskReceiveFrom, and an event enabled by SO_WSK_EVENT_CALLBACK is disabled until enabled
  *      again, as the WSK documentation says).
  *
- * Datagram indications are released through their own request flag (DPW_RELEASE_DATAGRAMS,
- * set by the datagram dispatch table's WskRelease), so that tcp.c's stream indications and
- * these never get confused. Close (close.c) cancels pending IRPs first; dpw_udp_close then
- * removes the pcb and drops the queue; retained indications stay the client's (C9). */
+ * Datagram indications are released through this transport's table (the datagram dispatch
+ * table's WskRelease names it), so that TCP's stream indications and these never get
+ * confused. Close (socket.c) cancels pending IRPs first; close_socket then removes the pcb
+ * and drops the queue; retained indications stay the client's (C9). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,19 +75,19 @@ VOID DpwGetDatagramStats(PDPW_DATAGRAM_STATS s)
 	s->Retained = atomic_load(&stats.retained);
 }
 
-static bool socket_gone(const struct dpw_socket *s)
-{
-	return atomic_load_explicit(&s->handle_state, memory_order_relaxed) != DPW_HANDLE_LIVE;
-}
-
-static void pend(struct dpw_req_queue *q, struct dpw_req *r)
-{
-	dpw_queue_push(q, r);
-	dpw_arm_cancel(r);
-}
-
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 		    u16_t port);
+
+/* SO_REUSEADDR onto the pcb (the only option a datagram pcb takes, F9). */
+static void apply_options(struct dpw_socket *s)
+{
+	if (s->pcb.udp == NULL)
+		return;
+	if (s->reuse_addr)
+		s->pcb.udp->so_options |= SOF_REUSEADDR;
+	else
+		s->pcb.udp->so_options &= (u8_t)~SOF_REUSEADDR;
+}
 
 /* ---- pcb and bind ----------------------------------------------------------------------- */
 
@@ -102,7 +102,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	s->pcb.udp = pcb;
 	udp_recv(pcb, on_recv, s);
-	dpw_options_apply(s);   /* SO_REUSEADDR set before the pcb existed */
+	apply_options(s);   /* SO_REUSEADDR set before the pcb existed */
 	return STATUS_SUCCESS;
 }
 
@@ -316,9 +316,10 @@ static void requeue_front(struct dpw_socket *s, const struct dpw_dgram *d)
 	u->bytes += d->p->tot_len;
 }
 
-SIZE_T dpw_udp_backlog(const struct dpw_socket *s)
+static NTSTATUS receive_backlog(const struct dpw_socket *s, SIZE_T *bytes)
 {
-	return s->udp != NULL ? s->udp->bytes : 0;
+	*bytes = s->udp != NULL ? s->udp->bytes : 0;
+	return STATUS_SUCCESS;
 }
 
 /* Complete a WskReceiveFrom with one datagram (the caller frees the datagram). */
@@ -367,7 +368,7 @@ static void do_receive_from(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
-	pend(&s->recvq, r);
+	dpw_pend(&s->recvq, r);
 	serve_receives(s);
 }
 
@@ -407,7 +408,7 @@ static void lend_all(struct dpw_client *c, struct dpw_dgram_indication *first, b
 			dpw_lent_forget(&i->lent);
 }
 
-void dpw_udp_release_execute(struct dpw_req *r)
+static void release(struct dpw_req *r)
 {
 	unsigned n = 0;
 
@@ -456,7 +457,7 @@ static bool event_on(const struct dpw_socket *s)
 	const WSK_CLIENT_DATAGRAM_DISPATCH *ev = s->client_dispatch;
 
 	return ev != NULL && ev->WskReceiveFromEvent != NULL &&
-	       (s->events & WSK_EVENT_RECEIVE_FROM) && s->recvq.head == NULL && !socket_gone(s);
+	       (s->events & WSK_EVENT_RECEIVE_FROM) && s->recvq.head == NULL && !dpw_socket_gone(s);
 }
 
 /* Indicate everything queued, as one list, oldest first. */
@@ -520,14 +521,15 @@ static void indicate(struct dpw_socket *s)
 	}
 	/* A close called from inside the callback completes here (C5): s may be gone after. */
 	dpw_callback_leave(s);
-	if (!socket_gone(s))
+	if (!dpw_socket_gone(s))
 		serve_receives(s);   /* receives posted from inside the callback */
 }
 
-void dpw_udp_events_changed(struct dpw_socket *s)
+/* The receive-from event may have been enabled: indicate what is queued. */
+static void events_enabled(struct dpw_socket *s, ULONG enabled)
 {
-	if (s->category == WSK_FLAG_DATAGRAM_SOCKET)
-		indicate(s);
+	(void)enabled;
+	indicate(s);
 }
 
 static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
@@ -537,7 +539,7 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
 	struct dpw_dgram d;
 
 	(void)pcb;
-	if (s == NULL || socket_gone(s)) {
+	if (s == NULL || dpw_socket_gone(s)) {
 		pbuf_free(p);
 		return;
 	}
@@ -585,7 +587,7 @@ static NTSTATUS fixed_address(const struct dpw_socket *s, const SOCKADDR *addr, 
 	return STATUS_SUCCESS;
 }
 
-NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
+static NTSTATUS set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
 {
 	ip_addr_t ip;
 	uint16_t port;
@@ -614,7 +616,7 @@ NTSTATUS dpw_udp_set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T l
 
 /* SIO_WSK_SET_SENDTO_ADDRESS: where sends without an address go, with no effect on what is
  * received (unlike SIO_WSK_SET_REMOTE_ADDRESS). Any time, bound or not. */
-NTSTATUS dpw_udp_set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
+static NTSTATUS set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len)
 {
 	ip_addr_t ip;
 	uint16_t port;
@@ -641,7 +643,7 @@ static void do_get_local_address(struct dpw_req *r)
 	dpw_req_complete(r, STATUS_SUCCESS, 0);
 }
 
-void dpw_udp_execute(struct dpw_req *r)
+static void execute(struct dpw_req *r)
 {
 	switch (r->op) {
 	case DPW_OP_BIND: do_bind(r); break;
@@ -653,7 +655,7 @@ void dpw_udp_execute(struct dpw_req *r)
 	}
 }
 
-void dpw_udp_close(struct dpw_socket *s)
+static void close_socket(struct dpw_socket *s)
 {
 	struct dpw_dgram d;
 
@@ -671,3 +673,14 @@ void dpw_udp_close(struct dpw_socket *s)
 	s->has_remote_fixed = false;
 	s->has_sendto_fixed = false;
 }
+
+const struct dpw_transport dpw_udp_transport = {
+	.execute = execute,
+	.close = close_socket,
+	.release = release,
+	.apply_options = apply_options,
+	.events_enabled = events_enabled,
+	.receive_backlog = receive_backlog,
+	.set_remote = set_remote,
+	.set_sendto = set_sendto,
+};

@@ -165,10 +165,12 @@ void dpw_app_print_stats(struct dpw_app *app)
 	DpwGetProviderStats(&ps);
 	printf("dpwsk: wsk requests=%" PRIu64 " inline_requests=%" PRIu64 " ring_full=%" PRIu64
 	       " completions=%" PRIu64 " completion_spills=%" PRIu64 " invalid_handles=%" PRIu64
-	       " concurrent_close=%" PRIu64 " sockets_open=%lu\n",
+	       " concurrent_close=%" PRIu64 " sockets_open=%lu heap_requests=%" PRIu64
+	       " heap_indications=%" PRIu64 "\n",
 	       (uint64_t)ps.Requests, (uint64_t)ps.InlineRequests, (uint64_t)ps.RingFull,
 	       (uint64_t)ps.Completions, (uint64_t)ps.CompletionSpills, (uint64_t)ps.InvalidHandles,
-	       (uint64_t)ps.ConcurrentClose, (unsigned long)ps.SocketsOpen);
+	       (uint64_t)ps.ConcurrentClose, (unsigned long)ps.SocketsOpen,
+	       (uint64_t)ps.HeapRequests, (uint64_t)ps.HeapIndications);
 	if (app->print_stats != NULL)
 		app->print_stats(app);
 	fflush(stdout);

@@ -43,6 +43,10 @@ typedef struct _DPW_PROVIDER_STATS {
 	/* Data indications a client retained and never released with WskRelease, freed (and
 	 * reported on stderr) by its WskDeregister (WSK-C9). */
 	ULONGLONG UnreleasedAtDeregister;
+	/* Requests and data indications taken from the heap because their pool was empty (the
+	 * hot path uses none while the pools suffice). */
+	ULONGLONG HeapRequests;
+	ULONGLONG HeapIndications;
 } DPW_PROVIDER_STATS, *PDPW_PROVIDER_STATS;
 VOID DpwGetProviderStats(PDPW_PROVIDER_STATS Stats);
 

@@ -1,0 +1,215 @@
+/* Requests: where they come from, how they wait, how they end. The low half of the provider,
+ * below the socket core and the transports: nothing here knows what a request does.
+ *
+ * A request is taken by the calling thread and given back on the lcore once its IRP has
+ * completed, so the pool must move objects between threads without a lock or a heap call on
+ * the way: each thread keeps a small cache, and caches trade with a shared lock-free ring of
+ * free requests in bursts (DPDK's mempool does the same for its lcores; application threads
+ * have none, hence this). The pool has a fixed size; once it is empty, requests come from the
+ * heap and are counted, so a call is never refused for want of a request object. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_ring.h>
+
+#include "provider_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* A request back in the pool is poisoned: a use after completion still trips ASan. */
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define REQ_POOL_SIZE  32768u   /* requests in flight before the heap is used */
+#define REQ_CACHE      64u      /* a thread's cache trades this many at a time */
+
+struct dpw_provider dpw_provider;
+struct dpw_provider_counters dpw_counters;
+__thread struct dpw_inline_call *dpw_inline_call;
+
+static struct dpw_req *pool;          /* REQ_POOL_SIZE requests, never freed */
+static struct rte_ring *pool_free;    /* MPMC ring of free pool requests */
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cache_key;
+
+struct req_cache {
+	unsigned n;
+	struct dpw_req *objs[2 * REQ_CACHE];
+};
+static __thread struct req_cache cache;
+static __thread bool cache_registered;
+
+/* A thread that ends gives its cache back, so that thread churn cannot drain the pool. */
+static void cache_flush(void *arg)
+{
+	struct req_cache *c = arg;
+
+	if (c->n > 0)
+		rte_ring_mp_enqueue_burst(pool_free, (void **)c->objs, c->n, NULL);
+	c->n = 0;
+}
+
+static void pool_init(void)
+{
+	size_t ring_bytes = (size_t)rte_ring_get_memsize(REQ_POOL_SIZE * 2);
+	struct rte_ring *r;
+
+	/* Address space only until used; the ring is ours, so no EAL memory zone is needed. */
+	pool = mmap(NULL, sizeof(*pool) * REQ_POOL_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	r = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(ring_bytes, RTE_CACHE_LINE_SIZE));
+	if (pool == MAP_FAILED || r == NULL ||
+	    rte_ring_init(r, "wsk_req_free", REQ_POOL_SIZE * 2, 0) != 0) {
+		fprintf(stderr, "dpwsk: no memory for the request pool; requests use the heap\n");
+		if (pool != MAP_FAILED)
+			munmap(pool, sizeof(*pool) * REQ_POOL_SIZE);
+		free(r);
+		pool = NULL;
+		return;
+	}
+	for (unsigned i = 0; i < REQ_POOL_SIZE; i++) {
+		struct dpw_req *q = &pool[i];
+
+		POISON(q, sizeof(*q));
+		rte_ring_mp_enqueue(r, q);
+	}
+	pool_free = r;
+	pthread_key_create(&cache_key, cache_flush);
+}
+
+static bool from_pool(const struct dpw_req *r)
+{
+	return pool != NULL && r >= pool && r < pool + REQ_POOL_SIZE;
+}
+
+struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp)
+{
+	struct dpw_req *r = NULL;
+
+	pthread_once(&pool_once, pool_init);
+	if (pool != NULL) {
+		if (!cache_registered) {
+			pthread_setspecific(cache_key, &cache);
+			cache_registered = true;
+		}
+		if (cache.n == 0)
+			cache.n = rte_ring_mc_dequeue_burst(pool_free, (void **)cache.objs,
+							    REQ_CACHE, NULL);
+		if (cache.n > 0)
+			r = cache.objs[--cache.n];
+	}
+	if (r != NULL) {
+		UNPOISON(r, sizeof(*r));
+		memset(r, 0, sizeof(*r));
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return NULL;
+		atomic_fetch_add_explicit(&dpw_counters.heap_requests, 1, memory_order_relaxed);
+	}
+	r->op = op;
+	r->irp = irp;
+	return r;
+}
+
+void dpw_req_free(struct dpw_req *r)
+{
+	if (!from_pool(r)) {
+		free(r);
+		return;
+	}
+	POISON(r, sizeof(*r));
+	if (!cache_registered) {
+		pthread_setspecific(cache_key, &cache);
+		cache_registered = true;
+	}
+	if (cache.n == 2 * REQ_CACHE) {
+		/* Full: the older half goes back to the shared ring in one burst. */
+		rte_ring_mp_enqueue_burst(pool_free, (void **)cache.objs, REQ_CACHE, NULL);
+		memmove(cache.objs, cache.objs + REQ_CACHE, REQ_CACHE * sizeof(cache.objs[0]));
+		cache.n = REQ_CACHE;
+	}
+	cache.objs[cache.n++] = r;
+}
+
+bool dpw_on_lcore(void)
+{
+	return atomic_load_explicit(&dpw_provider.lcore_known, memory_order_acquire) &&
+	       pthread_equal(pthread_self(), dpw_provider.lcore_thread);
+}
+
+bool dpw_req_post(struct dpw_req *r)
+{
+	if (!atomic_load(&dpw_provider.attached) ||
+	    rte_ring_mp_enqueue(dpw_provider.requests, r) != 0)
+		return false;
+	atomic_fetch_add_explicit(&dpw_counters.requests, 1, memory_order_relaxed);
+	return true;
+}
+
+void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
+{
+	if (dpw_inline_call != NULL && dpw_inline_call->r == r) {
+		dpw_inline_call->status = status;
+		dpw_inline_call->r = NULL;   /* r is freed below; its address may come back */
+	}
+	if (r->irp != NULL && DpwCompleteIrpDeferred(r->irp, status, info) == STATUS_SUCCESS)
+		dpw_post_completion(r->client, r->irp);
+	dpw_req_free(r);
+}
+
+void dpw_queue_complete_all(struct dpw_req_queue *q, NTSTATUS status)
+{
+	struct dpw_req *r;
+
+	while ((r = dpw_queue_pop(q)) != NULL)
+		dpw_req_complete(r, status, 0);
+}
+
+bool dpw_queue_remove(struct dpw_req_queue *q, struct dpw_req *r)
+{
+	struct dpw_req **pp, *prev = NULL;
+
+	for (pp = &q->head; *pp != NULL; prev = *pp, pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			if (q->tail == r)
+				q->tail = prev;
+			q->count--;
+			r->next = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status)
+{
+	if (irp != NULL && c != NULL && DpwStartIrp(irp) == STATUS_SUCCESS &&
+	    DpwCompleteIrpDeferred(irp, status, 0) == STATUS_SUCCESS)
+		dpw_post_completion(c, irp);
+	return status;
+}
+
+VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
+{
+	if (s == NULL)
+		return;
+	s->Requests = atomic_load(&dpw_counters.requests);
+	s->InlineRequests = atomic_load(&dpw_counters.inline_requests);
+	s->RingFull = atomic_load(&dpw_counters.ring_full);
+	s->Completions = atomic_load(&dpw_counters.completions);
+	s->CompletionSpills = atomic_load(&dpw_counters.spills);
+	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
+	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
+	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
+	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
+	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);
+	s->HeapIndications = atomic_load(&dpw_counters.heap_indications);
+}

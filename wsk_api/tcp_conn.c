@@ -1,0 +1,529 @@
+/* The TCP transport's connection side, on the lcore: bind, connect, listen, accept (F6),
+ * disconnect (F5: graceful after the queued sends, abortive is a RST), transport errors,
+ * close (C3, C4), options; and the transport's table, through which the socket core and the
+ * request router reach all of TCP. Receive is tcp_rx.c's, send tcp_tx.c's. */
+#include "lwip/ip.h"
+
+#include "tcp_internal.h"
+
+static void on_err(void *arg, err_t err);
+
+static void attach_pcb(struct dpw_socket *s, struct tcp_pcb *pcb)
+{
+	s->pcb.tcp = pcb;
+	tcp_arg(pcb, s);
+	tcp_recv(pcb, dpw_tcp_on_recv);
+	tcp_sent(pcb, dpw_tcp_on_sent);
+	tcp_err(pcb, on_err);
+}
+
+static void remember_addresses(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	dpw_lwip_to_sockaddr(&pcb->local_ip, pcb->local_port, &s->local_addr);
+	s->has_local = true;
+	if (pcb->state != LISTEN && pcb->remote_port != 0) {
+		dpw_lwip_to_sockaddr(&pcb->remote_ip, pcb->remote_port, &s->remote_addr);
+		s->has_remote = true;
+	}
+}
+
+static NTSTATUS map_err(err_t err, bool connecting)
+{
+	switch (err) {
+	case ERR_RST:
+		return connecting ? STATUS_CONNECTION_REFUSED : STATUS_CONNECTION_RESET;
+	case ERR_ABRT:
+		return connecting ? STATUS_IO_TIMEOUT : STATUS_CONNECTION_ABORTED;
+	default:
+		return STATUS_CONNECTION_ABORTED;
+	}
+}
+
+/* lwIP has freed the pcb: a RST arrived, retransmissions gave up, or (ERR_CLSD) the last
+ * ACK of a graceful close came in. */
+static void on_err(void *arg, err_t err)
+{
+	struct dpw_socket *s = arg;
+	struct dpw_req *r;
+	bool connecting;
+
+	if (s == NULL)
+		return;
+	s->pcb.tcp = NULL;
+	connecting = s->tstate == DPW_TCP_CONNECTING;
+	s->tstate = DPW_TCP_CLOSED;
+	if (err == ERR_CLSD) {
+		s->graceful_closed = true;
+		dpw_tcp_poll();
+		return;
+	}
+	s->reset = true;
+	s->reset_status = map_err(err, connecting);
+	while ((r = dpw_queue_pop(&s->connectq)) != NULL) {
+		if (r->op == DPW_OP_SOCKET_CONNECT) {
+			/* The socket was never the client's: it goes with the failure. */
+			struct dpw_socket *dead = r->sock;
+
+			dpw_req_complete(r, s->reset_status, 0);
+			dpw_socket_destroy(dead);
+			return;
+		}
+		dpw_req_complete(r, s->reset_status, 0);
+	}
+	dpw_queue_complete_all(&s->sendq, s->reset_status);
+	dpw_queue_complete_all(&s->disconnectq, s->reset_status);
+	dpw_tcp_unlist_disconnecting(s);
+	dpw_tcp_rx_deliver(s);   /* pending receives: unread data first, then the reset status */
+	if (!dpw_socket_gone(s))
+		dpw_tcp_indicate_disconnect(s, WSK_FLAG_ABORTIVE);
+}
+
+/* ---- options (F9) ------------------------------------------------------------------------ */
+
+static void set_flag(u8_t *so_options, u8_t flag, bool on)
+{
+	if (on)
+		*so_options |= flag;
+	else
+		*so_options &= (u8_t)~flag;
+}
+
+/* The socket's options onto its pcb. A listening pcb is a smaller struct without Nagle or
+ * timers: only its so_options apply (and accepted connections inherit them). */
+static void apply_options(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (pcb == NULL)
+		return;
+	set_flag(&pcb->so_options, SOF_REUSEADDR, s->reuse_addr);
+	set_flag(&pcb->so_options, SOF_KEEPALIVE, s->opt.keepalive);
+	if (pcb->state == LISTEN)
+		return;
+	/* lwIP's timers skip idle connections (lwip-0014): keepalive is timer work */
+	if (s->opt.keepalive)
+		tcp_timers_on(pcb);
+	if (s->opt.nodelay)
+		tcp_nagle_disable(pcb);
+	else
+		tcp_nagle_enable(pcb);
+}
+
+/* A connection accepted by a listener takes its options and security descriptor (F9, F2). */
+static void inherit_options(struct dpw_socket *conn, const struct dpw_socket *l)
+{
+	conn->reuse_addr = l->reuse_addr;
+	conn->exclusive_addr = l->exclusive_addr;
+	conn->opt = l->opt;
+	dpw_security_inherit(conn, l);
+	apply_options(conn);
+}
+
+/* Events just enabled on a connection: data already received (and a FIN already seen) is
+ * indicated now, not when more arrives; the send backlog is reported (F7). */
+static void events_enabled(struct dpw_socket *s, ULONG enabled)
+{
+	if (s->category == WSK_FLAG_LISTEN_SOCKET)
+		return;
+	if (enabled & (WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT))
+		dpw_tcp_rx_deliver(s);
+	if ((enabled & WSK_EVENT_SEND_BACKLOG) && !dpw_socket_gone(s))
+		dpw_tcp_indicate_send_backlog(s);
+}
+
+static NTSTATUS ensure_pcb(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb;
+
+	if (s->pcb.tcp != NULL)
+		return STATUS_SUCCESS;
+	pcb = tcp_new_ip_type(dpw_socket_ip_type(s));
+	if (pcb == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	attach_pcb(s, pcb);
+	apply_options(s);   /* SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY set before (F9) */
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st = dpw_sockaddr_for_socket(s, addr, &ip, &port);
+	err_t err;
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;
+	if (!dpw_ip_is_bindable(&ip))
+		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
+	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
+		return st;
+	err = dpw_bind_pcb(s, &ip, port);   /* tcp_bind, with F2's sharing rules */
+	if (err == ERR_USE)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+	if (err == ERR_BUF && port == 0)
+		return STATUS_TOO_MANY_ADDRESSES;   /* no ephemeral port free */
+	if (err != ERR_OK)
+		return STATUS_INVALID_ADDRESS;
+	s->bound = true;
+	s->tstate = DPW_TCP_BOUND;
+	remember_addresses(s);
+	return STATUS_SUCCESS;
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+
+
+static NTSTATUS start_listening(struct dpw_socket *s)
+{
+	struct tcp_pcb *lpcb;
+	err_t err;
+
+	dpw_tcp_detach(s->pcb.tcp);
+	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, TCP_DEFAULT_LISTEN_BACKLOG, &err);
+	if (lpcb == NULL) {
+		attach_pcb(s, s->pcb.tcp);
+		return err == ERR_USE ? STATUS_ADDRESS_ALREADY_ASSOCIATED
+				      : STATUS_INSUFFICIENT_RESOURCES;
+	}
+	s->pcb.tcp = lpcb;
+	tcp_arg(lpcb, s);
+	tcp_accept(lpcb, on_accept);
+	s->tstate = DPW_TCP_LISTENING;
+	return STATUS_SUCCESS;
+}
+
+static void do_bind(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st = bind_pcb(s, r->u.addr.addr);
+
+	/* A listening socket listens as soon as it is bound (WSK semantics). */
+	if (st == STATUS_SUCCESS && s->category == WSK_FLAG_LISTEN_SOCKET)
+		st = start_listening(s);
+	dpw_req_complete(r, st, 0);
+}
+
+static void do_listen(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_BOUND) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	dpw_req_complete(r, start_listening(r->sock), 0);
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct dpw_socket *s = arg;
+	struct dpw_req *r;
+
+	(void)pcb;
+	if (s == NULL)
+		return ERR_OK;
+	if (err != ERR_OK) {
+		on_err(s, err);
+		return ERR_ABRT;
+	}
+	s->tstate = DPW_TCP_CONNECTED;
+	remember_addresses(s);
+	r = dpw_queue_pop(&s->connectq);
+	if (r != NULL && r->op == DPW_OP_CONNECT && r->u.addr.buf != NULL) {
+		/* WskConnectEx: the same IRP now sends its buffer (F3), completing with the bytes
+		 * sent; a close meanwhile cancels it like any pending send (C2). */
+		PWSK_BUF buf = r->u.addr.buf;
+
+		r->op = DPW_OP_SEND;
+		r->flags = 0;
+		r->done = 0;
+		r->u.io.buf = buf;
+		dpw_pend(&s->sendq, r);
+		dpw_tcp_tx_pump(s);
+	} else if (r != NULL) {
+		if (r->op == DPW_OP_SOCKET_CONNECT)
+			dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&s->wsk);
+		else
+			dpw_req_complete(r, STATUS_SUCCESS, 0);
+	}
+	dpw_tcp_indicate_send_backlog(s);
+	return s->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
+}
+
+static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOCKADDR *remote)
+{
+	ip_addr_t ip;
+	uint16_t port;
+	NTSTATUS st = dpw_sockaddr_for_socket(s, remote, &ip, &port);
+	err_t err;
+
+	if (st != STATUS_SUCCESS)
+		return st;
+	if (port == 0 || ip_addr_isany(&ip))
+		return STATUS_INVALID_ADDRESS;
+	if (!dpw_ip_reachable(&ip))
+		return STATUS_NETWORK_UNREACHABLE;
+	err = tcp_connect(s->pcb.tcp, &ip, port, on_connected);
+	if (err == ERR_RTE)
+		return STATUS_NETWORK_UNREACHABLE;
+	if (err == ERR_USE)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
+	if (err != ERR_OK)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	s->tstate = DPW_TCP_CONNECTING;
+	dpw_pend(&s->connectq, r);
+	return STATUS_PENDING;
+}
+
+static void do_connect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st;
+
+	if (!s->bound) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	if (s->tstate != DPW_TCP_BOUND) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	st = start_connect(s, r, r->u.addr.addr);
+	if (st != STATUS_PENDING)
+		dpw_req_complete(r, st, 0);
+}
+
+static void socket_connect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+	NTSTATUS st = bind_pcb(s, r->u.socket.local);
+
+	if (st == STATUS_SUCCESS)
+		st = start_connect(s, r, r->u.socket.remote);
+	if (st != STATUS_PENDING) {
+		dpw_req_complete(r, st, 0);
+		dpw_socket_destroy(s);
+	}
+}
+
+/* Hand a transport-accepted connection to a waiting WskAccept IRP. */
+static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
+{
+	conn->context = r->u.accept.ctx;
+	conn->client_dispatch = r->u.accept.dispatch;
+	conn->events = conn->client_dispatch != NULL ? conn->client->static_events : 0;
+	dpw_copy_sockaddr(r->u.accept.local, &conn->local_addr);
+	dpw_copy_sockaddr(r->u.accept.remote, &conn->remote_addr);
+	conn->listener = NULL;
+	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&conn->wsk);
+	dpw_tcp_indicate_send_backlog(conn);
+}
+
+static void backlog_push(struct dpw_socket *l, struct dpw_socket *conn)
+{
+	conn->listener = l;
+	conn->backlog_next = NULL;
+	if (l->backlog_tail != NULL)
+		l->backlog_tail->backlog_next = conn;
+	else
+		l->backlog_head = conn;
+	l->backlog_tail = conn;
+	l->backlog_len++;
+}
+
+static struct dpw_socket *backlog_pop(struct dpw_socket *l)
+{
+	struct dpw_socket *conn = l->backlog_head;
+
+	if (conn != NULL) {
+		l->backlog_head = conn->backlog_next;
+		if (l->backlog_head == NULL)
+			l->backlog_tail = NULL;
+		l->backlog_len--;
+		conn->backlog_next = NULL;
+	}
+	return conn;
+}
+
+/* The accept event (F7): the client takes the connection now, or refuses it. */
+static bool offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
+{
+	const WSK_CLIENT_LISTEN_DISPATCH *ev = dpw_tcp_listen_events(l);
+	PVOID ctx = NULL;
+	const WSK_CLIENT_CONNECTION_DISPATCH *dispatch = NULL;
+	NTSTATUS st;
+
+	if (ev == NULL || ev->WskAcceptEvent == NULL || !(l->events & WSK_EVENT_ACCEPT))
+		return false;
+	dpw_callback_enter(l);
+	st = ev->WskAcceptEvent(l->context, 0, (PSOCKADDR)&conn->local_addr,
+				(PSOCKADDR)&conn->remote_addr, &conn->wsk, &ctx, &dispatch);
+	dpw_callback_leave(l);
+	if (st == STATUS_SUCCESS) {
+		conn->context = ctx;
+		conn->client_dispatch = dispatch;
+		conn->events = dispatch != NULL ? conn->client->static_events : 0;
+		return true;
+	}
+	dpw_socket_destroy(conn);   /* refused: reset */
+	return true;
+}
+
+#define DPW_ACCEPT_BACKLOG 1024
+
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct dpw_socket *l = arg, *conn;
+	struct dpw_req *r;
+
+	if (l == NULL || err != ERR_OK || pcb == NULL)
+		return ERR_VAL;
+	if (l->backlog_len >= DPW_ACCEPT_BACKLOG ||
+	    (conn = dpw_socket_alloc(l->client, l->kind->accepted)) == NULL) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	conn->af = l->af;
+	attach_pcb(conn, pcb);
+	inherit_options(conn, l);   /* options and security descriptor (F9, F2) */
+	conn->bound = true;
+	conn->tstate = DPW_TCP_CONNECTED;
+	remember_addresses(conn);
+	/* F6: queued accept IRPs first, then the accept event, else the backlog. */
+	r = dpw_queue_pop(&l->acceptq);
+	if (r != NULL) {
+		complete_accept(conn, r);
+		return ERR_OK;
+	}
+	if (offer_to_accept_event(l, conn))
+		return conn->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
+	backlog_push(l, conn);
+	return ERR_OK;
+}
+
+static void do_accept(struct dpw_req *r)
+{
+	struct dpw_socket *l = r->sock, *conn;
+
+	if (l->tstate != DPW_TCP_LISTENING) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	conn = backlog_pop(l);
+	if (conn != NULL) {
+		complete_accept(conn, r);
+		return;
+	}
+	dpw_pend(&l->acceptq, r);
+}
+
+static void do_disconnect(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING) {
+		dpw_req_complete(r, s->reset ? s->reset_status : STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	if (r->flags & WSK_FLAG_ABORTIVE) {
+		struct tcp_pcb *pcb = s->pcb.tcp;
+
+		dpw_tcp_detach(pcb);
+		tcp_abort(pcb);   /* RST */
+		s->pcb.tcp = NULL;
+		s->tstate = DPW_TCP_CLOSED;
+		s->reset = true;
+		s->reset_status = STATUS_CONNECTION_ABORTED;
+		dpw_queue_complete_all(&s->sendq, STATUS_CONNECTION_ABORTED);
+		dpw_queue_complete_all(&s->recvq, STATUS_CONNECTION_ABORTED);
+		dpw_queue_complete_all(&s->disconnectq, STATUS_CONNECTION_ABORTED);
+		dpw_tcp_unlist_disconnecting(s);
+		dpw_req_complete(r, STATUS_SUCCESS, 0);
+		return;
+	}
+	if (s->fin_sent || s->disconnectq.head != NULL) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	dpw_pend(&s->disconnectq, r);
+	dpw_tcp_tx_pump(s);
+}
+
+static void do_get_address(struct dpw_req *r, bool local)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (local ? !s->has_local : !s->has_remote) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	dpw_copy_sockaddr(r->u.addr.addr, local ? &s->local_addr : &s->remote_addr);
+	dpw_req_complete(r, STATUS_SUCCESS, 0);
+}
+
+static void execute(struct dpw_req *r)
+{
+	switch (r->op) {
+	case DPW_OP_BIND: do_bind(r); break;
+	case DPW_OP_CONNECT: do_connect(r); break;
+	case DPW_OP_LISTEN: do_listen(r); break;
+	case DPW_OP_ACCEPT: do_accept(r); break;
+	case DPW_OP_SEND: dpw_tcp_send(r); break;
+	case DPW_OP_RECEIVE: dpw_tcp_receive(r); break;
+	case DPW_OP_DISCONNECT: do_disconnect(r); break;
+	case DPW_OP_GET_LOCAL_ADDRESS: do_get_address(r, true); break;
+	case DPW_OP_GET_REMOTE_ADDRESS: do_get_address(r, false); break;
+	default: dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0); break;
+	}
+}
+
+/* C3/C4: reset unless both directions are finished; a listener resets its backlog. Unread
+ * data goes with the connection. */
+static void close_socket(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct dpw_socket *conn;
+
+	dpw_tcp_unlist_disconnecting(s);
+	dpw_tcp_drop_rx(s);
+	while ((conn = backlog_pop(s)) != NULL)
+		dpw_socket_destroy(conn);
+	s->pcb.tcp = NULL;
+	if (pcb == NULL)
+		return;
+	if (s->tstate == DPW_TCP_LISTENING) {
+		tcp_arg(pcb, NULL);
+		tcp_accept(pcb, NULL);
+		tcp_close(pcb);
+		return;
+	}
+	dpw_tcp_detach(pcb);
+	switch (pcb->state) {
+	case CLOSED:        /* bound or new, never connected: nothing on the wire */
+		tcp_close(pcb);
+		break;
+	case TIME_WAIT:     /* both FINs exchanged and acknowledged: TIME_WAIT is lwIP's */
+		break;
+	default:            /* anything still open in either direction: RST, no TIME_WAIT */
+		tcp_abort(pcb);
+		break;
+	}
+}
+
+const struct dpw_transport dpw_tcp_transport = {
+	.execute = execute,
+	.socket_connect = socket_connect,
+	.close = close_socket,
+	.release = dpw_tcp_release,
+	.apply_options = apply_options,
+	.events_enabled = events_enabled,
+	.receive_backlog = dpw_tcp_receive_backlog,
+	.ideal_send_backlog = dpw_tcp_ideal_send_backlog,
+	.poll = dpw_tcp_poll,
+};

@@ -1,0 +1,301 @@
+/* TCP receive (F4), on the lcore. Data lands in s->rx (the received mbufs, no copy);
+ * pending WskReceive IRPs are served first, in order; with none pending and the receive event
+ * on, the data is indicated in place (F7), one indication per pbuf. Retained indications are
+ * the client's until WskRelease, whatever becomes of the socket (C9). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/pbuf.h"
+
+#include "tcp_internal.h"
+
+/* The transport took n more bytes off our hands: reopen the window by that much. */
+static void window_update(struct dpw_socket *s, uint32_t n)
+{
+	while (n > 0 && s->pcb.tcp != NULL) {
+		u16_t chunk = (u16_t)(n > 0xffff ? 0xffff : n);
+
+		tcp_recved(s->pcb.tcp, chunk);
+		n -= chunk;
+	}
+}
+
+/* Copy up to max bytes from the head of s->rx into buf, offset bytes past the buffer's own
+ * Offset (as DpwCopyToWskBuf counts), then drop them. */
+static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint32_t max,
+			bool discard)
+{
+	uint32_t n = max < s->rx_len ? max : s->rx_len, copied = 0;
+
+	for (struct pbuf *q = s->rx; q != NULL && copied < n; q = q->next) {
+		uint32_t piece = q->len < n - copied ? q->len : n - copied;
+
+		if (!discard)
+			DpwCopyToWskBuf(buf, offset + copied, q->payload, piece);
+		copied += piece;
+	}
+	for (uint32_t left = copied; left > 0;) {
+		u16_t chunk = (u16_t)(left > 0xffff ? 0xffff : left);   /* lwIP's u16_t sizes */
+
+		s->rx = pbuf_free_header(s->rx, chunk);
+		left -= chunk;
+	}
+	s->rx_len -= copied;
+	window_update(s, copied);
+	return copied;
+}
+
+/* One received pbuf lent to the client as a data indication. */
+struct dpw_indication {
+	WSK_DATA_INDICATION di;      /* first: the client sees a PWSK_DATA_INDICATION */
+	MDL mdl;
+	struct pbuf *p;
+	struct dpw_lent lent;        /* on the client's list while retained (C9) */
+};
+
+static void free_indications(struct dpw_indication *first, bool free_data)
+{
+	while (first != NULL) {
+		struct dpw_indication *next = (struct dpw_indication *)first->di.Next;
+
+		dpw_lent_forget(&first->lent);
+		if (free_data)
+			pbuf_free(first->p);
+		free(first);
+		first = next;
+	}
+}
+
+/* WskDeregister's sweep of an indication never released (lent.c). */
+static void free_lent(struct dpw_lent *l)
+{
+	struct dpw_indication *d =
+		(struct dpw_indication *)((char *)l - offsetof(struct dpw_indication, lent));
+
+	pbuf_free(d->p);
+	free(d);
+}
+
+/* Lent before the receive event runs (a WskRelease from inside it runs inline), taken back
+ * if the event did not retain them. */
+static void lend_all(struct dpw_client *c, struct dpw_indication *first, bool lend)
+{
+	for (struct dpw_indication *d = first; d != NULL; d = (struct dpw_indication *)d->di.Next)
+		if (lend)
+			dpw_lent_keep(c, &d->lent, free_lent);
+		else
+			dpw_lent_forget(&d->lent);
+}
+
+void dpw_tcp_release(struct dpw_req *r)
+{
+	/* C9: whatever became of the socket, the indications and their data go now. */
+	free_indications((struct dpw_indication *)r->u.release.list, true);
+	dpw_req_free(r);
+}
+
+static struct pbuf *rejoin(struct dpw_indication *first);
+
+
+/* Split s->rx into single pbufs, each described by one indication (no copy). On failure
+ * s->rx is whole again and NULL is returned. */
+static struct dpw_indication *build_indications(struct dpw_socket *s)
+{
+	struct dpw_indication *first = NULL, *last = NULL;
+	struct pbuf *q = s->rx;
+
+	while (q != NULL) {
+		struct pbuf *next = q->next;
+		struct dpw_indication *d = calloc(1, sizeof(*d));
+
+		if (d == NULL) {
+			/* Out of memory: put the pbufs split off so far back in front of the rest. */
+			struct pbuf *head = rejoin(first);
+
+			if (head != NULL)
+				pbuf_cat(head, q);
+			s->rx = head != NULL ? head : q;
+			free_indications(first, false);
+			return NULL;
+		}
+		q->next = NULL;
+		q->tot_len = q->len;
+		d->p = q;
+		MmInitializeMdl(&d->mdl, q->payload, q->len);
+		d->di.Buffer.Mdl = &d->mdl;
+		d->di.Buffer.Offset = 0;
+		d->di.Buffer.Length = q->len;
+		if (last != NULL)
+			last->di.Next = &d->di;
+		else
+			first = d;
+		last = d;
+		q = next;
+	}
+	return first;
+}
+
+static struct pbuf *rejoin(struct dpw_indication *first)
+{
+	struct pbuf *head = NULL;
+
+	for (struct dpw_indication *d = first; d != NULL; d = (struct dpw_indication *)d->di.Next)
+		if (head == NULL)
+			head = d->p;
+		else
+			pbuf_cat(head, d->p);
+	return head;
+}
+
+static void indicate_receive(struct dpw_socket *s)
+{
+	const WSK_CLIENT_CONNECTION_DISPATCH *ev = dpw_tcp_conn_events(s);
+	struct dpw_indication *list;
+	SIZE_T accepted = 0;
+	uint32_t len = s->rx_len;
+	NTSTATUS st;
+
+	if (len == 0 || ev == NULL || ev->WskReceiveEvent == NULL ||
+	    !(s->events & WSK_EVENT_RECEIVE) || s->receive_event_blocked)
+		return;
+	list = build_indications(s);
+	if (list == NULL)
+		return;
+	s->rx = NULL;
+	s->rx_len = 0;
+	lend_all(s->client, list, true);
+	dpw_callback_enter(s);
+	st = ev->WskReceiveEvent(s->context, 0, &list->di, len, &accepted);
+	if (st != STATUS_PENDING)
+		lend_all(s->client, list, false);
+	if (st == STATUS_PENDING) {
+		/* Retained: the client owns the data until WskRelease (F7, C9). */
+		window_update(s, len);
+	} else if (st == STATUS_DATA_NOT_ACCEPTED) {
+		/* Keep it for the next WskReceive, and stop indicating until then. */
+		s->rx = rejoin(list);
+		s->rx_len = len;
+		free_indications(list, false);
+		s->receive_event_blocked = true;
+	} else {
+		free_indications(list, true);
+		window_update(s, len);
+	}
+	dpw_callback_leave(s);
+}
+
+void dpw_tcp_indicate_disconnect(struct dpw_socket *s, ULONG flags)
+{
+	const WSK_CLIENT_CONNECTION_DISPATCH *ev = dpw_tcp_conn_events(s);
+
+	/* C5: a receive event just before may have closed the socket (and dropped what was
+	 * left of its data, so the FIN looks due): no callback once the socket is closing. */
+	if (dpw_socket_gone(s) || s->disconnect_indicated || ev == NULL ||
+	    ev->WskDisconnectEvent == NULL || !(s->events & WSK_EVENT_DISCONNECT))
+		return;
+	s->disconnect_indicated = true;
+	dpw_callback_enter(s);
+	ev->WskDisconnectEvent(s->context, flags);
+	dpw_callback_leave(s);
+}
+
+void dpw_tcp_rx_deliver(struct dpw_socket *s)
+{
+	struct dpw_req *r;
+
+	while ((r = s->recvq.head) != NULL && !dpw_socket_gone(s)) {
+		PWSK_BUF buf = r->u.io.buf;
+		bool ended = s->fin_received || s->reset;
+
+		if (r->flags & WSK_FLAG_DRAIN) {
+			/* Discard whatever arrives; complete when the peer is done (or on cancel). */
+			r->done += rx_take(s, NULL, 0, s->rx_len, true);
+			if (!ended)
+				return;
+		} else if (buf->Length == 0) {
+			/* A zero-length receive completes when there is data (left in place). */
+			if (s->rx_len == 0 && !ended)
+				return;
+		} else {
+			r->done += rx_take(s, buf, r->done,
+					   (uint32_t)(buf->Length - r->done), false);
+			if (r->done < buf->Length && !ended &&
+			    (r->done == 0 || (r->flags & WSK_FLAG_WAITALL)))
+				return;
+		}
+		dpw_queue_pop(&s->recvq);
+		if (s->reset && r->done == 0 && s->rx_len == 0)
+			dpw_req_complete(r, s->reset_status, 0);
+		else
+			dpw_req_complete(r, STATUS_SUCCESS, r->done);   /* F4: FIN -> 0 bytes */
+	}
+	if (dpw_socket_gone(s))
+		return;
+	indicate_receive(s);
+	if (s->fin_received && s->rx_len == 0)
+		dpw_tcp_indicate_disconnect(s, 0);
+}
+
+void dpw_tcp_receive(struct dpw_req *r)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING &&
+	    s->tstate != DPW_TCP_CLOSED) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
+		return;
+	}
+	/* F7: a receive call re-enables indications stopped by STATUS_DATA_NOT_ACCEPTED. */
+	s->receive_event_blocked = false;
+	dpw_pend(&s->recvq, r);
+	dpw_tcp_rx_deliver(s);
+}
+
+err_t dpw_tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct dpw_socket *s = arg;
+
+	(void)pcb;
+	if (s == NULL) {   /* detached while lwIP still had the segment */
+		if (p != NULL) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (err != ERR_OK) {
+		if (p != NULL)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (p == NULL) {
+		s->fin_received = true;
+		dpw_tcp_release_time_wait(s);
+	} else {
+		if (s->rx == NULL)
+			s->rx = p;
+		else
+			pbuf_cat(s->rx, p);
+		s->rx_len += p->tot_len;
+	}
+	dpw_tcp_rx_deliver(s);
+	/* A callback inside rx_deliver may have closed and aborted the pcb. */
+	return s->pcb.tcp == NULL && !s->graceful_closed && dpw_socket_gone(s) ? ERR_ABRT : ERR_OK;
+}
+
+void dpw_tcp_drop_rx(struct dpw_socket *s)
+{
+	if (s->rx != NULL) {
+		pbuf_free(s->rx);
+		s->rx = NULL;
+		s->rx_len = 0;
+	}
+}
+
+NTSTATUS dpw_tcp_receive_backlog(const struct dpw_socket *s, SIZE_T *bytes)
+{
+	if (!dpw_tcp_was_connected(s))
+		return STATUS_INVALID_DEVICE_STATE;   /* "after connected" */
+	*bytes = s->rx_len;
+	return STATUS_SUCCESS;
+}
