@@ -2,6 +2,11 @@
  * client's ring; the client runs their completion routines on its own threads with
  * WskPollCompletions / WskWaitCompletions (WSK-C10: every completion goes through here).
  *
+ * The lcore holds its completions briefly and posts them in batches (dpw_hold_completion):
+ * the provider flushes them at the start and end of each loop pass, after a call made on the
+ * lcore outside any callback, and before a closed socket lets WskDeregister go on. Other
+ * threads post at once.
+ *
  * The ring is DPDK's lock-free rte_ring. It has a fixed size, and a completion must never be
  * lost, so a full ring spills to an overflow list under a mutex (rare: counted). Waiting
  * clients sleep on an eventfd that the poster writes only when somebody waits. */
@@ -14,7 +19,7 @@
 
 #include <rte_ring.h>
 
-#include "provider_internal.h"
+#include "request_internal.h"
 
 #define CQ_SIZE 65536
 #define CQ_BURST 64
@@ -88,20 +93,27 @@ static void wake(struct dpw_completion_ring *cq)
 		signal_fd(cq);
 }
 
-void dpw_post_completion(struct dpw_client *c, PIRP irp)
+/* Post irps[0..n) for c, in order, then wake a waiter once. */
+static void post(struct dpw_client *c, PIRP *irps, unsigned n)
 {
 	struct dpw_completion_ring *cq = c->cq;
+	unsigned done = 0;
 
-	atomic_fetch_add_explicit(&dpw_counters.completions, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&dpw_counters.completions, n, memory_order_relaxed);
 	/* While anything waits in the overflow list, later completions queue behind it there:
 	 * a slot the consumer just freed in the ring would let them overtake (a close's own
 	 * completion ahead of the cancellations it made, C2). */
-	if (atomic_load(&cq->overflow_count) > 0 || rte_ring_mp_enqueue(cq->ring, irp) != 0) {
+	if (atomic_load(&cq->overflow_count) == 0)
+		done = rte_ring_mp_enqueue_burst(cq->ring, (void **)irps, n, NULL);
+	if (done < n) {
 		pthread_mutex_lock(&cq->overflow_lock);
-		if (cq->overflow_len == cq->overflow_cap) {
+		if (cq->overflow_len + (n - done) > cq->overflow_cap) {
 			size_t cap = cq->overflow_cap ? cq->overflow_cap * 2 : 1024;
-			PIRP *grown = realloc(cq->overflow, cap * sizeof(*grown));
+			PIRP *grown;
 
+			while (cap < cq->overflow_len + (n - done))
+				cap *= 2;
+			grown = realloc(cq->overflow, cap * sizeof(*grown));
 			if (grown == NULL) {
 				/* No memory left even for a pointer: nothing safe remains but to say so
 				 * and stop, rather than lose a completion silently. */
@@ -111,12 +123,43 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 			cq->overflow = grown;
 			cq->overflow_cap = cap;
 		}
-		cq->overflow[cq->overflow_len++] = irp;
-		atomic_fetch_add(&cq->overflow_count, 1);
+		for (unsigned i = done; i < n; i++)
+			cq->overflow[cq->overflow_len++] = irps[i];
+		atomic_fetch_add(&cq->overflow_count, n - done);
 		pthread_mutex_unlock(&cq->overflow_lock);
-		atomic_fetch_add_explicit(&dpw_counters.spills, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&dpw_counters.spills, n - done, memory_order_relaxed);
 	}
 	wake(cq);
+}
+
+void dpw_post_completion(struct dpw_client *c, PIRP irp)
+{
+	post(c, &irp, 1);
+}
+
+/* [lcore] Completions held for one client, posted together: one fence and at most one wake
+ * per batch instead of one per IRP (io_uring publishes a batch of completions with one tail
+ * store in the same spirit). */
+static struct {
+	struct dpw_client *c;
+	unsigned n;
+	PIRP irps[CQ_BURST];
+} held;
+
+void dpw_hold_completion(struct dpw_client *c, PIRP irp)
+{
+	if (held.n == CQ_BURST || (held.n > 0 && held.c != c))
+		dpw_flush_completions();   /* per client, the order stays the order of completion */
+	held.c = c;
+	held.irps[held.n++] = irp;
+}
+
+void dpw_flush_completions(void)
+{
+	if (held.n > 0)
+		post(held.c, held.irps, held.n);
+	held.n = 0;
+	held.c = NULL;
 }
 
 static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)

@@ -3,6 +3,7 @@
  * call into a request and hand it to the lcore. Nothing here touches lwIP. */
 #include <stdlib.h>
 
+#include "provider_internal.h"
 #include "socket_internal.h"
 
 /* An IRP-less failure: say so synchronously. A failure after the IRP was taken: complete

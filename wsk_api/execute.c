@@ -3,6 +3,7 @@
  * table. Above the transports: nothing below calls in here. */
 #include <stdlib.h>
 
+#include "provider_internal.h"
 #include "socket_internal.h"
 
 void dpw_execute(struct dpw_req *r)

@@ -2,12 +2,9 @@
  * indications with the client until WskRelease, whatever becomes of the socket, close
  * included. Each such indication sits on its client's list, so that WskDeregister can report
  * and free what the client never released instead of leaking the mbufs under it.
- * The list is touched on the lcore only; the count is read by the deregistering thread. */
-#include <sched.h>
-#include <stdio.h>
-#include <time.h>
-
-#include "provider_internal.h"
+ * The list is touched on the lcore only; the count is read by the deregistering thread
+ * (registration.c asks the lcore for the sweep and waits for it). */
+#include "request_internal.h"
 
 void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(struct dpw_lent *))
 {
@@ -50,43 +47,4 @@ void dpw_lent_sweep_execute(struct dpw_req *r)
 	}
 	atomic_store_explicit(&c->lent_swept, n + 1, memory_order_release);
 	dpw_req_free(r);
-}
-
-unsigned dpw_lent_sweep(struct dpw_client *c)
-{
-	struct timespec t0, t;
-	struct dpw_req *r;
-	unsigned n;
-
-	if (atomic_load(&c->lent_count) == 0)
-		return 0;
-	r = dpw_req_new(DPW_OP_SWEEP_LENT, NULL);
-	if (r == NULL)
-		return 0;
-	r->client = c;
-	atomic_store(&c->lent_swept, 0);
-	if (dpw_submit(r) != STATUS_PENDING) {
-		fprintf(stderr, "dpwsk: WskDeregister: %u data indications never released "
-			"(WSK-C9) could not be freed: the provider is not running\n",
-			atomic_load(&c->lent_count));
-		return 0;
-	}
-	/* The lcore frees them on its next pass; it never blocks, so this is short. Bounded all
-	 * the same, for an engine that stopped polling. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((n = atomic_load_explicit(&c->lent_swept, memory_order_acquire)) == 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 5) {
-			fprintf(stderr, "dpwsk: WskDeregister: the engine is not polling; %u data "
-				"indications never released (WSK-C9) are left\n",
-				atomic_load(&c->lent_count));
-			return 0;
-		}
-		sched_yield();
-	}
-	n--;
-	atomic_fetch_add(&dpw_counters.unreleased_at_deregister, n);
-	fprintf(stderr, "dpwsk: WskDeregister: %u data indications were never released with "
-		"WskRelease (WSK-C9); freed now\n", n);
-	return n;
 }

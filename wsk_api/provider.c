@@ -13,7 +13,7 @@
 #define REQ_RING_SIZE 65536
 #define REQ_BURST 64
 
-void dpw_registration_provider_ready(void);
+void dpw_clients_provider_ready(void);
 void dpw_telemetry_provider(void);   /* telemetry.c */
 
 /* Runs once per loop pass on the lcore. */
@@ -27,10 +27,12 @@ static void drain_requests(void *arg)
 		dpw_provider.lcore_thread = pthread_self();
 		atomic_store_explicit(&dpw_provider.lcore_known, true, memory_order_release);
 	}
+	dpw_flush_completions();   /* what the timers completed after the last pass */
 	n = rte_ring_sc_dequeue_burst(dpw_provider.requests, (void **)reqs, REQ_BURST, NULL);
 	for (unsigned i = 0; i < n; i++)
 		dpw_execute(reqs[i]);
 	dpw_transports_poll();
+	dpw_flush_completions();   /* this pass's: received data, requests run */
 }
 
 NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
@@ -51,7 +53,7 @@ NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
 	atomic_store(&dpw_provider.lcore_known, false);
 	atomic_store(&dpw_provider.attached, true);
 	dpw_telemetry_provider();
-	dpw_registration_provider_ready();
+	dpw_clients_provider_ready();
 	return STATUS_SUCCESS;
 }
 
@@ -66,6 +68,7 @@ VOID DpwProviderDetach(VOID)
 	/* Requests that never reached the lcore still complete, once (WSK-R2). */
 	while (rte_ring_sc_dequeue(dpw_provider.requests, (void **)&r) == 0)
 		dpw_req_complete(r, STATUS_CANCELLED, 0);
+	dpw_flush_completions();   /* the lcore has stopped: what it held goes now */
 	rte_ring_free(dpw_provider.requests);
 	dpw_provider.requests = NULL;
 	dpw_provider.engine = NULL;
@@ -90,6 +93,10 @@ static NTSTATUS execute_inline(struct dpw_req *r)
 	dpw_inline_call = &me;
 	dpw_execute(r);
 	dpw_inline_call = me.outer;
+	/* Made by the application on the lcore's own thread, outside any callback (an embedded
+	 * application between passes): no pass end will come to post its completion soon. */
+	if (me.outer == NULL && dpw_callbacks_running == 0)
+		dpw_flush_completions();
 	return me.status;
 }
 

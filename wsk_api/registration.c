@@ -2,6 +2,7 @@
  * WskDeregister. A client is a small object with its own completion ring; several clients
  * may be registered at once. */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,61 +16,16 @@ void dpw_security_client_gone(struct dpw_client *c);
 
 #define DPW_WSK_VERSION MAKE_WSK_VERSION(1, 0)
 
-static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t clients_cond = PTHREAD_COND_INITIALIZER;
-static struct dpw_client client_table[DPW_MAX_CLIENTS];
-static unsigned next_slot;   /* [clients_lock] where the round-robin search starts */
-
-struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle)
-{
-	uintptr_t p = (uintptr_t)handle, base = (uintptr_t)client_table;
-	struct dpw_client *c;
-
-	if (p < base || p >= base + sizeof(client_table) ||
-	    (p - base) % sizeof(struct dpw_client) != 0)
-		return NULL;
-	c = (struct dpw_client *)handle;
-	return atomic_load_explicit(&c->state, memory_order_acquire) == DPW_CLIENT_LIVE ? c : NULL;
-}
-
-struct dpw_client *dpw_client_enter(PWSK_CLIENT handle)
-{
-	struct dpw_client *c = dpw_client_from_handle(handle);
-
-	if (c == NULL)
-		return NULL;
-	atomic_fetch_add(&c->users, 1);
-	/* Deregister marks the client GONE, then waits for users to leave: seen LIVE after
-	 * announcing ourselves, the ring stays until we leave. */
-	if (atomic_load(&c->state) != DPW_CLIENT_LIVE) {
-		atomic_fetch_sub(&c->users, 1);
-		return NULL;
-	}
-	return c;
-}
-
-void dpw_client_leave(struct dpw_client *c)
-{
-	atomic_fetch_sub(&c->users, 1);
-}
-
 NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistration)
 {
 	struct dpw_client *c = NULL;
 
 	if (WskClientNpi == NULL || WskRegistration == NULL || WskClientNpi->Dispatch == NULL)
 		return STATUS_INVALID_PARAMETER;
-	pthread_mutex_lock(&clients_lock);
-	for (unsigned i = 0; i < DPW_MAX_CLIENTS && c == NULL; i++) {
-		unsigned k = (next_slot + i) % DPW_MAX_CLIENTS;
-
-		if (atomic_load(&client_table[k].state) == DPW_CLIENT_FREE) {
-			c = &client_table[k];
-			next_slot = k + 1;
-		}
-	}
+	dpw_clients_lock();
+	c = dpw_client_free_slot();
 	if (c == NULL) {
-		pthread_mutex_unlock(&clients_lock);
+		dpw_clients_unlock();
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	atomic_store(&c->users, 0);
@@ -83,13 +39,13 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	c->npi = *WskClientNpi;
 	c->version = WskClientNpi->Dispatch->Version;
 	if (dpw_completion_ring_create(c) != 0) {
-		pthread_mutex_unlock(&clients_lock);
+		dpw_clients_unlock();
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	memset(WskRegistration, 0, sizeof(*WskRegistration));
 	WskRegistration->ReservedRegistrationContext = c;
 	atomic_store_explicit(&c->state, DPW_CLIENT_LIVE, memory_order_release);
-	pthread_mutex_unlock(&clients_lock);
+	dpw_clients_unlock();
 	return STATUS_SUCCESS;
 }
 
@@ -119,15 +75,14 @@ NTSTATUS WskCaptureProviderNPI(PWSK_REGISTRATION WskRegistration, ULONG WaitTime
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&clients_lock);
+	dpw_clients_lock();
 	while (!atomic_load(&dpw_provider.attached) && WaitTimeout != WSK_NO_WAIT) {
 		int rc = WaitTimeout == WSK_INFINITE_WAIT ?
-				 pthread_cond_wait(&clients_cond, &clients_lock) :
-				 pthread_cond_timedwait(&clients_cond, &clients_lock, &deadline);
+				 dpw_clients_wait(NULL) : dpw_clients_wait(&deadline);
 		if (rc != 0)
 			break;
 	}
-	pthread_mutex_unlock(&clients_lock);
+	dpw_clients_unlock();
 	if (!atomic_load(&dpw_provider.attached))
 		return STATUS_NOINTERFACE;
 	if (atomic_load(&c->deregistering))
@@ -145,11 +100,11 @@ VOID WskReleaseProviderNPI(PWSK_REGISTRATION WskRegistration)
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&clients_lock);
+	dpw_clients_lock();
 	if (atomic_load(&c->captured) > 0)
 		atomic_fetch_sub(&c->captured, 1);
-	pthread_cond_broadcast(&clients_cond);
-	pthread_mutex_unlock(&clients_lock);
+	dpw_clients_broadcast();
+	dpw_clients_unlock();
 }
 
 NTSTATUS WskQueryProviderCharacteristics(PWSK_REGISTRATION WskRegistration,
@@ -162,13 +117,45 @@ NTSTATUS WskQueryProviderCharacteristics(PWSK_REGISTRATION WskRegistration,
 	return STATUS_SUCCESS;
 }
 
-/* Called by the socket code when a client's socket count drops, so Deregister can go on. */
-void dpw_client_socket_closed(struct dpw_client *c)
+/* WskDeregister: the lcore frees (and we report) the data indications the client never
+ * released (C9). Returns how many. */
+static unsigned sweep_lent(struct dpw_client *c)
 {
-	pthread_mutex_lock(&clients_lock);
-	atomic_fetch_sub(&c->sockets, 1);
-	pthread_cond_broadcast(&clients_cond);
-	pthread_mutex_unlock(&clients_lock);
+	struct timespec t0, t;
+	struct dpw_req *r;
+	unsigned n;
+
+	if (atomic_load(&c->lent_count) == 0)
+		return 0;
+	r = dpw_req_new(DPW_OP_SWEEP_LENT, NULL);
+	if (r == NULL)
+		return 0;
+	r->client = c;
+	atomic_store(&c->lent_swept, 0);
+	if (dpw_submit(r) != STATUS_PENDING) {
+		fprintf(stderr, "dpwsk: WskDeregister: %u data indications never released "
+			"(WSK-C9) could not be freed: the provider is not running\n",
+			atomic_load(&c->lent_count));
+		return 0;
+	}
+	/* The lcore frees them on its next pass; it never blocks, so this is short. Bounded all
+	 * the same, for an engine that stopped polling. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((n = atomic_load_explicit(&c->lent_swept, memory_order_acquire)) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 5) {
+			fprintf(stderr, "dpwsk: WskDeregister: the engine is not polling; %u data "
+				"indications never released (WSK-C9) are left\n",
+				atomic_load(&c->lent_count));
+			return 0;
+		}
+		sched_yield();
+	}
+	n--;
+	atomic_fetch_add(&dpw_counters.unreleased_at_deregister, n);
+	fprintf(stderr, "dpwsk: WskDeregister: %u data indications were never released with "
+		"WskRelease (WSK-C9); freed now\n", n);
+	return n;
 }
 
 /* Waits until every NPI is released and every socket closed (WSK-R1). The client's
@@ -184,9 +171,9 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 		struct timespec t;
 
 		WskPollCompletions(c, 1024);
-		pthread_mutex_lock(&clients_lock);
+		dpw_clients_lock();
 		if (atomic_load(&c->captured) == 0 && atomic_load(&c->sockets) == 0) {
-			pthread_mutex_unlock(&clients_lock);
+			dpw_clients_unlock();
 			break;
 		}
 		clock_gettime(CLOCK_REALTIME, &t);
@@ -195,14 +182,14 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 			t.tv_sec++;
 			t.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&clients_cond, &clients_lock, &t);
-		pthread_mutex_unlock(&clients_lock);
+		dpw_clients_wait(&t);
+		dpw_clients_unlock();
 	}
 	/* Completions of the last closes may still be on the ring. */
 	while (WskPollCompletions(c, 1024) > 0)
 		;
 	dpw_security_client_gone(c);
-	dpw_lent_sweep(c);
+	sweep_lent(c);
 	/* Stale handles now see no client; threads already inside a completion call finish
 	 * (a waiting one is woken) before the ring goes. */
 	atomic_store(&c->state, DPW_CLIENT_GONE);
@@ -217,10 +204,3 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 	atomic_store(&c->state, DPW_CLIENT_FREE);
 }
 
-/* provider.c tells waiting captures that the provider is attached. */
-void dpw_registration_provider_ready(void)
-{
-	pthread_mutex_lock(&clients_lock);
-	pthread_cond_broadcast(&clients_cond);
-	pthread_mutex_unlock(&clients_lock);
-}

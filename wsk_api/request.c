@@ -14,7 +14,7 @@
 
 #include <rte_ring.h>
 
-#include "provider_internal.h"
+#include "request_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -159,8 +159,12 @@ void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 		dpw_inline_call->status = status;
 		dpw_inline_call->r = NULL;   /* r is freed below; its address may come back */
 	}
-	if (r->irp != NULL && DpwCompleteIrpDeferred(r->irp, status, info) == STATUS_SUCCESS)
-		dpw_post_completion(r->client, r->irp);
+	if (r->irp != NULL && DpwCompleteIrpDeferred(r->irp, status, info) == STATUS_SUCCESS) {
+		if (dpw_on_lcore())
+			dpw_hold_completion(r->client, r->irp);
+		else
+			dpw_post_completion(r->client, r->irp);
+	}
 	dpw_req_free(r);
 }
 

@@ -19,6 +19,8 @@
 #define CTX_SOCK 1   /* IRP DriverContext slots the hook may read: socket and generation */
 #define CTX_GEN  2
 
+__thread unsigned dpw_callbacks_running;
+
 static void cancel_all(struct dpw_socket *s)
 {
 	dpw_queue_complete_all(&s->recvq, STATUS_CANCELLED);
@@ -34,6 +36,7 @@ static void teardown(struct dpw_socket *s)
 	cancel_all(s);
 	if (s->tp->close != NULL)
 		s->tp->close(s);
+	dpw_security_socket_closed(s);   /* the socket's reference; the client's stays (C7) */
 	dpw_socket_release(s);
 }
 
@@ -41,6 +44,7 @@ void dpw_socket_destroy(struct dpw_socket *s)
 {
 	atomic_store(&s->handle_state, DPW_HANDLE_CLOSING);
 	teardown(s);
+	dpw_flush_completions();   /* before the client may see the socket gone */
 	dpw_client_socket_closed(s->client);
 }
 
@@ -51,7 +55,8 @@ static void finish_close(struct dpw_socket *s, struct dpw_req *r)
 	teardown(s);
 	dpw_req_complete(r, STATUS_SUCCESS, 0);
 	/* Only now may WskDeregister see the socket gone and free the client: the completion
-	 * above went to that client's ring. */
+	 * above has gone to that client's ring. */
+	dpw_flush_completions();
 	dpw_client_socket_closed(c);
 }
 
@@ -78,6 +83,7 @@ void dpw_callback_leave(struct dpw_socket *s)
 {
 	struct dpw_req *r = s->close_req;
 
+	dpw_callbacks_running--;
 	/* The outermost callback of s has returned: a close made inside it goes on now. */
 	if (--s->in_callback == 0 && r != NULL) {
 		s->close_req = NULL;

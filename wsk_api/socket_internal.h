@@ -6,7 +6,7 @@
 #include "lwip/err.h"
 #include "lwip/ip_addr.h"
 
-#include "provider_internal.h"
+#include "request_internal.h"
 
 struct tcp_pcb;
 struct udp_pcb;
@@ -166,10 +166,13 @@ void dpw_copy_sockaddr(PSOCKADDR dst, const SOCKADDR_INET *src);
 
 /* ---- the socket core (socket.c): a socket's life, whatever its transport ----------------- */
 
-/* Event callbacks run bracketed by these, so that a close inside one waits (C5). */
+/* Event callbacks run bracketed by these, so that a close inside one waits (C5). The
+ * thread's count tells the provider whether a call comes from inside one. */
+extern __thread unsigned dpw_callbacks_running;
 static inline void dpw_callback_enter(struct dpw_socket *s)
 {
 	s->in_callback++;
+	dpw_callbacks_running++;
 }
 void dpw_callback_leave(struct dpw_socket *s);
 

@@ -93,9 +93,6 @@ struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socke
 
 void dpw_socket_release(struct dpw_socket *s)
 {
-	struct dpw_client *c = s->client;
-
-	dpw_security_socket_closed(s);   /* the socket's reference; the client's stays (C7) */
 	atomic_store(&s->handle_state, DPW_HANDLE_DEAD);
 	pthread_mutex_lock(&table_lock);
 	s->free_next = NULL;
@@ -107,7 +104,6 @@ void dpw_socket_release(struct dpw_socket *s)
 	free_count++;
 	pthread_mutex_unlock(&table_lock);
 	atomic_fetch_sub(&dpw_counters.sockets_open, 1);
-	(void)c;
 }
 
 struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status)

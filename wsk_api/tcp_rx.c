@@ -7,6 +7,7 @@
 
 #include "lwip/pbuf.h"
 
+#include "objcache_internal.h"
 #include "tcp_internal.h"
 
 /* The transport took n more bytes off our hands: reopen the window by that much. */
@@ -53,6 +54,10 @@ struct dpw_indication {
 	struct dpw_lent lent;        /* on the client's list while retained (C9) */
 };
 
+/* Indications come from the lcore's cache: no heap call per received segment. */
+static struct dpw_objcache indications =
+	DPW_OBJCACHE(sizeof(struct dpw_indication), 64, &dpw_counters.heap_indications);
+
 static void free_indications(struct dpw_indication *first, bool free_data)
 {
 	while (first != NULL) {
@@ -61,7 +66,7 @@ static void free_indications(struct dpw_indication *first, bool free_data)
 		dpw_lent_forget(&first->lent);
 		if (free_data)
 			pbuf_free(first->p);
-		free(first);
+		dpw_objcache_put(&indications, first);
 		first = next;
 	}
 }
@@ -73,7 +78,7 @@ static void free_lent(struct dpw_lent *l)
 		(struct dpw_indication *)((char *)l - offsetof(struct dpw_indication, lent));
 
 	pbuf_free(d->p);
-	free(d);
+	dpw_objcache_put(&indications, d);
 }
 
 /* Lent before the receive event runs (a WskRelease from inside it runs inline), taken back
@@ -106,7 +111,7 @@ static struct dpw_indication *build_indications(struct dpw_socket *s)
 
 	while (q != NULL) {
 		struct pbuf *next = q->next;
-		struct dpw_indication *d = calloc(1, sizeof(*d));
+		struct dpw_indication *d = dpw_objcache_get(&indications);
 
 		if (d == NULL) {
 			/* Out of memory: put the pbufs split off so far back in front of the rest. */

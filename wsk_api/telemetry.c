@@ -3,7 +3,7 @@
  * directly. */
 #include <rte_telemetry.h>
 
-#include "provider_internal.h"
+#include "request_internal.h"
 
 static int wsk_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
 {

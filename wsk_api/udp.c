@@ -29,6 +29,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/udp.h"
 
+#include "objcache_internal.h"
 #include "options_internal.h"
 
 /* The largest UDP payload IPv4 can carry: 65535 - 20 (IP) - 8 (UDP). */
@@ -56,8 +57,24 @@ struct dpw_dgram_indication {
 	struct dpw_dgram d;
 	struct dpw_lent lent;            /* on the client's list while retained (C9) */
 	ULONG nmdl;
+	bool from_heap;                  /* more pbufs than the cache's objects have MDLs for */
 	MDL mdl[];                       /* one per non-empty pbuf of d.p, chained */
 };
+
+/* Most datagrams are one mbuf (a jumbo or reassembled one, a few): indications with this
+ * many MDLs come from the lcore's cache, larger ones from the heap (counted). */
+#define DGRAM_CACHED_MDLS 4
+static struct dpw_objcache indications =
+	DPW_OBJCACHE(sizeof(struct dpw_dgram_indication) + DGRAM_CACHED_MDLS * sizeof(MDL), 64,
+		     &dpw_counters.heap_indications);
+
+static void free_indication(struct dpw_dgram_indication *ind)
+{
+	if (ind->from_heap)
+		free(ind);
+	else
+		dpw_objcache_put(&indications, ind);
+}
 
 static struct {
 	atomic_ullong sent, received, drops, indicated;
@@ -382,7 +399,7 @@ static void free_indications(struct dpw_dgram_indication *first, bool free_data)
 		dpw_lent_forget(&first->lent);
 		if (free_data)
 			pbuf_free(first->d.p);
-		free(first);
+		free_indication(first);
 		first = next;
 	}
 }
@@ -394,7 +411,7 @@ static void free_lent(struct dpw_lent *l)
 		((char *)l - offsetof(struct dpw_dgram_indication, lent));
 
 	pbuf_free(ind->d.p);
-	free(ind);
+	free_indication(ind);
 	atomic_fetch_sub_explicit(&stats.retained, 1, memory_order_relaxed);
 }
 
@@ -430,7 +447,14 @@ static struct dpw_dgram_indication *make_indication(const struct dpw_dgram *d)
 
 	for (struct pbuf *q = d->p; q != NULL; q = q->next)
 		n += q->len > 0;
-	ind = calloc(1, sizeof(*ind) + n * sizeof(MDL));
+	if (n <= DGRAM_CACHED_MDLS) {
+		ind = dpw_objcache_get(&indications);
+	} else {
+		ind = calloc(1, sizeof(*ind) + n * sizeof(MDL));
+		atomic_fetch_add_explicit(&dpw_counters.heap_indications, 1, memory_order_relaxed);
+		if (ind != NULL)
+			ind->from_heap = true;
+	}
 	if (ind == NULL)
 		return NULL;
 	ind->d = *d;

@@ -1,0 +1,95 @@
+/* The client table (WSK-R1). Clients live in a static table that is never freed, so a
+ * PWSK_CLIENT can be checked without a lock and a stale one (deregistered) is recognised
+ * instead of dereferenced. Slots are reused round-robin, so a stale handle names nobody for
+ * as long as possible. One lock and condition guard the slots and let registration wait for
+ * captures, sockets and the provider (registration.c holds the API above this). */
+#include "request_internal.h"
+
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t clients_cond = PTHREAD_COND_INITIALIZER;
+static struct dpw_client client_table[DPW_MAX_CLIENTS];
+static unsigned next_slot;   /* [clients_lock] where the round-robin search starts */
+
+void dpw_clients_lock(void)
+{
+	pthread_mutex_lock(&clients_lock);
+}
+
+void dpw_clients_unlock(void)
+{
+	pthread_mutex_unlock(&clients_lock);
+}
+
+int dpw_clients_wait(const struct timespec *deadline)
+{
+	return deadline == NULL ? pthread_cond_wait(&clients_cond, &clients_lock)
+				: pthread_cond_timedwait(&clients_cond, &clients_lock, deadline);
+}
+
+void dpw_clients_broadcast(void)
+{
+	pthread_cond_broadcast(&clients_cond);
+}
+
+struct dpw_client *dpw_client_free_slot(void)
+{
+	for (unsigned i = 0; i < DPW_MAX_CLIENTS; i++) {
+		unsigned k = (next_slot + i) % DPW_MAX_CLIENTS;
+
+		if (atomic_load(&client_table[k].state) == DPW_CLIENT_FREE) {
+			next_slot = k + 1;
+			return &client_table[k];
+		}
+	}
+	return NULL;
+}
+
+struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle)
+{
+	uintptr_t p = (uintptr_t)handle, base = (uintptr_t)client_table;
+	struct dpw_client *c;
+
+	if (p < base || p >= base + sizeof(client_table) ||
+	    (p - base) % sizeof(struct dpw_client) != 0)
+		return NULL;
+	c = (struct dpw_client *)handle;
+	return atomic_load_explicit(&c->state, memory_order_acquire) == DPW_CLIENT_LIVE ? c : NULL;
+}
+
+struct dpw_client *dpw_client_enter(PWSK_CLIENT handle)
+{
+	struct dpw_client *c = dpw_client_from_handle(handle);
+
+	if (c == NULL)
+		return NULL;
+	atomic_fetch_add(&c->users, 1);
+	/* Deregister marks the client GONE, then waits for users to leave: seen LIVE after
+	 * announcing ourselves, the ring stays until we leave. */
+	if (atomic_load(&c->state) != DPW_CLIENT_LIVE) {
+		atomic_fetch_sub(&c->users, 1);
+		return NULL;
+	}
+	return c;
+}
+
+void dpw_client_leave(struct dpw_client *c)
+{
+	atomic_fetch_sub(&c->users, 1);
+}
+
+/* Called by the socket code when a client's socket count drops, so Deregister can go on. */
+void dpw_client_socket_closed(struct dpw_client *c)
+{
+	dpw_clients_lock();
+	atomic_fetch_sub(&c->sockets, 1);
+	dpw_clients_broadcast();
+	dpw_clients_unlock();
+}
+
+/* provider.c tells waiting captures that the provider is attached. */
+void dpw_clients_provider_ready(void)
+{
+	dpw_clients_lock();
+	dpw_clients_broadcast();
+	dpw_clients_unlock();
+}

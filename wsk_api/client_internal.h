@@ -1,0 +1,86 @@
+/* Clients (client.c, registration.c above it), their completion rings (completion.c) and
+ * the data indications lent to them (lent.c, WSK-C9). */
+#ifndef DPWSK_CLIENT_INTERNAL_H
+#define DPWSK_CLIENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "dpwsk.h"
+#include "irp_internal.h"
+#include "mdl_internal.h"
+#include "wsk.h"
+
+struct dpw_req;
+
+/* ---- clients (client.c; registration.c above it, completion.c) ---------------------------- */
+
+#define DPW_MAX_CLIENTS 256
+
+enum dpw_client_state {
+	DPW_CLIENT_FREE = 0,
+	DPW_CLIENT_LIVE,
+	DPW_CLIENT_GONE,             /* WskDeregister is tearing it down */
+};
+
+struct dpw_completion_ring;
+struct dpw_client;
+
+/* A data indication lent to a client (lent.c, WSK-C9), linked on its client's list. */
+struct dpw_lent {
+	struct dpw_lent *prev, *next;     /* NULL while not lent */
+	struct dpw_client *client;
+	void (*free_fn)(struct dpw_lent *);   /* frees the indication and its data */
+};
+
+struct dpw_client {
+	_Atomic uint32_t state;      /* enum dpw_client_state */
+	_Atomic int users;           /* threads inside WskPoll/WaitCompletions, WskCompletionFd */
+	WSK_CLIENT_NPI npi;
+	USHORT version;
+	atomic_int captured;         /* WskCaptureProviderNPI calls not yet released */
+	atomic_int sockets;          /* open sockets */
+	atomic_bool deregistering;
+	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
+	bool static_locked;          /* a socket exists: static callbacks can no longer change */
+	struct dpw_completion_ring *cq;
+	struct dpw_lent lent;        /* [lcore] ring of indications the client retains */
+	atomic_uint lent_count;
+	atomic_uint lent_swept;      /* set by the lcore's sweep: freed + 1 */
+};
+
+/* The table's lock and condition: registration claims slots and waits under them for
+ * captures, sockets and the provider; dpw_clients_wait returns pthread_cond_*wait's result. */
+void dpw_clients_lock(void);
+void dpw_clients_unlock(void);
+int dpw_clients_wait(const struct timespec *deadline);   /* NULL: no deadline */
+void dpw_clients_broadcast(void);
+struct dpw_client *dpw_client_free_slot(void);           /* under the lock; NULL if none */
+void dpw_clients_provider_ready(void);
+void dpw_client_socket_closed(struct dpw_client *c);
+
+/* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. Lock-free. */
+struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle);
+/* The same, and keeps the client's completion ring alive until dpw_client_leave (for the
+ * completion calls, which may run while another thread deregisters the client). */
+struct dpw_client *dpw_client_enter(PWSK_CLIENT handle);
+void dpw_client_leave(struct dpw_client *c);
+/* lent.c: keep an indication the client retained on its list; forget it when released;
+ * WskDeregister's sweep frees (and reports) what is left, on the lcore. */
+void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(struct dpw_lent *));
+void dpw_lent_forget(struct dpw_lent *l);
+void dpw_lent_sweep_execute(struct dpw_req *r);
+
+/* Wake threads waiting in WskWaitCompletions on c (completion.c). */
+void dpw_completion_wake_all(struct dpw_client *c);
+/* Post a completed IRP (DpwCompleteIrpDeferred done) to the client's completion ring. */
+void dpw_post_completion(struct dpw_client *c, PIRP irp);
+/* [lcore] The same, held and posted with others in one burst by dpw_flush_completions. */
+void dpw_hold_completion(struct dpw_client *c, PIRP irp);
+void dpw_flush_completions(void);
+int dpw_completion_ring_create(struct dpw_client *c);
+void dpw_completion_ring_destroy(struct dpw_client *c);
+
+#endif /* DPWSK_CLIENT_INTERNAL_H */
