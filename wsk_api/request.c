@@ -216,4 +216,5 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
 	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);
 	s->HeapIndications = atomic_load(&dpw_counters.heap_indications);
+	s->BadTransitions = atomic_load(&dpw_counters.bad_transitions);
 }

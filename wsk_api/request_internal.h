@@ -163,7 +163,8 @@ NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status);
 
 extern struct dpw_provider_counters {
 	atomic_ullong requests, inline_requests, ring_full, completions, spills, invalid_handles,
-		concurrent_close, unreleased_at_deregister, heap_requests, heap_indications;
+		concurrent_close, unreleased_at_deregister, heap_requests, heap_indications,
+		bad_transitions;
 	atomic_uint sockets_open;
 } dpw_counters;
 

@@ -323,14 +323,14 @@ static void walk(struct share_walk *w)
 {
 	if (w->s->category == WSK_FLAG_DATAGRAM_SOCKET) {
 		for (struct udp_pcb *u = udp_pcbs; u != NULL; u = u->next)
-			if (u != w->s->pcb.udp && u->local_port == w->port)
+			if (u != w->s->t.udp.pcb && u->local_port == w->port)
 				visit(w, &u->local_ip, &u->so_options, u->recv_arg, false);
 		return;
 	}
 	/* Listening, bound, active and TIME_WAIT pcbs: the common members only. */
 	for (int i = 0; i < NUM_TCP_PCB_LISTS; i++)
 		for (struct tcp_pcb *t = *tcp_pcb_lists[i]; t != NULL; t = t->next)
-			if (t != w->s->pcb.tcp && t->local_port == w->port)
+			if (t != w->s->t.tcp.pcb && t->local_port == w->port)
 				visit(w, &t->local_ip, &t->so_options, t->callback_arg,
 				      t->state == TIME_WAIT);
 }
@@ -338,7 +338,7 @@ static void walk(struct share_walk *w)
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port)
 {
 	bool udp = s->category == WSK_FLAG_DATAGRAM_SOCKET;
-	u8_t *own = udp ? &s->pcb.udp->so_options : &s->pcb.tcp->so_options;
+	u8_t *own = udp ? &s->t.udp.pcb->so_options : &s->t.tcp.pcb->so_options;
 	struct share_walk w = { .s = s, .ip = ip, .port = port };
 	u8_t own_before = *own;
 	err_t err;
@@ -357,7 +357,7 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port)
 		*own |= SOF_REUSEADDR;
 		walk(&w);
 	}
-	err = udp ? udp_bind(s->pcb.udp, ip, port) : tcp_bind(s->pcb.tcp, ip, port);
+	err = udp ? udp_bind(s->t.udp.pcb, ip, port) : tcp_bind(s->t.tcp.pcb, ip, port);
 	if (w.lent != NULL) {
 		for (unsigned i = 0; i < w.nlent; i++)
 			*w.lent[i] &= (u8_t)~SOF_REUSEADDR;

@@ -19,15 +19,62 @@ enum dpw_handle_state {
 	DPW_HANDLE_DEAD,       /* closed, kept in quarantine before reuse */
 };
 
-/* Where a connection-oriented socket is. */
+/* Where a TCP socket is: the one state machine of the TCP transport. Every change goes
+ * through dpw_tcp_set_state (tcp_internal.h), which holds it to these transitions:
+ *
+ *   NONE ──bind──► BOUND ──listen──► LISTENING
+ *                    │
+ *                 connect
+ *                    ▼
+ *               CONNECTING ──connected / accepted──► OPEN ──our FIN──► SEND_CLOSED
+ *                                                     │                    │
+ *                                                 peer's FIN           peer's FIN
+ *                                                     ▼                    ▼
+ *                                               RECEIVE_CLOSED ─our FIN─► DISCONNECTED
+ *
+ *   RESET from CONNECTING, OPEN, SEND_CLOSED, RECEIVE_CLOSED and DISCONNECTED: a RST, the
+ *   retransmissions given up, an abortive disconnect, or a close that aborted the pcb.
+ *   (Accepted connections start in OPEN.) The pcb is there from BOUND (or from a failed
+ *   bind) until RESET, or in DISCONNECTED until lwIP holds it in TIME_WAIT or frees it: the
+ *   transport lets go of it then (pcb NULL), and the state stays DISCONNECTED. */
 enum dpw_tcp_state {
-	DPW_TCP_NONE = 0,      /* no pcb yet */
+	DPW_TCP_NONE = 0,         /* no pcb yet, or a pcb not yet bound */
 	DPW_TCP_BOUND,
-	DPW_TCP_CONNECTING,
 	DPW_TCP_LISTENING,
-	DPW_TCP_CONNECTED,
-	DPW_TCP_DISCONNECTING, /* graceful disconnect requested, FIN not yet acknowledged */
-	DPW_TCP_CLOSED,        /* reset, aborted or fully closed: pcb gone */
+	DPW_TCP_CONNECTING,
+	DPW_TCP_OPEN,             /* established, both directions open */
+	DPW_TCP_SEND_CLOSED,      /* our FIN is out (graceful disconnect); the peer may send */
+	DPW_TCP_RECEIVE_CLOSED,   /* the peer's FIN came; we may still send */
+	DPW_TCP_DISCONNECTED,     /* both FINs: over, gracefully */
+	DPW_TCP_RESET,            /* reset or aborted; the pcb is gone (reset_status says how) */
+	DPW_TCP_STATES
+};
+
+/* The TCP transport's part of a socket (tcp_*.c). [lcore] */
+struct dpw_tcp_part {
+	struct tcp_pcb *pcb;
+	enum dpw_tcp_state state;
+	NTSTATUS reset_status;           /* in RESET: what pending and later calls get */
+	bool receive_event_blocked;      /* STATUS_DATA_NOT_ACCEPTED until next WskReceive */
+	bool disconnect_indicated;       /* WskDisconnectEvent already called */
+	bool disconnect_listed;          /* on the lcore's list of disconnects in progress */
+	uint32_t disconnect_slot;        /* its index there, while listed */
+	struct pbuf *rx;                 /* received, not yet taken by a receive */
+	uint32_t rx_len;
+	/* listening: connections accepted by the transport, not yet by the client */
+	struct dpw_socket *backlog_head, *backlog_tail;
+	uint32_t backlog_len;
+	struct dpw_socket *listener;     /* for a backlog entry: the listening socket */
+	struct dpw_socket *backlog_next;
+};
+
+/* The UDP transport's part of a socket (udp.c). [lcore] */
+struct dpw_udp_part {
+	struct udp_pcb *pcb;
+	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS */
+	SOCKADDR_INET sendto_fixed;      /* SIO_WSK_SET_SENDTO_ADDRESS */
+	bool has_remote_fixed, has_sendto_fixed;
+	struct dpw_udp *queue;           /* received datagrams, NULL until needed */
 };
 
 /* Socket options kept until (and applied when) the pcb exists (control.c, WSK-F9). */
@@ -92,45 +139,23 @@ struct dpw_socket {
 	const VOID *client_dispatch;     /* the client's event table for this socket */
 	ADDRESS_FAMILY af;
 
-	/* [lcore] transport */
-	union {
-		struct tcp_pcb *tcp;
-		struct udp_pcb *udp;
-	} pcb;
-	enum dpw_tcp_state tstate;
+	/* [lcore] what every transport has */
 	bool bound;
 	bool reuse_addr, exclusive_addr;
-	bool fin_received;               /* peer closed its direction */
-	bool fin_sent;                   /* our FIN queued */
-	bool reset;                      /* connection reset or aborted by the transport */
-	NTSTATUS reset_status;
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
-	bool receive_event_blocked;      /* STATUS_DATA_NOT_ACCEPTED until next WskReceive */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
 	SOCKADDR_INET local_addr, remote_addr;  /* kept: valid after the pcb is gone */
 	bool has_local, has_remote;
-	bool graceful_closed;            /* lwIP closed the pcb after both FINs (ERR_CLSD) */
-	bool disconnect_listed;          /* on the lcore's list of disconnects in progress */
-	uint32_t disconnect_slot;        /* its index there, while listed */
-	bool disconnect_indicated;       /* WskDisconnectEvent already called */
-	SOCKADDR_INET remote_fixed;      /* SIO_WSK_SET_REMOTE_ADDRESS (datagram) */
-	bool has_remote_fixed;
-	SOCKADDR_INET sendto_fixed;      /* SIO_WSK_SET_SENDTO_ADDRESS (datagram) */
-	bool has_sendto_fixed;
-	struct dpw_sockopts opt;         /* [lcore] options beyond reuse (control.c) */
-	struct dpw_udp *udp;             /* [lcore] datagram queue (udp.c), NULL until needed */
-
-	struct pbuf *rx;                 /* [lcore] received, not yet taken by a receive */
-	uint32_t rx_len;
+	struct dpw_sockopts opt;         /* options beyond reuse (control.c) */
+	/* [lcore] the transport's own part: kind->tp says which */
+	union {
+		struct dpw_tcp_part tcp;
+		struct dpw_udp_part udp;
+	} t;
 
 	/* [lcore] pending requests, each completed exactly once */
 	struct dpw_req_queue recvq, sendq, acceptq, connectq, disconnectq;
-	/* [lcore] listening: connections accepted by the transport, not yet by the client */
-	struct dpw_socket *backlog_head, *backlog_tail;
-	uint32_t backlog_len;
-	struct dpw_socket *listener;     /* for a backlog entry: the listening socket */
-	struct dpw_socket *backlog_next;
 	struct dpw_req *close_req;       /* the close in progress, completed last (C2) */
 
 	struct dpw_socket *free_next;    /* handle table free list */

@@ -10,7 +10,7 @@ static void on_err(void *arg, err_t err);
 
 static void attach_pcb(struct dpw_socket *s, struct tcp_pcb *pcb)
 {
-	s->pcb.tcp = pcb;
+	s->t.tcp.pcb = pcb;
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, dpw_tcp_on_recv);
 	tcp_sent(pcb, dpw_tcp_on_sent);
@@ -19,7 +19,7 @@ static void attach_pcb(struct dpw_socket *s, struct tcp_pcb *pcb)
 
 static void remember_addresses(struct dpw_socket *s)
 {
-	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct tcp_pcb *pcb = s->t.tcp.pcb;
 
 	dpw_lwip_to_sockaddr(&pcb->local_ip, pcb->local_port, &s->local_addr);
 	s->has_local = true;
@@ -51,29 +51,28 @@ static void on_err(void *arg, err_t err)
 
 	if (s == NULL)
 		return;
-	s->pcb.tcp = NULL;
-	connecting = s->tstate == DPW_TCP_CONNECTING;
-	s->tstate = DPW_TCP_CLOSED;
+	s->t.tcp.pcb = NULL;
+	connecting = s->t.tcp.state == DPW_TCP_CONNECTING;
 	if (err == ERR_CLSD) {
-		s->graceful_closed = true;
+		dpw_tcp_set_state(s, DPW_TCP_DISCONNECTED);
 		dpw_tcp_poll();
 		return;
 	}
-	s->reset = true;
-	s->reset_status = map_err(err, connecting);
+	dpw_tcp_set_state(s, DPW_TCP_RESET);
+	s->t.tcp.reset_status = map_err(err, connecting);
 	while ((r = dpw_queue_pop(&s->connectq)) != NULL) {
 		if (r->op == DPW_OP_SOCKET_CONNECT) {
 			/* The socket was never the client's: it goes with the failure. */
 			struct dpw_socket *dead = r->sock;
 
-			dpw_req_complete(r, s->reset_status, 0);
+			dpw_req_complete(r, s->t.tcp.reset_status, 0);
 			dpw_socket_destroy(dead);
 			return;
 		}
-		dpw_req_complete(r, s->reset_status, 0);
+		dpw_req_complete(r, s->t.tcp.reset_status, 0);
 	}
-	dpw_queue_complete_all(&s->sendq, s->reset_status);
-	dpw_queue_complete_all(&s->disconnectq, s->reset_status);
+	dpw_queue_complete_all(&s->sendq, s->t.tcp.reset_status);
+	dpw_queue_complete_all(&s->disconnectq, s->t.tcp.reset_status);
 	dpw_tcp_unlist_disconnecting(s);
 	dpw_tcp_rx_deliver(s);   /* pending receives: unread data first, then the reset status */
 	if (!dpw_socket_gone(s))
@@ -94,7 +93,7 @@ static void set_flag(u8_t *so_options, u8_t flag, bool on)
  * timers: only its so_options apply (and accepted connections inherit them). */
 static void apply_options(struct dpw_socket *s)
 {
-	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct tcp_pcb *pcb = s->t.tcp.pcb;
 
 	if (pcb == NULL)
 		return;
@@ -137,7 +136,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 {
 	struct tcp_pcb *pcb;
 
-	if (s->pcb.tcp != NULL)
+	if (s->t.tcp.pcb != NULL)
 		return STATUS_SUCCESS;
 	pcb = tcp_new_ip_type(dpw_socket_ip_type(s));
 	if (pcb == NULL)
@@ -170,7 +169,7 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 	if (err != ERR_OK)
 		return STATUS_INVALID_ADDRESS;
 	s->bound = true;
-	s->tstate = DPW_TCP_BOUND;
+	dpw_tcp_set_state(s, DPW_TCP_BOUND);
 	remember_addresses(s);
 	return STATUS_SUCCESS;
 }
@@ -183,17 +182,17 @@ static NTSTATUS start_listening(struct dpw_socket *s)
 	struct tcp_pcb *lpcb;
 	err_t err;
 
-	dpw_tcp_detach(s->pcb.tcp);
-	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, TCP_DEFAULT_LISTEN_BACKLOG, &err);
+	dpw_tcp_detach(s->t.tcp.pcb);
+	lpcb = tcp_listen_with_backlog_and_err(s->t.tcp.pcb, TCP_DEFAULT_LISTEN_BACKLOG, &err);
 	if (lpcb == NULL) {
-		attach_pcb(s, s->pcb.tcp);
+		attach_pcb(s, s->t.tcp.pcb);
 		return err == ERR_USE ? STATUS_ADDRESS_ALREADY_ASSOCIATED
 				      : STATUS_INSUFFICIENT_RESOURCES;
 	}
-	s->pcb.tcp = lpcb;
+	s->t.tcp.pcb = lpcb;
 	tcp_arg(lpcb, s);
 	tcp_accept(lpcb, on_accept);
-	s->tstate = DPW_TCP_LISTENING;
+	dpw_tcp_set_state(s, DPW_TCP_LISTENING);
 	return STATUS_SUCCESS;
 }
 
@@ -212,7 +211,7 @@ static void do_listen(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 
-	if (s->tstate != DPW_TCP_BOUND) {
+	if (s->t.tcp.state != DPW_TCP_BOUND) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -231,7 +230,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 		on_err(s, err);
 		return ERR_ABRT;
 	}
-	s->tstate = DPW_TCP_CONNECTED;
+	dpw_tcp_set_state(s, DPW_TCP_OPEN);
 	remember_addresses(s);
 	r = dpw_queue_pop(&s->connectq);
 	if (r != NULL && r->op == DPW_OP_CONNECT && r->u.addr.buf != NULL) {
@@ -252,7 +251,7 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 			dpw_req_complete(r, STATUS_SUCCESS, 0);
 	}
 	dpw_tcp_indicate_send_backlog(s);
-	return s->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
+	return s->t.tcp.pcb == NULL ? ERR_ABRT : ERR_OK;
 }
 
 static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOCKADDR *remote)
@@ -268,14 +267,14 @@ static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOC
 		return STATUS_INVALID_ADDRESS;
 	if (!dpw_ip_reachable(&ip))
 		return STATUS_NETWORK_UNREACHABLE;
-	err = tcp_connect(s->pcb.tcp, &ip, port, on_connected);
+	err = tcp_connect(s->t.tcp.pcb, &ip, port, on_connected);
 	if (err == ERR_RTE)
 		return STATUS_NETWORK_UNREACHABLE;
 	if (err == ERR_USE)
 		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	if (err != ERR_OK)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	s->tstate = DPW_TCP_CONNECTING;
+	dpw_tcp_set_state(s, DPW_TCP_CONNECTING);
 	dpw_pend(&s->connectq, r);
 	return STATUS_PENDING;
 }
@@ -289,7 +288,7 @@ static void do_connect(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
 		return;
 	}
-	if (s->tstate != DPW_TCP_BOUND) {
+	if (s->t.tcp.state != DPW_TCP_BOUND) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -319,33 +318,33 @@ static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
 	conn->events = conn->client_dispatch != NULL ? conn->client->static_events : 0;
 	dpw_copy_sockaddr(r->u.accept.local, &conn->local_addr);
 	dpw_copy_sockaddr(r->u.accept.remote, &conn->remote_addr);
-	conn->listener = NULL;
+	conn->t.tcp.listener = NULL;
 	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&conn->wsk);
 	dpw_tcp_indicate_send_backlog(conn);
 }
 
 static void backlog_push(struct dpw_socket *l, struct dpw_socket *conn)
 {
-	conn->listener = l;
-	conn->backlog_next = NULL;
-	if (l->backlog_tail != NULL)
-		l->backlog_tail->backlog_next = conn;
+	conn->t.tcp.listener = l;
+	conn->t.tcp.backlog_next = NULL;
+	if (l->t.tcp.backlog_tail != NULL)
+		l->t.tcp.backlog_tail->t.tcp.backlog_next = conn;
 	else
-		l->backlog_head = conn;
-	l->backlog_tail = conn;
-	l->backlog_len++;
+		l->t.tcp.backlog_head = conn;
+	l->t.tcp.backlog_tail = conn;
+	l->t.tcp.backlog_len++;
 }
 
 static struct dpw_socket *backlog_pop(struct dpw_socket *l)
 {
-	struct dpw_socket *conn = l->backlog_head;
+	struct dpw_socket *conn = l->t.tcp.backlog_head;
 
 	if (conn != NULL) {
-		l->backlog_head = conn->backlog_next;
-		if (l->backlog_head == NULL)
-			l->backlog_tail = NULL;
-		l->backlog_len--;
-		conn->backlog_next = NULL;
+		l->t.tcp.backlog_head = conn->t.tcp.backlog_next;
+		if (l->t.tcp.backlog_head == NULL)
+			l->t.tcp.backlog_tail = NULL;
+		l->t.tcp.backlog_len--;
+		conn->t.tcp.backlog_next = NULL;
 	}
 	return conn;
 }
@@ -384,7 +383,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	if (l == NULL || err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	if (l->backlog_len >= DPW_ACCEPT_BACKLOG ||
+	if (l->t.tcp.backlog_len >= DPW_ACCEPT_BACKLOG ||
 	    (conn = dpw_socket_alloc(l->client, l->kind->accepted)) == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
@@ -393,7 +392,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	attach_pcb(conn, pcb);
 	inherit_options(conn, l);   /* options and security descriptor (F9, F2) */
 	conn->bound = true;
-	conn->tstate = DPW_TCP_CONNECTED;
+	dpw_tcp_set_state(conn, DPW_TCP_OPEN);
 	remember_addresses(conn);
 	/* F6: queued accept IRPs first, then the accept event, else the backlog. */
 	r = dpw_queue_pop(&l->acceptq);
@@ -402,7 +401,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_OK;
 	}
 	if (offer_to_accept_event(l, conn))
-		return conn->pcb.tcp == NULL ? ERR_ABRT : ERR_OK;
+		return conn->t.tcp.pcb == NULL ? ERR_ABRT : ERR_OK;
 	backlog_push(l, conn);
 	return ERR_OK;
 }
@@ -411,7 +410,7 @@ static void do_accept(struct dpw_req *r)
 {
 	struct dpw_socket *l = r->sock, *conn;
 
-	if (l->tstate != DPW_TCP_LISTENING) {
+	if (l->t.tcp.state != DPW_TCP_LISTENING) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -427,19 +426,22 @@ static void do_disconnect(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 
-	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING) {
-		dpw_req_complete(r, s->reset ? s->reset_status : STATUS_INVALID_DEVICE_STATE, 0);
+	/* Anything established whose pcb is still there (both FINs out, ours unacknowledged:
+	 * an abortive disconnect still resets it). */
+	if (s->t.tcp.state < DPW_TCP_OPEN || s->t.tcp.state > DPW_TCP_DISCONNECTED ||
+	    s->t.tcp.pcb == NULL) {
+		dpw_req_complete(r, s->t.tcp.state == DPW_TCP_RESET ? s->t.tcp.reset_status
+								    : STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
 	if (r->flags & WSK_FLAG_ABORTIVE) {
-		struct tcp_pcb *pcb = s->pcb.tcp;
+		struct tcp_pcb *pcb = s->t.tcp.pcb;
 
 		dpw_tcp_detach(pcb);
 		tcp_abort(pcb);   /* RST */
-		s->pcb.tcp = NULL;
-		s->tstate = DPW_TCP_CLOSED;
-		s->reset = true;
-		s->reset_status = STATUS_CONNECTION_ABORTED;
+		s->t.tcp.pcb = NULL;
+		dpw_tcp_set_state(s, DPW_TCP_RESET);
+		s->t.tcp.reset_status = STATUS_CONNECTION_ABORTED;
 		dpw_queue_complete_all(&s->sendq, STATUS_CONNECTION_ABORTED);
 		dpw_queue_complete_all(&s->recvq, STATUS_CONNECTION_ABORTED);
 		dpw_queue_complete_all(&s->disconnectq, STATUS_CONNECTION_ABORTED);
@@ -447,7 +449,7 @@ static void do_disconnect(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_SUCCESS, 0);
 		return;
 	}
-	if (s->fin_sent || s->disconnectq.head != NULL) {
+	if (dpw_tcp_fin_out(s) || s->disconnectq.head != NULL) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -487,17 +489,17 @@ static void execute(struct dpw_req *r)
  * data goes with the connection. */
 static void close_socket(struct dpw_socket *s)
 {
-	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct tcp_pcb *pcb = s->t.tcp.pcb;
 	struct dpw_socket *conn;
 
 	dpw_tcp_unlist_disconnecting(s);
 	dpw_tcp_drop_rx(s);
 	while ((conn = backlog_pop(s)) != NULL)
 		dpw_socket_destroy(conn);
-	s->pcb.tcp = NULL;
+	s->t.tcp.pcb = NULL;
 	if (pcb == NULL)
 		return;
-	if (s->tstate == DPW_TCP_LISTENING) {
+	if (s->t.tcp.state == DPW_TCP_LISTENING) {
 		tcp_arg(pcb, NULL);
 		tcp_accept(pcb, NULL);
 		tcp_close(pcb);
@@ -512,6 +514,7 @@ static void close_socket(struct dpw_socket *s)
 		break;
 	default:            /* anything still open in either direction: RST, no TIME_WAIT */
 		tcp_abort(pcb);
+		dpw_tcp_set_state(s, DPW_TCP_RESET);
 		break;
 	}
 }

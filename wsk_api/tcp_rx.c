@@ -1,4 +1,4 @@
-/* TCP receive (F4), on the lcore. Data lands in s->rx (the received mbufs, no copy);
+/* TCP receive (F4), on the lcore. Data lands in s->t.tcp.rx (the received mbufs, no copy);
  * pending WskReceive IRPs are served first, in order; with none pending and the receive event
  * on, the data is indicated in place (F7), one indication per pbuf. Retained indications are
  * the client's until WskRelease, whatever becomes of the socket (C9). */
@@ -13,22 +13,22 @@
 /* The transport took n more bytes off our hands: reopen the window by that much. */
 static void window_update(struct dpw_socket *s, uint32_t n)
 {
-	while (n > 0 && s->pcb.tcp != NULL) {
+	while (n > 0 && s->t.tcp.pcb != NULL) {
 		u16_t chunk = (u16_t)(n > 0xffff ? 0xffff : n);
 
-		tcp_recved(s->pcb.tcp, chunk);
+		tcp_recved(s->t.tcp.pcb, chunk);
 		n -= chunk;
 	}
 }
 
-/* Copy up to max bytes from the head of s->rx into buf, offset bytes past the buffer's own
+/* Copy up to max bytes from the head of s->t.tcp.rx into buf, offset bytes past the buffer's own
  * Offset (as DpwCopyToWskBuf counts), then drop them. */
 static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint32_t max,
 			bool discard)
 {
-	uint32_t n = max < s->rx_len ? max : s->rx_len, copied = 0;
+	uint32_t n = max < s->t.tcp.rx_len ? max : s->t.tcp.rx_len, copied = 0;
 
-	for (struct pbuf *q = s->rx; q != NULL && copied < n; q = q->next) {
+	for (struct pbuf *q = s->t.tcp.rx; q != NULL && copied < n; q = q->next) {
 		uint32_t piece = q->len < n - copied ? q->len : n - copied;
 
 		if (!discard)
@@ -38,10 +38,10 @@ static uint32_t rx_take(struct dpw_socket *s, PWSK_BUF buf, SIZE_T offset, uint3
 	for (uint32_t left = copied; left > 0;) {
 		u16_t chunk = (u16_t)(left > 0xffff ? 0xffff : left);   /* lwIP's u16_t sizes */
 
-		s->rx = pbuf_free_header(s->rx, chunk);
+		s->t.tcp.rx = pbuf_free_header(s->t.tcp.rx, chunk);
 		left -= chunk;
 	}
-	s->rx_len -= copied;
+	s->t.tcp.rx_len -= copied;
 	window_update(s, copied);
 	return copied;
 }
@@ -102,12 +102,12 @@ void dpw_tcp_release(struct dpw_req *r)
 static struct pbuf *rejoin(struct dpw_indication *first);
 
 
-/* Split s->rx into single pbufs, each described by one indication (no copy). On failure
- * s->rx is whole again and NULL is returned. */
+/* Split s->t.tcp.rx into single pbufs, each described by one indication (no copy). On failure
+ * s->t.tcp.rx is whole again and NULL is returned. */
 static struct dpw_indication *build_indications(struct dpw_socket *s)
 {
 	struct dpw_indication *first = NULL, *last = NULL;
-	struct pbuf *q = s->rx;
+	struct pbuf *q = s->t.tcp.rx;
 
 	while (q != NULL) {
 		struct pbuf *next = q->next;
@@ -119,7 +119,7 @@ static struct dpw_indication *build_indications(struct dpw_socket *s)
 
 			if (head != NULL)
 				pbuf_cat(head, q);
-			s->rx = head != NULL ? head : q;
+			s->t.tcp.rx = head != NULL ? head : q;
 			free_indications(first, false);
 			return NULL;
 		}
@@ -157,17 +157,17 @@ static void indicate_receive(struct dpw_socket *s)
 	const WSK_CLIENT_CONNECTION_DISPATCH *ev = dpw_tcp_conn_events(s);
 	struct dpw_indication *list;
 	SIZE_T accepted = 0;
-	uint32_t len = s->rx_len;
+	uint32_t len = s->t.tcp.rx_len;
 	NTSTATUS st;
 
 	if (len == 0 || ev == NULL || ev->WskReceiveEvent == NULL ||
-	    !(s->events & WSK_EVENT_RECEIVE) || s->receive_event_blocked)
+	    !(s->events & WSK_EVENT_RECEIVE) || s->t.tcp.receive_event_blocked)
 		return;
 	list = build_indications(s);
 	if (list == NULL)
 		return;
-	s->rx = NULL;
-	s->rx_len = 0;
+	s->t.tcp.rx = NULL;
+	s->t.tcp.rx_len = 0;
 	lend_all(s->client, list, true);
 	dpw_callback_enter(s);
 	st = ev->WskReceiveEvent(s->context, 0, &list->di, len, &accepted);
@@ -178,10 +178,10 @@ static void indicate_receive(struct dpw_socket *s)
 		window_update(s, len);
 	} else if (st == STATUS_DATA_NOT_ACCEPTED) {
 		/* Keep it for the next WskReceive, and stop indicating until then. */
-		s->rx = rejoin(list);
-		s->rx_len = len;
+		s->t.tcp.rx = rejoin(list);
+		s->t.tcp.rx_len = len;
 		free_indications(list, false);
-		s->receive_event_blocked = true;
+		s->t.tcp.receive_event_blocked = true;
 	} else {
 		free_indications(list, true);
 		window_update(s, len);
@@ -195,10 +195,10 @@ void dpw_tcp_indicate_disconnect(struct dpw_socket *s, ULONG flags)
 
 	/* C5: a receive event just before may have closed the socket (and dropped what was
 	 * left of its data, so the FIN looks due): no callback once the socket is closing. */
-	if (dpw_socket_gone(s) || s->disconnect_indicated || ev == NULL ||
+	if (dpw_socket_gone(s) || s->t.tcp.disconnect_indicated || ev == NULL ||
 	    ev->WskDisconnectEvent == NULL || !(s->events & WSK_EVENT_DISCONNECT))
 		return;
-	s->disconnect_indicated = true;
+	s->t.tcp.disconnect_indicated = true;
 	dpw_callback_enter(s);
 	ev->WskDisconnectEvent(s->context, flags);
 	dpw_callback_leave(s);
@@ -210,16 +210,16 @@ void dpw_tcp_rx_deliver(struct dpw_socket *s)
 
 	while ((r = s->recvq.head) != NULL && !dpw_socket_gone(s)) {
 		PWSK_BUF buf = r->u.io.buf;
-		bool ended = s->fin_received || s->reset;
+		bool ended = dpw_tcp_peer_done(s);
 
 		if (r->flags & WSK_FLAG_DRAIN) {
 			/* Discard whatever arrives; complete when the peer is done (or on cancel). */
-			r->done += rx_take(s, NULL, 0, s->rx_len, true);
+			r->done += rx_take(s, NULL, 0, s->t.tcp.rx_len, true);
 			if (!ended)
 				return;
 		} else if (buf->Length == 0) {
 			/* A zero-length receive completes when there is data (left in place). */
-			if (s->rx_len == 0 && !ended)
+			if (s->t.tcp.rx_len == 0 && !ended)
 				return;
 		} else {
 			r->done += rx_take(s, buf, r->done,
@@ -229,15 +229,16 @@ void dpw_tcp_rx_deliver(struct dpw_socket *s)
 				return;
 		}
 		dpw_queue_pop(&s->recvq);
-		if (s->reset && r->done == 0 && s->rx_len == 0)
-			dpw_req_complete(r, s->reset_status, 0);
+		if (s->t.tcp.state == DPW_TCP_RESET && r->done == 0 && s->t.tcp.rx_len == 0)
+			dpw_req_complete(r, s->t.tcp.reset_status, 0);
 		else
 			dpw_req_complete(r, STATUS_SUCCESS, r->done);   /* F4: FIN -> 0 bytes */
 	}
 	if (dpw_socket_gone(s))
 		return;
 	indicate_receive(s);
-	if (s->fin_received && s->rx_len == 0)
+	if ((s->t.tcp.state == DPW_TCP_RECEIVE_CLOSED || s->t.tcp.state == DPW_TCP_DISCONNECTED) &&
+	    s->t.tcp.rx_len == 0)
 		dpw_tcp_indicate_disconnect(s, 0);
 }
 
@@ -245,13 +246,12 @@ void dpw_tcp_receive(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 
-	if (s->tstate != DPW_TCP_CONNECTED && s->tstate != DPW_TCP_DISCONNECTING &&
-	    s->tstate != DPW_TCP_CLOSED) {
+	if (s->t.tcp.state < DPW_TCP_OPEN) {   /* established once: what is left, then the end */
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
 	/* F7: a receive call re-enables indications stopped by STATUS_DATA_NOT_ACCEPTED. */
-	s->receive_event_blocked = false;
+	s->t.tcp.receive_event_blocked = false;
 	dpw_pend(&s->recvq, r);
 	dpw_tcp_rx_deliver(s);
 }
@@ -274,26 +274,28 @@ err_t dpw_tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	if (p == NULL) {
-		s->fin_received = true;
+		dpw_tcp_set_state(s, s->t.tcp.state == DPW_TCP_SEND_CLOSED ? DPW_TCP_DISCONNECTED
+									     : DPW_TCP_RECEIVE_CLOSED);
 		dpw_tcp_release_time_wait(s);
 	} else {
-		if (s->rx == NULL)
-			s->rx = p;
+		if (s->t.tcp.rx == NULL)
+			s->t.tcp.rx = p;
 		else
-			pbuf_cat(s->rx, p);
-		s->rx_len += p->tot_len;
+			pbuf_cat(s->t.tcp.rx, p);
+		s->t.tcp.rx_len += p->tot_len;
 	}
 	dpw_tcp_rx_deliver(s);
 	/* A callback inside rx_deliver may have closed and aborted the pcb. */
-	return s->pcb.tcp == NULL && !s->graceful_closed && dpw_socket_gone(s) ? ERR_ABRT : ERR_OK;
+	return s->t.tcp.pcb == NULL && s->t.tcp.state != DPW_TCP_DISCONNECTED && dpw_socket_gone(s)
+		       ? ERR_ABRT : ERR_OK;
 }
 
 void dpw_tcp_drop_rx(struct dpw_socket *s)
 {
-	if (s->rx != NULL) {
-		pbuf_free(s->rx);
-		s->rx = NULL;
-		s->rx_len = 0;
+	if (s->t.tcp.rx != NULL) {
+		pbuf_free(s->t.tcp.rx);
+		s->t.tcp.rx = NULL;
+		s->t.tcp.rx_len = 0;
 	}
 }
 
@@ -301,6 +303,6 @@ NTSTATUS dpw_tcp_receive_backlog(const struct dpw_socket *s, SIZE_T *bytes)
 {
 	if (!dpw_tcp_was_connected(s))
 		return STATUS_INVALID_DEVICE_STATE;   /* "after connected" */
-	*bytes = s->rx_len;
+	*bytes = s->t.tcp.rx_len;
 	return STATUS_SUCCESS;
 }

@@ -11,10 +11,10 @@ static unsigned nb_disconnecting;
 
 static void list_disconnecting(struct dpw_socket *s)
 {
-	if (!s->disconnect_listed && nb_disconnecting < MAX_DISCONNECTING) {
-		s->disconnect_slot = nb_disconnecting;
+	if (!s->t.tcp.disconnect_listed && nb_disconnecting < MAX_DISCONNECTING) {
+		s->t.tcp.disconnect_slot = nb_disconnecting;
 		disconnecting[nb_disconnecting++] = s;
-		s->disconnect_listed = true;
+		s->t.tcp.disconnect_listed = true;
 	}
 }
 
@@ -24,20 +24,20 @@ void dpw_tcp_unlist_disconnecting(struct dpw_socket *s)
 {
 	struct dpw_socket *last;
 
-	if (!s->disconnect_listed)
+	if (!s->t.tcp.disconnect_listed)
 		return;
 	last = disconnecting[--nb_disconnecting];
-	disconnecting[s->disconnect_slot] = last;
-	last->disconnect_slot = s->disconnect_slot;
-	s->disconnect_listed = false;
+	disconnecting[s->t.tcp.disconnect_slot] = last;
+	last->t.tcp.disconnect_slot = s->t.tcp.disconnect_slot;
+	s->t.tcp.disconnect_listed = false;
 }
 
 /* Our FIN is acknowledged once lwIP leaves FIN_WAIT_1/CLOSING/LAST_ACK. */
 static bool fin_acknowledged(struct dpw_socket *s)
 {
-	if (s->pcb.tcp == NULL)
-		return s->graceful_closed;
-	return s->pcb.tcp->state == FIN_WAIT_2 || s->pcb.tcp->state == TIME_WAIT;
+	if (s->t.tcp.pcb == NULL)
+		return s->t.tcp.state == DPW_TCP_DISCONNECTED;   /* not by a reset */
+	return s->t.tcp.pcb->state == FIN_WAIT_2 || s->t.tcp.pcb->state == TIME_WAIT;
 }
 
 void dpw_tcp_poll(void)
@@ -47,7 +47,7 @@ void dpw_tcp_poll(void)
 
 		dpw_tcp_release_time_wait(s);
 
-		if (s->fin_sent && fin_acknowledged(s)) {
+		if (dpw_tcp_fin_out(s) && fin_acknowledged(s)) {
 			dpw_tcp_unlist_disconnecting(s);   /* slot i now holds the next one to look at */
 			if (s->disconnectq.head != NULL) {
 				struct dpw_req *r = dpw_queue_pop(&s->disconnectq);
@@ -91,14 +91,14 @@ static void start_fin(struct dpw_socket *s)
 {
 	struct dpw_req *r = s->disconnectq.head;
 
-	if (r == NULL || s->fin_sent || s->sendq.head != NULL || s->pcb.tcp == NULL)
+	if (r == NULL || dpw_tcp_fin_out(s) || s->sendq.head != NULL || s->t.tcp.pcb == NULL)
 		return;
-	if (r->u.io.buf != NULL && !write_buffer(s->pcb.tcp, r, r->u.io.buf, false))
+	if (r->u.io.buf != NULL && !write_buffer(s->t.tcp.pcb, r, r->u.io.buf, false))
 		return;
-	if (tcp_shutdown(s->pcb.tcp, 0, 1) != ERR_OK)
+	if (tcp_shutdown(s->t.tcp.pcb, 0, 1) != ERR_OK)
 		return;   /* out of memory for the FIN segment: retried on the next sent callback */
-	s->fin_sent = true;
-	s->tstate = DPW_TCP_DISCONNECTING;
+	dpw_tcp_set_state(s, s->t.tcp.state == DPW_TCP_RECEIVE_CLOSED ? DPW_TCP_DISCONNECTED
+								    : DPW_TCP_SEND_CLOSED);
 	list_disconnecting(s);
 }
 
@@ -107,25 +107,25 @@ void dpw_tcp_tx_pump(struct dpw_socket *s)
 	struct dpw_req *r;
 	bool nodelay = false;
 
-	if (s->pcb.tcp == NULL)
+	if (s->t.tcp.pcb == NULL)
 		return;
 	while ((r = s->sendq.head) != NULL) {
-		if (!write_buffer(s->pcb.tcp, r, r->u.io.buf, r->next != NULL))
+		if (!write_buffer(s->t.tcp.pcb, r, r->u.io.buf, r->next != NULL))
 			break;
 		nodelay |= (r->flags & WSK_FLAG_NODELAY) != 0;
 		dpw_queue_pop(&s->sendq);
 		dpw_req_complete(r, STATUS_SUCCESS, r->done);
 	}
 	start_fin(s);
-	if (s->pcb.tcp == NULL)
+	if (s->t.tcp.pcb == NULL)
 		return;
-	if (nodelay && !tcp_nagle_disabled(s->pcb.tcp)) {
+	if (nodelay && !tcp_nagle_disabled(s->t.tcp.pcb)) {
 		/* F3: WSK_FLAG_NODELAY for this send only. */
-		tcp_nagle_disable(s->pcb.tcp);
-		tcp_output(s->pcb.tcp);
-		tcp_nagle_enable(s->pcb.tcp);
+		tcp_nagle_disable(s->t.tcp.pcb);
+		tcp_output(s->t.tcp.pcb);
+		tcp_nagle_enable(s->t.tcp.pcb);
 	} else {
-		tcp_output(s->pcb.tcp);
+		tcp_output(s->t.tcp.pcb);
 	}
 }
 
@@ -144,11 +144,11 @@ void dpw_tcp_send(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 
-	if (s->reset) {
-		dpw_req_complete(r, s->reset_status, 0);
+	if (s->t.tcp.state == DPW_TCP_RESET) {
+		dpw_req_complete(r, s->t.tcp.reset_status, 0);
 		return;
 	}
-	if (s->tstate != DPW_TCP_CONNECTED || s->fin_sent || s->disconnectq.head != NULL) {
+	if (!dpw_tcp_can_send(s) || s->disconnectq.head != NULL) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -161,7 +161,7 @@ void dpw_tcp_indicate_send_backlog(struct dpw_socket *s)
 	const WSK_CLIENT_CONNECTION_DISPATCH *ev = dpw_tcp_conn_events(s);
 
 	if (!(s->events & WSK_EVENT_SEND_BACKLOG) || ev == NULL ||
-	    ev->WskSendBacklogEvent == NULL || s->tstate != DPW_TCP_CONNECTED ||
+	    ev->WskSendBacklogEvent == NULL || !dpw_tcp_can_send(s) ||
 	    s->close_req != NULL)
 		return;
 	dpw_callback_enter(s);

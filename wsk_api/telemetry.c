@@ -23,6 +23,7 @@ static int wsk_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "sockets_open", s.SocketsOpen);
 	rte_tel_data_add_dict_u64(d, "heap_requests", s.HeapRequests);
 	rte_tel_data_add_dict_u64(d, "heap_indications", s.HeapIndications);
+	rte_tel_data_add_dict_u64(d, "bad_transitions", s.BadTransitions);
 	return 0;
 }
 

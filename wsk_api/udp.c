@@ -98,12 +98,12 @@ static void on_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
 /* SO_REUSEADDR onto the pcb (the only option a datagram pcb takes, F9). */
 static void apply_options(struct dpw_socket *s)
 {
-	if (s->pcb.udp == NULL)
+	if (s->t.udp.pcb == NULL)
 		return;
 	if (s->reuse_addr)
-		s->pcb.udp->so_options |= SOF_REUSEADDR;
+		s->t.udp.pcb->so_options |= SOF_REUSEADDR;
 	else
-		s->pcb.udp->so_options &= (u8_t)~SOF_REUSEADDR;
+		s->t.udp.pcb->so_options &= (u8_t)~SOF_REUSEADDR;
 }
 
 /* ---- pcb and bind ----------------------------------------------------------------------- */
@@ -112,12 +112,12 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 {
 	struct udp_pcb *pcb;
 
-	if (s->pcb.udp != NULL)
+	if (s->t.udp.pcb != NULL)
 		return STATUS_SUCCESS;
 	pcb = udp_new_ip_type(dpw_socket_ip_type(s));
 	if (pcb == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	s->pcb.udp = pcb;
+	s->t.udp.pcb = pcb;
 	udp_recv(pcb, on_recv, s);
 	apply_options(s);   /* SO_REUSEADDR set before the pcb existed */
 	return STATUS_SUCCESS;
@@ -125,7 +125,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 
 static void remember_local(struct dpw_socket *s)
 {
-	dpw_lwip_to_sockaddr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, &s->local_addr);
+	dpw_lwip_to_sockaddr(&s->t.udp.pcb->local_ip, s->t.udp.pcb->local_port, &s->local_addr);
 	s->has_local = true;
 }
 
@@ -180,10 +180,10 @@ static NTSTATUS resolve_remote(const struct dpw_socket *s, const SOCKADDR *remot
 	NTSTATUS st;
 
 	if (remote == NULL) {
-		if (s->has_remote_fixed)
-			remote = (const SOCKADDR *)&s->remote_fixed;
-		else if (s->has_sendto_fixed)
-			remote = (const SOCKADDR *)&s->sendto_fixed;
+		if (s->t.udp.has_remote_fixed)
+			remote = (const SOCKADDR *)&s->t.udp.remote_fixed;
+		else if (s->t.udp.has_sendto_fixed)
+			remote = (const SOCKADDR *)&s->t.udp.sendto_fixed;
 		else
 			return STATUS_INVALID_PARAMETER;
 	}
@@ -228,7 +228,7 @@ static NTSTATUS send_one(struct dpw_socket *s, const WSK_BUF *buf, const ip_addr
 		pbuf_free(p);
 		return STATUS_INVALID_PARAMETER;   /* validated by the caller: cannot happen */
 	}
-	err = udp_sendto(s->pcb.udp, p, ip, port);
+	err = udp_sendto(s->t.udp.pcb, p, ip, port);
 	pbuf_free(p);
 	if (err == ERR_OK)
 		atomic_fetch_add_explicit(&stats.sent, 1, memory_order_relaxed);
@@ -293,10 +293,10 @@ static ULONG rcvbuf_limit(const struct dpw_socket *s)
  * always takes one datagram, whatever SO_RCVBUF says (as Linux does). */
 static bool enqueue(struct dpw_socket *s, const struct dpw_dgram *d)
 {
-	struct dpw_udp *u = s->udp;
+	struct dpw_udp *u = s->t.udp.queue;
 
 	if (u == NULL) {
-		u = s->udp = calloc(1, sizeof(*u));
+		u = s->t.udp.queue = calloc(1, sizeof(*u));
 		if (u == NULL)
 			return false;
 	}
@@ -311,7 +311,7 @@ static bool enqueue(struct dpw_socket *s, const struct dpw_dgram *d)
 
 static bool dequeue(struct dpw_socket *s, struct dpw_dgram *d)
 {
-	struct dpw_udp *u = s->udp;
+	struct dpw_udp *u = s->t.udp.queue;
 
 	if (u == NULL || u->count == 0)
 		return false;
@@ -325,7 +325,7 @@ static bool dequeue(struct dpw_socket *s, struct dpw_dgram *d)
 /* Put back at the head, in front of what is queued (undoing a dequeue). */
 static void requeue_front(struct dpw_socket *s, const struct dpw_dgram *d)
 {
-	struct dpw_udp *u = s->udp;
+	struct dpw_udp *u = s->t.udp.queue;
 
 	u->head = (u->head + DPW_UDP_QUEUE_MAX - 1) % DPW_UDP_QUEUE_MAX;
 	u->q[u->head] = *d;
@@ -335,7 +335,7 @@ static void requeue_front(struct dpw_socket *s, const struct dpw_dgram *d)
 
 static NTSTATUS receive_backlog(const struct dpw_socket *s, SIZE_T *bytes)
 {
-	*bytes = s->udp != NULL ? s->udp->bytes : 0;
+	*bytes = s->t.udp.queue != NULL ? s->t.udp.queue->bytes : 0;
 	return STATUS_SUCCESS;
 }
 
@@ -494,7 +494,7 @@ static void indicate(struct dpw_socket *s)
 	unsigned n = 0;
 	NTSTATUS st;
 
-	if (!event_on(s) || s->udp == NULL || s->udp->count == 0)
+	if (!event_on(s) || s->t.udp.queue == NULL || s->t.udp.queue->count == 0)
 		return;
 	while (dequeue(s, &d)) {
 		struct dpw_dgram_indication *ind = make_indication(&d);
@@ -625,16 +625,16 @@ static NTSTATUS set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T le
 		return st;
 	if (!given) {
 		/* No address: back to unconnected, every sender accepted. */
-		udp_disconnect(s->pcb.udp);
-		s->has_remote_fixed = false;
+		udp_disconnect(s->t.udp.pcb);
+		s->t.udp.has_remote_fixed = false;
 		return STATUS_SUCCESS;
 	}
 	/* lwIP's connected pcb: only datagrams from ip:port reach it (WSK-F8). */
-	err = udp_connect(s->pcb.udp, &ip, port);
+	err = udp_connect(s->t.udp.pcb, &ip, port);
 	if (err != ERR_OK)
 		return map_send_err(err);
-	dpw_lwip_to_sockaddr(&ip, port, &s->remote_fixed);
-	s->has_remote_fixed = true;
+	dpw_lwip_to_sockaddr(&ip, port, &s->t.udp.remote_fixed);
+	s->t.udp.has_remote_fixed = true;
 	return STATUS_SUCCESS;
 }
 
@@ -649,9 +649,9 @@ static NTSTATUS set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T le
 
 	if (st != STATUS_SUCCESS)
 		return st;
-	s->has_sendto_fixed = given;
+	s->t.udp.has_sendto_fixed = given;
 	if (given)
-		dpw_lwip_to_sockaddr(&ip, port, &s->sendto_fixed);
+		dpw_lwip_to_sockaddr(&ip, port, &s->t.udp.sendto_fixed);
 	return STATUS_SUCCESS;
 }
 
@@ -683,19 +683,19 @@ static void close_socket(struct dpw_socket *s)
 {
 	struct dpw_dgram d;
 
-	if (s->pcb.udp != NULL) {
-		udp_recv(s->pcb.udp, NULL, NULL);
-		udp_remove(s->pcb.udp);
-		s->pcb.udp = NULL;
+	if (s->t.udp.pcb != NULL) {
+		udp_recv(s->t.udp.pcb, NULL, NULL);
+		udp_remove(s->t.udp.pcb);
+		s->t.udp.pcb = NULL;
 	}
-	if (s->udp != NULL) {
+	if (s->t.udp.queue != NULL) {
 		while (dequeue(s, &d))
 			pbuf_free(d.p);
-		free(s->udp);
-		s->udp = NULL;
+		free(s->t.udp.queue);
+		s->t.udp.queue = NULL;
 	}
-	s->has_remote_fixed = false;
-	s->has_sendto_fixed = false;
+	s->t.udp.has_remote_fixed = false;
+	s->t.udp.has_sendto_fixed = false;
 }
 
 const struct dpw_transport dpw_udp_transport = {

@@ -643,6 +643,8 @@ static void check_end(void)
 	DpwGetProviderStats(&ps);
 	if (ps.SocketsOpen != 0)
 		fail("sockets still open after every one was closed");
+	if (ps.BadTransitions != 0)
+		fail("a TCP socket left the provider's state machine");
 	dpw_engine_get_stats(engine, &es);
 	if (es.tcp_pcbs_in_use != baseline_pcbs + es.tcp_time_wait) {
 		snprintf(msg, sizeof(msg), "%u TCP pcbs in use (%u in TIME_WAIT, %u listeners) "

@@ -216,6 +216,13 @@ int h_finish(void)
 	dpw_engine_join(engine);
 	DpwProviderDetach();
 	free_orphans();
+	{
+		/* Whatever the test did, every TCP socket kept to the provider's state machine. */
+		DPW_PROVIDER_STATS ps;
+
+		DpwGetProviderStats(&ps);
+		H_CHECK(ps.BadTransitions == 0);
+	}
 	dpw_cli_finish(&cli, engine);
 	printf("%d checks passed, %d failed\n", h_passes, h_failures);
 	return h_failures == 0 ? 0 : 1;

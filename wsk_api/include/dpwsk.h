@@ -47,6 +47,8 @@ typedef struct _DPW_PROVIDER_STATS {
 	 * hot path uses none while the pools suffice). */
 	ULONGLONG HeapRequests;
 	ULONGLONG HeapIndications;
+	/* Socket state changes outside the provider's state machine: a provider bug if not 0. */
+	ULONGLONG BadTransitions;
 } DPW_PROVIDER_STATS, *PDPW_PROVIDER_STATS;
 VOID DpwGetProviderStats(PDPW_PROVIDER_STATS Stats);
 
