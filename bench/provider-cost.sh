@@ -1,10 +1,11 @@
 #!/bin/bash
 # What the WSK provider costs per echoed request, measured from outside: dpwsk-echo (polling
-# on CPU 1) answers linux-rr's 1-byte requests over the namespace topology while perf counts,
-# on dpwsk-echo alone, its calls into the C library's heap (uprobes on malloc, calloc,
-# realloc, free) and its CPU cycles. Per request/response (one segment in, one echoed out):
-#   heap calls (the provider's target is 0), cycles (the whole process: lcore, idle passes
-#   included, so compare builds on the same machine rather than read it alone).
+# on CPU 1) answers linux-rr's 1-byte requests over the namespace topology while perf records
+# dpwsk-echo alone: every call into the C library's heap (uprobes on malloc, calloc, realloc,
+# free): perf stat counts them exactly, perf record takes their call stacks to tell who made
+# them. Per request/response (one segment in, one echoed out) it prints the heap calls, and
+# how they split between the provider (wsk_api/), lwIP and the program itself. The
+# provider's target is 0.
 #
 #   sudo bench/provider-cost.sh [--seconds S] [--connections N] [BUILD_DIR...]
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/lib.sh"   # alive, wait_line
 secs=5
-conns=4
+conns=1
 builds=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -57,40 +58,82 @@ for fn in malloc calloc realloc free; do
         added+=("$fn")
     fi
 done
-events=probe_libc:malloc,probe_libc:calloc,probe_libc:realloc,probe_libc:free,cycles
+events=probe_libc:malloc,probe_libc:calloc,probe_libc:realloc,probe_libc:free
 
-printf '%-40s %10s %10s %12s %14s %12s\n' build requests req/s heap-calls heap/request cycles/req
+printf '%-32s %9s %8s %9s %9s %9s %9s\n' build requests req/s heap/req provider lwIP program
 for b in "${builds[@]}"; do
     out=$tmp/echo.out
     ip netns exec "$DPW_NS_STACK" "$b/apps/echo/dpwsk-echo" --iface "$DPW_IF_STACK" \
         --ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores 1 --tcp-port 7 --udp-port 0 >"$out" 2>&1 &
     ECHO_PID=$!
     wait_line "$out" '^dpwsk: ready ' "$ECHO_PID" 20 || { cat "$out" >&2; exit 1; }
-    # Warm up (pools and caches grow to the load), then count over the measured run only.
+    # Warm up (pools and caches grow to the load), then record over the measured run only.
     ip netns exec "$DPW_NS_PEER" "$b/bench/linux-rr" --duration 1 --connections "$conns" \
         "$DPW_IP_STACK:7" >/dev/null
-    perf stat -x, -e "$events" -p "$ECHO_PID" -o "$tmp/perf.csv" -- sleep $((secs + 1)) &
+    perf stat -x, -e "$events" -p "$ECHO_PID" -o "$tmp/perf.csv" -- sleep "$secs" &
+    stat_pid=$!
+    perf record -q -e "$events" --call-graph dwarf,2048 -m 1024 -p "$ECHO_PID" \
+        -o "$tmp/perf.data" -- sleep "$secs" >/dev/null 2>&1 &
     perf_pid=$!
     ip netns exec "$DPW_NS_PEER" "$b/bench/linux-rr" --duration "$secs" --connections "$conns" \
         --json "$DPW_IP_STACK:7" >"$tmp/rr.json"
-    wait "$perf_pid"
+    wait "$perf_pid" "$stat_pid"
     kill "$ECHO_PID"; wait "$ECHO_PID" 2>/dev/null || true; ECHO_PID=
-    python3 - "$b" "$tmp/rr.json" "$tmp/perf.csv" <<'PY'
-import json, sys
-build, rr, csv = sys.argv[1:]
-r = json.loads(open(rr).read().strip().splitlines()[-1])
-counts = {}
-for line in open(csv):
-    f = line.strip().split(',')
-    if len(f) > 2 and f[0].replace('.', '').isdigit():
-        counts[f[2]] = int(float(f[0]))
-heap = sum(v for k, v in counts.items() if k.startswith('probe_libc:'))
-n = r['transactions']
-if r.get('errors'):
+    perf script -i "$tmp/perf.data" -F event,ip,sym,dso 2>/dev/null >"$tmp/script.txt"
+    python3 - "$b" "$tmp" <<'PY'
+import collections, json, subprocess, sys
+build, tmp = sys.argv[1], sys.argv[2]
+r = json.loads(open(f"{tmp}/rr.json").read().strip().splitlines()[-1])
+
+# Each sample: the event line, then one line per frame: "IP SYMBOL (DSO)", innermost first.
+# The allocator's caller is the first frame in the program's own binary (not the C library).
+callers = collections.Counter()
+event, caller = None, None
+for line in open(f"{tmp}/script.txt"):
+    if not line.startswith("\t"):
+        if event and caller:
+            callers[caller] += 1
+        event = "probe_libc" in line and line.strip() != ""
+        caller = None
+        continue
+    parts = line.split()
+    # Inlined frames carry no DSO (their physical frame, same IP, follows with it).
+    if event and caller is None and len(parts) >= 2 and "libc.so" not in line and \
+            not line.rstrip().endswith("(inlined)"):
+        dso = line.rsplit("(", 1)[-1].rstrip(")\n ")
+        caller = (dso, parts[0])
+if event and caller:
+    callers[caller] += 1
+
+# The source file of each caller address, innermost inlined function first: whose code it is.
+who = collections.Counter()
+by_dso = collections.defaultdict(list)
+for (dso, ip), k in callers.items():
+    by_dso[dso].append((ip, k))
+for dso, ips in by_dso.items():
+    # One address at a time: -i prints a line per inlined level, innermost first.
+    for ip, k in ips:
+        inner = subprocess.run(["addr2line", "-i", "-e", dso, "0x" + ip], capture_output=True,
+                               text=True).stdout.splitlines()
+        path = inner[0] if inner else ""
+        part = ("provider" if "/wsk_api/" in path else
+                "lwIP" if "lwip-" in path else "program")
+        who[part] += k
+
+exact = 0
+for line in open(f"{tmp}/perf.csv"):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[2].startswith("probe_libc:") and f[0].isdigit():
+        exact += int(f[0])
+n = max(r["transactions"], 1)
+seen = sum(who.values())
+if r.get("errors"):
     print(f"provider-cost.sh: linux-rr reported {r['errors']} errors", file=sys.stderr)
-print(f"{build[-40:]:<40} {n:>10} {r['rate']:>10.0f} {heap:>12} {heap / max(n, 1):>14.3f} "
-      f"{counts.get('cycles', 0) / max(n, 1):>12.0f}")
+def per(part):
+    return exact * who[part] / seen / n if seen else 0.0
+print(f"{build[-32:]:<32} {r['transactions']:>9} {r['rate']:>8.0f} {exact / n:>9.2f} "
+      f"{per('provider'):>9.2f} {per('lwIP'):>9.2f} {per('program'):>9.2f}")
 PY
 done
-echo "(perf counts the whole dpwsk-echo process over the run plus 1 s of idle polling: the"
-echo " program's own heap calls, if any, are in the figure too)"
+echo "(heap calls per request, in all and by the caller of the allocator: perf stat's exact count"
+echo " split in the proportions of the call stacks perf record kept)"
