@@ -99,7 +99,7 @@ static void post(struct dpw_client *c, PIRP *irps, unsigned n)
 	struct dpw_completion_ring *cq = c->cq;
 	unsigned done = 0;
 
-	atomic_fetch_add_explicit(&dpw_counters.completions, n, memory_order_relaxed);
+	dpw_count(DPW_C_COMPLETIONS, n);
 	/* While anything waits in the overflow list, later completions queue behind it there:
 	 * a slot the consumer just freed in the ring would let them overtake (a close's own
 	 * completion ahead of the cancellations it made, C2). */

@@ -109,7 +109,7 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
 		if (r->op == DPW_OP_CLOSE && requests_waiting() && dpw_req_post(r))
 			return STATUS_PENDING;
-		atomic_fetch_add_explicit(&dpw_counters.inline_requests, 1, memory_order_relaxed);
+		dpw_count(DPW_C_INLINE_REQUESTS, 1);
 		return execute_inline(r);
 	}
 	if (!dpw_req_post(r)) {

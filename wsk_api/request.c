@@ -30,7 +30,6 @@
 #define REQ_CACHE      64u      /* a thread's cache trades this many at a time */
 
 struct dpw_provider dpw_provider;
-struct dpw_provider_counters dpw_counters;
 __thread struct dpw_inline_call *dpw_inline_call;
 
 static struct dpw_req *pool;          /* REQ_POOL_SIZE requests, never freed */
@@ -149,7 +148,7 @@ bool dpw_req_post(struct dpw_req *r)
 	if (!atomic_load(&dpw_provider.attached) ||
 	    rte_ring_mp_enqueue(dpw_provider.requests, r) != 0)
 		return false;
-	atomic_fetch_add_explicit(&dpw_counters.requests, 1, memory_order_relaxed);
+	dpw_count(DPW_C_REQUESTS, 1);
 	return true;
 }
 
@@ -199,22 +198,4 @@ NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status)
 	    DpwCompleteIrpDeferred(irp, status, 0) == STATUS_SUCCESS)
 		dpw_post_completion(c, irp);
 	return status;
-}
-
-VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
-{
-	if (s == NULL)
-		return;
-	s->Requests = atomic_load(&dpw_counters.requests);
-	s->InlineRequests = atomic_load(&dpw_counters.inline_requests);
-	s->RingFull = atomic_load(&dpw_counters.ring_full);
-	s->Completions = atomic_load(&dpw_counters.completions);
-	s->CompletionSpills = atomic_load(&dpw_counters.spills);
-	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
-	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
-	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
-	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
-	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);
-	s->HeapIndications = atomic_load(&dpw_counters.heap_indications);
-	s->BadTransitions = atomic_load(&dpw_counters.bad_transitions);
 }

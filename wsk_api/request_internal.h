@@ -20,6 +20,7 @@
 #include "wsk.h"
 
 #include "client_internal.h"
+#include "counters_internal.h"
 
 struct dpw_engine;
 struct rte_ring;
@@ -161,11 +162,5 @@ void dpw_queue_complete_all(struct dpw_req_queue *q, NTSTATUS status);
  * with status through the client's ring, and return status (WSK-R3). */
 NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status);
 
-extern struct dpw_provider_counters {
-	atomic_ullong requests, inline_requests, ring_full, completions, spills, invalid_handles,
-		concurrent_close, unreleased_at_deregister, heap_requests, heap_indications,
-		bad_transitions;
-	atomic_uint sockets_open;
-} dpw_counters;
 
 #endif /* DPWSK_REQUEST_INTERNAL_H */

@@ -106,7 +106,7 @@ static VOID cancel_hook(PIRP irp)
 	r->u.cancel.target = irp;
 	/* On the lcore (IoCancelIrp from an event callback) it runs now, as any call there. */
 	if (dpw_on_lcore()) {
-		atomic_fetch_add_explicit(&dpw_counters.inline_requests, 1, memory_order_relaxed);
+		dpw_count(DPW_C_INLINE_REQUESTS, 1);
 		dpw_cancel_execute(r);
 	} else if (!dpw_req_post(r)) {
 		/* Ring full or provider gone: the IRP completes normally later. */
