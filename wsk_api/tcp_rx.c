@@ -52,6 +52,8 @@ struct dpw_indication {
 	MDL mdl;
 	struct pbuf *p;
 	struct dpw_lent lent;        /* on the client's list while retained (C9) */
+	struct dpw_socket *sock;     /* whose window it holds shut while retained */
+	uint32_t gen;                /* sock's generation then: a reused slot is not it */
 };
 
 /* Indications come from the lcore's cache: no heap call per received segment. */
@@ -92,9 +94,23 @@ static void lend_all(struct dpw_client *c, struct dpw_indication *first, bool le
 			dpw_lent_forget(&d->lent);
 }
 
+/* Data a client retained counts against the connection's receive window until it gives it
+ * back: the peer can have no more outstanding than the window, and a client that holds on to
+ * everything holds at most that much of the mbuf pool, not all of it. */
+static void reopen_window(const struct dpw_indication *d)
+{
+	struct dpw_socket *s = d->sock;
+
+	if (atomic_load_explicit(&s->gen, memory_order_relaxed) == d->gen && !dpw_socket_gone(s))
+		window_update(s, d->p->len);
+}
+
 void dpw_tcp_release(struct dpw_req *r)
 {
 	/* C9: whatever became of the socket, the indications and their data go now. */
+	for (struct dpw_indication *d = (struct dpw_indication *)r->u.release.list; d != NULL;
+	     d = (struct dpw_indication *)d->di.Next)
+		reopen_window(d);
 	free_indications((struct dpw_indication *)r->u.release.list, true);
 	dpw_req_free(r);
 }
@@ -126,6 +142,8 @@ static struct dpw_indication *build_indications(struct dpw_socket *s)
 		q->next = NULL;
 		q->tot_len = q->len;
 		d->p = q;
+		d->sock = s;
+		d->gen = atomic_load_explicit(&s->gen, memory_order_relaxed);
 		MmInitializeMdl(&d->mdl, q->payload, q->len);
 		d->di.Buffer.Mdl = &d->mdl;
 		d->di.Buffer.Offset = 0;
@@ -174,8 +192,8 @@ static void indicate_receive(struct dpw_socket *s)
 	if (st != STATUS_PENDING)
 		lend_all(s->client, list, false);
 	if (st == STATUS_PENDING) {
-		/* Retained: the client owns the data until WskRelease (F7, C9). */
-		window_update(s, len);
+		/* Retained: the client owns the data until WskRelease (F7, C9), and the window
+		 * reopens then (dpw_tcp_release). */
 	} else if (st == STATUS_DATA_NOT_ACCEPTED) {
 		/* Keep it for the next WskReceive, and stop indicating until then. */
 		s->t.tcp.rx = rejoin(list);
