@@ -6,19 +6,6 @@
 #include "provider_internal.h"
 #include "socket_internal.h"
 
-/* An IRP-less failure: say so synchronously. A failure after the IRP was taken: complete
- * the IRP with it too (R3), through the client's ring when the client is still there. */
-static NTSTATUS fail_taken(struct dpw_client *c, PIRP irp, NTSTATUS st)
-{
-	if (c != NULL && dpw_client_from_handle(c) == c) {
-		if (DpwCompleteIrpDeferred(irp, st, 0) == STATUS_SUCCESS)
-			dpw_post_completion(c, irp);
-	} else {
-		DpwCompleteIrp(irp, st, 0);
-	}
-	return st;
-}
-
 /* Which operations each category offers (R5). A call that reaches a socket through the
  * wrong table (a cast, a stale pointer) is refused, never run. */
 static bool op_allowed(ULONG category, enum dpw_op op)
@@ -73,13 +60,13 @@ static NTSTATUS begin(PWSK_SOCKET h, PIRP irp, enum dpw_op op, struct dpw_req **
 		/* A dead slot still knows its client; a pointer that is no socket does not. */
 		struct dpw_client *c = dpw_socket_is_slot(h) ? ((struct dpw_socket *)h)->client
 							     : NULL;
-		return fail_taken(c, irp, st);
+		return dpw_fail_taken(c, irp, st);
 	}
 	if (!op_allowed(s->category, op))
-		return fail_taken(s->client, irp, STATUS_INVALID_DEVICE_REQUEST);
+		return dpw_fail_taken(s->client, irp, STATUS_INVALID_DEVICE_REQUEST);
 	r = dpw_req_new(op, irp);
 	if (r == NULL)
-		return fail_taken(s->client, irp, STATUS_INSUFFICIENT_RESOURCES);
+		return dpw_fail_taken(s->client, irp, STATUS_INSUFFICIENT_RESOURCES);
 	r->sock = s;
 	r->sock_gen = gen;
 	r->client = s->client;
@@ -97,7 +84,7 @@ static NTSTATUS reject(struct dpw_req *r, NTSTATUS st)
 	PIRP irp = r->irp;
 
 	dpw_req_free(r);
-	st = fail_taken(c, irp, st);
+	st = dpw_fail_taken(c, irp, st);
 	if (s != NULL)
 		atomic_fetch_sub(&s->callers, 1);
 	return st;
@@ -134,7 +121,7 @@ static NTSTATUS begin_client(PWSK_CLIENT client, PIRP irp, enum dpw_op op,
 	}
 	r = dpw_req_new(op, irp);
 	if (r == NULL)
-		return fail_taken(c, irp, STATUS_INSUFFICIENT_RESOURCES);
+		return dpw_fail_taken(c, irp, STATUS_INSUFFICIENT_RESOURCES);
 	r->client = c;
 	*out = r;
 	*cout = c;
@@ -228,7 +215,7 @@ static NTSTATUS WSKAPI wsk_not_supported_gai(PWSK_CLIENT Client, PUNICODE_STRING
 	/* No resolver in a userspace stack without DNS: say so, completing the IRP (R3). */
 	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
 		return STATUS_INVALID_PARAMETER;
-	return fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+	return dpw_fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
 }
 
 static VOID WSKAPI wsk_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo)
@@ -247,7 +234,7 @@ static NTSTATUS WSKAPI wsk_not_supported_gni(PWSK_CLIENT Client, PSOCKADDR SockA
 	(void)OwningProcess; (void)OwningThread;
 	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
 		return STATUS_INVALID_PARAMETER;
-	return fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+	return dpw_fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
 }
 
 const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {

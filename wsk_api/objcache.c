@@ -5,15 +5,8 @@
 #include <string.h>
 
 #include "objcache_internal.h"
+#include "poison_internal.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define POISON(p, n)   ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 struct dpw_slab {
 	struct dpw_slab *next;
@@ -50,7 +43,7 @@ void *dpw_objcache_get(struct dpw_objcache *c)
 	if (c->free == NULL && grow(c) != 0)
 		return NULL;
 	obj = c->free;
-	UNPOISON(obj, c->size);
+	DPW_UNPOISON(obj, c->size);
 	memcpy(&c->free, obj, sizeof(void *));
 	memset(obj, 0, c->size);
 	return obj;
@@ -60,5 +53,5 @@ void dpw_objcache_put(struct dpw_objcache *c, void *obj)
 {
 	memcpy(obj, &c->free, sizeof(void *));
 	c->free = obj;
-	POISON((char *)obj + sizeof(void *), c->size - sizeof(void *));
+	DPW_POISON((char *)obj + sizeof(void *), c->size - sizeof(void *));
 }

@@ -14,17 +14,8 @@
 
 #include <rte_ring.h>
 
+#include "poison_internal.h"
 #include "request_internal.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-/* A request back in the pool is poisoned: a use after completion still trips ASan. */
-#define POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define POISON(p, n)   ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 #define REQ_POOL_SIZE  32768u   /* requests in flight before the heap is used */
 #define REQ_CACHE      64u      /* a thread's cache trades this many at a time */
@@ -75,7 +66,7 @@ static void pool_init(void)
 	for (unsigned i = 0; i < REQ_POOL_SIZE; i++) {
 		struct dpw_req *q = &pool[i];
 
-		POISON(q, sizeof(*q));
+		DPW_POISON(q, sizeof(*q));
 		rte_ring_mp_enqueue(r, q);
 	}
 	pool_free = r;
@@ -104,7 +95,7 @@ struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp)
 			r = cache.objs[--cache.n];
 	}
 	if (r != NULL) {
-		UNPOISON(r, sizeof(*r));
+		DPW_UNPOISON(r, sizeof(*r));
 		memset(r, 0, sizeof(*r));
 	} else {
 		r = calloc(1, sizeof(*r));
@@ -123,7 +114,7 @@ void dpw_req_free(struct dpw_req *r)
 		free(r);
 		return;
 	}
-	POISON(r, sizeof(*r));
+	DPW_POISON(r, sizeof(*r));
 	if (!cache_registered) {
 		pthread_setspecific(cache_key, &cache);
 		cache_registered = true;
@@ -192,10 +183,20 @@ bool dpw_queue_remove(struct dpw_req_queue *q, struct dpw_req *r)
 	return false;
 }
 
+NTSTATUS dpw_fail_taken(struct dpw_client *c, PIRP irp, NTSTATUS status)
+{
+	if (c != NULL && dpw_client_from_handle(c) == c) {
+		if (DpwCompleteIrpDeferred(irp, status, 0) == STATUS_SUCCESS)
+			dpw_post_completion(c, irp);
+	} else {
+		DpwCompleteIrp(irp, status, 0);   /* no client to post to: its routine runs now */
+	}
+	return status;
+}
+
 NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status)
 {
-	if (irp != NULL && c != NULL && DpwStartIrp(irp) == STATUS_SUCCESS &&
-	    DpwCompleteIrpDeferred(irp, status, 0) == STATUS_SUCCESS)
-		dpw_post_completion(c, irp);
+	if (irp != NULL && c != NULL && DpwStartIrp(irp) == STATUS_SUCCESS)
+		dpw_fail_taken(c, irp, status);
 	return status;
 }

@@ -161,6 +161,9 @@ void dpw_queue_complete_all(struct dpw_req_queue *q, NTSTATUS status);
 /* Caller side of a call that fails before it reaches the lcore: complete the IRP (if any)
  * with status through the client's ring, and return status (WSK-R3). */
 NTSTATUS dpw_fail_call(struct dpw_client *c, PIRP irp, NTSTATUS status);
+/* The same for an IRP the caller has already started (DpwStartIrp). Without a live client
+ * to post to, the IRP completes at once, its routine run on this thread. */
+NTSTATUS dpw_fail_taken(struct dpw_client *c, PIRP irp, NTSTATUS status);
 
 
 #endif /* DPWSK_REQUEST_INTERNAL_H */

@@ -1,0 +1,15 @@
+/* Objects the provider keeps for reuse (requests, indications) are poisoned under ASan while
+ * they wait, so that a use after completion or after WskRelease still trips it. */
+#ifndef DPWSK_POISON_INTERNAL_H
+#define DPWSK_POISON_INTERNAL_H
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define DPW_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define DPW_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define DPW_POISON(p, n)   ((void)(p), (void)(n))
+#define DPW_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#endif /* DPWSK_POISON_INTERNAL_H */
