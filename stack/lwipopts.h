@@ -11,7 +11,15 @@
 #define LWIP_TIMERS                     1  /* sys_check_timeouts() is called every loop pass */
 
 /* --- memory ------------------------------------------------------------------------------ */
-#define MEM_LIBC_MALLOC                 1  /* tcp_write copies go to glibc: no fixed heap to size */
+#define MEM_LIBC_MALLOC                 1  /* tcp_write copies: no fixed heap to size... */
+/* ...served from size classes kept for reuse (stack/lwip_mem.c): no heap call per segment */
+#include <stddef.h>
+void *dpw_lwip_malloc(size_t size);
+void *dpw_lwip_calloc(size_t n, size_t size);
+void dpw_lwip_free(void *p);
+#define mem_clib_malloc                 dpw_lwip_malloc
+#define mem_clib_calloc                 dpw_lwip_calloc
+#define mem_clib_free                   dpw_lwip_free
 #define MEM_ALIGNMENT                   8  /* 64-bit hosts */
 #define MEMP_MEM_MALLOC                 0  /* fixed pools: O(1) alloc, counts we can watch;
                                               a pool holds at most 65535 (lwIP's u16_t count) */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "objcache_internal.h"
-#include "poison_internal.h"
+#include "dpw/poison.h"
 
 
 struct dpw_slab {

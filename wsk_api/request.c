@@ -14,7 +14,7 @@
 
 #include <rte_ring.h>
 
-#include "poison_internal.h"
+#include "dpw/poison.h"
 #include "request_internal.h"
 
 #define REQ_POOL_SIZE  32768u   /* requests in flight before the heap is used */

@@ -63,8 +63,45 @@ struct tx {
 	struct conn *c;
 	PWSK_DATA_INDICATION list;     /* retained; released when the send completes */
 	WSK_BUF buf;
+	struct tx *next_free;          /* on tx_free while unused */
+	ULONG room;                    /* MDLs this one has */
 	MDL mdl[];                     /* the list's bytes, chained */
 };
+
+/* Sends of up to TX_KEPT_MDLS pieces (nearly all: a segment is one mbuf) reuse their
+ * contexts, so that an echo costs the program no heap call. The program polls the engine and
+ * its completions on one thread: no lock. */
+#define TX_KEPT_MDLS 4
+#define TX_KEPT_MAX  4096
+static struct tx *tx_free;
+static unsigned tx_free_count;
+
+static struct tx *tx_get(ULONG n)
+{
+	struct tx *t;
+
+	if (n <= TX_KEPT_MDLS && tx_free != NULL) {
+		t = tx_free;
+		tx_free = t->next_free;
+		tx_free_count--;
+		return t;
+	}
+	t = malloc(sizeof(*t) + (n > TX_KEPT_MDLS ? n : TX_KEPT_MDLS) * sizeof(MDL));
+	if (t != NULL)
+		t->room = n > TX_KEPT_MDLS ? n : TX_KEPT_MDLS;
+	return t;
+}
+
+static void tx_put(struct tx *t)
+{
+	if (t->room != TX_KEPT_MDLS || tx_free_count >= TX_KEPT_MAX) {
+		free(t);
+		return;
+	}
+	t->next_free = tx_free;
+	tx_free = t;
+	tx_free_count++;
+}
 
 /* The sends of one datagram indication list: one IRP per datagram, one release at the end. */
 struct udp_batch {
@@ -220,7 +257,7 @@ static NTSTATUS tx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	c->out_bytes -= t->buf.Length;
 	if (st == STATUS_SUCCESS)
 		echo.tcp_bytes += irp->IoStatus.Information;
-	free(t);
+	tx_put(t);
 	if (st != STATUS_SUCCESS) {
 		conn_close(c);   /* reset, or cancelled by a close already under way */
 	} else {
@@ -303,7 +340,7 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 	n = count_pieces(list);
 	if (n == 0)
 		return STATUS_SUCCESS;
-	t = malloc(sizeof(*t) + n * sizeof(MDL));
+	t = tx_get(n);
 	if (t == NULL) {
 		conn_close(c);   /* out of memory: this connection goes, the server stays */
 		return STATUS_SUCCESS;

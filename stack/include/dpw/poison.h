@@ -1,7 +1,8 @@
-/* Objects the provider keeps for reuse (requests, indications) are poisoned under ASan while
- * they wait, so that a use after completion or after WskRelease still trips it. */
-#ifndef DPWSK_POISON_INTERNAL_H
-#define DPWSK_POISON_INTERNAL_H
+/* Objects kept for reuse (lwIP's heap blocks, the provider's requests and indications) are
+ * poisoned under ASan while they wait, so that a use after free, after completion or after
+ * WskRelease still trips it. */
+#ifndef DPW_POISON_H
+#define DPW_POISON_H
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -12,4 +13,4 @@
 #define DPW_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#endif /* DPWSK_POISON_INTERNAL_H */
+#endif /* DPW_POISON_H */
