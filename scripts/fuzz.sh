@@ -4,6 +4,10 @@
 #   DPW_FUZZ_JOBS=N                       workers (default: the number of cores)
 #   DPW_FUZZ_WORK=DIR                     corpus, findings, logs (default build-fuzz/fuzz-work/NAME)
 #   DPW_FUZZ_IN_TREE=1                    grow the committed corpus (tests/fuzz/corpus/NAME)
+#   DPW_FUZZ_TIMEOUT=S                    seconds one input may take (default 10); libFuzzer
+#                                         counts wall-clock time, so on a machine loaded far
+#                                         beyond its cores a starved worker reports a timeout
+#                                         that replaying the input in milliseconds disproves
 # It builds build-fuzz first (CC=clang, -Dfuzz=true). The run starts from the committed seeds
 # and regression inputs plus what earlier runs kept in the work directory, and ends with one
 # line: executions (all workers), executions a second, coverage (cov, ft: the best worker's),
@@ -55,7 +59,7 @@ inputs=("$corpus" "$here/tests/fuzz/corpus/$name")
 [ -d "$here/tests/fuzz/regressions/$name" ] && inputs+=("$here/tests/fuzz/regressions/$name")
 start=$SECONDS
 (cd "$logs" && "$build/tests/fuzz/fuzz_$name" -jobs="$jobs" -workers="$jobs" -reload=1 \
-    -timeout=10 -entropic_number_of_rarest_features=20 -max_total_time="$secs" \
+    -timeout="${DPW_FUZZ_TIMEOUT:-10}" -entropic_number_of_rarest_features=20 -max_total_time="$secs" \
     -artifact_prefix="$work/findings/" -print_final_stats=1 "${inputs[@]}") \
     >"$logs/driver.log" 2>&1
 
