@@ -434,7 +434,7 @@ if has nginx; then
 		$([ $QUICK = 1 ] && echo --requests 2000) --out "$OUT" || failed "bench/nginx.sh"
 fi
 if has syndrop; then
-	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --out "$OUT" || failed "bench/syndrop.sh"
+	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --runs "$RUNS" --out "$OUT" || failed "bench/syndrop.sh"
 fi
 has ceiling || has connclose || has rr || has bulk || exit $((FAILS > 0))
 

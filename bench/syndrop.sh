@@ -11,7 +11,9 @@
 # and its kernel's ListenOverflows/ListenDrops (nstat in the server's namespace), the server's
 # CPU share.
 #
-#   bench/syndrop.sh [--backlog 8] [--seconds 5] [--concurrency 64,256] [--out DIR]  (as root)
+#   bench/syndrop.sh [--backlog 8] [--seconds 5] [--runs 3] [--concurrency 64,256] [--out DIR]
+#   (as root). Runs interleave the two clients; the ratio is of the medians (with 1 s per lost
+#   SYN, one run swings widely).
 #   writes DIR/syndrop.txt and DIR/syndrop.json (default bench/results); DPW_BUILD=DIR picks
 #   the build. Exit status 1 if a run failed or dpwsk fell below 0.5x the Linux client.
 set -euo pipefail
@@ -22,12 +24,13 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "syndrop.sh: $*" >&2; exit 2; }
 
-BACKLOG=8 SECS=5 CONC=64,256 OUT=$SRC/bench/results
+BACKLOG=8 SECS=5 RUNS=3 CONC=64,256 OUT=$SRC/bench/results
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
 	--backlog) BACKLOG=$2 ;;
 	--seconds) SECS=$2 ;;
+	--runs) RUNS=$2 ;;
 	--concurrency) CONC=$2 ;;
 	--out) OUT=$2 ;;
 	*) die "unknown option '$1'" ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 [[ "$BACKLOG" =~ ^[0-9]+$ ]] && [ "$BACKLOG" -ge 1 ] && [ "$BACKLOG" -le 4096 ] || die "--backlog: 1 to 4096"
+[[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 20 ] || die "--runs: 1 to 20"
 [[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] || die "--seconds: 1 to 600"
 [[ "$CONC" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--concurrency: a list like 64,256"
 IFS=, read -r -a CONCS <<<"$CONC"
@@ -115,31 +119,42 @@ one() {
 	p99=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"p99":\([0-9.]*\).*/\1/p')
 	max=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"max":\([0-9.]*\).*/\1/p')
 	[ "$rc" = 0 ] && [ -n "$rate" ] || { FAILS=$((FAILS + 1)); echo "  FAILED: $client c=$c status $rc" >&2; tail -n 5 "$f" >&2; }
-	say "$(printf '  %-16s c=%-4s %9s conn/s  connect p99 %9s us max %9s us  failures %-4s SYN rexmit %-6s server: accepted %-7s overflows %-6s drops %-6s CPU %3s%%' \
-		"$client-connclose" "$c" "${rate:-?}" "${p99:-?}" "${max:-?}" "${fails:-?}" "${retx:-?}" \
+	say "$(printf '  [%d/%d] %-16s c=%-4s %9s conn/s  connect p99 %9s us max %9s us  failures %-4s SYN rexmit %-6s server: accepted %-7s overflows %-6s drops %-6s CPU %3s%%' \
+		"$run" "$RUNS" "$client-connclose" "$c" "${rate:-?}" "${p99:-?}" "${max:-?}" "${fails:-?}" "${retx:-?}" \
 		"${accepted:-?}" $((lo1 - lo0)) $((ld1 - ld0)) "$scpu")"
-	ROWS+=("{\"client\":\"$client-connclose\",\"concurrency\":$c,\"conn_per_s\":$(jnum "$rate"),\"connect_p99_us\":$(jnum "$p99"),\"connect_max_us\":$(jnum "$max"),\"connect_failures\":$(jnum "$fails"),\"syn_retransmits\":$(jnum "$retx"),\"server_accepted\":$(jnum "$accepted"),\"listen_overflows\":$((lo1 - lo0)),\"listen_drops\":$((ld1 - ld0)),\"server_cpu_pct\":$scpu,\"status\":$rc}")
+	ROWS+=("{\"run\":$run,\"client\":\"$client-connclose\",\"concurrency\":$c,\"conn_per_s\":$(jnum "$rate"),\"connect_p99_us\":$(jnum "$p99"),\"connect_max_us\":$(jnum "$max"),\"connect_failures\":$(jnum "$fails"),\"syn_retransmits\":$(jnum "$retx"),\"server_accepted\":$(jnum "$accepted"),\"listen_overflows\":$((lo1 - lo0)),\"listen_drops\":$((ld1 - ld0)),\"server_cpu_pct\":$scpu,\"status\":$rc}")
 	RATE=${rate:-}
 }
 
 say "syndrop.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 say "connect/close (rst) -> linux-server --backlog $BACKLOG (its accept queue overflows), ${SECS}s a run"
+declare -A RATES
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
+	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for ((run = 1; run <= RUNS; run++)); do
+	for c in "${CONCS[@]}"; do
+		for client in linux dpwsk; do
+			one "$client" "$c"
+			RATES[$client,$c]="${RATES[$client,$c]:-} $RATE"
+		done
+	done
+done
+say "medians of $RUNS runs:"
 for c in "${CONCS[@]}"; do
-	one linux "$c"
-	lr=$RATE
-	one dpwsk "$c"
-	r=$(awk -v a="$RATE" -v b="$lr" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "null" }')
+	lr=$(echo "${RATES[linux,$c]}" | median)
+	dr=$(echo "${RATES[dpwsk,$c]}" | median)
+	r=$(awk -v a="$dr" -v b="$lr" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "null" }')
 	verdict="holds the server's capacity"
 	if [ "$r" = null ]; then verdict="no figure"
 	elif awk -v r="$r" 'BEGIN { exit !(r < 0.5) }'; then verdict="COLLAPSES"; COLLAPSED=1
 	elif awk -v r="$r" 'BEGIN { exit !(r < 0.9) }'; then verdict="below the server's capacity"
 	fi
-	say "  c=$c: dpwsk / linux ${r}x: dpwsk $verdict"
-	RATIOS+=("{\"concurrency\":$c,\"ratio_dpwsk_linux\":$r,\"verdict\":\"$verdict\"}")
+	say "  c=$c: linux-connclose $lr conn/s, dpwsk-connclose $dr conn/s: dpwsk / linux ${r}x: dpwsk $verdict"
+	RATIOS+=("{\"concurrency\":$c,\"linux_conn_per_s\":$(jnum "$lr"),\"dpwsk_conn_per_s\":$(jnum "$dr"),\"ratio_dpwsk_linux\":$r,\"verdict\":\"$verdict\"}")
 done
 say "load average at the end $(cut -d' ' -f1-3 /proc/loadavg); failed runs: $FAILS"
-(IFS=,; printf '{"date":"%s","cpus":%d,"backlog":%d,"seconds":%d,"build":"%s","runs":[%s],"ratios":[%s]}\n' \
-	"$(date -u +%FT%TZ)" "$(nproc)" "$BACKLOG" "$SECS" "$BUILD" "${ROWS[*]}" "${RATIOS[*]}") >"$OUT/syndrop.json"
+(IFS=,; printf '{"date":"%s","cpus":%d,"backlog":%d,"seconds":%d,"runs":%d,"build":"%s","runs":[%s],"ratios":[%s]}\n' \
+	"$(date -u +%FT%TZ)" "$(nproc)" "$BACKLOG" "$SECS" "$RUNS" "$BUILD" "${ROWS[*]}" "${RATIOS[*]}") >"$OUT/syndrop.json"
 cp "$TXT" "$OUT/syndrop.txt"
 echo "wrote $OUT/syndrop.json, $OUT/syndrop.txt"
 [ $FAILS = 0 ] && [ $COLLAPSED = 0 ]
