@@ -15,12 +15,13 @@
 # peer used (nginx's worker; the HTTP client), the machine's busy share, and which side was
 # saturated: dpwsk busy-polls, so its own CPU says nothing; a peer at >= 90% of its core is the
 # bottleneck, and the output says so. Also the nginx side's ListenOverflows/ListenDrops and the
-# clients' SYN retransmissions. Each figure is one run (the machine may be shared: the load
-# average is printed).
+# clients' SYN retransmissions. HTTP figures are one run each (the machine may be shared: the
+# load average is printed).
 #
-#   bench/nginx.sh [--requests N] [--seconds T] [--concurrency 1,4,16,64,256]
+#   bench/nginx.sh [--requests N] [--seconds T] [--runs R] [--concurrency 1,4,16,64,256]
 #                  [--only http,connclose] [--out DIR]       (as root)
-#   defaults: N = 20000, T = 5, out bench/results (nginx.txt, nginx.json)
+#   defaults: N = 20000, T = 5, R = 3, out bench/results (nginx.txt, nginx.json)
+#   The connect/close runs interleave the clients R times; the ratios are of the medians.
 #   DPW_BUILD=DIR picks the build (default build/; measure an optimized, unsanitized one).
 # Every client run is bounded by timeout(1); every process started here is stopped by PID.
 set -euo pipefail
@@ -31,12 +32,13 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "nginx.sh: $*" >&2; exit 2; }
 
-REQS=20000 SECS=5 CONC=1,4,16,64,256 ONLY=http,connclose OUT=$SRC/bench/results
+REQS=20000 SECS=5 RUNS=3 CONC=1,4,16,64,256 ONLY=http,connclose OUT=$SRC/bench/results
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
 	--requests) REQS=$2 ;;
 	--seconds) SECS=$2 ;;
+	--runs) RUNS=$2 ;;
 	--concurrency) CONC=$2 ;;
 	--only) ONLY=$2 ;;
 	--out) OUT=$2 ;;
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 [[ "$REQS" =~ ^[0-9]+$ ]] && [ "$REQS" -ge 64 ] && [ "$REQS" -le 10000000 ] || die "--requests: 64 to 10000000"
+[[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 20 ] || die "--runs: 1 to 20"
 [[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] || die "--seconds: 1 to 600"
 [[ "$CONC" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--concurrency: a list like 1,4,16"
 IFS=, read -r -a CONCS <<<"$CONC"
@@ -100,6 +103,8 @@ machine() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "null" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else print "null" }'; }
 jnum() { [ -n "$1" ] && echo "$1" || echo null; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
+	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 TXT=$TMP/nginx.txt
 say() { echo "$@" | tee -a "$TXT"; }
 J_HTTP=() J_CC=()
@@ -234,10 +239,10 @@ cc_run() {
 	verdict=-
 	[ "$scpu" != null ] && [ "$scpu" -ge 90 ] && verdict="nginx (the peer) is saturated"
 	[ "$rc" = 0 ] && [ -n "$rate" ] || fail "$client-connclose c=$c: status $rc" "$f"
-	say "$(printf '  %-16s c=%-4s %9s conn/s  connect p99 %9s us max %9s us  errors %-4s SYN rexmit %-5s listen drops %-5s nginx CPU %3s%%  %s' \
-		"$client-connclose" "$c" "${rate:-?}" "${p99:-?}" "${max:-?}" "${errs:-?}" "${retx:-?}" \
+	say "$(printf '  [%d/%d] %-16s c=%-4s %9s conn/s  connect p99 %9s us max %9s us  errors %-4s SYN rexmit %-5s listen drops %-5s nginx CPU %3s%%  %s' \
+		"$run" "$RUNS" "$client-connclose" "$c" "${rate:-?}" "${p99:-?}" "${max:-?}" "${errs:-?}" "${retx:-?}" \
 		"$((ld1 - ld0))" "$scpu" "$verdict")"
-	J_CC+=("{\"client\":\"$client-connclose\",\"concurrency\":$c,\"conn_per_s\":$(jnum "$rate"),\"connect_p99_us\":$(jnum "$p99"),\"connect_max_us\":$(jnum "$max"),\"errors\":$(jnum "$errs"),\"syn_retransmits\":$(jnum "$retx"),\"listen_overflows\":$((lo1 - lo0)),\"listen_drops\":$((ld1 - ld0)),\"nginx_cpu_pct\":$scpu,\"bottleneck\":\"$verdict\",\"status\":$rc}")
+	J_CC+=("{\"run\":$run,\"client\":\"$client-connclose\",\"concurrency\":$c,\"conn_per_s\":$(jnum "$rate"),\"connect_p99_us\":$(jnum "$p99"),\"connect_max_us\":$(jnum "$max"),\"errors\":$(jnum "$errs"),\"syn_retransmits\":$(jnum "$retx"),\"listen_overflows\":$((lo1 - lo0)),\"listen_drops\":$((ld1 - ld0)),\"nginx_cpu_pct\":$scpu,\"bottleneck\":\"$verdict\",\"status\":$rc}")
 	CC_RATE=${rate:-}
 }
 
@@ -246,22 +251,32 @@ if has connclose; then
 	say "2. connect/close (rst) -> nginx, ${SECS}s a run: dpwsk-connclose vs linux-connclose"
 	nginx_start "$DPW_NS_PEER" "$TMP" "$DPW_IP_PEER" "$PORT" "$CPU_SERVER" 511 "$BUDGET" || die "nginx"
 	RATIOS=()
-	for c in "${CONCS[@]}"; do
-		cc_run linux "$c"
-		lr=$CC_RATE
-		cc_run dpwsk "$c"
-		RATIOS+=("c=$c $(ratio "$CC_RATE" "$lr")x")
-		J_CC+=("{\"concurrency\":$c,\"ratio_dpwsk_linux\":$(ratio "$CC_RATE" "$lr")}")
+	declare -A RATES
+	for ((run = 1; run <= RUNS; run++)); do
+		for c in "${CONCS[@]}"; do
+			for client in linux dpwsk; do
+				cc_run "$client" "$c"
+				RATES[$client,$c]="${RATES[$client,$c]:-} $CC_RATE"
+			done
+		done
 	done
 	nginx_stop
+	say "  medians of $RUNS runs, conn/s:"
+	for c in "${CONCS[@]}"; do
+		lr=$(echo "${RATES[linux,$c]}" | median)
+		dr=$(echo "${RATES[dpwsk,$c]}" | median)
+		say "$(printf '    c=%-4s linux-connclose %9s  dpwsk-connclose %9s  dpwsk/linux %sx' "$c" "$lr" "$dr" "$(ratio "$dr" "$lr")")"
+		RATIOS+=("c=$c $(ratio "$dr" "$lr")x")
+		J_CC+=("{\"concurrency\":$c,\"median_linux_conn_per_s\":$(jnum "$lr"),\"median_dpwsk_conn_per_s\":$(jnum "$dr"),\"ratio_dpwsk_linux\":$(ratio "$dr" "$lr")}")
+	done
 	say "  dpwsk / linux: ${RATIOS[*]} (target: >= 1 at every concurrency)"
 fi
 
 say ""
 say "load average at the end $(cut -d' ' -f1-3 /proc/loadavg); failed runs: $FAILS"
 {
-	printf '{"date":"%s","cpus":%d,"requests":%d,"seconds":%d,"build":"%s","load_end":"%s","failed_runs":%d,' \
-		"$(date -u +%FT%TZ)" "$(nproc)" "$REQS" "$SECS" "$BUILD" "$(cut -d' ' -f1-3 /proc/loadavg)" "$FAILS"
+	printf '{"date":"%s","cpus":%d,"requests":%d,"seconds":%d,"runs":%d,"build":"%s","load_end":"%s","failed_runs":%d,' \
+		"$(date -u +%FT%TZ)" "$(nproc)" "$REQS" "$SECS" "$RUNS" "$BUILD" "$(cut -d' ' -f1-3 /proc/loadavg)" "$FAILS"
 	(IFS=,; printf '"http":[%s],"connclose":[%s]}\n' "${J_HTTP[*]}" "${J_CC[*]}")
 } >"$OUT/nginx.json"
 cp "$TXT" "$OUT/nginx.txt"

@@ -427,8 +427,8 @@ fi
 
 # --- 5 and 6: scripts of their own, in this topology, with their own results files -------------
 
-EXTRA=()
-[ $QUICK = 1 ] && EXTRA=(--concurrency 1,64)
+EXTRA=(--runs "$RUNS")
+[ $QUICK = 1 ] && EXTRA+=(--concurrency 1,64)
 if has nginx; then
 	DPW_BUILD=$BUILD bash "$SRC/bench/nginx.sh" --seconds "$SECS_INT" "${EXTRA[@]}" \
 		$([ $QUICK = 1 ] && echo --requests 2000) --out "$OUT" || failed "bench/nginx.sh"
