@@ -178,7 +178,7 @@ http_run() {
 
 say "nginx.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 say "  $(nginx -v 2>&1), $(ab -V | head -n1), $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
-say "  clients on CPU $CPU_CLIENT, servers on CPU $CPU_SERVER; one run per figure"
+say "  clients on CPU $CPU_CLIENT, servers on CPU $CPU_SERVER; HTTP: one run per figure; connect/close: $RUNS runs"
 
 if has http; then
 	say ""
