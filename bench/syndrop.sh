@@ -15,7 +15,8 @@
 #   (as root). Runs interleave the two clients; the ratio is of the medians (with 1 s per lost
 #   SYN, one run swings widely).
 #   writes DIR/syndrop.txt and DIR/syndrop.json (default bench/results); DPW_BUILD=DIR picks
-#   the build. Exit status 1 if a run failed or dpwsk fell below 0.5x the Linux client.
+#   the build. Exit status 1 if a run failed or dpwsk fell below 0.5x the Linux client, in
+#   cycles completed or in connections the server accepted (the lower of the two ratios).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -124,11 +125,12 @@ one() {
 		"${accepted:-?}" $((lo1 - lo0)) $((ld1 - ld0)) "$scpu")"
 	ROWS+=("{\"run\":$run,\"client\":\"$client-connclose\",\"concurrency\":$c,\"conn_per_s\":$(jnum "$rate"),\"connect_p99_us\":$(jnum "$p99"),\"connect_max_us\":$(jnum "$max"),\"connect_failures\":$(jnum "$fails"),\"syn_retransmits\":$(jnum "$retx"),\"server_accepted\":$(jnum "$accepted"),\"listen_overflows\":$((lo1 - lo0)),\"listen_drops\":$((ld1 - ld0)),\"server_cpu_pct\":$scpu,\"status\":$rc}")
 	RATE=${rate:-}
+	ACCEPTED=${accepted:-}
 }
 
 say "syndrop.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 say "connect/close (rst) -> linux-server --backlog $BACKLOG (its accept queue overflows), ${SECS}s a run"
-declare -A RATES
+declare -A RATES ACCS
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "";
 	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for ((run = 1; run <= RUNS; run++)); do
@@ -136,6 +138,7 @@ for ((run = 1; run <= RUNS; run++)); do
 		for client in linux dpwsk; do
 			one "$client" "$c"
 			RATES[$client,$c]="${RATES[$client,$c]:-} $RATE"
+			ACCS[$client,$c]="${ACCS[$client,$c]:-} $ACCEPTED"
 		done
 	done
 done
@@ -144,16 +147,23 @@ for c in "${CONCS[@]}"; do
 	lr=$(echo "${RATES[linux,$c]}" | median)
 	dr=$(echo "${RATES[dpwsk,$c]}" | median)
 	r=$(awk -v a="$dr" -v b="$lr" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "null" }')
+	la=$(echo "${ACCS[linux,$c]}" | median)
+	da=$(echo "${ACCS[dpwsk,$c]}" | median)
+	ar=$(awk -v a="$da" -v b="$la" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "null" }')
+	# Judged by the lower of the two ratios: cycles the client completed, connections the
+	# server accepted (a cycle whose handshake ACK the server dropped completes at the client
+	# and is never seen by the server).
+	worst=$(awk -v a="$r" -v b="$ar" 'BEGIN { if (a == "null" || b == "null") print "null"; else print (a < b ? a : b) }')
 	verdict="holds the server's capacity"
-	if [ "$r" = null ]; then verdict="no figure"
-	elif awk -v r="$r" 'BEGIN { exit !(r < 0.5) }'; then verdict="COLLAPSES"; COLLAPSED=1
-	elif awk -v r="$r" 'BEGIN { exit !(r < 0.9) }'; then verdict="below the server's capacity"
+	if [ "$worst" = null ]; then verdict="no figure"
+	elif awk -v r="$worst" 'BEGIN { exit !(r < 0.5) }'; then verdict="COLLAPSES"; COLLAPSED=1
+	elif awk -v r="$worst" 'BEGIN { exit !(r < 0.9) }'; then verdict="below the server's capacity"
 	fi
-	say "  c=$c: linux-connclose $lr conn/s, dpwsk-connclose $dr conn/s: dpwsk / linux ${r}x: dpwsk $verdict"
-	RATIOS+=("{\"concurrency\":$c,\"linux_conn_per_s\":$(jnum "$lr"),\"dpwsk_conn_per_s\":$(jnum "$dr"),\"ratio_dpwsk_linux\":$r,\"verdict\":\"$verdict\"}")
+	say "  c=$c: cycles/s: linux-connclose $lr, dpwsk-connclose $dr (${r}x); accepted by the server in a run: $la, $da (${ar}x): dpwsk $verdict"
+	RATIOS+=("{\"concurrency\":$c,\"linux_conn_per_s\":$(jnum "$lr"),\"dpwsk_conn_per_s\":$(jnum "$dr"),\"linux_server_accepted\":$(jnum "$la"),\"dpwsk_server_accepted\":$(jnum "$da"),\"accepted_ratio\":$ar,\"ratio_dpwsk_linux\":$r,\"verdict\":\"$verdict\"}")
 done
 say "load average at the end $(cut -d' ' -f1-3 /proc/loadavg); failed runs: $FAILS"
-(IFS=,; printf '{"date":"%s","cpus":%d,"backlog":%d,"seconds":%d,"runs":%d,"build":"%s","runs":[%s],"ratios":[%s]}\n' \
+(IFS=,; printf '{"date":"%s","cpus":%d,"backlog":%d,"seconds":%d,"runs":%d,"build":"%s","measurements":[%s],"ratios":[%s]}\n' \
 	"$(date -u +%FT%TZ)" "$(nproc)" "$BACKLOG" "$SECS" "$RUNS" "$BUILD" "${ROWS[*]}" "${RATIOS[*]}") >"$OUT/syndrop.json"
 cp "$TXT" "$OUT/syndrop.txt"
 echo "wrote $OUT/syndrop.json, $OUT/syndrop.txt"
