@@ -108,6 +108,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 TXT=$TMP/nginx.txt
 say() { echo "$@" | tee -a "$TXT"; }
 J_HTTP=() J_CC=()
+declare -A HTTP_RATE
 
 # -- the servers ------------------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ http_run() {
 		"$tool" "$server" "${rate:-?}" "${p99:-?}" "${fails:-?}" "$ccpu" "$scpu" \
 		"$([ "$scpu" = polls ] || echo %)" "$mbusy" "$verdict")"
 	J_HTTP+=("{\"tool\":\"$tool\",\"server\":\"$server\",\"req_per_s\":$(jnum "$rate"),\"p99_us\":$(jnum "$p99"),\"failed\":$(jnum "$fails"),\"client_cpu_pct\":$ccpu,\"server_cpu_pct\":$([ "$scpu" = polls ] && echo null || echo "$scpu"),\"machine_busy_pct\":$mbusy,\"bottleneck\":\"$verdict\",\"status\":$rc}")
-	eval "RATE_${tool}_${server//-/_}=\${rate:-}"
+	HTTP_RATE[$tool,$server]=${rate:-}
 }
 
 say "nginx.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
@@ -193,7 +194,7 @@ if has http; then
 	http_run wrk nginx "$DPW_NS_STACK" "$DPW_IP_PEER:$PORT"
 	kaddr_del
 	nginx_stop
-	say "  dpwsk-httpd / nginx: ab $(ratio "$RATE_ab_dpwsk_httpd" "$RATE_ab_nginx")x, wrk $(ratio "$RATE_wrk_dpwsk_httpd" "$RATE_wrk_nginx")x (target: >= 1)"
+	say "  dpwsk-httpd / nginx: ab $(ratio "${HTTP_RATE[ab,dpwsk-httpd]}" "${HTTP_RATE[ab,nginx]}")x, wrk $(ratio "${HTTP_RATE[wrk,dpwsk-httpd]}" "${HTTP_RATE[wrk,nginx]}")x (target: >= 1)"
 fi
 
 # -- 2. connect/close -> nginx ------------------------------------------------------------------

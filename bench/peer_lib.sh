@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell pieces for bench/nginx.sh and bench/syndrop.sh (sourced after bench/lib.sh; bash).
 # The caller sets TMP (a directory of its own) and PIDS (an array) and stops every PID in
 # PIDS in its trap (peer_stop_all).
@@ -132,7 +133,7 @@ kaddr_del() {
 # "${CHILD_CPU[@]}" CMD...: runs CMD, then prints "child_cpu_ticks N", the CPU time (user +
 # system, clock ticks) CMD and its children used; exits with CMD's status. A client's CPU per
 # run: peer_launch OUT NS LIMIT "${CHILD_CPU[@]}" ab ...
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2034
 CHILD_CPU=(sh -c '"$@"; rc=$?; set -- $(sed "s/^.*) //" /proc/$$/stat); echo "child_cpu_ticks $((${14} + ${15}))"; exit $rc' sh)
 
 # jget FILE KEY: a number from the last JSON line of FILE (a program's --json summary).
