@@ -16,12 +16,15 @@
 #      and dpwsk-bench-rr -> dpwsk-echo
 #   4. bulk throughput of one connection: dpwsk-bench-rr / linux-rr --mode bulk -> linux-server
 #      --mode discard
+#   5. nginx: bench/nginx.sh (dpwsk-httpd vs Debian's nginx under ab and wrk; dpwsk-connclose
+#      vs linux-connclose -> nginx), its own nginx.txt/nginx.json in the --out directory
+#   6. syndrop: bench/syndrop.sh (both clients -> a Linux server whose accept queue overflows)
 # Every figure is the median of R runs of D seconds (the runs interleave the configurations);
 # the table shows the ratios stack/kernel and the issue's targets (MET/MISSED).
 #
 #   sudo bench/run.sh [--runs R] [--seconds D] [--quick] [--out DIR] [--build DIR]
 #                     [--concurrency 1,16,...] [--mode rst|graceful|exchange]
-#                     [--only ceiling,connclose,rr,bulk] [--raw DIR]
+#                     [--only ceiling,connclose,rr,bulk,nginx,syndrop] [--raw DIR]
 #
 #   --runs R         runs per configuration (default 3)      --seconds D   each run (default 3)
 #   --quick          R=1, D=1, concurrency 1 and 16 (the smoke test); explicit options win
@@ -58,7 +61,7 @@ RUNS='' SECS='' CONC='' QUICK=0
 OUT=$SRC/bench/results
 BUILD=${DPW_BUILD:-$SRC/build}
 MODE=rst
-ONLY=ceiling,connclose,rr,bulk
+ONLY=ceiling,connclose,rr,bulk,nginx,syndrop
 KEEP_RAW=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -98,7 +101,8 @@ case "$MODE" in rst | graceful | exchange) ;; *) die "--mode: '$MODE' is not rst
 [[ "$ONLY" =~ ^[a-z]+(,[a-z]+)*$ ]] || die "--only: '$ONLY' is not a list like connclose,rr"
 IFS=, read -r -a SECTIONS <<<"$ONLY"
 for s in "${SECTIONS[@]}"; do
-	case "$s" in ceiling | connclose | rr | bulk) ;; *) die "--only: no section '$s' (ceiling, connclose, rr, bulk)" ;; esac
+	case "$s" in ceiling | connclose | rr | bulk | nginx | syndrop) ;;
+	*) die "--only: no section '$s' (ceiling, connclose, rr, bulk, nginx, syndrop)" ;; esac
 done
 has() { [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -420,6 +424,19 @@ if has connclose || has rr || has bulk; then
 	server_stop $PORT_ECHO
 	server_stop $PORT_DISCARD
 fi
+
+# --- 5 and 6: scripts of their own, in this topology, with their own results files -------------
+
+EXTRA=(--runs "$RUNS")
+[ $QUICK = 1 ] && EXTRA+=(--concurrency 1,64)
+if has nginx; then
+	DPW_BUILD=$BUILD bash "$SRC/bench/nginx.sh" --seconds "$SECS_INT" "${EXTRA[@]}" \
+		$([ $QUICK = 1 ] && echo --requests 2000) --out "$OUT" || failed "bench/nginx.sh"
+fi
+if has syndrop; then
+	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --runs "$RUNS" --out "$OUT" || failed "bench/syndrop.sh"
+fi
+has ceiling || has connclose || has rr || has bulk || exit $((FAILS > 0))
 
 # --- the summary: latest.json, latest.txt (printed), latest.png ----------------------------------
 

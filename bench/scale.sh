@@ -8,6 +8,7 @@
 # growth per held connection since N=0.
 #
 #   sudo bench/scale.sh [--held "0 10000 45000"] [--duration 5] [--json FILE]
+#   (--json FILE also draws FILE with .png for .json: bench/plot_scale.py)
 #   DPW_BUILD=DIR picks the build: for a million, one configured for it
 #     meson setup build-1m -Dtcp_pcbs=1100000 && ninja -C build-1m
 #     sudo DPW_BUILD=$PWD/build-1m bench/scale.sh --held "0 10000 100000 1000000"
@@ -154,4 +155,10 @@ for n in $held_list; do
 done
 if [ -n "$json" ]; then
     (IFS=,; echo "{\"build\": \"$build\", \"duration_s\": $duration, \"results\": [${results[*]}]}") >"$json"
+fi
+if [ -n "$json" ]; then
+    # The picture next to the JSON (python3-matplotlib from Debian: scripts/setup.sh).
+    /usr/bin/python3 "$here/bench/plot_scale.py" "$json" "${json%.json}.png" \
+        "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end" ||
+        echo "scale.sh: no plot (bench/plot_scale.py failed)"
 fi

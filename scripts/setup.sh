@@ -19,8 +19,9 @@ packages=(
     dpdk dpdk-dev libdpdk-dev
     # the namespace topology and the Linux peers the tests talk to
     iproute2 ethtool tcpdump netcat-openbsd curl iputils-ping python3 procps
-    # HTTP load generators for dpwsk-httpd's tests (ab is in apache2-utils)
-    apache2-utils wrk
+    # HTTP load generators for dpwsk-httpd's tests (ab is in apache2-utils); nginx, the kernel
+    # stack's web server bench/nginx.sh measures dpwsk against (run only by that script)
+    apache2-utils wrk nginx
     # bench/plot.py (the benchmark's picture)
     python3-matplotlib
 )
@@ -34,8 +35,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (sudo) to install: ${missing[*]}" >&2; exit 1; }
     echo "setup.sh: installing ${missing[*]}"
     apt-get update -qq
+    # Debian's nginx starts a server on port 80 of this machine when installed, and at every
+    # boot: the benchmark runs its own, in a namespace. policy-rc.d (if none exists) stops the
+    # start; the service is disabled afterwards.
+    own_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
+        "${missing[@]}" >/dev/null || install_rc=$?
+    [ $own_policy = 0 ] || rm -f /usr/sbin/policy-rc.d
+    [ "${install_rc:-0}" = 0 ] || { echo "setup.sh: apt-get install failed" >&2; exit 1; }
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        systemctl disable --now nginx.service >/dev/null 2>&1 || true
+    fi
 fi
 
 "$here/scripts/fetch-lwip.sh"

@@ -892,6 +892,20 @@ uint32_t h_tcp_pcbs_in_use(void)
 	return engine_stats(&es) ? es.tcp_pcbs_in_use : UINT32_MAX;
 }
 
+uint32_t h_tcp_pcbs_total(void)
+{
+	struct dpw_engine_stats es;
+
+	return engine_stats(&es) ? es.tcp_pcbs_total : UINT32_MAX;
+}
+
+uint64_t h_syn_dropped(void)
+{
+	struct dpw_engine_stats es;
+
+	return engine_stats(&es) ? es.syn_dropped : UINT64_MAX;
+}
+
 uint32_t h_mbufs_in_use(void)
 {
 	struct dpw_engine_stats es;

@@ -141,6 +141,10 @@ ULONG h_category(PWSK_SOCKET s);
 
 /* lwIP's TCP pcbs in use (engine stats): connections the transport still keeps. */
 uint32_t h_tcp_pcbs_in_use(void);
+/* The size of lwIP's connection pcb pool (meson option tcp_pcbs), UINT32_MAX if unknown. */
+uint32_t h_tcp_pcbs_total(void);
+/* SYNs the stack could give no pcb at all (the pool empty), UINT64_MAX if unknown. */
+uint64_t h_syn_dropped(void);
 /* mbufs out of the engine's pool (received data the stack or a client still holds). */
 uint32_t h_mbufs_in_use(void);
 /* TCP segments the transport dropped, checksum errors aside: chiefly segments for a
