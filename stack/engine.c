@@ -9,6 +9,7 @@
 #include "lwip/init.h"
 #include "lwip/ip4_frag.h"
 #include "lwip/ip6_addr.h"
+#include "lwip/ip6_frag.h"
 #include "lwip/netif.h"
 #include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
@@ -249,6 +250,11 @@ static void release_lwip_state(struct dpw_engine *e)
 	/* lwIP frees a partial datagram only when it expires; age them all out. */
 	for (int i = 0; i <= IP_REASS_MAXAGE; i++)
 		ip_reass_tmr();
+#endif
+#if LWIP_IPV6 && LWIP_IPV6_REASS
+	/* IPv6 keeps its own partial datagrams, each holding its fragments' mbufs. */
+	for (int i = 0; i <= IPV6_REASS_MAXAGE; i++)
+		ip6_reass_tmr();
 #endif
 	netif_set_down(&e->netif);
 	netif_remove(&e->netif);   /* also drops packets queued for ARP */
