@@ -878,6 +878,11 @@ static bool engine_stats(struct dpw_engine_stats *out)
 	return ok;
 }
 
+bool h_engine_stats(struct dpw_engine_stats *out)
+{
+	return engine_stats(out);
+}
+
 uint32_t h_tcp_pcbs_in_use(void)
 {
 	struct dpw_engine_stats es;

@@ -147,6 +147,11 @@ uint32_t h_mbufs_in_use(void);
  * connection it no longer has, each of which it answers with a RST. */
 uint64_t h_tcp_segments_dropped(void);
 
+/* All the engine's counters (dpw/engine.h), read on the lcore: false if it did not answer
+ * within 2 s. */
+struct dpw_engine_stats;
+bool h_engine_stats(struct dpw_engine_stats *out);
+
 /* Provider counters (DpwGetProviderStats). */
 ULONG h_sockets_open(void);
 /* Run completions until the provider has exactly n sockets open (or timeout): true if so. */
