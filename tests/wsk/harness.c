@@ -295,6 +295,16 @@ void h_irp_reset(struct h_irp *h)
 	IoSetCompletionRoutine(irp, on_complete, h, TRUE, TRUE, TRUE);
 }
 
+bool h_irps_completed(void *set)
+{
+	const struct h_irp_set *c = set;
+
+	for (int i = 0; i < c->n; i++)
+		if (atomic_load(&c->irps[i].completions) == 0)
+			return false;
+	return true;
+}
+
 void h_irp_free(struct h_irp *h)
 {
 	IoFreeIrp(h->irp);

@@ -83,6 +83,13 @@ bool h_wait(struct h_irp *h, unsigned timeout_ms);
 void h_pump(unsigned ms);
 /* Run completions until cond(arg) holds or timeout_ms passed: true if it held. */
 bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);
+/* A number of IRPs issued together, and the h_pump_until predicate "all of them completed"
+ * (arg: a struct h_irp_set *). */
+struct h_irp_set {
+	struct h_irp *irps;
+	int n;
+};
+bool h_irps_completed(void *set);
 
 /* ---- synchronous helpers: issue, wait (5 s), return the completion status ------------------ */
 

@@ -39,24 +39,9 @@ static bool wait_posted(ULONGLONG base, ULONGLONG n)
 	return posted() - base >= n;
 }
 
-struct calls {
-	struct h_irp *irps;
-	int n;
-};
-
-static bool all_completed(void *arg)
-{
-	const struct calls *c = arg;
-
-	for (int i = 0; i < c->n; i++)
-		if (atomic_load(&c->irps[i].completions) == 0)
-			return false;
-	return true;
-}
-
 static void test_completion_ring_full(void)
 {
-	struct calls c = { calloc(CALLS, sizeof(struct h_irp)), CALLS };
+	struct h_irp_set c = { calloc(CALLS, sizeof(struct h_irp)), CALLS };
 	SOCKADDR_INET *addrs = calloc(CALLS, sizeof(*addrs));
 	DPW_PROVIDER_STATS before, after;
 	int not_pending = 0, early = 0, once = 0, ok = 0, out_of_order = 0;
@@ -91,7 +76,7 @@ static void test_completion_ring_full(void)
 	H_CHECK(early == 0);   /* nothing ran: this client was not polled */
 	H_CHECK(after.CompletionSpills - before.CompletionSpills == CALLS - RING_PLACES);
 
-	H_CHECK(h_pump_until(all_completed, &c, 30000));
+	H_CHECK(h_pump_until(h_irps_completed, &c, 30000));
 	for (int i = 0; i < CALLS; i++) {
 		once += atomic_load(&c.irps[i].completions) == 1;
 		ok += c.irps[i].status == STATUS_SUCCESS && addrs[i].si_family == AF_INET;

@@ -170,20 +170,11 @@ static void test_datagram_pcbs(void)
 
 /* ---- the handle table ---------------------------------------------------------------------- */
 
+/* BATCH calls in flight at once, their IRPs reused batch after batch. */
 struct batch {
 	struct h_irp irps[BATCH];
-	int n;
+	struct h_irp_set set;   /* the first set.n of irps */
 };
-
-static bool batch_done(void *arg)
-{
-	const struct batch *b = arg;
-
-	for (int i = 0; i < b->n; i++)
-		if (atomic_load(&b->irps[i].completions) == 0)
-			return false;
-	return true;
-}
 
 /* A connection to the Linux peer echoes one message (it was opened before the table filled). */
 static bool echoes(PWSK_SOCKET c, int fd)
@@ -203,14 +194,14 @@ static int close_all(PWSK_SOCKET *s, int n, struct batch *b)
 	int bad = 0;
 
 	for (int base = 0; base < n; base += BATCH) {
-		b->n = n - base < BATCH ? n - base : BATCH;
-		for (int i = 0; i < b->n; i++) {
+		b->set.n = n - base < BATCH ? n - base : BATCH;
+		for (int i = 0; i < b->set.n; i++) {
 			h_irp_reset(&b->irps[i]);
 			(void)BASIC(s[base + i])->WskCloseSocket(s[base + i], b->irps[i].irp);
 		}
-		if (!h_pump_until(batch_done, b, 60000))
-			return bad + b->n;
-		for (int i = 0; i < b->n; i++)
+		if (!h_pump_until(h_irps_completed, &b->set, 60000))
+			return bad + b->set.n;
+		for (int i = 0; i < b->set.n; i++)
 			bad += b->irps[i].status != STATUS_SUCCESS;
 	}
 	return bad;
@@ -232,6 +223,7 @@ static void test_handle_table(void)
 		return;
 	for (int i = 0; i < BATCH; i++)
 		h_irp_init(&b->irps[i]);
+	b->set.irps = b->irps;
 	lfd = peer_listen(PEER_TCP_PORT);
 	if (!H_CHECK_STATUS(h_connect_to_peer(PEER_TCP_PORT, &c), STATUS_SUCCESS))
 		return;
@@ -240,14 +232,14 @@ static void test_handle_table(void)
 
 	/* Basic sockets, BATCH calls at a time, until a batch has refusals. */
 	while (refused == 0 && n + BATCH <= MAX_SOCKETS) {
-		b->n = BATCH;
+		b->set.n = BATCH;
 		for (int i = 0; i < BATCH; i++) {
 			h_irp_reset(&b->irps[i]);
 			(void)npi->Dispatch->WskSocket(npi->Client, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 						       WSK_FLAG_BASIC_SOCKET, NULL, NULL, NULL,
 						       NULL, NULL, b->irps[i].irp);
 		}
-		if (!H_CHECK(h_pump_until(batch_done, b, 60000)))
+		if (!H_CHECK(h_pump_until(h_irps_completed, &b->set, 60000)))
 			break;
 		for (int i = 0; i < BATCH; i++) {
 			not_once += atomic_load(&b->irps[i].completions) != 1;
