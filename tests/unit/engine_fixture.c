@@ -90,3 +90,26 @@ void free_all(struct rte_mbuf **m, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		rte_pktmbuf_free(m[i]);
 }
+
+unsigned fixture_shutdown(struct rte_mbuf **out, unsigned max)
+{
+	struct rte_mbuf *m = NULL;
+	unsigned n = 0;
+
+	dpw_engine_shutdown(engine);
+	while (rte_ring_dequeue(from_stack, (void **)&m) == 0) {
+		if (n < max)
+			out[n++] = m;
+		else
+			rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+void fixture_end(void)
+{
+	dpw_engine_destroy(engine);
+	rte_ring_free(to_stack);
+	rte_ring_free(from_stack);
+	dpw_eal_cleanup();
+}

@@ -27,5 +27,11 @@ bool fixture_inject(struct rte_mbuf *m);
 /* Poll until the RX ring is empty and the stack is idle, then take what it sent. */
 unsigned run_and_collect(struct rte_mbuf **out, unsigned max);
 void free_all(struct rte_mbuf **m, unsigned n);
+/* dpw_engine_shutdown (every connection aborted, a RST to each peer), then what the stack
+ * sent meanwhile: up to max frames into out, the rest freed (out may be NULL). How many went
+ * into out. The stats stay readable until fixture_end. */
+unsigned fixture_shutdown(struct rte_mbuf **out, unsigned max);
+/* Destroy the engine, free the rings, end EAL. */
+void fixture_end(void);
 
 #endif /* DPW_TEST_ENGINE_FIXTURE_H */

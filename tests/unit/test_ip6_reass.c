@@ -209,17 +209,10 @@ int main(int argc, char **argv)
 
 	dpw_engine_get_stats(engine, &s);
 	CHECK_EQ_U(s.lwip_errors, 0);
-	dpw_engine_shutdown(engine);
-	{
-		struct rte_mbuf *m = NULL;
-
-		while (rte_ring_dequeue(from_stack, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
-	}
+	fixture_shutdown(NULL, 0);
 	/* The partial datagrams' mbufs too (the engine ages reassembly out at shutdown). */
 	dpw_engine_get_stats(engine, &s);
 	CHECK_EQ_U(s.mbuf_in_use, 0);
-	dpw_engine_destroy(engine);
-	dpw_eal_cleanup();
+	fixture_end();
 	return check_report("test_ip6_reass");
 }

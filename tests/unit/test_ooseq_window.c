@@ -161,14 +161,7 @@ int main(int argc, char **argv)
 				       FAULT_NONE)));
 	free_all(out, run_and_collect(out, MAX_OUT));
 out:
-	dpw_engine_shutdown(engine);
-	{
-		struct rte_mbuf *m = NULL;
-
-		while (rte_ring_dequeue(from_stack, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
-	}
-	dpw_engine_destroy(engine);
-	dpw_eal_cleanup();
+	fixture_shutdown(NULL, 0);
+	fixture_end();
 	return check_report("test_ooseq_window");
 }
