@@ -12,6 +12,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "lwip_listen.h"
 #include "peer_lwip.h"
 
 #define HELD_DATAGRAMS 4
@@ -97,15 +98,7 @@ static void udp_hold(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
 
 static int listen_on(u16_t port, tcp_accept_fn accept)
 {
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
-
-	if (pcb == NULL || tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK)
-		return -1;
-	pcb = tcp_listen(pcb);
-	if (pcb == NULL)
-		return -1;
-	tcp_accept(pcb, accept);
-	return 0;
+	return lwip_listen(IPADDR_TYPE_ANY, port, 0, accept, NULL) != NULL ? 0 : -1;
 }
 
 static int udp_on(u16_t port, udp_recv_fn recv)

@@ -2,6 +2,7 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
+#include "lwip_listen.h"
 #include "ooseq_probe.h"
 
 static struct tcp_pcb *conn;
@@ -42,19 +43,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int ooseq_listen(uint16_t port)
 {
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-
-	if (pcb == NULL)
-		return -1;
-	if (tcp_bind(pcb, IP4_ADDR_ANY, port) != ERR_OK) {
-		tcp_abort(pcb);
-		return -1;
-	}
-	pcb = tcp_listen(pcb);
-	if (pcb == NULL)
-		return -1;
-	tcp_accept(pcb, on_accept);
-	return 0;
+	return lwip_listen(IPADDR_TYPE_V4, port, 0, on_accept, NULL) != NULL ? 0 : -1;
 }
 
 bool ooseq_state(uint32_t *rcv_nxt, uint32_t *rcv_wnd)
