@@ -182,6 +182,11 @@ bool h_addr_is(const SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint
 /* "family 23 [2001:2::2]:80 scope 0", for logs. */
 const char *h_addr_str(const SOCKADDR_INET *sa, char *buf, size_t len);
 
+/* The bytes of a chain of data indications (a receive event's), in order: piece(p, len, arg)
+ * for each run of them, Buffer.Offset and Buffer.Length applied. The bytes in all. */
+size_t h_indication_bytes(PWSK_DATA_INDICATION di,
+			  void (*piece)(const uint8_t *p, size_t len, void *arg), void *arg);
+
 /* A reproducible byte pattern: the byte at stream position pos of stream seed. */
 static inline uint8_t h_pattern(uint32_t seed, uint64_t pos)
 {

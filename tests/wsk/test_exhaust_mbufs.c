@@ -44,31 +44,26 @@ static struct {
 	_Atomic int not_retained;        /* lists it wanted to keep but had no room for */
 } hoard;
 
+/* Bytes not the pattern's, counted as they come (lcore). */
+static void check_piece(const uint8_t *p, size_t len, void *arg)
+{
+	uint64_t *bad = arg;
+
+	for (size_t i = 0; i < len; i++)
+		*bad += p[i] != h_pattern(SEED_HOARD, hoard.pos + i);
+	hoard.pos += len;
+}
+
 static NTSTATUS WSKAPI hoard_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
 				     SIZE_T indicated, SIZE_T *accepted)
 {
-	uint64_t seen = 0, bad = 0;
+	uint64_t seen, bad = 0;
 
 	(void)ctx, (void)flags, (void)accepted;
 	if (di == NULL)
 		return STATUS_SUCCESS;   /* the peer's FIN */
-	for (PWSK_DATA_INDICATION d = di; d != NULL; d = d->Next) {
-		size_t off = d->Buffer.Offset, left = d->Buffer.Length;
-
-		for (PMDL m = d->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
-			const uint8_t *p = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
-			size_t piece = MmGetMdlByteCount(m) - off;
-
-			if (piece > left)
-				piece = left;
-			for (size_t i = 0; i < piece; i++)
-				bad += p[off + i] != h_pattern(SEED_HOARD, hoard.pos + seen + i);
-			seen += piece;
-			left -= piece;
-		}
-	}
+	seen = h_indication_bytes(di, check_piece, &bad);
 	bad += seen != indicated;
-	hoard.pos += seen;
 	atomic_fetch_add(&hoard.bad, bad);
 	atomic_fetch_add(&hoard.received, seen);
 	if (!atomic_load(&hoard.retain))

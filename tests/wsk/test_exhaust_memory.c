@@ -67,6 +67,16 @@ static struct {
 	_Atomic bool lcore_known;
 } got;
 
+/* Append to got.data (lcore); *len is where. */
+static void append_piece(const uint8_t *p, size_t n, void *arg)
+{
+	size_t *len = arg;
+
+	if (*len + n <= sizeof(got.data))
+		memcpy(got.data + *len, p, n);
+	*len += n;
+}
+
 static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
 				  SIZE_T indicated, SIZE_T *accepted)
 {
@@ -77,21 +87,7 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION d
 		got.lcore = pthread_self();
 		atomic_store(&got.lcore_known, true);
 	}
-	for (PWSK_DATA_INDICATION d = di; d != NULL; d = d->Next) {
-		size_t off = d->Buffer.Offset, left = d->Buffer.Length;
-
-		for (PMDL m = d->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
-			const char *p = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
-			size_t piece = MmGetMdlByteCount(m) - off;
-
-			if (piece > left)
-				piece = left;
-			if (len + piece <= sizeof(got.data))
-				memcpy(got.data + len, p + off, piece);
-			len += piece;
-			left -= piece;
-		}
-	}
+	h_indication_bytes(di, append_piece, &len);
 	atomic_store(&got.len, len);
 	atomic_fetch_add(&got.events, 1);
 	return STATUS_SUCCESS;
