@@ -3,8 +3,8 @@
  *
  * The injection point is the link: this test is linked with -Wl,--wrap=calloc, so every
  * calloc in the objects linked into it (the provider's request objects and data indications
- * among them; not DPDK's or libc's own) goes through __wrap_calloc below, which fails on
- * demand, on one chosen thread only.
+ * among them; not DPDK's or libc's own) goes through fail_calloc.c, which fails on demand,
+ * on one chosen thread only.
  *
  *   on the client's thread: every WSK call needs a request object, so WskSend and WskSocket
  *     are refused with STATUS_INSUFFICIENT_RESOURCES, each IRP completed once with it (R2,
@@ -18,38 +18,10 @@
 #include <unistd.h>
 
 #include "dpw/engine.h"
+#include "fail_calloc.h"
 #include "harness.h"
 
 #define PEER_PORT 5315
-
-/* ---- the failing calloc -------------------------------------------------------------------- */
-
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-
-static _Atomic bool fail_armed;
-static pthread_t fail_thread;            /* set before fail_armed */
-static _Atomic unsigned long failed;     /* callocs refused */
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	if (atomic_load(&fail_armed) && pthread_equal(pthread_self(), fail_thread)) {
-		atomic_fetch_add(&failed, 1);
-		return NULL;
-	}
-	return __real_calloc(n, size);
-}
-
-static void fail_on(pthread_t t)
-{
-	fail_thread = t;
-	atomic_store(&fail_armed, true);
-}
-
-static void fail_off(void)
-{
-	atomic_store(&fail_armed, false);
-}
 
 /* ---- the client ---------------------------------------------------------------------------- */
 
@@ -123,31 +95,31 @@ static void test_client_thread_out_of_memory(PWSK_SOCKET s, int fd)
 	char buf[8];
 	NTSTATUS st;
 	PWSK_SOCKET extra = NULL;
-	unsigned long failed0 = atomic_load(&failed);
+	unsigned long failed0 = fail_calloc_count();
 
 	h_test("no memory on the client's thread: WskSend and WskSocket refused with "
 	       "STATUS_INSUFFICIENT_RESOURCES, each IRP once (R2, R3); receiving goes on (F7)");
 	h_irp_init(&send_irp);
 	h_buf_init(&b, "lost?", 5);
-	fail_on(pthread_self());
+	fail_calloc_on(pthread_self());
 	st = CD(s)->WskSend(s, &b.wb, 0, send_irp.irp);
-	fail_off();
+	fail_calloc_off();
 	H_CHECK_STATUS(st, STATUS_INSUFFICIENT_RESOURCES);
 	H_CHECK(h_wait(&send_irp, 1000));
 	H_CHECK_STATUS(send_irp.status, STATUS_INSUFFICIENT_RESOURCES);
-	fail_on(pthread_self());
+	fail_calloc_on(pthread_self());
 	st = h_socket(WSK_FLAG_CONNECTION_SOCKET, NULL, NULL, &extra);
-	fail_off();
+	fail_calloc_off();
 	H_CHECK_STATUS(st, STATUS_INSUFFICIENT_RESOURCES);
 	H_CHECK(extra == NULL);
-	H_CHECK(atomic_load(&failed) >= failed0 + 2);
+	H_CHECK(fail_calloc_count() >= failed0 + 2);
 	h_pump(100);   /* a second completion would run by now */
 	H_CHECK(atomic_load(&send_irp.completions) == 1);
 
 	/* Meanwhile the lcore is unaffected: the peer's data reaches the event. */
-	fail_on(pthread_self());
+	fail_calloc_on(pthread_self());
 	H_CHECK(peer_write_all(fd, "two", 3));
-	fail_off();
+	fail_calloc_off();
 	H_CHECK(h_pump_until(received_at_least, "onetwo", 5000));
 
 	/* Memory back: the refused send goes through now, and nothing of it went before. */
@@ -159,7 +131,7 @@ static void test_client_thread_out_of_memory(PWSK_SOCKET s, int fd)
 
 static void test_lcore_out_of_memory(PWSK_SOCKET s, int fd)
 {
-	unsigned long failed0 = atomic_load(&failed);
+	unsigned long failed0 = fail_calloc_count();
 	int events0;
 
 	h_test("no memory on the lcore: the receive event's data kept, not lost (F7); indicated "
@@ -167,16 +139,16 @@ static void test_lcore_out_of_memory(PWSK_SOCKET s, int fd)
 	if (!H_CHECK(atomic_load(&got.lcore_known)))
 		return;
 	events0 = atomic_load(&got.events);
-	fail_on(got.lcore);
+	fail_calloc_on(got.lcore);
 	H_CHECK(peer_write_all(fd, "three", 5));
 	/* The data arrives and is held: it shows in the receive backlog. */
 	for (uint64_t end = h_now_ms() + 5000;
 	     receive_backlog(s) != 5 && h_now_ms() < end;)
 		h_pump(10);
 	H_CHECK(receive_backlog(s) == 5);
-	H_CHECK(atomic_load(&failed) > failed0);
+	H_CHECK(fail_calloc_count() > failed0);
 	H_CHECK(atomic_load(&got.events) == events0);
-	fail_off();
+	fail_calloc_off();
 
 	/* Memory back: the next data brings the held data with it, first. */
 	H_CHECK(peer_write_all(fd, "four", 4));
