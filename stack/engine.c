@@ -7,7 +7,6 @@
 #include <rte_malloc.h>
 
 #include "lwip/init.h"
-#include "lwip/ip4_frag.h"
 #include "lwip/ip6_addr.h"
 #include "lwip/netif.h"
 #include "lwip/memp.h"
@@ -18,6 +17,7 @@
 #include "netif/ethernet.h"
 
 #include "engine_internal.h"
+#include "lwip_reset.h"
 
 /* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time. */
 static bool lwip_ready;
@@ -231,25 +231,15 @@ void dpw_engine_join(struct dpw_engine *e)
 }
 
 /* Release every pbuf lwIP still holds, so that every received mbuf returns to the pool:
- * connections are aborted (a RST tells each peer), listeners and UDP pcbs closed, and IP
- * reassembly buffers aged out. */
+ * connections are aborted (a RST tells each peer) and IP reassembly buffers aged out
+ * (lwip_reset.c), listeners and UDP pcbs closed. */
 static void release_lwip_state(struct dpw_engine *e)
 {
-	while (tcp_active_pcbs != NULL)
-		tcp_abort(tcp_active_pcbs);
-	while (tcp_tw_pcbs != NULL)
-		tcp_abort(tcp_tw_pcbs);
-	while (tcp_bound_pcbs != NULL)
-		tcp_abort(tcp_bound_pcbs);
+	dpw_lwip_drop_connections();
 	while (tcp_listen_pcbs.pcbs != NULL)
 		tcp_close((struct tcp_pcb *)tcp_listen_pcbs.pcbs);
 	while (udp_pcbs != NULL)
 		udp_remove(udp_pcbs);
-#if IP_REASSEMBLY
-	/* lwIP frees a partial datagram only when it expires; age them all out. */
-	for (int i = 0; i <= IP_REASS_MAXAGE; i++)
-		ip_reass_tmr();
-#endif
 	netif_set_down(&e->netif);
 	netif_remove(&e->netif);   /* also drops packets queued for ARP */
 }

@@ -8,6 +8,10 @@ stack's own connection, UDP, IPv6 with Neighbor Discovery, fragments, retransmis
 Each regression input is the smallest sequence that showed one finding."""
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from pktbuild import ipv4, l4_checksum, tcp, udp  # noqa: E402
 
 ISN = 0x10000000          # FUZZ_ISN in fuzz_frames.c
 FIX_CSUM, FIX_LEN, FIX_MAC = 1, 2, 4
@@ -34,34 +38,15 @@ def eth(ethertype, payload, dst=ANY_MAC):
     return dst + PEER_MAC + struct.pack(">H", ethertype) + payload
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-
 def ip4(proto, payload, src=PEER4, dst=STACK4, ident=1, frag=0, ihl_opts=b""):
-    hl = 20 + len(ihl_opts)
-    h = struct.pack(">BBHHHBBH4s4s", 0x40 | hl // 4, 0, hl + len(payload), ident, frag, 64,
-                    proto, 0, src, dst) + ihl_opts
-    return eth(0x0800, h + payload)
+    # checksum 0: the harness fixes it (FIX_CSUM)
+    return eth(0x0800, ipv4(proto, payload, src, dst, ident=ident, frag=frag, opts=ihl_opts,
+                            checksum=False))
 
 
 def ip6(nh, payload, src=PEER6, dst=STACK6):
     return eth(0x86DD, struct.pack(">IHBB16s16s", 6 << 28, len(payload), nh, 64, src, dst)
                + payload, dst=ANY_MAC)
-
-
-def tcp(sport, dport, seq, ack, flags, data=b"", opts=b"", win=65535):
-    return struct.pack(">HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                       (5 + len(opts) // 4) << 4, flags, win, 0, 0) + opts + data
-
-
-def udp(sport, dport, data):
-    return struct.pack(">HHHH", sport, dport, 8 + len(data), 0) + data
 
 
 SYN, ACK, FIN, RST, PSH = 0x02, 0x10, 0x01, 0x04, 0x08
@@ -160,8 +145,7 @@ def udp_session():
 def udp_fragments():
     data = bytes(range(256)) * 4
     seg = udp(40000, 7, data)
-    pseudo = PEER4 + STACK4 + struct.pack(">BBH", 0, 17, len(seg))
-    seg = seg[:6] + struct.pack(">H", csum(pseudo + seg)) + seg[8:]
+    seg = l4_checksum(seg, 6, PEER4, STACK4, 17)
     s = record(arp_request())
     # two fragments, the second first; IP lengths right, checksums fixed by the harness
     s += record(ip4(17, seg[512:], ident=77, frag=512 // 8), flags=FIX_CSUM | FIX_MAC)

@@ -2,8 +2,6 @@
 #include <stdbool.h>
 
 #include "lwip/etharp.h"
-#include "lwip/ip4_frag.h"
-#include "lwip/ip6_frag.h"
 #include "lwip/memp.h"
 #include "lwip/nd6.h"
 #include "lwip/pbuf.h"
@@ -12,6 +10,8 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "lwip_listen.h"
+#include "lwip_reset.h"
 #include "peer_lwip.h"
 
 #define HELD_DATAGRAMS 4
@@ -97,15 +97,7 @@ static void udp_hold(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_ad
 
 static int listen_on(u16_t port, tcp_accept_fn accept)
 {
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
-
-	if (pcb == NULL || tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK)
-		return -1;
-	pcb = tcp_listen(pcb);
-	if (pcb == NULL)
-		return -1;
-	tcp_accept(pcb, accept);
-	return 0;
+	return lwip_listen(IPADDR_TYPE_ANY, port, 0, accept, NULL) != NULL ? 0 : -1;
 }
 
 static int udp_on(u16_t port, udp_recv_fn recv)
@@ -163,23 +155,13 @@ void fuzz_apps_open_client(uint32_t peer_ip)
 void fuzz_apps_reset(void *netif)
 {
 	client = NULL;   /* aborted below with the rest */
-	while (tcp_active_pcbs != NULL)
-		tcp_abort(tcp_active_pcbs);
-	while (tcp_tw_pcbs != NULL)
-		tcp_abort(tcp_tw_pcbs);
-	while (tcp_bound_pcbs != NULL)
-		tcp_abort(tcp_bound_pcbs);
+	dpw_lwip_drop_connections();   /* reassembly aged out too */
 	for (unsigned i = 0; i < HELD_DATAGRAMS; i++) {
 		if (held[i] != NULL)
 			pbuf_free(held[i]);
 		held[i] = NULL;
 	}
 	held_next = 0;
-	/* Partial datagrams go only when they expire: age them all out. */
-	for (int i = 0; i <= IP_REASS_MAXAGE; i++)
-		ip_reass_tmr();
-	for (int i = 0; i <= IPV6_REASS_MAXAGE; i++)
-		ip6_reass_tmr();
 	etharp_cleanup_netif(netif);
 	nd6_cleanup_netif(netif);
 }

@@ -17,16 +17,11 @@
 dpw_init python3 tcpdump ping
 
 # One frame per call: python3 -c "$FRAMES" KIND. Exit 0 sent, 3 refused by the kernel.
+# The frames are built with tests/common/pktbuild.py.
+export PYTHONPATH="$DPW_SRC/tests/common${PYTHONPATH:+:$PYTHONPATH}"
 read -r -d '' FRAMES <<'PY'
 import os, socket, struct, sys
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from pktbuild import csum, ipv4 as ip4, l4_checksum, tcp, udp as udp_seg
 
 env = os.environ
 dst = bytes.fromhex(env["DPW_MAC_STACK"].replace(":", ""))
@@ -36,26 +31,21 @@ ETH = dst + src + b"\x08\x00"
 BAD = 0x5A5A  # xor'ed into a correct checksum: wrong, and never 0 ("no checksum" for UDP)
 
 def ipv4(proto, payload, total_len=None, bad=False):
-    tl = 20 + len(payload) if total_len is None else total_len
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tl, 0x1234, 0, 64, proto, 0, sip, dip)
-    c = csum(h) ^ (BAD if bad else 0)
-    return h[:10] + struct.pack("!H", c) + h[12:] + payload
+    return ip4(proto, payload, sip, dip, ident=0x1234, total_len=total_len,
+               xor=BAD if bad else 0)
 
 def l4(proto, seg, at, bad):
-    c = csum(sip + dip + struct.pack("!BBH", 0, proto, len(seg)) + seg) ^ (BAD if bad else 0)
-    return seg[:at] + struct.pack("!H", c) + seg[at + 2:]
+    return l4_checksum(seg, at, sip, dip, proto, xor=BAD if bad else 0)
 
 def icmp_echo():
     m = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"dpwsk bad frame test...."
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
 
 def tcp_syn(sport, bad):
-    h = struct.pack("!HHIIBBHHH", sport, 7, 0x01020304, 0, 5 << 4, 0x02, 64240, 0, 0)
-    return l4(6, h, 16, bad)
+    return l4(6, tcp(sport, 7, 0x01020304, 0, 0x02, win=64240), 16, bad)
 
 def udp(bad):
-    data = b"dpwsk bad udp"
-    return l4(17, struct.pack("!HHHH", 40002, 9, 8 + len(data), 0) + data, 6, bad)
+    return l4(17, udp_seg(40002, 9, b"dpwsk bad udp"), 6, bad)
 
 frames = {
     "runt10": lambda: ETH[:10],

@@ -22,17 +22,11 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import pktbuild  # noqa: E402
+
 ETH_P_IP = 0x0800
 FIN, PSH, ACK = 0x01, 0x08, 0x10
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def mac(name):
@@ -42,14 +36,10 @@ def mac(name):
 def tcp_frame(src, dst, sport, dport, seq, ack, flags, payload):
     """An Ethernet frame peer -> stack carrying one TCP segment, checksums right."""
     sip, dip = socket.inet_aton(src), socket.inet_aton(dst)
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 64240, 0, 0)
-    seg = hdr + payload
-    c = csum(sip + dip + struct.pack("!BBH", 0, 6, len(seg)) + seg)
-    seg = seg[:16] + struct.pack("!H", c) + seg[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), 0x4242, 0x4000, 64, 6, 0,
-                     sip, dip)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return mac("DPW_MAC_STACK") + mac("DPW_MAC_PEER") + struct.pack("!H", ETH_P_IP) + ip + seg
+    seg = pktbuild.l4_checksum(pktbuild.tcp(sport, dport, seq, ack, flags, payload, win=64240),
+                               16, sip, dip, 6)
+    ip = pktbuild.ipv4(6, seg, sip, dip, ident=0x4242, frag=0x4000)
+    return mac("DPW_MAC_STACK") + mac("DPW_MAC_PEER") + struct.pack("!H", ETH_P_IP) + ip
 
 
 def parse_from_stack(frame, stack_ip, peer_port):

@@ -19,6 +19,11 @@ struct frame_addrs peer;
 
 bool fixture_start(const char *argv0)
 {
+	return fixture_start_ip6(argv0, NULL);
+}
+
+bool fixture_start_ip6(const char *argv0, const char *ip6)
+{
 	char prefix[64], err[DPW_ERRLEN];
 	char *eal[] = { (char *)argv0, "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
 			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
@@ -42,6 +47,10 @@ bool fixture_start(const char *argv0)
 	}
 	cfg.port_id = (uint16_t)port;
 	dpw_parse_ipv4_prefix("198.18.0.2/24", &cfg.ipv4_addr, &cfg.ipv4_netmask);
+	if (ip6 != NULL && dpw_parse_ipv6_prefix(ip6, cfg.ipv6_addr) != 0) {
+		fprintf(stderr, "%s: bad IPv6 address %s\n", argv0, ip6);
+		return false;
+	}
 	cfg.rx_desc = 512;
 	cfg.tx_desc = 512;
 	engine = dpw_engine_create(&cfg, err, sizeof(err));
@@ -80,4 +89,27 @@ void free_all(struct rte_mbuf **m, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		rte_pktmbuf_free(m[i]);
+}
+
+unsigned fixture_shutdown(struct rte_mbuf **out, unsigned max)
+{
+	struct rte_mbuf *m = NULL;
+	unsigned n = 0;
+
+	dpw_engine_shutdown(engine);
+	while (rte_ring_dequeue(from_stack, (void **)&m) == 0) {
+		if (n < max)
+			out[n++] = m;
+		else
+			rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+void fixture_end(void)
+{
+	dpw_engine_destroy(engine);
+	rte_ring_free(to_stack);
+	rte_ring_free(from_stack);
+	dpw_eal_cleanup();
 }

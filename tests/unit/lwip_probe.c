@@ -1,6 +1,7 @@
 /* Raw-API listeners for the engine tests (see lwip_probe.h). */
 #include "lwip/tcp.h"
 
+#include "lwip_listen.h"
 #include "lwip_probe.h"
 
 static uint32_t hoarded;
@@ -30,19 +31,7 @@ static err_t hoard_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int probe_listen_hoarding(uint16_t port)
 {
-	struct tcp_pcb *pcb = tcp_new();
-
-	if (pcb == NULL)
-		return -1;
-	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
-		tcp_abort(pcb);
-		return -1;
-	}
-	pcb = tcp_listen(pcb);
-	if (pcb == NULL)
-		return -1;
-	tcp_accept(pcb, hoard_accept);
-	return 0;
+	return lwip_listen(IPADDR_TYPE_ANY, port, 0, hoard_accept, NULL) != NULL ? 0 : -1;
 }
 
 uint32_t probe_hoarded_bytes(void)

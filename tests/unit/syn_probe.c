@@ -6,6 +6,7 @@
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 
+#include "lwip_listen.h"
 #include "syn_probe.h"
 
 static unsigned accepted;
@@ -23,19 +24,7 @@ static err_t keep_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 int syn_probe_listen(uint16_t port, uint16_t backlog)
 {
-	struct tcp_pcb *pcb = tcp_new();
-
-	if (pcb == NULL)
-		return -1;
-	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
-		tcp_abort(pcb);
-		return -1;
-	}
-	pcb = tcp_listen_with_backlog(pcb, backlog);
-	if (pcb == NULL)
-		return -1;
-	tcp_accept(pcb, keep_accept);
-	return 0;
+	return lwip_listen(IPADDR_TYPE_ANY, port, backlog, keep_accept, NULL) != NULL ? 0 : -1;
 }
 
 unsigned syn_probe_accepted(void)

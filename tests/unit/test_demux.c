@@ -545,14 +545,7 @@ int main(int argc, char **argv)
 	test_syn_backoff();
 	test_idle_timers();
 	test_pool_exhaustion();
-	dpw_engine_shutdown(engine);
-	{
-		struct rte_mbuf *m = NULL;
-
-		while (rte_ring_dequeue(from_stack, (void **)&m) == 0)   /* its RSTs */
-			rte_pktmbuf_free(m);
-	}
-	dpw_engine_destroy(engine);
-	dpw_eal_cleanup();
+	fixture_shutdown(NULL, 0);   /* (its RSTs) */
+	fixture_end();
 	return check_report("test_demux");
 }

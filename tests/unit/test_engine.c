@@ -257,16 +257,11 @@ int main(int argc, char **argv)
 	test_own_thread();
 
 	/* Shutdown aborts the hoarding connection (a RST goes out) and returns every mbuf. */
-	dpw_engine_shutdown(engine);
 	{
 		struct rte_mbuf *out[8];
-		unsigned n = 0;
+		unsigned n = fixture_shutdown(out, 8), rsts = 0;
 		uint8_t flags = 0;
 		uint32_t seq, ack;
-
-		while (n < 8 && rte_ring_dequeue(from_stack, (void **)&out[n]) == 0)
-			n++;
-		unsigned rsts = 0;
 
 		/* A delayed ACK of the held data may go out first; then exactly one RST. */
 		for (unsigned i = 0; i < n; i++)
@@ -278,9 +273,6 @@ int main(int argc, char **argv)
 	stats(&s);
 	CHECK_EQ_U(s.mbuf_in_use, 0);
 	CHECK_EQ_U(s.tcp_pcbs_in_use, 0);
-	dpw_engine_destroy(engine);
-	rte_ring_free(to_stack);
-	rte_ring_free(from_stack);
-	dpw_eal_cleanup();
+	fixture_end();
 	return check_report("test_engine");
 }

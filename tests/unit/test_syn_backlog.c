@@ -143,19 +143,10 @@ int main(int argc, char **argv)
 	test_cap_oldest_first();
 	test_pool_pressure();
 
-	dpw_engine_shutdown(engine);
-	{
-		struct rte_mbuf *out = NULL;   /* the RST to the real client */
-
-		while (rte_ring_dequeue(from_stack, (void **)&out) == 0)
-			rte_pktmbuf_free(out);
-	}
+	fixture_shutdown(NULL, 0);   /* (the RST to the real client) */
 	stats(&s);
 	CHECK_EQ_U(s.tcp_pcbs_in_use, 0);
 	CHECK_EQ_U(s.mbuf_in_use, 0);
-	dpw_engine_destroy(engine);
-	rte_ring_free(to_stack);
-	rte_ring_free(from_stack);
-	dpw_eal_cleanup();
+	fixture_end();
 	return check_report("test_syn_backlog");
 }

@@ -302,6 +302,38 @@ void h_irp_reset(struct h_irp *h)
 	IoSetCompletionRoutine(irp, on_complete, h, TRUE, TRUE, TRUE);
 }
 
+size_t h_indication_bytes(PWSK_DATA_INDICATION di,
+			  void (*piece)(const uint8_t *p, size_t len, void *arg), void *arg)
+{
+	size_t total = 0;
+
+	for (; di != NULL; di = di->Next) {
+		size_t off = di->Buffer.Offset, left = di->Buffer.Length;
+
+		for (PMDL m = di->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
+			const uint8_t *p = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
+			size_t n = MmGetMdlByteCount(m) - off;
+
+			if (n > left)
+				n = left;
+			piece(p + off, n, arg);
+			total += n;
+			left -= n;
+		}
+	}
+	return total;
+}
+
+bool h_irps_completed(void *set)
+{
+	const struct h_irp_set *c = set;
+
+	for (int i = 0; i < c->n; i++)
+		if (atomic_load(&c->irps[i].completions) == 0)
+			return false;
+	return true;
+}
+
 void h_irp_free(struct h_irp *h)
 {
 	IoFreeIrp(h->irp);
@@ -883,6 +915,11 @@ static bool engine_stats(struct dpw_engine_stats *out)
 		*out = stats_snapshot;
 	pthread_mutex_unlock(&stats_lock);
 	return ok;
+}
+
+bool h_engine_stats(struct dpw_engine_stats *out)
+{
+	return engine_stats(out);
 }
 
 uint32_t h_tcp_pcbs_in_use(void)

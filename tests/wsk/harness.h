@@ -83,6 +83,13 @@ bool h_wait(struct h_irp *h, unsigned timeout_ms);
 void h_pump(unsigned ms);
 /* Run completions until cond(arg) holds or timeout_ms passed: true if it held. */
 bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);
+/* A number of IRPs issued together, and the h_pump_until predicate "all of them completed"
+ * (arg: a struct h_irp_set *). */
+struct h_irp_set {
+	struct h_irp *irps;
+	int n;
+};
+bool h_irps_completed(void *set);
 
 /* ---- synchronous helpers: issue, wait (5 s), return the completion status ------------------ */
 
@@ -151,6 +158,11 @@ uint32_t h_mbufs_in_use(void);
  * connection it no longer has, each of which it answers with a RST. */
 uint64_t h_tcp_segments_dropped(void);
 
+/* All the engine's counters (dpw/engine.h), read on the lcore: false if it did not answer
+ * within 2 s. */
+struct dpw_engine_stats;
+bool h_engine_stats(struct dpw_engine_stats *out);
+
 /* Provider counters (DpwGetProviderStats). */
 ULONG h_sockets_open(void);
 /* Run completions until the provider has exactly n sockets open (or timeout): true if so. */
@@ -173,6 +185,11 @@ void h_addr(SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port
 bool h_addr_is(const SOCKADDR_INET *sa, ADDRESS_FAMILY af, enum h_host who, uint16_t port);
 /* "family 23 [2001:2::2]:80 scope 0", for logs. */
 const char *h_addr_str(const SOCKADDR_INET *sa, char *buf, size_t len);
+
+/* The bytes of a chain of data indications (a receive event's), in order: piece(p, len, arg)
+ * for each run of them, Buffer.Offset and Buffer.Length applied. The bytes in all. */
+size_t h_indication_bytes(PWSK_DATA_INDICATION di,
+			  void (*piece)(const uint8_t *p, size_t len, void *arg), void *arg);
 
 /* A reproducible byte pattern: the byte at stream position pos of stream seed. */
 static inline uint8_t h_pattern(uint32_t seed, uint64_t pos)

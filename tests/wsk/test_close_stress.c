@@ -460,11 +460,21 @@ static void check_quiet(struct conn *c)
 		c->c5_violations++;
 }
 
+/* Every byte the peer sends on a connection is its pbyte. */
+static void check_piece(const uint8_t *p, size_t len, void *arg)
+{
+	struct conn *c = arg;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != c->pbyte)
+			c->ev_bad_bytes++;
+}
+
 static NTSTATUS WSKAPI ev_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
 				  SIZE_T indicated, SIZE_T *accepted)
 {
 	struct conn *c = ctx;
-	size_t seen = 0;
+	size_t seen;
 	NTSTATUS st = STATUS_SUCCESS;
 
 	(void)flags;
@@ -472,22 +482,7 @@ static NTSTATUS WSKAPI ev_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION d
 	check_quiet(c);
 	c->ev_recv++;
 	g.ev_recv++;
-	for (PWSK_DATA_INDICATION d = di; d != NULL; d = d->Next) {
-		size_t off = d->Buffer.Offset, left = d->Buffer.Length;
-
-		for (PMDL m = d->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
-			const uint8_t *p = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
-			size_t piece = MmGetMdlByteCount(m) - off;
-
-			if (piece > left)
-				piece = left;
-			for (size_t i = 0; i < piece; i++)
-				if (p[off + i] != c->pbyte)
-					c->ev_bad_bytes++;
-			left -= piece;
-			seen += piece;
-		}
-	}
+	seen = h_indication_bytes(di, check_piece, c);
 	if (seen != indicated)
 		c->ev_bad_bytes++;
 	if (c->sc.closer == BY_RECV_EVENT)

@@ -41,26 +41,10 @@ static NTSTATUS WSKAPI hold_lcore(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION d
 
 static const WSK_CLIENT_CONNECTION_DISPATCH events = { hold_lcore, NULL, NULL };
 
-struct calls {
-	struct h_irp *irps;
-	SOCKADDR_INET *addrs;
-	int n;
-};
-
-static bool all_completed(void *arg)
-{
-	const struct calls *c = arg;
-
-	for (int i = 0; i < c->n; i++)
-		if (atomic_load(&c->irps[i].completions) == 0)
-			return false;
-	return true;
-}
-
 static void test_request_ring_full(void)
 {
-	struct calls c = { calloc(MAX_CALLS, sizeof(struct h_irp)),
-			   calloc(MAX_CALLS, sizeof(SOCKADDR_INET)), 0 };
+	struct h_irp_set c = { calloc(MAX_CALLS, sizeof(struct h_irp)), 0 };
+	SOCKADDR_INET *addrs = calloc(MAX_CALLS, sizeof(SOCKADDR_INET));
 	DPW_PROVIDER_STATS before, after;
 	int lfd, fd, taken = 0, refused = 0, wrong = 0, first_refused = -1;
 	SOCKADDR_INET sa;
@@ -68,7 +52,7 @@ static void test_request_ring_full(void)
 	uint64_t end;
 
 	h_test("request ring full: refused with a status, nothing taken lost (R2, R3)");
-	if (!H_CHECK(c.irps != NULL && c.addrs != NULL))
+	if (!H_CHECK(c.irps != NULL && addrs != NULL))
 		return;
 	lfd = peer_listen(PEER_PORT);
 	if (!H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, NULL, &events,
@@ -91,7 +75,7 @@ static void test_request_ring_full(void)
 		NTSTATUS st;
 
 		h_irp_init(&c.irps[c.n]);
-		st = C(s)->WskGetLocalAddress(s, (PSOCKADDR)&c.addrs[c.n], c.irps[c.n].irp);
+		st = C(s)->WskGetLocalAddress(s, (PSOCKADDR)&addrs[c.n], c.irps[c.n].irp);
 		if (st == STATUS_PENDING) {
 			taken++;
 		} else if (st == STATUS_INSUFFICIENT_RESOURCES) {
@@ -116,7 +100,7 @@ static void test_request_ring_full(void)
 	H_CHECK(after.RingFull - before.RingFull == (ULONGLONG)refused);
 
 	release = 1;
-	H_CHECK(h_pump_until(all_completed, &c, 60000));
+	H_CHECK(h_pump_until(h_irps_completed, &c, 60000));
 	{
 		int once = 0, ok = 0, refused_status = 0;
 
@@ -124,7 +108,7 @@ static void test_request_ring_full(void)
 			once += atomic_load(&c.irps[i].completions) == 1;
 			if (i < first_refused)
 				ok += c.irps[i].status == STATUS_SUCCESS &&
-				      c.addrs[i].si_family == AF_INET;
+				      addrs[i].si_family == AF_INET;
 			else
 				refused_status +=
 					c.irps[i].status == STATUS_INSUFFICIENT_RESOURCES;
@@ -144,7 +128,7 @@ static void test_request_ring_full(void)
 	for (int i = 0; i < c.n; i++)
 		h_irp_free(&c.irps[i]);
 	free(c.irps);
-	free(c.addrs);
+	free(addrs);
 }
 
 int main(int argc, char **argv)

@@ -327,6 +327,22 @@ static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
 	return s->Dispatch;
 }
 
+/* Copy the indicated bytes into a buffer of cap bytes (no more than that). */
+struct copy_to {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static void copy_piece(const uint8_t *p, size_t n, void *arg)
+{
+	struct copy_to *to = arg;
+
+	if (n > to->cap - to->len)
+		n = to->cap - to->len;
+	memcpy(to->buf + to->len, p, n);
+	to->len += n;
+}
+
 static NTSTATUS WSKAPI emb_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
 				   SIZE_T indicated, SIZE_T *accepted)
 {
@@ -347,21 +363,11 @@ static NTSTATUS WSKAPI emb_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION 
 		emb.failed++;
 		return STATUS_SUCCESS;
 	}
-	for (; di != NULL; di = di->Next) {
-		size_t off = di->Buffer.Offset, left = di->Buffer.Length;
+	{
+		struct copy_to to = { li->buf, 0, indicated };
 
-		for (PMDL m = di->Buffer.Mdl; m != NULL && left > 0; m = m->Next, off = 0) {
-			const uint8_t *p = MmGetSystemAddressForMdlSafe(m, NormalPagePriority);
-			size_t piece = MmGetMdlByteCount(m) - off;
-
-			if (piece > left)
-				piece = left;
-			if (n + piece > indicated)
-				piece = indicated - n;
-			memcpy(li->buf + n, p + off, piece);
-			n += piece;
-			left -= piece;
-		}
+		h_indication_bytes(di, copy_piece, &to);
+		n = to.len;
 	}
 	li->conn = c;
 	li->mdl = IoAllocateMdl(li->buf, (ULONG)n, FALSE, FALSE, NULL);
