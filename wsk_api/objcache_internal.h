@@ -5,6 +5,7 @@
 #define DPWSK_OBJCACHE_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dpw_slab;
@@ -19,6 +20,9 @@ struct dpw_objcache {
 
 #define DPW_OBJCACHE(obj_size, n, counter) { .size = (obj_size), .per_slab = (n), \
 					     .heap_calls = (counter) }
+
+/* Set by a test (provider_test_hooks.h): every object and request from the heap instead. */
+extern atomic_bool dpw_heap_only;
 
 /* A zeroed object; NULL when the heap has no slab to give. */
 void *dpw_objcache_get(struct dpw_objcache *c);

@@ -15,6 +15,7 @@
 #include <rte_ring.h>
 
 #include "dpw/poison.h"
+#include "objcache_internal.h"
 #include "request_internal.h"
 
 #define REQ_POOL_SIZE  32768u   /* requests in flight before the heap is used */
@@ -83,7 +84,7 @@ struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp)
 	struct dpw_req *r = NULL;
 
 	pthread_once(&pool_once, pool_init);
-	if (pool != NULL) {
+	if (pool != NULL && !atomic_load_explicit(&dpw_heap_only, memory_order_relaxed)) {
 		if (!cache_registered) {
 			pthread_setspecific(cache_key, &cache);
 			cache_registered = true;

@@ -66,6 +66,9 @@ struct dpw_tcp_part {
 	uint32_t backlog_len;
 	struct dpw_socket *listener;     /* for a backlog entry: the listening socket */
 	struct dpw_socket *backlog_next;
+	/* on the list of sockets whose data could not be indicated for want of memory */
+	struct dpw_socket *retry_prev, *retry_next;
+	bool retry_listed;
 };
 
 /* The UDP transport's part of a socket (udp.c). [lcore] */

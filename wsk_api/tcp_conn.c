@@ -519,6 +519,13 @@ static void close_socket(struct dpw_socket *s)
 	}
 }
 
+/* Once a pass: disconnects whose FIN may have been acknowledged, data held for memory. */
+static void poll_pass(void)
+{
+	dpw_tcp_poll();
+	dpw_tcp_rx_retry();
+}
+
 const struct dpw_transport dpw_tcp_transport = {
 	.execute = execute,
 	.socket_connect = socket_connect,
@@ -528,5 +535,5 @@ const struct dpw_transport dpw_tcp_transport = {
 	.events_enabled = events_enabled,
 	.receive_backlog = dpw_tcp_receive_backlog,
 	.ideal_send_backlog = dpw_tcp_ideal_send_backlog,
-	.poll = dpw_tcp_poll,
+	.poll = poll_pass,
 };

@@ -78,6 +78,8 @@ void dpw_tcp_receive(struct dpw_req *r);
 /* Serve pending receives from what has arrived, then indicate the rest (F4, F7). */
 void dpw_tcp_rx_deliver(struct dpw_socket *s);
 void dpw_tcp_drop_rx(struct dpw_socket *s);
+/* Once a pass: indicate again the data a lack of memory held back. */
+void dpw_tcp_rx_retry(void);
 /* WskDisconnectEvent, once, unless the socket is closing (F7, C5). */
 void dpw_tcp_indicate_disconnect(struct dpw_socket *s, ULONG flags);
 void dpw_tcp_release(struct dpw_req *r);

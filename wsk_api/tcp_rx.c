@@ -170,6 +170,49 @@ static struct pbuf *rejoin(struct dpw_indication *first)
 	return head;
 }
 
+/* Sockets whose received data could not be indicated for want of memory: tried again each
+ * loop pass, so that data already here reaches the receive event once memory is back, not
+ * only when the peer sends more. Doubly linked: a close takes a socket off in O(1). */
+static struct dpw_socket *retry_head;
+
+static void retry_list(struct dpw_socket *s)
+{
+	if (s->t.tcp.retry_listed)
+		return;
+	s->t.tcp.retry_prev = NULL;
+	s->t.tcp.retry_next = retry_head;
+	if (retry_head != NULL)
+		retry_head->t.tcp.retry_prev = s;
+	retry_head = s;
+	s->t.tcp.retry_listed = true;
+}
+
+static void retry_unlist(struct dpw_socket *s)
+{
+	if (!s->t.tcp.retry_listed)
+		return;
+	if (s->t.tcp.retry_prev != NULL)
+		s->t.tcp.retry_prev->t.tcp.retry_next = s->t.tcp.retry_next;
+	else
+		retry_head = s->t.tcp.retry_next;
+	if (s->t.tcp.retry_next != NULL)
+		s->t.tcp.retry_next->t.tcp.retry_prev = s->t.tcp.retry_prev;
+	s->t.tcp.retry_listed = false;
+}
+
+void dpw_tcp_rx_retry(void)
+{
+	struct dpw_socket *s = retry_head, *next;
+
+	retry_head = NULL;   /* each one relists itself if it fails again */
+	for (; s != NULL; s = next) {
+		next = s->t.tcp.retry_next;
+		s->t.tcp.retry_listed = false;
+		if (!dpw_socket_gone(s))
+			dpw_tcp_rx_deliver(s);
+	}
+}
+
 static void indicate_receive(struct dpw_socket *s)
 {
 	const WSK_CLIENT_CONNECTION_DISPATCH *ev = dpw_tcp_conn_events(s);
@@ -182,8 +225,10 @@ static void indicate_receive(struct dpw_socket *s)
 	    !(s->events & WSK_EVENT_RECEIVE) || s->t.tcp.receive_event_blocked)
 		return;
 	list = build_indications(s);
-	if (list == NULL)
+	if (list == NULL) {
+		retry_list(s);   /* out of memory: the data waits, and is tried again next pass */
 		return;
+	}
 	s->t.tcp.rx = NULL;
 	s->t.tcp.rx_len = 0;
 	lend_all(s->client, list, true);
@@ -310,6 +355,7 @@ err_t dpw_tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 void dpw_tcp_drop_rx(struct dpw_socket *s)
 {
+	retry_unlist(s);
 	if (s->t.tcp.rx != NULL) {
 		pbuf_free(s->t.tcp.rx);
 		s->t.tcp.rx = NULL;

@@ -2,9 +2,10 @@
  * status, loses nothing it accepted, and works again when memory comes back.
  *
  * The injection point is the link: this test is linked with -Wl,--wrap=calloc, so every
- * calloc in the objects linked into it (the provider's request objects and data indications
- * among them; not DPDK's or libc's own) goes through fail_calloc.c, which fails on demand,
- * on one chosen thread only.
+ * calloc in the objects linked into it (not DPDK's or libc's own) goes through fail_calloc.c,
+ * which fails on demand, on one chosen thread only. The provider's request objects and data
+ * indications come from pools that need no heap once warm; the test hook
+ * dpw_test_provider_heap makes them come from calloc, as when their pools are empty.
  *
  *   on the client's thread: every WSK call needs a request object, so WskSend and WskSocket
  *     are refused with STATUS_INSUFFICIENT_RESOURCES, each IRP completed once with it (R2,
@@ -20,6 +21,7 @@
 #include "dpw/engine.h"
 #include "fail_calloc.h"
 #include "harness.h"
+#include "provider_test_hooks.h"
 
 #define PEER_PORT 5315
 
@@ -164,6 +166,9 @@ int main(int argc, char **argv)
 	int lfd, fd;
 
 	h_start(argc, argv);
+	/* The provider's pools hold requests and indications made before; as if they were
+	 * empty, every one comes from calloc, which the test makes fail. */
+	dpw_test_provider_heap(true);
 	H_CHECK(h_engine_stats(&s0));
 	lfd = peer_listen(PEER_PORT);
 	if (!H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, NULL, &events,

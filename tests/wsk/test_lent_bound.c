@@ -1,14 +1,9 @@
-/* KNOWN BUG, expected to fail (meson: should_fail) until the provider bounds lent data.
- *
- * A client whose receive event keeps every data indication (STATUS_PENDING, F7) and never
- * releases them should hold at most about one receive window of data per connection: TCP's
- * flow control is there to stop a sender that the receiver cannot keep up with. The provider
- * instead reopens the window as soon as an indication is retained (wsk_api/tcp.c,
- * indicate_receive: window_update on STATUS_PENDING), so a peer that keeps sending makes one
- * such connection take the engine's whole mbuf pool (wsk-exhaust-mbufs shows it: 19,008 of
- * 19,264). Then no connection of any client can receive or send until that client lets go
- * (issue 10: new work must be refused with a status or a counted drop; here it stalls
- * everyone, and the frames refused on the way in are not counted).
+/* A client whose receive event keeps every data indication (STATUS_PENDING, F7) and never
+ * releases them holds at most about one receive window of data per connection: TCP's flow
+ * control is there to stop a sender that the receiver cannot keep up with. The provider
+ * reopens the window for retained data only at WskRelease (tcp_rx.c); before, it reopened it
+ * at once, and one such connection took the engine's whole mbuf pool (19,008 of 19,264), so
+ * that no connection of any client could receive or send until that client let go.
  *
  * What this test requires: while one connection's client keeps 16 MiB worth of offered data
  * unreleased, the mbufs in use stay under a quarter of the pool, and another connection
