@@ -1,16 +1,17 @@
-/* Exhaustion of mbufs by lent receive buffers (issue 10): a client whose receive event keeps
- * every data indication (STATUS_PENDING, WSK-F7) and never calls WskRelease holds the mbufs
- * under them. The provider reopens the TCP window as soon as an indication is retained (it is
- * the client's now, C9), so one such connection takes the engine's whole mbuf pool.
+/* Exhaustion of mbufs by lent receive buffers (issue 10): clients whose receive event keeps
+ * every data indication (STATUS_PENDING, WSK-F7) and never calls WskRelease hold the mbufs
+ * under them. Each connection holds at most its receive window that way (the window reopens
+ * only at WskRelease: wsk-lent-bound), so it takes a few hundred such connections, each fed
+ * by the peer until it stops, to drain the engine's pool.
  *
  * While the pool is dry the stack can neither take frames in nor send. Sending shows in the
  * counters (tx_dropped: lwIP's segments refused for want of an mbuf, resent later); receiving
  * does not: af_packet leaves the frames in the kernel's ring, uncounted until that overflows
  * (rx_missed). Work already accepted waits: a WskSend on another connection (lwIP may take
- * its bytes, but none can leave), data the peer sent on it. Once the client releases what it
- * kept: the pool comes back, the send completes whole (F3), every byte on both connections
- * arrives once and in order (TCP resends what was refused), a new connection opens, and lwIP
- * met no checked error. */
+ * its bytes, but none can leave), data the peer sent on it. Once the clients release what
+ * they kept: the pool comes back, the send completes whole (F3), every byte on every
+ * connection arrives once and in order (TCP resends what was refused), a new connection
+ * opens, and lwIP met no checked error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@
 #include "harness.h"
 
 #define PEER_PORT 5313
-#define SEED_HOARD 71
+#define HOARDERS 320   /* x a 128 KiB window: more than the pool's 19,264 mbufs can carry */
+#define SEED_HOARD 1000
 #define SEED_A 72
 #define SEED_A_BACK 73
 #define MAX_LISTS 400000
@@ -33,46 +35,65 @@ static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
 	return s->Dispatch;
 }
 
-/* The hoarding client's state: the lcore writes it from the receive event, the test thread
- * reads the counts and releases the lists below n_lists. */
+/* One hoarding connection's stream: the peer writes pattern bytes of its own seed. */
+struct stream {
+	PWSK_SOCKET sock;
+	int fd;                          /* the peer's end */
+	uint32_t seed;
+	uint64_t wpos;                   /* bytes the peer wrote */
+	uint64_t pos;                    /* [lcore] the stream position of the next byte */
+	_Atomic uint64_t received, bad;  /* bytes seen; bytes not the pattern's */
+};
+static struct stream streams[HOARDERS];
+
+/* The kept indications, of every hoarding connection: the lcore writes them from the receive
+ * event, the test thread reads the counts and releases the lists below n_lists. */
 static struct {
 	_Atomic int retain;
 	PWSK_DATA_INDICATION lists[MAX_LISTS];
+	PWSK_SOCKET socks[MAX_LISTS];
 	_Atomic int n_lists;
-	uint64_t pos;                    /* the stream position of the next byte */
-	_Atomic uint64_t received, bad;  /* bytes seen; bytes not the pattern's */
 	_Atomic int not_retained;        /* lists it wanted to keep but had no room for */
 } hoard;
+
+struct piece_check {
+	struct stream *st;
+	uint64_t bad;
+};
 
 /* Bytes not the pattern's, counted as they come (lcore). */
 static void check_piece(const uint8_t *p, size_t len, void *arg)
 {
-	uint64_t *bad = arg;
+	struct piece_check *c = arg;
 
 	for (size_t i = 0; i < len; i++)
-		*bad += p[i] != h_pattern(SEED_HOARD, hoard.pos + i);
-	hoard.pos += len;
+		c->bad += p[i] != h_pattern(c->st->seed, c->st->pos + i);
+	c->st->pos += len;
 }
 
 static NTSTATUS WSKAPI hoard_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
 				     SIZE_T indicated, SIZE_T *accepted)
 {
-	uint64_t seen, bad = 0;
+	struct piece_check c = { ctx, 0 };
+	uint64_t seen;
+	int n;
 
-	(void)ctx, (void)flags, (void)accepted;
+	(void)flags, (void)accepted;
 	if (di == NULL)
 		return STATUS_SUCCESS;   /* the peer's FIN */
-	seen = h_indication_bytes(di, check_piece, &bad);
-	bad += seen != indicated;
-	atomic_fetch_add(&hoard.bad, bad);
-	atomic_fetch_add(&hoard.received, seen);
+	seen = h_indication_bytes(di, check_piece, &c);
+	c.bad += seen != indicated;
+	atomic_fetch_add(&c.st->bad, c.bad);
+	atomic_fetch_add(&c.st->received, seen);
 	if (!atomic_load(&hoard.retain))
 		return STATUS_SUCCESS;
-	if (atomic_load(&hoard.n_lists) == MAX_LISTS) {
+	n = atomic_load(&hoard.n_lists);
+	if (n == MAX_LISTS) {
 		atomic_fetch_add(&hoard.not_retained, 1);
 		return STATUS_SUCCESS;
 	}
-	hoard.lists[atomic_load(&hoard.n_lists)] = di;
+	hoard.lists[n] = di;
+	hoard.socks[n] = c.st->sock;
 	atomic_fetch_add(&hoard.n_lists, 1);   /* published after the list (seq_cst) */
 	return STATUS_PENDING;
 }
@@ -105,23 +126,33 @@ static bool stats(struct dpw_engine_stats *s)
 	return h_engine_stats(s);
 }
 
-static int release_kept(PWSK_SOCKET s, int from)
+static int release_kept(int from)
 {
 	int n = atomic_load(&hoard.n_lists), bad = 0;
 
 	for (int i = from; i < n; i++)
-		bad += CD(s)->WskRelease(s, hoard.lists[i]) != STATUS_SUCCESS;
+		bad += CD(hoard.socks[i])->WskRelease(hoard.socks[i], hoard.lists[i]) !=
+		       STATUS_SUCCESS;
 	if (bad != 0)
 		printf("%d WskRelease calls failed\n", bad);
+	return n;
+}
+
+static uint64_t hoarded_bytes(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < HOARDERS; i++)
+		n += atomic_load(&streams[i].received);
 	return n;
 }
 
 static void test_lent_buffers_drain_the_pool(void)
 {
 	struct dpw_engine_stats s0, s1, s2;
-	PWSK_SOCKET h = NULL, a = NULL, b = NULL;
-	int lfd, hfd, afd, bfd, released;
-	uint64_t wpos = 0, end, a_pos = 0;
+	PWSK_SOCKET a = NULL, b = NULL;
+	int lfd, afd, bfd, released, opened = 0;
+	uint64_t end, a_pos = 0, written;
 	uint32_t peak = 0;
 	struct h_irp send_irp;
 	struct h_buf send_buf;
@@ -133,34 +164,49 @@ static void test_lent_buffers_drain_the_pool(void)
 	       "all of it arrives after WskRelease (F3, F7, C9)");
 	lfd = peer_listen(PEER_PORT);
 	atomic_store(&hoard.retain, 1);
-	if (!H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, NULL, &hoard_events,
-						 PEER_PORT, &h), STATUS_SUCCESS))
+	for (int i = 0; i < HOARDERS; i++) {
+		struct stream *st = &streams[i];
+
+		st->seed = SEED_HOARD + (uint32_t)i;
+		if (!H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, st,
+							 &hoard_events, PEER_PORT, &st->sock),
+				    STATUS_SUCCESS))
+			break;
+		st->fd = peer_accept(lfd, 5000);
+		if (!H_CHECK(st->fd >= 0))
+			break;
+		fcntl(st->fd, F_SETFL, fcntl(st->fd, F_GETFL) | O_NONBLOCK);
+		H_CHECK_STATUS(h_set_events(st->sock, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
+		opened++;
+	}
+	if (!H_CHECK(opened == HOARDERS))
 		return;
-	hfd = peer_accept(lfd, 5000);
 	if (!H_CHECK_STATUS(h_connect_to_peer(PEER_PORT, &a), STATUS_SUCCESS))
 		return;
 	afd = peer_accept(lfd, 5000);
-	if (!H_CHECK(hfd >= 0 && afd >= 0))
+	if (!H_CHECK(afd >= 0))
 		return;
-	H_CHECK_STATUS(h_set_events(h, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
 	H_CHECK(stats(&s0));
-	fcntl(hfd, F_SETFL, fcntl(hfd, F_GETFL) | O_NONBLOCK);
 
-	/* The peer writes to the hoarding connection until the stack stops taking anything:
+	/* The peer writes to every hoarding connection until the stack stops taking anything:
 	 * 2 s with no progress while the pool is near empty (bounded: 60 s in all). */
 	for (end = h_now_ms() + 60000; h_now_ms() < end;) {
-		uint64_t before = atomic_load(&hoard.received), still = h_now_ms() + 2000;
+		uint64_t before = hoarded_bytes(), still = h_now_ms() + 2000;
 
-		write_some(hfd, SEED_HOARD, &wpos, 8u << 20);
-		while (h_now_ms() < still && atomic_load(&hoard.received) == before)
-			write_some(hfd, SEED_HOARD, &wpos, CHUNK), usleep(20000);
-		if (atomic_load(&hoard.received) == before)
+		for (int i = 0; i < HOARDERS; i++)
+			write_some(streams[i].fd, streams[i].seed, &streams[i].wpos, 1u << 20);
+		while (h_now_ms() < still && hoarded_bytes() == before) {
+			for (int i = 0; i < HOARDERS; i++)
+				write_some(streams[i].fd, streams[i].seed, &streams[i].wpos, CHUNK);
+			usleep(20000);
+		}
+		if (hoarded_bytes() == before)
 			break;
 	}
 	H_CHECK(stats(&s1));
 	peak = s1.mbuf_in_use;
 	printf("kept %d indication lists, %llu bytes; mbufs in use %u of %u (idle %u)\n",
-	       atomic_load(&hoard.n_lists), (unsigned long long)atomic_load(&hoard.received),
+	       atomic_load(&hoard.n_lists), (unsigned long long)hoarded_bytes(),
 	       s1.mbuf_in_use, s1.mbuf_total, s1.mbuf_idle);
 	H_CHECK(atomic_load(&hoard.not_retained) == 0);
 	H_CHECK(peak >= s1.mbuf_total - s1.mbuf_total / 50);   /* the pool is (nearly) dry */
@@ -190,7 +236,7 @@ static void test_lent_buffers_drain_the_pool(void)
 
 	/* The client lets go: everything flows again. */
 	atomic_store(&hoard.retain, 0);
-	released = release_kept(h, 0);
+	released = release_kept(0);
 	H_CHECK(h_wait(&send_irp, 30000));
 	H_CHECK_STATUS(send_irp.status, STATUS_SUCCESS);
 	H_CHECK(send_irp.info == A_BYTES);
@@ -208,15 +254,21 @@ static void test_lent_buffers_drain_the_pool(void)
 	H_CHECK_STATUS(h_receive(a, back, sizeof(back), WSK_FLAG_WAITALL, &got), STATUS_SUCCESS);
 	H_CHECK(got == A_BYTES && h_check_pattern(back, A_BYTES, SEED_A_BACK, 0) == A_BYTES);
 
-	/* The hoarded stream goes on to its end, each byte once and in order. */
-	fcntl(hfd, F_SETFL, fcntl(hfd, F_GETFL) & ~O_NONBLOCK);
-	shutdown(hfd, SHUT_WR);
-	for (end = h_now_ms() + 20000;
-	     atomic_load(&hoard.received) < wpos && h_now_ms() < end;)
+	/* The hoarded streams go on to their ends, each byte once and in order. */
+	written = 0;
+	for (int i = 0; i < HOARDERS; i++) {
+		fcntl(streams[i].fd, F_SETFL, fcntl(streams[i].fd, F_GETFL) & ~O_NONBLOCK);
+		shutdown(streams[i].fd, SHUT_WR);
+		written += streams[i].wpos;
+	}
+	for (end = h_now_ms() + 20000; hoarded_bytes() < written && h_now_ms() < end;)
 		h_pump(50);
-	released = release_kept(h, released);   /* any kept while retain was being cleared */
-	H_CHECK(atomic_load(&hoard.received) == wpos);
-	H_CHECK(atomic_load(&hoard.bad) == 0);
+	released = release_kept(released);   /* any kept while retain was being cleared */
+	H_CHECK(hoarded_bytes() == written);
+	for (int i = 0; i < HOARDERS; i++)
+		if (!H_CHECK(atomic_load(&streams[i].received) == streams[i].wpos &&
+			     atomic_load(&streams[i].bad) == 0))
+			break;
 
 	/* A new connection opens and carries data. */
 	H_CHECK_STATUS(h_connect_to_peer(PEER_PORT, &b), STATUS_SUCCESS);
@@ -236,13 +288,15 @@ static void test_lent_buffers_drain_the_pool(void)
 	H_CHECK(s2.mbuf_in_use < peak / 2);
 	H_CHECK(s2.lwip_errors == s0.lwip_errors);
 
-	H_CHECK_STATUS(h_close(h), STATUS_SUCCESS);
+	for (int i = 0; i < HOARDERS; i++) {
+		H_CHECK_STATUS(h_close(streams[i].sock), STATUS_SUCCESS);
+		close(streams[i].fd);
+	}
 	H_CHECK_STATUS(h_close(a), STATUS_SUCCESS);
 	if (b != NULL)
 		H_CHECK_STATUS(h_close(b), STATUS_SUCCESS);
 	h_irp_free(&send_irp);
 	h_buf_free(&send_buf);
-	close(hfd);
 	close(afd);
 	if (bfd >= 0)
 		close(bfd);
