@@ -74,21 +74,6 @@ static struct {
 	int result;              /* -1 running, else the exit status */
 } cat = { .result = -1 };
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DGRAM(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_LISTEN_DISPATCH *LISTEN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* The first failure decides: one line, exit 1. */
 static void fail(const char *fmt, const char *arg)
 {
@@ -145,7 +130,7 @@ static void close_socket(PWSK_SOCKET *sock)
 
 	if (*sock == NULL)
 		return;
-	CONN(*sock)->WskCloseSocket(*sock, dpw_app_sync_irp(&s));
+	DpwConnectionDispatch(*sock)->WskCloseSocket(*sock, dpw_app_sync_irp(&s));
 	sync_wait(&s, false);   /* close always completes (C1) */
 	*sock = NULL;
 }
@@ -179,10 +164,11 @@ static void post_receive(struct slot *r)
 	dpw_app_irp_prepare(&r->irp, rx_done, r);
 	/* Pending or not, the IRP completes (R3): rx_done sees every outcome. */
 	if (cat.opt.udp)
-		DGRAM(cat.sock)->WskReceiveFrom(cat.sock, &r->buf, 0, (PSOCKADDR)&r->from, NULL,
-						NULL, NULL, &r->irp);
+		DpwDatagramDispatch(cat.sock)->WskReceiveFrom(cat.sock, &r->buf, 0,
+							      (PSOCKADDR)&r->from, NULL, NULL, NULL,
+							      &r->irp);
 	else
-		CONN(cat.sock)->WskReceive(cat.sock, &r->buf, 0, &r->irp);
+		DpwConnectionDispatch(cat.sock)->WskReceive(cat.sock, &r->buf, 0, &r->irp);
 }
 
 static NTSTATUS rx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -256,7 +242,7 @@ static void start_disconnect(void)
 		return;
 	cat.disc_sent = true;
 	dpw_app_irp_prepare(&disc, disc_done, NULL);
-	CONN(cat.sock)->WskDisconnect(cat.sock, NULL, 0, &disc);
+	DpwConnectionDispatch(cat.sock)->WskDisconnect(cat.sock, NULL, 0, &disc);
 }
 
 /* stdin is readable (or at EOF) and a send slot is free. */
@@ -284,10 +270,10 @@ static void read_stdin(struct slot *t)
 	t->buf.Length = (SIZE_T)n;
 	dpw_app_irp_prepare(&t->irp, tx_done, t);
 	if (cat.opt.udp)
-		DGRAM(cat.sock)->WskSendTo(cat.sock, &t->buf, 0, (PSOCKADDR)&cat.remote, 0, NULL,
-					   &t->irp);
+		DpwDatagramDispatch(cat.sock)->WskSendTo(cat.sock, &t->buf, 0,
+							 (PSOCKADDR)&cat.remote, 0, NULL, &t->irp);
 	else
-		CONN(cat.sock)->WskSend(cat.sock, &t->buf, 0, &t->irp);
+		DpwConnectionDispatch(cat.sock)->WskSend(cat.sock, &t->buf, 0, &t->irp);
 }
 
 static bool finished(void)
@@ -355,9 +341,11 @@ static bool bind_socket(PWSK_SOCKET sock, bool listen)
 	NTSTATUS st;
 
 	if (listen)
-		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
+		DpwListenDispatch(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0,
+						 dpw_app_sync_irp(&s));
 	else
-		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
+		DpwDatagramDispatch(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0,
+						   dpw_app_sync_irp(&s));
 	st = sync_wait(&s, false);
 	if (st != STATUS_SUCCESS)
 		fail_status("bind", st);
@@ -387,7 +375,8 @@ static bool tcp_accept(void)
 		return false;
 	}
 	ready("listen", &cat.local);
-	LISTEN(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote, dpw_app_sync_irp(&s));
+	DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote,
+					dpw_app_sync_irp(&s));
 	st = sync_wait(&s, true);
 	if (st == STATUS_SUCCESS)
 		cat.sock = (PWSK_SOCKET)s.irp.IoStatus.Information;

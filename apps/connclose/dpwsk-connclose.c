@@ -145,17 +145,12 @@ static void start_due(uint64_t now)
 	}
 }
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(struct slot *s)
-{
-	return s->sock->Dispatch;
-}
-
 static void close_now(struct slot *s)
 {
 	s->state = SLOT_CLOSING;
 	arm(&s->close_irp, on_close, s);
 	s->t_close = cc_now_ns();
-	conn(s)->WskCloseSocket(s->sock, &s->close_irp);
+	DpwConnectionDispatch(s->sock)->WskCloseSocket(s->sock, &s->close_irp);
 }
 
 static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -185,9 +180,10 @@ static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		s->io_pending = 2;
 		arm(&s->io[0], on_io, s);
 		arm(&s->io[1], on_io, s);
-		conn(s)->WskSend(s->sock, &s->send_buf, 0, &s->io[0]);
+		DpwConnectionDispatch(s->sock)->WskSend(s->sock, &s->send_buf, 0, &s->io[0]);
 		/* F4: WAITALL completes with all K bytes, or early on a disconnect. */
-		conn(s)->WskReceive(s->sock, &s->recv_buf, WSK_FLAG_WAITALL, &s->io[1]);
+		DpwConnectionDispatch(s->sock)->WskReceive(s->sock, &s->recv_buf, WSK_FLAG_WAITALL,
+							   &s->io[1]);
 		break;
 	case CC_MODE_GRACEFUL:
 		s->state = SLOT_ACTIVE;
@@ -196,8 +192,8 @@ static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		arm(&s->io[1], on_io, s);
 		/* F5: our FIN; it completes once acknowledged. F4: the peer's FIN completes the
 		 * receive with 0 bytes. With both, the close sends nothing (C3). */
-		conn(s)->WskDisconnect(s->sock, NULL, 0, &s->io[0]);
-		conn(s)->WskReceive(s->sock, &s->recv_buf, 0, &s->io[1]);
+		DpwConnectionDispatch(s->sock)->WskDisconnect(s->sock, NULL, 0, &s->io[0]);
+		DpwConnectionDispatch(s->sock)->WskReceive(s->sock, &s->recv_buf, 0, &s->io[1]);
 		break;
 	}
 	return STATUS_MORE_PROCESSING_REQUIRED;

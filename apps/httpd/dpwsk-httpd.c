@@ -698,8 +698,7 @@ static void close_listener(void)
 	for (int f = 0; f < 2; f++) {
 		if (srv.listener[f] == NULL)
 			continue;
-		((const WSK_PROVIDER_LISTEN_DISPATCH *)srv.listener[f]->Dispatch)
-			->WskCloseSocket(srv.listener[f], sync_irp());
+		DpwListenDispatch(srv.listener[f])->WskCloseSocket(srv.listener[f], sync_irp());
 		sync_wait(NULL);
 		srv.listener[f] = NULL;
 	}

@@ -73,11 +73,6 @@ static struct {
 
 static IO_COMPLETION_ROUTINE on_connect, on_rx, on_tx, on_bulk_tx, on_disc, on_close;
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(struct conn *c)
-{
-	return c->sock->Dispatch;
-}
-
 static void arm(PIRP irp, PIO_COMPLETION_ROUTINE routine, struct conn *c)
 {
 	IoReuseIrp(irp, STATUS_UNSUCCESSFUL);
@@ -118,8 +113,10 @@ static void rr_issue(struct conn *c)
 	arm(&c->tx_irp[0], on_tx, c);
 	c->t0 = rr_now_ns();
 	/* F4: WAITALL completes with all B bytes (or fewer on the peer's FIN). */
-	CONN(c)->WskReceive(c->sock, &c->rx_buf, WSK_FLAG_WAITALL, &c->rx_irp);
-	CONN(c)->WskSend(c->sock, &c->tx_buf, WSK_FLAG_NODELAY, &c->tx_irp[0]);
+	DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &c->rx_buf, WSK_FLAG_WAITALL,
+						   &c->rx_irp);
+	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &c->tx_buf, WSK_FLAG_NODELAY,
+						&c->tx_irp[0]);
 }
 
 /* Both halves done: the next transaction, unless the run is over. */
@@ -177,7 +174,7 @@ static void bulk_issue(struct conn *c, PIRP irp)
 	R.pending++;
 	arm(irp, on_bulk_tx, c);
 	/* No NODELAY: full segments anyway, and the kernel side leaves Nagle on too. */
-	CONN(c)->WskSend(c->sock, &c->tx_buf, 0, irp);
+	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &c->tx_buf, 0, irp);
 }
 
 static NTSTATUS on_bulk_tx(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -225,7 +222,7 @@ static void close_now(struct conn *c)
 	c->closing = true;
 	arm(&c->close_irp, on_close, c);
 	/* C2: whatever is still pending on it completes (cancelled) before this does. */
-	CONN(c)->WskCloseSocket(c->sock, &c->close_irp);
+	DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
 }
 
 static NTSTATUS on_disc(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -266,7 +263,7 @@ static void end_conn(struct conn *c)
 	}
 	c->disconnecting = true;
 	arm(&c->disc_irp, on_disc, c);
-	CONN(c)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
+	DpwConnectionDispatch(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
 }
 
 static bool all_closed(void)
