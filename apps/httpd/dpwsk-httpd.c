@@ -20,7 +20,7 @@
  * disconnect and close. When the buffer is full the receive is not posted again, and TCP's
  * window makes the client wait.
  *
- * Closing (docs/wsk-contract.md, C3): when we end a connection (Connection: close, HTTP/1.0, an error,
+ * Closing (contract C3): when we end a connection (Connection: close, HTTP/1.0, an error,
  * the peer's FIN, idle), WskDisconnect sends our FIN after the response; once it is
  * acknowledged and the peer's FIN has arrived, WskCloseSocket finds the connection finished
  * both ways and closes without a RST. A peer that does not send its FIN within LINGER_MS is

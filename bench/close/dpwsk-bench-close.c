@@ -1,5 +1,5 @@
 /* dpwsk-bench-close: how long WskCloseSocket takes, as the application thread sees it
- * (docs/wsk-contract.md §3, issue 4): from the call to the moment the close IRP's completion routine runs
+ * (contract §3, issue 4): from the call to the moment the close IRP's completion routine runs
  * on that thread, for connections with 0, 16 and 256 pending WskReceive IRPs, which the close
  * must cancel first (C2). Prints p50/p99/p99.9/max per level; --json for machines.
  *

@@ -6,7 +6,7 @@
  * AF_INET6 socket is IPv6-only, as Windows' default IPV6_V6ONLY), bind to an address that is
  * not the stack's, family mismatches, datagrams both ways (WskSendTo, WskReceiveFrom, the
  * receive-from event), the RST of WskCloseSocket on the wire (C3) and a graceful disconnect.
- * Each case cites the rules of docs/wsk-contract.md it checks; the Linux peer and a packet socket on its
+ * Each case cites the contract rules it checks; the Linux peer and a packet socket on its
  * link judge what went on the wire. */
 #include <arpa/inet.h>
 #include <errno.h>
