@@ -565,20 +565,16 @@ static const struct dpw_cli_opt options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-/* What the common parser cannot know: both ports off. Checked on a trial parse before the
- * stack starts (a parse error is left to dpw_app_start, which reports it). */
-static void check_command_line(int argc, char **argv)
+/* What no single option can know: both ports off. */
+static int validate(void *ctx, char *err, size_t errlen)
 {
-	struct options trial = { 7, 7, 0 };
-	struct dpw_cli scratch;
-	char err[DPW_ERRLEN];
+	const struct options *o = ctx;
 
-	if (dpw_cli_parse(argc, argv, options, &trial, &scratch, err, sizeof(err)) == 0 &&
-	    !scratch.help && trial.tcp_port == 0 && trial.udp_port == 0) {
-		fprintf(stderr, "%s: error: --tcp-port 0 and --udp-port 0: nothing to serve\n",
-			strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
-		exit(2);
+	if (o->tcp_port == 0 && o->udp_port == 0) {
+		snprintf(err, errlen, "--tcp-port 0 and --udp-port 0: nothing to serve");
+		return -1;
 	}
+	return 0;
 }
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
@@ -594,14 +590,15 @@ int main(int argc, char **argv)
 	int nfam, f;
 	bool ok = true;
 	char what[64];
+	struct dpw_cli cli = { .synopsis = "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
+			       .opts = options, .ctx = &echo.opt, .validate = validate };
 	NTSTATUS st;
 	int rc;
 
-	check_command_line(argc, argv);
 	echo.opt.tcp_port = 7;
 	echo.opt.udp_port = 7;
-	dpw_app_start(&echo.app, argc, argv, "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
-		      options, &echo.opt, &client_dispatch, false);
+	dpw_app_parse(&echo.app, argc, argv, &cli);
+	dpw_app_start(&echo.app, &client_dispatch, false);
 	echo.app.print_stats = print_echo_stats;
 	st = echo.app.npi.Dispatch->WskControlClient(echo.app.npi.Client,
 						     WSK_SET_STATIC_EVENT_CALLBACKS, sizeof(events),

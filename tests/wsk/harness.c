@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dpw/cli.h"
+#include "dpw/engine_opts.h"
 #include "dpw/engine.h"
 #include "harness.h"
 
@@ -30,7 +30,7 @@ IN6_ADDR h_ip6_stack, h_ip6_peer;
 _Atomic int h_failures, h_passes;
 
 static struct dpw_engine *engine;
-static struct dpw_cli cli;
+static struct dpw_engine_opts eng;
 static int ns_stack_fd = -1, ns_peer_fd = -1;
 static _Atomic uint64_t completion_seq;
 static _Thread_local const WSK_PROVIDER_NPI *cur_npi;
@@ -125,8 +125,6 @@ void h_start(int argc, char **argv)
 	const char *lcores = getenv("DPW_HARNESS_LCORES");
 	/* DPW_IP6_STACK (netns.sh with DPW_TOPO_IPV6=1): the stack takes that IPv6 address too. */
 	const char *ip6 = getenv("DPW_IP6_STACK");
-	char *args[12];
-	int n = 0;
 	WSK_CLIENT_NPI npi = { NULL, &client_dispatch };
 	NTSTATUS st;
 
@@ -139,28 +137,25 @@ void h_start(int argc, char **argv)
 	snprintf(ipbuf, sizeof(ipbuf), "%s/%s", env("DPW_IP_STACK"), env("DPW_PREFIX"));
 	inet_pton(PF_INET, env("DPW_IP_STACK"), &h_ip_stack);
 	inet_pton(PF_INET, env("DPW_IP_PEER"), &h_ip_peer);
-	args[n++] = argv[0];
-	args[n++] = "--iface";
-	args[n++] = (char *)env("DPW_IF_STACK");
-	args[n++] = "--ip";
-	args[n++] = ipbuf;
+	/* The options a program would take on its command line, set by name. */
+	dpw_engine_opts_init(&eng, argv[0]);
+	if (dpw_engine_opt_set(&eng, "iface", env("DPW_IF_STACK"), err, sizeof(err)) != 0 ||
+	    dpw_engine_opt_set(&eng, "ip", ipbuf, err, sizeof(err)) != 0)
+		die(err);
 	if (ip6 != NULL && *ip6 != '\0') {
 		if (inet_pton(PF_INET6, ip6, &h_ip6_stack) != 1 ||
 		    inet_pton(PF_INET6, env("DPW_IP6_PEER"), &h_ip6_peer) != 1)
 			die("DPW_IP6_STACK or DPW_IP6_PEER is not an IPv6 address");
 		snprintf(ip6buf, sizeof(ip6buf), "%s/%s", ip6, env("DPW_PREFIX6"));
-		args[n++] = "--ip6";
-		args[n++] = ip6buf;
+		if (dpw_engine_opt_set(&eng, "ip6", ip6buf, err, sizeof(err)) != 0)
+			die(err);
 		h_have_ip6 = true;
 	}
-	if (lcores != NULL) {
-		args[n++] = "--lcores";
-		args[n++] = (char *)lcores;
-	}
-	args[n] = NULL;
-	if (dpw_cli_parse(n, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
+	if (lcores != NULL && dpw_engine_opt_set(&eng, "lcores", lcores, err, sizeof(err)) != 0)
 		die(err);
-	engine = dpw_cli_start(&cli, err, sizeof(err));
+	if (dpw_engine_opts_finish(&eng, 0, NULL, err, sizeof(err)) != 0)
+		die(err);
+	engine = dpw_engine_opts_start(&eng, err, sizeof(err));
 	if (engine == NULL)
 		die(err);
 	if (DpwProviderAttach(engine) != STATUS_SUCCESS)
@@ -216,7 +211,7 @@ int h_finish(void)
 	dpw_engine_join(engine);
 	DpwProviderDetach();
 	free_orphans();
-	dpw_cli_finish(&cli, engine);
+	dpw_engine_opts_stop(engine);
 	printf("%d checks passed, %d failed\n", h_passes, h_failures);
 	return h_failures == 0 ? 0 : 1;
 }
