@@ -7,11 +7,13 @@
  * (HOST:PORT), else an error. An option's value is the next argument unless that starts with
  * "--". After the last argument, the other hooks' finish, then the program's validate hook,
  * run the checks that need everything (both ports off, a target and --listen, the target's
- * syntax). Everything after "--" is left for the EAL. --help or -h asks for the usage
- * (dpw_cli_usage); the checks after the last argument are then skipped.
+ * syntax). Everything after "--" goes to the other hooks' finish (the EAL's arguments); a
+ * program without such hooks refuses it. --help or -h asks for the usage (dpw_cli_usage);
+ * the checks after the last argument are then skipped.
  *
- * Plain C, no DPDK: the engine's options come in through the hooks. Every error is one line
- * in err, meant for "prog: error: <err>" and exit status 2. */
+ * Plain C, no DPDK: the engine's options come in through the hooks, and linux-connclose uses
+ * the parser without them. Every error is one line in err, meant for "prog: error: <err>" and
+ * exit status 2. */
 #ifndef DPW_CLI_H
 #define DPW_CLI_H
 
