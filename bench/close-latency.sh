@@ -1,5 +1,5 @@
 #!/bin/bash
-# Close latency (issue 4, WSK-SPEC §3): how long WskCloseSocket takes as the application thread
+# Close latency (issue 4, contract §3): how long WskCloseSocket takes as the application thread
 # sees it, from the call to the close IRP's completion routine, with 0, 16 and 256 receives
 # pending on the connection (each one cancelled before the close completes, C2, and checked).
 # The stack connects to a Linux listener (bench/linux/linux-server) across the namespace

@@ -74,21 +74,6 @@ static struct {
 	int result;              /* -1 running, else the exit status */
 } cat = { .result = -1 };
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DGRAM(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_LISTEN_DISPATCH *LISTEN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* The first failure decides: one line, exit 1. */
 static void fail(const char *fmt, const char *arg)
 {
@@ -145,7 +130,7 @@ static void close_socket(PWSK_SOCKET *sock)
 
 	if (*sock == NULL)
 		return;
-	CONN(*sock)->WskCloseSocket(*sock, dpw_app_sync_irp(&s));
+	DpwConnectionDispatch(*sock)->WskCloseSocket(*sock, dpw_app_sync_irp(&s));
 	sync_wait(&s, false);   /* close always completes (C1) */
 	*sock = NULL;
 }
@@ -179,10 +164,11 @@ static void post_receive(struct slot *r)
 	dpw_app_irp_prepare(&r->irp, rx_done, r);
 	/* Pending or not, the IRP completes (R3): rx_done sees every outcome. */
 	if (cat.opt.udp)
-		DGRAM(cat.sock)->WskReceiveFrom(cat.sock, &r->buf, 0, (PSOCKADDR)&r->from, NULL,
-						NULL, NULL, &r->irp);
+		DpwDatagramDispatch(cat.sock)->WskReceiveFrom(cat.sock, &r->buf, 0,
+							      (PSOCKADDR)&r->from, NULL, NULL, NULL,
+							      &r->irp);
 	else
-		CONN(cat.sock)->WskReceive(cat.sock, &r->buf, 0, &r->irp);
+		DpwConnectionDispatch(cat.sock)->WskReceive(cat.sock, &r->buf, 0, &r->irp);
 }
 
 static NTSTATUS rx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -256,7 +242,7 @@ static void start_disconnect(void)
 		return;
 	cat.disc_sent = true;
 	dpw_app_irp_prepare(&disc, disc_done, NULL);
-	CONN(cat.sock)->WskDisconnect(cat.sock, NULL, 0, &disc);
+	DpwConnectionDispatch(cat.sock)->WskDisconnect(cat.sock, NULL, 0, &disc);
 }
 
 /* stdin is readable (or at EOF) and a send slot is free. */
@@ -284,10 +270,10 @@ static void read_stdin(struct slot *t)
 	t->buf.Length = (SIZE_T)n;
 	dpw_app_irp_prepare(&t->irp, tx_done, t);
 	if (cat.opt.udp)
-		DGRAM(cat.sock)->WskSendTo(cat.sock, &t->buf, 0, (PSOCKADDR)&cat.remote, 0, NULL,
-					   &t->irp);
+		DpwDatagramDispatch(cat.sock)->WskSendTo(cat.sock, &t->buf, 0,
+							 (PSOCKADDR)&cat.remote, 0, NULL, &t->irp);
 	else
-		CONN(cat.sock)->WskSend(cat.sock, &t->buf, 0, &t->irp);
+		DpwConnectionDispatch(cat.sock)->WskSend(cat.sock, &t->buf, 0, &t->irp);
 }
 
 static bool finished(void)
@@ -355,9 +341,11 @@ static bool bind_socket(PWSK_SOCKET sock, bool listen)
 	NTSTATUS st;
 
 	if (listen)
-		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
+		DpwListenDispatch(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0,
+						 dpw_app_sync_irp(&s));
 	else
-		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0, dpw_app_sync_irp(&s));
+		DpwDatagramDispatch(sock)->WskBind(sock, (PSOCKADDR)&cat.local, 0,
+						   dpw_app_sync_irp(&s));
 	st = sync_wait(&s, false);
 	if (st != STATUS_SUCCESS)
 		fail_status("bind", st);
@@ -387,7 +375,8 @@ static bool tcp_accept(void)
 		return false;
 	}
 	ready("listen", &cat.local);
-	LISTEN(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote, dpw_app_sync_irp(&s));
+	DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&cat.remote,
+					dpw_app_sync_irp(&s));
 	st = sync_wait(&s, true);
 	if (st == STATUS_SUCCESS)
 		cat.sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
@@ -508,99 +497,48 @@ static const struct dpw_cli_opt options[] = {
 
 #define SYNOPSIS "[--udp] [--wait MS] A.B.C.D:PORT|[IPV6]:PORT | [--udp] --listen [ADDR:]PORT"
 
-static void usage_error(const char *prog, const char *msg, const char *arg)
+/* The operand and the mode, once every argument is read. */
+static int validate(void *ctx, char *err, size_t errlen)
 {
-	fprintf(stderr, "%s: error: ", prog);
-	fprintf(stderr, msg, arg);
-	fputc('\n', stderr);
-	exit(2);
-}
-
-/* Does option NAME ("--ip") take a value? The parser says so when it is given alone. */
-static bool takes_value(const char *prog, const char *name)
-{
-	char *argv[3] = { (char *)prog, (char *)name, NULL };
-	struct dpw_cli scratch;
-	struct options trial;
-	char err[DPW_ERRLEN];
-
-	memset(&trial, 0, sizeof(trial));
-	return dpw_cli_parse(2, argv, options, &trial, &scratch, err, sizeof(err)) != 0 &&
-	       strstr(err, "needs a value") != NULL;
-}
-
-/* The common parser takes options only: the HOST:PORT operand is taken out first. It is the
- * last argument before "--" (or the end), unless that is the value of the option before it. */
-static int split_operand(int argc, char **argv, char **args)
-{
-	int end = argc, n = 0, k;
-
-	for (k = 1; k < argc; k++)
-		if (strcmp(argv[k], "--") == 0) {
-			end = k;
-			break;
-		}
-	if (end - 1 >= 1 && argv[end - 1][0] != '-' &&
-	    !(end - 2 >= 1 && strncmp(argv[end - 2], "--", 2) == 0 &&
-	      strchr(argv[end - 2], '=') == NULL && takes_value(argv[0], argv[end - 2])))
-		cat.opt.target = argv[end - 1];
-	for (k = 0; k < argc; k++)
-		if (cat.opt.target == NULL || k != end - 1)
-			args[n++] = argv[k];
-	args[n] = NULL;
-	return n;
-}
-
-/* What can be checked without the stack: the operand and the mode. The trial parse also
- * runs the option setters (into a scratch copy); if it fails, dpw_app_start reports why. */
-static bool check_command_line(const char *prog, int nargs, char **args)
-{
-	struct dpw_cli scratch;
-	struct options trial = { 0 };
-	char err[DPW_ERRLEN];
+	const struct options *o = ctx;
 	struct sockaddr_storage sa;
 
-	if (dpw_cli_parse(nargs, args, options, &trial, &scratch, err, sizeof(err)) != 0)
-		return false;
-	if (scratch.help)
-		return true;
-	if (cat.opt.target != NULL && trial.listen != NULL)
-		usage_error(prog, "%s", "give HOST:PORT or --listen [ADDR:]PORT, not both");
-	if (cat.opt.target == NULL && trial.listen == NULL)
-		usage_error(prog, "%s", "give HOST:PORT to connect to, or --listen [ADDR:]PORT");
-	if (cat.opt.target != NULL &&
-	    dpw_app_parse_target(cat.opt.target, &sa, err, sizeof(err)) != 0)
-		usage_error(prog, "%s", err);
-	return false;
+	if (o->target != NULL && o->listen != NULL) {
+		snprintf(err, errlen, "give HOST:PORT or --listen [ADDR:]PORT, not both");
+		return -1;
+	}
+	if (o->target == NULL && o->listen == NULL) {
+		snprintf(err, errlen, "give HOST:PORT to connect to, or --listen [ADDR:]PORT");
+		return -1;
+	}
+	return o->target != NULL ? dpw_app_parse_target(o->target, &sa, err, errlen) : 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	char **args = calloc((size_t)argc + 1, sizeof(char *));
-	int nargs;
+	struct dpw_cli cli = { .synopsis = SYNOPSIS, .opts = options, .ctx = &cat.opt,
+			       .operand_name = "target", .operand = &cat.opt.target,
+			       .validate = validate };
 
-	if (args == NULL)
-		usage_error(prog, "%s", "out of memory");
-	nargs = split_operand(argc, argv, args);
 	cat.in_fd = STDIN_FILENO;
 	cat.out_fd = STDOUT_FILENO;
-	/* stdout is for data: everything the stack prints goes to stderr (--help's usage
-	 * excepted). */
-	if (!check_command_line(prog, nargs, args)) {
-		cat.out_fd = dup(STDOUT_FILENO);
-		if (cat.out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-			usage_error(prog, "stdout: %s", strerror(errno));
+	cat.opt.wait_ms = 1000;
+	dpw_app_parse(&cat.app, argc, argv, &cli);
+	/* stdout is for data: everything the stack prints goes to stderr (--help's usage, printed
+	 * by the parse, excepted). */
+	cat.out_fd = dup(STDOUT_FILENO);
+	if (cat.out_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		dpw_app_fail(&cat.app, "stdout: %s", strerror(errno));
+		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);   /* a closed stdout is a write error, not a death */
 
-	cat.opt.wait_ms = 1000;
-	dpw_app_start(&cat.app, nargs, args, SYNOPSIS, options, &cat.opt, NULL, true);
+	dpw_app_start(&cat.app, NULL, true);
 	{
 		struct sockaddr_storage sa;
 		char err[DPW_ERRLEN];
 
-		/* Both checked above. Connecting: from any local address of the target's family. */
+		/* Both checked by validate. Connecting: from any local address of the target's family. */
 		if (cat.opt.listen != NULL) {
 			dpw_app_parse_endpoint(cat.opt.listen, &sa, err, sizeof(err));
 			dpw_app_wsk_addr(&sa, &cat.local);
@@ -619,6 +557,5 @@ int main(int argc, char **argv)
 	buffers_free();
 	if (dpw_app_finish(&cat.app) != 0 && cat.result == 0)
 		cat.result = 1;
-	free(args);
 	return cat.result < 0 ? 1 : cat.result;
 }

@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,28 +9,8 @@
 #include <time.h>
 
 #include "app.h"
-
-static volatile sig_atomic_t stop_requested, stats_requested;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		stats_requested = 1;
-	else
-		stop_requested = 1;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-}
+#include "engine_cli.h"
+#include "signals.h"
 
 static const WSK_CLIENT_DISPATCH no_client_events = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
@@ -41,38 +20,38 @@ static void fail(const char *prog, int code, const char *what)
 	exit(code);
 }
 
-void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synopsis,
-		   const struct dpw_cli_opt *opts, void *ctx,
-		   const WSK_CLIENT_DISPATCH *client_dispatch, bool threaded)
+void dpw_app_parse(struct dpw_app *app, int argc, char **argv, struct dpw_cli *cli)
+{
+	memset(app, 0, sizeof(*app));
+	app->prog = dpw_cli_prog_name(argv[0]);
+	/* Progress lines must reach a pipe (tests, tee) as they happen. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	dpw_engine_opts_init(&app->eng, argv[0]);
+	cli->other = dpw_engine_cli(&app->eng);
+	dpw_cli_parse_or_exit(cli, app->prog, argc, argv);
+}
+
+void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
+		   bool threaded)
 {
 	char err[DPW_ERRLEN];
 	WSK_CLIENT_NPI npi;
 	NTSTATUS st;
 
-	memset(app, 0, sizeof(*app));
-	app->prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	app->threaded = threaded;
-	/* Progress lines must reach a pipe (tests, tee) as they happen. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (dpw_cli_parse(argc, argv, opts, ctx, &app->cli, err, sizeof(err)) != 0)
-		fail(app->prog, 2, err);
-	if (app->cli.help) {
-		dpw_cli_usage(&app->cli, synopsis, opts);
-		exit(0);
-	}
-	app->engine = dpw_cli_start(&app->cli, err, sizeof(err));
+	app->engine = dpw_engine_opts_start(&app->eng, err, sizeof(err));
 	if (app->engine == NULL)
 		fail(app->prog, 1, err);
 	st = DpwProviderAttach(app->engine);
 	if (st != STATUS_SUCCESS) {
 		snprintf(err, sizeof(err), "attaching the WSK provider failed: %s",
 			 DpwNtStatusName(st));
-		dpw_cli_finish(&app->cli, app->engine);
+		dpw_engine_opts_stop(app->engine);
 		fail(app->prog, 1, err);
 	}
 	if (threaded && dpw_engine_start(app->engine, err, sizeof(err)) != 0) {
 		DpwProviderDetach();
-		dpw_cli_finish(&app->cli, app->engine);
+		dpw_engine_opts_stop(app->engine);
 		fail(app->prog, 1, err);
 	}
 	npi.ClientContext = app;
@@ -84,15 +63,13 @@ void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synop
 		snprintf(err, sizeof(err), "WSK registration failed: %s", DpwNtStatusName(st));
 		fail(app->prog, 1, err);
 	}
-	install_signals();
+	dpw_signals_install();
 }
 
 static void service_signals(struct dpw_app *app)
 {
-	if (stats_requested) {
-		stats_requested = 0;
+	if (dpw_signals_take_stats())
 		dpw_app_print_stats(app);
-	}
 }
 
 void dpw_app_poll(struct dpw_app *app)
@@ -110,12 +87,12 @@ void dpw_app_wait(struct dpw_app *app, unsigned timeout_ms)
 
 bool dpw_app_stopping(void)
 {
-	return stop_requested != 0;
+	return dpw_signals_stopping();
 }
 
 void dpw_app_stop(void)
 {
-	stop_requested = 1;
+	dpw_signals_stop();
 }
 
 static ULONG sockets_open(void)
@@ -153,7 +130,7 @@ int dpw_app_finish(struct dpw_app *app)
 	dpw_app_print_stats(app);
 	if (left == 0)
 		DpwProviderDetach();
-	dpw_cli_finish(&app->cli, app->engine);
+	dpw_engine_opts_stop(app->engine);
 	return left == 0 ? 0 : 1;
 }
 
@@ -161,7 +138,7 @@ void dpw_app_print_stats(struct dpw_app *app)
 {
 	DPW_PROVIDER_STATS ps;
 
-	dpw_cli_print_stats(app->engine);
+	dpw_engine_print_stats(app->engine);
 	DpwGetProviderStats(&ps);
 	printf("dpwsk: wsk requests=%" PRIu64 " inline_requests=%" PRIu64 " ring_full=%" PRIu64
 	       " completions=%" PRIu64 " completion_spills=%" PRIu64 " invalid_handles=%" PRIu64
@@ -178,7 +155,7 @@ void dpw_app_print_stats(struct dpw_app *app)
 
 bool dpw_app_has_ipv6(const struct dpw_app *app)
 {
-	return dpw_engine_config_has_ipv6(&app->cli.engine);
+	return dpw_engine_config_has_ipv6(&app->eng.engine);
 }
 
 ULONG dpw_app_wsk_addr(const struct sockaddr_storage *posix, SOCKADDR_STORAGE *wsk)
@@ -206,14 +183,14 @@ void dpw_app_ready(struct dpw_app *app, const char *what)
 	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN + 5] = "";
 
 	dpw_engine_mac(app->engine, mac);
-	inet_ntop(AF_INET, &app->cli.engine.ipv4_addr, ip, sizeof(ip));
+	inet_ntop(AF_INET, &app->eng.engine.ipv4_addr, ip, sizeof(ip));
 	if (dpw_app_has_ipv6(app)) {
 		memcpy(ip6, " ip6=", 5);
 		/* PF_INET6: inet_ntop wants the host's number (AF_INET6 is Windows' 23 here). */
-		inet_ntop(PF_INET6, app->cli.engine.ipv6_addr, ip6 + 5, sizeof(ip6) - 5);
+		inet_ntop(PF_INET6, app->eng.engine.ipv6_addr, ip6 + 5, sizeof(ip6) - 5);
 	}
 	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x %s\n",
-	       app->cli.engine.port_name, ip, ip6, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+	       app->eng.engine.port_name, ip, ip6, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 	       what != NULL ? what : "");
 	fflush(stdout);
 }

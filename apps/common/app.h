@@ -1,6 +1,7 @@
 /* What every dpwsk program shares: the command line (port, address, EAL), starting the engine
  * with the WSK provider attached, one registered WSK client, the loop, signals, and an orderly
- * end. Programs are built only on the public API: dpw/cli.h, dpw/engine.h, wsk.h, dpwsk.h.
+ * end. Programs are built only on the public API: dpw/engine_opts.h, dpw/engine.h, wsk.h,
+ * dpwsk.h.
  *
  * Two ways to run, as the README's threading diagram shows:
  *   embedded  (threaded = false): the program's thread is the lcore. dpw_app_poll() runs one
@@ -11,16 +12,18 @@
  *             blocks in dpw_app_wait() until completions arrive. Suits programs that block on
  *             other things (stdin, files).
  *
- * Signals: SIGINT/SIGTERM ask the program to stop (dpw_app_stopping() turns true; the engine
- * keeps running so the program can close its sockets); SIGUSR1 prints the stats lines. */
+ * Signals (signals.h): SIGINT/SIGTERM ask the program to stop (dpw_app_stopping() turns true;
+ * the engine keeps running so the program can close its sockets); SIGUSR1 prints the stats
+ * lines, the program's own after them (print_stats). */
 #ifndef DPW_APP_H
 #define DPW_APP_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dpw/cli.h"
+#include "cli.h"
 #include "dpw/engine.h"
+#include "dpw/engine_opts.h"
 #include "opt.h"   /* option values: numbers, durations, endpoints */
 #include "dpwsk.h"
 #include "wsk.h"
@@ -28,7 +31,7 @@
 struct dpw_app {
 	const char *prog;
 	bool threaded;
-	struct dpw_cli cli;
+	struct dpw_engine_opts eng;   /* the engine's options, from the command line */
 	struct dpw_engine *engine;
 	WSK_REGISTRATION reg;
 	WSK_PROVIDER_NPI npi;   /* npi.Client and npi.Dispatch, for the program's calls */
@@ -37,14 +40,18 @@ struct dpw_app {
 	void (*print_stats)(struct dpw_app *app);
 };
 
-/* Parse the command line (the program's own options through opts), start EAL and the engine,
- * attach the provider, register a client with the given event dispatch (NULL: no client-level
- * events) and capture the provider NPI. Never returns on failure: prints "prog: error: reason"
- * on one line and exits 2 for a bad command line, 1 for a failed start; --help prints the usage
- * and exits 0. */
-void dpw_app_start(struct dpw_app *app, int argc, char **argv, const char *synopsis,
-		   const struct dpw_cli_opt *opts, void *ctx,
-		   const WSK_CLIENT_DISPATCH *client_dispatch, bool threaded);
+/* Parse the command line once: the program's options, operand and checks (cli; its other
+ * hooks are filled with the engine's options) and the engine's. Never returns on a bad
+ * command line ("prog: error: reason" on stderr, exit 2) or --help (usage on stdout, exit 0).
+ * Nothing is started yet. */
+void dpw_app_parse(struct dpw_app *app, int argc, char **argv, struct dpw_cli *cli);
+
+/* Start EAL and the engine from the parsed options, attach the provider, register a client
+ * with the given event dispatch (NULL: no client-level events), capture the provider NPI and
+ * install the signal handlers. Never returns on failure: "prog: error: reason" on stderr,
+ * exit 1. */
+void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
+		   bool threaded);
 
 /* Embedded: one engine pass, then up to 256 completion routines. */
 void dpw_app_poll(struct dpw_app *app);

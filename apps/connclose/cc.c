@@ -79,7 +79,7 @@ static int set_json(void *ctx, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
-const struct cc_opt cc_opts[CC_NOPTS] = {
+const struct dpw_cli_opt cc_opts[] = {
 	{ "concurrency", true, "N", "connections in flight (default 16, at most 16384)",
 	  set_concurrency },
 	{ "cycles", true, "C", "stop after C connect/close cycles", set_cycles },
@@ -98,14 +98,6 @@ const struct cc_opt cc_opts[CC_NOPTS] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-bool cc_opt_takes_value(const char *name)
-{
-	for (const struct cc_opt *o = cc_opts; o->name != NULL; o++)
-		if (strcmp(o->name, name) == 0)
-			return o->has_arg;
-	return false;
-}
-
 void cc_config_defaults(struct cc_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -114,60 +106,38 @@ void cc_config_defaults(struct cc_config *c)
 	c->bytes = 1;
 }
 
-int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen)
+static int validate(void *ctx, char *err, size_t errlen)
 {
-	if (dpw_app_parse_target(target, &c->remote, err, errlen) != 0)
+	struct cc_config *c = ctx;
+
+	if (c->target == NULL) {
+		snprintf(err, errlen,
+			 "no target given: expected " DPW_ENDPOINT_SYNTAX " (see --help)");
+		return -1;
+	}
+	if (dpw_app_parse_target(c->target, &c->remote, err, errlen) != 0)
 		return -1;
 	if (c->cycles == 0 && c->duration_s == 0) {
 		snprintf(err, errlen, "give --cycles C or --duration SECONDS (or both)");
 		return -1;
 	}
-	c->target = target;
 	return 0;
+}
+
+struct dpw_cli cc_cli(struct cc_config *c)
+{
+	return (struct dpw_cli){
+		.synopsis = "[--concurrency N] [--cycles C] [--duration SECS] "
+			    "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
+			    "A.B.C.D:PORT|[IPV6]:PORT",
+		.opts = cc_opts, .ctx = c, .operand_name = "target", .operand = &c->target,
+		.validate = validate,
+	};
 }
 
 const char *cc_mode_name(enum cc_mode m)
 {
 	return (unsigned)m <= CC_MODE_EXCHANGE ? mode_names[m] : "?";
-}
-
-char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name),
-		     char *err, size_t errlen)
-{
-	char *target = NULL;
-	int i, at = -1;
-
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--") == 0)
-			break;
-		if (a[0] == '-') {
-			char name[64];
-			const char *eq = strchr(a, '=');
-
-			/* "--name value": skip the value; "--name=value" carries its own. */
-			if (a[1] == '-' && eq == NULL) {
-				snprintf(name, sizeof(name), "%s", a + 2);
-				if (value_opt(name) && i + 1 < *argc)
-					i++;
-			}
-			continue;
-		}
-		if (target != NULL) {
-			snprintf(err, errlen, "unexpected argument '%s' (one target only)", a);
-			return NULL;
-		}
-		target = argv[i];
-		at = i;
-	}
-	if (target == NULL) {
-		snprintf(err, errlen, "no target given: expected " DPW_ENDPOINT_SYNTAX " (see --help)");
-		return NULL;
-	}
-	memmove(&argv[at], &argv[at + 1], (size_t)(*argc - at) * sizeof(argv[0]));
-	(*argc)--;
-	return target;
 }
 
 /* ---- counters and output ------------------------------------------------------------------ */

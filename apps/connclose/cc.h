@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cli.h"
 #include "hist.h"
 
 enum cc_mode {
@@ -38,34 +39,16 @@ struct cc_config {
 	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
 };
 
-/* One program option; same fields, in the same order, as dpw_cli_opt (dpw/cli.h). */
-struct cc_opt {
-	const char *name;
-	bool has_arg;
-	const char *arg_name;
-	const char *help;
-	int (*set)(void *ctx, const char *val, char *err, size_t errlen);
-};
-
 /* --concurrency --cycles --duration --mode --bytes --rate --json; ctx is a struct
- * cc_config. Terminated by a NULL name (CC_NOPTS entries with it). */
-#define CC_NOPTS 8
-extern const struct cc_opt cc_opts[CC_NOPTS];
+ * cc_config. Terminated by a NULL name. */
+extern const struct dpw_cli_opt cc_opts[];
+
+/* The command line both programs take (cli.h): cc_opts, the target operand, and the checks
+ * across them (the target's syntax, a cycle or time bound). */
+struct dpw_cli cc_cli(struct cc_config *c);
 
 void cc_config_defaults(struct cc_config *c);
-/* After the options: the target ("A.B.C.D:PORT" or "[IPV6]:PORT") and the cross-checks (a cycle or time
- * bound). 0, or -1 with a one-line reason. */
-int cc_config_finish(struct cc_config *c, const char *target, char *err, size_t errlen);
 const char *cc_mode_name(enum cc_mode m);
-
-/* Pull the one positional argument (the target) out of argv, before "--": an argument not
- * starting with '-' that is not the value of the option before it (value_opt(name) says
- * which options take a separate value). Returns it, or NULL with err filled (none, or more
- * than one). argv keeps the rest, argc updated. */
-char *cc_take_target(int *argc, char **argv, bool (*value_opt)(const char *name),
-		     char *err, size_t errlen);
-/* value_opt for the options in cc_opts. */
-bool cc_opt_takes_value(const char *name);
 
 #define CC_MAX_ERROR_KINDS 32
 

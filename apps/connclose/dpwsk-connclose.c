@@ -145,17 +145,12 @@ static void start_due(uint64_t now)
 	}
 }
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(struct slot *s)
-{
-	return s->sock->Dispatch;
-}
-
 static void close_now(struct slot *s)
 {
 	s->state = SLOT_CLOSING;
 	arm(&s->close_irp, on_close, s);
 	s->t_close = cc_now_ns();
-	conn(s)->WskCloseSocket(s->sock, &s->close_irp);
+	DpwConnectionDispatch(s->sock)->WskCloseSocket(s->sock, &s->close_irp);
 }
 
 static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -185,9 +180,10 @@ static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		s->io_pending = 2;
 		arm(&s->io[0], on_io, s);
 		arm(&s->io[1], on_io, s);
-		conn(s)->WskSend(s->sock, &s->send_buf, 0, &s->io[0]);
+		DpwConnectionDispatch(s->sock)->WskSend(s->sock, &s->send_buf, 0, &s->io[0]);
 		/* F4: WAITALL completes with all K bytes, or early on a disconnect. */
-		conn(s)->WskReceive(s->sock, &s->recv_buf, WSK_FLAG_WAITALL, &s->io[1]);
+		DpwConnectionDispatch(s->sock)->WskReceive(s->sock, &s->recv_buf, WSK_FLAG_WAITALL,
+							   &s->io[1]);
 		break;
 	case CC_MODE_GRACEFUL:
 		s->state = SLOT_ACTIVE;
@@ -196,8 +192,8 @@ static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		arm(&s->io[1], on_io, s);
 		/* F5: our FIN; it completes once acknowledged. F4: the peer's FIN completes the
 		 * receive with 0 bytes. With both, the close sends nothing (C3). */
-		conn(s)->WskDisconnect(s->sock, NULL, 0, &s->io[0]);
-		conn(s)->WskReceive(s->sock, &s->recv_buf, 0, &s->io[1]);
+		DpwConnectionDispatch(s->sock)->WskDisconnect(s->sock, NULL, 0, &s->io[0]);
+		DpwConnectionDispatch(s->sock)->WskReceive(s->sock, &s->recv_buf, 0, &s->io[1]);
 		break;
 	}
 	return STATUS_MORE_PROCESSING_REQUIRED;
@@ -270,27 +266,6 @@ static void abort_in_flight(void)
 	}
 }
 
-/* Every option that takes a separate value, the port/EAL ones included, so that the target
- * can be told from an option's value (dpw/cli.h lists the common ones). */
-static bool takes_value(const char *name)
-{
-	static const char *const common[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
-					      "rx-desc", "tx-desc", "mtu" };
-
-	for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-		if (strcmp(name, common[i]) == 0)
-			return true;
-	return cc_opt_takes_value(name);
-}
-
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return false;
-}
-
 static int setup_slots(void)
 {
 	uint32_t k = R.cfg.bytes;
@@ -336,51 +311,15 @@ static void free_slots(void)
 
 int main(int argc, char **argv)
 {
-	struct dpw_cli_opt opts[CC_NOPTS];
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	char err[256], what[160];
-	char *target = NULL;
+	struct dpw_cli cli = cc_cli(&R.cfg);
+	char what[160];
 	uint64_t deadline = 0, stop_at = 0, now;
 	int rc;
 
-	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		opts[i] = (struct dpw_cli_opt){ cc_opts[i].name, cc_opts[i].has_arg,
-						cc_opts[i].arg_name, cc_opts[i].help,
-						cc_opts[i].set };
+	/* Every bad command line is one line and exit 2 before EAL is touched. */
 	cc_config_defaults(&R.cfg);
-	/* Every bad command line is one line and exit 2 before EAL is touched: the target is
-	 * taken out of argv (dpw_cli_parse accepts options only), the options are parsed once
-	 * here without starting anything, then the target is checked. dpw_app_start parses
-	 * them again, for real. */
-	if (!wants_help(argc, argv)) {
-		struct dpw_cli cli;
-		char terr[256];
-
-		target = cc_take_target(&argc, argv, takes_value, terr, sizeof(terr));
-		if (target == NULL) {
-			fprintf(stderr, "%s: error: %s\n", prog, terr);
-			return 2;
-		}
-		if (dpw_cli_parse(argc, argv, opts, &R.cfg, &cli, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: error: %s\n", prog, err);
-			return 2;
-		}
-		if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: error: %s\n", prog, err);
-			return 2;
-		}
-		cc_config_defaults(&R.cfg);
-	}
-	dpw_app_start(&R.app, argc, argv,
-		      "[--concurrency N] [--cycles C] [--duration SECS] "
-		      "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
-		      "A.B.C.D:PORT|[IPV6]:PORT",
-		      opts, &R.cfg, NULL, false);
-	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
-		/* Cannot happen (checked above); kept so the two parses cannot drift apart. */
-		dpw_app_fail(&R.app, "%s", err);
-		return 2;
-	}
+	dpw_app_parse(&R.app, argc, argv, &cli);
+	dpw_app_start(&R.app, NULL, false);
 	if (setup_slots() != 0) {
 		dpw_app_fail(&R.app, "out of memory for %u slots", R.cfg.concurrency);
 		free_slots();
@@ -434,7 +373,7 @@ int main(int argc, char **argv)
 	}
 	cc_stats_end(&R.st);
 	rc = dpw_app_finish(&R.app);
-	cc_summary(&R.cfg, &R.st, prog);
+	cc_summary(&R.cfg, &R.st, R.app.prog);
 	free_slots();
 	if (rc != 0 || R.active != 0)
 		return 1;

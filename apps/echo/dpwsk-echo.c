@@ -135,21 +135,6 @@ static struct {
 	uint64_t udp_datagrams, udp_bytes, udp_dropped;
 } echo;
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DGRAM(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_LISTEN_DISPATCH *LISTEN(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* ---- connections ---------------------------------------------------------------------------- */
 
 static void lru_unlink(struct conn *c)
@@ -198,7 +183,7 @@ static void conn_close(struct conn *c)
 	lru_unlink(c);   /* the list holds open connections only; echo.live still counts it */
 	dpw_app_irp_prepare(&c->close_irp, conn_closed, c);
 	/* Pending or done, the IRP completes either way (WSK-R3, C1): conn_closed frees c. */
-	CONN(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
+	DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
 }
 
 static NTSTATUS conn_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -228,7 +213,7 @@ static void maybe_resume(struct conn *c)
 	/* A zero-length receive completes as soon as data is there, leaves it in place, and
 	 * turns the receive event back on (F4, F7): the held data is indicated again at once,
 	 * from inside this call. */
-	CONN(c->sock)->WskReceive(c->sock, &none, 0, &c->resume_irp);
+	DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &none, 0, &c->resume_irp);
 }
 
 static NTSTATUS resumed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -253,7 +238,7 @@ static NTSTATUS tx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 
 	(void)dev;
 	/* The data goes back to the provider whatever became of the socket (WSK-C9). */
-	CONN(c->sock)->WskRelease(c->sock, t->list);
+	DpwConnectionDispatch(c->sock)->WskRelease(c->sock, t->list);
 	c->out_bytes -= t->buf.Length;
 	if (st == STATUS_SUCCESS)
 		echo.tcp_bytes += irp->IoStatus.Information;
@@ -354,7 +339,7 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 	dpw_app_irp_prepare(&t->irp, tx_done, t);
 	/* NODELAY: an echo answers now, whatever Nagle would wait for. Whatever the call
 	 * returns, the IRP completes (R3) and tx_done releases the list. */
-	CONN(c->sock)->WskSend(c->sock, &t->buf, WSK_FLAG_NODELAY, &t->irp);
+	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &t->buf, WSK_FLAG_NODELAY, &t->irp);
 	return STATUS_PENDING;   /* keep the indications until the send is done (F7, C9) */
 }
 
@@ -382,7 +367,7 @@ static NTSTATUS WSKAPI on_disconnect(PVOID ctx, ULONG flags)
 	/* The peer's FIN, after all its data was indicated and taken: our FIN follows the
 	 * echoes still queued (F5). */
 	dpw_app_irp_prepare(&c->disc_irp, disconnected, c);
-	CONN(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
+	DpwConnectionDispatch(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
 	return STATUS_SUCCESS;
 }
 
@@ -436,7 +421,7 @@ static NTSTATUS udp_sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	}
 	echo.udp_inflight--;
 	if (--b->pending == 0) {
-		DGRAM(b->sock)->WskRelease(b->sock, b->list);
+		DpwDatagramDispatch(b->sock)->WskRelease(b->sock, b->list);
 		free(b);
 		echo.live--;
 	}
@@ -470,8 +455,8 @@ static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_IND
 		dpw_app_irp_prepare(&b->tx[i].irp, udp_sent, &b->tx[i]);
 		/* Back to where it came from, from the received buffer; the IRP completes in
 		 * every case (R3) and udp_sent counts it. */
-		DGRAM(b->sock)->WskSendTo(b->sock, &d->Buffer, 0, d->RemoteAddress, 0, NULL,
-					  &b->tx[i].irp);
+		DpwDatagramDispatch(b->sock)->WskSendTo(b->sock, &d->Buffer, 0, d->RemoteAddress, 0,
+							NULL, &b->tx[i].irp);
 	}
 	return STATUS_PENDING;   /* released by the last udp_sent */
 }
@@ -512,14 +497,14 @@ static bool open_bound(PWSK_SOCKET *slot, ADDRESS_FAMILY family, const char *wha
 	*slot = sock = (PWSK_SOCKET)s.irp.IoStatus.Information;
 	dpw_app_wsk_any(family, port, &sa);
 	if (category == WSK_FLAG_LISTEN_SOCKET)
-		LISTEN(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
+		DpwListenDispatch(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
 	else
-		DGRAM(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
+		DpwDatagramDispatch(sock)->WskBind(sock, (PSOCKADDR)&sa, 0, dpw_app_sync_irp(&s));
 	st = sync_wait(&s);
 	if (st != STATUS_SUCCESS) {
 		dpw_app_fail(&echo.app, "%s %s port %u: %s", fam, what, port,
 			     DpwNtStatusName(st));
-		LISTEN(sock)->WskCloseSocket(sock, dpw_app_sync_irp(&s));
+		DpwListenDispatch(sock)->WskCloseSocket(sock, dpw_app_sync_irp(&s));
 		sync_wait(&s);
 		*slot = NULL;
 		return false;
@@ -544,13 +529,16 @@ static void close_all(void)
 
 	for (int f = 0; f < NFAM; f++) {
 		if (echo.listener[f] != NULL) {
+			PWSK_SOCKET l = echo.listener[f];
+
 			dpw_app_irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
-			LISTEN(echo.listener[f])->WskCloseSocket(echo.listener[f],
-								 &echo.listener_close[f]);
+			DpwListenDispatch(l)->WskCloseSocket(l, &echo.listener_close[f]);
 		}
 		if (echo.udp[f] != NULL) {
+			PWSK_SOCKET u = echo.udp[f];
+
 			dpw_app_irp_prepare(&echo.udp_close[f], listener_closed, &echo.udp[f]);
-			DGRAM(echo.udp[f])->WskCloseSocket(echo.udp[f], &echo.udp_close[f]);
+			DpwDatagramDispatch(u)->WskCloseSocket(u, &echo.udp_close[f]);
 		}
 	}
 	while (echo.conns != NULL)
@@ -614,20 +602,16 @@ static const struct dpw_cli_opt options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-/* What the common parser cannot know: both ports off. Checked on a trial parse before the
- * stack starts (a parse error is left to dpw_app_start, which reports it). */
-static void check_command_line(int argc, char **argv)
+/* What no single option can know: both ports off. */
+static int validate(void *ctx, char *err, size_t errlen)
 {
-	struct options trial = { 7, 7, 0 };
-	struct dpw_cli scratch;
-	char err[DPW_ERRLEN];
+	const struct options *o = ctx;
 
-	if (dpw_cli_parse(argc, argv, options, &trial, &scratch, err, sizeof(err)) == 0 &&
-	    !scratch.help && trial.tcp_port == 0 && trial.udp_port == 0) {
-		fprintf(stderr, "%s: error: --tcp-port 0 and --udp-port 0: nothing to serve\n",
-			strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0]);
-		exit(2);
+	if (o->tcp_port == 0 && o->udp_port == 0) {
+		snprintf(err, errlen, "--tcp-port 0 and --udp-port 0: nothing to serve");
+		return -1;
 	}
+	return 0;
 }
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
@@ -643,14 +627,15 @@ int main(int argc, char **argv)
 	int nfam, f;
 	bool ok = true;
 	char what[64];
+	struct dpw_cli cli = { .synopsis = "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
+			       .opts = options, .ctx = &echo.opt, .validate = validate };
 	NTSTATUS st;
 	int rc;
 
-	check_command_line(argc, argv);
 	echo.opt.tcp_port = 7;
 	echo.opt.udp_port = 7;
-	dpw_app_start(&echo.app, argc, argv, "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
-		      options, &echo.opt, &client_dispatch, false);
+	dpw_app_parse(&echo.app, argc, argv, &cli);
+	dpw_app_start(&echo.app, &client_dispatch, false);
 	echo.app.print_stats = print_echo_stats;
 	st = echo.app.npi.Dispatch->WskControlClient(echo.app.npi.Client,
 						     WSK_SET_STATIC_EVENT_CALLBACKS, sizeof(events),

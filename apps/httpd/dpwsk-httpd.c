@@ -20,7 +20,7 @@
  * disconnect and close. When the buffer is full the receive is not posted again, and TCP's
  * window makes the client wait.
  *
- * Closing (WSK-SPEC C3): when we end a connection (Connection: close, HTTP/1.0, an error,
+ * Closing (contract C3): when we end a connection (Connection: close, HTTP/1.0, an error,
  * the peer's FIN, idle), WskDisconnect sends our FIN after the response; once it is
  * acknowledged and the peer's FIN has arrived, WskCloseSocket finds the connection finished
  * both ways and closes without a RST. A peer that does not send its FIN within LINGER_MS is
@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -698,27 +697,16 @@ static void close_listener(void)
 	for (int f = 0; f < 2; f++) {
 		if (srv.listener[f] == NULL)
 			continue;
-		((const WSK_PROVIDER_LISTEN_DISPATCH *)srv.listener[f]->Dispatch)
-			->WskCloseSocket(srv.listener[f], sync_irp());
+		DpwListenDispatch(srv.listener[f])->WskCloseSocket(srv.listener[f], sync_irp());
 		sync_wait(NULL);
 		srv.listener[f] = NULL;
 	}
 }
 
-static volatile sig_atomic_t stats_wanted;
-static struct sigaction app_usr1;
-
-/* SIGUSR1: app.c prints the engine and provider lines; we add ours after them. */
-static void on_usr1(int sig)
+/* Our line, after the engine's and the provider's (SIGUSR1, the end). */
+static void print_stats(struct dpw_app *app)
 {
-	stats_wanted = 1;
-	if (app_usr1.sa_handler != SIG_DFL && app_usr1.sa_handler != SIG_IGN &&
-	    app_usr1.sa_handler != NULL)
-		app_usr1.sa_handler(sig);
-}
-
-static void print_stats(void)
-{
+	(void)app;
 	printf("dpwsk: httpd connections=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " requests=%" PRIu64 " responses_2xx=%" PRIu64 " responses_4xx=%" PRIu64
 	       " responses_5xx=%" PRIu64 " bytes_sent=%" PRIu64 " resets=%" PRIu64
@@ -813,18 +801,15 @@ int main(int argc, char **argv)
 	char what[REL_PATH_MAX + 64];
 	const char *family;
 	uint64_t next_sweep = 0;
-	struct sigaction sa;
+	struct dpw_cli cli = { .synopsis = "[--http-port N] [--body-size N | --root DIR] "
+					   "[--idle-timeout S] [--max-connections N] <port options>",
+			       .opts = options, .ctx = &srv.opt };
 	NTSTATUS st;
 	int rc;
 
-	dpw_app_start(&srv.app, argc, argv,
-		      "[--http-port N] [--body-size N | --root DIR] [--idle-timeout S] "
-		      "[--max-connections N] <port options>",
-		      options, &srv.opt, NULL, false);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, &app_usr1);
+	dpw_app_parse(&srv.app, argc, argv, &cli);
+	dpw_app_start(&srv.app, NULL, false);
+	srv.app.print_stats = print_stats;
 	refresh_date();
 	srv.now = dpw_app_now_ns();
 	if (srv.opt.root_fd < 0)
@@ -859,10 +844,6 @@ int main(int argc, char **argv)
 			refresh_date();
 			sweep();
 		}
-		if (stats_wanted) {
-			stats_wanted = 0;
-			print_stats();
-		}
 	}
 
 	/* SIGTERM: no new connections, every open one closed (reset if still open, C3). */
@@ -871,7 +852,7 @@ int main(int argc, char **argv)
 		conn_close(c);
 	close_listener();
 	rc = dpw_app_finish(&srv.app);
-	print_stats();
+	print_stats(&srv.app);   /* the last word: after the closes, and the engine's last line */
 	while (srv.conns != NULL)   /* only if the provider left closes uncompleted */
 		conn_free(srv.conns);
 	if (srv.opt.root_fd >= 0)

@@ -1,5 +1,5 @@
 /* dpwsk-bench-close: how long WskCloseSocket takes, as the application thread sees it
- * (WSK-SPEC §3, issue 4): from the call to the moment the close IRP's completion routine runs
+ * (contract §3, issue 4): from the call to the moment the close IRP's completion routine runs
  * on that thread, for connections with 0, 16 and 256 pending WskReceive IRPs, which the close
  * must cancel first (C2). Prints p50/p99/p99.9/max per level; --json for machines.
  *
@@ -32,7 +32,7 @@ static const unsigned levels[] = { 0, 16, 256 };
 
 struct opts {
 	SOCKADDR_STORAGE peer;   /* WSK numbering */
-	bool have_peer;
+	const char *target;      /* the listener, as given */
 	uint64_t samples;
 	bool json;
 };
@@ -222,37 +222,35 @@ static const struct dpw_cli_opt options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
+/* The listener: required, a target's syntax. */
+static int validate(void *ctx, char *err, size_t errlen)
+{
+	struct opts *o = ctx;
+	struct sockaddr_storage peer;
+
+	if (o->target == NULL) {
+		snprintf(err, errlen, "give the listener as " DPW_ENDPOINT_SYNTAX);
+		return -1;
+	}
+	if (dpw_app_parse_target(o->target, &peer, err, errlen) != 0)
+		return -1;
+	dpw_app_wsk_addr(&peer, &o->peer);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .samples = 2000 };
+	struct dpw_cli cli = { .synopsis = "[--samples N] [--json] A.B.C.D:PORT|[IPV6]:PORT",
+			       .opts = options, .ctx = &o, .operand_name = "listener",
+			       .operand = &o.target, .validate = validate };
 	struct result res[2 * NLEVELS] = { { 0 } };
 	struct dpw_app app;
 	char ep[64];
 	uint64_t errors = 0;
-	struct sockaddr_storage peer;
-	char perr[160];
-	int last = argc - 1;
 
-	/* The endpoint is the last argument before any "--" (EAL arguments). */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			last = i - 1;
-			break;
-		}
-	if (last >= 1 && argv[last][0] != '-' &&
-	    dpw_app_parse_target(argv[last], &peer, perr, sizeof(perr)) == 0) {
-		dpw_app_wsk_addr(&peer, &o.peer);
-		o.have_peer = true;
-		memmove(&argv[last], &argv[last + 1], (size_t)(argc - last) * sizeof(*argv));
-		argc--;
-	}
-	dpw_app_start(&app, argc, argv, "[--samples N] [--json] A.B.C.D:PORT|[IPV6]:PORT", options, &o, NULL, true);
-	if (!o.have_peer) {
-		dpw_app_fail(&app, "give the listener as " DPW_ENDPOINT_SYNTAX " (last argument)");
-		dpw_app_stop();
-		dpw_app_finish(&app);
-		return 2;
-	}
+	dpw_app_parse(&app, argc, argv, &cli);
+	dpw_app_start(&app, NULL, true);
 	snprintf(ep, sizeof(ep), "close-bench samples=%" PRIu64, o.samples);
 	dpw_app_ready(&app, ep);
 	for (size_t l = 0; l < 2 * NLEVELS && !dpw_app_stopping(); l++) {

@@ -28,6 +28,7 @@
 
 #include "cc.h"
 #include "opt.h"
+#include "signals.h"
 
 enum slot_state {
 	SLOT_IDLE,
@@ -59,13 +60,6 @@ static struct {
 	uint32_t *idle, nidle;      /* open loop: slots waiting for an arrival */
 } R;
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void fail_with(struct slot *s, const char *name)
 {
@@ -313,94 +307,21 @@ static void abort_in_flight(void)
 	}
 }
 
-static void usage(void)
-{
-	printf("usage: linux-connclose [options] A.B.C.D:PORT|[IPV6]:PORT\n");
-	for (const struct cc_opt *o = cc_opts; o->name != NULL; o++)
-		printf("  --%s%s%s\n      %s\n", o->name, o->has_arg ? " " : "",
-		       o->has_arg ? o->arg_name : "", o->help);
-}
-
-static int parse_args(int argc, char **argv)
-{
-	char err[256], terr[256];
-	char *target = cc_take_target(&argc, argv, cc_opt_takes_value, terr, sizeof(terr));
-
-	if (target == NULL) {
-		fprintf(stderr, "linux-connclose: error: %s\n", terr);
-		return 2;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val;
-		const struct cc_opt *o;
-		char name[64];
-
-		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "linux-connclose: error: unexpected argument '%s'\n", a);
-			return 2;
-		}
-		val = strchr(a, '=');
-		snprintf(name, sizeof(name), "%.*s",
-			 (int)(val ? (size_t)(val - a - 2) : strlen(a + 2)), a + 2);
-		if (val != NULL)
-			val++;
-		for (o = cc_opts; o->name != NULL && strcmp(o->name, name) != 0; o++)
-			;
-		if (o->name == NULL) {
-			fprintf(stderr, "linux-connclose: error: unknown option '--%s' (see "
-				"--help)\n", name);
-			return 2;
-		}
-		if (o->has_arg && val == NULL) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "linux-connclose: error: --%s needs a value\n", name);
-				return 2;
-			}
-			val = argv[++i];
-		} else if (!o->has_arg && val != NULL) {
-			fprintf(stderr, "linux-connclose: error: --%s takes no value\n", name);
-			return 2;
-		}
-		if (o->set(&R.cfg, val, err, sizeof(err)) != 0) {
-			fprintf(stderr, "linux-connclose: error: %s\n", err);
-			return 2;
-		}
-	}
-	if (cc_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
-		fprintf(stderr, "linux-connclose: error: %s\n", err);
-		return 2;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
+	struct dpw_cli cli = cc_cli(&R.cfg);
 	struct epoll_event evs[256];
-	struct sigaction sa;
 	struct rlimit rl;
 	uint64_t deadline = 0, stop_at = 0, now;
-	int rc;
 
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage();
-			return 0;
-		}
-	}
 	cc_config_defaults(&R.cfg);
-	rc = parse_args(argc, argv);
-	if (rc != 0)
-		return rc;
+	dpw_cli_parse_or_exit(&cli, "linux-connclose", argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	dpw_signals_install();
 	signal(SIGPIPE, SIG_IGN);
 
 	R.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -472,7 +393,7 @@ int main(int argc, char **argv)
 			on_event(&R.slots[evs[i].data.u32]);
 		now = cc_now_ns();
 		cc_progress(&R.st, now);
-		if (!R.stopping && (stop_requested || (deadline != 0 && now >= deadline))) {
+		if (!R.stopping && (dpw_signals_stopping() || (deadline != 0 && now >= deadline))) {
 			R.stopping = true;
 			stop_at = now;
 		}

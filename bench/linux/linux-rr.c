@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "opt.h"
+#include "signals.h"
 #include "rr.h"
 
 #define PROG "linux-rr"
@@ -68,13 +69,6 @@ static struct {
 	bool stopping;
 } R;
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 /* A call failed: count it once per connection and retire the connection (no more calls;
  * closed at the end). With none left working, the run ends. */
@@ -317,7 +311,7 @@ static int set_spin(void *ctx, const char *val, char *err, size_t errlen)
 }
 
 /* linux-rr's own options, after the shared ones. */
-static const struct rr_opt own_opts[] = {
+static const struct dpw_cli_opt own_opts[] = {
 	{ "bind", true, "ADDR", "local address to connect from, A.B.C.D or an IPv6 address of "
 	  "the target's family (linux-rr only)", set_bind },
 	{ "spin", false, NULL, "poll epoll_wait without sleeping, as dpwsk's lcore does "
@@ -325,12 +319,12 @@ static const struct rr_opt own_opts[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-static const struct rr_opt *find_opt(const char *name)
+static const struct dpw_cli_opt *find_opt(const char *name)
 {
-	for (const struct rr_opt *o = rr_opts; o->name != NULL; o++)
+	for (const struct dpw_cli_opt *o = rr_opts; o->name != NULL; o++)
 		if (strcmp(o->name, name) == 0)
 			return o;
-	for (const struct rr_opt *o = own_opts; o->name != NULL; o++)
+	for (const struct dpw_cli_opt *o = own_opts; o->name != NULL; o++)
 		if (strcmp(o->name, name) == 0)
 			return o;
 	return NULL;
@@ -340,7 +334,7 @@ static void usage(void)
 {
 	printf("usage: " PROG " [options] A.B.C.D:PORT|[IPV6]:PORT\n");
 	for (int t = 0; t < 2; t++)
-		for (const struct rr_opt *o = t ? own_opts : rr_opts; o->name != NULL; o++)
+		for (const struct dpw_cli_opt *o = t ? own_opts : rr_opts; o->name != NULL; o++)
 			printf("  --%s%s%s\n      %s\n", o->name, o->has_arg ? " " : "",
 			       o->has_arg ? o->arg_name : "", o->help);
 }
@@ -355,7 +349,7 @@ static int parse_args(int argc, char **argv)
 		goto bad;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
-		const struct rr_opt *o;
+		const struct dpw_cli_opt *o;
 		char name[64];
 
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
@@ -457,7 +451,7 @@ static void run(void)
 
 		poll_once();
 		now = rr_now_ns();
-		if (stop_requested)
+		if (dpw_signals_stopping())
 			rr_stop_now(&R.st, now);
 		if (!rr_in_run(&R.st, now))
 			break;
@@ -468,7 +462,6 @@ static void run(void)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa;
 	int rc;
 
 	for (int i = 1; i < argc; i++)
@@ -483,11 +476,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	dpw_signals_install();
 	signal(SIGPIPE, SIG_IGN);
 
 	if (setup() != 0) {
@@ -501,7 +490,7 @@ int main(int argc, char **argv)
 	       R.spin ? "spin" : "sleep");
 
 	/* Connect everything before the clock starts: the run measures steady state. */
-	for (uint32_t i = 0; i < R.cfg.connections && !stop_requested; i++)
+	for (uint32_t i = 0; i < R.cfg.connections && !dpw_signals_stopping(); i++)
 		if (connect_one(&R.conns[i]) != 0) {
 			int e = errno;
 			const char *name = strerrorname_np(e);
@@ -511,7 +500,7 @@ int main(int argc, char **argv)
 			rr_error(&R.st, name != NULL ? name : "connect");
 			break;
 		}
-	if (R.st.errors == 0 && !stop_requested)
+	if (R.st.errors == 0 && !dpw_signals_stopping())
 		run();
 	R.stopping = true;
 

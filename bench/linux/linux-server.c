@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "signals.h"
+
 struct conn {
 	bool open;
 	uint8_t *out;        /* echo bytes the socket did not take yet */
@@ -46,15 +48,6 @@ static struct conn *conns;   /* indexed by fd */
 static size_t nconns;
 static int ep;
 static bool echo;
-static volatile sig_atomic_t stop, show;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		show = 1;
-	else
-		stop = 1;
-}
 
 static void print_counts(void)
 {
@@ -267,7 +260,6 @@ int main(int argc, char **argv)
 	unsigned long port = 5000, backlog = 4096, max_time = 3600, v;
 	bool dual;
 	struct epoll_event evs[256];
-	struct sigaction sig;
 	struct rlimit rl;
 	struct timespec t0, t;
 	int lfd;
@@ -303,12 +295,7 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	memset(&sig, 0, sizeof(sig));
-	sig.sa_handler = on_signal;
-	sigemptyset(&sig.sa_mask);
-	sigaction(SIGINT, &sig, NULL);
-	sigaction(SIGTERM, &sig, NULL);
-	sigaction(SIGUSR1, &sig, NULL);
+	dpw_signals_install();
 	signal(SIGPIPE, SIG_IGN);
 
 	lfd = open_listener(port, backlog, &dual);
@@ -332,11 +319,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!stop) {
+	while (!dpw_signals_stopping()) {
 		int n = epoll_wait(ep, evs, 256, 200);
 
-		if (show) {
-			show = 0;
+		if (dpw_signals_take_stats()) {
 			print_counts();
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t);

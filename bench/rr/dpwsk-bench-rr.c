@@ -73,11 +73,6 @@ static struct {
 
 static IO_COMPLETION_ROUTINE on_connect, on_rx, on_tx, on_bulk_tx, on_disc, on_close;
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CONN(struct conn *c)
-{
-	return c->sock->Dispatch;
-}
-
 static void arm(PIRP irp, PIO_COMPLETION_ROUTINE routine, struct conn *c)
 {
 	IoReuseIrp(irp, STATUS_UNSUCCESSFUL);
@@ -118,8 +113,10 @@ static void rr_issue(struct conn *c)
 	arm(&c->tx_irp[0], on_tx, c);
 	c->t0 = rr_now_ns();
 	/* F4: WAITALL completes with all B bytes (or fewer on the peer's FIN). */
-	CONN(c)->WskReceive(c->sock, &c->rx_buf, WSK_FLAG_WAITALL, &c->rx_irp);
-	CONN(c)->WskSend(c->sock, &c->tx_buf, WSK_FLAG_NODELAY, &c->tx_irp[0]);
+	DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &c->rx_buf, WSK_FLAG_WAITALL,
+						   &c->rx_irp);
+	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &c->tx_buf, WSK_FLAG_NODELAY,
+						&c->tx_irp[0]);
 }
 
 /* Both halves done: the next transaction, unless the run is over. */
@@ -177,7 +174,7 @@ static void bulk_issue(struct conn *c, PIRP irp)
 	R.pending++;
 	arm(irp, on_bulk_tx, c);
 	/* No NODELAY: full segments anyway, and the kernel side leaves Nagle on too. */
-	CONN(c)->WskSend(c->sock, &c->tx_buf, 0, irp);
+	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &c->tx_buf, 0, irp);
 }
 
 static NTSTATUS on_bulk_tx(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -225,7 +222,7 @@ static void close_now(struct conn *c)
 	c->closing = true;
 	arm(&c->close_irp, on_close, c);
 	/* C2: whatever is still pending on it completes (cancelled) before this does. */
-	CONN(c)->WskCloseSocket(c->sock, &c->close_irp);
+	DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
 }
 
 static NTSTATUS on_disc(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -266,7 +263,7 @@ static void end_conn(struct conn *c)
 	}
 	c->disconnecting = true;
 	arm(&c->disc_irp, on_disc, c);
-	CONN(c)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
+	DpwConnectionDispatch(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
 }
 
 static bool all_closed(void)
@@ -359,14 +356,6 @@ static void free_conns(void)
 	free(R.bulk_tx);
 }
 
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return false;
-}
-
 /* ---- main ------------------------------------------------------------------------------------ */
 
 /* The measured run: the first calls, then the loop until the deadline or a stop. */
@@ -404,43 +393,14 @@ static void run(void)
 
 int main(int argc, char **argv)
 {
-	struct dpw_cli_opt opts[RR_NOPTS];
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	char err[256], what[160];
-	char *target = NULL;
+	struct dpw_cli cli = rr_cli(&R.cfg);
+	char what[160];
 	int rc;
 
-	for (size_t i = 0; i < RR_NOPTS; i++)
-		opts[i] = (struct dpw_cli_opt){ rr_opts[i].name, rr_opts[i].has_arg,
-						rr_opts[i].arg_name, rr_opts[i].help,
-						rr_opts[i].set };
+	/* Every bad command line is one line and exit 2 before EAL starts. */
 	rr_config_defaults(&R.cfg);
-	/* Every bad command line is one line and exit 2 before EAL starts: the target comes out
-	 * of argv (dpw_cli_parse takes options only), the options are parsed once without
-	 * starting anything and cross-checked; dpw_app_start then parses them for real. */
-	if (!wants_help(argc, argv)) {
-		struct dpw_cli cli;
-
-		target = rr_take_target(&argc, argv, err, sizeof(err));
-		if (target == NULL ||
-		    dpw_cli_parse(argc, argv, opts, &R.cfg, &cli, err, sizeof(err)) != 0 ||
-		    rr_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s: error: %s\n", prog, err);
-			return 2;
-		}
-		rr_config_defaults(&R.cfg);
-	} else {
-		/* --help with a target: take it out, so that the usage is all that is printed. */
-		rr_take_target(&argc, argv, err, sizeof(err));
-	}
-	dpw_app_start(&R.app, argc, argv,
-		      "[--mode rr|bulk] [--duration S] [--connections N] [--size B] "
-		      "[--inflight K] [--json] A.B.C.D:PORT|[IPV6]:PORT", opts, &R.cfg, NULL, false);
-	if (rr_config_finish(&R.cfg, target, err, sizeof(err)) != 0) {
-		/* Cannot happen (checked above); kept so the two parses cannot drift apart. */
-		dpw_app_fail(&R.app, "%s", err);
-		return 2;
-	}
+	dpw_app_parse(&R.app, argc, argv, &cli);
+	dpw_app_start(&R.app, NULL, false);
 	rr_stats_init(&R.st);
 	if (setup_conns() != 0) {
 		dpw_app_fail(&R.app, "out of memory for %u connections", R.cfg.connections);
@@ -499,7 +459,7 @@ int main(int argc, char **argv)
 			rr_error(&R.st, "close_timeout");
 	}
 	rc = dpw_app_finish(&R.app);
-	rr_summary(&R.cfg, &R.st, prog);
+	rr_summary(&R.cfg, &R.st, R.app.prog);
 	free_conns();
 	if (rc != 0)
 		return 1;

@@ -68,7 +68,7 @@ static int set_json(void *ctx, const char *val, char *err, size_t errlen)
 	return 0;
 }
 
-const struct rr_opt rr_opts[RR_NOPTS] = {
+const struct dpw_cli_opt rr_opts[RR_NOPTS] = {
 	{ "mode", true, "rr|bulk", "rr: request/response latency against an echo server "
 	  "(default); bulk: throughput to a discard server", set_mode },
 	{ "duration", true, "S", "seconds measured, once every connection is up (default 5, "
@@ -118,6 +118,23 @@ int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t 
 const char *rr_mode_name(enum rr_mode m)
 {
 	return (unsigned)m <= RR_MODE_BULK ? mode_names[m] : "?";
+}
+
+static int validate(void *ctx, char *err, size_t errlen)
+{
+	struct rr_config *c = ctx;
+
+	return rr_config_finish(c, c->target, err, errlen);
+}
+
+struct dpw_cli rr_cli(struct rr_config *c)
+{
+	return (struct dpw_cli){
+		.synopsis = "[--mode rr|bulk] [--duration S] [--connections N] [--size B] "
+			    "[--inflight K] [--json] A.B.C.D:PORT|[IPV6]:PORT",
+		.opts = rr_opts, .ctx = c, .operand_name = "target", .operand = &c->target,
+		.validate = validate,
+	};
 }
 
 char *rr_take_target(int *argc, char **argv, char *err, size_t errlen)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cli.h"
 #include "hist.h"
 
 enum rr_mode {
@@ -53,25 +54,19 @@ struct rr_config {
 	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
 };
 
-/* One program option; the same fields, in the same order, as dpw_cli_opt (dpw/cli.h). */
-struct rr_opt {
-	const char *name;
-	bool has_arg;
-	const char *arg_name;
-	const char *help;
-	int (*set)(void *ctx, const char *val, char *err, size_t errlen);
-};
-
 /* --mode --duration --connections --size --inflight --json; ctx is a struct rr_config.
  * Terminated by a NULL name (RR_NOPTS entries with it). */
 #define RR_NOPTS 7
-extern const struct rr_opt rr_opts[RR_NOPTS];
+extern const struct dpw_cli_opt rr_opts[RR_NOPTS];
 
 void rr_config_defaults(struct rr_config *c);
 /* After the options: the target, the mode's defaults and the cross-checks. 0, or -1 with a
  * one-line reason in err. */
 int rr_config_finish(struct rr_config *c, const char *target, char *err, size_t errlen);
 const char *rr_mode_name(enum rr_mode m);
+/* dpwsk-bench-rr's command line (cli.h): rr_opts, the target operand (in c->target) and
+ * rr_config_finish. */
+struct dpw_cli rr_cli(struct rr_config *c);
 
 /* Take the target out of argv: it is the last argument before "--" (EAL arguments) and must
  * look like A.B.C.D:PORT or [IPV6]:PORT (checked later by rr_config_finish). Returns it, or NULL with err

@@ -6,20 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "opt.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		checks++;                                                 \
-		if (!(cond)) {                                            \
-			failures++;                                       \
-			printf("FAIL: %s:%d: ", __FILE__, __LINE__);      \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-		}                                                         \
-	} while (0)
 
 /* A good target: family, length, and the text form it prints back as. */
 static void good_target(const char *s, int family, const char *back)

@@ -27,7 +27,7 @@ DPW_TEST=$(basename "$0" .sh)
 DPW_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DPW_SRC=${DPW_SRC:-$(cd "$DPW_LIB_DIR/../.." && pwd)}
 DPW_BUILD=${DPW_BUILD:-$DPW_SRC/build}
-DPW_RAWECHO=$DPW_BUILD/stack/dpwsk-rawecho
+DPW_RAWECHO=$DPW_BUILD/apps/rawecho/dpwsk-rawecho
 STACK_PROG=${STACK_PROG:-$DPW_RAWECHO}   # the dpwsk program stack_start runs
 DPW_RUNDIR=/var/run/dpdk
 

@@ -8,7 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include "dpw/cli.h"
+#include "dpw/engine_opts.h"
 #include "dpw/engine.h"
 #include "engine_fixture.h"
 

@@ -14,7 +14,7 @@
 #include <rte_ring.h>
 
 #include "check.h"
-#include "dpw/cli.h"
+#include "dpw/engine_opts.h"
 #include "dpw/engine.h"
 #include "engine_fixture.h"
 #include "frames.h"

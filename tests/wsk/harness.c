@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dpw/cli.h"
+#include "dpw/engine_opts.h"
 #include "dpw/engine.h"
 #include "harness.h"
 
@@ -30,7 +30,7 @@ IN6_ADDR h_ip6_stack, h_ip6_peer;
 _Atomic int h_failures, h_passes;
 
 static struct dpw_engine *engine;
-static struct dpw_cli cli;
+static struct dpw_engine_opts eng;
 static int ns_stack_fd = -1, ns_peer_fd = -1;
 static _Atomic uint64_t completion_seq;
 static _Thread_local const WSK_PROVIDER_NPI *cur_npi;
@@ -125,8 +125,6 @@ void h_start(int argc, char **argv)
 	const char *lcores = getenv("DPW_HARNESS_LCORES");
 	/* DPW_IP6_STACK (netns.sh with DPW_TOPO_IPV6=1): the stack takes that IPv6 address too. */
 	const char *ip6 = getenv("DPW_IP6_STACK");
-	char *args[12];
-	int n = 0;
 	WSK_CLIENT_NPI npi = { NULL, &client_dispatch };
 	NTSTATUS st;
 
@@ -139,28 +137,25 @@ void h_start(int argc, char **argv)
 	snprintf(ipbuf, sizeof(ipbuf), "%s/%s", env("DPW_IP_STACK"), env("DPW_PREFIX"));
 	inet_pton(PF_INET, env("DPW_IP_STACK"), &h_ip_stack);
 	inet_pton(PF_INET, env("DPW_IP_PEER"), &h_ip_peer);
-	args[n++] = argv[0];
-	args[n++] = "--iface";
-	args[n++] = (char *)env("DPW_IF_STACK");
-	args[n++] = "--ip";
-	args[n++] = ipbuf;
+	/* The options a program would take on its command line, set by name. */
+	dpw_engine_opts_init(&eng, argv[0]);
+	if (dpw_engine_opt_set(&eng, "iface", env("DPW_IF_STACK"), err, sizeof(err)) != 0 ||
+	    dpw_engine_opt_set(&eng, "ip", ipbuf, err, sizeof(err)) != 0)
+		die(err);
 	if (ip6 != NULL && *ip6 != '\0') {
 		if (inet_pton(PF_INET6, ip6, &h_ip6_stack) != 1 ||
 		    inet_pton(PF_INET6, env("DPW_IP6_PEER"), &h_ip6_peer) != 1)
 			die("DPW_IP6_STACK or DPW_IP6_PEER is not an IPv6 address");
 		snprintf(ip6buf, sizeof(ip6buf), "%s/%s", ip6, env("DPW_PREFIX6"));
-		args[n++] = "--ip6";
-		args[n++] = ip6buf;
+		if (dpw_engine_opt_set(&eng, "ip6", ip6buf, err, sizeof(err)) != 0)
+			die(err);
 		h_have_ip6 = true;
 	}
-	if (lcores != NULL) {
-		args[n++] = "--lcores";
-		args[n++] = (char *)lcores;
-	}
-	args[n] = NULL;
-	if (dpw_cli_parse(n, args, NULL, NULL, &cli, err, sizeof(err)) != 0)
+	if (lcores != NULL && dpw_engine_opt_set(&eng, "lcores", lcores, err, sizeof(err)) != 0)
 		die(err);
-	engine = dpw_cli_start(&cli, err, sizeof(err));
+	if (dpw_engine_opts_finish(&eng, 0, NULL, err, sizeof(err)) != 0)
+		die(err);
+	engine = dpw_engine_opts_start(&eng, err, sizeof(err));
 	if (engine == NULL)
 		die(err);
 	if (DpwProviderAttach(engine) != STATUS_SUCCESS)
@@ -223,7 +218,7 @@ int h_finish(void)
 		DpwGetProviderStats(&ps);
 		H_CHECK(ps.BadTransitions == 0);
 	}
-	dpw_cli_finish(&cli, engine);
+	dpw_engine_opts_stop(engine);
 	printf("%d checks passed, %d failed\n", h_passes, h_failures);
 	return h_failures == 0 ? 0 : 1;
 }
@@ -372,13 +367,8 @@ bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
 /* ---- dispatch tables ------------------------------------------------------------------------- */
 
 /* Every socket category starts with WskControlSocket and WskCloseSocket (R5), and Bind
- * follows for all but basic: reach them through the basic layout plus the category's own. */
-static const WSK_PROVIDER_STREAM_DISPATCH *stream(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-/* Connection and stream tables differ in order past Bind (R5): pick the right one. The
+ * follows for all but basic, so any table reaches those through the stream layout.
+ * Connection and stream tables differ in order past Bind (R5): pick the right one. The
  * provider's tables are learnt once at start (learn_tables), so a socket's category is known
  * from its Dispatch pointer, accepted sockets included. */
 static const VOID *table_of[16];
@@ -415,11 +405,6 @@ ULONG h_category(PWSK_SOCKET s)
 static bool is_connection(PWSK_SOCKET s)
 {
 	return h_category(s) == WSK_FLAG_CONNECTION_SOCKET;
-}
-
-static const WSK_PROVIDER_CONNECTION_DISPATCH *conn(PWSK_SOCKET s)
-{
-	return s->Dispatch;
 }
 
 /* ---- synchronous helpers --------------------------------------------------------------------- */
@@ -604,7 +589,7 @@ NTSTATUS h_bind_sa(PWSK_SOCKET s, const SOCKADDR *sa)
 	struct h_irp *h = irp_new();
 
 	/* WskBind sits right after the two basic members in every table that has it. */
-	return sync_done(h, stream(s)->WskBind(s, (PSOCKADDR)sa, 0, h->irp), NULL);
+	return sync_done(h, DpwStreamDispatch(s)->WskBind(s, (PSOCKADDR)sa, 0, h->irp), NULL);
 }
 
 NTSTATUS h_bind(PWSK_SOCKET s, uint32_t ip, uint16_t port)
@@ -621,9 +606,9 @@ NTSTATUS h_connect_sa(PWSK_SOCKET s, const SOCKADDR *sa)
 	NTSTATUS st;
 
 	if (is_connection(s))
-		st = conn(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
+		st = DpwConnectionDispatch(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
 	else
-		st = stream(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
+		st = DpwStreamDispatch(s)->WskConnect(s, (PSOCKADDR)sa, 0, h->irp);
 	return sync_done(h, st, NULL);
 }
 
@@ -639,15 +624,14 @@ NTSTATUS h_listen(PWSK_SOCKET s)
 {
 	struct h_irp *h = irp_new();
 
-	return sync_done(h, stream(s)->WskListen(s, h->irp), NULL);
+	return sync_done(h, DpwStreamDispatch(s)->WskListen(s, h->irp), NULL);
 }
 
 NTSTATUS h_close(PWSK_SOCKET s)
 {
 	struct h_irp *h = irp_new();
 
-	return sync_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				    ->WskCloseSocket(s, h->irp), NULL);
+	return sync_done(h, DpwBasicDispatch(s)->WskCloseSocket(s, h->irp), NULL);
 }
 
 void h_buf_init(struct h_buf *b, void *data, size_t len)
@@ -668,20 +652,20 @@ void h_buf_free(struct h_buf *b)
 /* Send, Receive, Disconnect and the address calls, through either table. */
 static NTSTATUS call_send(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
 {
-	return is_connection(s) ? conn(s)->WskSend(s, b, flags, irp)
-				: stream(s)->WskSend(s, b, flags, irp);
+	return is_connection(s) ? DpwConnectionDispatch(s)->WskSend(s, b, flags, irp)
+				: DpwStreamDispatch(s)->WskSend(s, b, flags, irp);
 }
 
 static NTSTATUS call_receive(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
 {
-	return is_connection(s) ? conn(s)->WskReceive(s, b, flags, irp)
-				: stream(s)->WskReceive(s, b, flags, irp);
+	return is_connection(s) ? DpwConnectionDispatch(s)->WskReceive(s, b, flags, irp)
+				: DpwStreamDispatch(s)->WskReceive(s, b, flags, irp);
 }
 
 static NTSTATUS call_disconnect(PWSK_SOCKET s, PWSK_BUF b, ULONG flags, PIRP irp)
 {
-	return is_connection(s) ? conn(s)->WskDisconnect(s, b, flags, irp)
-				: stream(s)->WskDisconnect(s, b, flags, irp);
+	return is_connection(s) ? DpwConnectionDispatch(s)->WskDisconnect(s, b, flags, irp)
+				: DpwStreamDispatch(s)->WskDisconnect(s, b, flags, irp);
 }
 
 
@@ -754,8 +738,7 @@ NTSTATUS h_accept_sa(PWSK_SOCKET l, PVOID ctx, const VOID *dispatch, PSOCKADDR l
 	NTSTATUS st;
 
 	/* WskAccept has the same place in the listen and the stream table (R5). */
-	st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)l->Dispatch)
-		     ->WskAccept(l, 0, ctx, dispatch, local, remote, h->irp);
+	st = DpwListenDispatch(l)->WskAccept(l, 0, ctx, dispatch, local, remote, h->irp);
 	st = sync_done(h, st, &info);
 	*out = st == STATUS_SUCCESS ? (PWSK_SOCKET)info : NULL;
 	return st;
@@ -768,17 +751,15 @@ static NTSTATUS address_call(PWSK_SOCKET s, PSOCKADDR sa, size_t len, bool local
 
 	memset(sa, 0, len);
 	if (is_connection(s)) {
-		st = local ? conn(s)->WskGetLocalAddress(s, sa, h->irp)
-			   : conn(s)->WskGetRemoteAddress(s, sa, h->irp);
+		st = local ? DpwConnectionDispatch(s)->WskGetLocalAddress(s, sa, h->irp)
+			   : DpwConnectionDispatch(s)->WskGetRemoteAddress(s, sa, h->irp);
 	} else if (local && h_category(s) == WSK_FLAG_LISTEN_SOCKET) {
-		st = ((const WSK_PROVIDER_LISTEN_DISPATCH *)s->Dispatch)
-			     ->WskGetLocalAddress(s, sa, h->irp);
+		st = DpwListenDispatch(s)->WskGetLocalAddress(s, sa, h->irp);
 	} else if (local && h_category(s) == WSK_FLAG_DATAGRAM_SOCKET) {
-		st = ((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
-			     ->WskGetLocalAddress(s, sa, h->irp);
+		st = DpwDatagramDispatch(s)->WskGetLocalAddress(s, sa, h->irp);
 	} else {
-		st = local ? stream(s)->WskGetLocalAddress(s, sa, h->irp)
-			   : stream(s)->WskGetRemoteAddress(s, sa, h->irp);
+		st = local ? DpwStreamDispatch(s)->WskGetLocalAddress(s, sa, h->irp)
+			   : DpwStreamDispatch(s)->WskGetRemoteAddress(s, sa, h->irp);
 	}
 	return sync_done(h, st, NULL);
 }
@@ -808,11 +789,10 @@ NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask)
 	WSK_EVENT_CALLBACK_CONTROL ctl = { (PNPIID)&NPI_WSK_INTERFACE_ID, mask };
 	struct h_irp *h = irp_new();
 
-	return sync_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				    ->WskControlSocket(s, WskSetOption, SO_WSK_EVENT_CALLBACK,
-						       SOL_SOCKET, sizeof(ctl), &ctl, 0, NULL, NULL,
-						       h->irp),
-			 NULL);
+	return sync_done(h, DpwBasicDispatch(s)->WskControlSocket(s, WskSetOption,
+								  SO_WSK_EVENT_CALLBACK, SOL_SOCKET,
+								  sizeof(ctl), &ctl, 0, NULL, NULL,
+								  h->irp), NULL);
 }
 
 NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
@@ -1129,9 +1109,8 @@ NTSTATUS h_send_to(PWSK_SOCKET s, const void *data, size_t len, const void *to,
 	NTSTATUS st;
 
 	h_buf_init(&b, (void *)data, len);
-	st = sync_done(h, ((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
-				  ->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL, h->irp),
-		       info);
+	st = sync_done(h, DpwDatagramDispatch(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)to, 0, NULL,
+							    h->irp), info);
 	if (st != STATUS_IO_TIMEOUT)   /* else the provider may still read it */
 		h_buf_free(&b);
 	return st;

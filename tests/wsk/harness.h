@@ -3,7 +3,7 @@
  * and Linux kernel sockets in the peer namespace as the independent other side.
  *
  * Run as: scripts/netns.sh run build/tests/wsk/<test> (the Meson test definitions do this).
- * Test names cite WSK-SPEC rules.
+ * Test names cite the contract rules (docs/wsk-contract.md).
  *
  * Threads: every helper may be called from any thread. The helpers that wait for completions
  * poll the calling thread's current client (h_use_client; the harness's own client unless

@@ -9,11 +9,6 @@
 
 #include "harness.h"
 
-static const WSK_PROVIDER_LISTEN_DISPATCH *L(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static pthread_t main_thread;
 
 /* ---- the accept event (runs on the lcore) ----------------------------------------------- */
@@ -55,7 +50,8 @@ static NTSTATUS WSKAPI on_accept_event(PVOID SocketContext, ULONG Flags, PSOCKAD
 	PWSK_SOCKET q = atomic_exchange(&ev.inline_listener, NULL);
 
 	if (q != NULL)
-		ev.inline_status = L(q)->WskAccept(q, 0, NULL, NULL, NULL, NULL, ev.inline_irp);
+		ev.inline_status = DpwListenDispatch(q)->WskAccept(q, 0, NULL, NULL, NULL, NULL,
+								   ev.inline_irp);
 	if (ev.answer == STATUS_SUCCESS) {
 		*AcceptSocketContext = &accepted_ctx_marker;
 		*AcceptSocketDispatch = NULL;
@@ -113,7 +109,8 @@ static void accept_pending_first(ULONG category, uint16_t port)
 	h_irp_init(&acc);
 	memset(&local, 0xAA, sizeof(local));
 	memset(&remote, 0xAA, sizeof(remote));
-	st = L(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&local, (PSOCKADDR)&remote, acc.irp);
+	st = DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&local,
+					     (PSOCKADDR)&remote, acc.irp);
 	H_CHECK_STATUS(st, STATUS_PENDING);              /* F6: nothing queued yet */
 	h_pump(100);
 	H_CHECK(acc.completions == 0);                   /* F6: waits for a connection */
@@ -157,12 +154,13 @@ static NTSTATUS close_with_pending_accept(uint16_t port, bool settle)
 		return STATUS_UNSUCCESSFUL;
 	h_irp_init(&acc);
 	h_irp_init(&cl);
-	H_CHECK_STATUS(L(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc.irp),
+		       STATUS_PENDING);
 	if (settle) {
 		h_pump(100);
 		H_CHECK(acc.completions == 0);
 	}
-	st = L(l)->WskCloseSocket(l, cl.irp);
+	st = DpwListenDispatch(l)->WskCloseSocket(l, cl.irp);
 	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);     /* C1 */
 	H_CHECK(h_wait(&cl, 5000));
 	H_CHECK_STATUS(cl.status, STATUS_SUCCESS);
@@ -212,7 +210,8 @@ int main(int argc, char **argv)
 	/* The provider allocates the socket when the transport accepts: then it is queued. */
 	H_CHECK(h_wait_sockets_open(base + 2, 5000));
 	h_irp_init(&acc);
-	st = L(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&local, (PSOCKADDR)&remote, acc.irp);
+	st = DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&local,
+					     (PSOCKADDR)&remote, acc.irp);
 	H_CHECK(st == STATUS_SUCCESS || st == STATUS_PENDING);   /* R3 */
 	if (st == STATUS_PENDING)
 		printf("note: WskAccept returned STATUS_PENDING with a connection queued "
@@ -236,9 +235,10 @@ int main(int argc, char **argv)
 	h_test("two pending WskAccept IRPs take two connections in order (WSK-F6, R2)");
 	h_irp_init(&acc);
 	h_irp_init(&acc2);
-	H_CHECK_STATUS(L(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&remote, acc.irp),
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&remote,
+						       acc.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc2.irp),
 		       STATUS_PENDING);
-	H_CHECK_STATUS(L(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc2.irp), STATUS_PENDING);
 	fd = peer_connect(6003);
 	H_CHECK(h_wait(&acc, 5000));
 	H_CHECK(acc2.completions == 0);                  /* one connection, one IRP */
@@ -295,7 +295,8 @@ int main(int argc, char **argv)
 	       "the next connection (WSK-F6, R2)");
 	H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, 6007, NULL, NULL, &l), STATUS_SUCCESS);
 	h_irp_init(&acc);
-	H_CHECK_STATUS(L(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL, acc.irp),
+		       STATUS_PENDING);
 	h_pump(50);
 	H_CHECK(IoCancelIrp(acc.irp));
 	H_CHECK(h_wait(&acc, 5000));
@@ -350,8 +351,8 @@ int main(int argc, char **argv)
 
 	h_test("a pending WskAccept IRP takes precedence over the accept event (WSK-F6)");
 	h_irp_init(&acc);
-	H_CHECK_STATUS(L(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&remote, acc.irp),
-		       STATUS_PENDING);
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, (PSOCKADDR)&remote,
+						       acc.irp), STATUS_PENDING);
 	fd = peer_connect(6004);
 	H_CHECK(fd >= 0);
 	H_CHECK(h_wait(&acc, 5000));

@@ -21,11 +21,6 @@
 #define SLOW_PORT  5722   /* Linux listener with a tiny receive buffer, never read from */
 #define STACK_PORT 6721
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static int lfd, slow_lfd;
 static pthread_t main_thread;
 
@@ -96,8 +91,7 @@ static void close_from_callback(void)
 
 	if (s == NULL || cl == NULL || ev.close_calls > 0)
 		return;
-	ev.close_returned = ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				    ->WskCloseSocket(s, cl->irp);
+	ev.close_returned = DpwBasicDispatch(s)->WskCloseSocket(s, cl->irp);
 	ev.close_calls++;   /* last: publishes close_returned to the test thread */
 }
 
@@ -187,7 +181,7 @@ static NTSTATUS start_big_send(PWSK_SOCKET s, struct h_irp *tx, struct h_buf *b)
 {
 	h_irp_init(tx);
 	h_buf_init(b, big, BIG);
-	return CD(s)->WskSend(s, &b->wb, 0, tx->irp);
+	return DpwConnectionDispatch(s)->WskSend(s, &b->wb, 0, tx->irp);
 }
 
 static void expect_cancelled_before(struct h_irp *x, const struct h_irp *cl)
@@ -220,7 +214,8 @@ static NTSTATUS close_in_routine(PDEVICE_OBJECT dev, PIRP irp, PVOID arg)
 	rc->status = irp->IoStatus.Status;
 	rc->info = irp->IoStatus.Information;
 	rc->thread = (uintptr_t)pthread_self();
-	rc->close_returned = CD(rc->s)->WskCloseSocket(rc->s, rc->close_irp->irp);
+	rc->close_returned = DpwConnectionDispatch(rc->s)->WskCloseSocket(rc->s,
+									  rc->close_irp->irp);
 	rc->close_done_inside = atomic_load(&rc->close_irp->completions) > 0;
 	atomic_fetch_add(&rc->completions, 1);
 	return STATUS_MORE_PROCESSING_REQUIRED;
@@ -255,11 +250,12 @@ static void test_close_in_completion_routine(void)
 		return;
 	IoSetCompletionRoutine(first, close_in_routine, &rc, TRUE, TRUE, TRUE);
 	h_buf_init(&b0, buf0, sizeof(buf0));
-	H_CHECK_STATUS(CD(s)->WskReceive(s, &b0.wb, 0, first), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &b0.wb, 0, first), STATUS_PENDING);
 	for (int i = 0; i < N; i++) {
 		h_irp_init(&rx[i]);
 		h_buf_init(&b[i], bufs[i], sizeof(bufs[i]));
-		H_CHECK_STATUS(CD(s)->WskReceive(s, &b[i].wb, 0, rx[i].irp), STATUS_PENDING);
+		H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &b[i].wb, 0, rx[i].irp),
+			       STATUS_PENDING);
 	}
 	H_CHECK(peer_write_all(fd, "data", 4));
 	H_CHECK(h_pump_until(routine_ran, &rc, 5000));
@@ -395,7 +391,7 @@ static void test_close_in_receive_event_after_fin(void)
 	 * indications; this time the receive event closes the socket. */
 	ev.refuse = false;
 	h_irp_init(&rx);
-	H_CHECK_STATUS(CD(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
 	expect_close_done(cl);
 	H_CHECK(h_wait(&rx, 5000));
 	H_CHECK_STATUS(rx.status, STATUS_SUCCESS);
@@ -556,7 +552,7 @@ static void test_close_in_reset_event(void)
 		return;
 	h_irp_init(&rx);
 	h_buf_init(&b, buf, sizeof(buf));
-	H_CHECK_STATUS(CD(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
 	ev_reset(s, cl);
 	H_CHECK_STATUS(h_set_events(s, WSK_EVENT_DISCONNECT), STATUS_SUCCESS);
 	H_CHECK(h_tap_open(&tap));

@@ -27,16 +27,6 @@
 #define DGRAM_PORT  6712
 #define SILENT_IP   "198.18.0.3"   /* on the veth's subnet, but nobody answers its ARP */
 
-static const WSK_PROVIDER_STREAM_DISPATCH *SD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static int lfd, slow_lfd;
 static pthread_t main_thread;
 
@@ -61,18 +51,20 @@ static bool is_conn(PWSK_SOCKET s)
 
 static NTSTATUS do_receive(PWSK_SOCKET s, PWSK_BUF b, PIRP irp)
 {
-	return is_conn(s) ? CD(s)->WskReceive(s, b, 0, irp) : SD(s)->WskReceive(s, b, 0, irp);
+	return is_conn(s) ? DpwConnectionDispatch(s)->WskReceive(s, b, 0, irp)
+			  : DpwStreamDispatch(s)->WskReceive(s, b, 0, irp);
 }
 
 static NTSTATUS do_send(PWSK_SOCKET s, PWSK_BUF b, PIRP irp)
 {
-	return is_conn(s) ? CD(s)->WskSend(s, b, 0, irp) : SD(s)->WskSend(s, b, 0, irp);
+	return is_conn(s) ? DpwConnectionDispatch(s)->WskSend(s, b, 0, irp)
+			  : DpwStreamDispatch(s)->WskSend(s, b, 0, irp);
 }
 
 static NTSTATUS do_disconnect(PWSK_SOCKET s, PIRP irp)
 {
-	return is_conn(s) ? CD(s)->WskDisconnect(s, NULL, 0, irp)
-			  : SD(s)->WskDisconnect(s, NULL, 0, irp);
+	return is_conn(s) ? DpwConnectionDispatch(s)->WskDisconnect(s, NULL, 0, irp)
+			  : DpwStreamDispatch(s)->WskDisconnect(s, NULL, 0, irp);
 }
 
 /* A set of IRPs, each with its own buffer. */
@@ -189,7 +181,7 @@ static void close_checked(PWSK_SOCKET s, struct h_irp *cl)
 	NTSTATUS st;
 
 	h_irp_init(cl);
-	st = ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)->WskCloseSocket(s, cl->irp);
+	st = DpwBasicDispatch(s)->WskCloseSocket(s, cl->irp);
 	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);
 	H_CHECK(h_wait(cl, 5000));
 	H_CHECK_STATUS(cl->status, STATUS_SUCCESS);
@@ -247,22 +239,22 @@ static void test_receives(int n, ULONG category)
 	H_CHECK(peer_read(fd, buf, sizeof(buf), 5000) == -ECONNRESET);   /* C3 */
 
 	if (category == WSK_FLAG_CONNECTION_SOCKET) {
+		const WSK_PROVIDER_CONNECTION_DISPATCH *cd = DpwConnectionDispatch(s);
 		struct h_irp x;
 
 		h_test("calls through the connection socket closed with receives pending: "
 		       "STATUS_INVALID_HANDLE, the IRP completed with it (WSK-C6)");
 		h_irp_init(&x);
-		expect_invalid_handle(CD(s)->WskReceive(s, &b.buf[0].wb, 0, x.irp), &x,
-				      "WskReceive");
+		expect_invalid_handle(cd->WskReceive(s, &b.buf[0].wb, 0, x.irp), &x, "WskReceive");
 		h_irp_reset(&x);
-		expect_invalid_handle(CD(s)->WskSend(s, &b.buf[0].wb, 0, x.irp), &x, "WskSend");
+		expect_invalid_handle(cd->WskSend(s, &b.buf[0].wb, 0, x.irp), &x, "WskSend");
 		h_irp_reset(&x);
-		expect_invalid_handle(CD(s)->WskControlSocket(s, WskGetOption,
-							      SO_WSK_EVENT_CALLBACK, SOL_SOCKET,
-							      0, NULL, 0, NULL, NULL, x.irp),
+		expect_invalid_handle(cd->WskControlSocket(s, WskGetOption, SO_WSK_EVENT_CALLBACK,
+							   SOL_SOCKET, 0, NULL, 0, NULL, NULL,
+							   x.irp),
 				      &x, "WskControlSocket");
 		h_irp_reset(&x);
-		expect_invalid_handle(CD(s)->WskCloseSocket(s, x.irp), &x, "WskCloseSocket");
+		expect_invalid_handle(cd->WskCloseSocket(s, x.irp), &x, "WskCloseSocket");
 		h_irp_free(&x);
 		/* The cancelled receives did not move on the refused calls. */
 		H_CHECK(count_cancelled_before(&b, &cl) == n);
@@ -490,7 +482,8 @@ static void test_connect(void)
 	inet_pton(AF_INET, SILENT_IP, &ip);
 	h_sockaddr(&to, ip, 80);
 	h_irp_init(&con);
-	H_CHECK_STATUS(CD(s)->WskConnect(s, (PSOCKADDR)&to, 0, con.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskConnect(s, (PSOCKADDR)&to, 0, con.irp),
+		       STATUS_PENDING);
 	settle(s);
 	h_pump(100);
 	H_CHECK(con.completions == 0);                   /* still waiting for ARP or SYN-ACK */

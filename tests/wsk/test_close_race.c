@@ -17,11 +17,6 @@
 #define CALLS       48       /* per round, from the racing thread */
 #define PEER_PORT   5701
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *C(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static struct h_buf payload;   /* one byte, shared by every send (R4: valid until done) */
 
 struct racer {
@@ -38,14 +33,15 @@ static void *race(void *arg)
 	struct racer *r = arg;
 
 	for (unsigned i = 0; i < CALLS; i++) {
+		const WSK_PROVIDER_CONNECTION_DISPATCH *cd = DpwConnectionDispatch(r->s);
+
 		r->irps[i] = h_irp_new();
 		if (i % 3 == 2)
-			r->ret[i] = C(r->s)->WskControlSocket(r->s, WskGetOption, WSK_SO_KEEPALIVE,
-							      WSK_SOL_SOCKET, 0, NULL,
-							      sizeof(r->opt[i]), &r->opt[i], NULL,
-							      r->irps[i]->irp);
+			r->ret[i] = cd->WskControlSocket(r->s, WskGetOption, WSK_SO_KEEPALIVE,
+							 WSK_SOL_SOCKET, 0, NULL, sizeof(r->opt[i]),
+							 &r->opt[i], NULL, r->irps[i]->irp);
 		else
-			r->ret[i] = C(r->s)->WskSend(r->s, &payload.wb, 0, r->irps[i]->irp);
+			r->ret[i] = cd->WskSend(r->s, &payload.wb, 0, r->irps[i]->irp);
 		r->issued = i + 1;
 	}
 	return NULL;
@@ -108,7 +104,8 @@ int main(int argc, char **argv)
 		while (r.issued < at && h_now_ms() < end)
 			sched_yield();
 		h_irp_init(&cl);
-		H_CHECK_STATUS(C(r.s)->WskCloseSocket(r.s, cl.irp), STATUS_PENDING);
+		H_CHECK_STATUS(DpwConnectionDispatch(r.s)->WskCloseSocket(r.s, cl.irp),
+			       STATUS_PENDING);
 		pthread_join(r.thread, NULL);
 		H_CHECK(h_pump_until(all_done, &cl, 5000));
 		H_CHECK(cl.completions == 1);

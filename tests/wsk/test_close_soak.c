@@ -137,8 +137,7 @@ static NTSTATUS WSKAPI connected(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	IoReuseIrp(s->close_irp, STATUS_UNSUCCESSFUL);
 	IoSetCompletionRoutine(s->close_irp, closed, s, TRUE, TRUE, TRUE);
 	/* Established both ways: the close resets it (C3), from inside this routine. */
-	st = ((const WSK_PROVIDER_CONNECTION_DISPATCH *)s->s->Dispatch)
-		     ->WskCloseSocket(s->s, s->close_irp);
+	st = DpwConnectionDispatch(s->s)->WskCloseSocket(s->s, s->close_irp);
 	if (st != STATUS_PENDING && st != STATUS_SUCCESS)
 		g.issue_errors++;
 	return STATUS_MORE_PROCESSING_REQUIRED;

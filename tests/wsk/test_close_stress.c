@@ -84,11 +84,6 @@
 #define PEER_RST_MS    (5000 * SLOW)   /* the peer's wait for the close's RST */
 #define QUARANTINE     1024       /* finished interleavings kept before free (C5 check) */
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* ---- seeded randomness ------------------------------------------------------------------ */
 
 static uint64_t rng;
@@ -566,7 +561,7 @@ static void try_close(struct conn *c, enum closer who)
 	c->t[TK_CLOSE].issued = true;
 	g.closes_issued++;
 	/* The close IRP was armed before anything could call this (see fire()). */
-	st = CD(c->sock)->WskCloseSocket(c->sock, c->t[TK_CLOSE].irp);
+	st = DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, c->t[TK_CLOSE].irp);
 	if (st != STATUS_PENDING && st != STATUS_SUCCESS)
 		conn_fail(c, "WskCloseSocket returned %s", DpwNtStatusName(st));   /* C1 */
 	if (who != BY_DRIVER)
@@ -585,7 +580,8 @@ static void issue_recv(struct conn *c, unsigned i)
 
 	t->mdl = IoAllocateMdl(buf, c->sc.recv_len[i], FALSE, FALSE, NULL);
 	t->wb = (WSK_BUF){ t->mdl, 0, c->sc.recv_len[i] };
-	issued(c, t->kind, CD(c->sock)->WskReceive(c->sock, &t->wb, c->sc.recv_flags[i], t->irp));
+	issued(c, t->kind, DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &t->wb,
+								      c->sc.recv_flags[i], t->irp));
 }
 
 static void issue_send(struct conn *c, unsigned i)
@@ -594,7 +590,7 @@ static void issue_send(struct conn *c, unsigned i)
 
 	t->mdl = IoAllocateMdl(c->sbuf, c->sc.send_len[i], FALSE, FALSE, NULL);
 	t->wb = (WSK_BUF){ t->mdl, 0, c->sc.send_len[i] };
-	issued(c, t->kind, CD(c->sock)->WskSend(c->sock, &t->wb, 0, t->irp));
+	issued(c, t->kind, DpwConnectionDispatch(c->sock)->WskSend(c->sock, &t->wb, 0, t->irp));
 }
 
 /* ---- the peer's side --------------------------------------------------------------------- */
@@ -828,12 +824,12 @@ static void ready(struct conn *c)
 		WSK_EVENT_CALLBACK_CONTROL *ctl = c->sc.events == WSK_EVENT_RECEIVE ? &ctl_recv
 						  : c->sc.events == WSK_EVENT_DISCONNECT ? &ctl_disc
 						  : &ctl_both;
+		const WSK_PROVIDER_CONNECTION_DISPATCH *cd = DpwConnectionDispatch(c->sock);
 		struct tirp *t = arm(c, TK_CONTROL);
 
 		issued(c, TK_CONTROL,
-		       CD(c->sock)->WskControlSocket(c->sock, WskSetOption, SO_WSK_EVENT_CALLBACK,
-						     SOL_SOCKET, sizeof(*ctl), ctl, 0, NULL, NULL,
-						     t->irp));
+		       cd->WskControlSocket(c->sock, WskSetOption, SO_WSK_EVENT_CALLBACK, SOL_SOCKET,
+					    sizeof(*ctl), ctl, 0, NULL, NULL, t->irp));
 		return;
 	}
 	fire(c);
@@ -846,8 +842,11 @@ static void connect_race_go(struct conn *c)
 	/* In order on the polling core: bind, connect (SYN out). The close comes once the bind
 	 * completed (t_done): a close called at once would find both still in the request ring
 	 * and cancel them (C2) before any SYN. */
-	issued(c, TK_BIND, CD(c->sock)->WskBind(c->sock, (PSOCKADDR)&c->local, 0, tb->irp));
-	issued(c, TK_CONNECT, CD(c->sock)->WskConnect(c->sock, (PSOCKADDR)&c->remote, 0, tc->irp));
+	issued(c, TK_BIND, DpwConnectionDispatch(c->sock)->WskBind(c->sock, (PSOCKADDR)&c->local, 0,
+								   tb->irp));
+	issued(c, TK_CONNECT, DpwConnectionDispatch(c->sock)->WskConnect(c->sock,
+									 (PSOCKADDR)&c->remote, 0,
+									 tc->irp));
 	c->peer_ready = true;
 	c->pstate = P_DONE;   /* whatever Linux accepted is checked as a stale connection */
 	c->pend = END_NONE;
@@ -889,7 +888,7 @@ static void on_close_done(struct conn *c, struct tirp *t)
 	for (struct retained *r = atomic_exchange(&c->retained, NULL), *next; r != NULL;
 	     r = next) {
 		next = r->next;
-		if (CD(c->sock)->WskRelease(c->sock, r->list) != STATUS_SUCCESS)
+		if (DpwConnectionDispatch(c->sock)->WskRelease(c->sock, r->list) != STATUS_SUCCESS)
 			conn_fail(c, "WskRelease after close failed (C9)");
 		g.retained_released++;
 		free(r);
@@ -1041,9 +1040,9 @@ static void start(struct slot *s)
 		struct tirp *t = arm(c, TK_OPEN);
 
 		issued(c, TK_OPEN,
-		       ((const WSK_PROVIDER_LISTEN_DISPATCH *)s->stack_l->Dispatch)
-			       ->WskAccept(s->stack_l, 0, c, &conn_events, (PSOCKADDR)&c->local,
-					   (PSOCKADDR)&c->remote, t->irp));
+		       DpwListenDispatch(s->stack_l)->WskAccept(s->stack_l, 0, c, &conn_events,
+								(PSOCKADDR)&c->local,
+								(PSOCKADDR)&c->remote, t->irp));
 		c->peer_port = next_port(&g.next_peer_port);
 		c->pfd = peer_socket(SOCK_STREAM | SOCK_NONBLOCK);
 		me.sin_addr.s_addr = h_ip_peer;
@@ -1431,7 +1430,8 @@ static void flood_round(int lfd)
 		 * completed at once (R3), before the close, and is checked like the others. */
 		if (i % 4096 == 4095)
 			usleep(2000);
-		if (CD(s)->WskReceive(s, &wb, 0, fl.f[i].irp) != STATUS_PENDING) {
+		if (DpwConnectionDispatch(s)->WskReceive(s, &wb, 0,
+							 fl.f[i].irp) != STATUS_PENDING) {
 			refused++;
 			usleep(1000);
 		}
@@ -1440,7 +1440,8 @@ static void flood_round(int lfd)
 	DpwGetProviderStats(&ps);
 	fl.spills0 = ps.CompletionSpills;
 	pthread_create(&poller, NULL, flood_poller, NULL);
-	H_CHECK_STATUS(CD(s)->WskCloseSocket(s, fl.f[FLOOD].irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskCloseSocket(s, fl.f[FLOOD].irp),
+		       STATUS_PENDING);
 	for (end = h_now_ms() + 20000; !atomic_load(&fl.close_done) && h_now_ms() < end;)
 		usleep(1000);   /* the poller runs the routines; this only bounds the wait */
 	atomic_store(&fl.stop, true);

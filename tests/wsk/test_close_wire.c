@@ -25,11 +25,6 @@
 #define SLOW_PORT  5702   /* Linux listener with a tiny receive buffer, never read from */
 #define STACK_PORT 6701   /* the stack's listener, for the passive side */
 
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static int lfd, slow_lfd;
 static pthread_t main_thread;
 
@@ -64,7 +59,7 @@ static void close_checked(PWSK_SOCKET s, struct h_irp *cl)
 	NTSTATUS st;
 
 	h_irp_init(cl);
-	st = D(s)->WskCloseSocket(s, cl->irp);
+	st = DpwStreamDispatch(s)->WskCloseSocket(s, cl->irp);
 	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);
 	H_CHECK(h_wait(cl, 5000));
 	H_CHECK_STATUS(cl->status, STATUS_SUCCESS);
@@ -202,7 +197,7 @@ static void *close_thread(void *arg)
 {
 	struct close_call *cc = arg;
 
-	cc->returned = D(cc->s)->WskCloseSocket(cc->s, cc->irp);
+	cc->returned = DpwStreamDispatch(cc->s)->WskCloseSocket(cc->s, cc->irp);
 	return NULL;
 }
 

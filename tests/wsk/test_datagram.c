@@ -15,11 +15,6 @@
 
 #include "harness.h"
 
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DG(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* ---- the Linux side -------------------------------------------------------------------------- */
 
 static int peer_udp(uint16_t port)
@@ -69,9 +64,9 @@ static NTSTATUS dg_ioctl(PWSK_SOCKET s, ULONG code, void *in, size_t in_len, voi
 {
 	struct h_irp *h = h_irp_new();
 
-	return h_irp_done(h, DG(s)->WskControlSocket(s, WskIoctl, code, 0, in_len, in, out_len, out,
-						   NULL, h->irp),
-			NULL);
+	return h_irp_done(h, DpwDatagramDispatch(s)->WskControlSocket(s, WskIoctl, code, 0, in_len,
+								      in, out_len, out, NULL,
+								      h->irp), NULL);
 }
 
 static NTSTATUS set_remote(PWSK_SOCKET s, const SOCKADDR_IN *to)
@@ -108,8 +103,9 @@ static struct rx *rx_start(PWSK_SOCKET s, size_t len)
 	h_buf_init(&r->b, r->data, len);
 	r->ctl_len = 77;
 	r->ctl_flags = 0xdead;
-	r->issued = DG(s)->WskReceiveFrom(s, &r->b.wb, 0, (PSOCKADDR)&r->from, &r->ctl_len, NULL,
-					  &r->ctl_flags, r->h.irp);
+	r->issued = DpwDatagramDispatch(s)->WskReceiveFrom(s, &r->b.wb, 0, (PSOCKADDR)&r->from,
+							   &r->ctl_len, NULL, &r->ctl_flags,
+							   r->h.irp);
 	return r;
 }
 
@@ -209,7 +205,7 @@ static NTSTATUS WSKAPI on_receive_from(PVOID SocketContext, ULONG Flags,
 		struct h_irp *ci = ev.close_irp;
 
 		ev.close_sock = NULL;
-		ev.close_ret = DG(s)->WskCloseSocket(s, ci->irp);
+		ev.close_ret = DpwDatagramDispatch(s)->WskCloseSocket(s, ci->irp);
 	}
 	ev.calls++;
 	return ev.reply;
@@ -376,10 +372,11 @@ int main(int argc, char **argv)
 		l1.Buffer = b1.wb;
 		l2.Buffer = b2.wb;
 		l3.Buffer = b3.wb;
-		H_CHECK_STATUS(h_irp_done(h, DG(s)->WskSendMessages(s, &l1, 0, (PSOCKADDR)&to, 0, NULL,
-								  h->irp),
-					&total),
-			       STATUS_SUCCESS);
+		H_CHECK_STATUS(h_irp_done(h, DpwDatagramDispatch(s)->WskSendMessages(s, &l1, 0,
+										     (PSOCKADDR)&to,
+										     0, NULL,
+										     h->irp),
+					  &total), STATUS_SUCCESS);
 		H_CHECK(total == 1011);
 		n = peer_recv(pfd, buf, sizeof(buf), &from, 5000);
 		H_CHECK(n == 1 && buf[0] == 'a');
@@ -493,7 +490,7 @@ int main(int argc, char **argv)
 		/* A completed call behind it on the request ring: the receive is pending on the
 		 * socket now, not merely queued to the lcore. */
 		H_CHECK(backlog(s) == 0);
-		DG(s)->WskCloseSocket(s, c.irp);
+		DpwDatagramDispatch(s)->WskCloseSocket(s, c.irp);
 		H_CHECK(h_wait(&c, 5000));
 		H_CHECK_STATUS(c.status, STATUS_SUCCESS);
 		H_CHECK(r->h.completions == 1);
@@ -533,7 +530,7 @@ int main(int argc, char **argv)
 			memcmp((char *)MmGetSystemAddressForMdlSafe(kept->Buffer.Mdl, 0) +
 				       kept->Buffer.Offset,
 			       "early", 5) == 0);
-		H_CHECK_STATUS(DG(s)->WskRelease(s, kept), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwDatagramDispatch(s)->WskRelease(s, kept), STATUS_SUCCESS);
 		H_CHECK(h_pump_until(retained_zero, NULL, 5000));
 	}
 
@@ -608,7 +605,7 @@ int main(int argc, char **argv)
 		H_CHECK(ev.count == 3 && ev.len[0] == 2 && ev.len[1] == 3 && ev.len[2] == 4);
 		H_CHECK(memcmp(ev.data[1], "d22", 3) == 0 && from_is(&ev.from[1], h_ip_peer, 7002));
 		H_CHECK(dstats().Retained == 4);
-		H_CHECK_STATUS(DG(s)->WskRelease(s, first), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwDatagramDispatch(s)->WskRelease(s, first), STATUS_SUCCESS);
 
 		h_test("retained indications outlive the close; WskRelease after it frees them (C9)");
 		first = ev.retained;
@@ -617,7 +614,7 @@ int main(int argc, char **argv)
 		H_CHECK(memcmp((char *)MmGetSystemAddressForMdlSafe(first->Next->Buffer.Mdl, 0) +
 				       first->Next->Buffer.Offset,
 			       "d22", 3) == 0);
-		H_CHECK_STATUS(DG(s)->WskRelease(s, first), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwDatagramDispatch(s)->WskRelease(s, first), STATUS_SUCCESS);
 		H_CHECK(h_pump_until(retained_zero, NULL, 5000));
 	}
 

@@ -70,9 +70,7 @@ static void test_waits_for_sockets(void)
 	h_pump(200);
 	H_CHECK(!dereg_done);                               /* R1: a socket is still open */
 	h_irp_init(&cl);
-	H_CHECK_STATUS(((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-			       ->WskCloseSocket(s, cl.irp),
-		       STATUS_PENDING);
+	H_CHECK_STATUS(DpwBasicDispatch(s)->WskCloseSocket(s, cl.irp), STATUS_PENDING);
 	H_CHECK(h_pump_until(dereg_finished, NULL, 5000));  /* returns once it is closed */
 	/* The close IRP was completed (by the deregistering thread's polling) before
 	 * WskDeregister returned: nothing of the client is used after it. */

@@ -14,11 +14,6 @@
 #define PEER_PORT  5201   /* ordinary listener */
 #define SLOW_PORT  5202   /* listener with a small receive buffer: a peer that holds data back */
 
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static int lfd, slow_lfd;
 
 static bool pair(int listener, uint16_t port, PWSK_SOCKET *s, int *fd)
@@ -51,7 +46,7 @@ static void test_graceful(void)
 	H_CHECK_STATUS(h_send(s, "queued ", 7, 0), STATUS_SUCCESS);
 	h_buf_init(&b, (void *)final, strlen(final));
 	h_irp_init(&dis);
-	H_CHECK_STATUS(D(s)->WskDisconnect(s, &b.wb, 0, dis.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskDisconnect(s, &b.wb, 0, dis.irp), STATUS_PENDING);
 	H_CHECK(h_wait(&dis, 5000));
 	H_CHECK_STATUS(dis.status, STATUS_SUCCESS);
 	H_CHECK(dis.completions == 1);
@@ -115,8 +110,8 @@ static void test_graceful_after_queued_data(void)
 	h_buf_init(&fb, (void *)final, strlen(final));
 	h_irp_init(&tx);
 	h_irp_init(&dis);
-	H_CHECK_STATUS(D(s)->WskSend(s, &b.wb, 0, tx.irp), STATUS_PENDING);
-	H_CHECK_STATUS(D(s)->WskDisconnect(s, &fb.wb, 0, dis.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskSend(s, &b.wb, 0, tx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskDisconnect(s, &fb.wb, 0, dis.irp), STATUS_PENDING);
 	h_pump(300);
 	H_CHECK(tx.completions == 0);                       /* the peer holds the data back */
 	H_CHECK(dis.completions == 0);                      /* F5: not done before the data */
@@ -199,7 +194,7 @@ static void test_big_final_buffer(void)
 	h_fill_pattern(data, FINAL, 11, 0);
 	h_buf_init(&b, data, FINAL);
 	h_irp_init(&dis);
-	H_CHECK_STATUS(D(s)->WskDisconnect(s, &b.wb, 0, dis.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskDisconnect(s, &b.wb, 0, dis.irp), STATUS_PENDING);
 	h_pump(200);
 	H_CHECK(dis.completions == 0);                      /* the peer has not read yet */
 	H_CHECK(peer_read_all(fd, got, FINAL, 10000) == FINAL);
@@ -242,11 +237,11 @@ static void test_abortive(void)
 	h_irp_init(&rx);
 	h_irp_init(&tx);
 	h_irp_init(&dis);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &rb.wb, 0, rx.irp), STATUS_PENDING);
-	H_CHECK_STATUS(D(s)->WskSend(s, &tb.wb, 0, tx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &rb.wb, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskSend(s, &tb.wb, 0, tx.irp), STATUS_PENDING);
 	h_pump(200);
 	H_CHECK(rx.completions == 0 && tx.completions == 0);
-	st = D(s)->WskDisconnect(s, NULL, WSK_FLAG_ABORTIVE, dis.irp);
+	st = DpwStreamDispatch(s)->WskDisconnect(s, NULL, WSK_FLAG_ABORTIVE, dis.irp);
 	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);
 	H_CHECK(h_wait(&dis, 5000));
 	H_CHECK_STATUS(dis.status, STATUS_SUCCESS);
@@ -293,7 +288,7 @@ static void test_peer_reset(void)
 		return;
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
 	h_pump(100);
 	H_CHECK(rx.completions == 0);
 	peer_abort(fd);

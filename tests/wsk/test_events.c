@@ -14,11 +14,6 @@
 
 #define PEER_PORT 5301
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *C(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static pthread_t main_thread;
 static int lfd;
 
@@ -110,7 +105,7 @@ static NTSTATUS WSKAPI on_receive(PVOID SocketContext, ULONG Flags,
 		PWSK_SOCKET cs = ev.close_socket;
 		struct h_irp *ci = ev.close_irp;
 
-		ev.close_returned = C(cs)->WskCloseSocket(cs, ci->irp);
+		ev.close_returned = DpwConnectionDispatch(cs)->WskCloseSocket(cs, ci->irp);
 		ev.recv_calls++;
 		return STATUS_SUCCESS;
 	}
@@ -233,7 +228,7 @@ static void test_disabled_then_consume(void)
 	memset(buf, 0, sizeof(buf));
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
-	H_CHECK_STATUS(C(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
 	h_pump(100);
 	H_CHECK(rx.completions == 0);
 
@@ -288,7 +283,8 @@ static void test_retain(void)
 		n = copy_indications(ev.retained, copy, sizeof(copy));
 		H_CHECK(n == strlen(msg) && memcmp(copy, msg, n) == 0);   /* still valid */
 		H_CHECK(h_mbufs_in_use() > idle);          /* the client holds the received mbuf */
-		H_CHECK_STATUS(C(s)->WskRelease(s, ev.retained), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwConnectionDispatch(s)->WskRelease(s, ev.retained),
+			       STATUS_SUCCESS);
 		H_CHECK(h_pump_until(mbufs_at_most, &idle, 5000));   /* given back */
 	}
 
@@ -312,7 +308,8 @@ static void test_retain(void)
 		memset(copy, 0, sizeof(copy));
 		n = copy_indications(ev.retained, copy, sizeof(copy));
 		H_CHECK(n == 15 && memcmp(copy, "kept past close", 15) == 0);   /* C9 */
-		H_CHECK_STATUS(C(s)->WskRelease(s, ev.retained), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwConnectionDispatch(s)->WskRelease(s, ev.retained),
+			       STATUS_SUCCESS);
 		H_CHECK(h_pump_until(mbufs_at_most, &idle, 5000));
 	}
 	(void)got;
@@ -450,7 +447,7 @@ static void test_large_indication(void)
 	ev.seen_len = 0;
 	ev.max_list = 0;
 	h_irp_init(&rx);
-	H_CHECK_STATUS(C(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwConnectionDispatch(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
 	H_CHECK(h_wait(&rx, 5000));
 	H_CHECK_STATUS(rx.status, STATUS_SUCCESS);
 	H_CHECK(rx.info == 0);                             /* F4: zero-length, data left */
@@ -467,7 +464,8 @@ static void test_large_indication(void)
 
 		H_CHECK(copy_indications(ev.retained, again, BIG) == BIG &&
 			h_check_pattern(again, BIG, 12, 0) == BIG);
-		H_CHECK_STATUS(C(s)->WskRelease(s, ev.retained), STATUS_SUCCESS);
+		H_CHECK_STATUS(DpwConnectionDispatch(s)->WskRelease(s, ev.retained),
+			       STATUS_SUCCESS);
 		H_CHECK(h_pump_until(mbufs_at_most, &idle, 5000));   /* every mbuf back */
 	}
 	h_irp_free(&rx);

@@ -16,11 +16,6 @@
 #define HALF (CALLS / 2)
 #define RING_PLACES 65535
 
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DG(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static ULONGLONG posted(void)
 {
 	DPW_PROVIDER_STATS ps;
@@ -63,7 +58,7 @@ static void test_completion_ring_full(void)
 	base = posted();
 	for (int half = 0; half < 2; half++) {
 		for (int i = half * HALF; i < (half + 1) * HALF; i++)
-			not_pending += DG(s)->WskGetLocalAddress(s, (PSOCKADDR)&addrs[i],
+			not_pending += DpwDatagramDispatch(s)->WskGetLocalAddress(s, (PSOCKADDR)&addrs[i],
 								 c.irps[i].irp) != STATUS_PENDING;
 		H_CHECK(wait_posted(base, (ULONGLONG)(half + 1) * HALF));
 	}

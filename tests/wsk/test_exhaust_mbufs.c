@@ -30,11 +30,6 @@
 #define A_BYTES (64 * 1024)
 #define CHUNK 65536
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* One hoarding connection's stream: the peer writes pattern bytes of its own seed. */
 struct stream {
 	PWSK_SOCKET sock;
@@ -131,7 +126,7 @@ static int release_kept(int from)
 	int n = atomic_load(&hoard.n_lists), bad = 0;
 
 	for (int i = from; i < n; i++)
-		bad += CD(hoard.socks[i])->WskRelease(hoard.socks[i], hoard.lists[i]) !=
+		bad += DpwConnectionDispatch(hoard.socks[i])->WskRelease(hoard.socks[i], hoard.lists[i]) !=
 		       STATUS_SUCCESS;
 	if (bad != 0)
 		printf("%d WskRelease calls failed\n", bad);
@@ -215,7 +210,7 @@ static void test_lent_buffers_drain_the_pool(void)
 	h_fill_pattern(a_out, sizeof(a_out), SEED_A, 0);
 	h_irp_init(&send_irp);
 	h_buf_init(&send_buf, a_out, sizeof(a_out));
-	(void)CD(a)->WskSend(a, &send_buf.wb, 0, send_irp.irp);
+	(void)DpwConnectionDispatch(a)->WskSend(a, &send_buf.wb, 0, send_irp.irp);
 	h_fill_pattern(back, sizeof(back), SEED_A_BACK, 0);
 	fcntl(afd, F_SETFL, fcntl(afd, F_GETFL) | O_NONBLOCK);
 	{

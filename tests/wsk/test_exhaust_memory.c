@@ -27,11 +27,6 @@
 
 /* ---- the client ---------------------------------------------------------------------------- */
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* What the receive event was given, in order (written on the lcore only). */
 static struct {
 	char data[256];
@@ -83,7 +78,7 @@ static SIZE_T receive_backlog(PWSK_SOCKET s)
 	struct h_irp *h = h_irp_new();
 	SIZE_T v = (SIZE_T)-1;
 
-	if (h_irp_done(h, CD(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
+	if (h_irp_done(h, DpwConnectionDispatch(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
 						  0, NULL, sizeof(v), &v, NULL, h->irp),
 		       NULL) != STATUS_SUCCESS)
 		return (SIZE_T)-1;
@@ -104,7 +99,7 @@ static void test_client_thread_out_of_memory(PWSK_SOCKET s, int fd)
 	h_irp_init(&send_irp);
 	h_buf_init(&b, "lost?", 5);
 	fail_calloc_on(pthread_self());
-	st = CD(s)->WskSend(s, &b.wb, 0, send_irp.irp);
+	st = DpwConnectionDispatch(s)->WskSend(s, &b.wb, 0, send_irp.irp);
 	fail_calloc_off();
 	H_CHECK_STATUS(st, STATUS_INSUFFICIENT_RESOURCES);
 	H_CHECK(h_wait(&send_irp, 1000));

@@ -26,16 +26,6 @@
 #define PEER_UDP_PORT 6100
 #define PEER_TCP_PORT 5312
 
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DG(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_BASIC_DISPATCH *BASIC(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static uint32_t udp_pcbs(void)
 {
 	struct dpw_engine_stats es;
@@ -102,7 +92,7 @@ static bool peer_to_stack(PWSK_SOCKET s, uint16_t port, int pfd)
 	a.sin_addr.s_addr = h_ip_stack;
 	h_irp_init(&h);
 	h_buf_init(&b, data, sizeof(data));
-	(void)DG(s)->WskReceiveFrom(s, &b.wb, 0, (PSOCKADDR)&from, NULL, NULL, NULL, h.irp);
+	(void)DpwDatagramDispatch(s)->WskReceiveFrom(s, &b.wb, 0, (PSOCKADDR)&from, NULL, NULL, NULL, h.irp);
 	ok = sendto(pfd, "hello", 5, 0, (struct sockaddr *)&a, sizeof(a)) == 5 &&
 	     h_wait(&h, 5000) && h.status == STATUS_SUCCESS && h.info == 5 &&
 	     memcmp(data, "hello", 5) == 0;
@@ -197,7 +187,7 @@ static int close_all(PWSK_SOCKET *s, int n, struct batch *b)
 		b->set.n = n - base < BATCH ? n - base : BATCH;
 		for (int i = 0; i < b->set.n; i++) {
 			h_irp_reset(&b->irps[i]);
-			(void)BASIC(s[base + i])->WskCloseSocket(s[base + i], b->irps[i].irp);
+			(void)DpwBasicDispatch(s[base + i])->WskCloseSocket(s[base + i], b->irps[i].irp);
 		}
 		if (!h_pump_until(h_irps_completed, &b->set, 60000))
 			return bad + b->set.n;

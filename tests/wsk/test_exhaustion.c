@@ -19,11 +19,6 @@
 #define MAX_CALLS 70000     /* above the ring's 65,535 places */
 #define EXTRA_REFUSALS 64   /* calls tried after the first refusal: all refused too */
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *C(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* The callback holds the lcore until released, bounded in time so a broken test ends. */
 static _Atomic int held, release;
 
@@ -75,7 +70,8 @@ static void test_request_ring_full(void)
 		NTSTATUS st;
 
 		h_irp_init(&c.irps[c.n]);
-		st = C(s)->WskGetLocalAddress(s, (PSOCKADDR)&addrs[c.n], c.irps[c.n].irp);
+		st = DpwConnectionDispatch(s)->WskGetLocalAddress(s, (PSOCKADDR)&addrs[c.n],
+								  c.irps[c.n].irp);
 		if (st == STATUS_PENDING) {
 			taken++;
 		} else if (st == STATUS_INSUFFICIENT_RESOURCES) {

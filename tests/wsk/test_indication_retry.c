@@ -18,11 +18,6 @@
 
 #define PEER_PORT 5317
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static _Atomic size_t got_len;
 static _Atomic bool lcore_known;
 static pthread_t lcore;
@@ -51,7 +46,7 @@ static SIZE_T receive_backlog(PWSK_SOCKET s)
 	struct h_irp *h = h_irp_new();
 	SIZE_T v = (SIZE_T)-1;
 
-	if (h_irp_done(h, CD(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
+	if (h_irp_done(h, DpwConnectionDispatch(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
 						  0, NULL, sizeof(v), &v, NULL, h->irp),
 		       NULL) != STATUS_SUCCESS)
 		return (SIZE_T)-1;

@@ -6,7 +6,7 @@
  * AF_INET6 socket is IPv6-only, as Windows' default IPV6_V6ONLY), bind to an address that is
  * not the stack's, family mismatches, datagrams both ways (WskSendTo, WskReceiveFrom, the
  * receive-from event), the RST of WskCloseSocket on the wire (C3) and a graceful disconnect.
- * Each case cites the WSK-SPEC rules it checks; the Linux peer and a packet socket on its
+ * Each case cites the contract rules it checks; the Linux peer and a packet socket on its
  * link judge what went on the wire. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,21 +30,6 @@
 #define UDP_SHARED   6902
 #define UDP_EVENT    6903
 #define UDP_PEER     7801
-
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_LISTEN_DISPATCH *L(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
-static const WSK_PROVIDER_DATAGRAM_DISPATCH *DG(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
 
 static int lfd6;   /* the Linux IPv6 listener on PEER_PORT */
 
@@ -120,7 +105,7 @@ static NTSTATUS send_counted(PWSK_SOCKET s, const void *data, size_t len)
 	NTSTATUS st;
 
 	h_buf_init(&b, (void *)data, len);
-	st = h_irp_done(h, D(s)->WskSend(s, &b.wb, 0, h->irp), &info);
+	st = h_irp_done(h, DpwStreamDispatch(s)->WskSend(s, &b.wb, 0, h->irp), &info);
 	if (st != STATUS_IO_TIMEOUT)
 		h_buf_free(&b);
 	H_CHECK(st != STATUS_SUCCESS || info == len);
@@ -141,8 +126,8 @@ static void acc_start(struct acc *a, PWSK_SOCKET l)
 	memset(&a->local, 0xee, sizeof(a->local));
 	memset(&a->remote, 0xee, sizeof(a->remote));
 	/* WskAccept has the same place in the listen and the stream table (R5). */
-	a->issued = L(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&a->local, (PSOCKADDR)&a->remote,
-				    a->h.irp);
+	a->issued = DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, (PSOCKADDR)&a->local,
+						    (PSOCKADDR)&a->remote, a->h.irp);
 }
 
 /* The accepted socket (NULL if the accept did not complete with success); frees the IRP
@@ -518,8 +503,7 @@ static void test_off_link(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
 		h_buf_init(&b, (void *)"x", 1);
 		h_irp_reset(&h);
-		((const WSK_PROVIDER_DATAGRAM_DISPATCH *)s->Dispatch)
-			->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&far, 0, NULL, h.irp);
+		DpwDatagramDispatch(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&far, 0, NULL, h.irp);
 		H_CHECK(h_wait(&h, 5000));
 		H_CHECK_STATUS(h.status, STATUS_NETWORK_UNREACHABLE);
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
@@ -554,7 +538,7 @@ static void test_family_mismatch(void)
 			   STATUS_SUCCESS)) {
 		h = h_irp_new();
 		expect_failure("v6 socket, bind to 198.18.0.2:6811", h,
-			       D(s)->WskBind(s, (PSOCKADDR)&v4stack, 0, h->irp));
+			       DpwStreamDispatch(s)->WskBind(s, (PSOCKADDR)&v4stack, 0, h->irp));
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&v6stack), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
@@ -564,10 +548,10 @@ static void test_family_mismatch(void)
 			   STATUS_SUCCESS)) {
 		h = h_irp_new();
 		expect_failure("v4 socket, bind to [2001:2::2]:6811", h,
-			       D(s)->WskBind(s, (PSOCKADDR)&v6stack, 0, h->irp));
+			       DpwStreamDispatch(s)->WskBind(s, (PSOCKADDR)&v6stack, 0, h->irp));
 		h = h_irp_new();
 		expect_failure("v4 socket, bind to [::]:0", h,
-			       D(s)->WskBind(s, (PSOCKADDR)&any6, 0, h->irp));
+			       DpwStreamDispatch(s)->WskBind(s, (PSOCKADDR)&any6, 0, h->irp));
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&v4stack), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
@@ -579,7 +563,7 @@ static void test_family_mismatch(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
 		h = h_irp_new();
 		expect_failure("v6 stream socket, connect to 198.18.0.1:5801", h,
-			       D(s)->WskConnect(s, (PSOCKADDR)&v4peer, 0, h->irp));
+			       DpwStreamDispatch(s)->WskConnect(s, (PSOCKADDR)&v4peer, 0, h->irp));
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
 	if (H_CHECK_STATUS(h_socket_af(AF_INET6, WSK_FLAG_CONNECTION_SOCKET, NULL, NULL, &s),
@@ -587,8 +571,8 @@ static void test_family_mismatch(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
 		h = h_irp_new();
 		expect_failure("v6 connection socket, connect to ::ffff:198.18.0.1", h,
-			       ((const WSK_PROVIDER_CONNECTION_DISPATCH *)s->Dispatch)
-				       ->WskConnect(s, (PSOCKADDR)&mapped, 0, h->irp));
+			       DpwConnectionDispatch(s)->WskConnect(s, (PSOCKADDR)&mapped, 0,
+								    h->irp));
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
 
@@ -599,8 +583,8 @@ static void test_family_mismatch(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any4), STATUS_SUCCESS);
 		h = h_irp_new();
 		expect_failure("v4 connection socket, connect to [2001:2::1]:5801", h,
-			       ((const WSK_PROVIDER_CONNECTION_DISPATCH *)s->Dispatch)
-				       ->WskConnect(s, (PSOCKADDR)&v6peer, 0, h->irp));
+			       DpwConnectionDispatch(s)->WskConnect(s, (PSOCKADDR)&v6peer, 0,
+								    h->irp));
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
 
@@ -622,7 +606,8 @@ static void test_family_mismatch(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any6), STATUS_SUCCESS);
 		h = h_irp_new();
 		expect_failure("v6 datagram socket, send to 198.18.0.1", h,
-			       DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&v4peer, 0, NULL, h->irp));
+			       DpwDatagramDispatch(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&v4peer, 0,
+								 NULL, h->irp));
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
 	if (H_CHECK_STATUS(h_socket_af(AF_INET, WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s),
@@ -630,7 +615,8 @@ static void test_family_mismatch(void)
 		H_CHECK_STATUS(h_bind_sa(s, (PSOCKADDR)&any4), STATUS_SUCCESS);
 		h = h_irp_new();
 		expect_failure("v4 datagram socket, send to [2001:2::1]", h,
-			       DG(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&v6peer, 0, NULL, h->irp));
+			       DpwDatagramDispatch(s)->WskSendTo(s, &b.wb, 0, (PSOCKADDR)&v6peer, 0,
+								 NULL, h->irp));
 		H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	}
 	h_buf_free(&b);
@@ -699,8 +685,9 @@ static struct rx *rx_start(PWSK_SOCKET s, size_t len)
 	h_irp_init(&r->h);
 	h_buf_init(&r->b, r->data, len);
 	memset(&r->from, 0xee, sizeof(r->from));
-	r->issued = DG(s)->WskReceiveFrom(s, &r->b.wb, 0, (PSOCKADDR)&r->from, &r->ctl_len, NULL,
-					  &r->ctl_flags, r->h.irp);
+	r->issued = DpwDatagramDispatch(s)->WskReceiveFrom(s, &r->b.wb, 0, (PSOCKADDR)&r->from,
+							   &r->ctl_len, NULL, &r->ctl_flags,
+							   r->h.irp);
 	return r;
 }
 
@@ -931,7 +918,7 @@ static void close_checked(PWSK_SOCKET s)
 	NTSTATUS st;
 
 	h_irp_init(&cl);
-	st = D(s)->WskCloseSocket(s, cl.irp);
+	st = DpwStreamDispatch(s)->WskCloseSocket(s, cl.irp);
 	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);
 	H_CHECK(h_wait(&cl, 5000));
 	H_CHECK_STATUS(cl.status, STATUS_SUCCESS);

@@ -20,11 +20,6 @@
 #define CHUNK 65536
 #define MAX_KEPT 100000
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* Indications kept, released at the end (the lcore writes, the test thread reads after). */
 static PWSK_DATA_INDICATION kept[MAX_KEPT];
 static _Atomic int n_kept;
@@ -98,7 +93,7 @@ int main(int argc, char **argv)
 
 	/* Let go, then close. */
 	for (int i = 0; i < atomic_load(&n_kept); i++)
-		CD(h)->WskRelease(h, kept[i]);
+		DpwConnectionDispatch(h)->WskRelease(h, kept[i]);
 	H_CHECK_STATUS(h_close(h), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(a), STATUS_SUCCESS);
 	close(hfd);

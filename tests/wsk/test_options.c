@@ -21,10 +21,8 @@ static NTSTATUS ctl(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, ULO
 	NTSTATUS st;
 
 	ret = 12345;
-	st = h_irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				 ->WskControlSocket(s, type, code, level, in_len, in, out_len, out,
-						    &ret, h->irp),
-		      &got);
+	st = h_irp_done(h, DpwBasicDispatch(s)->WskControlSocket(s, type, code, level, in_len, in,
+								 out_len, out, &ret, h->irp), &got);
 	/* *OutputSizeReturned says the same as Information. */
 	if (st == STATUS_SUCCESS)
 		H_CHECK(ret == got);

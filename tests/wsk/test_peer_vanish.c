@@ -27,11 +27,6 @@
 #define READ_FIRST (256u << 10)
 #define SEED 91
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* ---- lwIP's clock, advanced by a thread of its own ----------------------------------------- */
 
 static _Atomic uint32_t lwip_ms;
@@ -122,8 +117,8 @@ static void test_peer_vanishes(void)
 	h_irp_init(&rcv);
 	h_buf_init(&sb, out, sizeof(out));
 	h_buf_init(&rb, in, sizeof(in));
-	H_CHECK(CD(s)->WskSend(s, &sb.wb, 0, snd.irp) == STATUS_PENDING);
-	H_CHECK(CD(s)->WskReceive(s, &rb.wb, 0, rcv.irp) == STATUS_PENDING);
+	H_CHECK(DpwConnectionDispatch(s)->WskSend(s, &sb.wb, 0, snd.irp) == STATUS_PENDING);
+	H_CHECK(DpwConnectionDispatch(s)->WskReceive(s, &rb.wb, 0, rcv.irp) == STATUS_PENDING);
 	H_CHECK(peer_read_all(fd, first, sizeof(first), 5000) == (long)sizeof(first) &&
 		h_check_pattern(first, sizeof(first), SEED, 0) == sizeof(first));
 	H_CHECK(engine(&s0));

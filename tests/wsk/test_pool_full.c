@@ -28,11 +28,6 @@
 #define FIRST_FILL_PORT 1024
 #define MAX_POOL 64000    /* fillers need a port each, from FIRST_FILL_PORT to 65535 */
 
-static const WSK_PROVIDER_LISTEN_DISPATCH *L(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* A 4-byte message each way between s and the Linux socket fd: true if both arrived whole. */
 static bool exchange(PWSK_SOCKET s, int fd, char tag)
 {
@@ -164,7 +159,7 @@ static void test_pool_full(void)
 
 	/* Refused: an incoming SYN (dropped, counted), the accept stays pending. */
 	h_irp_init(&acc);
-	st = L(listener)->WskAccept(listener, 0, NULL, NULL, NULL, NULL, acc.irp);
+	st = DpwListenDispatch(listener)->WskAccept(listener, 0, NULL, NULL, NULL, NULL, acc.irp);
 	H_CHECK_STATUS(st, STATUS_PENDING);
 	w.before = h_syn_dropped();
 	late_fd = peer_connect_start(STACK_PORT);

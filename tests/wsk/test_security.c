@@ -38,10 +38,9 @@ static NTSTATUS ctl(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, voi
 {
 	struct h_irp *h = h_irp_new();
 
-	return h_irp_done(h, ((const WSK_PROVIDER_BASIC_DISPATCH *)s->Dispatch)
-				   ->WskControlSocket(s, type, code, WSK_SOL_SOCKET, in_len, in,
-						      out_len, out, NULL, h->irp),
-			NULL);
+	return h_irp_done(h, DpwBasicDispatch(s)->WskControlSocket(s, type, code, WSK_SOL_SOCKET,
+								   in_len, in, out_len, out, NULL,
+								   h->irp), NULL);
 }
 
 static NTSTATUS set_sd(PWSK_SOCKET s, PSECURITY_DESCRIPTOR sd)

@@ -12,11 +12,6 @@
 
 #define PEER_PORT 5101
 
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 static int lfd;
 
 /* A fresh connection: our stream socket out to the peer's listener, and the peer's end. */
@@ -119,7 +114,7 @@ static void test_big_send(void)
 	h_fill_pattern(data, BIG, 7, 0);
 	h_buf_init(&b, data, BIG);
 	h_irp_init(&tx);
-	H_CHECK_STATUS(D(s)->WskSend(s, &b.wb, 0, tx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskSend(s, &b.wb, 0, tx.irp), STATUS_PENDING);
 	/* F3: no buffering beyond the transport's window: a reader that does not read keeps
 	 * most of a mebibyte back in our buffer, so the IRP cannot have completed. */
 	h_pump(300);
@@ -163,7 +158,8 @@ static void test_waitall(void)
 	memset(buf, 0, sizeof(buf));
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp),
+		       STATUS_PENDING);
 	H_CHECK(peer_write_all(fd, pat, 40));
 	h_pump(200);
 	H_CHECK(rx.completions == 0);                     /* 40 of 100: still waiting */
@@ -177,7 +173,8 @@ static void test_waitall(void)
 	h_test("WAITALL receive completes short on the peer's FIN (WSK-F4)");
 	h_irp_reset(&rx);
 	memset(buf, 0, sizeof(buf));
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp),
+		       STATUS_PENDING);
 	H_CHECK(peer_write_all(fd, pat, 30));
 	h_pump(100);
 	H_CHECK(rx.completions == 0);
@@ -205,7 +202,8 @@ static void test_drain(void)
 	h_fill_pattern(pat, sizeof(pat), 4, 0);
 	h_irp_init(&rx);
 	/* The buffer is still required with DRAIN, but describes no bytes (WSK). */
-	H_CHECK_STATUS(D(s)->WskReceive(s, &none, WSK_FLAG_DRAIN, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &none, WSK_FLAG_DRAIN, rx.irp),
+		       STATUS_PENDING);
 	H_CHECK(peer_write_all(fd, pat, sizeof(pat)));
 	h_pump(200);
 	H_CHECK(rx.completions == 0);                     /* data alone does not complete it */
@@ -234,7 +232,7 @@ static void test_zero_length(void)
 	if (!pair(&s, &fd))
 		return;
 	h_irp_init(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
 	h_pump(100);
 	H_CHECK(rx.completions == 0);                     /* no data yet */
 	H_CHECK(peer_write_all(fd, "xyz", 3));
@@ -251,10 +249,10 @@ static void test_zero_length(void)
 	h_irp_reset(&rx);
 	/* A first zero-length receive tells when the data is in; a second one must then
 	 * complete at once, and all four bytes must still be there after both. */
-	H_CHECK_STATUS(D(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
 	H_CHECK(h_wait(&rx, 5000));
 	h_irp_reset(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &none, 0, rx.irp), STATUS_PENDING);
 	H_CHECK(h_wait(&rx, 1000));
 	H_CHECK_STATUS(rx.status, STATUS_SUCCESS);
 	H_CHECK(rx.info == 0);
@@ -302,7 +300,7 @@ static void test_mdl_chain(void)
 	memcpy(b2, pat + SEG - OFF, SEG);
 	memcpy(b3, pat + 2 * SEG - OFF, LEN - (2 * SEG - OFF));
 	h_irp_init(&io);
-	H_CHECK_STATUS(D(s)->WskSend(s, &wb, 0, io.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskSend(s, &wb, 0, io.irp), STATUS_PENDING);
 	H_CHECK(h_wait(&io, 5000));
 	H_CHECK_STATUS(io.status, STATUS_SUCCESS);
 	H_CHECK(io.info == LEN);
@@ -316,7 +314,8 @@ static void test_mdl_chain(void)
 	memset(b2, 0xEE, SEG);
 	memset(b3, 0xEE, SEG);
 	h_irp_reset(&io);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &wb, WSK_FLAG_WAITALL, io.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &wb, WSK_FLAG_WAITALL, io.irp),
+		       STATUS_PENDING);
 	H_CHECK(peer_write_all(fd, pat, LEN));
 	H_CHECK(h_wait(&io, 5000));
 	H_CHECK_STATUS(io.status, STATUS_SUCCESS);
@@ -360,7 +359,8 @@ static void test_receive_order(void)
 		memset(buf[i], 0, PIECE);
 		h_buf_init(&b[i], buf[i], PIECE);
 		h_irp_init(&rx[i]);
-		H_CHECK_STATUS(D(s)->WskReceive(s, &b[i].wb, 0, rx[i].irp), STATUS_PENDING);
+		H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b[i].wb, 0, rx[i].irp),
+			       STATUS_PENDING);
 	}
 	h_pump(100);
 	for (int i = 0; i < N; i++)
@@ -405,7 +405,8 @@ static void test_send_order(void)
 	for (int i = 0; i < N; i++) {
 		h_buf_init(&b[i], data + i * PART, PART);
 		h_irp_init(&tx[i]);
-		H_CHECK_STATUS(D(s)->WskSend(s, &b[i].wb, 0, tx[i].irp), STATUS_PENDING);
+		H_CHECK_STATUS(DpwStreamDispatch(s)->WskSend(s, &b[i].wb, 0, tx[i].irp),
+			       STATUS_PENDING);
 	}
 	r.fd = fd;
 	r.want = N * PART;
@@ -449,7 +450,7 @@ static void test_cancel(void)
 		return;
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_PENDING);
 	h_pump(50);
 	H_CHECK(rx.completions == 0);
 	H_CHECK(IoCancelIrp(rx.irp));
@@ -469,7 +470,8 @@ static void test_cancel(void)
 	h_fill_pattern(more, sizeof(more), 13, sizeof(pat));
 	h_irp_reset(&rx);
 	memset(buf, 0, sizeof(buf));
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, WSK_FLAG_WAITALL, rx.irp),
+		       STATUS_PENDING);
 	H_CHECK(peer_write_all(fd, pat, 40));
 	H_CHECK(h_pump_until(all_acked, &fd, 5000));      /* the 40 bytes are in the stack */
 	h_pump(50);

@@ -7,11 +7,6 @@
 
 #include "harness.h"
 
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* A bound stream socket, not yet connected. */
 static PWSK_SOCKET bound_socket(void)
 {
@@ -43,7 +38,8 @@ static void test_connect_ex(int lfd)
 	h_sockaddr(&peer, h_ip_peer, 5001);
 	h_buf_init(&b, (void *)first, strlen(first));
 	h_irp_init(&irp);
-	H_CHECK_STATUS(D(s)->WskConnectEx(s, (PSOCKADDR)&peer, &b.wb, 0, irp.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskConnectEx(s, (PSOCKADDR)&peer, &b.wb, 0, irp.irp),
+		       STATUS_PENDING);
 	H_CHECK(h_wait(&irp, 5000));
 	H_CHECK_STATUS(irp.status, STATUS_SUCCESS);
 	H_CHECK(irp.info == strlen(first));
@@ -60,7 +56,8 @@ static void test_connect_ex(int lfd)
 		char ctl[sizeof(CMSGHDR) + 8] = { 0 };
 
 		h_irp_reset(&irp);
-		H_CHECK_STATUS(D(s)->WskSendEx(s, &b.wb, 0, sizeof(ctl), (PCMSGHDR)ctl, irp.irp),
+		H_CHECK_STATUS(DpwStreamDispatch(s)->WskSendEx(s, &b.wb, 0, sizeof(ctl),
+							       (PCMSGHDR)ctl, irp.irp),
 			       STATUS_NOT_SUPPORTED);
 		H_CHECK(h_wait(&irp, 1000));
 		H_CHECK_STATUS(irp.status, STATUS_NOT_SUPPORTED);
@@ -73,7 +70,8 @@ static void test_connect_ex(int lfd)
 	if ((s = bound_socket()) == NULL)
 		return;
 	h_irp_reset(&irp);
-	H_CHECK_STATUS(D(s)->WskConnectEx(s, (PSOCKADDR)&peer, NULL, 0, irp.irp), STATUS_PENDING);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskConnectEx(s, (PSOCKADDR)&peer, NULL, 0, irp.irp),
+		       STATUS_PENDING);
 	H_CHECK(h_wait(&irp, 5000));
 	H_CHECK_STATUS(irp.status, STATUS_SUCCESS);
 	H_CHECK(irp.info == 0);
@@ -82,7 +80,7 @@ static void test_connect_ex(int lfd)
 
 	h_test("WskConnectEx with reserved flags set: STATUS_INVALID_PARAMETER (WSK-R3)");
 	h_irp_reset(&irp);
-	H_CHECK_STATUS(D(s)->WskConnectEx(s, (PSOCKADDR)&peer, NULL, 1, irp.irp),
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskConnectEx(s, (PSOCKADDR)&peer, NULL, 1, irp.irp),
 		       STATUS_INVALID_PARAMETER);
 	H_CHECK(h_wait(&irp, 1000));
 	H_CHECK_STATUS(irp.status, STATUS_INVALID_PARAMETER);
@@ -120,14 +118,14 @@ int main(int argc, char **argv)
 	memset(buf, 0, sizeof(buf));
 	h_buf_init(&b, buf, sizeof(buf));
 	h_irp_init(&rx);
-	D(s)->WskReceive(s, &b.wb, 0, rx.irp);
+	DpwStreamDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp);
 	H_CHECK(h_wait(&rx, 5000));
 	H_CHECK_STATUS(rx.status, STATUS_SUCCESS);
 	H_CHECK(rx.info == 5 && memcmp(buf, "world", 5) == 0);
 
 	h_test("a receive pending across the peer's FIN completes with 0 bytes (WSK-F4)");
 	h_irp_reset(&rx);
-	D(s)->WskReceive(s, &b.wb, 0, rx.irp);
+	DpwStreamDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp);
 	h_pump(50);
 	H_CHECK(rx.completions == 0);
 	shutdown(fd, SHUT_WR);
@@ -143,7 +141,8 @@ int main(int argc, char **argv)
 
 	h_test("a call through the closed handle: STATUS_INVALID_HANDLE (WSK-C6)");
 	h_irp_reset(&rx);
-	H_CHECK_STATUS(D(s)->WskReceive(s, &b.wb, 0, rx.irp), STATUS_INVALID_HANDLE);
+	H_CHECK_STATUS(DpwStreamDispatch(s)->WskReceive(s, &b.wb, 0, rx.irp),
+		       STATUS_INVALID_HANDLE);
 	H_CHECK(h_wait(&rx, 1000));
 	H_CHECK_STATUS(rx.status, STATUS_INVALID_HANDLE);
 

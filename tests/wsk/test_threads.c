@@ -24,11 +24,6 @@
 #define MAX_MSG      1024
 #define IRPS_PER_CYCLE 7   /* socket, bind, connect, send, receive, [receive], close */
 
-static const WSK_PROVIDER_STREAM_DISPATCH *D(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* ---- the Linux echo peer ---------------------------------------------------------------- */
 
 static _Atomic bool echo_stop;
@@ -142,16 +137,17 @@ static bool one_cycle(struct worker *w, uint8_t *out, uint8_t *in)
 	ib = (WSK_BUF){ in_mdl, 0, len };
 
 	h = next_irp(w);
-	if (!done_ok(w, h, D(s)->WskBind(s, (PSOCKADDR)&local, 0, h->irp)))
+	if (!done_ok(w, h, DpwStreamDispatch(s)->WskBind(s, (PSOCKADDR)&local, 0, h->irp)))
 		goto close;
 	h = next_irp(w);
-	if (!done_ok(w, h, D(s)->WskConnect(s, (PSOCKADDR)&remote, 0, h->irp)))
+	if (!done_ok(w, h, DpwStreamDispatch(s)->WskConnect(s, (PSOCKADDR)&remote, 0, h->irp)))
 		goto close;
 	h = next_irp(w);
-	if (!done_ok(w, h, D(s)->WskSend(s, &ob, 0, h->irp)) || h->info != len)
+	if (!done_ok(w, h, DpwStreamDispatch(s)->WskSend(s, &ob, 0, h->irp)) || h->info != len)
 		goto close;
 	h = next_irp(w);
-	if (!done_ok(w, h, D(s)->WskReceive(s, &ib, WSK_FLAG_WAITALL, h->irp)) || h->info != len)
+	if (!done_ok(w, h, DpwStreamDispatch(s)->WskReceive(s, &ib, WSK_FLAG_WAITALL,
+							    h->irp)) || h->info != len)
 		goto close;
 	ok = h_check_pattern(in, len, seed, 0) == len;
 	if (!ok && w->failures++ < 5)
@@ -160,12 +156,12 @@ static bool one_cycle(struct worker *w, uint8_t *out, uint8_t *in)
 		/* A receive still pending when the close comes: it must complete too, once,
 		 * before the close (C2). */
 		pending = next_irp(w);
-		if (D(s)->WskReceive(s, &ib, 0, pending->irp) != STATUS_PENDING)
+		if (DpwStreamDispatch(s)->WskReceive(s, &ib, 0, pending->irp) != STATUS_PENDING)
 			ok = false;
 	}
 close:
 	h = next_irp(w);
-	if (!done_ok(w, h, D(s)->WskCloseSocket(s, h->irp)))
+	if (!done_ok(w, h, DpwStreamDispatch(s)->WskCloseSocket(s, h->irp)))
 		ok = false;
 	if (pending != NULL) {
 		if (!h_wait(pending, 1000) || pending->order > h->order)
@@ -322,11 +318,6 @@ static PIRP lcore_irp_arm(struct lcore_irp *li)
 	return li->irp;
 }
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *CD(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 /* Copy the indicated bytes into a buffer of cap bytes (no more than that). */
 struct copy_to {
 	uint8_t *buf;
@@ -379,7 +370,7 @@ static NTSTATUS WSKAPI emb_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION 
 	emb.issued++;
 	/* F7: a Wsk call from the callback; on the lcore it runs inline. */
 	{
-		NTSTATUS st = CD(c->s)->WskSend(c->s, &li->wb, 0, li->irp);
+		NTSTATUS st = DpwConnectionDispatch(c->s)->WskSend(c->s, &li->wb, 0, li->irp);
 
 		if (st != STATUS_PENDING && st != STATUS_SUCCESS)
 			emb.failed++;
@@ -403,7 +394,7 @@ static NTSTATUS WSKAPI emb_disconnect(PVOID ctx, ULONG flags)
 		return STATUS_SUCCESS;
 	}
 	emb.issued++;
-	CD(c->s)->WskCloseSocket(c->s, c->close.irp);
+	DpwConnectionDispatch(c->s)->WskCloseSocket(c->s, c->close.irp);
 	return STATUS_SUCCESS;
 }
 

@@ -17,11 +17,6 @@
 #define LIMIT_MS    250u     /* a wait this long is a missed wake-up, not a busy machine */
 #define PEER_PORT   5801
 
-static const WSK_PROVIDER_CONNECTION_DISPATCH *C(PWSK_SOCKET s)
-{
-	return s->Dispatch;
-}
-
 int main(int argc, char **argv)
 {
 	struct h_irp rx[PENDING], cl;
@@ -53,10 +48,10 @@ int main(int argc, char **argv)
 		fd = peer_accept(lfd, 5000);
 		for (unsigned k = 0; k < PENDING; k++) {
 			h_irp_reset(&rx[k]);
-			C(s)->WskReceive(s, &b.wb, 0, rx[k].irp);
+			DpwConnectionDispatch(s)->WskReceive(s, &b.wb, 0, rx[k].irp);
 		}
 		h_irp_reset(&cl);
-		C(s)->WskCloseSocket(s, cl.irp);
+		DpwConnectionDispatch(s)->WskCloseSocket(s, cl.irp);
 		t0 = h_now_ms();
 		while (atomic_load(&cl.completions) == 0 && h_now_ms() - t0 < 3 * TIMEOUT_MS)
 			WskWaitCompletions(h_npi.Client, 256, TIMEOUT_MS);

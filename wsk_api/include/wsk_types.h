@@ -458,6 +458,38 @@ typedef struct _WSK_PROVIDER_STREAM_DISPATCH {
 } WSK_PROVIDER_STREAM_DISPATCH, *PWSK_PROVIDER_STREAM_DISPATCH;
 
 /*
+ * Typed views of Socket->Dispatch (a dpwsk addition, hence the Dpw prefix; Windows has none).
+ * WSK hands out the table as an untyped pointer whose type follows the WSK_FLAG_*_SOCKET the
+ * socket was made with; every caller would otherwise write the same cast. They check nothing:
+ * asking a listening socket for its connection table is the caller's mistake, as the cast was.
+ * Every table starts with the basic members, so DpwBasicDispatch fits any socket.
+ */
+static inline const WSK_PROVIDER_BASIC_DISPATCH *DpwBasicDispatch(PWSK_SOCKET Socket)
+{
+	return (const WSK_PROVIDER_BASIC_DISPATCH *)Socket->Dispatch;
+}
+
+static inline const WSK_PROVIDER_LISTEN_DISPATCH *DpwListenDispatch(PWSK_SOCKET Socket)
+{
+	return (const WSK_PROVIDER_LISTEN_DISPATCH *)Socket->Dispatch;
+}
+
+static inline const WSK_PROVIDER_DATAGRAM_DISPATCH *DpwDatagramDispatch(PWSK_SOCKET Socket)
+{
+	return (const WSK_PROVIDER_DATAGRAM_DISPATCH *)Socket->Dispatch;
+}
+
+static inline const WSK_PROVIDER_CONNECTION_DISPATCH *DpwConnectionDispatch(PWSK_SOCKET Socket)
+{
+	return (const WSK_PROVIDER_CONNECTION_DISPATCH *)Socket->Dispatch;
+}
+
+static inline const WSK_PROVIDER_STREAM_DISPATCH *DpwStreamDispatch(PWSK_SOCKET Socket)
+{
+	return (const WSK_PROVIDER_STREAM_DISPATCH *)Socket->Dispatch;
+}
+
+/*
  * Registration (WSK-R1).
  */
 

@@ -167,9 +167,7 @@ static int test_tables_through_basic_view(void)
 	CHECK(basic->WskCloseSocket == fake_close);
 	CHECK(conn.Basic.WskCloseSocket == fake_close);
 	CHECK(basic->WskControlSocket == NULL);
-	CHECK(((const WSK_PROVIDER_CONNECTION_DISPATCH *)sock.Dispatch)->WskSend(&sock, NULL, 0,
-									     NULL) ==
-	      STATUS_PENDING);
+	CHECK(DpwConnectionDispatch(&sock)->WskSend(&sock, NULL, 0, NULL) == STATUS_PENDING);
 	return 0;
 }
 

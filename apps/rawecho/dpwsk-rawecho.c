@@ -1,6 +1,6 @@
 /* dpwsk-rawecho: the engine alone, with a TCP echo listener on lwIP's raw API.
  * It answers ARP and ping, echoes every byte sent to its TCP port, and prints its counters
- * when stopped (SIGINT/SIGTERM). The WSK programs in apps/ replace it for real use; this one
+ * when stopped (SIGINT/SIGTERM). The WSK programs beside it replace it for real use; this one
  * exists to check the engine underneath them. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,8 +11,10 @@
 
 #include "lwip/tcp.h"
 
-#include "dpw/cli.h"
 #include "dpw/engine.h"
+#include "dpw/engine_opts.h"
+#include "engine_cli.h"
+#include "signals.h"
 
 struct options {
 	uint16_t port;
@@ -188,42 +190,43 @@ static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
 int main(int argc, char **argv)
 {
 	struct options o = { .port = 7 };
-	struct dpw_cli cli;
+	struct dpw_engine_opts eng;
+	struct dpw_cli cli = { .synopsis = "[--echo-port PORT] --iface NAME --ip A.B.C.D/N",
+			       .opts = opts, .ctx = &o };
 	struct dpw_engine *e;
 	struct tcp_pcb *listener;
 	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
 	uint8_t mac[6];
 
-	if (dpw_cli_parse(argc, argv, opts, &o, &cli, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
-		return 2;
-	}
-	if (cli.help) {
-		dpw_cli_usage(&cli, "[--echo-port PORT] --iface NAME --ip A.B.C.D/N", opts);
-		return 0;
-	}
-	e = dpw_cli_start(&cli, err, sizeof(err));
+	dpw_engine_opts_init(&eng, argv[0]);
+	cli.other = dpw_engine_cli(&eng);
+	dpw_cli_parse_or_exit(&cli, "dpwsk-rawecho", argc, argv);
+	e = dpw_engine_opts_start(&eng, err, sizeof(err));
 	if (e == NULL) {
 		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
 		return 1;
 	}
-	dpw_cli_stop_on_signals(e);
+	dpw_signals_install();
 
 	listener = listen_on(o.port, err, sizeof(err));
 	if (listener == NULL) {
 		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
-		dpw_cli_finish(&cli, e);
+		dpw_engine_opts_stop(e);
 		return 1;
 	}
 
 	dpw_engine_mac(e, mac);
-	inet_ntop(AF_INET, &cli.engine.ipv4_addr, ip, sizeof(ip));
+	inet_ntop(AF_INET, &eng.engine.ipv4_addr, ip, sizeof(ip));
 	/* Tests wait for this line instead of sleeping. */
 	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u\n",
-	       cli.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], o.port);
+	       eng.engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], o.port);
 	fflush(stdout);
 
-	dpw_cli_run(e);
-	dpw_cli_finish(&cli, e);
+	while (!dpw_signals_stopping()) {
+		dpw_engine_poll(e);
+		if (dpw_signals_take_stats())
+			dpw_engine_print_stats(e);
+	}
+	dpw_engine_opts_stop(e);
 	return 0;
 }

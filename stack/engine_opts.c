@@ -1,0 +1,277 @@
+/* The engine's options, by name (see dpw/engine_opts.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+
+#include "dpw/engine_opts.h"
+
+/* The af_packet vdev that --iface creates. */
+#define IFACE_PORT_NAME "net_af_packet0"
+/* Frames in each of its kernel rings (PMD default 512). A burst of small segments (a connect
+ * storm, a load generator's RSTs) overflows 512 while the lcore is busy, and the kernel drops
+ * them; 4096 frames of 2 KiB is 8 MiB per direction. Drops still show as rx_missed. */
+#define IFACE_FRAMES 4096u
+
+int dpw_parse_ipv4(const char *s, uint32_t *addr)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*addr = a.s_addr;
+	return 0;
+}
+
+int dpw_parse_ipv4_prefix(const char *s, uint32_t *addr, uint32_t *mask)
+{
+	char buf[INET_ADDRSTRLEN + 4];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char *end;
+	long prefix;
+
+	if (slash == NULL || (size_t)(slash - s) >= INET_ADDRSTRLEN)
+		return -1;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (dpw_parse_ipv4(buf, addr) != 0)
+		return -1;
+	errno = 0;
+	prefix = strtol(slash + 1, &end, 10);
+	if (errno != 0 || end == slash + 1 || *end != '\0' || prefix < 1 || prefix > 32)
+		return -1;
+	*mask = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+	return 0;
+}
+
+int dpw_parse_ipv6_prefix(const char *s, uint8_t addr[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	size_t len = s == NULL ? 0 : slash ? (size_t)(slash - s) : strlen(s);
+	struct in6_addr a;
+
+	if (s == NULL || len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	/* lwIP decides what is on the link by the first 64 bits, whatever the prefix says. */
+	if (slash != NULL && strcmp(slash + 1, "64") != 0)
+		return -1;
+	if (inet_pton(AF_INET6, buf, &a) != 1 || IN6_IS_ADDR_UNSPECIFIED(&a) ||
+	    IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_LOOPBACK(&a) ||
+	    IN6_IS_ADDR_V4MAPPED(&a))
+		return -1;
+	memcpy(addr, &a, 16);
+	return 0;
+}
+
+static int parse_u16(const char *s, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v == 0 || v > UINT16_MAX)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int add_eal_arg(struct dpw_engine_opts *o, char *arg, char *err, size_t errlen)
+{
+	if (o->eal_argc >= DPW_ENGINE_MAX_EAL_ARGS) {
+		snprintf(err, errlen, "too many EAL arguments (at most %d)",
+			 DPW_ENGINE_MAX_EAL_ARGS);
+		return -1;
+	}
+	o->eal_argv[o->eal_argc++] = arg;
+	o->eal_argv[o->eal_argc] = NULL;
+	return 0;
+}
+
+void dpw_engine_opts_init(struct dpw_engine_opts *o, const char *prog)
+{
+	memset(o, 0, sizeof(*o));
+	o->prog = prog != NULL ? prog : "dpwsk";
+}
+
+int dpw_engine_opt_arity(const char *name)
+{
+	static const char *const with_value[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
+						  "rx-desc", "tx-desc", "mtu" };
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (strcmp(name, with_value[i]) == 0)
+			return 1;
+	return strcmp(name, "verbose") == 0 ? 0 : -1;
+}
+
+int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *val, char *err,
+		       size_t errlen)
+{
+	int arity = dpw_engine_opt_arity(name);
+
+	if (arity < 0) {
+		snprintf(err, errlen, "unknown option '--%s' (see --help)", name);
+		return -1;
+	}
+	if (arity == 1 && val == NULL) {
+		snprintf(err, errlen, "--%s needs a value", name);
+		return -1;
+	}
+	if (strcmp(name, "iface") == 0) {
+		o->iface = val;
+	} else if (strcmp(name, "port") == 0) {
+		o->port = val;
+	} else if (strcmp(name, "ip") == 0) {
+		if (dpw_parse_ipv4_prefix(val, &o->engine.ipv4_addr, &o->engine.ipv4_netmask) != 0) {
+			snprintf(err, errlen, "bad --ip '%s': expected A.B.C.D/PREFIX", val);
+			return -1;
+		}
+	} else if (strcmp(name, "ip6") == 0) {
+		if (dpw_parse_ipv6_prefix(val, o->engine.ipv6_addr) != 0) {
+			snprintf(err, errlen, "bad --ip6 '%s': expected a global IPv6 address, "
+				 "ADDR/64 (lwIP's links are /64)", val);
+			return -1;
+		}
+	} else if (strcmp(name, "gw") == 0) {
+		if (dpw_parse_ipv4(val, &o->engine.ipv4_gateway) != 0) {
+			snprintf(err, errlen, "bad --gw '%s': expected A.B.C.D", val);
+			return -1;
+		}
+	} else if (strcmp(name, "lcores") == 0) {
+		o->lcores = val;
+	} else if (strcmp(name, "rx-desc") == 0 || strcmp(name, "tx-desc") == 0 ||
+		   strcmp(name, "mtu") == 0) {
+		uint16_t *dst = name[0] == 'r' ? &o->engine.rx_desc :
+				name[0] == 't' ? &o->engine.tx_desc : &o->engine.mtu;
+		if (parse_u16(val, dst) != 0) {
+			snprintf(err, errlen, "bad --%s '%s': expected a number 1-65535", name, val);
+			return -1;
+		}
+	} else {
+		o->verbose = true;
+	}
+	return 0;
+}
+
+int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_argv, char *err,
+			   size_t errlen)
+{
+	if (o->iface != NULL && o->port != NULL) {
+		snprintf(err, errlen, "give either --iface or --port, not both");
+		return -1;
+	}
+	if (o->iface == NULL && o->port == NULL) {
+		snprintf(err, errlen, "no port: give --iface NAME or --port DEVICE");
+		return -1;
+	}
+	if (o->engine.ipv4_addr == 0) {
+		snprintf(err, errlen, "no address: give --ip A.B.C.D/PREFIX");
+		return -1;
+	}
+	/* An interface that does not exist would otherwise surface as a vague EAL probe error. */
+	if (o->iface != NULL && if_nametoindex(o->iface) == 0) {
+		snprintf(err, errlen, "interface '%s' does not exist (in this network namespace)",
+			 o->iface);
+		return -1;
+	}
+
+	/* The EAL argument list: program name, then the user's EAL arguments or our defaults,
+	 * then the af_packet vdev for --iface. */
+	o->eal_argc = 0;
+	if (add_eal_arg(o, (char *)o->prog, err, errlen) != 0)
+		return -1;
+	if (eal_argc > 0) {
+		for (int i = 0; i < eal_argc; i++)
+			if (add_eal_arg(o, eal_argv[i], err, errlen) != 0)
+				return -1;
+	} else {
+		/* No hugepages, no PCI scan, no shared config: runs anywhere, leaves no files
+		 * (DPDK removes its telemetry socket at exit, eal.c the directory). */
+		static char *defaults[] = { "--no-huge", "--no-pci", "--no-shconf", "-m", "512",
+					    "--log-level=*:warning" };
+		for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++)
+			if (add_eal_arg(o, defaults[k], err, errlen) != 0)
+				return -1;
+		snprintf(o->storage[0], sizeof(o->storage[0]), "--file-prefix=dpwsk-%d",
+			 (int)getpid());
+		if (add_eal_arg(o, o->storage[0], err, errlen) != 0)
+			return -1;
+		snprintf(o->storage[1], sizeof(o->storage[1]), "-l%s",
+			 o->lcores ? o->lcores : "0");
+		if (add_eal_arg(o, o->storage[1], err, errlen) != 0)
+			return -1;
+	}
+	if (o->iface != NULL) {
+		snprintf(o->storage[2], sizeof(o->storage[2]),
+			 "--vdev=" IFACE_PORT_NAME ",iface=%s,qpairs=1,framecnt=%u", o->iface,
+			 IFACE_FRAMES);
+		if (add_eal_arg(o, o->storage[2], err, errlen) != 0)
+			return -1;
+		o->engine.port_name = IFACE_PORT_NAME;
+	} else {
+		o->engine.port_name = o->port;
+	}
+	return 0;
+}
+
+void dpw_engine_opts_usage(FILE *f)
+{
+	fprintf(f,
+		"\nport and stack:\n"
+		"  --iface NAME             attach Linux interface NAME (net_af_packet)\n"
+		"  --port DEVICE            use an ethdev the EAL arguments create (PCI address, vdev)\n"
+		"  --ip A.B.C.D/N           the stack's address and prefix (required)\n"
+		"  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"
+		"  --gw A.B.C.D             default gateway\n"
+		"  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
+		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
+		"  --mtu N                  port MTU (default: the device's)\n"
+		"  --verbose                show DPDK's start-up log\n"
+		"  -- EAL ARGS...           EAL arguments, replacing the defaults\n"
+		"                           (--no-huge --no-pci --no-shconf -m 512)\n"
+		"\ncounters: kill -USR1 prints them; while running, also through DPDK telemetry:\n"
+		"  dpdk-telemetry.py -f dpwsk-PID, then /dpwsk/stats (and /dpwsk/wsk)\n");
+}
+
+struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, size_t errlen)
+{
+	struct dpw_engine *e;
+
+	if (o->verbose)
+		setenv("DPW_VERBOSE", "1", 1);
+	if (dpw_eal_init(o->eal_argc, o->eal_argv, err, errlen) < 0)
+		return NULL;
+	e = dpw_engine_create(&o->engine, err, errlen);
+	if (e == NULL)
+		dpw_eal_cleanup();
+	return e;
+}
+
+void dpw_engine_print_stats(struct dpw_engine *e)
+{
+	struct dpw_engine_stats s;
+	char line[1024];
+
+	dpw_engine_get_stats(e, &s);
+	dpw_engine_format_stats(&s, line, sizeof(line));
+	printf("dpwsk: stats %s\n", line);
+	fflush(stdout);
+}
+
+void dpw_engine_opts_stop(struct dpw_engine *e)
+{
+	dpw_engine_shutdown(e);
+	dpw_engine_print_stats(e);
+	dpw_engine_destroy(e);
+	dpw_eal_cleanup();
+}
