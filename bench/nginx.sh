@@ -46,12 +46,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[[ "$REQS" =~ ^[0-9]+$ ]] && [ "$REQS" -ge 64 ] && [ "$REQS" -le 10000000 ] || die "--requests: 64 to 10000000"
-[[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 20 ] || die "--runs: 1 to 20"
-[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] || die "--seconds: 1 to 600"
-[[ "$CONC" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--concurrency: a list like 1,4,16"
-IFS=, read -r -a CONCS <<<"$CONC"
-for c in "${CONCS[@]}"; do [ "$c" -ge 1 ] && [ "$c" -le 16384 ] || die "--concurrency: $c"; done
+need_int --requests "$REQS" 64 10000000
+need_int --runs "$RUNS" 1 20
+need_int --seconds "$SECS" 1 600
+concurrency_list "$CONC"
 has() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 BUILD=${DPW_BUILD:-$SRC/build}

@@ -138,3 +138,18 @@ CHILD_CPU=(sh -c '"$@"; rc=$?; set -- $(sed "s/^.*) //" /proc/$$/stat); echo "ch
 
 # jget FILE KEY: a number from the last JSON line of FILE (a program's --json summary).
 jget() { grep '^{' "$1" 2>/dev/null | tail -n1 | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"; }
+
+# need_int OPTION VALUE MIN MAX: VALUE is a whole number from MIN to MAX, or the script's
+# die says so.
+need_int() {
+	[[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || die "$1: $3 to $4"
+}
+
+# concurrency_list VALUE: a comma-separated list of connections in flight (1 to 16384 each)
+# into the array CONCS.
+concurrency_list() {
+	local c
+	[[ "$1" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--concurrency: a list like 1,4,16"
+	IFS=, read -r -a CONCS <<<"$1"
+	for c in "${CONCS[@]}"; do [ "$c" -ge 1 ] && [ "$c" -le 16384 ] || die "--concurrency: $c"; done
+}

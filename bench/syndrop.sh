@@ -38,12 +38,10 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[[ "$BACKLOG" =~ ^[0-9]+$ ]] && [ "$BACKLOG" -ge 1 ] && [ "$BACKLOG" -le 4096 ] || die "--backlog: 1 to 4096"
-[[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 20 ] || die "--runs: 1 to 20"
-[[ "$SECS" =~ ^[0-9]+$ ]] && [ "$SECS" -ge 1 ] && [ "$SECS" -le 600 ] || die "--seconds: 1 to 600"
-[[ "$CONC" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--concurrency: a list like 64,256"
-IFS=, read -r -a CONCS <<<"$CONC"
-for c in "${CONCS[@]}"; do [ "$c" -ge 1 ] && [ "$c" -le 16384 ] || die "--concurrency: $c"; done
+need_int --backlog "$BACKLOG" 1 4096
+need_int --runs "$RUNS" 1 20
+need_int --seconds "$SECS" 1 600
+concurrency_list "$CONC"
 
 BUILD=${DPW_BUILD:-$SRC/build}
 CONNCLOSE=$BUILD/apps/connclose/dpwsk-connclose
