@@ -1,5 +1,5 @@
 /* The socket core: a socket's life, whatever carries it. Event callbacks are bracketed here
- * (C5), requests wait here cancellably, and WskCloseSocket runs here on the lcore (WSK-SPEC
+ * (C5), requests wait here cancellably, and WskCloseSocket runs here on the lcore (contract
  * §3), in order:
  *   1. a close called inside one of the socket's own event callbacks waits until that
  *      callback has returned (C5);
