@@ -6,6 +6,20 @@
 #include "provider_internal.h"
 #include "socket_internal.h"
 
+/* WskGetLocalAddress, WskGetRemoteAddress: the addresses are the socket's, whatever its
+ * transport (the transport records them as it binds and connects). */
+static void get_address(struct dpw_req *r, bool local)
+{
+	struct dpw_socket *s = r->sock;
+
+	if (local ? !s->has_local : !s->has_remote) {
+		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
+		return;
+	}
+	dpw_copy_sockaddr(r->u.addr.addr, local ? &s->local_addr : &s->remote_addr);
+	dpw_req_complete(r, STATUS_SUCCESS, 0);
+}
+
 void dpw_execute(struct dpw_req *r)
 {
 	switch (r->op) {
@@ -52,9 +66,11 @@ void dpw_execute(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_INVALID_HANDLE, 0);
 		return;
 	}
-	if (r->op == DPW_OP_CONTROL_SOCKET) {
-		dpw_control_execute(r);
-		return;
+	switch (r->op) {
+	case DPW_OP_CONTROL_SOCKET: dpw_control_execute(r); return;
+	case DPW_OP_GET_LOCAL_ADDRESS: get_address(r, true); return;
+	case DPW_OP_GET_REMOTE_ADDRESS: get_address(r, false); return;
+	default: break;
 	}
 	if (r->sock->tp->execute == NULL) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0);   /* a basic socket */

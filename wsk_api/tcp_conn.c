@@ -457,18 +457,6 @@ static void do_disconnect(struct dpw_req *r)
 	dpw_tcp_tx_pump(s);
 }
 
-static void do_get_address(struct dpw_req *r, bool local)
-{
-	struct dpw_socket *s = r->sock;
-
-	if (local ? !s->has_local : !s->has_remote) {
-		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
-		return;
-	}
-	dpw_copy_sockaddr(r->u.addr.addr, local ? &s->local_addr : &s->remote_addr);
-	dpw_req_complete(r, STATUS_SUCCESS, 0);
-}
-
 static void execute(struct dpw_req *r)
 {
 	switch (r->op) {
@@ -479,8 +467,6 @@ static void execute(struct dpw_req *r)
 	case DPW_OP_SEND: dpw_tcp_send(r); break;
 	case DPW_OP_RECEIVE: dpw_tcp_receive(r); break;
 	case DPW_OP_DISCONNECT: do_disconnect(r); break;
-	case DPW_OP_GET_LOCAL_ADDRESS: do_get_address(r, true); break;
-	case DPW_OP_GET_REMOTE_ADDRESS: do_get_address(r, false); break;
 	default: dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0); break;
 	}
 }

@@ -97,21 +97,39 @@ static void lend_all(struct dpw_client *c, struct dpw_indication *first, bool le
 /* Data a client retained counts against the connection's receive window until it gives it
  * back: the peer can have no more outstanding than the window, and a client that holds on to
  * everything holds at most that much of the mbuf pool, not all of it. */
-static void reopen_window(const struct dpw_indication *d)
+static void reopen_window(struct dpw_socket *s, uint32_t gen, uint32_t bytes)
 {
-	struct dpw_socket *s = d->sock;
-
-	if (atomic_load_explicit(&s->gen, memory_order_relaxed) == d->gen && !dpw_socket_gone(s))
-		window_update(s, d->p->len);
+	if (bytes > 0 && atomic_load_explicit(&s->gen, memory_order_relaxed) == gen &&
+	    !dpw_socket_gone(s))
+		window_update(s, bytes);
 }
 
 void dpw_tcp_release(struct dpw_req *r)
 {
-	/* C9: whatever became of the socket, the indications and their data go now. */
-	for (struct dpw_indication *d = (struct dpw_indication *)r->u.release.list; d != NULL;
-	     d = (struct dpw_indication *)d->di.Next)
-		reopen_window(d);
-	free_indications((struct dpw_indication *)r->u.release.list, true);
+	struct dpw_indication *d = (struct dpw_indication *)r->u.release.list;
+	struct dpw_socket *s = NULL;
+	uint32_t gen = 0, bytes = 0;
+
+	/* C9: whatever became of the socket, the indications and their data go now. One walk;
+	 * the window reopens once per run of one connection's indications (a list usually holds
+	 * one connection's), not once per segment. */
+	while (d != NULL) {
+		struct dpw_indication *next = (struct dpw_indication *)d->di.Next;
+
+		if (d->sock != s || d->gen != gen) {
+			if (s != NULL)
+				reopen_window(s, gen, bytes);
+			s = d->sock;
+			gen = d->gen;
+			bytes = 0;
+		}
+		bytes += d->p->len;
+		d->di.Next = NULL;
+		free_indications(d, true);
+		d = next;
+	}
+	if (s != NULL)
+		reopen_window(s, gen, bytes);
 	dpw_req_free(r);
 }
 

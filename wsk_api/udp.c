@@ -655,18 +655,6 @@ static NTSTATUS set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T le
 	return STATUS_SUCCESS;
 }
 
-static void do_get_local_address(struct dpw_req *r)
-{
-	struct dpw_socket *s = r->sock;
-
-	if (!s->has_local) {
-		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);   /* F1 */
-		return;
-	}
-	dpw_copy_sockaddr(r->u.addr.addr, &s->local_addr);
-	dpw_req_complete(r, STATUS_SUCCESS, 0);
-}
-
 static void execute(struct dpw_req *r)
 {
 	switch (r->op) {
@@ -674,7 +662,6 @@ static void execute(struct dpw_req *r)
 	case DPW_OP_SEND_TO: do_send_to(r); break;
 	case DPW_OP_SEND_MESSAGES: do_send_messages(r); break;
 	case DPW_OP_RECEIVE_FROM: do_receive_from(r); break;
-	case DPW_OP_GET_LOCAL_ADDRESS: do_get_local_address(r); break;
 	default: dpw_req_complete(r, STATUS_INVALID_DEVICE_REQUEST, 0); break;
 	}
 }
