@@ -3,9 +3,11 @@
 
     plot_scale.py scale.json scale.png [NOTE]
 
-Left: rate(N)/rate(0), the Linux client's connect/close rate into dpwsk-echo with N other
-connections held open, divided by the rate with none, against N (symmetric-log axis, so N = 0
-has a place), with the issue's targets (>= 0.9 at 100,000 held, >= 0.8 at 1,000,000) marked.
+Left: rate(N)/rate(0) against N (symmetric-log axis, so N = 0 has a place): (a) the Linux
+client's connect/close rate into dpwsk-echo with N other connections held open, and, when the
+run has it, (b) dpwsk-connclose's rate to a Linux server from an engine holding N; each
+divided by its rate with none, with the issue's targets (>= 0.9 at 100,000 held, >= 0.8 at
+1,000,000) marked.
 Right: dpwsk-echo's resident memory against N, with its growth per held connection.
 NOTE (optional) goes under the title: the machine, its load. Plain matplotlib, Agg backend.
 """
@@ -30,15 +32,24 @@ def main():
     rss = [x["rss_kib"] / 1024 for x in rows]
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.6), dpi=100, gridspec_kw={"width_ratios": [1.5, 1]})
-    title = "dpwsk-echo: connect/close rate with N connections held open (%g s per point)" % r["duration_s"]
+    title = "connect/close rate from/into an engine holding N connections open (%g s per point)" % r["duration_s"]
     if len(sys.argv) == 4:
         title += "\n" + sys.argv[3]
     fig.suptitle(title, fontsize=10)
 
-    a.plot(held, ratio, "o-", color="#dd8452", label="rate(N) / rate(0)")
+    a.plot(held, ratio, "o-", color="#dd8452", label="(a) Linux client -> dpwsk-echo holding N")
     for x, y, c in zip(held, ratio, rows):
         a.annotate("%.2f\n%.0f/s" % (y, c["conn_per_s"]), (x, y), fontsize=7, ha="center",
                    xytext=(0, 6), textcoords="offset points")
+    client = r.get("dpwsk_client") or []
+    if client:
+        bh = [x["held"] for x in client]
+        br = [x["ratio"] for x in client]
+        a.plot(bh, br, "s--", color="#55a868", label="(b) dpwsk-connclose holding N -> Linux")
+        for x, y, c in zip(bh, br, client):
+            a.annotate("%.0f/s" % c["conn_per_s"], (x, y), fontsize=7, ha="center",
+                       xytext=(0, -12), textcoords="offset points")
+        ratio = ratio + br
     a.plot([100000, 1000000], [0.9, 0.8], "v", color="#c44e52", markersize=9, label="target (at least)")
     a.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
     a.set_xscale("symlog", linthresh=10000)

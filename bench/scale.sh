@@ -1,11 +1,16 @@
 #!/bin/bash
-# Scale: the cost of a connection with many others open (issue 11). dpwsk-echo serves on the
-# namespace topology; the Linux peer holds N idle connections to it (from several source
-# addresses and processes: one address has ~28,000 ephemeral ports, one process 20,000
-# files), and at each N a Linux client (bench/linux/linux-connclose, 64 in flight, RST
-# close) measures the connect/close rate into dpwsk-echo for --duration seconds. Prints, per
-# N: held, conn/s, rate(N)/rate(0), connect p50/p99, dpwsk-echo's resident memory and its
-# growth per held connection since N=0.
+# Scale: the cost of a connection with many others open (issue 11), on the namespace topology.
+# The Linux peer holds N idle connections to a dpwsk engine (from several source addresses and
+# processes: one address has ~28,000 ephemeral ports, one process 20,000 files). At each N:
+#   (a) a Linux client (bench/linux/linux-connclose, 64 in flight, RST close) measures the
+#       connect/close rate into dpwsk-echo, the engine holding N;
+#   (c) linux-rr measures 1-byte request/response latency on one more connection to it;
+# then, in a second pass with dpwsk-echo gone, at each N again:
+#   (b) dpwsk-connclose, its own engine holding N (--hold-port 7 --hold N), measures its
+#       connect/close rate to a Linux server (bench/linux/linux-server) on the peer; the
+#       server's ListenDrops are shown, since a kernel that drops SYNs sets the pace then.
+# Prints, per N: conn/s and rate(N)/rate(0) for (a) and (b), connect p50/p99, RR p50/p99,
+# dpwsk-echo's resident memory and its growth per held connection since N=0.
 #
 #   sudo bench/scale.sh [--held "0 10000 45000"] [--duration 5] [--json FILE]
 #   (--json FILE also draws FILE with .png for .json: bench/plot_scale.py)
@@ -18,7 +23,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/bench/lib.sh"
+. "$here/bench/lib.sh"        # alive, wait_line, linux_server_start
+. "$here/bench/peer_lib.sh"   # counter
 build=${DPW_BUILD:-$here/build}
 held_list="0 10000 45000"
 duration=5
@@ -32,7 +38,8 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-for p in "$build/apps/echo/dpwsk-echo" "$build/bench/linux-connclose"; do
+for p in "$build/apps/echo/dpwsk-echo" "$build/bench/linux-connclose" "$build/bench/linux-rr" \
+    "$build/apps/connclose/dpwsk-connclose" "$build/bench/linux-server"; do
     [ -x "$p" ] || { echo "scale.sh: $p not built (scripts/setup.sh)" >&2; exit 1; }
 done
 if [ -z "${DPW_NS_STACK:-}" ]; then
@@ -48,14 +55,19 @@ ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv4.ip_local_port_range="40000 6099
 tmp=$(mktemp -d /tmp/dpw-scale.XXXXXX)
 pids=()
 ECHO_PID=
-cleanup() {
+CC_PID=
+LINUX_SERVER_PID=
+stop_pids() {   # stop_pids PID...: TERM, then wait for each
     local p
-    for p in "${pids[@]}" $ECHO_PID; do
+    for p in "$@"; do
         alive "$p" && kill -TERM "$p" 2>/dev/null
     done
-    for p in "${pids[@]}" $ECHO_PID; do
+    for p in "$@"; do
         wait "$p" 2>/dev/null || true
     done
+}
+cleanup() {
+    stop_pids "${pids[@]}" $ECHO_PID $CC_PID $LINUX_SERVER_PID
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -97,7 +109,8 @@ held=0
 start_holder() {   # start_holder COUNT: its PID in HOLDER_PID, output in $tmp/hold.N
     local addr=198.18.0.$((11 + holders / PER_ADDRESS))
     if [ $((holders % PER_ADDRESS)) = 0 ]; then
-        ip netns exec "$DPW_NS_PEER" ip addr add "$addr/$DPW_PREFIX" dev "$DPW_IF_PEER"
+        # replace: the second pass uses the first one's addresses again
+        ip netns exec "$DPW_NS_PEER" ip addr replace "$addr/$DPW_PREFIX" dev "$DPW_IF_PEER"
     fi
     ip netns exec "$DPW_NS_PEER" python3 "$here/bench/scale/hold.py" "$addr" \
         $((10000 + (holders % PER_ADDRESS) * 15000)) "$DPW_IP_STACK" 7 "$1" 3600 \
@@ -125,12 +138,18 @@ hold_up_to() {   # hold_up_to N: more holders until N connections are held
                 return 1
             fi
         done
-        echo "  held $held (dpwsk-echo: $(stats_line | grep -o 'tcp_pcbs=[0-9]*'))"
+        if [ -n "$ECHO_PID" ]; then
+            echo "  held $held (dpwsk-echo: $(stats_line | grep -o 'tcp_pcbs=[0-9]*'))"
+        else
+            echo "  held $held"
+        fi
     done
 }
 
-printf '%-8s %12s %10s %8s %12s %12s %10s %10s\n' held idle_pass/s conn/s ratio connect_p50 \
-    connect_p99 rss_MiB KiB/conn
+# --- (a) and (c): dpwsk-echo holds N -------------------------------------------------------
+echo "(a) linux-connclose -> dpwsk-echo holding N; (c) linux-rr on one more connection to it"
+printf '%-8s %12s %10s %8s %12s %12s %10s %10s %10s %10s\n' held idle_pass/s conn/s ratio \
+    connect_p50 connect_p99 rr_p50 rr_p99 rss_MiB KiB/conn
 rate0=
 rss0=
 results=()
@@ -145,16 +164,70 @@ for n in $held_list; do
     p99=$(sed -n 's/^connclose: connect_us .* p99=\([0-9.]*\).*/\1/p' "$out")
     rss=$(rss_kb)
     [ -n "$rate" ] || { echo "scale.sh: no rate at $n held: $(tail -n3 "$out")"; break; }
+    ip netns exec "$DPW_NS_PEER" "$build/bench/linux-rr" --mode rr --duration "$duration" \
+        "$DPW_IP_STACK:7" >"$tmp/rr.$n" 2>&1 || true
+    rr50=$(sed -n 's/^rr: .* p50_us=\([0-9.]*\).*/\1/p' "$tmp/rr.$n")
+    rr99=$(sed -n 's/^rr: .* p99_us=\([0-9.]*\).*/\1/p' "$tmp/rr.$n")
+    [ -n "$rr50" ] || { echo "scale.sh: no request/response figure at $n held: $(tail -n3 "$tmp/rr.$n")"; break; }
     [ -n "$rate0" ] || { rate0=$rate; rss0=$rss; }
     ratio=$(awk -v a="$rate" -v b="$rate0" 'BEGIN { printf "%.3f", a / b }')
     per=$(awk -v r="$rss" -v r0="$rss0" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (r - r0) / n; else printf "-" }')
-    printf '%-8s %12s %10.0f %8s %10sus %10sus %10.0f %10s\n' "$held" "$passes" "$rate" "$ratio" \
-        "$p50" "$p99" \
+    printf '%-8s %12s %10.0f %8s %10sus %10sus %8sus %8sus %10.0f %10s\n' "$held" "$passes" \
+        "$rate" "$ratio" "$p50" "$p99" "$rr50" "$rr99" \
         "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$per"
-    results+=("{\"held\": $held, \"idle_passes_per_s\": $passes, \"conn_per_s\": $rate, \"ratio\": $ratio, \"connect_p50_us\": $p50, \"connect_p99_us\": $p99, \"rss_kib\": $rss}")
+    results+=("{\"held\": $held, \"idle_passes_per_s\": $passes, \"conn_per_s\": $rate, \"ratio\": $ratio, \"connect_p50_us\": $p50, \"connect_p99_us\": $p99, \"rr_p50_us\": $rr50, \"rr_p99_us\": $rr99, \"rss_kib\": $rss}")
 done
+
+# --- (b): dpwsk-connclose's own engine holds N -----------------------------------------------
+# dpwsk-echo and its holders go; the Linux server comes up on the peer.
+stop_pids "${pids[@]}" $ECHO_PID
+pids=()
+ECHO_PID=
+held=0   # holders counts on: fresh source addresses and ports (the old ones sit in TIME_WAIT)
+linux_server_start "$build/bench/linux-server" 7100 "$tmp/server.out"
+echo "(b) dpwsk-connclose, its engine holding N -> linux-server (peer)"
+printf '%-8s %10s %8s %12s %12s %12s\n' held conn/s ratio connect_p50 connect_p99 \
+    server_drops
+brate0=
+bresults=()
+peer_dropped=0
+for n in $held_list; do
+    out=$tmp/dcc.$n
+    hold=()
+    [ "$n" -gt 0 ] && hold=(--hold-port 7 --hold "$n")
+    drops0=$(counter "$DPW_NS_PEER" TcpExtListenDrops)
+    ip netns exec "$DPW_NS_STACK" "$build/apps/connclose/dpwsk-connclose" --iface "$DPW_IF_STACK" \
+        --ip "$DPW_IP_STACK/$DPW_PREFIX" --concurrency 64 --duration "$duration" --mode rst \
+        "${hold[@]}" "$DPW_IP_PEER:7100" >"$out" 2>&1 &
+    CC_PID=$!
+    wait_line "$out" '^dpwsk: ready ' "$CC_PID" 20 ||
+        { cat "$out" >&2; echo "scale.sh: dpwsk-connclose did not start" >&2; break; }
+    if [ "$n" -gt 0 ] && ! hold_up_to "$n"; then
+        stop_pids $CC_PID
+        break
+    fi
+    # bounded: the run, then dpwsk-connclose's own 30 s limit on stragglers and its closes
+    wait_line "$out" 'conn_per_s=' "$CC_PID" $(( ${duration%.*} + 120 )) || true
+    wait "$CC_PID" 2>/dev/null || true
+    CC_PID=
+    drops=$(( $(counter "$DPW_NS_PEER" TcpExtListenDrops) - drops0 ))
+    [ "$drops" -eq 0 ] || peer_dropped=1
+    stop_pids "${pids[@]}"
+    pids=()
+    held=0
+    rate=$(sed -n 's/.* conn_per_s=\([0-9.]*\).*/\1/p' "$out")
+    p50=$(sed -n 's/^connclose: connect_us p50=\([0-9.]*\).*/\1/p' "$out")
+    p99=$(sed -n 's/^connclose: connect_us .* p99=\([0-9.]*\).*/\1/p' "$out")
+    [ -n "$rate" ] || { echo "scale.sh: no rate from dpwsk-connclose at $n held: $(tail -n3 "$out")"; break; }
+    [ -n "$brate0" ] || brate0=$rate
+    ratio=$(awk -v a="$rate" -v b="$brate0" 'BEGIN { printf "%.3f", a / b }')
+    printf '%-8s %10.0f %8s %10sus %10sus %12s\n' "$n" "$rate" "$ratio" "$p50" "$p99" "$drops"
+    bresults+=("{\"held\": $n, \"conn_per_s\": $rate, \"ratio\": $ratio, \"connect_p50_us\": $p50, \"connect_p99_us\": $p99, \"server_listen_drops\": $drops}")
+done
+[ $peer_dropped = 0 ] ||
+    echo "(b): the Linux server dropped SYNs in some runs (server_drops): there the peer, not dpwsk, set the pace"
 if [ -n "$json" ]; then
-    (IFS=,; echo "{\"build\": \"$build\", \"duration_s\": $duration, \"results\": [${results[*]}]}") >"$json"
+    (IFS=,; echo "{\"build\": \"$build\", \"duration_s\": $duration, \"results\": [${results[*]}], \"dpwsk_client\": [${bresults[*]:-}]}") >"$json"
 fi
 if [ -n "$json" ]; then
     # The picture next to the JSON (python3-matplotlib from Debian: scripts/setup.sh).

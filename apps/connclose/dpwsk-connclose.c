@@ -2,7 +2,8 @@
  * connection-rate benchmark (bench/linux/linux-connclose is the same load on kernel sockets).
  *
  *   dpwsk-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--rate N] [--json] PORT/EAL OPTIONS... A.B.C.D:PORT
+ *                   exchange] [--bytes K] [--rate N] [--json] [--hold-port P --hold H]
+ *                   PORT/EAL OPTIONS... A.B.C.D:PORT
  *   ... [IPV6]:PORT   (over IPv6: the engine needs --ip6, the connections are AF_INET6)
  *
  * N connection slots each run cycles back to back: WskSocketConnect (one request: socket,
@@ -20,7 +21,13 @@
  * status is 0 only if no cycle failed. At the end (--cycles reached, --duration passed, or
  * SIGINT/SIGTERM) no cycle starts and those in flight finish normally; any still in flight
  * 5 s later (a peer that stopped answering) fail as "unfinished_at_end": pending connects
- * are cancelled, connected sockets closed. Then the summary. */
+ * are cancelled, connected sockets closed. Then the summary.
+ *
+ * --hold-port P --hold H (bench/scale.sh): the engine also listens on P and keeps every
+ * connection made to it open and idle, and the load starts only once H are held, so that the
+ * connect/close rate is measured from an engine that holds H other connections. They are
+ * closed (RST) after the summary. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +68,13 @@ static struct {
 	bool aborting;            /* cycles still in flight 5 s after the end are cut short */
 	struct cc_schedule sched; /* open loop (--rate): the arrivals */
 	uint32_t *idle, nidle;    /* open loop: slots waiting for an arrival */
+	struct {                  /* --hold-port, --hold: idle connections kept open */
+		uint64_t port, want;
+		PWSK_SOCKET listener;
+		PWSK_SOCKET *socks;
+		size_t n, cap;
+		uint64_t refused;
+	} hold;
 } R;
 
 static IO_COMPLETION_ROUTINE on_connect, on_io, on_close;
@@ -266,6 +280,134 @@ static void abort_in_flight(void)
 	}
 }
 
+/* ---- held connections (--hold-port, --hold) --------------------------------------------- */
+
+static NTSTATUS on_hold_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKADDR remote,
+			       PWSK_SOCKET sock, PVOID *sock_ctx,
+			       const WSK_CLIENT_CONNECTION_DISPATCH **sock_dispatch)
+{
+	(void)ctx;
+	(void)flags;
+	(void)local;
+	(void)remote;
+	if (sock == NULL)
+		return STATUS_SUCCESS;   /* the listener is going away */
+	if (R.hold.n == R.hold.cap) {
+		size_t cap = R.hold.cap ? R.hold.cap * 2 : 4096;
+		PWSK_SOCKET *grown = realloc(R.hold.socks, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			R.hold.refused++;
+			return STATUS_REQUEST_NOT_ACCEPTED;   /* the provider resets it */
+		}
+		R.hold.socks = grown;
+		R.hold.cap = cap;
+	}
+	R.hold.socks[R.hold.n++] = sock;
+	*sock_ctx = NULL;
+	*sock_dispatch = NULL;   /* idle: no events wanted */
+	return STATUS_SUCCESS;
+}
+
+static const WSK_CLIENT_LISTEN_DISPATCH hold_events = { .WskAcceptEvent = on_hold_accept };
+
+static bool hold_listen(void)
+{
+	const WSK_PROVIDER_DISPATCH *d = R.app.npi.Dispatch;
+	WSK_EVENT_CALLBACK_CONTROL events = { (PNPIID)&NPI_WSK_INTERFACE_ID, WSK_EVENT_ACCEPT };
+	struct dpw_app_sync sy;
+	SOCKADDR_STORAGE sa;
+	NTSTATUS st;
+
+	st = d->WskControlClient(R.app.npi.Client, WSK_SET_STATIC_EVENT_CALLBACKS, sizeof(events),
+				 &events, 0, NULL, NULL, NULL);
+	if (st == STATUS_SUCCESS) {
+		d->WskSocket(R.app.npi.Client, R.remote.ss_family, SOCK_STREAM, IPPROTO_TCP,
+			     WSK_FLAG_LISTEN_SOCKET, NULL, &hold_events, NULL, NULL, NULL,
+			     dpw_app_sync_irp(&sy));
+		st = dpw_app_sync_poll(&R.app, &sy, NULL);
+	}
+	if (st != STATUS_SUCCESS) {
+		dpw_app_fail(&R.app, "listening socket for --hold-port: %s", DpwNtStatusName(st));
+		return false;
+	}
+	R.hold.listener = (PWSK_SOCKET)sy.irp.IoStatus.Information;
+	dpw_app_wsk_any(R.remote.ss_family, (uint16_t)R.hold.port, &sa);
+	DpwListenDispatch(R.hold.listener)->WskBind(R.hold.listener, (PSOCKADDR)&sa, 0,
+						     dpw_app_sync_irp(&sy));
+	st = dpw_app_sync_poll(&R.app, &sy, NULL);
+	if (st != STATUS_SUCCESS) {
+		dpw_app_fail(&R.app, "--hold-port %" PRIu64 ": %s", R.hold.port,
+			     DpwNtStatusName(st));
+		return false;
+	}
+	return true;
+}
+
+/* Poll until --hold connections are held, a line every second; false on a stop signal or
+ * when none came for 60 s (the holders gave up). */
+static bool hold_wait(void)
+{
+	uint64_t last = cc_now_ns(), quiet_since = last;
+	size_t last_n = 0;
+
+	while (R.hold.n < R.hold.want && !dpw_app_stopping()) {
+		uint64_t now;
+
+		dpw_app_poll(&R.app);
+		now = cc_now_ns();
+		if (R.hold.n != last_n) {
+			last_n = R.hold.n;
+			quiet_since = now;
+		} else if (now - quiet_since > 60000000000ull) {
+			dpw_app_fail(&R.app, "held %zu of %" PRIu64 ", none more for 60 s", R.hold.n,
+				     R.hold.want);
+			return false;
+		}
+		if (now - last >= 1000000000ull) {
+			printf("connclose: holding %zu of %" PRIu64 "\n", R.hold.n, R.hold.want);
+			fflush(stdout);
+			last = now;
+		}
+	}
+	printf("connclose: held %zu\n", R.hold.n);
+	fflush(stdout);
+	return R.hold.n >= R.hold.want;
+}
+
+/* Close the listener, then every held connection (open both ways: a RST each, C3). */
+static void hold_close(void)
+{
+	struct dpw_app_sync sy;
+
+	if (R.hold.listener != NULL) {
+		DpwListenDispatch(R.hold.listener)->WskCloseSocket(R.hold.listener,
+								   dpw_app_sync_irp(&sy));
+		dpw_app_sync_poll(&R.app, &sy, NULL);
+		R.hold.listener = NULL;
+	}
+	for (size_t i = 0; i < R.hold.n; i++) {
+		DpwConnectionDispatch(R.hold.socks[i])->WskCloseSocket(R.hold.socks[i],
+								       dpw_app_sync_irp(&sy));
+		dpw_app_sync_poll(&R.app, &sy, NULL);
+	}
+	R.hold.n = 0;
+	free(R.hold.socks);
+	R.hold.socks = NULL;
+}
+
+static int set_hold_port(void *ctx, const char *val, char *err, size_t errlen)
+{
+	(void)ctx;
+	return dpw_app_parse_u64("hold-port", val, 1, 65535, &R.hold.port, err, errlen);
+}
+
+static int set_hold(void *ctx, const char *val, char *err, size_t errlen)
+{
+	(void)ctx;
+	return dpw_app_parse_u64("hold", val, 1, 100000000, &R.hold.want, err, errlen);
+}
+
 static int setup_slots(void)
 {
 	uint32_t k = R.cfg.bytes;
@@ -309,15 +451,56 @@ static void free_slots(void)
 	free(R.tx);
 }
 
+/* The options both load generators take (cc_opts), and this one's own. */
+static struct dpw_cli_opt options[24];
+static int (*cc_validate)(void *ctx, char *err, size_t errlen);
+
+static int validate(void *ctx, char *err, size_t errlen)
+{
+	if (cc_validate(ctx, err, errlen) != 0)
+		return -1;
+	if ((R.hold.want != 0) != (R.hold.port != 0)) {
+		snprintf(err, errlen, "--hold and --hold-port go together");
+		return -1;
+	}
+	return 0;
+}
+
+static struct dpw_cli command_line(void)
+{
+	static const struct dpw_cli_opt own[] = {
+		{ "hold-port", true, "P", "also listen on port P and keep every connection made "
+		  "to it open, idle (with --hold)", set_hold_port },
+		{ "hold", true, "H", "start the load once H connections are held on --hold-port",
+		  set_hold },
+	};
+	struct dpw_cli cli = cc_cli(&R.cfg);
+	size_t n = 0;
+
+	for (const struct dpw_cli_opt *o = cc_opts; o->name != NULL; o++)
+		options[n++] = *o;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		options[n++] = own[i];
+	options[n] = (struct dpw_cli_opt){ NULL, false, NULL, NULL, NULL };
+	cc_validate = cli.validate;
+	cli.opts = options;
+	cli.validate = validate;
+	cli.synopsis = "[--concurrency N] [--cycles C] [--duration SECS] "
+		       "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
+		       "[--hold-port P --hold H] A.B.C.D:PORT|[IPV6]:PORT";
+	return cli;
+}
+
 int main(int argc, char **argv)
 {
-	struct dpw_cli cli = cc_cli(&R.cfg);
+	struct dpw_cli cli;
 	char what[160];
 	uint64_t deadline = 0, stop_at = 0, now;
 	int rc;
 
 	/* Every bad command line is one line and exit 2 before EAL is touched. */
 	cc_config_defaults(&R.cfg);
+	cli = command_line();
 	dpw_app_parse(&R.app, argc, argv, &cli);
 	dpw_app_start(&R.app, NULL, false);
 	if (setup_slots() != 0) {
@@ -337,6 +520,12 @@ int main(int argc, char **argv)
 	/* One pass first: the provider learns which thread is the lcore, so the first cycles'
 	 * calls already run inline. */
 	dpw_app_poll(&R.app);
+	if (R.hold.want != 0 && (!hold_listen() || !hold_wait())) {
+		hold_close();
+		free_slots();
+		dpw_app_finish(&R.app);
+		return 1;
+	}
 
 	cc_stats_begin(&R.st);
 	if (R.cfg.duration_s > 0)
@@ -372,6 +561,7 @@ int main(int argc, char **argv)
 		}
 	}
 	cc_stats_end(&R.st);
+	hold_close();
 	rc = dpw_app_finish(&R.app);
 	cc_summary(&R.cfg, &R.st, R.app.prog);
 	free_slots();
