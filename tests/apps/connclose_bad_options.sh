@@ -13,11 +13,12 @@ trap 'rm -rf "$DPW_TMP"' EXIT
 PORTOPTS=(--iface lo --ip 198.18.0.2/24 --ip6 2001:2::2/64)
 T=198.18.0.1:5000
 
-# expect_bad NAME PATTERN ARGS...: both programs, the same arguments.
+# expect_bad NAME PATTERN ARGS...: both programs, the same arguments (PROGS: which ones).
+PROGS=("$CONNCLOSE" "$LINUX_CONNCLOSE")
 expect_bad() {
 	local name=$1 pattern=$2 prog out err rc
 	shift 2
-	for prog in "$CONNCLOSE" "$LINUX_CONNCLOSE"; do
+	for prog in "${PROGS[@]}"; do
 		if [ "$prog" = "$CONNCLOSE" ]; then
 			timeout 20 "$prog" "${PORTOPTS[@]}" "$@" >"$DPW_TMP/out" 2>"$DPW_TMP/err"
 		else
@@ -79,6 +80,14 @@ expect_bad bytes-big 'bytes' --cycles 10 --mode exchange --bytes 65537 "$T"
 expect_bad json-value 'takes no value' --cycles 10 --json=yes "$T"
 expect_bad missing-value 'needs a value' "$T" --cycles
 expect_bad unknown 'unknown option' --cycles 10 --frobnicate "$T"
+# dpwsk-connclose's own: holding idle connections (bench/scale.sh (b)).
+PROGS=("$CONNCLOSE")
+expect_bad hold-no-port 'go together' --cycles 10 --hold 100 "$T"
+expect_bad hold-port-alone 'go together' --cycles 10 --hold-port 7 "$T"
+expect_bad hold-0 'hold' --cycles 10 --hold-port 7 --hold 0 "$T"
+expect_bad hold-port-big 'hold-port' --cycles 10 --hold-port 65536 --hold 10 "$T"
+PROGS=("$LINUX_CONNCLOSE")
+expect_bad hold-linux 'unknown option' --cycles 10 --hold-port 7 --hold 10 "$T"
 
 for prog in "$CONNCLOSE" "$LINUX_CONNCLOSE"; do
 	timeout 20 "$prog" --help >"$DPW_TMP/out" 2>"$DPW_TMP/err"
