@@ -313,12 +313,15 @@ NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVO
 		const WSK_EVENT_CALLBACK_CONTROL *ctl = in;
 
 		/* F7: only before the client's first socket; no IRP needed. */
-		if (ctl == NULL || in_len < sizeof(*ctl))
-			return STATUS_INVALID_PARAMETER;
-		if (c->static_locked)
-			return STATUS_INVALID_DEVICE_STATE;
-		c->static_events = ctl->EventMask & ~WSK_EVENT_DISABLE;
-		return STATUS_SUCCESS;
+		if (ctl == NULL || in_len < sizeof(*ctl)) {
+			st = STATUS_INVALID_PARAMETER;
+		} else if (c->static_locked) {
+			st = STATUS_INVALID_DEVICE_STATE;
+		} else {
+			c->static_events = ctl->EventMask & ~WSK_EVENT_DISABLE;
+			st = STATUS_SUCCESS;
+		}
+		break;
 	}
 	case WSK_CACHE_SD:
 		st = dpw_security_cache(c, in_len, in, out_len, out, out_used);
@@ -327,10 +330,12 @@ NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVO
 		st = dpw_security_release(c, in_len, in);
 		break;
 	default:
-		return STATUS_NOT_SUPPORTED;
+		st = STATUS_NOT_SUPPORTED;
+		break;
 	}
-	/* WSK says Irp must be NULL for these; one given anyway is completed with the result
-	 * (R3), so that a caller waiting for it is not left hanging. */
+	/* WSK says Irp must be NULL for these; one given anyway is completed with the result,
+	 * whatever it is, refusals included (R3), so that a caller waiting for it is not left
+	 * hanging. */
 	if (irp != NULL)
 		dpw_fail_call(c, irp, st);
 	return st;

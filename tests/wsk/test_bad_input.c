@@ -298,6 +298,12 @@ static void test_unsupported_option(void)
 	H_CHECK_STATUS(h_npi.Dispatch->WskControlClient(h_npi.Client, 0x7777, 0, NULL, 0, NULL,
 							NULL, NULL),
 		       STATUS_NOT_SUPPORTED);
+
+	h_test("an unknown WskControlClient code with an IRP: refused, and the IRP completes with "
+	       "the same status, once (WSK-F9, R3)");
+	EXPECT(STATUS_NOT_SUPPORTED,
+	       h_npi.Dispatch->WskControlClient(h_npi.Client, 0x7777, 0, NULL, 0, NULL, NULL,
+						IRP));
 }
 
 static void test_wrong_state(void)

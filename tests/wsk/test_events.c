@@ -398,10 +398,26 @@ static void test_static_callbacks(void)
 		H_CHECK(ev.seen_len == 6 && memcmp(ev.seen, "static", 6) == 0);
 
 		h_test("WSK_SET_STATIC_EVENT_CALLBACKS once a socket exists: refused (WSK-F7)");
-		H_CHECK(c2.npi.Dispatch->WskControlClient(c2.npi.Client,
-							  WSK_SET_STATIC_EVENT_CALLBACKS,
-							  sizeof(ctl), &ctl, 0, NULL, NULL,
-							  NULL) != STATUS_SUCCESS);
+		H_CHECK_STATUS(c2.npi.Dispatch->WskControlClient(c2.npi.Client,
+								 WSK_SET_STATIC_EVENT_CALLBACKS,
+								 sizeof(ctl), &ctl, 0, NULL, NULL,
+								 NULL),
+			       STATUS_INVALID_DEVICE_STATE);
+
+		h_test("the same with an IRP: the IRP completes with the refusal, once (R3)");
+		{
+			struct h_irp x;
+
+			h_irp_init(&x);
+			H_CHECK_STATUS(c2.npi.Dispatch->WskControlClient(
+					       c2.npi.Client, WSK_SET_STATIC_EVENT_CALLBACKS,
+					       sizeof(ctl), &ctl, 0, NULL, NULL, x.irp),
+				       STATUS_INVALID_DEVICE_STATE);
+			H_CHECK(h_wait(&x, 2000));
+			H_CHECK_STATUS(x.status, STATUS_INVALID_DEVICE_STATE);
+			H_CHECK(x.completions == 1);
+			h_irp_free(&x);
+		}
 
 		shutdown(fd, SHUT_WR);
 		H_CHECK(h_pump_until(disc_calls_reach, &want, 5000));   /* static too */
