@@ -795,6 +795,18 @@ NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask)
 								  h->irp), NULL);
 }
 
+SIZE_T h_receive_backlog(PWSK_SOCKET s)
+{
+	struct h_irp *h = irp_new();
+	SIZE_T v = (SIZE_T)-1;
+
+	if (sync_done(h, DpwConnectionDispatch(s)->WskControlSocket(
+				 s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0, 0, NULL, sizeof(v),
+				 &v, NULL, h->irp), NULL) != STATUS_SUCCESS)
+		return (SIZE_T)-1;
+	return v;
+}
+
 NTSTATUS h_connect_to_peer_ex(ULONG category, PVOID ctx, const VOID *dispatch, uint16_t port,
 			      PWSK_SOCKET *out)
 {

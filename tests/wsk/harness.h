@@ -120,6 +120,9 @@ NTSTATUS h_remote_address(PWSK_SOCKET s, SOCKADDR_IN *sa);
 NTSTATUS h_local_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
 NTSTATUS h_remote_address_sa(PWSK_SOCKET s, SOCKADDR_INET *sa);
 NTSTATUS h_set_events(PWSK_SOCKET s, ULONG mask);
+/* SIO_WSK_QUERY_RECEIVE_BACKLOG of a stream or connection socket: bytes received and not yet
+ * taken; (SIZE_T)-1 if the query failed. */
+SIZE_T h_receive_backlog(PWSK_SOCKET s);
 /* WskSendTo of len bytes on a datagram socket, to (a SOCKADDR_IN, SOCKADDR_IN6 or
  * SOCKADDR_INET; NULL: the socket's fixed address), waited for; *info the bytes sent. */
 NTSTATUS h_send_to(PWSK_SOCKET s, const void *data, size_t len, const void *to,

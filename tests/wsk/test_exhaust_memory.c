@@ -73,18 +73,6 @@ static bool received_at_least(void *want)
 	return atomic_load(&got.len) >= n;
 }
 
-static SIZE_T receive_backlog(PWSK_SOCKET s)
-{
-	struct h_irp *h = h_irp_new();
-	SIZE_T v = (SIZE_T)-1;
-
-	if (h_irp_done(h, DpwConnectionDispatch(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
-						  0, NULL, sizeof(v), &v, NULL, h->irp),
-		       NULL) != STATUS_SUCCESS)
-		return (SIZE_T)-1;
-	return v;
-}
-
 static void test_client_thread_out_of_memory(PWSK_SOCKET s, int fd)
 {
 	struct h_irp send_irp;
@@ -140,9 +128,9 @@ static void test_lcore_out_of_memory(PWSK_SOCKET s, int fd)
 	H_CHECK(peer_write_all(fd, "three", 5));
 	/* The data arrives and is held: it shows in the receive backlog. */
 	for (uint64_t end = h_now_ms() + 5000;
-	     receive_backlog(s) != 5 && h_now_ms() < end;)
+	     h_receive_backlog(s) != 5 && h_now_ms() < end;)
 		h_pump(10);
-	H_CHECK(receive_backlog(s) == 5);
+	H_CHECK(h_receive_backlog(s) == 5);
 	H_CHECK(fail_calloc_count() > failed0);
 	H_CHECK(atomic_load(&got.events) == events0);
 	fail_calloc_off();
@@ -151,7 +139,7 @@ static void test_lcore_out_of_memory(PWSK_SOCKET s, int fd)
 	H_CHECK(peer_write_all(fd, "four", 4));
 	H_CHECK(h_pump_until(received_at_least, "onetwothreefour", 5000));
 	H_CHECK(atomic_load(&got.len) == 15 && memcmp(got.data, "onetwothreefour", 15) == 0);
-	H_CHECK(receive_backlog(s) == 0);
+	H_CHECK(h_receive_backlog(s) == 0);
 }
 
 int main(int argc, char **argv)

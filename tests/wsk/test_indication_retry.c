@@ -41,18 +41,6 @@ static bool got_at_least(void *n)
 	return atomic_load(&got_len) >= *(size_t *)n;
 }
 
-static SIZE_T receive_backlog(PWSK_SOCKET s)
-{
-	struct h_irp *h = h_irp_new();
-	SIZE_T v = (SIZE_T)-1;
-
-	if (h_irp_done(h, DpwConnectionDispatch(s)->WskControlSocket(s, WskIoctl, SIO_WSK_QUERY_RECEIVE_BACKLOG, 0,
-						  0, NULL, sizeof(v), &v, NULL, h->irp),
-		       NULL) != STATUS_SUCCESS)
-		return (SIZE_T)-1;
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	size_t want;
@@ -82,16 +70,16 @@ int main(int argc, char **argv)
 	failed0 = fail_calloc_count();
 	fail_calloc_on(lcore);
 	H_CHECK(peer_write_all(fd, "request", 7));
-	for (uint64_t end = h_now_ms() + 5000; receive_backlog(s) != 7 && h_now_ms() < end;)
+	for (uint64_t end = h_now_ms() + 5000; h_receive_backlog(s) != 7 && h_now_ms() < end;)
 		h_pump(10);
-	H_CHECK(receive_backlog(s) == 7);          /* held, not lost */
+	H_CHECK(h_receive_backlog(s) == 7);          /* held, not lost */
 	H_CHECK(fail_calloc_count() > failed0);    /* the allocation really failed */
 	fail_calloc_off();
 
 	want = 10;
 	H_CHECK(h_pump_until(got_at_least, &want, 5000));
 	printf("receive event given %zu of 10 bytes; backlog %zu\n", atomic_load(&got_len),
-	       (size_t)receive_backlog(s));
+	       (size_t)h_receive_backlog(s));
 
 	H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
 	close(fd);
