@@ -7,6 +7,13 @@
 # how they split between the provider (wsk_api/), lwIP and the program itself. The
 # provider's target is 0.
 #
+# Then, for each build, where dpwsk-echo's CPU time goes (perf record -e cpu-clock, the function
+# the CPU was in, by part: bench/cpu_by_part.py): per request/response under 16 connections of
+# linux-rr, and per connection under linux-connclose (64 in flight, RST close) into it. In
+# microseconds per operation; the lcore polls without sleeping, so the figures include its
+# passes without work (compare builds under the same load, not absolute values;
+# DPW_CPU_TOP=N lists the N functions that took most, where those passes show).
+#
 #   sudo bench/provider-cost.sh [--seconds S] [--connections N] [BUILD_DIR...]
 #
 # Several build directories are measured one after the other in the same run (default: build),
@@ -137,3 +144,35 @@ PY
 done
 echo "(heap calls per request, in all and by the caller of the allocator: perf stat's exact count"
 echo " split in the proportions of the call stacks perf record kept)"
+
+# cpu_profile BUILD LABEL LOAD_CMD...: dpwsk-echo of BUILD under the load LOAD_CMD makes (a
+# linux-rr or linux-connclose command line without its duration and target, run in the peer's
+# namespace), its CPU time by part per operation.
+cpu_profile() {
+    local b=$1 label=$2 out=$tmp/echo.out ops
+    shift 2
+    ip netns exec "$DPW_NS_STACK" "$b/apps/echo/dpwsk-echo" --iface "$DPW_IF_STACK" \
+        --ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores 1 --tcp-port 7 --udp-port 0 >"$out" 2>&1 &
+    ECHO_PID=$!
+    wait_line "$out" '^dpwsk: ready ' "$ECHO_PID" 20 || { cat "$out" >&2; exit 1; }
+    ip netns exec "$DPW_NS_PEER" "$@" --duration 1 "$DPW_IP_STACK:7" >/dev/null 2>&1 || true   # warm up
+    perf record -q -e cpu-clock -F 20000 -p "$ECHO_PID" -o "$tmp/cpu.data" -- sleep "$secs" \
+        >/dev/null 2>&1 &
+    perf_pid=$!
+    ip netns exec "$DPW_NS_PEER" "$@" --duration "$secs" --json "$DPW_IP_STACK:7" \
+        >"$tmp/load.json" 2>&1 || true
+    wait "$perf_pid" || true
+    kill "$ECHO_PID"; wait "$ECHO_PID" 2>/dev/null || true; ECHO_PID=
+    ops=$( (grep '^{' "$tmp/load.json" || true) | tail -n1 |
+        sed -n 's/.*"\(transactions\|cycles\)":\([0-9]*\).*/\2/p')
+    [ -n "$ops" ] || { echo "provider-cost.sh: no result from $*: $(tail -n2 "$tmp/load.json")" >&2; exit 1; }
+    perf script -i "$tmp/cpu.data" -F period,ip,sym,dso 2>/dev/null >"$tmp/cpu.txt"
+    printf '%-32s %-18s %s\n' "$(printf %s "$b" | tail -c 32)" "$label" \
+        "$(python3 "$here/bench/cpu_by_part.py" "$b" "$tmp/cpu.txt" "$ops" "$secs")"
+}
+echo
+echo "dpwsk-echo's CPU time per operation, microseconds, by part (perf record -e cpu-clock)"
+for b in "${builds[@]}"; do
+    cpu_profile "$b" "request/response" "$b/bench/linux-rr" --connections 16
+    cpu_profile "$b" "connect/close" "$b/bench/linux-connclose" --concurrency 64 --mode rst
+done
