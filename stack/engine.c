@@ -77,9 +77,10 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	}
 	atomic_init(&e->stop, false);
 	e->tick_tsc = rte_get_tsc_hz() / DPW_TICK_HZ;
-	if (dpw_port_open(e, cfg, err, errlen) != 0) {
-		dpw_port_close(e);
-		rte_mempool_free(e->pool);
+	if (dpw_port_open(&e->port, cfg, DPW_MBUF_PRIV, dpw_engine_config_has_ipv6(cfg), err,
+			  errlen) != 0) {
+		dpw_port_close(&e->port);
+		rte_mempool_free(e->port.pool);
 		free(e);
 		return NULL;
 	}
@@ -105,7 +106,7 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 unsigned dpw_engine_poll(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
-	uint16_t n = dpw_port_rx(e, pkts, DPW_RX_BURST);
+	uint16_t n = dpw_port_rx(&e->port, pkts, DPW_RX_BURST);
 	uint64_t now;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -252,7 +253,7 @@ static void engine_shutdown(struct dpw_engine *e)
 	release_lwip_state(e);
 	dpw_netif_flush_tx(e);      /* the RSTs above */
 	dpw_netif_drop_tx(e);
-	dpw_port_close(e);
+	dpw_port_close(&e->port);
 	e->shut_down = true;
 	dpw_stats_publish(e);        /* the final figures, for readers on any thread */
 }
@@ -263,7 +264,7 @@ void dpw_engine_destroy(struct dpw_engine *e)
 		return;
 	dpw_telemetry_engine(NULL);
 	engine_shutdown(e);
-	rte_mempool_free(e->pool);
+	rte_mempool_free(e->port.pool);
 	if (current_engine == e)
 		current_engine = NULL;
 	free(e);
@@ -281,25 +282,25 @@ void *dpw_engine_netif(struct dpw_engine *e)
 
 void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6])
 {
-	memcpy(mac, e->mac.addr_bytes, 6);
+	memcpy(mac, e->port.mac.addr_bytes, 6);
 }
 
 uint16_t dpw_engine_port_id(const struct dpw_engine *e)
 {
-	return e->port_id;
+	return e->port.id;
 }
 
 struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e)
 {
-	return e->pool;
+	return e->port.pool;
 }
 
 void dpw_engine_input(struct dpw_engine *e, struct rte_mbuf *m)
 {
 	/* The zero-copy path keeps lwIP's pbuf in the mbuf's private area; an mbuf from a pool
 	 * without that room is copied into one of ours first. */
-	if (m->pool != e->pool && rte_pktmbuf_priv_size(m->pool) < DPW_MBUF_PRIV) {
-		struct rte_mbuf *copy = rte_pktmbuf_copy(m, e->pool, 0, UINT32_MAX);
+	if (m->pool != e->port.pool && rte_pktmbuf_priv_size(m->pool) < DPW_MBUF_PRIV) {
+		struct rte_mbuf *copy = rte_pktmbuf_copy(m, e->port.pool, 0, UINT32_MAX);
 
 		rte_pktmbuf_free(m);
 		if (copy == NULL) {

@@ -11,13 +11,13 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "dpw/engine.h"
+#include "errors.h"
+#include "port.h"
 
 /* The custom pbuf that wraps a received mbuf lives in the mbuf's private area, so RX needs
  * no allocation besides the mbuf itself (see netif_dpdk.c). */
 #define DPW_MBUF_PRIV RTE_ALIGN(sizeof(struct pbuf_custom), RTE_MBUF_PRIV_ALIGN)
 
-#define DPW_RX_BURST 32
-#define DPW_TX_BUF 512   /* frames lwIP produced that the port has not taken yet */
 
 #define DPW_STATS_WORDS (sizeof(struct dpw_engine_stats) / sizeof(uint64_t))
 #define DPW_TICK_HZ 1000   /* housekeeping passes (stats snapshot, TIME_WAIT bound) a second */
@@ -35,14 +35,8 @@ struct dpw_counters {
 };
 
 struct dpw_engine {
-	uint16_t port_id;
-	uint16_t rx_desc, tx_desc;
-	uint16_t mtu;
-	bool port_open;     /* found: close it on teardown */
-	bool port_started;
+	struct dpw_port port;
 	bool shut_down;
-	struct rte_mempool *pool;
-	struct rte_ether_addr mac;
 	struct netif netif;
 
 	/* TX frames waiting for the port, flushed at the end of each loop pass. */
@@ -56,7 +50,6 @@ struct dpw_engine {
 	unsigned nb_hooks;
 
 	struct dpw_counters c;
-	uint32_t mbuf_idle;
 
 	/* The stats as the polling thread last published them, for every other thread (stats.c):
 	 * a sequence lock over words read and written atomically, so a reader never sees a torn
@@ -75,16 +68,6 @@ struct dpw_engine {
 	bool on_pthread;
 	pthread_t thread;
 };
-
-/* port.c */
-int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, char *err,
-		  size_t errlen);
-void dpw_port_close(struct dpw_engine *e);
-/* Bursts, kept in port.c: rte_ethdev.h drags in <netinet/ip.h>, whose macros clash with
- * lwIP's protocol headers, so files that use lwIP's internals do not include it. */
-uint16_t dpw_port_rx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
-uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n);
-uint64_t dpw_port_rx_missed(struct dpw_engine *e);
 
 /* netif_dpdk.c */
 err_t dpw_netif_init(struct netif *netif);  /* netif_add() init callback; state = engine */
@@ -117,9 +100,5 @@ uint64_t dpw_lwip_errors(void);
 
 /* sys_arch.c */
 void dpw_sys_init(void);
-
-/* errors: format a one-line message into err (never NULL-terminated wrong) */
-void dpw_set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 #endif /* DPW_ENGINE_INTERNAL_H */

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "engine_internal.h"
+#include "errors.h"
 
 void dpw_set_err(char *err, size_t errlen, const char *fmt, ...)
 {

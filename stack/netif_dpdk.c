@@ -91,7 +91,7 @@ void dpw_netif_flush_tx(struct dpw_engine *e)
 
 	if (e->tx_count == 0)
 		return;
-	sent = dpw_port_tx(e, e->tx_pending, (uint16_t)e->tx_count);
+	sent = dpw_port_tx(&e->port, e->tx_pending, (uint16_t)e->tx_count);
 	for (uint16_t i = 0; i < sent; i++) {
 		e->c.tx_packets++;
 		e->c.tx_bytes += rte_pktmbuf_pkt_len(e->tx_pending[i]);
@@ -157,7 +157,7 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		LINK_STATS_INC(link.drop);
 		return ERR_MEM;
 	}
-	m = pbuf_to_mbufs(e->pool, p);
+	m = pbuf_to_mbufs(e->port.pool, p);
 	if (m == NULL) {
 		e->c.tx_dropped++;
 		LINK_STATS_INC(link.memerr);
@@ -179,9 +179,9 @@ err_t dpw_netif_init(struct netif *netif)
 	netif->output = etharp_output;
 	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = linkoutput;
-	netif->mtu = e->mtu;
+	netif->mtu = e->port.mtu;
 	netif->hwaddr_len = ETH_HWADDR_LEN;
-	memcpy(netif->hwaddr, e->mac.addr_bytes, ETH_HWADDR_LEN);
+	memcpy(netif->hwaddr, e->port.mac.addr_bytes, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
 		       NETIF_FLAG_LINK_UP;
 	return ERR_OK;

@@ -6,7 +6,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include "engine_internal.h"
+#include "errors.h"
+#include "port.h"
 
 #define DEFAULT_DESC 1024
 #define DEFAULT_EXTRA_MBUFS 16384
@@ -35,8 +36,8 @@ static int find_port(const struct dpw_engine_config *cfg, uint16_t *port, char *
 	return 0;
 }
 
-int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, char *err,
-		  size_t errlen)
+int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint16_t priv_size,
+		  bool all_multicast, char *err, size_t errlen)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -45,115 +46,115 @@ int dpw_port_open(struct dpw_engine *e, const struct dpw_engine_config *cfg, cha
 	unsigned nb_mbufs;
 	int ret;
 
-	if (find_port(cfg, &e->port_id, err, errlen) != 0)
+	if (find_port(cfg, &p->id, err, errlen) != 0)
 		return -1;
-	e->port_open = true;
-	ret = rte_eth_dev_info_get(e->port_id, &info);
+	p->open = true;
+	ret = rte_eth_dev_info_get(p->id, &info);
 	if (ret != 0) {
-		dpw_set_err(err, errlen, "port %u: cannot read device info: %s", e->port_id,
+		dpw_set_err(err, errlen, "port %u: cannot read device info: %s", p->id,
 			    rte_strerror(-ret));
 		return -1;
 	}
 
 	memset(&conf, 0, sizeof(conf));
-	ret = rte_eth_dev_configure(e->port_id, 1, 1, &conf);
+	ret = rte_eth_dev_configure(p->id, 1, 1, &conf);
 	if (ret != 0) {
-		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", e->port_id,
+		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", p->id,
 			    info.driver_name, rte_strerror(-ret));
 		return -1;
 	}
 	nb_rx = cfg->rx_desc ? cfg->rx_desc : DEFAULT_DESC;
 	nb_tx = cfg->tx_desc ? cfg->tx_desc : DEFAULT_DESC;
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(e->port_id, &nb_rx, &nb_tx);
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->id, &nb_rx, &nb_tx);
 	if (ret != 0) {
-		dpw_set_err(err, errlen, "port %u: queue depths %u/%u rejected: %s", e->port_id,
+		dpw_set_err(err, errlen, "port %u: queue depths %u/%u rejected: %s", p->id,
 			    nb_rx, nb_tx, rte_strerror(-ret));
 		return -1;
 	}
-	e->rx_desc = nb_rx;
-	e->tx_desc = nb_tx;
+	p->rx_desc = nb_rx;
+	p->tx_desc = nb_tx;
 
 	/* Enough mbufs to fill both rings, the TX buffer and every lcore's mempool cache, plus
 	 * what lwIP may hold (out-of-order segments, data the application has not read). */
 	nb_mbufs = nb_rx + nb_tx + DPW_TX_BUF + 2 * DPW_RX_BURST +
 		   MEMPOOL_CACHE * rte_lcore_count() +
 		   (cfg->extra_mbufs ? cfg->extra_mbufs : DEFAULT_EXTRA_MBUFS);
-	snprintf(name, sizeof(name), "dpw_mbuf_p%u", e->port_id);
-	e->pool = rte_pktmbuf_pool_create(name, nb_mbufs, MEMPOOL_CACHE, DPW_MBUF_PRIV,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(e->port_id));
-	if (e->pool == NULL) {
+	snprintf(name, sizeof(name), "dpw_mbuf_p%u", p->id);
+	p->pool = rte_pktmbuf_pool_create(name, nb_mbufs, MEMPOOL_CACHE, priv_size,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(p->id));
+	if (p->pool == NULL) {
 		dpw_set_err(err, errlen, "cannot create a pool of %u mbufs: %s (raise EAL -m?)",
 			    nb_mbufs, rte_strerror(rte_errno));
 		return -1;
 	}
 
-	ret = rte_eth_rx_queue_setup(e->port_id, 0, nb_rx, rte_eth_dev_socket_id(e->port_id),
-				     NULL, e->pool);
+	ret = rte_eth_rx_queue_setup(p->id, 0, nb_rx, rte_eth_dev_socket_id(p->id),
+				     NULL, p->pool);
 	if (ret == 0)
-		ret = rte_eth_tx_queue_setup(e->port_id, 0, nb_tx,
-					     rte_eth_dev_socket_id(e->port_id), NULL);
+		ret = rte_eth_tx_queue_setup(p->id, 0, nb_tx,
+					     rte_eth_dev_socket_id(p->id), NULL);
 	if (ret != 0) {
-		dpw_set_err(err, errlen, "port %u: queue setup failed: %s", e->port_id,
+		dpw_set_err(err, errlen, "port %u: queue setup failed: %s", p->id,
 			    rte_strerror(-ret));
 		return -1;
 	}
-	if (cfg->mtu != 0 && (ret = rte_eth_dev_set_mtu(e->port_id, cfg->mtu)) != 0) {
-		dpw_set_err(err, errlen, "port %u: MTU %u rejected: %s", e->port_id, cfg->mtu,
+	if (cfg->mtu != 0 && (ret = rte_eth_dev_set_mtu(p->id, cfg->mtu)) != 0) {
+		dpw_set_err(err, errlen, "port %u: MTU %u rejected: %s", p->id, cfg->mtu,
 			    rte_strerror(-ret));
 		return -1;
 	}
-	if (rte_eth_dev_get_mtu(e->port_id, &e->mtu) != 0 || e->mtu == 0)
-		e->mtu = RTE_ETHER_MTU;
-	ret = rte_eth_macaddr_get(e->port_id, &e->mac);
+	if (rte_eth_dev_get_mtu(p->id, &p->mtu) != 0 || p->mtu == 0)
+		p->mtu = RTE_ETHER_MTU;
+	ret = rte_eth_macaddr_get(p->id, &p->mac);
 	if (ret == 0)
-		ret = rte_eth_dev_start(e->port_id);
+		ret = rte_eth_dev_start(p->id);
 	if (ret != 0) {
-		dpw_set_err(err, errlen, "port %u (%s): start failed: %s", e->port_id,
+		dpw_set_err(err, errlen, "port %u (%s): start failed: %s", p->id,
 			    info.driver_name, rte_strerror(-ret));
 		return -1;
 	}
-	e->port_started = true;
+	p->started = true;
 	/* Neighbor Discovery asks for us at a multicast MAC (33:33:ff:...) that a NIC's unicast
 	 * filter drops. Drivers without the knob (af_packet) pass every frame anyway. */
-	if (dpw_engine_config_has_ipv6(cfg))
-		(void)rte_eth_allmulticast_enable(e->port_id);
+	if (all_multicast)
+		(void)rte_eth_allmulticast_enable(p->id);
 	/* Some drivers fill their RX ring at start: that share of the pool is "idle", the
 	 * baseline the leak checks compare against. */
-	e->mbuf_idle = rte_mempool_in_use_count(e->pool);
+	p->mbuf_idle = rte_mempool_in_use_count(p->pool);
 	return 0;
 }
 
 /* Stop and close the port (the driver frees the mbufs on its rings); the pool stays, so that
  * the caller can check that every mbuf came back. */
-void dpw_port_close(struct dpw_engine *e)
+void dpw_port_close(struct dpw_port *p)
 {
-	if (e->port_started) {
-		rte_eth_dev_stop(e->port_id);
-		e->port_started = false;
+	if (p->started) {
+		rte_eth_dev_stop(p->id);
+		p->started = false;
 	}
-	if (e->port_open) {
-		rte_eth_dev_close(e->port_id);
-		e->port_open = false;
+	if (p->open) {
+		rte_eth_dev_close(p->id);
+		p->open = false;
 	}
 }
 
-uint16_t dpw_port_rx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n)
+uint16_t dpw_port_rx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_rx_burst(e->port_id, 0, pkts, n);
+	return rte_eth_rx_burst(p->id, 0, pkts, n);
 }
 
-uint16_t dpw_port_tx(struct dpw_engine *e, struct rte_mbuf **pkts, uint16_t n)
+uint16_t dpw_port_tx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_tx_burst(e->port_id, 0, pkts, n);
+	return rte_eth_tx_burst(p->id, 0, pkts, n);
 }
 
 /* Frames the device dropped because its receive queue was full (af_packet: the kernel ring
  * overflowed). A system call for some PMDs: read at the stats snapshot's rate, not per pass. */
-uint64_t dpw_port_rx_missed(struct dpw_engine *e)
+uint64_t dpw_port_rx_missed(struct dpw_port *p)
 {
 	struct rte_eth_stats st;
 
-	if (!e->port_started || rte_eth_stats_get(e->port_id, &st) != 0)
+	if (!p->started || rte_eth_stats_get(p->id, &st) != 0)
 		return 0;
 	return st.imissed;
 }

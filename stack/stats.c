@@ -79,9 +79,9 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 			lwip_stats.ip.drop + lwip_stats.ip6.drop + lwip_stats.tcp.drop +
 			lwip_stats.udp.drop + s->drop_icmp;
 
-	s->mbuf_total = e->pool != NULL ? e->pool->size : 0;
-	s->mbuf_in_use = e->pool != NULL ? rte_mempool_in_use_count(e->pool) : 0;
-	s->mbuf_idle = e->shut_down ? 0 : e->mbuf_idle;
+	s->mbuf_total = e->port.pool != NULL ? e->port.pool->size : 0;
+	s->mbuf_in_use = e->port.pool != NULL ? rte_mempool_in_use_count(e->port.pool) : 0;
+	s->mbuf_idle = e->shut_down ? 0 : e->port.mbuf_idle;
 	s->tcp_pcbs_in_use = pool_used(MEMP_TCP_PCB);
 	s->tcp_pcbs_timed = tcp_timer_pcbs_count;
 	s->tcp_time_wait = tcp_tw_pcbs_count;
@@ -152,8 +152,8 @@ void dpw_stats_publish(struct dpw_engine *e)
 	uintptr_t self = (uintptr_t)pthread_self();
 	uint32_t seq;
 
-	if (e->port_started)
-		e->c.rx_missed = dpw_port_rx_missed(e);
+	if (e->port.started)
+		e->c.rx_missed = dpw_port_rx_missed(&e->port);
 	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
 		atomic_store_explicit(&e->poller, self, memory_order_relaxed);
 	read_live(e, (struct dpw_engine_stats *)words);

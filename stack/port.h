@@ -1,0 +1,44 @@
+/* The port: one poll-mode driver's device with its mbuf pool, one RX and one TX queue
+ * (port.c). Below the engine: it knows nothing of lwIP or of the engine that owns it. */
+#ifndef DPW_PORT_H
+#define DPW_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dpw/engine.h"
+
+/* What its user holds of the pool beside the rings, counted into the pool's size: an RX
+ * burst, and frames made but not yet taken by the device (the engine's TX buffer). */
+#define DPW_RX_BURST 32
+#define DPW_TX_BUF 512
+
+struct dpw_port {
+	uint16_t id;
+	uint16_t rx_desc, tx_desc;
+	uint16_t mtu;
+	bool open;          /* found: close it on teardown */
+	bool started;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	uint32_t mbuf_idle; /* mbufs the queues hold with no traffic (stats: what "idle" means) */
+};
+
+/* Find the port cfg names, make its pool (priv_size bytes of private area an mbuf), set up
+ * and start one queue each way; multicast on (all_multicast) when IPv6 needs it. 0, or -1
+ * with a reason in err. */
+int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint16_t priv_size,
+		  bool all_multicast, char *err, size_t errlen);
+void dpw_port_close(struct dpw_port *p);
+/* Bursts, kept in port.c: rte_ethdev.h drags in <netinet/ip.h>, whose macros clash with
+ * lwIP's protocol headers, so files that use lwIP's internals do not include it. */
+uint16_t dpw_port_rx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dpw_port_tx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n);
+/* Frames the device dropped because its receive queue was full. */
+uint64_t dpw_port_rx_missed(struct dpw_port *p);
+
+#endif /* DPW_PORT_H */
