@@ -78,7 +78,12 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	atomic_init(&e->stop, false);
 	e->tick_tsc = rte_get_tsc_hz() / DPW_TICK_HZ;
 	if (dpw_port_open(&e->port, cfg, DPW_MBUF_PRIV, dpw_engine_config_has_ipv6(cfg), err,
-			  errlen) != 0) {
+			  errlen) != 0 ||
+	    (cfg->capture_path != NULL &&
+	     (e->capture = dpw_capture_open(cfg->capture_path,
+					    cfg->capture_limit ? cfg->capture_limit
+							       : DPW_CAPTURE_DEFAULT_LIMIT,
+					    err, errlen)) == NULL)) {
 		dpw_port_close(&e->port);
 		rte_mempool_free(e->port.pool);
 		free(e);
@@ -109,6 +114,8 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	uint16_t n = dpw_port_rx(&e->port, pkts, DPW_RX_BURST);
 	uint64_t now;
 
+	if (e->capture != NULL && n > 0)
+		dpw_capture_frames(e->capture, e->port.id, pkts, n, false);
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -253,6 +260,11 @@ static void engine_shutdown(struct dpw_engine *e)
 	release_lwip_state(e);
 	dpw_netif_flush_tx(e);      /* the RSTs above */
 	dpw_netif_drop_tx(e);
+	if (e->capture != NULL) {
+		dpw_capture_counts(e->capture, &e->captured);
+		dpw_capture_close(e->capture, e->port.id);
+		e->capture = NULL;
+	}
 	dpw_port_close(&e->port);
 	e->shut_down = true;
 	dpw_stats_publish(e);        /* the final figures, for readers on any thread */
@@ -309,5 +321,7 @@ void dpw_engine_input(struct dpw_engine *e, struct rte_mbuf *m)
 		}
 		m = copy;
 	}
+	if (e->capture != NULL)
+		dpw_capture_frames(e->capture, e->port.id, &m, 1, false);
 	dpw_netif_input(e, m);
 }

@@ -11,6 +11,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "dpw/engine.h"
+#include "capture.h"
 #include "errors.h"
 #include "port.h"
 
@@ -36,6 +37,8 @@ struct dpw_counters {
 
 struct dpw_engine {
 	struct dpw_port port;
+	struct dpw_capture *capture;          /* config.capture_path: NULL when none */
+	struct dpw_capture_counts captured;   /* its counts, as last read (kept after close) */
 	bool shut_down;
 	struct netif netif;
 

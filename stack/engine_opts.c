@@ -106,7 +106,8 @@ void dpw_engine_opts_init(struct dpw_engine_opts *o, const char *prog)
 int dpw_engine_opt_arity(const char *name)
 {
 	static const char *const with_value[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
-						  "rx-desc", "tx-desc", "mtu" };
+						  "rx-desc", "tx-desc", "mtu", "capture",
+						  "capture-limit" };
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -149,6 +150,25 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 		}
 	} else if (strcmp(name, "lcores") == 0) {
 		o->lcores = val;
+	} else if (strcmp(name, "capture") == 0) {
+		if (val[0] == '\0') {
+			snprintf(err, errlen, "--capture needs a file name");
+			return -1;
+		}
+		o->engine.capture_path = val;
+	} else if (strcmp(name, "capture-limit") == 0) {
+		char *end;
+		unsigned long long mb;
+
+		errno = 0;
+		mb = strtoull(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || mb == 0 || mb > 1000000 ||
+		    val[0] == '-') {
+			snprintf(err, errlen, "bad --capture-limit '%s': expected megabytes, 1-1000000",
+				 val);
+			return -1;
+		}
+		o->engine.capture_limit = mb * 1000 * 1000;
 	} else if (strcmp(name, "rx-desc") == 0 || strcmp(name, "tx-desc") == 0 ||
 		   strcmp(name, "mtu") == 0) {
 		uint16_t *dst = name[0] == 'r' ? &o->engine.rx_desc :
@@ -176,6 +196,10 @@ int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_a
 	}
 	if (o->engine.ipv4_addr == 0) {
 		snprintf(err, errlen, "no address: give --ip A.B.C.D/PREFIX");
+		return -1;
+	}
+	if (o->engine.capture_limit != 0 && o->engine.capture_path == NULL) {
+		snprintf(err, errlen, "--capture-limit without --capture FILE");
 		return -1;
 	}
 	/* An interface that does not exist would otherwise surface as a vague EAL probe error. */
@@ -236,6 +260,9 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
 		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
 		"  --mtu N                  port MTU (default: the device's)\n"
+		"  --capture FILE           write what the port receives and the stack sends to\n"
+		"                           FILE, pcapng (Wireshark, tcpdump -r)\n"
+		"  --capture-limit MB       stop writing at MB megabytes (default 100)\n"
 		"  --verbose                show DPDK's start-up log\n"
 		"  -- EAL ARGS...           EAL arguments, replacing the defaults\n"
 		"                           (--no-huge --no-pci --no-shconf -m 512)\n"

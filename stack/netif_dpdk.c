@@ -163,6 +163,8 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		LINK_STATS_INC(link.memerr);
 		return ERR_MEM;
 	}
+	if (e->capture != NULL)
+		dpw_capture_frames(e->capture, e->port.id, &m, 1, true);
 	e->tx_pending[e->tx_count++] = m;
 	LINK_STATS_INC(link.xmit);
 	if (e->tx_count >= DPW_RX_BURST)

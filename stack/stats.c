@@ -95,6 +95,16 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->syn_dropped = tcp_syn_stats.dropped;
 	s->syn_rcvd = syn_rcvd();
 	s->syn_rcvd_max = s->syn_rcvd > e->c.syn_rcvd_max ? s->syn_rcvd : e->c.syn_rcvd_max;
+	if (e->capture != NULL) {
+		struct dpw_capture_counts n;
+
+		dpw_capture_counts(e->capture, &n);
+		s->capture_frames = n.frames;
+		s->capture_skipped = n.skipped;
+	} else {
+		s->capture_frames = e->captured.frames;   /* closed at shutdown: its last counts */
+		s->capture_skipped = e->captured.skipped;
+	}
 }
 
 /* Every counter by the name the stats line and telemetry give it. */
@@ -120,6 +130,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U32("syn_rcvd", syn_rcvd), U32("syn_rcvd_max", syn_rcvd_max),
 	U64("syn_evicted", syn_evicted), U64("syn_evicted_pool", syn_evicted_pool),
 	U64("syn_dropped", syn_dropped),
+	U64("capture_frames", capture_frames), U64("capture_skipped", capture_skipped),
 	{ NULL, 0, false },
 };
 

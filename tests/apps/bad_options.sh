@@ -55,6 +55,15 @@ refuse_says() {   # refuse_says NAME PATTERN PROGRAM ARGS...: refuse, and the li
 	grep -q -- "$pattern" "$DPW_TMP/err" && pass "$name-says" "$pattern" ||
 		fail "$name-says" "expected '$pattern' in '$(head -c 200 "$DPW_TMP/err")'"
 }
+# The engine's capture options (every program has them).
+refuse_says echo-capture-limit-alone 'without --capture' "$DPW_ECHO" "${PORT_ARGS[@]}" \
+	--capture-limit 5
+refuse_says echo-capture-limit-0 'capture-limit' "$DPW_ECHO" "${PORT_ARGS[@]}" --capture x \
+	--capture-limit 0
+refuse_says echo-capture-limit-word 'capture-limit' "$DPW_ECHO" "${PORT_ARGS[@]}" --capture x \
+	--capture-limit lots
+refuse_says cat-capture-empty 'file name' "$DPW_CAT" "${PORT_ARGS[@]}" --capture '' \
+	198.18.0.1:5000
 PORT6_ARGS=("${PORT_ARGS[@]}" --ip6 2001:2::2/64)
 refuse_says cat-target6-no-brackets 'brackets' "$DPW_CAT" "${PORT6_ARGS[@]}" 2001:2::1:5000
 refuse_says cat-target6-no-close "missing ']'" "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::1:5000'

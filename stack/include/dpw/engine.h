@@ -38,6 +38,11 @@ struct dpw_engine_config {
 	uint16_t tx_desc;       /* TX queue depth, 0 for the default (1024) */
 	uint32_t extra_mbufs;   /* mbufs beyond the queues' needs held by lwIP (0: default 16384) */
 	uint16_t mtu;           /* 0 for 1500 */
+	/* Write what the port receives and what the stack sends to it into this pcapng file
+	 * (Wireshark, tcpdump -r), NULL for none; frames stop going in once the file reaches
+	 * capture_limit bytes (0: 100 MB), and are counted as capture_skipped. */
+	const char *capture_path;
+	uint64_t capture_limit;
 };
 
 struct dpw_engine_stats {
@@ -66,6 +71,8 @@ struct dpw_engine_stats {
 	uint64_t syn_evicted;            /* half-open dropped for a new SYN at a listener's cap */
 	uint64_t syn_evicted_pool;       /* half-open dropped because the pcb pool was empty */
 	uint64_t syn_dropped;            /* SYNs that got no pcb at all */
+	uint64_t capture_frames;         /* written to the capture file (config.capture_path) */
+	uint64_t capture_skipped;        /* not written: the file at its limit, or no copy mbuf */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
