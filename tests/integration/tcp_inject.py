@@ -16,6 +16,7 @@ Then it checks what the stack did, on the wire and through the connection, one l
     echo-after ok    the same connection still echoes a line
 Exit 0 when both hold, 1 otherwise (with the reason), 2 on a set-up error.
 """
+import errno
 import os
 import socket
 import struct
@@ -86,13 +87,27 @@ def stack_segments(sniff, stack_ip, peer_port, seconds):
             yield s
 
 
+def connect(stack_ip):
+    """The connection the crafted segment goes on. Linux gives up on a neighbour after 3 s
+    without an ARP answer (EHOSTUNREACH); on a machine loaded far past its cores a stack that
+    has just started can be that late (seen once at a load average of 30). ARP is not what
+    this test examines: up to three tries, each said."""
+    for attempt in range(3):
+        try:
+            return socket.create_connection((stack_ip, 7), timeout=5)
+        except OSError as e:
+            if e.errno != errno.EHOSTUNREACH or attempt == 2:
+                raise
+            print("connect: %s, trying again" % e, flush=True)
+
+
 def main():
     kind, offset = sys.argv[1], int(sys.argv[2], 0)
     env = os.environ
     stack_ip, peer_ip = env["DPW_IP_STACK"], env["DPW_IP_PEER"]
     sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
     sniff.bind((env["DPW_IF_PEER"], ETH_P_IP))
-    conn = socket.create_connection((stack_ip, 7), timeout=5)
+    conn = connect(stack_ip)
     peer_port = conn.getsockname()[1]
     echo_line(conn, b"before the crafted segment\n")
 
