@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@
 
 #include "dpw/engine_opts.h"
 
-/* The af_packet vdev that --iface creates. */
+/* The af_packet vdev that --iface creates, and the memif vdev that --memif creates. */
 #define IFACE_PORT_NAME "net_af_packet0"
+#define MEMIF_PORT_NAME "net_memif0"
 /* Frames in each of its kernel rings (PMD default 512). A burst of small segments (a connect
  * storm, a load generator's RSTs) overflows 512 while the lcore is busy, and the kernel drops
  * them; 4096 frames of 2 KiB is 8 MiB per direction. Drops still show as rx_missed. */
@@ -85,6 +87,31 @@ static int parse_u16(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* --memif ROLE:PATH. The server end creates the socket PATH, the client end connects to it;
+ * the two processes then share packet rings in memory and no kernel is in the data path. */
+static int parse_memif(struct dpw_engine_opts *o, const char *val, char *err, size_t errlen)
+{
+	const char *path = strchr(val, ':');
+	size_t role_len = path ? (size_t)(path - val) : 0;
+	struct sockaddr_un sun;
+
+	if (path == NULL || !((role_len == 6 && strncmp(val, "server", 6) == 0) ||
+			      (role_len == 6 && strncmp(val, "client", 6) == 0))) {
+		snprintf(err, errlen, "bad --memif '%s': expected server:PATH or client:PATH", val);
+		return -1;
+	}
+	path++;
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path) || strchr(path, ',') != NULL) {
+		snprintf(err, errlen, "bad --memif '%s': PATH must be absolute, without commas, "
+			 "at most %zu characters (a unix socket's name)", val,
+			 sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	o->memif = path;
+	o->memif_server = val[0] == 's';
+	return 0;
+}
+
 static int add_eal_arg(struct dpw_engine_opts *o, char *arg, char *err, size_t errlen)
 {
 	if (o->eal_argc >= DPW_ENGINE_MAX_EAL_ARGS) {
@@ -107,7 +134,7 @@ int dpw_engine_opt_arity(const char *name)
 {
 	static const char *const with_value[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
 						  "rx-desc", "tx-desc", "mtu", "capture",
-						  "capture-limit" };
+						  "capture-limit", "memif" };
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -130,6 +157,9 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 	}
 	if (strcmp(name, "iface") == 0) {
 		o->iface = val;
+	} else if (strcmp(name, "memif") == 0) {
+		if (parse_memif(o, val, err, errlen) != 0)
+			return -1;
 	} else if (strcmp(name, "port") == 0) {
 		o->port = val;
 	} else if (strcmp(name, "ip") == 0) {
@@ -186,12 +216,12 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_argv, char *err,
 			   size_t errlen)
 {
-	if (o->iface != NULL && o->port != NULL) {
-		snprintf(err, errlen, "give either --iface or --port, not both");
+	if ((o->iface != NULL) + (o->port != NULL) + (o->memif != NULL) > 1) {
+		snprintf(err, errlen, "give one of --iface, --memif and --port");
 		return -1;
 	}
-	if (o->iface == NULL && o->port == NULL) {
-		snprintf(err, errlen, "no port: give --iface NAME or --port DEVICE");
+	if (o->iface == NULL && o->port == NULL && o->memif == NULL) {
+		snprintf(err, errlen, "no port: give --iface NAME, --memif ROLE:PATH or --port DEVICE");
 		return -1;
 	}
 	if (o->engine.ipv4_addr == 0) {
@@ -242,6 +272,13 @@ int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_a
 		if (add_eal_arg(o, o->storage[2], err, errlen) != 0)
 			return -1;
 		o->engine.port_name = IFACE_PORT_NAME;
+	} else if (o->memif != NULL) {
+		snprintf(o->storage[2], sizeof(o->storage[2]),
+			 "--vdev=" MEMIF_PORT_NAME ",role=%s,socket=%s",
+			 o->memif_server ? "server" : "client", o->memif);
+		if (add_eal_arg(o, o->storage[2], err, errlen) != 0)
+			return -1;
+		o->engine.port_name = MEMIF_PORT_NAME;
 	} else {
 		o->engine.port_name = o->port;
 	}
@@ -253,6 +290,8 @@ void dpw_engine_opts_usage(FILE *f)
 	fprintf(f,
 		"\nport and stack:\n"
 		"  --iface NAME             attach Linux interface NAME (net_af_packet)\n"
+		"  --memif ROLE:PATH        shared memory with another dpwsk process (net_memif):\n"
+		"                           ROLE server creates the unix socket PATH, client joins it\n"
 		"  --port DEVICE            use an ethdev the EAL arguments create (PCI address, vdev)\n"
 		"  --ip A.B.C.D/N           the stack's address and prefix (required)\n"
 		"  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"

@@ -64,6 +64,16 @@ refuse_says echo-capture-limit-word 'capture-limit' "$DPW_ECHO" "${PORT_ARGS[@]}
 	--capture-limit lots
 refuse_says cat-capture-empty 'file name' "$DPW_CAT" "${PORT_ARGS[@]}" --capture '' \
 	198.18.0.1:5000
+# --memif: the role and the socket's path are checked before anything starts.
+refuse_says echo-memif-no-role 'server:PATH or client:PATH' "$DPW_ECHO" --memif /tmp/m.sock \
+	--ip 198.18.0.2/24
+refuse_says echo-memif-bad-role 'server:PATH or client:PATH' "$DPW_ECHO" --memif peer:/tmp/m \
+	--ip 198.18.0.2/24
+refuse_says echo-memif-relative 'absolute' "$DPW_ECHO" --memif server:m.sock --ip 198.18.0.2/24
+refuse_says echo-memif-long 'at most 107' "$DPW_ECHO" --ip 198.18.0.2/24 \
+	--memif "server:/tmp/$(printf 'x%.0s' $(seq 1 120))"
+refuse_says echo-memif-and-iface 'one of --iface, --memif and --port' "$DPW_ECHO" \
+	"${PORT_ARGS[@]}" --memif server:/tmp/m.sock
 PORT6_ARGS=("${PORT_ARGS[@]}" --ip6 2001:2::2/64)
 refuse_says cat-target6-no-brackets 'brackets' "$DPW_CAT" "${PORT6_ARGS[@]}" 2001:2::1:5000
 refuse_says cat-target6-no-close "missing ']'" "$DPW_CAT" "${PORT6_ARGS[@]}" '[2001:2::1:5000'

@@ -2,10 +2,11 @@
  * parser (apps/common/cli.h) hands every option it does not know itself to these functions,
  * so that every dpwsk program takes the same port options:
  *
- *   [--iface NAME | --port DEVICE] --ip A.B.C.D/N [--ip6 ADDR/64] [--gw A.B.C.D]
+ *   [--iface NAME | --memif ROLE:PATH | --port DEVICE] --ip A.B.C.D/N [--ip6 ADDR/64] [--gw A.B.C.D]
  *   [--lcores LIST] [--rx-desc N] [--tx-desc N] [--mtu N] [--verbose] [-- EAL arguments...]
  *
  * --iface attaches a Linux interface through net_af_packet (the namespace topology);
+ * --memif joins two dpwsk processes through net_memif (shared memory, no kernel in the path);
  * --port names an ethdev created by the EAL arguments (a PCI address with -a, a --vdev).
  * Without EAL arguments the defaults need no hugepages and no PCI access.
  *
@@ -29,6 +30,8 @@ extern "C" {
 struct dpw_engine_opts {
 	const char *prog;
 	const char *iface;
+	const char *memif;       /* --memif's socket path; memif_server: this end creates it */
+	bool memif_server;
 	const char *port;
 	const char *lcores;
 	bool verbose;
