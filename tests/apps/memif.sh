@@ -1,0 +1,102 @@
+#!/bin/bash
+# memif: the stack-to-stack topology (scripts/memif.sh: two dpwsk processes over net_memif,
+# in a namespace of their own). Over it:
+#   - dpwsk-connclose against dpwsk-echo: 20,000 exchange cycles of 64 bytes, then 20,000 RST
+#     cycles; every cycle completes, the server accepted exactly as many connections and saw
+#     the RSTs, and both ends finish with every mbuf back and nothing dropped on the port;
+#   - dpwsk-cat against dpwsk-echo: 1 MiB of random bytes comes back identical;
+#   - dpwsk-cat against dpwsk-httpd --root: a GET for a 300 kB file returns 200 and the file.
+#   bash tests/apps/memif.sh   (as root)
+. "$(dirname "$0")/apps_lib.sh"
+MEMIF=$DPW_SRC/scripts/memif.sh
+CONNCLOSE=$DPW_BUILD/apps/connclose/dpwsk-connclose
+HTTPD=$DPW_BUILD/apps/httpd/dpwsk-httpd
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+for p in "$DPW_ECHO" "$DPW_CAT" "$CONNCLOSE" "$HTTPD"; do
+	[ -x "$p" ] || skip "$p is not built"
+done
+DPW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-$DPW_TEST.XXXXXX") || exit 1
+trap 'rm -rf "$DPW_TMP"' EXIT
+
+# run NAME SECS SERVER... -- CLIENT...: memif.sh, the client's stdout in NAME.out, the
+# server's lines (memif.sh prints them, "server: ...", on stderr) in NAME.err; RC the status.
+run() {
+	local name=$1 secs=$2
+	shift 2
+	timeout "$secs" "$MEMIF" "$@" >"$DPW_TMP/$name.out" 2>"$DPW_TMP/$name.err" </dev/null
+	RC=$?
+	OUT=$DPW_TMP/$name.out ERR=$DPW_TMP/$name.err
+	[ "$RC" = 0 ] || sed 's/^/  /' "$ERR" | tail -n 5
+}
+# The last engine stats line of the client (stdout) and of the server (stderr).
+client_stats() { grep '^dpwsk: stats ' "$OUT" | tail -n1; }
+server_stats() { grep '^server: dpwsk: stats ' "$ERR" | tail -n1; }
+server_echo() { grep '^server: dpwsk: echo ' "$ERR" | tail -n1; }
+cc_value() { sed -n "s/^connclose:.* $1=\([^ ]*\).*/\1/p" "$OUT" | tail -n1; }
+
+# both_clean NAME: every mbuf back, nothing dropped by the port, on both ends.
+both_clean() {
+	local side line
+	for side in client server; do
+		line=$("${side}_stats")
+		assert_eq "$1-$side-mbuf-in-use-0" 0 "$(stat_get "$line" mbuf_in_use)"
+		assert_eq "$1-$side-rx-missed-0" 0 "$(stat_get "$line" rx_missed)"
+		assert_eq "$1-$side-tx-dropped-0" 0 "$(stat_get "$line" tx_dropped)"
+	done
+}
+
+ECHO=("$DPW_ECHO" --tcp-port 7 --udp-port 0)
+run exchange 300 "${ECHO[@]}" -- "$CONNCLOSE" --cycles 20000 --concurrency 64 \
+	--mode exchange --bytes 64 @SERVER@:7
+assert_eq exchange-status 0 "$RC"
+assert_eq exchange-cycles 20000 "$(cc_value cycles)"
+assert_eq exchange-errors 0 "$(cc_value errors)"
+assert_eq exchange-server-accepted 20000 "$(stat_get "$(server_echo)" accepted)"
+assert_eq exchange-server-bytes $((20000 * 64)) "$(stat_get "$(server_echo)" tcp_bytes)"
+both_clean exchange
+
+run rst 300 "${ECHO[@]}" -- "$CONNCLOSE" --cycles 20000 --concurrency 64 --mode rst @SERVER@:7
+assert_eq rst-status 0 "$RC"
+assert_eq rst-cycles 20000 "$(cc_value cycles)"
+assert_eq rst-errors 0 "$(cc_value errors)"
+assert_eq rst-server-accepted 20000 "$(stat_get "$(server_echo)" accepted)"
+assert_eq rst-server-resets 20000 "$(stat_get "$(server_echo)" resets)"
+both_clean rst
+
+head -c 1048576 /dev/urandom >"$DPW_TMP/data"
+# Not through run (its stdin is /dev/null): dpwsk-cat reads the data from its stdin.
+timeout 120 "$MEMIF" "${ECHO[@]}" -- "$DPW_CAT" @SERVER@:7 \
+	<"$DPW_TMP/data" >"$DPW_TMP/cat.out" 2>"$DPW_TMP/cat.err"
+RC=$? OUT=$DPW_TMP/cat.out ERR=$DPW_TMP/cat.err
+assert_eq cat-status 0 "$RC"
+if cmp -s "$DPW_TMP/data" "$OUT"; then
+	pass cat-echoed-identical "1 MiB"
+else
+	fail cat-echoed-identical "$(stat -c %s "$OUT") bytes back, first difference: $(cmp \
+		"$DPW_TMP/data" "$OUT" 2>&1 | head -n1)"
+fi
+assert_eq cat-server-bytes 1048576 "$(stat_get "$(server_echo)" tcp_bytes)"
+
+mkdir "$DPW_TMP/www"
+head -c 300000 /dev/urandom >"$DPW_TMP/www/file.bin"
+printf 'GET /file.bin HTTP/1.0\r\n\r\n' >"$DPW_TMP/request"
+timeout 120 "$MEMIF" "$HTTPD" --http-port 80 --root "$DPW_TMP/www" -- "$DPW_CAT" @SERVER@:80 \
+	<"$DPW_TMP/request" >"$DPW_TMP/http.out" 2>"$DPW_TMP/http.err"
+RC=$? OUT=$DPW_TMP/http.out ERR=$DPW_TMP/http.err
+assert_eq httpd-status 0 "$RC"
+status_line=$(head -n1 "$OUT" | tr -d '\r')
+case "$status_line" in
+"HTTP/1."?" 200 "*) pass httpd-200 "$status_line" ;;
+*) fail httpd-200 "first line '$status_line'" ;;
+esac
+# The body: what follows the first empty line.
+python3 - "$OUT" "$DPW_TMP/www/file.bin" <<'EOF' && pass httpd-body-identical "300,000 bytes" ||
+import sys
+got = open(sys.argv[1], 'rb').read()
+want = open(sys.argv[2], 'rb').read()
+head, sep, body = got.partition(b'\r\n\r\n')
+sys.exit(0 if sep and body == want else 1)
+EOF
+	fail httpd-body-identical "$(stat -c %s "$OUT") bytes in all, not the file after the head"
+
+dpw_finish
