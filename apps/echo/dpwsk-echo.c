@@ -27,6 +27,10 @@
  * reset that never arrived (lost on the way) would otherwise keep its connection forever,
  * as it would on any TCP server.
  *
+ * --discard-port N adds a TCP discard service (RFC 863): what arrives there is taken and
+ * dropped in the receive event itself (STATUS_SUCCESS: the provider releases it and reopens
+ * the window), counted as discard_bytes; the sink for throughput runs.
+ *
  * UDP: WskReceiveFromEvent gets the queued datagrams as one list; each goes back to its
  * sender with WskSendTo from the indication itself, and the list is released once the last of
  * those sends has completed. */
@@ -52,6 +56,7 @@ struct conn {
 	bool held;                     /* last indication refused (STATUS_DATA_NOT_ACCEPTED) */
 	bool resume_busy;              /* resume_irp is out */
 	bool closing;                  /* WskCloseSocket called */
+	bool discard;                  /* accepted on the discard port: data is dropped */
 	IRP resume_irp;                /* zero-length WskReceive: indications back on */
 	IRP disc_irp;                  /* graceful WskDisconnect after the peer's FIN */
 	IRP close_irp;
@@ -115,7 +120,7 @@ struct udp_batch {
 };
 
 struct options {
-	uint64_t tcp_port, udp_port, idle_s;
+	uint64_t tcp_port, udp_port, discard_port, idle_s;
 };
 
 /* Index of the listening sockets: one of each per family. */
@@ -124,15 +129,16 @@ enum { FAM_V4, FAM_V6, NFAM };
 static struct {
 	struct dpw_app app;
 	struct options opt;
-	PWSK_SOCKET listener[NFAM], udp[NFAM];   /* NULL: not open */
-	IRP listener_close[NFAM], udp_close[NFAM];
+	PWSK_SOCKET listener[NFAM], udp[NFAM], discard[NFAM];   /* NULL: not open */
+	IRP listener_close[NFAM], udp_close[NFAM], discard_close[NFAM];
 	struct conn *conns, *conns_tail;   /* open (not closing) connections, LRU order */
 	/* Objects whose memory or socket is still out: the end waits for all of them. */
 	unsigned live;
 	unsigned udp_inflight;
 	/* counters */
 	uint64_t conns_open, accepted, refused, resets, idle_closed, tcp_bytes, held;
-	uint64_t udp_datagrams, udp_bytes, udp_dropped;
+	uint64_t closed_at_stop;   /* still open when the server stopped: reset by close_all */
+	uint64_t udp_datagrams, udp_bytes, udp_dropped, discard_bytes;
 } echo;
 
 /* ---- connections ---------------------------------------------------------------------------- */
@@ -316,6 +322,10 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 	if (list == NULL || c->closing)
 		return STATUS_SUCCESS;   /* nothing, or a connection on its way out: drop */
 	touch(c);
+	if (c->discard) {
+		echo.discard_bytes += indicated;
+		return STATUS_SUCCESS;   /* taken: the provider releases it at once */
+	}
 	if (c->out_bytes >= ECHO_HOLD_MAX) {
 		/* Backpressure: the provider keeps the data and the window stays shut. */
 		c->held = true;
@@ -382,7 +392,6 @@ static NTSTATUS WSKAPI on_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKA
 {
 	struct conn *c;
 
-	(void)ctx;
 	(void)flags;
 	(void)local;
 	(void)remote;
@@ -393,6 +402,8 @@ static NTSTATUS WSKAPI on_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKA
 		return STATUS_REQUEST_NOT_ACCEPTED;   /* the provider resets it */
 	}
 	c->sock = sock;
+	/* A listener's context is its slot (open_bound): which service the connection is for. */
+	c->discard = ctx == &echo.discard[FAM_V4] || ctx == &echo.discard[FAM_V6];
 	c->active_ns = dpw_app_now_ns();
 	lru_append(c);
 	echo.conns_open++;
@@ -534,6 +545,12 @@ static void close_all(void)
 			dpw_app_irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
 			DpwListenDispatch(l)->WskCloseSocket(l, &echo.listener_close[f]);
 		}
+		if (echo.discard[f] != NULL) {
+			PWSK_SOCKET l = echo.discard[f];
+
+			dpw_app_irp_prepare(&echo.discard_close[f], listener_closed, &echo.discard[f]);
+			DpwListenDispatch(l)->WskCloseSocket(l, &echo.discard_close[f]);
+		}
 		if (echo.udp[f] != NULL) {
 			PWSK_SOCKET u = echo.udp[f];
 
@@ -541,8 +558,10 @@ static void close_all(void)
 			DpwDatagramDispatch(u)->WskCloseSocket(u, &echo.udp_close[f]);
 		}
 	}
-	while (echo.conns != NULL)
+	while (echo.conns != NULL) {
+		echo.closed_at_stop++;
 		conn_close(echo.conns);   /* unlinks it; the free comes later, in its completion */
+	}
 	end = dpw_app_now_ns() + 5000000000ull;
 	while (echo.live > 0 && dpw_app_now_ns() < end)
 		dpw_app_poll(&echo.app);
@@ -566,9 +585,11 @@ static void print_echo_stats(struct dpw_app *app)
 	(void)app;
 	printf("dpwsk: echo conns=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " resets=%" PRIu64 " idle_closed=%" PRIu64 " held=%" PRIu64 " tcp_bytes=%" PRIu64
-	       " udp_datagrams=%" PRIu64 " udp_bytes=%" PRIu64 " udp_dropped=%" PRIu64 "\n",
+	       " udp_datagrams=%" PRIu64 " udp_bytes=%" PRIu64 " udp_dropped=%" PRIu64
+	       " discard_bytes=%" PRIu64 " closed_at_stop=%" PRIu64 "\n",
 	       echo.conns_open, echo.accepted, echo.refused, echo.resets, echo.idle_closed,
-	       echo.held, echo.tcp_bytes, echo.udp_datagrams, echo.udp_bytes, echo.udp_dropped);
+	       echo.held, echo.tcp_bytes, echo.udp_datagrams, echo.udp_bytes, echo.udp_dropped,
+	       echo.discard_bytes, echo.closed_at_stop);
 }
 
 static int set_port(uint64_t *out, const char *name, const char *val, char *err, size_t errlen)
@@ -586,6 +607,11 @@ static int set_udp_port(void *ctx, const char *val, char *err, size_t errlen)
 	return set_port(&((struct options *)ctx)->udp_port, "udp-port", val, err, errlen);
 }
 
+static int set_discard_port(void *ctx, const char *val, char *err, size_t errlen)
+{
+	return set_port(&((struct options *)ctx)->discard_port, "discard-port", val, err, errlen);
+}
+
 static int set_idle(void *ctx, const char *val, char *err, size_t errlen)
 {
 	return dpw_app_parse_u64("idle-timeout", val, 0, 86400, &((struct options *)ctx)->idle_s,
@@ -597,6 +623,8 @@ static const struct dpw_cli_opt options[] = {
 	  "--ip6, on [::] too", set_tcp_port },
 	{ "udp-port", true, "N", "UDP echo port (default 7; 0: no UDP), on 0.0.0.0 and, with "
 	  "--ip6, on [::] too", set_udp_port },
+	{ "discard-port", true, "N", "also a TCP discard service (RFC 863) on port N: data "
+	  "taken and dropped (default 0: none)", set_discard_port },
 	{ "idle-timeout", true, "S", "reset connections idle for S seconds (default 0: never)",
 	  set_idle },
 	{ NULL, false, NULL, NULL, NULL },
@@ -607,8 +635,13 @@ static int validate(void *ctx, char *err, size_t errlen)
 {
 	const struct options *o = ctx;
 
-	if (o->tcp_port == 0 && o->udp_port == 0) {
+	if (o->tcp_port == 0 && o->udp_port == 0 && o->discard_port == 0) {
 		snprintf(err, errlen, "--tcp-port 0 and --udp-port 0: nothing to serve");
+		return -1;
+	}
+	if (o->discard_port != 0 && o->discard_port == o->tcp_port) {
+		snprintf(err, errlen, "--discard-port %u is the TCP echo port",
+			 (unsigned)o->discard_port);
 		return -1;
 	}
 	return 0;
@@ -626,8 +659,9 @@ int main(int argc, char **argv)
 	};
 	int nfam, f;
 	bool ok = true;
-	char what[64];
-	struct dpw_cli cli = { .synopsis = "[--tcp-port N] [--udp-port N] [--idle-timeout S]",
+	char what[80], disc[24];
+	struct dpw_cli cli = { .synopsis = "[--tcp-port N] [--udp-port N] [--discard-port N] "
+			       "[--idle-timeout S]",
 			       .opts = options, .ctx = &echo.opt, .validate = validate };
 	NTSTATUS st;
 	int rc;
@@ -655,6 +689,10 @@ int main(int argc, char **argv)
 			ok = open_bound(&echo.listener[f], family, "TCP", SOCK_STREAM, IPPROTO_TCP,
 					WSK_FLAG_LISTEN_SOCKET, &listen_events,
 					(uint16_t)echo.opt.tcp_port);
+		if (ok && echo.opt.discard_port != 0)
+			ok = open_bound(&echo.discard[f], family, "TCP discard", SOCK_STREAM,
+					IPPROTO_TCP, WSK_FLAG_LISTEN_SOCKET, &listen_events,
+					(uint16_t)echo.opt.discard_port);
 		if (ok && echo.opt.udp_port != 0)
 			ok = open_bound(&echo.udp[f], family, "UDP", SOCK_DGRAM, IPPROTO_UDP,
 					WSK_FLAG_DATAGRAM_SOCKET, &udp_events,
@@ -665,8 +703,10 @@ int main(int argc, char **argv)
 		dpw_app_finish(&echo.app);
 		return 1;
 	}
-	snprintf(what, sizeof(what), "echo tcp=%u udp=%u%s", (unsigned)echo.opt.tcp_port,
-		 (unsigned)echo.opt.udp_port, nfam == 2 ? " ipv6=on" : "");
+	snprintf(disc, sizeof(disc), " discard=%u", (unsigned)echo.opt.discard_port);
+	snprintf(what, sizeof(what), "echo tcp=%u udp=%u%s%s", (unsigned)echo.opt.tcp_port,
+		 (unsigned)echo.opt.udp_port, echo.opt.discard_port ? disc : "",
+		 nfam == 2 ? " ipv6=on" : "");
 	dpw_app_ready(&echo.app, what);
 
 	while (!dpw_app_stopping()) {

@@ -35,6 +35,8 @@ refuse echo-udp-port-word "$DPW_ECHO" "${PORT_ARGS[@]}" --udp-port seven
 refuse echo-port-no-value "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port
 refuse echo-both-ports-off "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port 0 --udp-port 0
 refuse echo-no-address "$DPW_ECHO" --iface lo
+refuse echo-discard-is-echo "$DPW_ECHO" "${PORT_ARGS[@]}" --tcp-port 9 --discard-port 9
+refuse echo-discard-range "$DPW_ECHO" "${PORT_ARGS[@]}" --discard-port 65536
 
 refuse cat-no-target "$DPW_CAT" "${PORT_ARGS[@]}"
 refuse cat-target-word "$DPW_CAT" "${PORT_ARGS[@]}" somewhere
