@@ -19,12 +19,14 @@
 #   5. nginx: bench/nginx.sh (dpwsk-httpd vs Debian's nginx under ab and wrk; dpwsk-connclose
 #      vs linux-connclose -> nginx), its own nginx.txt/nginx.json in the --out directory
 #   6. syndrop: bench/syndrop.sh (both clients -> a Linux server whose accept queue overflows)
+#   7. memif: bench/memif.sh (stack <-> stack over net_memif, no kernel in the path, against
+#      the kernel over the veth: connect/close, request/response, bulk, memif's own ceiling)
 # Every figure is the median of R runs of D seconds (the runs interleave the configurations);
 # the table shows the ratios stack/kernel and the issue's targets (MET/MISSED).
 #
 #   sudo bench/run.sh [--runs R] [--seconds D] [--quick] [--out DIR] [--build DIR]
 #                     [--concurrency 1,16,...] [--mode rst|graceful|exchange]
-#                     [--only ceiling,connclose,rr,bulk,nginx,syndrop] [--raw DIR]
+#                     [--only ceiling,connclose,rr,bulk,nginx,syndrop,memif] [--raw DIR]
 #
 #   --runs R         runs per configuration (default 3)      --seconds D   each run (default 3)
 #   --quick          R=1, D=1, concurrency 1 and 16 (the smoke test); explicit options win
@@ -61,7 +63,7 @@ RUNS='' SECS='' CONC='' QUICK=0
 OUT=$SRC/bench/results
 BUILD=${DPW_BUILD:-$SRC/build}
 MODE=rst
-ONLY=ceiling,connclose,rr,bulk,nginx,syndrop
+ONLY=ceiling,connclose,rr,bulk,nginx,syndrop,memif
 KEEP_RAW=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -101,8 +103,8 @@ case "$MODE" in rst | graceful | exchange) ;; *) die "--mode: '$MODE' is not rst
 [[ "$ONLY" =~ ^[a-z]+(,[a-z]+)*$ ]] || die "--only: '$ONLY' is not a list like connclose,rr"
 IFS=, read -r -a SECTIONS <<<"$ONLY"
 for s in "${SECTIONS[@]}"; do
-	case "$s" in ceiling | connclose | rr | bulk | nginx | syndrop) ;;
-	*) die "--only: no section '$s' (ceiling, connclose, rr, bulk, nginx, syndrop)" ;; esac
+	case "$s" in ceiling | connclose | rr | bulk | nginx | syndrop | memif) ;;
+	*) die "--only: no section '$s' (ceiling, connclose, rr, bulk, nginx, syndrop, memif)" ;; esac
 done
 has() { [[ ",$ONLY," == *",$1,"* ]]; }
 
@@ -425,7 +427,7 @@ if has connclose || has rr || has bulk; then
 	server_stop $PORT_DISCARD
 fi
 
-# --- 5 and 6: scripts of their own, in this topology, with their own results files -------------
+# --- 5, 6 and 7: scripts of their own, in this topology, with their own results files -------------
 
 EXTRA=(--runs "$RUNS")
 [ $QUICK = 1 ] && EXTRA+=(--concurrency 1,64)
@@ -435,6 +437,10 @@ if has nginx; then
 fi
 if has syndrop; then
 	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --runs "$RUNS" --out "$OUT" || failed "bench/syndrop.sh"
+fi
+if has memif; then
+	DPW_BUILD=$BUILD bash "$SRC/bench/memif.sh" --seconds "$SECS_INT" "${EXTRA[@]}" --out "$OUT" ||
+		failed "bench/memif.sh"
 fi
 has ceiling || has connclose || has rr || has bulk || exit $((FAILS > 0))
 

@@ -11,7 +11,8 @@
 # Each program gets its port options first: the server --memif server:SOCKET --ip
 # 198.18.4.1/24, the client --memif client:SOCKET --ip 198.18.4.2/24; "@SERVER@" in the
 # client's arguments becomes 198.18.4.1. One polling lcore each: the server on CPU 0, the
-# client on CPU 1 (DPW_MEMIF_LCORES="S C" to choose). The status is the client's.
+# client on CPU 1 (DPW_MEMIF_LCORES="S C" to choose). The status is the client's, or 1 if the
+# server did not outlive it and end with status 0 on SIGTERM.
 #   e.g. scripts/memif.sh build/apps/echo/dpwsk-echo -- \
 #          build/apps/connclose/dpwsk-connclose --duration 3 --concurrency 64 @SERVER@:7
 #
@@ -72,3 +73,20 @@ grep -q '^dpwsk: ready' "$dir/server.out" || die "the server was not ready withi
 
 ip netns exec "$ns" "${client[0]}" --memif "client:$sock" --ip "$CLIENT_IP/$PREFIX" \
 	--lcores "$client_lcore" "${client[@]:1}"
+rc=$?
+# The server must have outlived the client and must end clean on SIGTERM: its status counts.
+if ! kill -0 "$spid" 2>/dev/null; then
+	wait "$spid"
+	echo "memif.sh: error: the server exited (status $?) while the client ran" >&2
+	spid=
+	exit 1
+fi
+kill -TERM "$spid"
+wait "$spid"
+src=$?
+spid=
+if [ $src != 0 ]; then
+	echo "memif.sh: error: the server's exit status was $src" >&2
+	[ $rc = 0 ] && rc=1
+fi
+exit $rc

@@ -112,6 +112,39 @@ if [ "$DPW_FAILS" != 0 ]; then
 	sed 's/^/  latest.txt: /' "$OUTD/latest.txt" 2>/dev/null
 fi
 
+# Section 7, bench/memif.sh: its own memif.json, figures above zero, four targets judged.
+"$PY" - "$OUTD/memif.json" >"$DPW_TMP/memif-checks" 2>&1 <<'PY'
+import json, sys
+def check(name, cond, why=""):
+    print(("ok %s" if cond else "bad %s: " + why) % name)
+def pos(x):
+    return isinstance(x, (int, float)) and x > 0
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    check("memif-json-parses", False, str(e))
+    sys.exit()
+check("memif-json-parses", True)
+check("memif-ceiling", pos(r.get("ceiling_pps")), str(r.get("ceiling_pps")))
+cc = r.get("connclose", [])
+check("memif-connclose", len(cc) >= 1 and all(pos(x.get("dpwsk")) and pos(x.get("linux")) for x in cc),
+      json.dumps(cc))
+rr = r.get("rr", {})
+check("memif-rr", all(pos(rr.get(k)) for k in ("dpwsk_p50", "dpwsk_p99", "linux_p50", "linux_p99")),
+      json.dumps(rr))
+b = r.get("bulk", {})
+check("memif-bulk", pos(b.get("dpwsk_mb_s")) and pos(b.get("linux_mb_s")), json.dumps(b))
+t = r.get("targets", [])
+check("memif-targets", len(t) == 4 and all(x.get("met") in (True, False) for x in t), json.dumps(t))
+PY
+while read -r verdict name why; do
+	case "$verdict" in
+	ok) pass "$name" ;;
+	bad) fail "${name%:}" "$why" ;;
+	*) fail memif-json-check "unexpected checker output: $verdict $name $why" ;;
+	esac
+done <"$DPW_TMP/memif-checks"
+
 # run.sh cleaned up: nothing of it still runs in our namespaces, no kernel address left on
 # the stack's side, no EAL runtime directories of its DPDK processes.
 assert_eq no-processes-left "" "$(ip netns pids "$DPW_NS_STACK"; ip netns pids "$DPW_NS_PEER")"
