@@ -297,6 +297,11 @@ void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6])
 	memcpy(mac, e->port.mac.addr_bytes, 6);
 }
 
+void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len)
+{
+	dpw_offloads_describe(&e->port.offloads, buf, len);
+}
+
 uint16_t dpw_engine_port_id(const struct dpw_engine *e)
 {
 	return e->port.id;

@@ -139,7 +139,7 @@ int dpw_engine_opt_arity(const char *name)
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
 			return 1;
-	return strcmp(name, "verbose") == 0 ? 0 : -1;
+	return strcmp(name, "verbose") == 0 || strcmp(name, "no-offloads") == 0 ? 0 : -1;
 }
 
 int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *val, char *err,
@@ -207,6 +207,8 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 			snprintf(err, errlen, "bad --%s '%s': expected a number 1-65535", name, val);
 			return -1;
 		}
+	} else if (strcmp(name, "no-offloads") == 0) {
+		o->engine.no_offloads = true;
 	} else {
 		o->verbose = true;
 	}
@@ -299,6 +301,8 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
 		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
 		"  --mtu N                  port MTU (default: the device's)\n"
+		"  --no-offloads            every checksum in software, even where the device\n"
+		"                           offers to compute and check them (the default)\n"
 		"  --capture FILE           write what the port receives and the stack sends to\n"
 		"                           FILE, pcapng (Wireshark, tcpdump -r)\n"
 		"  --capture-limit MB       stop writing at MB megabytes (default 100)\n"

@@ -92,7 +92,9 @@ void dpw_lwip_free(void *p);
 #define LWIP_NETIF_STATUS_CALLBACK      0
 #define LWIP_NETIF_LINK_CALLBACK        0
 
-/* --- checksums: software for now (af_packet/veth has no offload); HW offload is a later knob */
+/* --- checksums: all on in software; switched per interface (LWIP_CHECKSUM_CTRL_PER_NETIF) where
+ * the port offloads them (stack/offload.h) */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF    1
 #define CHECKSUM_GEN_IP                 1
 #define CHECKSUM_GEN_TCP                1
 #define CHECKSUM_GEN_UDP                1

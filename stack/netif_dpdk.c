@@ -2,7 +2,11 @@
  * RX: each received mbuf becomes a custom pbuf that points into the mbuf's data (no copy);
  *     when lwIP frees the pbuf, the mbuf goes back to its pool.
  * TX: lwIP's pbuf chain is copied into mbuf(s), buffered, and sent in bursts at the end of
- *     every loop pass (or sooner when a burst's worth is waiting). */
+ *     every loop pass (or sooner when a burst's worth is waiting).
+ * Checksums: where the port offloads them (offload.h), lwIP's generation of the IPv4 and TCP
+ * checksums is off for this interface and each frame is marked for the device instead; and a
+ * received frame whose checksums the device vouched for skips lwIP's checks of them (lwIP's
+ * per-interface switches, LWIP_CHECKSUM_CTRL_PER_NETIF, set around that one frame's input). */
 #include <string.h>
 
 #include <rte_mbuf.h>
@@ -45,8 +49,41 @@ static struct pbuf *wrap_segment(struct rte_mbuf *seg)
 				   rte_pktmbuf_mtod(seg, void *), rte_pktmbuf_data_len(seg));
 }
 
+/* lwIP's checksum switches for this interface when no frame says otherwise: everything in
+ * software but what the device computes on the way out. */
+static u16_t checksum_base(const struct dpw_engine *e)
+{
+	u16_t flags = NETIF_CHECKSUM_ENABLE_ALL;
+
+	if (e->port.offloads.tx_ip4)
+		flags &= (u16_t)~(NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_TCP);
+	return flags;
+}
+
+/* ethernet_input(), with lwIP's checks of what the device already verified switched off for
+ * this frame only. lwIP handles the frame within the call, so the switches are back before
+ * any other frame comes. */
+static err_t input_checked(struct dpw_engine *e, struct pbuf *p, struct dpw_rx_verdict v)
+{
+	u16_t base = checksum_base(e), flags = base;
+	err_t err;
+
+	if (v.ip_good)
+		flags &= (u16_t)~NETIF_CHECKSUM_CHECK_IP;
+	if (v.l4_good)
+		flags &= (u16_t)~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+	if (flags == base)
+		return e->netif.input(p, &e->netif);
+	e->c.rx_cksum_offloaded++;
+	NETIF_SET_CHECKSUM_CTRL(&e->netif, flags);
+	err = e->netif.input(p, &e->netif);
+	NETIF_SET_CHECKSUM_CTRL(&e->netif, base);
+	return err;
+}
+
 void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m)
 {
+	struct dpw_rx_verdict verdict = { false, false };
 	struct pbuf *head = NULL;
 	struct rte_mbuf *seg = m, *next;
 
@@ -58,6 +95,8 @@ void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (e->port.offloads.rx)
+		verdict = dpw_offload_rx_verdict(m);   /* the head's flags, before it is a pbuf */
 	while (seg != NULL) {
 		struct pbuf *p;
 
@@ -81,7 +120,7 @@ void dpw_netif_input(struct dpw_engine *e, struct rte_mbuf *m)
 		return;
 	}
 	/* ethernet_input() consumes the pbuf on every path, error or not. */
-	if (e->netif.input(head, &e->netif) != ERR_OK)
+	if (input_checked(e, head, verdict) != ERR_OK)
 		pbuf_free(head);
 }
 
@@ -163,6 +202,8 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		LINK_STATS_INC(link.memerr);
 		return ERR_MEM;
 	}
+	if (dpw_offload_tx_mark(&e->port.offloads, m))
+		e->c.tx_cksum_offloaded++;
 	if (e->capture != NULL)
 		dpw_capture_frames(e->capture, e->port.id, &m, 1, true);
 	e->tx_pending[e->tx_count++] = m;
@@ -186,5 +227,6 @@ err_t dpw_netif_init(struct netif *netif)
 	memcpy(netif->hwaddr, e->port.mac.addr_bytes, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
 		       NETIF_FLAG_LINK_UP;
+	NETIF_SET_CHECKSUM_CTRL(netif, checksum_base(e));
 	return ERR_OK;
 }

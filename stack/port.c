@@ -57,6 +57,8 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	}
 
 	memset(&conf, 0, sizeof(conf));
+	dpw_offloads_choose(&info, !cfg->no_offloads, &p->offloads, &conf.rxmode.offloads,
+			    &conf.txmode.offloads);
 	ret = rte_eth_dev_configure(p->id, 1, 1, &conf);
 	if (ret != 0) {
 		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", p->id,

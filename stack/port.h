@@ -11,6 +11,7 @@
 #include <rte_mempool.h>
 
 #include "dpw/engine.h"
+#include "offload.h"
 
 /* What its user holds of the pool beside the rings, counted into the pool's size: an RX
  * burst, and frames made but not yet taken by the device (the engine's TX buffer). */
@@ -25,6 +26,7 @@ struct dpw_port {
 	bool started;
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac;
+	struct dpw_offloads offloads;   /* checksum offloads in use (offload.h) */
 	uint32_t mbuf_idle; /* mbufs the queues hold with no traffic (stats: what "idle" means) */
 };
 

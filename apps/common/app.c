@@ -180,7 +180,7 @@ void dpw_app_wsk_any(ADDRESS_FAMILY family, uint16_t port, SOCKADDR_STORAGE *wsk
 void dpw_app_ready(struct dpw_app *app, const char *what)
 {
 	uint8_t mac[6];
-	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN + 5] = "";
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN + 5] = "", offloads[64];
 
 	dpw_engine_mac(app->engine, mac);
 	inet_ntop(AF_INET, &app->eng.engine.ipv4_addr, ip, sizeof(ip));
@@ -189,9 +189,10 @@ void dpw_app_ready(struct dpw_app *app, const char *what)
 		/* PF_INET6: inet_ntop wants the host's number (AF_INET6 is Windows' 23 here). */
 		inet_ntop(PF_INET6, app->eng.engine.ipv6_addr, ip6 + 5, sizeof(ip6) - 5);
 	}
-	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x %s\n",
+	dpw_engine_offloads(app->engine, offloads, sizeof(offloads));
+	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x offloads=%s %s\n",
 	       app->eng.engine.port_name, ip, ip6, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-	       what != NULL ? what : "");
+	       offloads, what != NULL ? what : "");
 	fflush(stdout);
 }
 

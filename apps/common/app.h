@@ -77,7 +77,8 @@ int dpw_app_finish(struct dpw_app *app);
 void dpw_app_print_stats(struct dpw_app *app);
 
 /* Print the line tests and scripts wait for instead of sleeping:
- * "dpwsk: ready port=... ip=... [ip6=...] mac=... <what>" (ip6= when --ip6 was given). */
+ * "dpwsk: ready port=... ip=... [ip6=...] mac=... offloads=... <what>" (ip6= when --ip6 was given;
+ * offloads= the checksum offloads in use, dpw_engine_offloads). */
 void dpw_app_ready(struct dpw_app *app, const char *what);
 /* "prog: error: <message>" on stderr (one line). */
 void dpw_app_fail(struct dpw_app *app, const char *fmt, ...)

@@ -28,6 +28,9 @@ assert_eq run-exit-status 0 "$rc"
 if [ "$rc" != 0 ]; then
 	tail -n 40 "$BENCH_LOG" | sed 's/^/  run.sh: /'
 fi
+# A measurement that failed is counted in the JSON (failures-0 below); what run.sh said of it:
+grep -A6 'FAILED' "$BENCH_LOG" | sed 's/^/  run.sh: /'
+
 grep -q 'total run time' "$BENCH_LOG" && pass progress-and-total || fail progress-and-total \
 	"no 'total run time' line in run.sh's output"
 assert_ge progress-lines 13 "$(grep -c '^  \[run 1/1\]' "$BENCH_LOG")"

@@ -9,9 +9,9 @@ dpw_init
 
 IFACE=$DPW_IF_STACK
 IP=$DPW_IP_STACK/$DPW_PREFIX
-# Namespaces other than the netns.sh topologies (ours and any other test run's, which come and
-# go on their own), one line: the program must not add any.
-other_netns() { ip netns list | awk '{print $1}' | grep -Ev '^dpw-[0-9]+-[0-9]+-[sp]$' | sort | tr '\n' ' '; }
+# Namespaces other than those our scripts make (netns.sh topologies, memif.sh: ours and any
+# other test run's, which come and go on their own), one line: the program must add none.
+other_netns() { ip netns list | awk '{print $1}' | grep -Ev '^dpw-' | sort | tr '\n' ' '; }
 netns_before=$(other_netns)
 
 # bad NAME STATUS PATTERN ARGS...: run rawecho with ARGS (bounded, 20 s); check STATUS, one

@@ -43,6 +43,9 @@ struct dpw_engine_config {
 	 * capture_limit bytes (0: 100 MB), and are counted as capture_skipped. */
 	const char *capture_path;
 	uint64_t capture_limit;
+	/* Checksum offloads are used where the device offers them (IPv4 header and TCP on TX,
+	 * IP/TCP/UDP checks on RX); true to compute and check every checksum in software. */
+	bool no_offloads;
 };
 
 struct dpw_engine_stats {
@@ -73,6 +76,9 @@ struct dpw_engine_stats {
 	uint64_t syn_dropped;            /* SYNs that got no pcb at all */
 	uint64_t capture_frames;         /* written to the capture file (config.capture_path) */
 	uint64_t capture_skipped;        /* not written: the file at its limit, or no copy mbuf */
+	uint64_t tx_cksum_offloaded;     /* frames sent with their checksums left to the device */
+	uint64_t rx_cksum_offloaded;     /* frames whose checksums the device verified, so that
+					  * lwIP did not (config.no_offloads off, the port able) */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
@@ -137,6 +143,9 @@ void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t
 /* The engine's lwIP netif (struct netif *) and MAC, for code that uses lwIP directly. */
 void *dpw_engine_netif(struct dpw_engine *e);
 void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6]);
+/* The checksum offloads in use on the port: "tx-ipv4-cksum,tx-tcp-cksum,rx-cksum" or a part
+ * of it, or "none" (software only: the device has none, or config.no_offloads). */
+void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len);
 uint16_t dpw_engine_port_id(const struct dpw_engine *e);
 /* The pool RX mbufs come from (each has room for the engine's pbuf in its private area):
  * frames an embedding application injects must come from here too. */

@@ -1,0 +1,50 @@
+/* Checksum offloads (offload.c): what the port offers is chosen at bring-up (port.c), and each
+ * frame is marked on its way out or read on its way in (netif_dpdk.c). Without lwIP's headers:
+ * DPDK's protocol headers and lwIP's clash, so the frame is parsed here with DPDK's. */
+#ifndef DPW_OFFLOAD_H
+#define DPW_OFFLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct rte_eth_dev_info;
+
+/* What is on, for one port. */
+struct dpw_offloads {
+	bool tx_ip4;   /* the device computes the IPv4 header checksum */
+	bool tx_tcp;   /* ... and the TCP checksum (IPv4 and IPv6) */
+	bool rx;       /* the device checks IP and TCP/UDP checksums and says so in each mbuf */
+};
+
+/* From what the device offers (and nothing when enable is false): the offloads to use, and
+ * the rxmode/txmode offload bits that ask the device for them. TX needs both the IPv4 and
+ * the TCP checksum: lwIP's generation is switched per interface, not per protocol version. */
+void dpw_offloads_choose(const struct rte_eth_dev_info *info, bool enable,
+			 struct dpw_offloads *o, uint64_t *rx_bits, uint64_t *tx_bits);
+
+/* "tx-ipv4-cksum,tx-tcp-cksum,rx-cksum", or "none". */
+void dpw_offloads_describe(const struct dpw_offloads *o, char *buf, size_t len);
+
+/* Mark an outgoing frame (one whose IP and TCP checksums lwIP left at zero) for the device:
+ * ol_flags, l2_len, l3_len and, for TCP, the pseudo-header sum the device starts from.
+ * True when the frame was marked. */
+bool dpw_offload_tx_mark(const struct dpw_offloads *o, struct rte_mbuf *m);
+
+/* For a received frame: which of lwIP's checks the device already made and passed. */
+struct dpw_rx_verdict {
+	bool ip_good;   /* the IPv4 header checksum is right */
+	bool l4_good;   /* the TCP or UDP checksum is right */
+};
+static inline struct dpw_rx_verdict dpw_offload_rx_verdict(const struct rte_mbuf *m)
+{
+	struct dpw_rx_verdict v = {
+		(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+		(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD,
+	};
+	return v;
+}
+
+#endif /* DPW_OFFLOAD_H */
