@@ -95,6 +95,8 @@ void dpw_lwip_free(void *p);
 /* --- checksums: all on in software; switched per interface (LWIP_CHECKSUM_CTRL_PER_NETIF) where
  * the port offloads them (stack/offload.h) */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF    1
+#define LWIP_CHECKSUM_ON_COPY           1  /* tcp_write sums what it copies into a segment, so the
+                                              data is read once, not again at send time */
 #define CHECKSUM_GEN_IP                 1
 #define CHECKSUM_GEN_TCP                1
 #define CHECKSUM_GEN_UDP                1
