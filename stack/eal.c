@@ -12,6 +12,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
+#include <rte_pdump.h>
 
 #include "engine_internal.h"
 
@@ -55,6 +56,7 @@ static void replay(FILE *log)
  * handler of its own; ours is registered before rte_eal_init() registers that one, so it runs
  * after it (atexit order is reversed) and finds the directory empty. */
 static char runtime_dir[PATH_MAX];
+static bool pdump_on;   /* rte_pdump_init() succeeded: dpdk-dumpcap can attach */
 
 static void remove_runtime_dir(void)
 {
@@ -116,13 +118,27 @@ int dpw_eal_init(int argc, char **argv, char *err, size_t errlen)
 		fclose(log);
 	}
 	dpw_sys_init();
+	/* dpdk-dumpcap and dpdk-pdump attach as secondary processes and ask the primary, over
+	 * EAL's multi-process channel, to copy its ports' frames to them. That channel exists
+	 * only with a shared configuration (no --no-shconf, hugepages: see the README); without
+	 * it this fails with ENOTSUP, and captures are --capture's. */
+	pdump_on = rte_pdump_init() == 0;
 	return ret;
+}
+
+bool dpw_eal_pdump_enabled(void)
+{
+	return pdump_on;
 }
 
 void dpw_eal_cleanup(void)
 {
 	char dir[PATH_MAX];
 
+	if (pdump_on) {
+		rte_pdump_uninit();
+		pdump_on = false;
+	}
 	/* EAL creates its runtime directory even with --no-shconf and leaves it behind; remove
 	 * it when it is empty, so that a run leaves nothing on the machine. */
 	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());

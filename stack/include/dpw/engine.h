@@ -101,6 +101,9 @@ bool dpw_engine_config_has_ipv6(const struct dpw_engine_config *cfg);
  * a one-line reason in err. */
 int dpw_eal_init(int argc, char **argv, char *err, size_t errlen);
 void dpw_eal_cleanup(void);
+/* dpdk-dumpcap / dpdk-pdump can attach to this process (EAL runs with a shared configuration,
+ * and rte_pdump_init() succeeded). */
+bool dpw_eal_pdump_enabled(void);
 
 /* Bring up the port, the mbuf pool and lwIP. NULL on failure, with the reason in err. */
 struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *err,
