@@ -67,7 +67,8 @@ fi
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-memifbench.XXXXXX")
 PIDS=()
-trap 'peer_stop_all; kaddr_del; rm -rf "$TMP"' EXIT
+# testpmd leaves its (empty, --no-shconf) EAL runtime directory behind: ours, by name.
+trap 'peer_stop_all; kaddr_del; rm -rf "$TMP" /var/run/dpdk/dpw-memifb-rx-$$ /var/run/dpdk/dpw-memifb-tx-$$' EXIT
 trap 'exit 130' INT TERM
 CPU_A=0 CPU_B=$(($(nproc) > 1 ? 1 : 0))
 export DPW_MEMIF_LCORES="$CPU_A $CPU_B"
