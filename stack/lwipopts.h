@@ -97,6 +97,9 @@ void dpw_lwip_free(void *p);
 #define LWIP_CHECKSUM_CTRL_PER_NETIF    1
 #define LWIP_CHECKSUM_ON_COPY           1  /* tcp_write sums what it copies into a segment, so the
                                               data is read once, not again at send time */
+#include "dpw_chksum.h"                      /* 64 bits at a time, and copy+sum in one pass */
+#define LWIP_CHKSUM(data, len)          dpw_chksum(data, len)
+#define LWIP_CHKSUM_COPY(dst, src, len) dpw_chksum_copy(dst, src, len)
 #define CHECKSUM_GEN_IP                 1
 #define CHECKSUM_GEN_TCP                1
 #define CHECKSUM_GEN_UDP                1
