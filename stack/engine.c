@@ -17,6 +17,7 @@
 #include "netif/ethernet.h"
 
 #include "engine_internal.h"
+#include "lwip_mem.h"
 #include "lwip_reset.h"
 
 /* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time. */
@@ -103,6 +104,10 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 		return NULL;
 	}
 	netif_set_up(&e->netif);
+	/* Zero-copy TX (lwip_mem.c): lwIP's blocks from the port's mbufs, at most half of the
+	 * pool beyond what the queues need, so that unacknowledged data never starves RX. */
+	if (!cfg->no_zero_copy && e->port.tx_mbuf_shareable)
+		dpw_lwip_mem_tx_pool(e->port.pool, e->port.extra_mbufs / 2);
 	current_engine = e;
 	dpw_telemetry_engine(e);
 	return e;
@@ -258,6 +263,7 @@ static void engine_shutdown(struct dpw_engine *e)
 		return;
 	dpw_engine_join(e);
 	release_lwip_state(e);
+	dpw_lwip_mem_tx_pool(NULL, 0);   /* lwIP holds no block now: every mbuf of it is back */
 	dpw_netif_flush_tx(e);      /* the RSTs above */
 	dpw_netif_drop_tx(e);
 	if (e->capture != NULL) {

@@ -139,7 +139,8 @@ int dpw_engine_opt_arity(const char *name)
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
 			return 1;
-	return strcmp(name, "verbose") == 0 || strcmp(name, "no-offloads") == 0 ? 0 : -1;
+	return strcmp(name, "verbose") == 0 || strcmp(name, "no-offloads") == 0 ||
+	       strcmp(name, "no-zero-copy") == 0 ? 0 : -1;
 }
 
 int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *val, char *err,
@@ -209,6 +210,8 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 		}
 	} else if (strcmp(name, "no-offloads") == 0) {
 		o->engine.no_offloads = true;
+	} else if (strcmp(name, "no-zero-copy") == 0) {
+		o->engine.no_zero_copy = true;
 	} else {
 		o->verbose = true;
 	}
@@ -303,6 +306,8 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --mtu N                  port MTU (default: the device's)\n"
 		"  --no-offloads            every checksum in software, even where the device\n"
 		"                           offers to compute and check them (the default)\n"
+		"  --no-zero-copy           copy every frame into a fresh mbuf on its way out\n"
+		"                           (the default sends lwIP's segments in place)\n"
 		"  --capture FILE           write what the port receives and the stack sends to\n"
 		"                           FILE, pcapng (Wireshark, tcpdump -r)\n"
 		"  --capture-limit MB       stop writing at MB megabytes (default 100)\n"

@@ -1,8 +1,11 @@
 /* The lwIP network interface over a DPDK port.
  * RX: each received mbuf becomes a custom pbuf that points into the mbuf's data (no copy);
  *     when lwIP frees the pbuf, the mbuf goes back to its pool.
- * TX: lwIP's pbuf chain is copied into mbuf(s), buffered, and sent in bursts at the end of
- *     every loop pass (or sooner when a burst's worth is waiting).
+ * TX: a frame lwIP built in one block of its heap that lives in an mbuf (lwip_mem.c: its
+ *     TCP segments, headers and data together) goes to the device in that mbuf, with a
+ *     reference of its own, so that lwIP keeps the segment for retransmission and nothing is
+ *     copied; any other pbuf chain is copied into fresh mbuf(s). Frames are buffered and sent
+ *     in bursts at the end of every loop pass (or sooner when a burst's worth is waiting).
  * Checksums: where the port offloads them (offload.h), lwIP's generation of the IPv4 and TCP
  * checksums is off for this interface and each frame is marked for the device instead; and a
  * received frame whose checksums the device vouched for skips lwIP's checks of them (lwIP's
@@ -20,6 +23,7 @@
 #include "netif/ethernet.h"
 
 #include "engine_internal.h"
+#include "lwip_mem.h"
 
 /* The pbuf_custom sits in the mbuf's private area (the pool was created with room for it),
  * and the mbuf header sits right before that area. */
@@ -183,6 +187,33 @@ static struct rte_mbuf *pbuf_to_mbufs(struct rte_mempool *pool, struct pbuf *p)
 	return head;
 }
 
+/* The mbuf a frame was built in, ready to send as it is (another reference on it), or NULL
+ * when the frame must be copied: a chain, or a block of lwIP's heap outside the mbufs.
+ * The frame is the pbuf's payload now (headers prepended in its reserved room). lwIP may
+ * later rewrite the headers for a retransmission while a device still holds this reference:
+ * by then the device has read the frame (DMA, or af_packet's and memif's copies, made
+ * within the burst call), and the rewrite gives a consistent header anyway. */
+static struct rte_mbuf *frame_mbuf(struct pbuf *p)
+{
+	struct rte_mbuf *m;
+
+	/* Only a PBUF_RAM pbuf (struct and data in one block of lwIP's heap) has a heap header
+	 * before it to look at. */
+	if (p->next != NULL || !(p->type_internal & PBUF_TYPE_FLAG_STRUCT_DATA_CONTIGUOUS) ||
+	    pbuf_get_allocsrc(p) != PBUF_TYPE_ALLOC_SRC_MASK_STD_HEAP ||
+	    (m = dpw_lwip_mem_mbuf(p)) == NULL)
+		return NULL;
+	rte_mbuf_refcnt_update(m, 1);
+	m->data_off = (uint16_t)((char *)p->payload - (char *)m->buf_addr);
+	m->data_len = p->len;
+	m->pkt_len = p->len;
+	m->nb_segs = 1;
+	m->next = NULL;
+	m->ol_flags = 0;
+	m->packet_type = 0;
+	return m;
+}
+
 static err_t linkoutput(struct netif *netif, struct pbuf *p)
 {
 	struct dpw_engine *e = netif->state;
@@ -196,7 +227,11 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		LINK_STATS_INC(link.drop);
 		return ERR_MEM;
 	}
-	m = pbuf_to_mbufs(e->port.pool, p);
+	m = frame_mbuf(p);
+	if (m != NULL)
+		e->c.tx_zero_copy++;
+	else
+		m = pbuf_to_mbufs(e->port.pool, p);
 	if (m == NULL) {
 		e->c.tx_dropped++;
 		LINK_STATS_INC(link.memerr);

@@ -56,6 +56,7 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 		return -1;
 	}
 
+	p->tx_mbuf_shareable = strcmp(info.driver_name, "net_ring") != 0;
 	memset(&conf, 0, sizeof(conf));
 	dpw_offloads_choose(&info, !cfg->no_offloads, &p->offloads, &conf.rxmode.offloads,
 			    &conf.txmode.offloads);
@@ -78,9 +79,9 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 
 	/* Enough mbufs to fill both rings, the TX buffer and every lcore's mempool cache, plus
 	 * what lwIP may hold (out-of-order segments, data the application has not read). */
+	p->extra_mbufs = cfg->extra_mbufs ? cfg->extra_mbufs : DEFAULT_EXTRA_MBUFS;
 	nb_mbufs = nb_rx + nb_tx + DPW_TX_BUF + 2 * DPW_RX_BURST +
-		   MEMPOOL_CACHE * rte_lcore_count() +
-		   (cfg->extra_mbufs ? cfg->extra_mbufs : DEFAULT_EXTRA_MBUFS);
+		   MEMPOOL_CACHE * rte_lcore_count() + p->extra_mbufs;
 	snprintf(name, sizeof(name), "dpw_mbuf_p%u", p->id);
 	p->pool = rte_pktmbuf_pool_create(name, nb_mbufs, MEMPOOL_CACHE, priv_size,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(p->id));

@@ -27,6 +27,11 @@ struct dpw_port {
 	struct rte_mempool *pool;
 	struct rte_ether_addr mac;
 	struct dpw_offloads offloads;   /* checksum offloads in use (offload.h) */
+	/* The device takes a frame's bytes (DMA, or a copy into a kernel or shared ring) and only
+	 * then lets the mbuf go, so an mbuf lwIP still holds may be sent as it is (zero-copy
+	 * TX). Not net_ring: it hands the mbuf itself to whoever reads the ring. */
+	bool tx_mbuf_shareable;
+	uint32_t extra_mbufs; /* the pool's mbufs beyond what the queues and bursts need */
 	uint32_t mbuf_idle; /* mbufs the queues hold with no traffic (stats: what "idle" means) */
 };
 

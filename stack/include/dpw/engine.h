@@ -46,6 +46,10 @@ struct dpw_engine_config {
 	/* Checksum offloads are used where the device offers them (IPv4 header and TCP on TX,
 	 * IP/TCP/UDP checks on RX); true to compute and check every checksum in software. */
 	bool no_offloads;
+	/* lwIP's segments go to the device in the mbufs they were built in, without a copy,
+	 * where the device allows it (not net_ring); true to copy every frame into a fresh mbuf,
+	 * as before. */
+	bool no_zero_copy;
 };
 
 struct dpw_engine_stats {
@@ -77,6 +81,7 @@ struct dpw_engine_stats {
 	uint64_t capture_frames;         /* written to the capture file (config.capture_path) */
 	uint64_t capture_skipped;        /* not written: the file at its limit, or no copy mbuf */
 	uint64_t tx_cksum_offloaded;     /* frames sent with their checksums left to the device */
+	uint64_t tx_zero_copy;           /* frames sent in the mbuf lwIP built them in (no copy) */
 	uint64_t rx_cksum_offloaded;     /* frames whose checksums the device verified, so that
 					  * lwIP did not (config.no_offloads off, the port able) */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
