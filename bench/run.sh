@@ -436,7 +436,12 @@ if has nginx; then
 		$([ $QUICK = 1 ] && echo --requests 2000) --out "$OUT" || failed "bench/nginx.sh"
 fi
 if has syndrop; then
-	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --runs "$RUNS" --out "$OUT" || failed "bench/syndrop.sh"
+	# Its status 3 is a verdict on the figures (dpwsk below half the kernel client: on a busy
+	# machine, or a real regression; its output says which), not a failed measurement.
+	SYNDROP_RC=0
+	DPW_BUILD=$BUILD bash "$SRC/bench/syndrop.sh" --seconds "$SECS_INT" --runs "$RUNS" --out "$OUT" ||
+		SYNDROP_RC=$?
+	[ $SYNDROP_RC = 0 ] || [ $SYNDROP_RC = 3 ] || failed "bench/syndrop.sh (status $SYNDROP_RC)"
 fi
 if has memif; then
 	DPW_BUILD=$BUILD bash "$SRC/bench/memif.sh" --seconds "$SECS_INT" "${EXTRA[@]}" --out "$OUT" ||
