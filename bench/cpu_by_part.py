@@ -5,9 +5,10 @@
 
 SCRIPT_TXT is `perf script -F period,ip,sym,dso` of a `perf record -e cpu-clock` of the program
 (no call graphs: the function the CPU was in, inlined code counted in its caller). Each sample
-goes to a part by that function: the provider (defined in wsk_api/'s libraries), lwIP
-(libdpw_lwip.a), the engine and its port (libdpw_stack.a), DPDK (librte_*), the kernel, or
-the program itself (anything else in its binary). Prints one line: CPU microseconds per
+goes to a part by that function: checksums (dpwsk's and lwIP's summing functions, wherever
+called from), copies (the C library's memcpy/memmove), the provider (defined in wsk_api/'s
+libraries), lwIP (libdpw_lwip.a), the engine and its port (libdpw_stack.a), DPDK (librte_*),
+the kernel, or the program itself (anything else in its binary). Prints one line: CPU microseconds per
 operation (OPS operations in SECONDS) in all and for each part, as "part=us".
 
 The lcore polls without sleeping, so its idle passes are counted too (mostly the engine's and
@@ -20,7 +21,10 @@ import os
 import subprocess
 import sys
 
-PARTS = ("provider", "lwIP", "engine", "DPDK", "kernel", "program", "other")
+PARTS = ("provider", "lwIP", "engine", "checksum", "copy", "DPDK", "kernel", "program", "other")
+CHECKSUM = ("dpw_chksum", "dpw_chksum_copy", "lwip_standard_chksum", "inet_chksum",
+            "inet_chksum_pbuf", "inet_chksum_pseudo", "inet_cksum_pseudo_base",
+            "ip_chksum_pseudo", "ip6_chksum_pseudo", "lwip_chksum_copy")
 
 
 def defined_functions(build):
@@ -56,7 +60,11 @@ def main():
         period, sym = int(f[0]), f[2]
         dso = line.rsplit("(", 1)[-1].rstrip(")\n ") if "(" in line else ""
         sym = sym.split("+", 1)[0]
-        if sym in where:
+        if sym in CHECKSUM:
+            part = "checksum"
+        elif "libc" in dso and ("memcpy" in sym or "memmove" in sym):
+            part = "copy"
+        elif sym in where:
             part = where[sym]
         elif "librte_" in dso:
             part = "DPDK"

@@ -117,8 +117,14 @@ cp99() { grep '^{' "$1" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"p99":\([0-9
 dpwsk_pair() {
 	local f=$TMP/$1.$2
 	shift 2
-	if ! timeout -k 5 $((SECS + 120)) "$SRC/scripts/memif.sh" "$ECHO" "$@" >"$f" 2>"$f.err"; then
-		failed "$(basename "$f"): status $?" "$f.err"
+	local rc=0
+	timeout -k 5 $((SECS + 120)) "$SRC/scripts/memif.sh" "$ECHO" "$@" >"$f" 2>"$f.err" || rc=$?
+	# 3: the client's run is complete, and then the server died in DPDK's memif driver as the
+	# client left (DPDK 22.11's disconnect race): the figures stand; the event is said.
+	if [ $rc = 3 ]; then
+		grep 'memif.sh: the server died' "$f.err" | sed 's/^/  note: /'
+	elif [ $rc != 0 ]; then
+		failed "$(basename "$f"): status $rc" "$f.err"
 	fi
 	LAST_OUT=$f
 }

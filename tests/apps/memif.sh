@@ -20,12 +20,22 @@ DPW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-$DPW_TEST.XXXXXX") || exit 1
 trap 'rm -rf "$DPW_TMP"' EXIT
 
 # run NAME SECS SERVER... -- CLIENT...: memif.sh, the client's stdout in NAME.out, the
-# server's lines (memif.sh prints them, "server: ...", on stderr) in NAME.err; RC the status.
+# server's lines (memif.sh prints them, "server: ...", on stderr) in NAME.err; RC the status;
+# stdin from RUN_IN (default /dev/null).
 run() {
 	local name=$1 secs=$2
 	shift 2
-	timeout "$secs" "$MEMIF" "$@" >"$DPW_TMP/$name.out" 2>"$DPW_TMP/$name.err" </dev/null
+	timeout "$secs" "$MEMIF" "$@" >"$DPW_TMP/$name.out" 2>"$DPW_TMP/$name.err" \
+		<"${RUN_IN:-/dev/null}"
 	RC=$?
+	# Status 3: the server died inside DPDK's memif driver as the client left (DPDK 22.11's
+	# disconnect race, attributed by the kernel's log): not dpwsk's; said, and run once more.
+	if [ "$RC" = 3 ]; then
+		echo "  $name: $(grep 'memif.sh: the server died' "$DPW_TMP/$name.err"); once more"
+		timeout "$secs" "$MEMIF" "$@" >"$DPW_TMP/$name.out" 2>"$DPW_TMP/$name.err" \
+		<"${RUN_IN:-/dev/null}"
+		RC=$?
+	fi
 	OUT=$DPW_TMP/$name.out ERR=$DPW_TMP/$name.err
 	[ "$RC" = 0 ] || sed 's/^/  /' "$ERR" | tail -n 5
 }
@@ -93,10 +103,7 @@ if [ -x "$RR" ]; then
 fi
 
 head -c 1048576 /dev/urandom >"$DPW_TMP/data"
-# Not through run (its stdin is /dev/null): dpwsk-cat reads the data from its stdin.
-timeout 120 "$MEMIF" "${ECHO[@]}" -- "$DPW_CAT" @SERVER@:7 \
-	<"$DPW_TMP/data" >"$DPW_TMP/cat.out" 2>"$DPW_TMP/cat.err"
-RC=$? OUT=$DPW_TMP/cat.out ERR=$DPW_TMP/cat.err
+RUN_IN=$DPW_TMP/data run cat 120 "${ECHO[@]}" -- "$DPW_CAT" @SERVER@:7
 assert_eq cat-status 0 "$RC"
 if cmp -s "$DPW_TMP/data" "$OUT"; then
 	pass cat-echoed-identical "1 MiB"
@@ -109,9 +116,8 @@ assert_eq cat-server-bytes 1048576 "$(stat_get "$(server_echo)" tcp_bytes)"
 mkdir "$DPW_TMP/www"
 head -c 300000 /dev/urandom >"$DPW_TMP/www/file.bin"
 printf 'GET /file.bin HTTP/1.0\r\n\r\n' >"$DPW_TMP/request"
-timeout 120 "$MEMIF" "$HTTPD" --http-port 80 --root "$DPW_TMP/www" -- "$DPW_CAT" @SERVER@:80 \
-	<"$DPW_TMP/request" >"$DPW_TMP/http.out" 2>"$DPW_TMP/http.err"
-RC=$? OUT=$DPW_TMP/http.out ERR=$DPW_TMP/http.err
+RUN_IN=$DPW_TMP/request run http 120 "$HTTPD" --http-port 80 --root "$DPW_TMP/www" -- \
+	"$DPW_CAT" @SERVER@:80
 assert_eq httpd-status 0 "$RC"
 status_line=$(head -n1 "$OUT" | tr -d '\r')
 case "$status_line" in
