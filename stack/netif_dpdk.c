@@ -144,6 +144,20 @@ void dpw_netif_flush_tx(struct dpw_engine *e)
 		memmove(e->tx_pending, e->tx_pending + sent,
 			(e->tx_count - sent) * sizeof(e->tx_pending[0]));
 	e->tx_count -= sent;
+	/* A frame that waits shares its mbuf with lwIP's segment (zero-copy TX) unless lwIP has
+	 * let it go: before lwIP runs again, which may rewrite or reuse that buffer (a segment
+	 * resent after a timeout and then cut to a smaller window, new data in the freed tail),
+	 * the frame gets bytes of its own. Only when the port is backed up; copies counted. */
+	for (unsigned i = 0; i < e->tx_count; i++) {
+		struct rte_mbuf *m = e->tx_pending[i], *copy;
+
+		if (rte_mbuf_refcnt_read(m) == 1 ||
+		    (copy = rte_pktmbuf_copy(m, e->port.pool, 0, UINT32_MAX)) == NULL)
+			continue;
+		rte_pktmbuf_free(m);
+		e->tx_pending[i] = copy;
+		e->c.tx_unshared++;
+	}
 }
 
 /* Shutdown: whatever the port never took is freed and counted as dropped. */

@@ -153,6 +153,16 @@ void h_start(int argc, char **argv)
 	}
 	if (lcores != NULL && dpw_engine_opt_set(&eng, "lcores", lcores, err, sizeof(err)) != 0)
 		die(err);
+	/* DPW_HARNESS_FLAGS (e.g. "no-zero-copy no-offloads"): engine flags, for a test run with
+	 * a path turned off, to tell which one a failure comes from. */
+	if (getenv("DPW_HARNESS_FLAGS") != NULL) {
+		char flags[256], *save = NULL;
+
+		snprintf(flags, sizeof(flags), "%s", getenv("DPW_HARNESS_FLAGS"));
+		for (char *f = strtok_r(flags, " ", &save); f != NULL; f = strtok_r(NULL, " ", &save))
+			if (dpw_engine_opt_set(&eng, f, NULL, err, sizeof(err)) != 0)
+				die(err);
+	}
 	if (dpw_engine_opts_finish(&eng, 0, NULL, err, sizeof(err)) != 0)
 		die(err);
 	engine = dpw_engine_opts_start(&eng, err, sizeof(err));

@@ -82,6 +82,8 @@ struct dpw_engine_stats {
 	uint64_t capture_skipped;        /* not written: the file at its limit, or no copy mbuf */
 	uint64_t tx_cksum_offloaded;     /* frames sent with their checksums left to the device */
 	uint64_t tx_zero_copy;           /* frames sent in the mbuf lwIP built them in (no copy) */
+	uint64_t tx_unshared;            /* of those, copied after all: the port did not take them
+					  * within the pass, and lwIP may change its segment */
 	uint64_t rx_cksum_offloaded;     /* frames whose checksums the device verified, so that
 					  * lwIP did not (config.no_offloads off, the port able) */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
