@@ -110,9 +110,6 @@ ceiling() {
 	echo "ceiling testpmd - $1 pps=$pps" >>"$RESULTS"
 }
 
-# cp99 FILE: connect_us.p99 of a connclose JSON line (jget would find close_us's, the last).
-cp99() { grep '^{' "$1" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"p99":\([0-9.]*\).*/\1/p'; }
-
 # dpwsk RUN NAME SERVER-ARGS -- CLIENT...: one scripts/memif.sh pair; the client's JSON line.
 dpwsk_pair() {
 	local f=$TMP/$1.$2
@@ -147,16 +144,16 @@ for ((run = 1; run <= RUNS; run++)); do
 		cyc=$(jget "$f" cycles) tx=$(grep '^dpwsk: stats ' "$f" | tail -n1 | sed -n 's/.* tx_packets=\([0-9]*\).*/\1/p')
 		ppc=$(awk -v t="${tx:-0}" -v c="${cyc:-0}" 'BEGIN { printf "%.2f", c ? t / c : 0 }')
 		printf '  [run %d] connclose    dpwsk c=%-4d %10.0f conn/s  connect p99 %9.1f us  client frames/cycle %s  errors %s\n' \
-			"$run" "$c" "$(jget "$f" conn_per_s)" "$(cp99 "$f")" "$ppc" "$(jget "$f" errors)"
-		echo "connclose dpwsk $c $run rate=$(jget "$f" conn_per_s) p99=$(cp99 "$f") ppc=$ppc errors=$(jget "$f" errors)" >>"$RESULTS"
+			"$run" "$c" "$(jget "$f" conn_per_s)" "$(jconnect "$f" p99)" "$ppc" "$(jget "$f" errors)"
+		echo "connclose dpwsk $c $run rate=$(jget "$f" conn_per_s) p99=$(jconnect "$f" p99) ppc=$ppc errors=$(jget "$f" errors)" >>"$RESULTS"
 		[ "$(jget "$f" errors)" = 0 ] || failed "dpwsk connclose c=$c: errors" "$f"
 
 		f=$TMP/lcc.$run.$c
 		ip netns exec "$DPW_NS_STACK" timeout -k 5 $((SECS + 60)) "$LCONNCLOSE" --duration "$SECS" \
 			--concurrency "$c" --json "$LTARGET:5001" >"$f" 2>&1 || failed "linux-connclose c=$c" "$f"
 		printf '  [run %d] connclose    Linux c=%-4d %10.0f conn/s  connect p99 %9.1f us  errors %s\n' \
-			"$run" "$c" "$(jget "$f" conn_per_s)" "$(cp99 "$f")" "$(jget "$f" errors)"
-		echo "connclose linux $c $run rate=$(jget "$f" conn_per_s) p99=$(cp99 "$f") errors=$(jget "$f" errors)" >>"$RESULTS"
+			"$run" "$c" "$(jget "$f" conn_per_s)" "$(jconnect "$f" p99)" "$(jget "$f" errors)"
+		echo "connclose linux $c $run rate=$(jget "$f" conn_per_s) p99=$(jconnect "$f" p99) errors=$(jget "$f" errors)" >>"$RESULTS"
 	done
 
 	dpwsk_pair "$run" rr --tcp-port 7 --udp-port 0 -- "$RR" --mode rr --duration "$SECS" --json @SERVER@:7

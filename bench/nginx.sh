@@ -231,8 +231,8 @@ cc_run() {
 	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 	rate=$(jget "$f" conn_per_s)
 	errs=$(jget "$f" errors)
-	p99=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"p99":\([0-9.]*\).*/\1/p')
-	max=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"max":\([0-9.]*\).*/\1/p')
+	p99=$(jconnect "$f" p99)
+	max=$(jconnect "$f" max)
 	# nginx's share of its core over the client's whole run (start-up included: a lower bound)
 	scpu=$(pct $((s1 - s0)) "$(awk -v w="$wall" -v h="$HZ" 'BEGIN { print w * h }')")
 	verdict=-

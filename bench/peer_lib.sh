@@ -136,6 +136,10 @@ kaddr_del() {
 # shellcheck disable=SC2016,SC2034
 CHILD_CPU=(sh -c '"$@"; rc=$?; set -- $(sed "s/^.*) //" /proc/$$/stat); echo "child_cpu_ticks $((${14} + ${15}))"; exit $rc' sh)
 
+# jconnect FILE KEY: connect_us.KEY (p99, max, ...) of a connclose JSON line of FILE (jget
+# would find close_us's, the last of that name).
+jconnect() { grep '^{' "$1" 2>/dev/null | tail -n1 | sed -n "s/.*\"connect_us\":{[^}]*\"$2\":\([0-9.]*\).*/\1/p"; }
+
 # jget FILE KEY: a number from the last JSON line of FILE (a program's --json summary).
 jget() { grep '^{' "$1" 2>/dev/null | tail -n1 | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"; }
 

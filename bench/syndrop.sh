@@ -116,8 +116,8 @@ one() {
 	accepted=$(sed -n 's/^linux-server: accepted=\([0-9]*\).*/\1/p' "$sf" | tail -n1)
 	rate=$(jget "$f" conn_per_s)
 	fails=$(jget "$f" errors)
-	p99=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"p99":\([0-9.]*\).*/\1/p')
-	max=$(grep '^{' "$f" | tail -n1 | sed -n 's/.*"connect_us":{[^}]*"max":\([0-9.]*\).*/\1/p')
+	p99=$(jconnect "$f" p99)
+	max=$(jconnect "$f" max)
 	[ "$rc" = 0 ] && [ -n "$rate" ] || { FAILS=$((FAILS + 1)); echo "  FAILED: $client c=$c status $rc" >&2; tail -n 5 "$f" >&2; }
 	say "$(printf '  [%d/%d] %-16s c=%-4s %9s conn/s  connect p99 %9s us max %9s us  failures %-4s SYN rexmit %-6s server: accepted %-7s overflows %-6s drops %-6s CPU %3s%%' \
 		"$run" "$RUNS" "$client-connclose" "$c" "${rate:-?}" "${p99:-?}" "${max:-?}" "${fails:-?}" "${retx:-?}" \

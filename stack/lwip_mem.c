@@ -58,11 +58,6 @@ void dpw_lwip_mem_tx_pool(struct rte_mempool *pool, uint32_t cap)
 	tx_cap = cap;
 }
 
-uint32_t dpw_lwip_mem_tx_held(void)
-{
-	return tx_held;
-}
-
 /* lwIP's mem_malloc() puts its statistics helper (the size) before what it hands out: the
  * same offset as in its mem.c, so that dpw_lwip_mem_mbuf() takes what lwIP's callers hold. */
 #if LWIP_STATS && MEM_STATS

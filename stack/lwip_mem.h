@@ -14,7 +14,5 @@ void dpw_lwip_mem_tx_pool(struct rte_mempool *pool, uint32_t cap);
 /* The mbuf whose buffer holds mem (what lwIP's mem_malloc() returned: a PBUF_RAM pbuf), or
  * NULL. */
 struct rte_mbuf *dpw_lwip_mem_mbuf(const void *mem);
-/* Blocks held in mbufs right now. */
-uint32_t dpw_lwip_mem_tx_held(void);
 
 #endif /* DPW_LWIP_MEM_H */

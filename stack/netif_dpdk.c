@@ -59,7 +59,7 @@ static u16_t checksum_base(const struct dpw_engine *e)
 {
 	u16_t flags = NETIF_CHECKSUM_ENABLE_ALL;
 
-	if (e->port.offloads.tx_ip4)
+	if (e->port.offloads.tx)
 		flags &= (u16_t)~(NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_TCP);
 	return flags;
 }
@@ -69,7 +69,7 @@ static u16_t checksum_base(const struct dpw_engine *e)
  * any other frame comes. */
 static err_t input_checked(struct dpw_engine *e, struct pbuf *p, struct dpw_rx_verdict v)
 {
-	u16_t base = checksum_base(e), flags = base;
+	u16_t base = e->netif.chksum_flags, flags = base;   /* checksum_base(), set at init */
 	err_t err;
 
 	if (v.ip_good)

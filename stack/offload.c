@@ -20,7 +20,7 @@ void dpw_offloads_choose(const struct rte_eth_dev_info *info, bool enable,
 	if (!enable)
 		return;
 	if ((info->tx_offload_capa & tx_need) == tx_need) {
-		o->tx_ip4 = o->tx_tcp = true;
+		o->tx = true;
 		*tx_bits = tx_need;
 	}
 	/* Whatever part of the receive checks the device offers: a frame it did not vouch for
@@ -31,8 +31,8 @@ void dpw_offloads_choose(const struct rte_eth_dev_info *info, bool enable,
 
 void dpw_offloads_describe(const struct dpw_offloads *o, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s", o->tx_ip4 ? "tx-ipv4-cksum,tx-tcp-cksum" : "",
-		 o->tx_ip4 && o->rx ? "," : "", o->rx ? "rx-cksum" : "");
+	snprintf(buf, len, "%s%s%s", o->tx ? "tx-ipv4-cksum,tx-tcp-cksum" : "",
+		 o->tx && o->rx ? "," : "", o->rx ? "rx-cksum" : "");
 	if (buf[0] == '\0')
 		snprintf(buf, len, "none");
 }
@@ -42,7 +42,7 @@ bool dpw_offload_tx_mark(const struct dpw_offloads *o, struct rte_mbuf *m)
 	const struct rte_ether_hdr *eth;
 	uint16_t type;
 
-	if (!o->tx_ip4 || rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(struct rte_ipv4_hdr))
+	if (!o->tx || rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(struct rte_ipv4_hdr))
 		return false;
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	type = rte_be_to_cpu_16(eth->ether_type);

@@ -14,8 +14,7 @@ struct rte_eth_dev_info;
 
 /* What is on, for one port. */
 struct dpw_offloads {
-	bool tx_ip4;   /* the device computes the IPv4 header checksum */
-	bool tx_tcp;   /* ... and the TCP checksum (IPv4 and IPv6) */
+	bool tx;       /* the device computes the IPv4 header and TCP (IPv4 and IPv6) checksums */
 	bool rx;       /* the device checks IP and TCP/UDP checksums and says so in each mbuf */
 };
 
