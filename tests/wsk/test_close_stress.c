@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>   /* tcp_info with tcpi_snd_wnd (glibc's lacks it) */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1238,6 +1239,27 @@ static void peer_ready(struct conn *c)
 	}
 }
 
+/* What the Linux end of a connection says about it, for a failure message: whether the
+ * peer's FIN (or data) reached the stack and was acknowledged tells a lost segment from a
+ * completion the provider never posted. */
+static void peer_tcp_state(const struct conn *c, char *out, size_t len)
+{
+	static const char *const names[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV",
+					     "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+					     "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+
+	if (c->pfd < 0 || getsockopt(c->pfd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0) {
+		snprintf(out, len, "the peer's socket is closed");
+		return;
+	}
+	snprintf(out, len, "the peer is in %s, %u unacknowledged, %u retransmits, backoff %u, "
+		 "the stack's window %u",
+		 ti.tcpi_state < sizeof(names) / sizeof(names[0]) ? names[ti.tcpi_state] : "?",
+		 ti.tcpi_unacked, ti.tcpi_retransmits, ti.tcpi_backoff, ti.tcpi_snd_wnd);
+}
+
 /* ---- the loop ----------------------------------------------------------------------------- */
 
 static void sweep(uint64_t now)
@@ -1254,9 +1276,13 @@ static void sweep(uint64_t now)
 		if (c->fallback_at != 0 && now >= c->fallback_at) {
 			c->fallback_at = 0;
 			if (atomic_load(&c->close_claim) == 0) {
+				char peer[160];
+
 				g.fallbacks++;
-				conn_fail(c, "the %s never came: closing from the test thread",
-					  closer_name[c->sc.closer]);
+				peer_tcp_state(c, peer, sizeof(peer));
+				conn_fail(c, "the %s never came (%u of %u IRPs completed; %s): "
+					  "closing from the test thread",
+					  closer_name[c->sc.closer], c->completed, c->issued, peer);
 				close_now(c);
 			}
 		}
