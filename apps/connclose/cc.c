@@ -68,6 +68,15 @@ static int set_rate(void *ctx, const char *val, char *err, size_t errlen)
 				 err, errlen);
 }
 
+static int set_fixed_window(void *ctx, const char *val, char *err, size_t errlen)
+{
+	(void)val;
+	(void)err;
+	(void)errlen;
+	((struct cc_config *)ctx)->fixed_window = true;
+	return 0;
+}
+
 static int set_json(void *ctx, const char *val, char *err, size_t errlen)
 {
 	struct cc_config *c = ctx;
@@ -93,6 +102,10 @@ const struct dpw_cli_opt cc_opts[] = {
 	{ "rate", true, "N", "open loop: start N connections a second on a fixed schedule, "
 	  "at most --concurrency in flight; connect latency counts from each one's scheduled "
 	  "start", set_rate },
+	{ "fixed-window", false, NULL, "closed loop: exactly --concurrency connects in flight, "
+	  "each slot waiting for its own (default: a connect not done within the measured "
+	  "connect time + 4 deviations, at least 10 ms, is taken as a lost SYN; it leaves the "
+	  "window, which halves, and a spare slot goes on)", set_fixed_window },
 	{ "json", false, NULL, "print the final summary as one JSON object on one line",
 	  set_json },
 	{ NULL, false, NULL, NULL, NULL },
@@ -128,8 +141,8 @@ struct dpw_cli cc_cli(struct cc_config *c)
 {
 	return (struct dpw_cli){
 		.synopsis = "[--concurrency N] [--cycles C] [--duration SECS] "
-			    "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
-			    "A.B.C.D:PORT|[IPV6]:PORT",
+			    "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--fixed-window] "
+			    "[--json] A.B.C.D:PORT|[IPV6]:PORT",
 		.opts = cc_opts, .ctx = c, .operand_name = "target", .operand = &c->target,
 		.validate = validate,
 	};
@@ -150,9 +163,11 @@ uint64_t cc_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-void cc_stats_init(struct cc_stats *s)
+void cc_stats_init(struct cc_stats *s, const struct cc_config *c)
 {
 	memset(s, 0, sizeof(*s));
+	/* The open loop's schedule, not a window, sets its pace. */
+	cc_window_init(&s->window, c->concurrency, c->fixed_window || c->rate != 0);
 	dpw_hist_init(&s->connect_ns);
 	dpw_hist_init(&s->close_ns);
 	snprintf(s->kinds[CC_MAX_ERROR_KINDS].name, sizeof(s->kinds[0].name), "other");
@@ -324,6 +339,12 @@ void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char 
 		if (c->rate != 0)
 			printf(",\"rate\":%" PRIu64 ",\"late\":%" PRIu64 ",\"max_lag_ms\":%.1f",
 			       c->rate, s->late, (double)s->max_lag_ns / 1e6);
+		if (!s->window.fixed)
+			printf(",\"late_connects\":%" PRIu64 ",\"late_but_answered\":%" PRIu64
+			       ",\"window_cuts\":%" PRIu64 ",\"window_min\":%.0f,"
+			       "\"late_after_ms\":%.1f",
+			       s->window.late, s->window.spurious, s->window.cuts, s->window.w_min,
+			       (double)cc_window_late_ns(&s->window) / 1e6);
 		print_latency_json("connect", &s->connect_ns);
 		print_latency_json("close", &s->close_ns);
 		printf("}\n");
@@ -338,6 +359,12 @@ void cc_summary(const struct cc_config *c, const struct cc_stats *s, const char 
 			printf("connclose: open_loop rate=%" PRIu64 "/s late=%" PRIu64
 			       " max_lag_ms=%.1f (arrivals that found no free slot; latencies count "
 			       "from the schedule)\n", c->rate, s->late, (double)s->max_lag_ns / 1e6);
+		if (!s->window.fixed)
+			printf("connclose: window late_connects=%" PRIu64 " late_but_answered=%"
+			       PRIu64 " cuts=%" PRIu64 " min=%.0f late_after_ms=%.1f (connects taken "
+			       "as lost SYNs, and of them those answered before a SYN was resent)\n",
+			       s->window.late, s->window.spurious, s->window.cuts, s->window.w_min,
+			       (double)cc_window_late_ns(&s->window) / 1e6);
 		print_latency_text("connect", &s->connect_ns);
 		print_latency_text("close", &s->close_ns);
 		for (k = 0; k <= CC_MAX_ERROR_KINDS; k++)

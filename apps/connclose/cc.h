@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "hist.h"
+#include "window.h"
 
 enum cc_mode {
 	CC_MODE_RST,        /* close (abortive) as soon as the connect completes */
@@ -34,12 +35,13 @@ struct cc_config {
 	uint32_t bytes;          /* K, exchange mode */
 	uint64_t rate;           /* open loop: arrivals a second (0: closed loop, each slot
 				  * starts its next cycle as soon as one ends) */
+	bool fixed_window;       /* closed loop: every slot waits for its own connect (window.h) */
 	bool json;
 	const char *target;      /* "A.B.C.D:PORT" or "[IPV6]:PORT" as given */
 	struct sockaddr_storage remote;   /* the target, host family numbers (opt.h) */
 };
 
-/* --concurrency --cycles --duration --mode --bytes --rate --json; ctx is a struct
+/* --concurrency --cycles --duration --mode --bytes --rate --fixed-window --json; ctx is a struct
  * cc_config. Terminated by a NULL name. */
 extern const struct dpw_cli_opt cc_opts[];
 
@@ -70,10 +72,11 @@ struct cc_stats {
 	uint64_t late, max_lag_ns;    /* open loop: arrivals that found no free slot, and the
 				       * longest any waited for one */
 	double cpu_user_s, cpu_sys_s;      /* getrusage: used during the run */
+	struct cc_window window;      /* closed loop: connects taken as lost, the window's cuts */
 };
 
 uint64_t cc_now_ns(void);
-void cc_stats_init(struct cc_stats *s);
+void cc_stats_init(struct cc_stats *s, const struct cc_config *c);
 /* The run starts now: the clock, and the CPU time used so far (start-up is not the run's). */
 void cc_stats_begin(struct cc_stats *s);
 /* A failed cycle, counted under name (e.g. "STATUS_CONNECTION_REFUSED", "ECONNREFUSED"). */

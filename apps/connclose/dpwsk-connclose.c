@@ -2,12 +2,16 @@
  * connection-rate benchmark (bench/linux/linux-connclose is the same load on kernel sockets).
  *
  *   dpwsk-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--rate N] [--json] [--hold-port P --hold H]
+ *                   exchange] [--bytes K] [--rate N] [--fixed-window] [--json]
+ *                   [--hold-port P --hold H]
  *                   PORT/EAL OPTIONS... A.B.C.D:PORT
  *   ... [IPV6]:PORT   (over IPv6: the engine needs --ip6, the connections are AF_INET6)
  *
- * N connection slots each run cycles back to back: WskSocketConnect (one request: socket,
- * bind, connect) -> [mode's work] -> WskCloseSocket -> the next cycle. With --rate R the
+ * Up to N cycles in flight, back to back: WskSocketConnect (one request: socket, bind,
+ * connect) -> [mode's work] -> WskCloseSocket -> the next cycle. A connect that takes far
+ * longer than connects have been taking (a SYN the server dropped) leaves the window, which
+ * halves, and a spare slot goes on (window.h; --fixed-window: N slots, each waiting for its
+ * own). With --rate R the
  * load is open-loop instead: cycles start on a fixed schedule, R a second, each in a free
  * slot (cc.h, struct cc_schedule). Embedded mode: the
  * program's thread is the lcore, every step is issued from the previous step's completion
@@ -47,6 +51,8 @@ struct slot {
 	PWSK_SOCKET sock;
 	unsigned io_pending;      /* of io[]: send or disconnect, and receive */
 	bool failed;
+	bool late;                /* its connect was taken as lost (window.h) */
+	uint64_t serial;          /* the cycle's number, for the window's rounds */
 	char fail_name[48];       /* the cycle's first failure */
 	uint64_t t_connect, t_close;
 	IRP connect_irp, close_irp;
@@ -61,13 +67,14 @@ static struct {
 	struct cc_config cfg;
 	struct cc_stats st;
 	struct slot *slots;
+	uint32_t nslots;          /* --concurrency, and spares for late connects (window.h) */
 	uint8_t *tx;              /* what exchange mode sends (read-only, shared by the slots) */
 	SOCKADDR_STORAGE local, remote;   /* WSK numbering: AF_INET6 is 23 */
 	unsigned active;          /* slots not idle */
 	bool stopping;            /* no new cycles */
 	bool aborting;            /* cycles still in flight 5 s after the end are cut short */
 	struct cc_schedule sched; /* open loop (--rate): the arrivals */
-	uint32_t *idle, nidle;    /* open loop: slots waiting for an arrival */
+	uint32_t *idle, nidle;    /* slots waiting for an arrival (open loop) or the window */
 	struct {                  /* --hold-port, --hold: idle connections kept open */
 		uint64_t port, want;
 		PWSK_SOCKET listener;
@@ -104,14 +111,13 @@ static bool may_start(void)
 	return !R.stopping && (R.cfg.cycles == 0 || R.st.started < R.cfg.cycles);
 }
 
-/* The slot has no cycle: closed loop, the run is over for it; open loop, it waits for the
- * next arrival. */
+/* The slot has no cycle: it waits for the next arrival (open loop) or for room in the
+ * window (closed loop), or the run is over. */
 static void slot_idle(struct slot *s)
 {
 	s->state = SLOT_IDLE;
 	R.active--;
-	if (R.cfg.rate != 0)
-		R.idle[R.nidle++] = (uint32_t)(s - R.slots);
+	R.idle[R.nidle++] = (uint32_t)(s - R.slots);
 }
 
 /* A cycle whose connect latency counts from t_start (now, or its scheduled arrival). */
@@ -121,7 +127,9 @@ static void start_cycle(struct slot *s, uint64_t t_start)
 		slot_idle(s);
 		return;
 	}
-	R.st.started++;
+	s->serial = R.st.started++;
+	s->late = false;
+	cc_window_started(&R.st.window);
 	s->state = SLOT_CONNECTING;
 	s->sock = NULL;
 	s->failed = false;
@@ -135,16 +143,42 @@ static void start_cycle(struct slot *s, uint64_t t_start)
 					     NULL, NULL, NULL, NULL, &s->connect_irp);
 }
 
+/* Closed loop: idle slots start cycles while the window has room. The last slot to go idle
+ * goes first, so with nothing late each slot runs its cycles back to back. */
+static void start_ready(uint64_t now)
+{
+	while (R.cfg.rate == 0 && R.nidle > 0 && may_start() && cc_window_open(&R.st.window)) {
+		R.active++;
+		start_cycle(&R.slots[R.idle[--R.nidle]], now);
+	}
+}
+
 static void finish_cycle(struct slot *s)
 {
 	R.st.cycles++;
 	if (s->failed)
 		cc_error(&R.st, s->fail_name);
 	R.st.t_end = cc_now_ns();
-	if (R.cfg.rate != 0)
-		slot_idle(s);
-	else
-		start_cycle(s, R.st.t_end);
+	cc_window_finished(&R.st.window, s->late);
+	slot_idle(s);
+	start_ready(R.st.t_end);
+}
+
+/* Closed loop: connects older than the window's estimate are taken as lost (window.h); the
+ * slots they free in the window start the next cycles. */
+static void take_late_connects(uint64_t now)
+{
+	uint64_t late_ns = cc_window_late_ns(&R.st.window);
+
+	for (uint32_t i = 0; i < R.nslots; i++) {
+		struct slot *s = &R.slots[i];
+
+		if (s->state == SLOT_CONNECTING && !s->late && now - s->t_connect > late_ns) {
+			s->late = true;
+			cc_window_lost(&R.st.window, s->serial, R.st.started);
+		}
+	}
+	start_ready(now);
 }
 
 /* Open loop: free slots take the arrivals due by now. */
@@ -178,7 +212,12 @@ static NTSTATUS on_connect(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 		finish_cycle(s);   /* no socket: a failed WskSocketConnect takes it along */
 		return STATUS_MORE_PROCESSING_REQUIRED;
 	}
-	dpw_hist_add(&R.st.connect_ns, cc_now_ns() - s->t_connect);
+	{
+		uint64_t took = cc_now_ns() - s->t_connect;
+
+		dpw_hist_add(&R.st.connect_ns, took);
+		cc_window_connected(&R.st.window, took, s->late);
+	}
 	s->sock = (PWSK_SOCKET)irp->IoStatus.Information;
 	R.st.open++;
 	if (R.aborting) {   /* connected just as the run was cut short */
@@ -267,7 +306,7 @@ static NTSTATUS on_close(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 static void abort_in_flight(void)
 {
 	R.aborting = true;
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+	for (uint32_t i = 0; i < R.nslots; i++) {
 		struct slot *s = &R.slots[i];
 
 		if (s->state == SLOT_IDLE)
@@ -412,14 +451,15 @@ static int setup_slots(void)
 {
 	uint32_t k = R.cfg.bytes;
 
-	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
-	R.idle = calloc(R.cfg.concurrency, sizeof(*R.idle));
+	R.nslots = cc_window_slots(R.cfg.concurrency, R.st.window.fixed);
+	R.slots = calloc(R.nslots, sizeof(*R.slots));
+	R.idle = calloc(R.nslots, sizeof(*R.idle));
 	R.tx = malloc(k);
 	if (R.slots == NULL || R.idle == NULL || R.tx == NULL)
 		return -1;
 	for (uint32_t i = 0; i < k; i++)
 		R.tx[i] = (uint8_t)(i * 131u + 7u);
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+	for (uint32_t i = 0; i < R.nslots; i++) {
 		struct slot *s = &R.slots[i];
 
 		/* Graceful mode receives only the FIN: one byte of room is enough to see any
@@ -444,7 +484,7 @@ static int setup_slots(void)
 static void free_slots(void)
 {
 	if (R.slots != NULL)
-		for (uint32_t i = 0; i < R.cfg.concurrency; i++)
+		for (uint32_t i = 0; i < R.nslots; i++)
 			free(R.slots[i].rx);
 	free(R.slots);
 	free(R.idle);
@@ -486,8 +526,8 @@ static struct dpw_cli command_line(void)
 	cli.opts = options;
 	cli.validate = validate;
 	cli.synopsis = "[--concurrency N] [--cycles C] [--duration SECS] "
-		       "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--json] "
-		       "[--hold-port P --hold H] A.B.C.D:PORT|[IPV6]:PORT";
+		       "[--mode rst|graceful|exchange] [--bytes K] [--rate N] [--fixed-window] "
+		       "[--json] [--hold-port P --hold H] A.B.C.D:PORT|[IPV6]:PORT";
 	return cli;
 }
 
@@ -495,7 +535,7 @@ int main(int argc, char **argv)
 {
 	struct dpw_cli cli;
 	char what[160];
-	uint64_t deadline = 0, stop_at = 0, now;
+	uint64_t deadline = 0, stop_at = 0, next_scan = 0, now;
 	int rc;
 
 	/* Every bad command line is one line and exit 2 before EAL is touched. */
@@ -503,8 +543,9 @@ int main(int argc, char **argv)
 	cli = command_line();
 	dpw_app_parse(&R.app, argc, argv, &cli);
 	dpw_app_start(&R.app, NULL, false);
+	cc_stats_init(&R.st, &R.cfg);   /* the window, which says how many slots */
 	if (setup_slots() != 0) {
-		dpw_app_fail(&R.app, "out of memory for %u slots", R.cfg.concurrency);
+		dpw_app_fail(&R.app, "out of memory for %u slots", R.nslots);
 		free_slots();
 		dpw_app_finish(&R.app);
 		return 1;
@@ -512,7 +553,6 @@ int main(int argc, char **argv)
 	/* The target in WSK's numbering; the local address: any, of the target's family. */
 	dpw_app_wsk_addr(&R.cfg.remote, &R.remote);
 	dpw_app_wsk_any(R.remote.ss_family, 0, &R.local);
-	cc_stats_init(&R.st);
 
 	snprintf(what, sizeof(what), "connclose target=%s mode=%s concurrency=%u", R.cfg.target,
 		 cc_mode_name(R.cfg.mode), R.cfg.concurrency);
@@ -530,16 +570,12 @@ int main(int argc, char **argv)
 	cc_stats_begin(&R.st);
 	if (R.cfg.duration_s > 0)
 		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
-	if (R.cfg.rate != 0) {
-		for (uint32_t i = R.cfg.concurrency; i > 0; i--)
-			R.idle[R.nidle++] = i - 1;
+	for (uint32_t i = R.nslots; i > 0; i--)
+		R.idle[R.nidle++] = i - 1;
+	if (R.cfg.rate != 0)
 		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
-	} else {
-		for (uint32_t i = 0; i < R.cfg.concurrency && may_start(); i++) {
-			R.active++;
-			start_cycle(&R.slots[i], cc_now_ns());
-		}
-	}
+	else
+		start_ready(R.st.t_start);
 	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
 	 * (or the last of --cycles), with none in flight in between. */
 	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
@@ -547,6 +583,10 @@ int main(int argc, char **argv)
 		now = cc_now_ns();
 		if (R.cfg.rate != 0)
 			start_due(now);
+		else if (!R.st.window.fixed && now >= next_scan) {
+			take_late_connects(now);
+			next_scan = now + 1000000;   /* every millisecond: late is >= 10 ms */
+		}
 		cc_progress(&R.st, now);
 		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {
 			R.stopping = true;   /* cycles in flight finish normally */

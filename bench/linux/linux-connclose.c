@@ -10,10 +10,12 @@
  *
  * Connect latency: connect() call -> writable with SO_ERROR 0. Close latency: the close()
  * call itself (kernel closes are synchronous). One thread, epoll, level-triggered; it sleeps
- * in epoll_wait when there is nothing to do, so its CPU time is the kernel's real cost.
+ * in epoll_wait when there is nothing to do (at most 1 ms while the closed loop's window
+ * watches for late connects, window.h), so its CPU time is the kernel's real cost.
  *
  *   linux-connclose [--concurrency N] [--cycles C] [--duration S] [--mode rst|graceful|
- *                   exchange] [--bytes K] [--rate N] [--json] A.B.C.D:PORT|[IPV6]:PORT */
+ *                   exchange] [--bytes K] [--rate N] [--fixed-window] [--json]
+ *                   A.B.C.D:PORT|[IPV6]:PORT */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,8 +33,7 @@
 #include "signals.h"
 
 enum slot_state {
-	SLOT_IDLE,
-	SLOT_RESTART,      /* the last attempt failed before reaching epoll: start again */
+	SLOT_IDLE,         /* waiting for an arrival (open loop) or room in the window */
 	SLOT_CONNECTING,   /* waiting for EPOLLOUT */
 	SLOT_SENDING,      /* exchange: the socket did not take all K bytes at once */
 	SLOT_RECEIVING,    /* exchange: waiting for the echo; graceful: for the peer's FIN */
@@ -43,6 +44,8 @@ struct slot {
 	int fd;
 	uint32_t sent, got;
 	bool failed;
+	bool late;                  /* its connect was taken as lost (window.h) */
+	uint64_t serial;            /* the cycle's number, for the window's rounds */
 	char fail_name[48];
 	uint64_t t_connect;
 	uint8_t *rx;
@@ -52,12 +55,13 @@ static struct {
 	struct cc_config cfg;
 	struct cc_stats st;
 	struct slot *slots;
+	uint32_t nslots;            /* --concurrency, and spares for late connects (window.h) */
 	uint8_t *tx;
 	int ep;
 	unsigned active;
 	bool stopping;
 	struct cc_schedule sched;   /* open loop (--rate): the arrivals */
-	uint32_t *idle, nidle;      /* open loop: slots waiting for an arrival */
+	uint32_t *idle, nidle;      /* slots waiting for an arrival or for the window */
 } R;
 
 
@@ -86,19 +90,21 @@ static bool may_start(void)
 	return !R.stopping && (R.cfg.cycles == 0 || R.st.started < R.cfg.cycles);
 }
 
+static void slot_idle(struct slot *s)
+{
+	s->state = SLOT_IDLE;
+	R.active--;
+	R.idle[R.nidle++] = (uint32_t)(s - R.slots);
+}
+
 static void finish_cycle(struct slot *s)
 {
 	R.st.cycles++;
 	if (s->failed)
 		cc_error(&R.st, s->fail_name);
 	R.st.t_end = cc_now_ns();
-	if (R.cfg.rate != 0) {     /* open loop: wait for the next arrival */
-		s->state = SLOT_IDLE;
-		R.active--;
-		R.idle[R.nidle++] = (uint32_t)(s - R.slots);
-	} else {
-		s->state = SLOT_RESTART;   /* the main loop starts the next one (no recursion) */
-	}
+	cc_window_finished(&R.st.window, s->late);
+	slot_idle(s);   /* the main loop starts the next one (no recursion) */
 }
 
 /* Close the connection: with a RST (SO_LINGER 0) unless the exchange was graceful. */
@@ -162,7 +168,10 @@ static void send_some(struct slot *s)
 
 static void on_connected(struct slot *s)
 {
-	dpw_hist_add(&R.st.connect_ns, cc_now_ns() - s->t_connect);
+	uint64_t took = cc_now_ns() - s->t_connect;
+
+	dpw_hist_add(&R.st.connect_ns, took);
+	cc_window_connected(&R.st.window, took, s->late);
 	R.st.open++;
 	switch (R.cfg.mode) {
 	case CC_MODE_RST:
@@ -191,13 +200,12 @@ static void start_cycle(struct slot *s, uint64_t t_start)
 	int r;
 
 	if (!may_start()) {
-		s->state = SLOT_IDLE;
-		R.active--;
-		if (R.cfg.rate != 0)
-			R.idle[R.nidle++] = (uint32_t)(s - R.slots);
+		slot_idle(s);
 		return;
 	}
-	R.st.started++;
+	s->serial = R.st.started++;
+	s->late = false;
+	cc_window_started(&R.st.window);
 	s->failed = false;
 	s->sent = s->got = 0;
 	s->t_connect = t_start;
@@ -291,10 +299,10 @@ static void on_event(struct slot *s)
  * "unfinished_at_end", as in dpwsk-connclose; connected ones are reset. */
 static void abort_in_flight(void)
 {
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+	for (uint32_t i = 0; i < R.nslots; i++) {
 		struct slot *s = &R.slots[i];
 
-		if (s->state == SLOT_IDLE || s->state == SLOT_RESTART)
+		if (s->state == SLOT_IDLE)
 			continue;
 		fail_with(s, "unfinished_at_end");
 		if (s->state == SLOT_CONNECTING) {
@@ -307,12 +315,40 @@ static void abort_in_flight(void)
 	}
 }
 
+/* Closed loop: idle slots start cycles while the window has room; at most one attempt per
+ * slot and pass, so that attempts failing at once (no descriptors, say) are retried after the
+ * main loop's time checks, not in a tight loop. True if more could start at once. */
+static bool start_ready(uint64_t now)
+{
+	for (uint32_t tries = R.nslots; tries > 0 && R.nidle > 0 && may_start() &&
+					  cc_window_open(&R.st.window); tries--) {
+		R.active++;
+		start_cycle(&R.slots[R.idle[--R.nidle]], now);
+	}
+	return R.nidle > 0 && may_start() && cc_window_open(&R.st.window);
+}
+
+/* Closed loop: connects older than the window's estimate are taken as lost (window.h). */
+static void take_late_connects(uint64_t now)
+{
+	uint64_t late_ns = cc_window_late_ns(&R.st.window);
+
+	for (uint32_t i = 0; i < R.nslots; i++) {
+		struct slot *s = &R.slots[i];
+
+		if (s->state == SLOT_CONNECTING && !s->late && now - s->t_connect > late_ns) {
+			s->late = true;
+			cc_window_lost(&R.st.window, s->serial, R.st.started);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct dpw_cli cli = cc_cli(&R.cfg);
 	struct epoll_event evs[256];
 	struct rlimit rl;
-	uint64_t deadline = 0, stop_at = 0, now;
+	uint64_t deadline = 0, stop_at = 0, next_scan = 0, now;
 
 	cc_config_defaults(&R.cfg);
 	dpw_cli_parse_or_exit(&cli, "linux-connclose", argc, argv);
@@ -324,9 +360,11 @@ int main(int argc, char **argv)
 	dpw_signals_install();
 	signal(SIGPIPE, SIG_IGN);
 
+	cc_stats_init(&R.st, &R.cfg);   /* the window, which says how many slots */
+	R.nslots = cc_window_slots(R.cfg.concurrency, R.st.window.fixed);
 	R.ep = epoll_create1(EPOLL_CLOEXEC);
-	R.slots = calloc(R.cfg.concurrency, sizeof(*R.slots));
-	R.idle = calloc(R.cfg.concurrency, sizeof(*R.idle));
+	R.slots = calloc(R.nslots, sizeof(*R.slots));
+	R.idle = calloc(R.nslots, sizeof(*R.idle));
 	R.tx = malloc(R.cfg.bytes);
 	if (R.ep < 0 || R.slots == NULL || R.idle == NULL || R.tx == NULL) {
 		fprintf(stderr, "linux-connclose: error: out of memory\n");
@@ -334,7 +372,7 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < R.cfg.bytes; i++)
 		R.tx[i] = (uint8_t)(i * 131u + 7u);   /* the same bytes dpwsk-connclose sends */
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
+	for (uint32_t i = 0; i < R.nslots; i++) {
 		R.slots[i].fd = -1;
 		R.slots[i].rx = malloc(R.cfg.bytes);
 		if (R.slots[i].rx == NULL) {
@@ -342,38 +380,34 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	cc_stats_init(&R.st);
 	printf("linux-connclose: start target=%s mode=%s concurrency=%u\n", R.cfg.target,
 	       cc_mode_name(R.cfg.mode), R.cfg.concurrency);
 
 	cc_stats_begin(&R.st);
 	if (R.cfg.duration_s > 0)
 		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
-	if (R.cfg.rate != 0) {
-		for (uint32_t i = R.cfg.concurrency; i > 0; i--)
-			R.idle[R.nidle++] = i - 1;   /* SLOT_IDLE from calloc */
+	for (uint32_t i = R.nslots; i > 0; i--)
+		R.idle[R.nidle++] = i - 1;   /* SLOT_IDLE from calloc */
+	if (R.cfg.rate != 0)
 		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
-	} else {
-		for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
-			R.slots[i].state = SLOT_RESTART;
-			R.active++;
-		}
-	}
 	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
 	 * (or the last of --cycles), with none in flight in between. */
-	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
+	while (R.active > 0 || may_start()) {
 		bool again = false;
 		int n, wait_ms = 100;
 		uint64_t at;
 
-		/* One attempt per slot and pass: an attempt failing at once (no descriptors,
-		 * say) is retried after the time checks below, not in a tight loop. */
-		for (uint32_t i = 0; i < R.cfg.concurrency; i++) {
-			if (R.slots[i].state == SLOT_RESTART)
-				start_cycle(&R.slots[i], cc_now_ns());
-			again |= R.slots[i].state == SLOT_RESTART;
-		}
-		if (R.cfg.rate != 0) {
+		if (R.cfg.rate == 0) {
+			now = cc_now_ns();
+			if (!R.st.window.fixed) {
+				if (now >= next_scan) {
+					take_late_connects(now);
+					next_scan = now + 1000000;
+				}
+				wait_ms = 1;   /* late is >= 10 ms: look every millisecond */
+			}
+			again = start_ready(now);
+		} else {
 			now = cc_now_ns();
 			while (R.nidle > 0 && may_start() && cc_schedule_due(&R.sched, now, &at)) {
 				cc_schedule_take(&R.sched, &R.st, at, now);
@@ -385,8 +419,6 @@ int main(int argc, char **argv)
 			wait_ms = (int)(cc_schedule_wait_ns(&R.sched, cc_now_ns()) / 1000000);
 			if (wait_ms > 100)
 				wait_ms = 100;
-		} else if (R.active == 0) {
-			break;
 		}
 		n = epoll_wait(R.ep, evs, 256, again ? 0 : wait_ms);
 		for (int i = 0; i < n; i++)
@@ -402,7 +434,7 @@ int main(int argc, char **argv)
 	}
 	cc_stats_end(&R.st);
 	cc_summary(&R.cfg, &R.st, "linux-connclose");
-	for (uint32_t i = 0; i < R.cfg.concurrency; i++)
+	for (uint32_t i = 0; i < R.nslots; i++)
 		free(R.slots[i].rx);
 	free(R.slots);
 	free(R.idle);
