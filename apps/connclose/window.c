@@ -16,7 +16,7 @@ uint32_t cc_window_slots(uint32_t n, bool fixed)
 
 void cc_window_init(struct cc_window *w, uint32_t n, bool fixed)
 {
-	*w = (struct cc_window){ .fixed = fixed, .max = n, .w = n, .ssthresh = n, .w_min = n };
+	*w = (struct cc_window){ .fixed = fixed, .max = n, .w = n, .w_min = n };
 }
 
 bool cc_window_open(const struct cc_window *w)
@@ -40,10 +40,8 @@ void cc_window_connected(struct cc_window *w, uint64_t latency_ns, bool late)
 			return;   /* Karn: a connect whose SYN may have been resent says nothing */
 		/* Slow, not lost: give the window back (once per round of cuts). */
 		w->spurious++;
-		if (w->w_undo > w->w) {
+		if (w->w_undo > w->w)
 			w->w = w->w_undo;
-			w->ssthresh = w->w_undo;
-		}
 		w->w_undo = 0;
 	}
 	w->backoff = 0;
@@ -57,12 +55,11 @@ void cc_window_connected(struct cc_window *w, uint64_t latency_ns, bool late)
 		w->rttvar = 0.75 * w->rttvar + 0.25 * d;
 		w->srtt = 0.875 * w->srtt + 0.125 * x;
 	}
-	if (w->w < w->ssthresh)
-		w->w += 1;
-	else
-		w->w += 1 / w->w;
+	w->w += 1 / w->w;
 	if (w->w > w->max)
 		w->w = w->max;
+	if (w->w >= w->w_undo)
+		w->w_undo = 0;   /* grown back: nothing left to undo */
 }
 
 uint64_t cc_window_late_ns(const struct cc_window *w)
@@ -82,8 +79,7 @@ void cc_window_lost(struct cc_window *w, uint64_t serial, uint64_t started_so_fa
 		w->backoff++;   /* the one connect allowed is lost again: wait longer */
 	if (w->w > w->w_undo)
 		w->w_undo = w->w;
-	w->ssthresh = w->w / 2 < 1 ? 1 : w->w / 2;
-	w->w = w->ssthresh;
+	w->w = w->w / 2 < 1 ? 1 : w->w / 2;
 	if (w->w < w->w_min)
 		w->w_min = w->w;
 	w->recover = started_so_far;

@@ -11,8 +11,8 @@
  * not completed after the connect-time estimate (RFC 6298's srtt + 4 rttvar over the connect
  * latencies measured so far, at least CC_LATE_MIN_NS) is taken as lost: it leaves the window,
  * which halves once per round of losses (TCP's multiplicative decrease), and a spare slot may
- * start the next cycle. The window grows back by one per connect completed in time up to the
- * threshold the halving set, then by 1/W per connect (additive increase), up to N. The late
+ * start the next cycle. The window grows back by 1/W per connect completed in time (TCP's
+ * additive increase: one per window's worth), up to N. The late
  * connect itself goes on (its stack resends the SYN) and ends its cycle normally; its latency
  * counts as it was. Two refinements, both from TCP:
  * - a late connect that completes before any SYN of it could have been resent (under
@@ -36,7 +36,7 @@
 struct cc_window {
 	bool fixed;            /* --fixed-window: every slot in the window, nothing late */
 	uint32_t max;          /* --concurrency */
-	double w, ssthresh;    /* connects allowed in flight */
+	double w;              /* connects allowed in flight */
 	uint32_t in_window;    /* cycles started, not finished and not late */
 	uint64_t recover;      /* cycles started before this one belong to a round already cut */
 	double srtt, rttvar;   /* connect latency, ns (0: no sample yet) */

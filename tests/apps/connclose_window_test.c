@@ -84,7 +84,7 @@ int main(void)
 		CHECK(cc_window_late_ns(&w) == before, "Karn: estimate unchanged");
 	}
 
-	/* Growth: ssthresh is 8 = w, so 1/W a connect: 8 connects in time add about one. */
+	/* Growth: 1/W a connect: 8 connects in time add about one. */
 	for (int i = 0; i < 8; i++)
 		cc_window_connected(&w, 1 * MS, false);
 	CHECK(w.w > 8.9 && w.w < 9, "additive increase: w %.3f", w.w);
