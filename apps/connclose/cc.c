@@ -104,7 +104,7 @@ const struct dpw_cli_opt cc_opts[] = {
 	  "start", set_rate },
 	{ "fixed-window", false, NULL, "closed loop: exactly --concurrency connects in flight, "
 	  "each slot waiting for its own (default: a connect not done within the measured "
-	  "connect time + 4 deviations, at least 10 ms, is taken as a lost SYN; it leaves the "
+	  "connect time + 4 deviations, at least 2 ms, is taken as a lost SYN; it leaves the "
 	  "window, which halves, and a spare slot goes on)", set_fixed_window },
 	{ "json", false, NULL, "print the final summary as one JSON object on one line",
 	  set_json },

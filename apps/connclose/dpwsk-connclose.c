@@ -585,7 +585,7 @@ int main(int argc, char **argv)
 			start_due(now);
 		else if (!R.st.window.fixed && now >= next_scan) {
 			take_late_connects(now);
-			next_scan = now + 1000000;   /* every millisecond: late is >= 10 ms */
+			next_scan = now + 1000000;   /* every millisecond: late is >= 2 ms */
 		}
 		cc_progress(&R.st, now);
 		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {

@@ -29,9 +29,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CC_LATE_MIN_NS 10000000ull   /* 10 ms: far below the 1 s RTO, far above a LAN RTT */
+#define CC_LATE_MIN_NS 2000000ull    /* 2 ms: far below the 1 s RTO, far above a LAN RTT */
 #define CC_SYN_RTO_NS 1000000000ull /* both stacks' initial RTO (RFC 6298; lwipopts.h) */
-#define CC_SPARE_SLOTS 1024u         /* at least, for late connects (or --concurrency's) */
+#define CC_SPARE_SLOTS 4096u         /* at least, for late connects (or --concurrency's) */
 
 struct cc_window {
 	bool fixed;            /* --fixed-window: every slot in the window, nothing late */

@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 					take_late_connects(now);
 					next_scan = now + 1000000;
 				}
-				wait_ms = 1;   /* late is >= 10 ms: look every millisecond */
+				wait_ms = 1;   /* late is >= 2 ms: look every millisecond */
 			}
 			again = start_ready(now);
 		} else {

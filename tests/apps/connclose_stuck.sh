@@ -19,9 +19,9 @@ assert_eq stuck-error-kind "connclose: error unfinished_at_end=8" \
 	"$(grep '^connclose: error ' "$CC_OUT")"
 cc_check_clean stuck
 
-# The window (apps/connclose/window.h): the 8 connects are taken as lost after 10 ms, spare
-# slots probe on with the window halving to one and the wait doubling (10, 20, 40, ... ms),
-# so a second brings a few more connects, not hundreds; every one is cut short at the end.
+# The window (apps/connclose/window.h): the 8 connects are taken as lost after 2 ms, spare
+# slots probe on with the window halving to one and the wait doubling (4, 8, ... 128 ms), so
+# a second brings a few more connects, not hundreds; every one is cut short at the end.
 cc_run window 120 --duration 1 --concurrency 8 198.18.0.77:5000
 assert_eq window-exit-status 1 "$CC_RC"
 cycles=$(cc_get cycles)
@@ -30,8 +30,8 @@ assert_eq window-error-kind "connclose: error unfinished_at_end=$cycles" \
 	"$(grep '^connclose: error ' "$CC_OUT")"
 assert_eq window-all-late "$cycles" \
 	"$(sed -n 's/^connclose: window late_connects=\([0-9]*\) .*/\1/p' "$CC_OUT")"
-# 8, then 4, 2, 1 a round, then one a doubling wait: about 22 by 1 s; 40 leaves room for a
-# slow start-up, and 1000 a second (no backoff) would be far above it.
+# 8, then 4, 2, 1 a round, then one a doubling wait up to 128 ms: about 27 by 1 s; 40 leaves
+# room for a slow start-up, and 500 a second (no backoff) would be far above it.
 assert_ge window-probes-beyond-the-slots 9 "$cycles"
 assert_ge window-probes-bounded 40 "$((80 - cycles))"   # i.e. cycles <= 40
 cc_check_clean window
