@@ -12,6 +12,8 @@ build=1
 packages=(
     # build
     gcc pkg-config meson ninja-build dpkg-dev patch
+    # the public headers' C++17 test (WSK client code is often C++)
+    g++
     # the fuzzers (scripts/fuzz.sh): clang, and its libFuzzer and sanitizer runtimes (only a
     # recommendation of Debian 12's clang-14, which we install without recommendations)
     clang libclang-rt-14-dev

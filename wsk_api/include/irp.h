@@ -3,7 +3,16 @@
 #ifndef DPWSK_IRP_H
 #define DPWSK_IRP_H
 
+/* The fields other threads touch are atomic: C11's _Atomic in C, std::atomic in C++ (the
+ * same size and alignment for these types on the platforms DPDK runs on; checked below), so
+ * that client code written in C++ includes this header unchanged. */
+#ifdef __cplusplus
+#include <atomic>
+#define DPW_ATOMIC(T) std::atomic<T>
+#else
 #include <stdatomic.h>
+#define DPW_ATOMIC(T) _Atomic(T)
+#endif
 
 #include "mdl.h"
 #include "ntstatus.h"
@@ -60,7 +69,7 @@ struct _IRP {
 	BOOLEAN PendingReturned;        /* the provider returned STATUS_PENDING for it */
 	CCHAR StackCount;
 	CCHAR CurrentLocation;
-	_Atomic(BOOLEAN) Cancel;        /* set by IoCancelIrp, from any thread */
+	DPW_ATOMIC(BOOLEAN) Cancel;     /* set by IoCancelIrp, from any thread */
 	PVOID UserBuffer;
 
 	/* Windows keeps these in the next IO_STACK_LOCATION; a WSK IRP has one level only. */
@@ -69,8 +78,8 @@ struct _IRP {
 	UCHAR CompletionControl;        /* SL_INVOKE_ON_* */
 
 	/* dpwsk's bookkeeping: touched by the app thread, IoCancelIrp and the polling core. */
-	_Atomic(PDPW_CANCEL_ROUTINE) DpwCancel;
-	_Atomic(int) DpwState;          /* DPW_IRP_STATE */
+	DPW_ATOMIC(PDPW_CANCEL_ROUTINE) DpwCancel;
+	DPW_ATOMIC(int) DpwState;       /* DPW_IRP_STATE */
 	UCHAR DpwAllocated;             /* TRUE if IoAllocateIrp owns the memory */
 
 	/* The provider's own area while it holds the IRP (its pending lists), as on Windows. */
@@ -123,8 +132,19 @@ static inline VOID IoMarkIrpPending(PIRP Irp)
 
 static inline DPW_IRP_STATE DpwGetIrpState(PIRP Irp)
 {
+#ifdef __cplusplus
+	return (DPW_IRP_STATE)Irp->DpwState.load(std::memory_order_acquire);
+#else
 	return (DPW_IRP_STATE)atomic_load_explicit(&Irp->DpwState, memory_order_acquire);
+#endif
 }
+
+#ifdef __cplusplus
+static_assert(sizeof(std::atomic<BOOLEAN>) == sizeof(BOOLEAN) &&
+		      sizeof(std::atomic<int>) == sizeof(int) &&
+		      sizeof(std::atomic<PDPW_CANCEL_ROUTINE>) == sizeof(PDPW_CANCEL_ROUTINE),
+	      "IRP's atomic fields must be laid out as the library (C) sees them");
+#endif
 
 #ifdef __cplusplus
 }
