@@ -86,13 +86,26 @@ static bool requests_waiting(void)
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
 }
 
+/* R3: PendingReturned is set exactly when the call returns STATUS_PENDING, before its
+ * completion routine can run (drivers signal their event only if it is set). */
+static void mark_pending(PIRP irp)
+{
+	if (irp != NULL)
+		IoMarkIrpPending(irp);
+}
+
 static NTSTATUS execute_inline(struct dpw_req *r)
 {
 	struct dpw_inline_call me = { r, STATUS_PENDING, dpw_inline_call };
+	PIRP irp = r->irp;   /* r is freed if it completes within */
 
 	dpw_inline_call = &me;
 	dpw_execute(r);
 	dpw_inline_call = me.outer;
+	/* Still pending means not completed: this thread is the lcore, nothing else completes
+	 * it before the flush below posts what did complete. */
+	if (me.status == STATUS_PENDING)
+		mark_pending(irp);
 	/* Made by the application on the lcore's own thread, outside any callback (an embedded
 	 * application between passes): no pass end will come to post its completion soon. */
 	if (me.outer == NULL && dpw_callbacks_running == 0)
@@ -107,15 +120,25 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		 * answered, and that answer's callback now closes) may still wait in the ring; run
 		 * inline, the close would overtake them and they would complete after it, with
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
-		if (r->op == DPW_OP_CLOSE && requests_waiting() && dpw_req_post(r))
-			return STATUS_PENDING;
+		if (r->op == DPW_OP_CLOSE && requests_waiting()) {
+			PIRP irp = r->irp;
+
+			mark_pending(irp);
+			if (dpw_req_post(r))
+				return STATUS_PENDING;
+			if (irp != NULL)
+				irp->PendingReturned = FALSE;   /* not queued: inline after all */
+		}
 		dpw_count(DPW_C_INLINE_REQUESTS, 1);
 		return execute_inline(r);
 	}
+	mark_pending(r->irp);   /* before the lcore can see the request */
 	if (!dpw_req_post(r)) {
 		/* A full ring refuses the call instead of losing it (the IRP says so). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
 
+		if (r->irp != NULL)
+			r->irp->PendingReturned = FALSE;
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
 		dpw_req_complete(r, st, 0);
 		return st;

@@ -282,6 +282,7 @@ static NTSTATUS on_complete(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	h->status = irp->IoStatus.Status;
 	h->info = irp->IoStatus.Information;
 	h->thread = (uintptr_t)pthread_self();
+	h->pending_returned = irp->PendingReturned;
 	h->order = atomic_fetch_add(&completion_seq, 1) + 1;
 	/* Last: the owner may free the IRP (or h) as soon as it sees the count move. */
 	atomic_fetch_add(&h->completions, 1);
@@ -488,6 +489,12 @@ static NTSTATUS finish_sync(struct h_irp *h, NTSTATUS issued)
 		return issued;   /* refused before taking the IRP */
 	}
 	st = h_wait(h, 5000) ? h->status : STATUS_IO_TIMEOUT;
+	/* R3: every call the helpers make checks Windows' flag, which drivers that wait on an
+	 * event test before signalling it. */
+	if (st != STATUS_IO_TIMEOUT)
+		h_check((issued == STATUS_PENDING) == (h->pending_returned != FALSE),
+			"R3: Irp->PendingReturned is set exactly when the call returned "
+			"STATUS_PENDING", __FILE__, __LINE__);
 	if (st == STATUS_IO_TIMEOUT) {
 		/* Too late: cancel it, so that it does not write into the caller's buffers
 		 * later. If even that does not complete it, it stays the provider's (the caller

@@ -73,6 +73,7 @@ struct h_irp {
 	NTSTATUS status;
 	ULONG_PTR info;
 	uintptr_t thread;         /* pthread_self() of the thread that ran the routine */
+	BOOLEAN pending_returned; /* Irp->PendingReturned as the routine saw it */
 };
 void h_irp_init(struct h_irp *h);
 void h_irp_reset(struct h_irp *h);   /* IoReuseIrp + routine again */
