@@ -41,11 +41,17 @@ start_echo() {
 		--file-prefix "dpw-tap-$$" "--vdev=net_tap0,iface=$TAP" >"$ECHO_OUT" 2>&1 &
 	ECHO_PID=$!
 	for ((i = 0; i < 400; i++)); do
-		grep -q '^dpwsk: ready' "$ECHO_OUT" && break
+		grep -qs '^dpwsk: ready' "$ECHO_OUT" && break
 		kill -0 "$ECHO_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	grep -q '^dpwsk: ready' "$ECHO_OUT" || fatal echo-start "$(head -c 300 "$ECHO_OUT")"
+	if ! grep -qs '^dpwsk: ready' "$ECHO_OUT"; then
+		# Say how it ended: a signal (status > 128) leaves no output of its own.
+		local rc=running
+		kill -0 "$ECHO_PID" 2>/dev/null || { wait "$ECHO_PID"; rc=$?; }
+		ECHO_PID=
+		fatal echo-start "dpwsk-echo status $rc, output: $(head -c 300 "$ECHO_OUT" 2>&1)"
+	fi
 	in_ns ip addr add "$KIP/24" dev "$TAP"
 	in_ns ip link set "$TAP" up
 	READY=$(grep '^dpwsk: ready' "$ECHO_OUT")
@@ -136,6 +142,11 @@ grep 'incorrect\|bad cksum' "$DUMP" | head -n 3 | sed 's/^/  wire: /'
 
 # --- offloads off ---------------------------------------------------------------------------------
 in_ns ip link del "$TAP" 2>/dev/null
+# The tap goes with the process that made it; a new one of the same name needs it gone.
+for ((i = 0; i < 200; i++)); do
+	in_ns ip link show "$TAP" >/dev/null 2>&1 || break
+	sleep 0.05
+done
 start_echo --no-offloads
 case "$READY" in
 *" offloads=none "*) pass off-ready-none "$READY" ;;
