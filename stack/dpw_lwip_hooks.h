@@ -20,4 +20,12 @@ struct pbuf;
 err_t dpw_tcp_timewait_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen, u8_t *opt2,
 			   struct pbuf *p);
 
+/* TSO (lwip-0020, netif_dpdk.c): the largest segment tcp_write builds for a connection with
+ * this MSS; whether the interface cuts TCP segments itself; a segment going out, and its
+ * MSS (the size the device cuts it to). */
+struct netif;
+u16_t dpw_tcp_seg_max(u16_t mss);
+int dpw_netif_tso(const struct netif *netif);
+void dpw_tcp_seg_out(u16_t mss, const struct pbuf *p);
+
 #endif /* DPW_LWIP_HOOKS_H */

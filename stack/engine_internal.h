@@ -31,7 +31,7 @@ struct dpw_counters {
 	uint64_t drop_runt;
 	uint64_t rx_nombuf;  /* injected frames lost because the pool was empty */
 	uint64_t tx_cksum_offloaded, rx_cksum_offloaded;   /* see dpw_engine_stats */
-	uint64_t tx_zero_copy, tx_unshared;
+	uint64_t tx_zero_copy, tx_unshared, tx_tso;
 	uint64_t loops;
 	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */

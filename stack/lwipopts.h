@@ -168,6 +168,13 @@ void dpw_lwip_free(void *p);
 	((pcb)->state == TIME_WAIT ? dpw_tcp_timewait_syn((pcb), (hdr), (optlen), (opt2), (p)) \
 				   : ERR_OK)
 
+/* TCP segmentation offload (lwip-0020): segments up to dpw_tcp_seg_max() bytes where the port
+ * cuts them to the MSS itself, not fragmented by IP, each one's MSS told to the interface
+ * (netif_dpdk.c). With the port offering no TSO: the MSS, as lwIP does. */
+#define LWIP_TCP_SEG_MAX(pcb)           dpw_tcp_seg_max((pcb)->mss)
+#define LWIP_NETIF_TSO(netif)           dpw_netif_tso(netif)
+#define LWIP_HOOK_TCP_SEG_OUT(pcb, p)   dpw_tcp_seg_out((pcb)->mss, (p))
+
 /* --- misc --------------------------------------------------------------------------- */
 #define LWIP_NETIF_HOSTNAME             0
 #define LWIP_NETIF_API                  0

@@ -25,6 +25,35 @@
 #include "engine_internal.h"
 #include "lwip_mem.h"
 
+/* TSO (lwip-0020): lwIP asks how large a segment may be, whether IP may leave one beyond the
+ * MTU whole, and tells each segment's MSS on its way out (the device cuts to it). One lwIP per
+ * process, so one port's answer: tso_payload is 0 without TSO. The segment noted is matched by
+ * its pbuf, which reaches linkoutput within the same call (a frame ARP queued and sends later
+ * is another pbuf and goes whole, within the MTU it was cut to). */
+static u16_t tso_payload;
+static struct {
+	const struct pbuf *p;
+	u16_t mss;
+} seg_out;
+
+u16_t dpw_tcp_seg_max(u16_t mss)
+{
+	return tso_payload == 0 || mss == 0 || mss >= tso_payload ? mss
+								  : (u16_t)(tso_payload / mss * mss);
+}
+
+int dpw_netif_tso(const struct netif *netif)
+{
+	(void)netif;
+	return tso_payload != 0;
+}
+
+void dpw_tcp_seg_out(u16_t mss, const struct pbuf *p)
+{
+	seg_out.p = p;
+	seg_out.mss = mss;
+}
+
 /* The pbuf_custom sits in the mbuf's private area (the pool was created with room for it),
  * and the mbuf header sits right before that area. */
 static inline struct pbuf_custom *mbuf_to_pbuf(struct rte_mbuf *m)
@@ -251,8 +280,15 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		LINK_STATS_INC(link.memerr);
 		return ERR_MEM;
 	}
-	if (dpw_offload_tx_mark(&e->port.offloads, m))
-		e->c.tx_cksum_offloaded++;
+	{
+		u16_t mss = p == seg_out.p ? seg_out.mss : 0;
+		bool tso;
+
+		seg_out.p = NULL;
+		if (dpw_offload_tx_mark(&e->port.offloads, m, mss, &tso))
+			e->c.tx_cksum_offloaded++;
+		e->c.tx_tso += tso;
+	}
 	if (e->capture != NULL)
 		dpw_capture_frames(e->capture, e->port.id, &m, 1, true);
 	e->tx_pending[e->tx_count++] = m;
@@ -277,5 +313,6 @@ err_t dpw_netif_init(struct netif *netif)
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
 		       NETIF_FLAG_LINK_UP;
 	NETIF_SET_CHECKSUM_CTRL(netif, checksum_base(e));
+	tso_payload = e->port.offloads.tso ? DPW_TSO_MAX_PAYLOAD : 0;
 	return ERR_OK;
 }

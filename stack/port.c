@@ -108,6 +108,7 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	}
 	if (rte_eth_dev_get_mtu(p->id, &p->mtu) != 0 || p->mtu == 0)
 		p->mtu = RTE_ETHER_MTU;
+	p->offloads.mtu = p->mtu;
 	ret = rte_eth_macaddr_get(p->id, &p->mac);
 	if (ret == 0)
 		ret = rte_eth_dev_start(p->id);

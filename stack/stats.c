@@ -98,6 +98,7 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->tx_cksum_offloaded = e->c.tx_cksum_offloaded;
 	s->tx_zero_copy = e->c.tx_zero_copy;
 	s->tx_unshared = e->c.tx_unshared;
+	s->tx_tso = e->c.tx_tso;
 	s->rx_cksum_offloaded = e->c.rx_cksum_offloaded;
 	if (e->capture != NULL) {
 		struct dpw_capture_counts n;
@@ -136,7 +137,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("syn_dropped", syn_dropped),
 	U64("capture_frames", capture_frames), U64("capture_skipped", capture_skipped),
 	U64("tx_cksum_offloaded", tx_cksum_offloaded), U64("tx_zero_copy", tx_zero_copy),
-	U64("tx_unshared", tx_unshared),
+	U64("tx_unshared", tx_unshared), U64("tx_tso", tx_tso),
 	U64("rx_cksum_offloaded", rx_cksum_offloaded),
 	{ NULL, 0, false },
 };

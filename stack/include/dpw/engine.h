@@ -84,6 +84,8 @@ struct dpw_engine_stats {
 	uint64_t tx_zero_copy;           /* frames sent in the mbuf lwIP built them in (no copy) */
 	uint64_t tx_unshared;            /* of those, copied after all: the port did not take them
 					  * within the pass, and lwIP may change its segment */
+	uint64_t tx_tso;                 /* TCP segments beyond the MTU sent for the device to cut
+					  * (TSO; the port offering it) */
 	uint64_t rx_cksum_offloaded;     /* frames whose checksums the device verified, so that
 					  * lwIP did not (config.no_offloads off, the port able) */
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
