@@ -38,8 +38,9 @@ static struct {
 
 u16_t dpw_tcp_seg_max(u16_t mss)
 {
-	return tso_payload == 0 || mss == 0 || mss >= tso_payload ? mss
-								  : (u16_t)(tso_payload / mss * mss);
+	if (tso_payload == 0 || mss == 0 || mss >= tso_payload)
+		return mss;
+	return (u16_t)(tso_payload / mss * mss);
 }
 
 int dpw_netif_tso(const struct netif *netif)

@@ -45,8 +45,8 @@ void dpw_offloads_describe(const struct dpw_offloads *o, char *buf, size_t len)
 
 /* TSO for a TCP segment (its headers in the first mbuf) that carries more than mss bytes:
  * the device cuts it into mss-sized ones, each with its own checksums. */
-static bool mark_tso(const struct dpw_offloads *o, struct rte_mbuf *m, const struct rte_tcp_hdr *tcp,
-		     uint16_t mss)
+static bool mark_tso(const struct dpw_offloads *o, struct rte_mbuf *m,
+		     const struct rte_tcp_hdr *tcp, uint16_t mss)
 {
 	uint32_t hdrs;
 
@@ -92,7 +92,7 @@ bool dpw_offload_tx_mark(const struct dpw_offloads *o, struct rte_mbuf *m, uint1
 
 			m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
 			*tso = mark_tso(o, m, tcp, mss);
-			/* With TCP_SEG set the sum leaves the length out (each piece has its own). */
+			/* With TCP_SEG the sum leaves the length out (each piece has its own). */
 			tcp->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		}
 		return true;
