@@ -114,6 +114,10 @@ static NTSTATUS begin_client(PWSK_CLIENT client, PIRP irp, enum dpw_op op,
 	st = DpwStartIrp(irp);
 	if (st != STATUS_SUCCESS)
 		return st;
+	if (client == NULL) {   /* W3: what Windows answers; a stale client is not ready */
+		DpwCompleteIrp(irp, STATUS_INVALID_HANDLE, 0);
+		return STATUS_INVALID_HANDLE;
+	}
 	c = dpw_client_from_handle(client);
 	if (c == NULL || atomic_load(&c->deregistering)) {
 		DpwCompleteIrp(irp, STATUS_DEVICE_NOT_READY, 0);
@@ -198,6 +202,8 @@ static NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode,
 				    SIZE_T out_len, PVOID out, SIZE_T *out_used, PIRP irp);
 	struct dpw_client *c = dpw_client_from_handle(Client);
 
+	if (Client == NULL)
+		return STATUS_INVALID_HANDLE;   /* W3 */
 	if (c == NULL || atomic_load(&c->deregistering))
 		return STATUS_DEVICE_NOT_READY;
 	return dpw_control_client(c, ControlCode, InputSize, InputBuffer, OutputSize, OutputBuffer,

@@ -86,7 +86,7 @@ static bool requests_waiting(void)
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
 }
 
-/* R3: PendingReturned is set exactly when the call returns STATUS_PENDING, before its
+/* W1: PendingReturned is set exactly when the call returns STATUS_PENDING, before its
  * completion routine can run (drivers signal their event only if it is set). */
 static void mark_pending(PIRP irp)
 {

@@ -489,11 +489,11 @@ static NTSTATUS finish_sync(struct h_irp *h, NTSTATUS issued)
 		return issued;   /* refused before taking the IRP */
 	}
 	st = h_wait(h, 5000) ? h->status : STATUS_IO_TIMEOUT;
-	/* R3: every call the helpers make checks Windows' flag, which drivers that wait on an
+	/* W1: every call the helpers make checks Windows' flag, which drivers that wait on an
 	 * event test before signalling it. */
 	if (st != STATUS_IO_TIMEOUT)
 		h_check((issued == STATUS_PENDING) == (h->pending_returned != FALSE),
-			"R3: Irp->PendingReturned is set exactly when the call returned "
+			"W1: Irp->PendingReturned is set exactly when the call returned "
 			"STATUS_PENDING", __FILE__, __LINE__);
 	if (st == STATUS_IO_TIMEOUT) {
 		/* Too late: cancel it, so that it does not write into the caller's buffers
