@@ -8,20 +8,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "check.h"
 #include "window.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                  \
-	do {                                                              \
-		checks++;                                                 \
-		if (!(cond)) {                                            \
-			failures++;                                       \
-			printf("FAIL: %s:%d: ", __FILE__, __LINE__);      \
-			printf(__VA_ARGS__);                              \
-			printf("\n");                                     \
-		}                                                         \
-	} while (0)
 
 #define MS 1000000ull
 
