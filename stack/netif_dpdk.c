@@ -289,6 +289,15 @@ static err_t linkoutput(struct netif *netif, struct pbuf *p)
 		if (dpw_offload_tx_mark(&e->port.offloads, m, mss, &tso))
 			e->c.tx_cksum_offloaded++;
 		e->c.tx_tso += tso;
+		/* A large segment that lost its MSS on the way (ARP queued it and sends it
+		 * later) cannot go: a device drops it, net_tap would refuse it and hold up every
+		 * frame behind it. Dropped here; TCP resends it, marked this time. */
+		if (!tso && rte_pktmbuf_pkt_len(m) > (uint32_t)e->port.mtu + RTE_ETHER_HDR_LEN) {
+			rte_pktmbuf_free(m);
+			e->c.tx_dropped++;
+			LINK_STATS_INC(link.drop);
+			return ERR_OK;
+		}
 	}
 	if (e->capture != NULL)
 		dpw_capture_frames(e->capture, e->port.id, &m, 1, true);
