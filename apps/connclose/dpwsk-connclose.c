@@ -68,6 +68,7 @@ static struct {
 	struct cc_stats st;
 	struct slot *slots;
 	uint32_t nslots;          /* --concurrency, and spares for late connects (window.h) */
+	uint32_t slots_used;      /* closed loop: one past the highest slot ever started */
 	uint8_t *tx;              /* what exchange mode sends (read-only, shared by the slots) */
 	SOCKADDR_STORAGE local, remote;   /* WSK numbering: AF_INET6 is 23 */
 	unsigned active;          /* slots not idle */
@@ -148,8 +149,12 @@ static void start_cycle(struct slot *s, uint64_t t_start)
 static void start_ready(uint64_t now)
 {
 	while (R.cfg.rate == 0 && R.nidle > 0 && may_start() && cc_window_open(&R.st.window)) {
+		uint32_t i = R.idle[--R.nidle];
+
+		if (i >= R.slots_used)
+			R.slots_used = i + 1;
 		R.active++;
-		start_cycle(&R.slots[R.idle[--R.nidle]], now);
+		start_cycle(&R.slots[i], now);
 	}
 }
 
@@ -168,15 +173,14 @@ static void finish_cycle(struct slot *s)
  * slots they free in the window start the next cycles. */
 static void take_late_connects(uint64_t now)
 {
-	uint64_t late_ns = cc_window_late_ns(&R.st.window);
-
-	for (uint32_t i = 0; i < R.nslots; i++) {
+	/* Slots go out lowest first: the spares beyond the most ever used have nothing to
+	 * watch (this runs on the lcore, every millisecond). */
+	for (uint32_t i = 0; i < R.slots_used; i++) {
 		struct slot *s = &R.slots[i];
 
-		if (s->state == SLOT_CONNECTING && !s->late && now - s->t_connect > late_ns) {
-			s->late = true;
-			cc_window_lost(&R.st.window, s->serial, R.st.started);
-		}
+		if (s->state == SLOT_CONNECTING)
+			cc_window_watch(&R.st.window, &s->late, s->serial, s->t_connect, now,
+					R.st.started);
 	}
 	start_ready(now);
 }

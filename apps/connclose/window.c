@@ -86,6 +86,15 @@ void cc_window_lost(struct cc_window *w, uint64_t serial, uint64_t started_so_fa
 	w->cuts++;
 }
 
+void cc_window_watch(struct cc_window *w, bool *late, uint64_t serial, uint64_t t_connect,
+		     uint64_t now, uint64_t started_so_far)
+{
+	if (!*late && now - t_connect > cc_window_late_ns(w)) {
+		*late = true;
+		cc_window_lost(w, serial, started_so_far);
+	}
+}
+
 void cc_window_finished(struct cc_window *w, bool late)
 {
 	if (!late)

@@ -63,6 +63,10 @@ uint64_t cc_window_late_ns(const struct cc_window *w);
 /* A connect is taken as lost now: the cycle numbered serial, of started_so_far. The window
  * halves unless a loss among the cycles started since the last cut already halved it. */
 void cc_window_lost(struct cc_window *w, uint64_t serial, uint64_t started_so_far);
+/* A connect started at t_connect (cycle serial, of started_so_far) and not yet answered:
+ * taken as lost if it is late by now; *late records it, so that it is taken once. */
+void cc_window_watch(struct cc_window *w, bool *late, uint64_t serial, uint64_t t_connect,
+		     uint64_t now, uint64_t started_so_far);
 /* A cycle that was not late ended (late ones left the window already). */
 void cc_window_finished(struct cc_window *w, bool late);
 

@@ -331,15 +331,12 @@ static bool start_ready(uint64_t now)
 /* Closed loop: connects older than the window's estimate are taken as lost (window.h). */
 static void take_late_connects(uint64_t now)
 {
-	uint64_t late_ns = cc_window_late_ns(&R.st.window);
-
 	for (uint32_t i = 0; i < R.nslots; i++) {
 		struct slot *s = &R.slots[i];
 
-		if (s->state == SLOT_CONNECTING && !s->late && now - s->t_connect > late_ns) {
-			s->late = true;
-			cc_window_lost(&R.st.window, s->serial, R.st.started);
-		}
+		if (s->state == SLOT_CONNECTING)
+			cc_window_watch(&R.st.window, &s->late, s->serial, s->t_connect, now,
+					R.st.started);
 	}
 }
 
