@@ -28,8 +28,8 @@
 /* TSO (lwip-0020): lwIP asks how large a segment may be, whether IP may leave one beyond the
  * MTU whole, and tells each segment's MSS on its way out (the device cuts to it). One lwIP per
  * process, so one port's answer: tso_payload is 0 without TSO. The segment noted is matched by
- * its pbuf, which reaches linkoutput within the same call (a frame ARP queued and sends later
- * is another pbuf and goes whole, within the MTU it was cut to). */
+ * its pbuf, which reaches linkoutput within the same call; one that ARP queued arrives later,
+ * its MSS forgotten, and linkoutput drops it if it is beyond the MTU (TCP resends it). */
 static u16_t tso_payload;
 static struct {
 	const struct pbuf *p;

@@ -94,6 +94,20 @@ static void mark_pending(PIRP irp)
 		IoMarkIrpPending(irp);
 }
 
+/* Queue the request for the lcore, its IRP marked pending first (the lcore may complete it
+ * at once); unmarked again if the ring refuses it. */
+static bool post_pending(struct dpw_req *r)
+{
+	PIRP irp = r->irp;
+
+	mark_pending(irp);
+	if (dpw_req_post(r))
+		return true;
+	if (irp != NULL)
+		irp->PendingReturned = FALSE;
+	return false;
+}
+
 static NTSTATUS execute_inline(struct dpw_req *r)
 {
 	struct dpw_inline_call me = { r, STATUS_PENDING, dpw_inline_call };
@@ -120,25 +134,15 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		 * answered, and that answer's callback now closes) may still wait in the ring; run
 		 * inline, the close would overtake them and they would complete after it, with
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
-		if (r->op == DPW_OP_CLOSE && requests_waiting()) {
-			PIRP irp = r->irp;
-
-			mark_pending(irp);
-			if (dpw_req_post(r))
-				return STATUS_PENDING;
-			if (irp != NULL)
-				irp->PendingReturned = FALSE;   /* not queued: inline after all */
-		}
+		if (r->op == DPW_OP_CLOSE && requests_waiting() && post_pending(r))
+			return STATUS_PENDING;
 		dpw_count(DPW_C_INLINE_REQUESTS, 1);
 		return execute_inline(r);
 	}
-	mark_pending(r->irp);   /* before the lcore can see the request */
-	if (!dpw_req_post(r)) {
+	if (!post_pending(r)) {
 		/* A full ring refuses the call instead of losing it (the IRP says so). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
 
-		if (r->irp != NULL)
-			r->irp->PendingReturned = FALSE;
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
 		dpw_req_complete(r, st, 0);
 		return st;
