@@ -49,6 +49,12 @@ struct dpw_client {
 	struct dpw_lent lent;        /* [lcore] ring of indications the client retains */
 	atomic_uint lent_count;
 	atomic_uint lent_swept;      /* set by the lcore's sweep: freed + 1 */
+	/* Who runs completion routines (delivery.c): DPW_COMPLETION_DELIVERY, and the client's
+	 * delivery thread when the mode has one. */
+	_Atomic int delivery;
+	pthread_t deliverer;
+	bool deliverer_running;
+	atomic_bool deliverer_stop;
 };
 
 /* The table's lock and condition: registration claims slots and waits under them for
@@ -73,9 +79,26 @@ void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(str
 void dpw_lent_forget(struct dpw_lent *l);
 void dpw_lent_sweep_execute(struct dpw_req *r);
 
+/* delivery.c: start the delivery the client's mode asks for (WskRegister), stop it
+ * (WskDeregister, after the last completion ran); is this thread c's delivery thread; does c
+ * want Windows' timing (W2). */
+DPW_COMPLETION_DELIVERY dpw_default_delivery(void);
+int dpw_delivery_start(struct dpw_client *c);
+void dpw_delivery_stop(struct dpw_client *c);
+bool dpw_on_deliverer(const struct dpw_client *c);
+static inline bool dpw_windows_timing(const struct dpw_client *c)
+{
+	return c != NULL && atomic_load_explicit(&c->delivery, memory_order_relaxed) ==
+				    DpwDeliverWindows;
+}
+
 /* Wake threads waiting in WskWaitCompletions on c (completion.c). */
 void dpw_completion_wake_all(struct dpw_client *c);
-/* Post a completed IRP (DpwCompleteIrpDeferred done) to the client's completion ring. */
+/* Make c's next (or current) wait in WskWaitCompletions return, waiting or not. */
+void dpw_completion_kick(struct dpw_client *c);
+/* Post a completed IRP (DpwCompleteIrpDeferred done) to the client's completion ring; for a
+ * client with Windows' timing, run its routine now instead (the completions posted at once
+ * are those of a call refused on its caller's thread, W2). */
 void dpw_post_completion(struct dpw_client *c, PIRP irp);
 /* [lcore] The same, held and posted with others in one burst by dpw_flush_completions. */
 void dpw_hold_completion(struct dpw_client *c, PIRP irp);

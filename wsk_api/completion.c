@@ -134,6 +134,13 @@ static void post(struct dpw_client *c, PIRP *irps, unsigned n)
 
 void dpw_post_completion(struct dpw_client *c, PIRP irp)
 {
+	/* Posted at once means completed on the caller's thread within its call (a refusal): with
+	 * Windows' timing its routine has run before the call returns (W2). */
+	if (dpw_windows_timing(c)) {
+		dpw_count(DPW_C_COMPLETIONS, 1);
+		DpwRunIrpCompletion(irp);
+		return;
+	}
 	post(c, &irp, 1);
 }
 
@@ -241,6 +248,11 @@ ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs)
 	atomic_fetch_sub(&cq->waiters, 1);
 	dpw_client_leave(c);
 	return ran;
+}
+
+void dpw_completion_kick(struct dpw_client *c)
+{
+	signal_fd(c->cq);
 }
 
 /* Deregister: make every waiter's poll() return, so it leaves the client. */

@@ -299,6 +299,13 @@ static NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp)
 	return submit(r);
 }
 
+/* W3: connecting an unbound socket is answered at once, as Windows does, not only through
+ * the IRP (F1 says which status). */
+static bool bound_seen(const struct dpw_req *r)
+{
+	return atomic_load_explicit(&r->sock->bound_seen, memory_order_acquire);
+}
+
 static NTSTATUS addr_call(PWSK_SOCKET Socket, enum dpw_op op, PSOCKADDR addr, ULONG flags,
 			  PIRP Irp)
 {
@@ -311,6 +318,8 @@ static NTSTATUS addr_call(PWSK_SOCKET Socket, enum dpw_op op, PSOCKADDR addr, UL
 		return reject(r, STATUS_INVALID_PARAMETER);
 	if ((op == DPW_OP_BIND || op == DPW_OP_CONNECT) && DpwSockaddrLength(addr) == 0)
 		return reject(r, STATUS_INVALID_ADDRESS);
+	if (op == DPW_OP_CONNECT && !bound_seen(r))
+		return reject(r, STATUS_INVALID_DEVICE_STATE);
 	r->u.addr.addr = addr;
 	r->flags = flags;
 	return submit(r);
@@ -436,6 +445,8 @@ static NTSTATUS WSKAPI wsk_connect_ex(PWSK_SOCKET Socket, PSOCKADDR RemoteAddres
 		return reject(r, STATUS_INVALID_ADDRESS);
 	if (Buffer != NULL && (st = DpwValidateWskBuf(Buffer)) != STATUS_SUCCESS)
 		return reject(r, st);
+	if (!bound_seen(r))
+		return reject(r, STATUS_INVALID_DEVICE_STATE);
 	r->u.addr.addr = RemoteAddress;
 	r->u.addr.buf = Buffer;
 	return submit(r);

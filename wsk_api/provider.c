@@ -136,15 +136,25 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
 		if (r->op == DPW_OP_CLOSE && requests_waiting() && post_pending(r))
 			return STATUS_PENDING;
-		dpw_count(DPW_C_INLINE_REQUESTS, 1);
-		return execute_inline(r);
+		/* W2: run inline, the call could return a status whose routine the client's
+		 * delivery thread has not run yet (and the close's would race the cancellations
+		 * it made, C2). Queued, it returns STATUS_PENDING, which Windows allows always. */
+		if (!dpw_windows_timing(r->client)) {
+			dpw_count(DPW_C_INLINE_REQUESTS, 1);
+			return execute_inline(r);
+		}
 	}
 	if (!post_pending(r)) {
-		/* A full ring refuses the call instead of losing it (the IRP says so). */
+		/* A full ring refuses the call instead of losing it (the IRP says so, and completes
+		 * on this thread: W2 wants its routine run before we return). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
+		PIRP irp = r->irp;
+		struct dpw_client *c = r->client;
 
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
-		dpw_req_complete(r, st, 0);
+		dpw_req_free(r);
+		if (irp != NULL)
+			dpw_fail_taken(c, irp, st);
 		return st;
 	}
 	return STATUS_PENDING;

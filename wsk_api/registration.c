@@ -42,6 +42,13 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 		dpw_clients_unlock();
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
+	atomic_store(&c->delivery, dpw_default_delivery());
+	c->deliverer_running = false;
+	if (dpw_delivery_start(c) != 0) {
+		dpw_completion_ring_destroy(c);
+		dpw_clients_unlock();
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
 	memset(WskRegistration, 0, sizeof(*WskRegistration));
 	WskRegistration->ReservedRegistrationContext = c;
 	atomic_store_explicit(&c->state, DPW_CLIENT_LIVE, memory_order_release);
@@ -166,6 +173,12 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 
 	if (c == NULL)
 		return;
+	if (dpw_on_deliverer(c)) {
+		/* It would wait for itself: the thread runs the routine that called us. */
+		fprintf(stderr, "dpwsk: WskDeregister called from a completion routine on the "
+			"client's delivery thread: not deregistered; call it from another thread\n");
+		return;
+	}
 	atomic_store(&c->deregistering, true);
 	for (;;) {
 		struct timespec t;
@@ -188,6 +201,7 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 	/* Completions of the last closes may still be on the ring. */
 	while (WskPollCompletions(c, 1024) > 0)
 		;
+	dpw_delivery_stop(c);   /* runs what is left on the ring first */
 	dpw_security_client_gone(c);
 	sweep_lent(c);
 	/* Stale handles now see no client; threads already inside a completion call finish

@@ -143,7 +143,8 @@ struct dpw_socket {
 	ADDRESS_FAMILY af;
 
 	/* [lcore] what every transport has */
-	bool bound;
+	bool bound;                      /* set with dpw_socket_set_bound */
+	_Atomic bool bound_seen;         /* the same, for the caller's thread (W3) */
 	bool reuse_addr, exclusive_addr;
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
@@ -163,6 +164,14 @@ struct dpw_socket {
 
 	struct dpw_socket *free_next;    /* handle table free list */
 };
+
+/* [lcore] The socket has its local address. A call's thread may read bound_seen: a client
+ * that saw its bind complete sees it true (WskConnect refuses an unbound socket there, W3). */
+static inline void dpw_socket_set_bound(struct dpw_socket *s)
+{
+	s->bound = true;
+	atomic_store_explicit(&s->bound_seen, true, memory_order_release);
+}
 
 /* Handles: allocation on the lcore, validation on any thread (socket_table.c). */
 struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socket_kind *kind);

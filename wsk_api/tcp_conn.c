@@ -168,7 +168,7 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 		return STATUS_TOO_MANY_ADDRESSES;   /* no ephemeral port free */
 	if (err != ERR_OK)
 		return STATUS_INVALID_ADDRESS;
-	s->bound = true;
+	dpw_socket_set_bound(s);
 	dpw_tcp_set_state(s, DPW_TCP_BOUND);
 	remember_addresses(s);
 	return STATUS_SUCCESS;
@@ -391,7 +391,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	conn->af = l->af;
 	attach_pcb(conn, pcb);
 	inherit_options(conn, l);   /* options and security descriptor (F9, F2) */
-	conn->bound = true;
+	dpw_socket_set_bound(conn);
 	dpw_tcp_set_state(conn, DPW_TCP_OPEN);
 	remember_addresses(conn);
 	/* F6: queued accept IRPs first, then the accept event, else the backlog. */

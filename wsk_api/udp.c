@@ -147,7 +147,7 @@ static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	if (err != ERR_OK)
 		return STATUS_INVALID_ADDRESS;
-	s->bound = true;
+	dpw_socket_set_bound(s);
 	remember_local(s);
 	return STATUS_SUCCESS;
 }

@@ -311,8 +311,11 @@ static void test_wrong_state(void)
 	PWSK_SOCKET s;
 	SOCKADDR_IN sa;
 
-	h_test("WskConnect on an unbound socket: STATUS_INVALID_DEVICE_STATE (WSK-F1)");
-	EXPECT_LATER(STATUS_INVALID_DEVICE_STATE, CD->WskConnect(s_cs, (PSOCKADDR)&peer, 0, IRP));
+	h_test("WskConnect and WskConnectEx on an unbound socket: STATUS_INVALID_DEVICE_STATE, "
+	       "returned at once as Windows does (WSK-F1, W3)");
+	EXPECT(STATUS_INVALID_DEVICE_STATE, CD->WskConnect(s_cs, (PSOCKADDR)&peer, 0, IRP));
+	EXPECT(STATUS_INVALID_DEVICE_STATE,
+	       CD->WskConnectEx(s_cs, (PSOCKADDR)&peer, NULL, 0, IRP));
 
 	h_test("WskGetLocalAddress on an unbound socket: STATUS_INVALID_DEVICE_STATE (WSK-F1)");
 	EXPECT_LATER(STATUS_INVALID_DEVICE_STATE,

@@ -30,6 +30,38 @@ ULONG WskWaitCompletions(PWSK_CLIENT Client, ULONG Max, ULONG TimeoutMs);
  * for a bad client. Read nothing from it: WskPollCompletions clears it. */
 int WskCompletionFd(PWSK_CLIENT Client);
 
+/* Who runs a client's completion routines, and when (chosen per client).
+ *
+ *  DpwDeliverPolled   the client's own threads, in WskPollCompletions/WskWaitCompletions
+ *                     (the default, and the fastest: no thread switch, routines run in batches).
+ *  DpwDeliverThread   a provider thread of the client's own runs them as they arrive, so a
+ *                     thread may simply wait for an event its routine sets (KeWaitForSingleObject
+ *                     on a KEVENT, a semaphore), as Windows drivers do.
+ *  DpwDeliverWindows  that thread, and Windows' timing (WSK-W2): a call that returns anything
+ *                     but STATUS_PENDING has already run its IRP's completion routine, on the
+ *                     calling thread, so the IRP may be freed or reused at once. Calls made on
+ *                     the lcore (from event callbacks) are then queued, never run inline: they
+ *                     return STATUS_PENDING unless refused at once.
+ *
+ * In every mode PendingReturned is TRUE exactly when the call returned STATUS_PENDING (W1),
+ * and the client may still call WskPollCompletions itself. */
+typedef enum _DPW_COMPLETION_DELIVERY {
+	DpwDeliverPolled = 0,
+	DpwDeliverThread = 1,
+	DpwDeliverWindows = 2,
+} DPW_COMPLETION_DELIVERY;
+
+/* Change a registered client's delivery, at any time (completions already posted are run
+ * by whoever delivers next): STATUS_SUCCESS, STATUS_INVALID_PARAMETER (unknown mode),
+ * STATUS_INVALID_HANDLE (not a client), STATUS_INVALID_DEVICE_STATE (called from a completion
+ * routine on the client's own delivery thread, which cannot stop itself),
+ * STATUS_INSUFFICIENT_RESOURCES (no thread could be started: the client is then polled). Not
+ * concurrently with itself or WskDeregister for the same client. */
+NTSTATUS DpwSetCompletionDelivery(PWSK_CLIENT Client, DPW_COMPLETION_DELIVERY Mode);
+/* The delivery WskRegister gives new clients (DpwDeliverPolled until changed): a host that
+ * runs unmodified Windows client code sets DpwDeliverWindows before loading it. */
+NTSTATUS DpwSetDefaultCompletionDelivery(DPW_COMPLETION_DELIVERY Mode);
+
 /* Provider counters, for tests and telemetry. */
 typedef struct _DPW_PROVIDER_STATS {
 	ULONGLONG Requests;          /* calls that went through the request ring */
