@@ -133,6 +133,7 @@ static NTSTATUS begin_client(PWSK_CLIENT client, PIRP irp, enum dpw_op op,
 }
 
 static const struct dpw_socket_kind *kind_for(ULONG category);
+static const struct dpw_socket_kind *kind_for_socket(ULONG category, USHORT type, ULONG proto);
 
 static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFamily,
 				  USHORT SocketType, ULONG Protocol, ULONG Flags,
@@ -148,7 +149,7 @@ static NTSTATUS WSKAPI wsk_socket(PWSK_CLIENT Client, ADDRESS_FAMILY AddressFami
 	(void)OwningThread;
 	if (r == NULL)
 		return st;
-	if ((r->u.socket.kind = kind_for(Flags)) == NULL)
+	if ((r->u.socket.kind = kind_for_socket(Flags, SocketType, Protocol)) == NULL)
 		return reject(r, STATUS_INVALID_PARAMETER);
 	if (AddressFamily != AF_INET && AddressFamily != AF_INET6)
 		return reject(r, STATUS_INVALID_PARAMETER);
@@ -179,7 +180,8 @@ static NTSTATUS WSKAPI wsk_socket_connect(PWSK_CLIENT Client, USHORT SocketType,
 	if (r == NULL)
 		return st;
 	if (LocalAddress == NULL || RemoteAddress == NULL || Flags != 0 ||
-	    DpwSockaddrLength(LocalAddress) == 0 || DpwSockaddrLength(RemoteAddress) == 0)
+	    DpwSockaddrLength(LocalAddress) == 0 || DpwSockaddrLength(RemoteAddress) == 0 ||
+	    kind_for_socket(WSK_FLAG_CONNECTION_SOCKET, SocketType, Protocol) == NULL)
 		return reject(r, STATUS_INVALID_PARAMETER);
 	r->u.socket.af = DpwSockaddrFamily(RemoteAddress);
 	r->u.socket.type = SocketType;
@@ -647,6 +649,9 @@ static const struct dpw_socket_kind kinds[] = {
 	{ WSK_FLAG_DATAGRAM_SOCKET, &datagram_dispatch, &dpw_udp_transport, NULL },
 	{ WSK_FLAG_STREAM_SOCKET, &stream_dispatch, &dpw_tcp_transport, &connection_kind },
 };
+/* W4: Windows creates it, and fails its WskBind with STATUS_NOT_IMPLEMENTED. */
+static const struct dpw_socket_kind datagram_listen_kind = {
+	WSK_FLAG_LISTEN_SOCKET, &listen_dispatch, &dpw_unimplemented_transport, NULL };
 
 /* NULL for a category that does not exist. */
 static const struct dpw_socket_kind *kind_for(ULONG category)
@@ -657,4 +662,23 @@ static const struct dpw_socket_kind *kind_for(ULONG category)
 		if (kinds[i].category == category)
 			return &kinds[i];
 	return NULL;
+}
+
+/* The kind for WskSocket's category, type and protocol, or NULL for a mix no transport
+ * takes: stream, connection and listening sockets are TCP (SOCK_STREAM), datagram sockets UDP
+ * (SOCK_DGRAM); protocol 0 means the type's own, as in Winsock. A basic socket only takes
+ * control calls, whatever its type. */
+static const struct dpw_socket_kind *kind_for_socket(ULONG category, USHORT type, ULONG proto)
+{
+	const struct dpw_socket_kind *k = kind_for(category);
+	bool stream = type == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP);
+	bool datagram = type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP);
+
+	if (k == NULL || category == WSK_FLAG_BASIC_SOCKET)
+		return k;
+	if (category == WSK_FLAG_LISTEN_SOCKET && datagram)
+		return &datagram_listen_kind;
+	if (category == WSK_FLAG_DATAGRAM_SOCKET)
+		return datagram ? k : NULL;
+	return stream ? k : NULL;
 }

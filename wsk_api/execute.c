@@ -79,6 +79,13 @@ void dpw_execute(struct dpw_req *r)
 	r->sock->tp->execute(r);
 }
 
+static void not_implemented(struct dpw_req *r)
+{
+	dpw_req_complete(r, STATUS_NOT_IMPLEMENTED, 0);   /* W4 */
+}
+
+const struct dpw_transport dpw_unimplemented_transport = { .execute = not_implemented };
+
 void dpw_transports_poll(void)
 {
 	static const struct dpw_transport *const all[] = { &dpw_tcp_transport, &dpw_udp_transport };
@@ -91,19 +98,10 @@ void dpw_transports_poll(void)
 void dpw_socket_create_execute(struct dpw_req *r)
 {
 	struct dpw_client *c = r->client;
-	ULONG category = r->u.socket.sock_flags;
 	struct dpw_socket *s;
 
 	if (atomic_load(&c->deregistering)) {
 		dpw_req_complete(r, STATUS_DEVICE_NOT_READY, 0);
-		return;
-	}
-	/* Stream and connection sockets are TCP, datagram sockets UDP, listening sockets TCP;
-	 * a basic socket only takes control calls. */
-	if ((category == WSK_FLAG_DATAGRAM_SOCKET && r->u.socket.type != SOCK_DGRAM) ||
-	    ((category == WSK_FLAG_CONNECTION_SOCKET || category == WSK_FLAG_STREAM_SOCKET ||
-	      category == WSK_FLAG_LISTEN_SOCKET) && r->u.socket.type != SOCK_STREAM)) {
-		dpw_req_complete(r, STATUS_INVALID_PARAMETER, 0);
 		return;
 	}
 	s = dpw_socket_alloc(c, r->u.socket.kind);

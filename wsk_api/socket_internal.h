@@ -241,6 +241,9 @@ void dpw_security_socket_closed(struct dpw_socket *s);             /* drops it (
 
 /* The transports' tables (tcp_conn.c, udp.c), for the dispatch tables' socket kinds. */
 extern const struct dpw_transport dpw_tcp_transport, dpw_udp_transport;
+/* execute.c: for a socket Windows creates but no transport carries (a datagram socket made
+ * with the listen flag, W4): every transport call is STATUS_NOT_IMPLEMENTED. */
+extern const struct dpw_transport dpw_unimplemented_transport;
 
 /* The request router's handlers for requests that are not a transport's (execute.c,
  * control.c, lent.c). */

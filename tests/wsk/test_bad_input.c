@@ -206,9 +206,48 @@ static void test_bad_flags(void)
 	       h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 					 WSK_FLAG_LISTEN_SOCKET | WSK_FLAG_CONNECTION_SOCKET, NULL,
 					 NULL, NULL, NULL, NULL, IRP));
+	h_test("WskSocket with a type or protocol its category cannot carry (a stream socket of "
+	       "UDP, a datagram socket of SOCK_STREAM): STATUS_INVALID_PARAMETER (WSK-R5)");
+	EXPECT(STATUS_INVALID_PARAMETER,
+	       h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET, SOCK_STREAM, IPPROTO_UDP,
+					 WSK_FLAG_STREAM_SOCKET, NULL, NULL, NULL, NULL, NULL, IRP));
+	EXPECT(STATUS_INVALID_PARAMETER,
+	       h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+					 WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, NULL, NULL, NULL,
+					 IRP));
+	EXPECT(STATUS_INVALID_PARAMETER,
+	       h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET, SOCK_DGRAM, IPPROTO_TCP,
+					 WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, NULL, NULL, NULL,
+					 IRP));
 	/* The socket the rejected calls named is fine. */
 	H_CHECK_STATUS(h_send(s, "ok", 2, 0), STATUS_SUCCESS);
 	H_CHECK(peer_read_all(peer_fd, data + 32, 2, 5000) == 2);
+}
+
+/* W4: Windows creates a datagram socket with the listen flag and fails its bind. */
+static void test_datagram_listen(void)
+{
+	struct h_irp x;
+	PWSK_SOCKET d = NULL;
+	SOCKADDR_IN sa;
+	NTSTATUS st;
+
+	h_test("a datagram socket made with the listen flag: created, with the listen table; "
+	       "WskBind fails with STATUS_NOT_IMPLEMENTED; close succeeds (WSK-W4)");
+	h_irp_init(&x);
+	st = h_npi.Dispatch->WskSocket(h_npi.Client, AF_INET, SOCK_DGRAM, IPPROTO_UDP,
+				       WSK_FLAG_LISTEN_SOCKET, NULL, NULL, NULL, NULL, NULL, x.irp);
+	H_CHECK(st == STATUS_PENDING || st == STATUS_SUCCESS);
+	H_CHECK(h_wait(&x, 2000));
+	H_CHECK_STATUS(x.status, STATUS_SUCCESS);
+	d = x.status == STATUS_SUCCESS ? (PWSK_SOCKET)x.info : NULL;
+	h_irp_free(&x);
+	if (d == NULL)
+		return;
+	H_CHECK(d->Dispatch == LD);
+	h_sockaddr(&sa, h_ip_stack, 6199);
+	EXPECT_LATER(STATUS_NOT_IMPLEMENTED, LD->WskBind(d, (PSOCKADDR)&sa, 0, IRP));
+	H_CHECK_STATUS(h_close(d), STATUS_SUCCESS);
 }
 
 static void test_bad_buffers(void)
@@ -576,6 +615,7 @@ int main(int argc, char **argv)
 	test_bad_addresses();
 	test_unsupported_option();
 	test_wrong_state();
+	test_datagram_listen();
 	test_twice();
 	test_address_in_use();
 	test_refused();
