@@ -93,3 +93,12 @@ void dpw_clients_provider_ready(void)
 	dpw_clients_broadcast();
 	dpw_clients_unlock();
 }
+
+unsigned dpw_clients_live(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < DPW_MAX_CLIENTS; i++)
+		n += atomic_load(&client_table[i].state) != DPW_CLIENT_FREE;
+	return n;
+}

@@ -64,6 +64,7 @@ void dpw_clients_unlock(void);
 int dpw_clients_wait(const struct timespec *deadline);   /* NULL: no deadline */
 void dpw_clients_broadcast(void);
 struct dpw_client *dpw_client_free_slot(void);           /* under the lock; NULL if none */
+unsigned dpw_clients_live(void);                         /* registered, not yet gone */
 void dpw_clients_provider_ready(void);
 void dpw_client_socket_closed(struct dpw_client *c);
 

@@ -1,6 +1,7 @@
 /* See counters_internal.h. Threads take a block from a fixed table on their first count and
  * keep it for good (its counts must outlive the thread); past the table's size they share one
  * block, with atomic adds. */
+#include "client_internal.h"
 #include "counters_internal.h"
 #include "dpwsk.h"
 
@@ -50,6 +51,7 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
 	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
 	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
+	s->ClientsRegistered = dpw_clients_live();
 	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
 	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);
 	s->HeapIndications = atomic_load(&dpw_counters.heap_indications);

@@ -72,6 +72,7 @@ typedef struct _DPW_PROVIDER_STATS {
 	ULONGLONG InvalidHandles;    /* calls through a closed or unknown socket */
 	ULONGLONG ConcurrentClose;   /* calls racing a close on another thread (WSK-C6) */
 	ULONG SocketsOpen;
+	ULONG ClientsRegistered;     /* WskRegister not yet matched by WskDeregister */
 	/* Data indications a client retained and never released with WskRelease, freed (and
 	 * reported on stderr) by its WskDeregister (WSK-C9). */
 	ULONGLONG UnreleasedAtDeregister;

@@ -130,6 +130,25 @@ static inline VOID IoMarkIrpPending(PIRP Irp)
 	Irp->PendingReturned = TRUE;
 }
 
+/* Process-wide IRP counters (relaxed atomics; only rare events are counted, never the hot
+ * path): misuse caught, and Allocated - Freed for what a client never freed. */
+typedef struct _DPW_IRP_STATS {
+	ULONGLONG Allocated;            /* IoAllocateIrp successes */
+	ULONGLONG Freed;                /* IoFreeIrp that freed */
+	ULONGLONG DoubleCompletions;    /* completion of an IRP already completing/completed */
+	ULONGLONG BadCompletionStatus;  /* completion with STATUS_PENDING */
+	ULONGLONG BadRuns;              /* DpwRunIrpCompletion on an IRP not Completing */
+	ULONGLONG BusyStarts;           /* DpwStartIrp on an IRP still Active/Completing */
+	ULONGLONG BusyReuses;           /* IoReuseIrp on an IRP still Active/Completing */
+	ULONGLONG BusyFrees;            /* IoFreeIrp on an IRP still Active/Completing (leaked) */
+	ULONGLONG BadFrees;             /* IoFreeIrp on an IRP from IoInitializeIrp */
+	ULONGLONG NotIrps;              /* a non-NULL pointer whose Type is not IO_TYPE_IRP */
+	ULONGLONG NotOwnedByRoutine;    /* routine returned other than MORE_PROCESSING_REQUIRED */
+	ULONGLONG CancelHooksRun;       /* IoCancelIrp calls that ran a hook */
+} DPW_IRP_STATS, *PDPW_IRP_STATS;
+
+VOID DpwGetIrpStats(PDPW_IRP_STATS Stats);
+
 static inline DPW_IRP_STATE DpwGetIrpState(PIRP Irp)
 {
 #ifdef __cplusplus

@@ -11,6 +11,10 @@ extern "C" {
 
 /* Success and informational (the IRP result is still on its way, or the wait ran out). */
 #define STATUS_SUCCESS                    ((NTSTATUS)0x00000000)
+#define STATUS_WAIT_0                     ((NTSTATUS)0x00000000)
+#define STATUS_ABANDONED                  ((NTSTATUS)0x00000080)
+#define STATUS_USER_APC                   ((NTSTATUS)0x000000C0)
+#define STATUS_ALERTED                    ((NTSTATUS)0x00000101)
 #define STATUS_TIMEOUT                    ((NTSTATUS)0x00000102)
 #define STATUS_PENDING                    ((NTSTATUS)0x00000103)
 
@@ -71,6 +75,17 @@ extern "C" {
 #define STATUS_CONNECTION_ABORTED         ((NTSTATUS)0xC0000241)
 #define STATUS_CONNECTION_COUNT_LIMIT     ((NTSTATUS)0xC0000246)
 #define STATUS_NOINTERFACE                ((NTSTATUS)0xC00002B9)
+/* Kernel calls a WSK driver makes besides WSK (km/include/ntddk.h), and name resolution. */
+#define STATUS_INFO_LENGTH_MISMATCH       ((NTSTATUS)0xC0000004)
+#define STATUS_NO_SUCH_DEVICE             ((NTSTATUS)0xC000000E)
+#define STATUS_END_OF_FILE                ((NTSTATUS)0xC0000011)
+#define STATUS_OBJECT_TYPE_MISMATCH       ((NTSTATUS)0xC0000024)
+#define STATUS_OBJECT_NAME_INVALID        ((NTSTATUS)0xC0000033)
+#define STATUS_OBJECT_NAME_NOT_FOUND      ((NTSTATUS)0xC0000034)
+#define STATUS_BAD_NETWORK_PATH           ((NTSTATUS)0xC00000BE)
+#define STATUS_BAD_NETWORK_NAME           ((NTSTATUS)0xC00000CC)
+#define STATUS_INTERNAL_ERROR             ((NTSTATUS)0xC00000E5)
+#define STATUS_NO_MATCH                   ((NTSTATUS)0xC0000272)
 
 /* "STATUS_CANCELLED" for a known value, "NTSTATUS 0x........" otherwise. The returned
  * string is static for known values and thread-local for unknown ones (valid until the
