@@ -212,37 +212,27 @@ static NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode,
 				  OutputSizeReturned, Irp);
 }
 
-static NTSTATUS WSKAPI wsk_not_supported_gai(PWSK_CLIENT Client, PUNICODE_STRING NodeName,
-					     PUNICODE_STRING ServiceName, ULONG NameSpace,
-					     GUID *Provider, PADDRINFOEXW Hints,
-					     PADDRINFOEXW *Result, PEPROCESS OwningProcess,
-					     PETHREAD OwningThread, PIRP Irp)
+static NTSTATUS WSKAPI wsk_get_address_info(PWSK_CLIENT Client, PUNICODE_STRING NodeName,
+					    PUNICODE_STRING ServiceName, ULONG NameSpace,
+					    GUID *Provider, PADDRINFOEXW Hints,
+					    PADDRINFOEXW *Result, PEPROCESS OwningProcess,
+					    PETHREAD OwningThread, PIRP Irp)
 {
-	(void)Client; (void)NodeName; (void)ServiceName; (void)NameSpace; (void)Provider;
-	(void)Hints; (void)Result; (void)OwningProcess; (void)OwningThread;
-	/* No resolver in a userspace stack without DNS: say so, completing the IRP (R3). */
-	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
-		return STATUS_INVALID_PARAMETER;
-	return dpw_fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+	(void)OwningProcess;
+	(void)OwningThread;
+	return dpw_get_address_info(Client, NodeName, ServiceName, NameSpace, Provider, Hints,
+				    Result, Irp);
 }
 
-static VOID WSKAPI wsk_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo)
+static NTSTATUS WSKAPI wsk_get_name_info(PWSK_CLIENT Client, PSOCKADDR SockAddr,
+					 ULONG SockAddrLength, PUNICODE_STRING NodeName,
+					 PUNICODE_STRING ServiceName, ULONG Flags,
+					 PEPROCESS OwningProcess, PETHREAD OwningThread, PIRP Irp)
 {
-	(void)Client;
-	(void)AddrInfo;
-}
-
-static NTSTATUS WSKAPI wsk_not_supported_gni(PWSK_CLIENT Client, PSOCKADDR SockAddr,
-					     ULONG SockAddrLength, PUNICODE_STRING NodeName,
-					     PUNICODE_STRING ServiceName, ULONG Flags,
-					     PEPROCESS OwningProcess, PETHREAD OwningThread,
-					     PIRP Irp)
-{
-	(void)SockAddr; (void)SockAddrLength; (void)NodeName; (void)ServiceName; (void)Flags;
-	(void)OwningProcess; (void)OwningThread;
-	if (DpwStartIrp(Irp) != STATUS_SUCCESS)
-		return STATUS_INVALID_PARAMETER;
-	return dpw_fail_taken(dpw_client_from_handle(Client), Irp, STATUS_NOT_SUPPORTED);
+	(void)OwningProcess;
+	(void)OwningThread;
+	return dpw_get_name_info(Client, SockAddr, SockAddrLength, NodeName, ServiceName, Flags,
+				 Irp);
 }
 
 const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {
@@ -250,9 +240,9 @@ const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {
 	.WskSocket = wsk_socket,
 	.WskSocketConnect = wsk_socket_connect,
 	.WskControlClient = wsk_control_client,
-	.WskGetAddressInfo = wsk_not_supported_gai,
-	.WskFreeAddressInfo = wsk_free_address_info,
-	.WskGetNameInfo = wsk_not_supported_gni,
+	.WskGetAddressInfo = wsk_get_address_info,
+	.WskFreeAddressInfo = dpw_free_address_info,
+	.WskGetNameInfo = wsk_get_name_info,
 };
 
 /* ---- socket calls ---------------------------------------------------------------------------- */

@@ -16,4 +16,13 @@ void dpw_execute(struct dpw_req *r);
 /* Each transport's once-a-pass work (execute.c). */
 void dpw_transports_poll(void);
 
+/* Names and addresses on the caller's thread (resolve.c): numeric, and /etc/hosts. */
+NTSTATUS dpw_get_address_info(PWSK_CLIENT Client, PUNICODE_STRING NodeName,
+			      PUNICODE_STRING ServiceName, ULONG NameSpace, GUID *Provider,
+			      PADDRINFOEXW Hints, PADDRINFOEXW *Result, PIRP Irp);
+VOID dpw_free_address_info(PWSK_CLIENT Client, PADDRINFOEXW AddrInfo);
+NTSTATUS dpw_get_name_info(PWSK_CLIENT Client, PSOCKADDR SockAddr, ULONG SockAddrLength,
+			   PUNICODE_STRING NodeName, PUNICODE_STRING ServiceName, ULONG Flags,
+			   PIRP Irp);
+
 #endif /* DPWSK_PROVIDER_INTERNAL_H */

@@ -18,6 +18,7 @@
 #include "ntstatus.h"
 #include "sockaddr.h"   /* the system's socket headers first: their option numbers go below */
 #include "wsk_base.h"
+#include "wsk_types.h"   /* ADDRINFOEXW and the DPW_AI_/DPW_NI_ numbers */
 
 #ifdef __cplusplus
 extern "C" {
@@ -536,6 +537,22 @@ struct _DRIVER_OBJECT {
 #define SO_EXCLUSIVEADDRUSE ((int)(~SO_REUSEADDR))
 #undef IPV6_V6ONLY
 #define IPV6_V6ONLY 27
+#undef AI_PASSIVE
+#define AI_PASSIVE DPW_AI_PASSIVE
+#undef AI_CANONNAME
+#define AI_CANONNAME DPW_AI_CANONNAME
+#undef AI_NUMERICHOST
+#define AI_NUMERICHOST DPW_AI_NUMERICHOST
+#undef NI_NOFQDN
+#define NI_NOFQDN DPW_NI_NOFQDN
+#undef NI_NUMERICHOST
+#define NI_NUMERICHOST DPW_NI_NUMERICHOST
+#undef NI_NAMEREQD
+#define NI_NAMEREQD DPW_NI_NAMEREQD
+#undef NI_NUMERICSERV
+#define NI_NUMERICSERV DPW_NI_NUMERICSERV
+#undef NI_DGRAM
+#define NI_DGRAM DPW_NI_DGRAM
 /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, SOCK_STREAM, SOCK_DGRAM and TCP_NODELAY have the
  * same numbers on both systems. Windows names the protocol type: */
 typedef int IPPROTO, *PIPPROTO;

@@ -195,8 +195,34 @@ typedef struct _WSK_TDI_MAP_INFO {
 	const WSK_TDI_MAP *Map;
 } WSK_TDI_MAP_INFO, *PWSK_TDI_MAP_INFO;
 
-/* WskGetAddressInfo's result list; dpwsk does not resolve names, so it stays opaque. */
-typedef struct addrinfoexW *PADDRINFOEXW;
+/* WskGetAddressInfo's hints and results (ws2def.h's layout). ai_family is Windows' (AF_INET6
+ * 23); ai_addr is a SOCKADDR_IN or SOCKADDR_IN6; ai_canonname is UTF-16. */
+typedef struct addrinfoexW {
+	int ai_flags;                   /* DPW_AI_* */
+	int ai_family;
+	int ai_socktype;
+	int ai_protocol;
+	size_t ai_addrlen;
+	PWSTR ai_canonname;
+	struct sockaddr *ai_addr;
+	void *ai_blob;
+	size_t ai_bloblen;
+	GUID *ai_provider;
+	struct addrinfoexW *ai_next;
+} ADDRINFOEXW, *PADDRINFOEXW, *LPADDRINFOEXW;
+
+/* Name spaces (WskGetAddressInfo's NameSpace) and flags, Windows' numbers. The AI_/NI_ names
+ * themselves are in km/include/ntddk.h (glibc's <netdb.h> has other values for some). */
+#define NS_ALL 0
+#define NS_DNS 12
+#define DPW_AI_PASSIVE     0x01
+#define DPW_AI_CANONNAME   0x02
+#define DPW_AI_NUMERICHOST 0x04
+#define DPW_NI_NOFQDN      0x01
+#define DPW_NI_NUMERICHOST 0x02
+#define DPW_NI_NAMEREQD    0x04
+#define DPW_NI_NUMERICSERV 0x08
+#define DPW_NI_DGRAM       0x10
 
 /*
  * Client event callbacks. They run on the stack's polling core and must not block (WSK-F7).
