@@ -9,10 +9,18 @@
 /* DbgPrint lines start "<name>: ". */
 void dpw_km_set_driver_name(const char *name);
 
+/* The driver's service key, \Registry\Machine\System\CurrentControlSet\Services\<name>:
+ * ZwOpenKey opens it and its Parameters subkey. */
+void dpw_km_set_service_key(const char *path);
+/* A value of the driver's registry key (ntddk.h, ZwQueryValueKey): 0, or -1 if the name or
+ * the table is too long. */
+int dpw_km_registry_set(const char *name, const char *value);
+
 struct dpw_km_leaks {
 	unsigned threads_running;     /* PsCreateSystemThread threads not ended */
 	unsigned handles_open;        /* their handles not closed with ZwClose */
 	unsigned references;          /* ObReferenceObject* not dereferenced */
+	unsigned keys_open;           /* ZwOpenKey not closed */
 	uint64_t pool_blocks, pool_bytes;   /* ExAllocatePool* not freed */
 };
 void dpw_km_leaks(struct dpw_km_leaks *out);

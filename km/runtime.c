@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -359,10 +361,14 @@ LONG_PTR ObfDereferenceObject(PVOID Object)
 	return refs;
 }
 
+static bool close_key(HANDLE Handle);
+
 NTSTATUS ZwClose(HANDLE Handle)
 {
 	struct _KTHREAD *t;
 
+	if (close_key(Handle))
+		return STATUS_SUCCESS;
 	pthread_mutex_lock(&objects_lock);
 	t = find_locked(Handle);
 	if (t == NULL || !t->handle_open) {
@@ -372,6 +378,187 @@ NTSTATUS ZwClose(HANDLE Handle)
 	t->handle_open = false;
 	unref_locked(t);
 	pthread_mutex_unlock(&objects_lock);
+	return STATUS_SUCCESS;
+}
+
+/* ---- the registry: one key of the driver's parameters ------------------------------------------ */
+
+#define MAX_VALUES 32
+
+static struct value {
+	char name[64];
+	char text[256];
+} values[MAX_VALUES];
+static unsigned nvalues;   /* set by the host before DriverEntry; read-only afterwards */
+
+struct key {
+	uint32_t magic;
+	struct key *next;      /* [objects_lock] */
+};
+#define KEY_MAGIC 0x4b455921u   /* "KEY!" */
+static struct key *keys;           /* [objects_lock] open keys */
+static unsigned keys_open;         /* [objects_lock] */
+
+int dpw_km_registry_set(const char *name, const char *value)
+{
+	if (nvalues == MAX_VALUES || strlen(name) >= sizeof(values[0].name) ||
+	    strlen(value) >= sizeof(values[0].text))
+		return -1;
+	snprintf(values[nvalues].name, sizeof(values[0].name), "%s", name);
+	snprintf(values[nvalues].text, sizeof(values[0].text), "%s", value);
+	nvalues++;
+	return 0;
+}
+
+/* UTF-16 to ASCII, for names; false if not ASCII or too long. */
+static bool ascii(const UNICODE_STRING *u, char *out, size_t cap)
+{
+	size_t n = u != NULL && u->Buffer != NULL ? u->Length / sizeof(WCHAR) : 0;
+
+	if (n >= cap)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (u->Buffer[i] == 0 || u->Buffer[i] > 0x7e)
+			return false;
+		out[i] = (char)u->Buffer[i];
+	}
+	out[n] = '\0';
+	return true;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && strcasecmp(s + a - b, tail) == 0;
+}
+
+static char service_key[256];   /* "\Registry\Machine\...\Services\<name>", set by the host */
+
+void dpw_km_set_service_key(const char *path)
+{
+	snprintf(service_key, sizeof(service_key), "%s", path);
+}
+
+NTSTATUS ZwOpenKey(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
+		   POBJECT_ATTRIBUTES ObjectAttributes)
+{
+	char path[512];
+	struct key *k;
+
+	(void)DesiredAccess;
+	if (KeyHandle == NULL || ObjectAttributes == NULL ||
+	    !ascii(ObjectAttributes->ObjectName, path, sizeof(path)))
+		return STATUS_INVALID_PARAMETER;
+	*KeyHandle = NULL;
+	if (strcasecmp(path, service_key) != 0 &&
+	    !(strncasecmp(path, service_key, strlen(service_key)) == 0 &&
+	      ends_with(path, "\\Parameters") && strlen(path) == strlen(service_key) + 11))
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	k->magic = KEY_MAGIC;
+	pthread_mutex_lock(&objects_lock);
+	k->next = keys;
+	keys = k;
+	keys_open++;
+	pthread_mutex_unlock(&objects_lock);
+	*KeyHandle = (HANDLE)k;
+	return STATUS_SUCCESS;
+}
+
+static bool key_open(HANDLE h)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&objects_lock);
+	for (struct key *k = keys; k != NULL && !found; k = k->next)
+		found = (HANDLE)k == h;
+	pthread_mutex_unlock(&objects_lock);
+	return found;
+}
+
+static bool close_key(HANDLE Handle)
+{
+	struct key *k = NULL;
+
+	pthread_mutex_lock(&objects_lock);
+	for (struct key **pp = &keys; *pp != NULL; pp = &(*pp)->next)
+		if ((HANDLE)*pp == Handle) {
+			k = *pp;
+			*pp = k->next;
+			keys_open--;
+			break;
+		}
+	pthread_mutex_unlock(&objects_lock);
+	if (k == NULL)
+		return false;
+	k->magic = 0;
+	free(k);
+	return true;
+}
+
+/* All digits, at most 32 bits: a REG_DWORD. */
+static bool dword_of(const char *s, ULONG *v)
+{
+	unsigned long long x = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (x = x * 10 + (unsigned)(*s - '0')) > 0xffffffffull)
+			return false;
+	}
+	*v = (ULONG)x;
+	return true;
+}
+
+NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
+			 KEY_VALUE_INFORMATION_CLASS KeyValueInformationClass,
+			 PVOID KeyValueInformation, ULONG Length, PULONG ResultLength)
+{
+	const size_t head = offsetof(KEY_VALUE_PARTIAL_INFORMATION, Data);
+	PKEY_VALUE_PARTIAL_INFORMATION out = KeyValueInformation;
+	const struct value *v = NULL;
+	char name[64];
+	ULONG dword, type, len;
+	size_t n;
+
+	if (!key_open(KeyHandle))
+		return STATUS_INVALID_HANDLE;
+	if (KeyValueInformationClass != KeyValuePartialInformation || ResultLength == NULL ||
+	    !ascii(ValueName, name, sizeof(name)))
+		return STATUS_INVALID_PARAMETER;
+	for (unsigned i = 0; i < nvalues && v == NULL; i++)
+		if (strcasecmp(values[i].name, name) == 0)
+			v = &values[i];
+	if (v == NULL)
+		return STATUS_OBJECT_NAME_NOT_FOUND;
+	n = strlen(v->text);
+	if (dword_of(v->text, &dword)) {
+		type = REG_DWORD;
+		len = sizeof(ULONG);
+	} else {
+		type = REG_SZ;
+		len = (ULONG)((n + 1) * sizeof(WCHAR));
+	}
+	*ResultLength = (ULONG)(head + len);
+	if (out == NULL || Length < head)
+		return STATUS_BUFFER_TOO_SMALL;
+	out->TitleIndex = 0;
+	out->Type = type;
+	out->DataLength = len;
+	if (Length < head + len)
+		return STATUS_BUFFER_OVERFLOW;
+	if (type == REG_DWORD) {
+		memcpy(out->Data, &dword, sizeof(dword));
+	} else {
+		for (size_t i = 0; i <= n; i++) {
+			WCHAR w = (WCHAR)(unsigned char)v->text[i];
+
+			memcpy(out->Data + i * sizeof(WCHAR), &w, sizeof(w));
+		}
+	}
 	return STATUS_SUCCESS;
 }
 
@@ -667,6 +854,7 @@ void dpw_km_leaks(struct dpw_km_leaks *out)
 		out->handles_open += t->handle_open;
 		out->references += (unsigned)(t->refs - t->handle_open - !ended);
 	}
+	out->keys_open = keys_open;
 	pthread_mutex_unlock(&objects_lock);
 	pthread_mutex_lock(&pool_lock);
 	for (unsigned i = 0; i < ntags; i++) {
@@ -694,6 +882,10 @@ unsigned dpw_km_report_leaks(FILE *f, const char *who)
 	if (l.references > 0) {
 		fprintf(f, "%s: %u object references never released (ObDereferenceObject)\n", who,
 			l.references);
+		kinds++;
+	}
+	if (l.keys_open > 0) {
+		fprintf(f, "%s: %u registry keys never closed (ZwClose)\n", who, l.keys_open);
 		kinds++;
 	}
 	if (l.pool_blocks > 0) {

@@ -27,6 +27,26 @@
 
 static const char *driver_path;
 
+/* --param NAME=VALUE: a value in the driver's registry key, as Windows drivers read their
+ * configuration (ZwOpenKey on RegistryPath\Parameters, ZwQueryValueKey). */
+static int set_param(void *ctx, const char *val, char *err, size_t errlen)
+{
+	const char *eq = strchr(val, '=');
+	char name[64];
+
+	(void)ctx;
+	if (eq == NULL || eq == val || (size_t)(eq - val) >= sizeof(name)) {
+		snprintf(err, errlen, "--param wants NAME=VALUE, got '%s'", val);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - val), val);
+	if (dpw_km_registry_set(name, eq + 1) != 0) {
+		snprintf(err, errlen, "--param %s: too long, or too many values", name);
+		return -1;
+	}
+	return 0;
+}
+
 static int validate(void *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
@@ -123,7 +143,14 @@ static unsigned report_leaks(const struct counts *before, const char *name)
 int main(int argc, char **argv)
 {
 	static struct dpw_app app;
-	static const struct dpw_cli_opt opts[] = { { NULL, false, NULL, NULL, NULL } };
+	static const struct dpw_cli_opt opts[] = {
+		{ "param", true, "NAME=VALUE",
+		  "a value in the driver's registry key (its Parameters); digits make a "
+		  "REG_DWORD, anything else a REG_SZ; repeat for more",
+		  set_param },
+		{ NULL, false, NULL, NULL, NULL },
+	};
+	char service[160];
 	struct dpw_cli cli = {
 		.synopsis = "[OPTIONS] DRIVER.so [-- EAL ARGS]",
 		.opts = opts,
@@ -160,6 +187,9 @@ int main(int argc, char **argv)
 	/* Every client registered from here on is the driver's: Windows' timing. */
 	DpwSetDefaultCompletionDelivery(DpwDeliverWindows);
 	dpw_km_set_driver_name(name);
+	snprintf(service, sizeof(service),
+		 "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\%s", name);
+	dpw_km_set_service_key(service);
 	to_utf16(driver_name_w, sizeof(driver_name_w) / sizeof(WCHAR), "\\Driver\\", name);
 	to_utf16(registry_w, sizeof(registry_w) / sizeof(WCHAR),
 		 "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\", name);

@@ -290,8 +290,42 @@ LONG_PTR ObfReferenceObject(PVOID Object);
 LONG_PTR ObfDereferenceObject(PVOID Object);
 #define ObReferenceObject(o) ObfReferenceObject(o)
 #define ObDereferenceObject(o) ObfDereferenceObject(o)
+/* Closes a thread's handle or a registry key's. */
 NTSTATUS ZwClose(HANDLE Handle);
 #define NtClose ZwClose
+
+/* ---- the registry: the driver's parameters --------------------------------------------------- */
+
+/* dpwsk-host keeps one key of values for the driver, set on its command line (--param
+ * NAME=VALUE: digits make a REG_DWORD, anything else a REG_SZ). ZwOpenKey opens the driver's
+ * service key (RegistryPath) or its Parameters subkey, both holding those values; any other
+ * key is STATUS_OBJECT_NAME_NOT_FOUND. */
+#define REG_NONE 0
+#define REG_SZ 1
+#define REG_BINARY 3
+#define REG_DWORD 4
+#define KEY_QUERY_VALUE 0x0001
+#define KEY_READ 0x20019
+#define KEY_ALL_ACCESS 0xF003F
+typedef enum _KEY_VALUE_INFORMATION_CLASS {
+	KeyValueBasicInformation = 0,
+	KeyValueFullInformation = 1,
+	KeyValuePartialInformation = 2,
+} KEY_VALUE_INFORMATION_CLASS;
+typedef struct _KEY_VALUE_PARTIAL_INFORMATION {
+	ULONG TitleIndex;
+	ULONG Type;
+	ULONG DataLength;
+	UCHAR Data[1];
+} KEY_VALUE_PARTIAL_INFORMATION, *PKEY_VALUE_PARTIAL_INFORMATION;
+NTSTATUS ZwOpenKey(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
+		   POBJECT_ATTRIBUTES ObjectAttributes);
+/* KeyValuePartialInformation only (STATUS_INVALID_PARAMETER for the others). A Length too
+ * small for the header is STATUS_BUFFER_TOO_SMALL, for the data STATUS_BUFFER_OVERFLOW; both
+ * set *ResultLength to what is needed. */
+NTSTATUS ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
+			 KEY_VALUE_INFORMATION_CLASS KeyValueInformationClass,
+			 PVOID KeyValueInformation, ULONG Length, PULONG ResultLength);
 
 /* ---- spin locks, SLists, Interlocked -------------------------------------------------------- */
 
