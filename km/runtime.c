@@ -170,7 +170,8 @@ struct _KTHREAD {
 	DISPATCHER_HEADER Header;          /* first: KeWaitForSingleObject takes the object */
 	uint32_t magic;
 	LONG refs;
-	bool handle_open;
+	bool handle_open;                  /* [objects_lock] the handle's reference */
+	bool running;                      /* [objects_lock] the running thread's reference */
 	PKSTART_ROUTINE start;
 	PVOID context;
 	struct _KTHREAD *next;             /* [objects_lock] every live object */
@@ -182,7 +183,7 @@ static pthread_mutex_t objects_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct _KTHREAD *objects;       /* [objects_lock] */
 static __thread struct _KTHREAD *current;
 static __thread struct _KTHREAD other_thread = { { DPW_KM_OBJ_THREAD, 0, { 0, 0 } }, 0, 0,
-						 false, NULL, NULL, NULL };
+						 false, false, NULL, NULL, NULL };
 static LONG threads_running;
 
 static POBJECT_TYPE thread_type_tag, event_type_tag;
@@ -215,10 +216,13 @@ static void unref_locked(struct _KTHREAD *t)
 /* The thread is over: its waiters go, and its own reference with it. */
 static void thread_ended(struct _KTHREAD *t)
 {
+	/* All under the lock the leak count takes: a waiter woken here already sees the thread
+	 * not running and its reference gone. */
+	pthread_mutex_lock(&objects_lock);
+	__atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
+	t->running = false;
 	__atomic_store_n(&t->Header.SignalState, 1, __ATOMIC_SEQ_CST);
 	futex(&t->Header.SignalState, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	__atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&objects_lock);
 	unref_locked(t);
 	pthread_mutex_unlock(&objects_lock);
 }
@@ -255,6 +259,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
 	t->magic = THREAD_MAGIC;
 	t->refs = 2;                       /* the handle's and the running thread's */
 	t->handle_open = true;
+	t->running = true;
 	t->start = StartRoutine;
 	t->context = StartContext;
 	pthread_mutex_lock(&objects_lock);
@@ -270,6 +275,7 @@ NTSTATUS PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
 		__atomic_sub_fetch(&threads_running, 1, __ATOMIC_SEQ_CST);
 		pthread_mutex_lock(&objects_lock);
 		t->refs = 1;
+		t->running = false;
 		unref_locked(t);
 		pthread_mutex_unlock(&objects_lock);
 		return STATUS_INSUFFICIENT_RESOURCES;
@@ -849,10 +855,8 @@ void dpw_km_leaks(struct dpw_km_leaks *out)
 	out->threads_running = (unsigned)__atomic_load_n(&threads_running, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&objects_lock);
 	for (struct _KTHREAD *t = objects; t != NULL; t = t->next) {
-		bool ended = __atomic_load_n(&t->Header.SignalState, __ATOMIC_SEQ_CST) != 0;
-
 		out->handles_open += t->handle_open;
-		out->references += (unsigned)(t->refs - t->handle_open - !ended);
+		out->references += (unsigned)(t->refs - t->handle_open - t->running);
 	}
 	out->keys_open = keys_open;
 	pthread_mutex_unlock(&objects_lock);

@@ -42,11 +42,12 @@ static inline NTSTATUS RtlStringCbPrintfA(char *Dest, size_t cbDest, const char 
 
 static inline NTSTATUS RtlStringCbLengthA(const char *Psz, size_t cbMax, size_t *pcbLength)
 {
-	size_t n;
+	size_t n = 0;
 
 	if (Psz == NULL || cbMax > NTSTRSAFE_MAX_CCH)
 		return STATUS_INVALID_PARAMETER;
-	n = strnlen(Psz, cbMax);
+	while (n < cbMax && Psz[n] != '\0')
+		n++;
 	if (n == cbMax)
 		return STATUS_INVALID_PARAMETER;
 	if (pcbLength != NULL)
