@@ -13,10 +13,11 @@
  * a client never released. Handles are checked against the list of live descriptors, so a
  * stale or foreign pointer gets STATUS_INVALID_PARAMETER, never a crash.
  *
- * Sharing (dpw_bind_pcb): a bind to a port already in use goes through only if every socket
- * on an overlapping address agrees: neither has SO_EXCLUSIVEADDRUSE, and both have
- * SO_REUSEADDR or both carry descriptors admitting each other's clients. lwIP itself only
- * knows SOF_REUSEADDR, so for a bind allowed by descriptors the flag is lent to the pcbs
+ * Sharing (dpw_bind_pcb): a bind to a port already in use follows Microsoft's table for
+ * sharing transport addresses (W5, share_table below): each socket's option (none,
+ * SO_REUSEADDR, SO_EXCLUSIVEADDRUSE), wildcard or specific address, and in some cases the
+ * first socket's descriptor, which must admit the second's client. lwIP itself only knows
+ * SOF_REUSEADDR on both sides, so for a bind the table allows the flag is lent to the pcbs
  * involved for the duration of udp_bind/tcp_bind, then put back. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,24 +268,44 @@ static struct dpw_socket *socket_of(void *arg)
 	return st == DPW_HANDLE_LIVE || st == DPW_HANDLE_CLOSING ? o : NULL;
 }
 
-static bool may_share(const struct dpw_socket *s, const struct dpw_socket *o, bool o_reuse,
-		      bool time_wait, bool *by_descriptor)
+/* Microsoft's table for sharing transport addresses (WSK, "Sharing Transport Addresses"):
+ * the result of binding a second socket to a port another holds, by each one's option and
+ * whether each address is the wildcard or a specific one. CHECK: allowed if the first
+ * socket's security descriptor admits the second's client (with none, nobody is admitted). */
+enum share_opt { OPT_DEFAULT, OPT_REUSE, OPT_EXCLUSIVE };
+enum verdict { V_SUCCESS, V_INUSE, V_DENIED, V_CHECK };
+
+static const uint8_t share_table[3][2][3][2] = {
+	/* second: no option   first: default W, S     SO_REUSEADDR W, S    EXCLUSIVE W, S */
+	[OPT_DEFAULT] = { { { V_INUSE, V_SUCCESS }, { V_INUSE, V_SUCCESS }, { V_INUSE, V_SUCCESS } },
+			  { { V_CHECK, V_INUSE }, { V_CHECK, V_DENIED }, { V_DENIED, V_INUSE } } },
+	[OPT_REUSE] = { { { V_DENIED, V_SUCCESS }, { V_SUCCESS, V_SUCCESS }, { V_DENIED, V_SUCCESS } },
+			{ { V_CHECK, V_DENIED }, { V_SUCCESS, V_SUCCESS }, { V_DENIED, V_DENIED } } },
+	[OPT_EXCLUSIVE] = { { { V_INUSE, V_INUSE }, { V_INUSE, V_INUSE }, { V_INUSE, V_INUSE } },
+			    { { V_CHECK, V_INUSE }, { V_CHECK, V_INUSE }, { V_DENIED, V_INUSE } } },
+};
+
+static enum share_opt opt_of(const struct dpw_socket *s)
 {
+	return s->exclusive_addr ? OPT_EXCLUSIVE : s->reuse_addr ? OPT_REUSE : OPT_DEFAULT;
+}
+
+/* s binding to ip, against o holding o_ip (an overlapping address on the same port). */
+static enum verdict share_verdict(const struct dpw_socket *s, const ip_addr_t *ip,
+				  const struct dpw_socket *o, const ip_addr_t *o_ip, bool o_reuse,
+				  bool time_wait)
+{
+	enum verdict v;
+
 	/* No socket behind the pcb: lwIP's own rules. A connection in TIME_WAIT gives way to
 	 * SO_REUSEADDR on the new socket alone (as lwIP and Linux do, and as a server restarting
 	 * on its port needs); any other pcb only if both have it. */
 	if (o == NULL)
-		return s->reuse_addr && (time_wait || o_reuse);
-	if (s->exclusive_addr || o->exclusive_addr)
-		return false;
-	if (s->reuse_addr && o_reuse)
-		return true;
-	if (s->security != NULL && o->security != NULL &&
-	    admits(o->security, s->client) && admits(s->security, o->client)) {
-		*by_descriptor = true;
-		return true;
-	}
-	return false;
+		return s->reuse_addr && (time_wait || o_reuse) ? V_SUCCESS : V_INUSE;
+	v = share_table[opt_of(s)][!ip_addr_isany(ip)][opt_of(o)][!ip_addr_isany(o_ip)];
+	if (v == V_CHECK)
+		v = o->security != NULL && admits(o->security, s->client) ? V_SUCCESS : V_DENIED;
+	return v;
 }
 
 /* One pass over the pcbs bound to port on an address overlapping ip (s's own excepted). */
@@ -292,7 +313,8 @@ struct share_walk {
 	struct dpw_socket *s;
 	const ip_addr_t *ip;
 	uint16_t port;
-	bool conflict, by_descriptor;
+	bool denied, in_use, in_use_same;  /* refusals met: DENIED, INUSE (on ip itself) */
+	bool lend;                       /* allowed where lwIP's own check would refuse */
 	unsigned lacking;                /* overlapping pcbs without SOF_REUSEADDR */
 	u8_t **lent;                     /* second pass: the flags lent, to put back */
 	unsigned nlent;
@@ -314,8 +336,19 @@ static void visit(struct share_walk *w, const ip_addr_t *local_ip, u8_t *so_opti
 		}
 		return;
 	}
-	if (!may_share(w->s, socket_of(arg), reuse, time_wait, &w->by_descriptor))
-		w->conflict = true;
+	switch (share_verdict(w->s, w->ip, socket_of(arg), local_ip, reuse, time_wait)) {
+	case V_DENIED:
+		w->denied = true;
+		break;
+	case V_INUSE:
+		w->in_use = true;
+		w->in_use_same |= ip_addr_cmp(local_ip, w->ip);
+		break;
+	default:
+		/* lwIP lets two pcbs overlap only if both carry SOF_REUSEADDR. */
+		w->lend |= !reuse || !w->s->reuse_addr;
+		break;
+	}
 	w->lacking += !reuse;
 }
 
@@ -335,7 +368,7 @@ static void walk(struct share_walk *w)
 				      t->state == TIME_WAIT);
 }
 
-err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port)
+err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal)
 {
 	bool udp = s->category == WSK_FLAG_DATAGRAM_SOCKET;
 	u8_t *own = udp ? &s->t.udp.pcb->so_options : &s->t.tcp.pcb->so_options;
@@ -343,14 +376,22 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port)
 	u8_t own_before = *own;
 	err_t err;
 
+	*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	if (port != 0) {   /* an ephemeral port is free by construction */
 		walk(&w);
-		if (w.conflict)
+		/* Refused: DENIED before INUSE, whichever socket came first in the walk. INUSE on
+		 * the very same address is what Windows was seen to answer (W5); on an address
+		 * that overlaps it (the wildcard and a specific one), the table's status. */
+		if (w.denied || w.in_use) {
+			*refusal = w.denied ? STATUS_ACCESS_DENIED
+			 : w.in_use_same ? STATUS_ADDRESS_ALREADY_ASSOCIATED
+					 : STATUS_ADDRESS_ALREADY_EXISTS;
 			return ERR_USE;
+		}
 	}
-	if (w.by_descriptor) {
-		/* Allowed by descriptors, which lwIP does not know: lend it SOF_REUSEADDR on both
-		 * sides of every pair for the bind's own check, then put the flags back. */
+	if (w.lend) {
+		/* Allowed by the table where lwIP knows only SOF_REUSEADDR on both sides: lend it
+		 * the flag on every pcb involved for the bind's own check, then put them back. */
 		w.lent = malloc((w.lacking > 0 ? w.lacking : 1) * sizeof(*w.lent));
 		if (w.lent == NULL)
 			return ERR_MEM;

@@ -232,10 +232,11 @@ void dpw_client_socket_closed(struct dpw_client *c);   /* client.c */
 /* ---- below the transports: address sharing, security (security.c) ------------------------ */
 
 void dpw_security_inherit(struct dpw_socket *conn, const struct dpw_socket *listener);
-/* udp_bind/tcp_bind of s's pcb, refused (ERR_USE) unless every socket already on the address
- * shares it with s: both SO_REUSEADDR, or security descriptors admitting each other's clients;
- * never with SO_EXCLUSIVEADDRUSE on either. */
-err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port);
+/* udp_bind/tcp_bind of s's pcb, refused (ERR_USE, with *refusal the status for the client)
+ * unless Microsoft's table for sharing transport addresses allows it against every socket
+ * already on an overlapping address (W5): STATUS_ACCESS_DENIED, STATUS_ADDRESS_ALREADY_EXISTS,
+ * or STATUS_ADDRESS_ALREADY_ASSOCIATED on the very same address. */
+err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal);
 NTSTATUS dpw_security_socket_set(struct dpw_socket *s, PVOID sd);   /* takes a reference */
 void dpw_security_socket_closed(struct dpw_socket *s);             /* drops it (C7) */
 

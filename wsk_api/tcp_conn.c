@@ -150,7 +150,7 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 {
 	ip_addr_t ip;
 	uint16_t port;
-	NTSTATUS st = dpw_sockaddr_for_socket(s, addr, &ip, &port);
+	NTSTATUS st = dpw_sockaddr_for_socket(s, addr, &ip, &port), refusal;
 	err_t err;
 
 	if (st != STATUS_SUCCESS)
@@ -161,9 +161,9 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
-	err = dpw_bind_pcb(s, &ip, port);   /* tcp_bind, with F2's sharing rules */
+	err = dpw_bind_pcb(s, &ip, port, &refusal);   /* tcp_bind, with W5's sharing rules */
 	if (err == ERR_USE)
-		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+		return refusal;   /* F2, W5 */
 	if (err == ERR_BUF && port == 0)
 		return STATUS_TOO_MANY_ADDRESSES;   /* no ephemeral port free */
 	if (err != ERR_OK)

@@ -131,7 +131,7 @@ static void remember_local(struct dpw_socket *s)
 
 static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
 {
-	NTSTATUS st;
+	NTSTATUS st, refusal;
 	err_t err;
 
 	if (s->bound)
@@ -140,9 +140,9 @@ static NTSTATUS bind_to(struct dpw_socket *s, const ip_addr_t *ip, u16_t port)
 		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
-	err = dpw_bind_pcb(s, ip, port);
+	err = dpw_bind_pcb(s, ip, port, &refusal);
 	if (err == ERR_USE)
-		return STATUS_ADDRESS_ALREADY_ASSOCIATED;   /* F2 */
+		return refusal;   /* F2, W5 */
 	if (err == ERR_MEM)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	if (err != ERR_OK)

@@ -105,6 +105,66 @@ static bool backlog_is(void *arg)
 	return query(w->s, SIO_WSK_QUERY_RECEIVE_BACKLOG, NULL) == w->want;
 }
 
+/* W5, cell by cell: Microsoft's table for sharing transport addresses. For each option of the
+ * first and the second socket (none, SO_REUSEADDR, SO_EXCLUSIVEADDRUSE) and each address
+ * (wildcard or the stack's), the second bind's result. S: success, U: in use (the very same
+ * address: STATUS_ADDRESS_ALREADY_ASSOCIATED, as Windows was seen to answer; overlapping
+ * only: STATUS_ADDRESS_ALREADY_EXISTS), D: STATUS_ACCESS_DENIED, C: the first socket's
+ * descriptor decides; it has none here, which admits nobody, so denied. */
+static void test_sharing_table(void)
+{
+	static const char table[3][2][3][2] = {
+		/* second: none         first: none W,S    REUSE W,S    EXCL W,S */
+		{ { { 'U', 'S' }, { 'U', 'S' }, { 'U', 'S' } },      /* wildcard */
+		  { { 'C', 'U' }, { 'C', 'D' }, { 'D', 'U' } } },    /* specific */
+		/* second: SO_REUSEADDR */
+		{ { { 'D', 'S' }, { 'S', 'S' }, { 'D', 'S' } },
+		  { { 'C', 'D' }, { 'S', 'S' }, { 'D', 'D' } } },
+		/* second: SO_EXCLUSIVEADDRUSE */
+		{ { { 'U', 'U' }, { 'U', 'U' }, { 'U', 'U' } },
+		  { { 'C', 'U' }, { 'C', 'U' }, { 'D', 'U' } } },
+	};
+	static const ULONG opt[3] = { 0, WSK_SO_REUSEADDR, EXCL };
+	uint16_t port = 6400;
+	int wrong = 0;
+
+	h_test("Microsoft's table for sharing transport addresses, all 36 cells, datagram "
+	       "sockets (WSK-W5, F2)");
+	for (int so = 0; so < 3; so++)
+		for (int ss = 0; ss < 2; ss++)
+			for (int fo = 0; fo < 3; fo++)
+				for (int fs = 0; fs < 2; fs++, port++) {
+					char cell = table[so][ss][fo][fs];
+					NTSTATUS want, got;
+					PWSK_SOCKET first = sock(WSK_FLAG_DATAGRAM_SOCKET);
+					PWSK_SOCKET second = sock(WSK_FLAG_DATAGRAM_SOCKET);
+
+					want = cell == 'S' ? STATUS_SUCCESS
+					       : cell == 'U' ? (ss == fs ? STATUS_ADDRESS_ALREADY_ASSOCIATED
+									: STATUS_ADDRESS_ALREADY_EXISTS)
+							     : STATUS_ACCESS_DENIED;
+					if (opt[fo] != 0)
+						H_CHECK_STATUS(set_ulong(first, SOL, opt[fo], 1),
+							       STATUS_SUCCESS);
+					if (opt[so] != 0)
+						H_CHECK_STATUS(set_ulong(second, SOL, opt[so], 1),
+							       STATUS_SUCCESS);
+					H_CHECK_STATUS(h_bind(first, fs ? h_ip_stack : 0, port),
+						       STATUS_SUCCESS);
+					got = h_bind(second, ss ? h_ip_stack : 0, port);
+					if (got != want) {
+						wrong++;
+						printf("  W5 cell: second %d/%s, first %d/%s: %s, want "
+						       "%s\n", so, ss ? "specific" : "wildcard", fo,
+						       fs ? "specific" : "wildcard", DpwNtStatusName(got),
+						       DpwNtStatusName(want));
+					}
+					H_CHECK_STATUS(h_close(second), STATUS_SUCCESS);
+					H_CHECK_STATUS(h_close(first), STATUS_SUCCESS);
+				}
+	H_CHECK(wrong == 0);
+}
+
 int main(int argc, char **argv)
 {
 	PWSK_SOCKET u, u2, u3, t, t2, c, l, a;
@@ -213,13 +273,13 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(set_ulong(u, SOL, EXCL, 1), STATUS_INVALID_DEVICE_STATE);
 	H_CHECK(get_ulong(u, SOL, WSK_SO_REUSEADDR, NULL) == 0);
 
-	h_test("bind to an address in use: STATUS_ADDRESS_ALREADY_ASSOCIATED, also through the "
-	       "wildcard address (WSK-F2)");
+	h_test("bind to the very address in use: STATUS_ADDRESS_ALREADY_ASSOCIATED; the wildcard "
+	       "beside a specific address, both without options: allowed, as Microsoft's table "
+	       "says (WSK-F2, W5)");
 	u2 = sock(WSK_FLAG_DATAGRAM_SOCKET);
 	H_CHECK_STATUS(h_bind(u2, h_ip_stack, 6100), STATUS_ADDRESS_ALREADY_ASSOCIATED);
-	H_CHECK_STATUS(h_bind(u2, 0, 6100), STATUS_ADDRESS_ALREADY_ASSOCIATED);
 	/* a failed bind leaves the socket usable */
-	H_CHECK_STATUS(h_bind(u2, h_ip_stack, 6099), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(u2, 0, 6100), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(u2), STATUS_SUCCESS);
 
 	h_test("bind to an address that is not the stack's: STATUS_INVALID_ADDRESS_COMPONENT");
@@ -237,24 +297,27 @@ int main(int argc, char **argv)
 	{
 		PWSK_SOCKET x = sock(WSK_FLAG_DATAGRAM_SOCKET), y;
 
-		H_CHECK_STATUS(h_bind(x, h_ip_stack, 6101), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+		/* W5: no option against SO_REUSEADDR holders (specific and wildcard): denied */
+		H_CHECK_STATUS(h_bind(x, h_ip_stack, 6101), STATUS_ACCESS_DENIED);
 		/* the first socket without it: a second with it still cannot join */
 		H_CHECK_STATUS(set_ulong(x, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_bind(x, h_ip_stack, 6101), STATUS_SUCCESS);   /* all three share */
 		y = sock(WSK_FLAG_DATAGRAM_SOCKET);
 		H_CHECK_STATUS(set_ulong(y, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
-		H_CHECK_STATUS(h_bind(y, h_ip_stack, 6100), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+		H_CHECK_STATUS(h_bind(y, h_ip_stack, 6100), STATUS_ACCESS_DENIED);   /* W5 */
 
-		h_test("SO_EXCLUSIVEADDRUSE: no sharing, whoever has SO_REUSEADDR (F2, F9)");
+		h_test("SO_EXCLUSIVEADDRUSE: no sharing of its specific address, whoever has "
+		       "SO_REUSEADDR; SO_REUSEADDR on the wildcard beside it is allowed (F2, F9, "
+		       "W5)");
 		H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
 		y = sock(WSK_FLAG_DATAGRAM_SOCKET);
 		H_CHECK_STATUS(set_ulong(y, SOL, EXCL, 1), STATUS_SUCCESS);
-		H_CHECK_STATUS(h_bind(y, h_ip_stack, 6101), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+		H_CHECK_STATUS(h_bind(y, h_ip_stack, 6101), STATUS_ACCESS_DENIED);
 		H_CHECK_STATUS(h_bind(y, h_ip_stack, 6102), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
 		x = sock(WSK_FLAG_DATAGRAM_SOCKET);
 		H_CHECK_STATUS(set_ulong(x, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
-		H_CHECK_STATUS(h_bind(x, 0, 6102), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+		H_CHECK_STATUS(h_bind(x, 0, 6102), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
 		H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
 	}
@@ -315,11 +378,12 @@ int main(int argc, char **argv)
 	}
 	close(pfd);
 
-	h_test("TCP: a bound port conflicts unless both sockets have SO_REUSEADDR (F2)");
+	h_test("TCP: a bound port conflicts unless both sockets have SO_REUSEADDR (F2, W5: "
+	       "STATUS_ACCESS_DENIED when the first has it and the second not)");
 	t2 = sock(WSK_FLAG_CONNECTION_SOCKET);
 	H_CHECK_STATUS(set_ulong(t, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_bind(t, h_ip_stack, 6110), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(t2, h_ip_stack, 6110), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+	H_CHECK_STATUS(h_bind(t2, h_ip_stack, 6110), STATUS_ACCESS_DENIED);
 
 	h_test("SO_REUSEADDR set after a failed bind reaches the socket's transport (F2, F9)");
 	H_CHECK_STATUS(set_ulong(t2, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
@@ -327,7 +391,9 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(h_close(t2), STATUS_SUCCESS);
 	t2 = sock(WSK_FLAG_CONNECTION_SOCKET);
 	H_CHECK_STATUS(set_ulong(t2, SOL, EXCL, 1), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(t2, 0, 6110), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+	/* W5: SO_EXCLUSIVEADDRUSE on the wildcard over specific holders: in use (the table's
+	 * STATUS_ADDRESS_ALREADY_EXISTS: the address overlaps, it is not the same) */
+	H_CHECK_STATUS(h_bind(t2, 0, 6110), STATUS_ADDRESS_ALREADY_EXISTS);
 	H_CHECK_STATUS(h_close(t2), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(t), STATUS_SUCCESS);
 
@@ -402,5 +468,6 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(set_ulong(l, SOL, WSK_SO_REUSEADDR, 1), STATUS_INVALID_HANDLE);
 	H_CHECK_STATUS(h_close(u), STATUS_SUCCESS);
 
+	test_sharing_table();
 	return h_finish();
 }

@@ -1,7 +1,7 @@
-/* Security descriptors, userspace meaning (WSK-F2, C7; wsk_options.h): WSK_CACHE_SD and
+/* Security descriptors, userspace meaning (WSK-F2, W5, C7; wsk_options.h): WSK_CACHE_SD and
  * WSK_RELEASE_SD through WskControlClient, descriptors applied by WskSocket and SO_WSK_SECURITY,
- * two registered clients sharing a local address when their descriptors admit each other
- * (and not otherwise), the descriptor staying cached after its socket closes until
+ * two registered clients sharing a port where Microsoft's table asks the first socket's
+ * descriptor and it admits the second's client (and not otherwise), the descriptor staying cached after its socket closes until
  * WSK_RELEASE_SD, and WskDeregister reporting descriptors a client never released. */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -183,11 +183,12 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(cache_sd(&B.npi, both, 2, 0, &sd_b), STATUS_SUCCESS);
 	H_CHECK_STATUS(cache_sd(&B.npi, only_b, 1, 0, &sd_b_only), STATUS_SUCCESS);
 
-	h_test("two clients share a local address when both descriptors admit each other "
-	       "(WSK-F2)");
+	h_test("two clients share a port when the first, on the wildcard address, carries a "
+	       "descriptor admitting the second's client, which binds the specific address "
+	       "(WSK-F2, W5: the table's CHECK)");
 	a1 = sock(WSK_FLAG_DATAGRAM_SOCKET);
 	H_CHECK_STATUS(set_sd(a1, sd_a), STATUS_SUCCESS);          /* by SO_WSK_SECURITY */
-	H_CHECK_STATUS(h_bind(a1, h_ip_stack, 6200), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(a1, 0, 6200), STATUS_SUCCESS);
 	h_use_client(&B.npi);
 	H_CHECK_STATUS(socket_sd(WSK_FLAG_DATAGRAM_SOCKET, sd_b, &b1), STATUS_SUCCESS);   /* WskSocket */
 	H_CHECK_STATUS(h_bind(b1, h_ip_stack, 6200), STATUS_SUCCESS);
@@ -210,55 +211,79 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 
-	h_test("a socket without a descriptor shares with neither of them (F2)");
+	h_test("the very address another socket holds: STATUS_ADDRESS_ALREADY_ASSOCIATED, "
+	       "whatever the descriptors (W5)");
 	x = sock(WSK_FLAG_DATAGRAM_SOCKET);
+	H_CHECK_STATUS(set_sd(x, sd_a), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6200), STATUS_ADDRESS_ALREADY_ASSOCIATED);
 	H_CHECK_STATUS(h_bind(x, 0, 6200), STATUS_ADDRESS_ALREADY_ASSOCIATED);
-
-	h_test("SO_EXCLUSIVEADDRUSE wins over a descriptor that admits the client (F2)");
-	H_CHECK_STATUS(set_sd(x, sd_a), STATUS_SUCCESS);
-	H_CHECK_STATUS(set_ulong(x, (ULONG)WSK_SO_EXCLUSIVEADDRUSE, 1), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6200), STATUS_ADDRESS_ALREADY_ASSOCIATED);
-	H_CHECK_STATUS(set_ulong(x, (ULONG)WSK_SO_EXCLUSIVEADDRUSE, 0), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6200), STATUS_SUCCESS);   /* now a third sharer */
 	H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
-
-	h_test("a descriptor that does not admit the other client: "
-	       "STATUS_ADDRESS_ALREADY_ASSOCIATED, whichever side (F2)");
 	a2 = sock(WSK_FLAG_DATAGRAM_SOCKET);
-	H_CHECK_STATUS(set_sd(a2, sd_a_only), STATUS_SUCCESS);
+	H_CHECK_STATUS(set_sd(a2, sd_a), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_bind(a2, h_ip_stack, 6201), STATUS_SUCCESS);
-	a3 = sock(WSK_FLAG_DATAGRAM_SOCKET);
-	H_CHECK_STATUS(set_sd(a3, sd_a), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(a3, h_ip_stack, 6202), STATUS_SUCCESS);
 	h_use_client(&B.npi);
 	H_CHECK_STATUS(socket_sd(WSK_FLAG_DATAGRAM_SOCKET, sd_b, &b2), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_bind(b2, h_ip_stack, 6201), STATUS_ADDRESS_ALREADY_ASSOCIATED);
-	H_CHECK_STATUS(socket_sd(WSK_FLAG_DATAGRAM_SOCKET, sd_b_only, &b3), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(b3, h_ip_stack, 6202), STATUS_ADDRESS_ALREADY_ASSOCIATED);
 	H_CHECK_STATUS(h_close(b2), STATUS_SUCCESS);
+	h_use_client(NULL);
+
+	h_test("the first socket's descriptor decides: one admitting only its own client, or "
+	       "none at all, denies the other (STATUS_ACCESS_DENIED, W5)");
+	a3 = sock(WSK_FLAG_DATAGRAM_SOCKET);
+	H_CHECK_STATUS(set_sd(a3, sd_a_only), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(a3, 0, 6202), STATUS_SUCCESS);
+	y = sock(WSK_FLAG_DATAGRAM_SOCKET);
+	H_CHECK_STATUS(h_bind(y, 0, 6206), STATUS_SUCCESS);   /* no descriptor */
+	h_use_client(&B.npi);
+	H_CHECK_STATUS(socket_sd(WSK_FLAG_DATAGRAM_SOCKET, sd_b, &b3), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(b3, h_ip_stack, 6202), STATUS_ACCESS_DENIED);
+	H_CHECK_STATUS(h_bind(b3, h_ip_stack, 6206), STATUS_ACCESS_DENIED);
 	H_CHECK_STATUS(h_close(b3), STATUS_SUCCESS);
 	h_use_client(NULL);
+	/* its own client is admitted */
+	x = sock(WSK_FLAG_DATAGRAM_SOCKET);
+	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6202), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
+
+	h_test("SO_EXCLUSIVEADDRUSE on the first socket wins over a descriptor that admits the "
+	       "client (W5)");
+	x = sock(WSK_FLAG_DATAGRAM_SOCKET);
+	H_CHECK_STATUS(set_sd(x, sd_a), STATUS_SUCCESS);
+	H_CHECK_STATUS(set_ulong(x, (ULONG)WSK_SO_EXCLUSIVEADDRUSE, 1), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(x, 0, 6207), STATUS_SUCCESS);
+	h_use_client(&B.npi);
+	H_CHECK_STATUS(socket_sd(WSK_FLAG_DATAGRAM_SOCKET, sd_b, &b3), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(b3, h_ip_stack, 6207), STATUS_ACCESS_DENIED);
+	H_CHECK_STATUS(h_close(b3), STATUS_SUCCESS);
+	h_use_client(NULL);
+	H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
 
 	h_test("DPW_SD_SHARE_ANY_CLIENT: sockets of the same client share (F2)");
 	x = sock(WSK_FLAG_DATAGRAM_SOCKET);
 	y = sock(WSK_FLAG_DATAGRAM_SOCKET);
 	H_CHECK_STATUS(set_sd(x, sd_any), STATUS_SUCCESS);
 	H_CHECK_STATUS(set_sd(y, sd_any), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6203), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(y, 0, 6203), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(x, 0, 6203), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(y, h_ip_stack, 6203), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
 
-	h_test("TCP sockets of two clients share a port by descriptors too (F2)");
+	h_test("TCP sockets of two clients share a port by descriptors too (F2, W5)");
+	x = sock(WSK_FLAG_CONNECTION_SOCKET);
+	H_CHECK_STATUS(set_sd(x, sd_a_only), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(x, 0, 6204), STATUS_SUCCESS);
+	h_use_client(&B.npi);
+	H_CHECK_STATUS(socket_sd(WSK_FLAG_CONNECTION_SOCKET, sd_b, &y), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(y, h_ip_stack, 6204), STATUS_ACCESS_DENIED);
+	H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
+	h_use_client(NULL);
+	H_CHECK_STATUS(h_close(x), STATUS_SUCCESS);
 	x = sock(WSK_FLAG_CONNECTION_SOCKET);
 	H_CHECK_STATUS(set_sd(x, sd_a), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(x, h_ip_stack, 6204), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(x, 0, 6204), STATUS_SUCCESS);
 	h_use_client(&B.npi);
 	H_CHECK_STATUS(socket_sd(WSK_FLAG_CONNECTION_SOCKET, sd_b_only, &y), STATUS_SUCCESS);
-	H_CHECK_STATUS(h_bind(y, h_ip_stack, 6204), STATUS_ADDRESS_ALREADY_ASSOCIATED);
-	H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
-	H_CHECK_STATUS(socket_sd(WSK_FLAG_CONNECTION_SOCKET, sd_b, &y), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_bind(y, h_ip_stack, 6204), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(y), STATUS_SUCCESS);
 	h_use_client(NULL);
@@ -312,7 +337,7 @@ int main(int argc, char **argv)
 	H_CHECK(sstats().Descriptors == s1.Descriptors && sstats().CachedHandles == s1.CachedHandles);
 	y = sock(WSK_FLAG_DATAGRAM_SOCKET);
 	H_CHECK_STATUS(set_sd(y, sd), STATUS_SUCCESS);   /* still a valid cached handle */
-	H_CHECK_STATUS(h_bind(y, h_ip_stack, 6205), STATUS_SUCCESS);
+	H_CHECK_STATUS(h_bind(y, 0, 6205), STATUS_SUCCESS);
 
 	h_test("WSK_RELEASE_SD ends the cache; a socket carrying it keeps it until it closes (C7)");
 	H_CHECK_STATUS(release_sd(A, sd), STATUS_SUCCESS);

@@ -37,10 +37,11 @@ extern "C" {
  * What each option does here (set with a ULONG, 0 or 1 for the flags; get returns a ULONG):
  *
  *  WSK_SO_REUSEADDR, WSK_SO_EXCLUSIVEADDRUSE   before bind (STATUS_INVALID_DEVICE_STATE after);
- *      listening, datagram, connection and stream sockets. Two sockets share a local address
- *      only if both have SO_REUSEADDR, or both carry security descriptors that admit each
- *      other's clients; SO_EXCLUSIVEADDRUSE on either one forbids sharing (WSK-F2). The two
- *      exclude each other: setting one while the other is on is STATUS_INVALID_PARAMETER.
+ *      listening, datagram, connection and stream sockets. Whether a second socket may bind
+ *      a port another holds follows Microsoft's table for sharing transport addresses
+ *      (WSK-F2, W5): each one's option, wildcard or specific address, and where the table
+ *      asks, the first socket's security descriptor. The two options exclude each other:
+ *      setting one while the other is on is STATUS_INVALID_PARAMETER.
  *  WSK_SO_RCVBUF  datagram sockets: the bytes of datagrams queued while no WskReceiveFrom is
  *      pending and the receive-from event is off (beyond it, and beyond 256 datagrams,
  *      arrivals are dropped and counted). TCP sockets: recorded and reported back only; lwIP's
