@@ -114,6 +114,25 @@ static NTSTATUS set_sharing(struct dpw_socket *s, const struct dpw_req *r, bool 
 	return STATUS_SUCCESS;
 }
 
+/* IPV6_V6ONLY: 0 makes an AF_INET6 socket dual stack (W6); before bind. */
+static NTSTATUS set_v6only(struct dpw_socket *s, const struct dpw_req *r)
+{
+	ULONG v;
+	NTSTATUS st;
+
+	if (s->category == WSK_FLAG_BASIC_SOCKET)
+		return STATUS_NOT_SUPPORTED;
+	if (s->af != DPW_AF_INET6)
+		return STATUS_INVALID_PARAMETER;
+	if ((st = in_ulong(r, &v)) != STATUS_SUCCESS)
+		return st;
+	if (s->bound)
+		return STATUS_INVALID_DEVICE_STATE;
+	s->dual_stack = v == 0;
+	apply(s);   /* a pcb made by a failed bind takes the new type */
+	return STATUS_SUCCESS;
+}
+
 static NTSTATUS set_security(struct dpw_socket *s, const struct dpw_req *r)
 {
 	PVOID sd;
@@ -147,6 +166,8 @@ static NTSTATUS set_option(struct dpw_socket *s, struct dpw_req *r, ULONG *enabl
 		apply(s);
 		return STATUS_SUCCESS;
 	}
+	if (r->u.control.level == WSK_IPPROTO_IPV6 && code == WSK_IPV6_V6ONLY)
+		return set_v6only(s, r);
 	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
 		return STATUS_NOT_SUPPORTED;
 	switch (code) {
@@ -202,6 +223,13 @@ static NTSTATUS get_option(struct dpw_socket *s, struct dpw_req *r, SIZE_T *out)
 		/* The socket's word is the pcb's: the transport applies it (and inherits it on
 		 * accept), and a send's own WSK_FLAG_NODELAY is undone once sent. */
 		return out_ulong(r, s->opt.nodelay, out);
+	}
+	if (r->u.control.level == WSK_IPPROTO_IPV6 && code == WSK_IPV6_V6ONLY) {
+		if (s->category == WSK_FLAG_BASIC_SOCKET)
+			return STATUS_NOT_SUPPORTED;
+		if (s->af != DPW_AF_INET6)
+			return STATUS_INVALID_PARAMETER;
+		return out_ulong(r, !s->dual_stack, out);
 	}
 	if (!sol_socket(r->u.control.level) || s->category == WSK_FLAG_BASIC_SOCKET)
 		return STATUS_NOT_SUPPORTED;

@@ -292,10 +292,13 @@ static NTSTATUS WSKAPI wsk_close_socket(PWSK_SOCKET Socket, PIRP Irp)
 }
 
 /* W3: connecting an unbound socket is answered at once, as Windows does, not only through
- * the IRP (F1 says which status). */
+ * the IRP (F1 says which status). A bind still on its way to the lcore counts as bound: a
+ * client may queue bind and connect back to back, in ring order; if that bind fails, the
+ * lcore refuses the connect through its IRP. */
 static bool bound_seen(const struct dpw_req *r)
 {
-	return atomic_load_explicit(&r->sock->bound_seen, memory_order_acquire);
+	return atomic_load_explicit(&r->sock->bound_seen, memory_order_acquire) ||
+	       atomic_load_explicit(&r->sock->bind_requested, memory_order_acquire);
 }
 
 static NTSTATUS addr_call(PWSK_SOCKET Socket, enum dpw_op op, PSOCKADDR addr, ULONG flags,
@@ -314,6 +317,8 @@ static NTSTATUS addr_call(PWSK_SOCKET Socket, enum dpw_op op, PSOCKADDR addr, UL
 		return reject(r, STATUS_INVALID_DEVICE_STATE);
 	r->u.addr.addr = addr;
 	r->flags = flags;
+	if (op == DPW_OP_BIND)
+		atomic_store_explicit(&r->sock->bind_requested, true, memory_order_release);
 	return submit(r);
 }
 

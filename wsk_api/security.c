@@ -325,8 +325,9 @@ static void visit(struct share_walk *w, const ip_addr_t *local_ip, u8_t *so_opti
 {
 	bool reuse = (*so_options & SOF_REUSEADDR) != 0;
 
-	/* The families never overlap: an IPv6 socket is IPv6 only (addr.c). */
-	if (IP_GET_TYPE(local_ip) != IP_GET_TYPE(w->ip) ||
+	/* The families meet only through a dual-stack socket's wildcard (W6: any type). */
+	if ((IP_GET_TYPE(local_ip) != IP_GET_TYPE(w->ip) && !IP_IS_ANY_TYPE_VAL(*local_ip) &&
+	     !IP_IS_ANY_TYPE_VAL(*w->ip)) ||
 	    !(ip_addr_isany(local_ip) || ip_addr_isany(w->ip) || ip_addr_cmp(local_ip, w->ip)))
 		return;
 	if (w->lent != NULL) {

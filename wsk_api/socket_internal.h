@@ -145,7 +145,9 @@ struct dpw_socket {
 	/* [lcore] what every transport has */
 	bool bound;                      /* set with dpw_socket_set_bound */
 	_Atomic bool bound_seen;         /* the same, for the caller's thread (W3) */
+	_Atomic bool bind_requested;     /* a WskBind was handed to the lcore (dispatch.c) */
 	bool reuse_addr, exclusive_addr;
+	bool dual_stack;                 /* AF_INET6 with IPV6_V6ONLY off (W6), before bind */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
@@ -196,8 +198,13 @@ bool dpw_ip_is_bindable(const ip_addr_t *ip);
  * link-local range and the /64s of the stack's own addresses. lwIP would still accept a
  * connect elsewhere and let its SYNs die in Neighbor Discovery, a timeout instead of an error. */
 bool dpw_ip_reachable(const ip_addr_t *ip);
-/* IPADDR_TYPE_V4 or IPADDR_TYPE_V6: the lwIP pcb type for the socket's family. */
+/* IPADDR_TYPE_V4, IPADDR_TYPE_V6, or IPADDR_TYPE_ANY for a dual-stack AF_INET6 socket (W6):
+ * the lwIP pcb type for the socket. */
 u8_t dpw_socket_ip_type(const struct dpw_socket *s);
+/* An lwIP address as socket s reports it: in its own family (an AF_INET6 socket reports
+ * IPv4 addresses IPv4-mapped, W6). */
+void dpw_socket_sockaddr(const struct dpw_socket *s, const ip_addr_t *ip, uint16_t port,
+			 SOCKADDR_INET *out);
 void dpw_lwip_to_sockaddr(const ip_addr_t *ip, uint16_t port, SOCKADDR_INET *out);
 void dpw_copy_sockaddr(PSOCKADDR dst, const SOCKADDR_INET *src);
 

@@ -21,10 +21,10 @@ static void remember_addresses(struct dpw_socket *s)
 {
 	struct tcp_pcb *pcb = s->t.tcp.pcb;
 
-	dpw_lwip_to_sockaddr(&pcb->local_ip, pcb->local_port, &s->local_addr);
+	dpw_socket_sockaddr(s, &pcb->local_ip, pcb->local_port, &s->local_addr);
 	s->has_local = true;
 	if (pcb->state != LISTEN && pcb->remote_port != 0) {
-		dpw_lwip_to_sockaddr(&pcb->remote_ip, pcb->remote_port, &s->remote_addr);
+		dpw_socket_sockaddr(s, &pcb->remote_ip, pcb->remote_port, &s->remote_addr);
 		s->has_remote = true;
 	}
 }
@@ -97,6 +97,11 @@ static void apply_options(struct dpw_socket *s)
 
 	if (pcb == NULL)
 		return;
+	if (pcb->state == CLOSED && pcb->local_port == 0) {
+		/* Not bound yet (a bind failed): the family it takes may still change (W6). */
+		IP_SET_TYPE_VAL(pcb->local_ip, dpw_socket_ip_type(s));
+		IP_SET_TYPE_VAL(pcb->remote_ip, dpw_socket_ip_type(s));
+	}
 	set_flag(&pcb->so_options, SOF_REUSEADDR, s->reuse_addr);
 	set_flag(&pcb->so_options, SOF_KEEPALIVE, s->opt.keepalive);
 	if (pcb->state == LISTEN)
@@ -115,6 +120,7 @@ static void inherit_options(struct dpw_socket *conn, const struct dpw_socket *l)
 {
 	conn->reuse_addr = l->reuse_addr;
 	conn->exclusive_addr = l->exclusive_addr;
+	conn->dual_stack = l->dual_stack;
 	conn->opt = l->opt;
 	dpw_security_inherit(conn, l);
 	apply_options(conn);

@@ -100,6 +100,11 @@ static void apply_options(struct dpw_socket *s)
 {
 	if (s->t.udp.pcb == NULL)
 		return;
+	if (s->t.udp.pcb->local_port == 0) {
+		/* Not bound yet (a bind failed): the family it takes may still change (W6). */
+		IP_SET_TYPE_VAL(s->t.udp.pcb->local_ip, dpw_socket_ip_type(s));
+		IP_SET_TYPE_VAL(s->t.udp.pcb->remote_ip, dpw_socket_ip_type(s));
+	}
 	if (s->reuse_addr)
 		s->t.udp.pcb->so_options |= SOF_REUSEADDR;
 	else
@@ -125,7 +130,7 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 
 static void remember_local(struct dpw_socket *s)
 {
-	dpw_lwip_to_sockaddr(&s->t.udp.pcb->local_ip, s->t.udp.pcb->local_port, &s->local_addr);
+	dpw_socket_sockaddr(s, &s->t.udp.pcb->local_ip, s->t.udp.pcb->local_port, &s->local_addr);
 	s->has_local = true;
 }
 
@@ -358,7 +363,7 @@ static void complete_receive(struct dpw_req *r, const struct dpw_dgram *d)
 	if (r->u.dgram.remote != NULL) {
 		SOCKADDR_INET from;
 
-		dpw_lwip_to_sockaddr(&d->from, d->port, &from);
+		dpw_socket_sockaddr(r->sock, &d->from, d->port, &from);
 		dpw_copy_sockaddr(r->u.dgram.remote, &from);
 	}
 	if (r->u.dgram.ctl_len_out != NULL)   /* dispatch.c keeps ControlFlags here */
@@ -439,7 +444,8 @@ static void release(struct dpw_req *r)
 }
 
 /* One datagram described in place: an MDL per pbuf of the chain, no copy. */
-static struct dpw_dgram_indication *make_indication(const struct dpw_dgram *d)
+static struct dpw_dgram_indication *make_indication(const struct dpw_socket *s,
+							   const struct dpw_dgram *d)
 {
 	struct dpw_dgram_indication *ind;
 	ULONG n = 0;
@@ -471,7 +477,7 @@ static struct dpw_dgram_indication *make_indication(const struct dpw_dgram *d)
 	}
 	ind->di.Buffer.Offset = 0;
 	ind->di.Buffer.Length = d->p->tot_len;
-	dpw_lwip_to_sockaddr(&d->from, d->port, &ind->remote);
+	dpw_socket_sockaddr(s, &d->from, d->port, &ind->remote);
 	ind->di.RemoteAddress = (PSOCKADDR)&ind->remote;
 	return ind;
 }
@@ -497,7 +503,7 @@ static void indicate(struct dpw_socket *s)
 	if (!event_on(s) || s->t.udp.queue == NULL || s->t.udp.queue->count == 0)
 		return;
 	while (dequeue(s, &d)) {
-		struct dpw_dgram_indication *ind = make_indication(&d);
+		struct dpw_dgram_indication *ind = make_indication(s, &d);
 
 		if (ind == NULL) {   /* out of memory: what is left waits for the next time */
 			requeue_front(s, &d);
@@ -633,7 +639,7 @@ static NTSTATUS set_remote(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T le
 	err = udp_connect(s->t.udp.pcb, &ip, port);
 	if (err != ERR_OK)
 		return map_send_err(err);
-	dpw_lwip_to_sockaddr(&ip, port, &s->t.udp.remote_fixed);
+	dpw_socket_sockaddr(s, &ip, port, &s->t.udp.remote_fixed);
 	s->t.udp.has_remote_fixed = true;
 	return STATUS_SUCCESS;
 }
@@ -651,7 +657,7 @@ static NTSTATUS set_sendto(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T le
 		return st;
 	s->t.udp.has_sendto_fixed = given;
 	if (given)
-		dpw_lwip_to_sockaddr(&ip, port, &s->t.udp.sendto_fixed);
+		dpw_socket_sockaddr(s, &ip, port, &s->t.udp.sendto_fixed);
 	return STATUS_SUCCESS;
 }
 

@@ -31,6 +31,8 @@ extern "C" {
 #define WSK_SO_EXCLUSIVEADDRUSE  ((int)(~WSK_SO_REUSEADDR))   /* 0xfffffffb */
 #define WSK_IPPROTO_TCP          6        /* level of TCP_NODELAY */
 #define WSK_TCP_NODELAY          0x0001
+#define WSK_IPPROTO_IPV6         41       /* level of IPV6_V6ONLY */
+#define WSK_IPV6_V6ONLY          27       /* Windows' number (Linux's is 26) */
 /* SO_WSK_SECURITY and SO_WSK_EVENT_CALLBACK are WSK's own (wsk_types.h), level SOL_SOCKET. */
 
 /*
@@ -53,6 +55,11 @@ extern "C" {
  *      probe after 2 hours idle, as on Windows).
  *  WSK_TCP_NODELAY (level WSK_IPPROTO_TCP)  connection and stream sockets (recorded on
  *      listening ones, for the connections they accept): disables Nagle's algorithm.
+ *  WSK_IPV6_V6ONLY (level WSK_IPPROTO_IPV6)  AF_INET6 sockets, before bind (after:
+ *      STATUS_INVALID_DEVICE_STATE; on an AF_INET socket STATUS_INVALID_PARAMETER): 1, the
+ *      default as on Windows, IPv6 only; 0, dual stack (WSK-W6): bound to "::" the socket
+ *      takes IPv4 peers too, IPv4-mapped addresses (::ffff:a.b.c.d) reach IPv4 ones, and
+ *      IPv4 addresses are reported IPv4-mapped.
  *  Accepted connections inherit all of these from their listening socket.
  *
  *  SIO_WSK_QUERY_RECEIVE_BACKLOG  (WskIoctl, output SIZE_T) bytes received and not yet taken:
