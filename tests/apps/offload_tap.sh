@@ -41,16 +41,24 @@ start_echo() {
 		--no-huge --no-pci --no-shconf -m 512 --log-level='*:error' -l 0 \
 		--file-prefix "dpw-tap-$$" "--vdev=net_tap0,iface=$TAP" >"$ECHO_OUT" 2>&1 &
 	ECHO_PID=$!
-	for ((i = 0; i < 400; i++)); do
+	# Up to 60 s: once, beside two other whole suites, a start printed nothing in 20 s.
+	for ((i = 0; i < 1200; i++)); do
 		grep -qs '^dpwsk: ready' "$ECHO_OUT" && break
 		kill -0 "$ECHO_PID" 2>/dev/null || break
 		sleep 0.05
 	done
 	if ! grep -qs '^dpwsk: ready' "$ECHO_OUT"; then
-		# Say how it ended: a signal (status > 128) leaves no output of its own.
+		# Say how it ended: a signal (status > 128) leaves no output of its own; one still
+		# running says where it waits.
 		local rc=running
-		kill -0 "$ECHO_PID" 2>/dev/null || { wait "$ECHO_PID"; rc=$?; }
-		ECHO_PID=
+		if kill -0 "$ECHO_PID" 2>/dev/null; then
+			# still running: the trap's cleanup ends it (ECHO_PID stays set)
+			rc="running ($(grep -s '^State' /proc/$ECHO_PID/status | tr -s '\t ' ' '), waiting in $(cat /proc/$ECHO_PID/wchan 2>/dev/null))"
+		else
+			wait "$ECHO_PID"
+			rc=$?
+			ECHO_PID=
+		fi
 		fatal echo-start "dpwsk-echo status $rc, output: $(head -c 300 "$ECHO_OUT" 2>&1)"
 	fi
 	in_ns ip addr add "$KIP/24" dev "$TAP"
