@@ -20,9 +20,11 @@
 #include "lwip_mem.h"
 #include "lwip_reset.h"
 
-/* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time. */
-static bool lwip_ready;
-static struct dpw_engine *current_engine;
+/* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time, per
+ * process, or per thread in the per-thread build (lwipopts.h), where each thread that
+ * creates an engine has its own lwIP and must be the one that polls it. */
+static LWIP_PER_INSTANCE bool lwip_ready;
+static LWIP_PER_INSTANCE struct dpw_engine *current_engine;
 
 bool dpw_engine_config_has_ipv6(const struct dpw_engine_config *cfg)
 {
@@ -64,7 +66,8 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 		return NULL;
 	}
 	if (current_engine != NULL) {
-		dpw_set_err(err, errlen, "an engine already exists in this process");
+		dpw_set_err(err, errlen, LWIP_INSTANCES ? "an engine already exists on this thread"
+							 : "an engine already exists in this process");
 		return NULL;
 	}
 	if (cfg->ipv4_addr == 0) {
@@ -210,6 +213,14 @@ int dpw_engine_start(struct dpw_engine *e, char *err, size_t errlen)
 {
 	unsigned lcore;
 
+#if LWIP_INSTANCES
+	/* The engine's lwIP lives on the thread that created it (lwipopts.h): no other thread
+	 * can poll it. */
+	(void)lcore;
+	dpw_set_err(err, errlen, "the per-thread lwIP build polls an engine on the thread that "
+		    "created it (dpw_engine_run), not on one started for it");
+	return -1;
+#endif
 	atomic_store(&e->stop, false);
 	atomic_store(&e->worker_done, false);
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -285,6 +296,10 @@ void dpw_engine_destroy(struct dpw_engine *e)
 	rte_mempool_free(e->port.pool);
 	if (current_engine == e)
 		current_engine = NULL;
+#if LWIP_INSTANCES
+	/* This thread's blocks kept for reuse would be lost with the thread. */
+	dpw_lwip_mem_release();
+#endif
 	free(e);
 }
 

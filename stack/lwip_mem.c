@@ -41,7 +41,8 @@ struct free_block {
 	struct free_block *next;
 };
 
-static struct {
+/* Per lwIP instance: per thread in the per-thread build (lwipopts.h). */
+static LWIP_PER_INSTANCE struct {
 	struct free_block *head;
 	uint32_t count;
 } classes[CLASSES];
@@ -49,8 +50,8 @@ static struct {
 #define FROM_HEAP UINT32_MAX
 #define FROM_MBUF (UINT32_MAX - 1)
 
-static struct rte_mempool *tx_pool;   /* NULL: no zero-copy blocks */
-static uint32_t tx_held, tx_cap;
+static LWIP_PER_INSTANCE struct rte_mempool *tx_pool;   /* NULL: no zero-copy blocks */
+static LWIP_PER_INSTANCE uint32_t tx_held, tx_cap;
 
 void dpw_lwip_mem_tx_pool(struct rte_mempool *pool, uint32_t cap)
 {
@@ -159,4 +160,19 @@ void dpw_lwip_free(void *p)
 	DPW_POISON(h, sizeof(*h));
 	DPW_POISON((char *)p + sizeof(struct free_block),
 		   ((size_t)1 << (MIN_SHIFT + c)) - sizeof(struct free_block));
+}
+
+void dpw_lwip_mem_release(void)
+{
+	for (uint32_t c = 0; c < CLASSES; c++) {
+		while (classes[c].head != NULL) {
+			struct free_block *b = classes[c].head;
+			union header *h = (union header *)b - 1;
+
+			DPW_UNPOISON(h, sizeof(*h) + ((size_t)1 << (MIN_SHIFT + c)));
+			classes[c].head = b->next;
+			free(h);
+		}
+		classes[c].count = 0;
+	}
 }

@@ -14,5 +14,8 @@ void dpw_lwip_mem_tx_pool(struct rte_mempool *pool, uint32_t cap);
 /* The mbuf whose buffer holds mem (what lwIP's mem_malloc() returned: a PBUF_RAM pbuf), or
  * NULL. */
 struct rte_mbuf *dpw_lwip_mem_mbuf(const void *mem);
+/* Free the blocks kept for reuse (the caller's, in the per-thread build: its thread is about
+ * to end, or its engine is gone). Blocks lwIP still holds are not touched. */
+void dpw_lwip_mem_release(void);
 
 #endif /* DPW_LWIP_MEM_H */

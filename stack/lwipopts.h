@@ -183,4 +183,16 @@ void dpw_lwip_free(void *p);
 #define LWIP_DEBUG                      0
 #define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1 /* glibc's htons & co. (DPDK includes them) */
 
+/* --- instances (lwip-0021, issue 15) ---------------------------------------------------- */
+/* The per-thread build (stack/meson.build's dpw_lwip_mt and dpw_stack_mt): one lwIP instance
+ * per thread that creates an engine, its globals thread-local, its pools and TCP tables from
+ * lwip_instance.c when that thread first initialises lwIP. The default build keeps one
+ * instance per process and is unchanged by this. */
+#ifdef DPW_LWIP_PER_THREAD
+#define LWIP_INSTANCES                  1
+#define LWIP_PER_INSTANCE               __thread
+#define LWIP_INSTANCE_ALLOC(bytes)      dpw_lwip_instance_alloc(bytes)
+void *dpw_lwip_instance_alloc(size_t bytes);
+#endif
+
 #endif /* DPW_LWIPOPTS_H */

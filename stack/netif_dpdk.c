@@ -27,11 +27,12 @@
 
 /* TSO (lwip-0020): lwIP asks how large a segment may be, whether IP may leave one beyond the
  * MTU whole, and tells each segment's MSS on its way out (the device cuts to it). One lwIP per
- * process, so one port's answer: tso_payload is 0 without TSO. The segment noted is matched by
+ * process (per thread in the per-thread build), so one port's answer: tso_payload is 0 without
+ * TSO. The segment noted is matched by
  * its pbuf, which reaches linkoutput within the same call; one that ARP queued arrives later,
  * its MSS forgotten, and linkoutput drops it if it is beyond the MTU (TCP resends it). */
-static u16_t tso_payload;
-static struct {
+static LWIP_PER_INSTANCE u16_t tso_payload;
+static LWIP_PER_INSTANCE struct {
 	const struct pbuf *p;
 	u16_t mss;
 } seg_out;

@@ -88,7 +88,7 @@ void dpw_lwip_assert(const char *msg, int line, const char *file)
 }
 
 /* Written on the polling thread only (lwIP runs nowhere else); read there by the stats. */
-static uint64_t lwip_errors;
+static LWIP_PER_INSTANCE uint64_t lwip_errors;
 
 void dpw_lwip_error(const char *msg, int line, const char *file)
 {

@@ -64,7 +64,7 @@ err_t dpw_tcp_timewait_syn(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optle
 #define DPW_TIME_WAIT_MAX  8192u
 #define DPW_TIME_WAIT_KEEP (DPW_TIME_WAIT_MAX / 2)   /* trimmed down to this, newest kept */
 
-static uint64_t time_wait_trimmed;
+static LWIP_PER_INSTANCE uint64_t time_wait_trimmed;
 
 void dpw_tcp_time_wait_trim(void)
 {

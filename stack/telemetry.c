@@ -32,14 +32,14 @@ static int stats_cmd(const char *cmd, const char *params, struct rte_tel_data *d
 
 void dpw_telemetry_engine(struct dpw_engine *e)
 {
-	static bool registered;
+	static bool registered;   /* guarded by lock: engines may come and go on any thread */
 
 	pthread_mutex_lock(&lock);
 	engine = e;
-	pthread_mutex_unlock(&lock);
 	/* Commands cannot be unregistered; once is enough (the callback checks the engine). */
 	if (e != NULL && !registered)
 		registered = rte_telemetry_register_cmd("/dpwsk/stats", stats_cmd,
 				"The dpwsk engine's counters (port, drops by reason, pools). "
 				"No parameters.") == 0;
+	pthread_mutex_unlock(&lock);
 }
