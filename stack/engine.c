@@ -5,6 +5,7 @@
 #include <rte_prefetch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 
 #include "lwip/init.h"
 #include "lwip/ip6_addr.h"
@@ -19,6 +20,7 @@
 #include "engine_internal.h"
 #include "lwip_mem.h"
 #include "lwip_reset.h"
+#include "steer.h"
 
 /* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time, per
  * process, or per thread in the per-thread build (lwipopts.h), where each thread that
@@ -65,6 +67,16 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 		dpw_set_err(err, errlen, "no engine configuration given");
 		return NULL;
 	}
+	if (cfg->queues > 1 && !LWIP_INSTANCES) {
+		dpw_set_err(err, errlen, "several engines on one port (config.queues) need the "
+			    "per-thread build (stack_mt_dep)");
+		return NULL;
+	}
+	if (cfg->queues > 1 && cfg->capture_path != NULL) {
+		dpw_set_err(err, errlen, "a capture file with several engines on one port is not "
+			    "supported: capture with dpdk-dumpcap");
+		return NULL;
+	}
 	if (current_engine != NULL) {
 		dpw_set_err(err, errlen, LWIP_INSTANCES ? "an engine already exists on this thread"
 							 : "an engine already exists in this process");
@@ -81,18 +93,26 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	}
 	atomic_init(&e->stop, false);
 	e->tick_tsc = rte_get_tsc_hz() / DPW_TICK_HZ;
-	if (dpw_port_open(&e->port, cfg, DPW_MBUF_PRIV, dpw_engine_config_has_ipv6(cfg), err,
-			  errlen) != 0 ||
+	if ((cfg->queues > 1 ? dpw_port_share_open(&e->port, cfg, DPW_MBUF_PRIV,
+						   dpw_engine_config_has_ipv6(cfg), err, errlen)
+			     : dpw_port_open(&e->port, cfg, DPW_MBUF_PRIV,
+					     dpw_engine_config_has_ipv6(cfg), err, errlen)) != 0 ||
 	    (cfg->capture_path != NULL &&
 	     (e->capture = dpw_capture_open(cfg->capture_path,
 					    cfg->capture_limit ? cfg->capture_limit
 							       : DPW_CAPTURE_DEFAULT_LIMIT,
 					    err, errlen)) == NULL)) {
-		dpw_port_close(&e->port);
-		rte_mempool_free(e->port.pool);
+		if (e->port.share != NULL) {
+			dpw_port_share_release(&e->port);
+		} else {
+			dpw_port_close(&e->port);
+			rte_mempool_free(e->port.pool);
+		}
 		free(e);
 		return NULL;
 	}
+	e->queues = cfg->queues > 1 ? cfg->queues : 1;
+	dpw_steer_set_queue(e->port.queue, e->queues);
 	if (!lwip_ready) {
 		lwip_init();
 		lwip_ready = true;
@@ -116,6 +136,54 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	return e;
 }
 
+/* Several engines on one port: a frame goes to the engine that owns its flow (steer.h), and
+ * a copy to every engine when all want it; a full ring drops it, as a full queue would. */
+static void steer_input(struct dpw_engine *e, struct rte_mbuf *m)
+{
+	uint16_t owner = dpw_steer_owner(m, e->queues);
+
+	if (owner == e->port.queue) {
+		dpw_netif_input(e, m);
+		return;
+	}
+	if (owner != DPW_STEER_ALL) {
+		if (rte_ring_enqueue(dpw_port_share_ring(&e->port, owner), m) == 0) {
+			e->c.steered_out++;
+		} else {
+			rte_pktmbuf_free(m);
+			e->c.steer_dropped++;
+		}
+		return;
+	}
+	for (uint16_t q = 0; q < e->queues; q++) {
+		struct rte_mbuf *copy;
+
+		if (q == e->port.queue)
+			continue;
+		/* A copy: each lwIP keeps its pbuf in the mbuf's private area. */
+		copy = rte_pktmbuf_copy(m, e->port.pool, 0, UINT32_MAX);
+		if (copy != NULL && rte_ring_enqueue(dpw_port_share_ring(&e->port, q), copy) == 0) {
+			e->c.steer_copies++;
+		} else {
+			rte_pktmbuf_free(copy);
+			e->c.steer_dropped++;
+		}
+	}
+	dpw_netif_input(e, m);
+}
+
+/* Frames the port's other engines handed to this one. */
+static void take_steered(struct dpw_engine *e)
+{
+	struct rte_mbuf *pkts[DPW_RX_BURST];
+	unsigned n = rte_ring_dequeue_burst(dpw_port_share_ring(&e->port, e->port.queue),
+					    (void **)pkts, DPW_RX_BURST, NULL);
+
+	e->c.steered_in += n;
+	for (unsigned i = 0; i < n; i++)
+		dpw_netif_input(e, pkts[i]);
+}
+
 unsigned dpw_engine_poll(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
@@ -127,8 +195,13 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		dpw_netif_input(e, pkts[i]);
+		if (e->port.share != NULL)
+			steer_input(e, pkts[i]);
+		else
+			dpw_netif_input(e, pkts[i]);
 	}
+	if (e->port.share != NULL)
+		take_steered(e);
 	for (unsigned i = 0; i < e->nb_hooks; i++)
 		e->hooks[i].fn(e->hooks[i].arg);
 	sys_check_timeouts();
@@ -282,7 +355,10 @@ static void engine_shutdown(struct dpw_engine *e)
 		dpw_capture_close(e->capture, e->port.id);
 		e->capture = NULL;
 	}
-	dpw_port_close(&e->port);
+	if (e->port.share != NULL)
+		e->port.started = false;   /* the others still use it: released at destroy */
+	else
+		dpw_port_close(&e->port);
 	e->shut_down = true;
 	dpw_stats_publish(e);        /* the final figures, for readers on any thread */
 }
@@ -293,7 +369,11 @@ void dpw_engine_destroy(struct dpw_engine *e)
 		return;
 	dpw_telemetry_engine(NULL);
 	engine_shutdown(e);
-	rte_mempool_free(e->port.pool);
+	if (e->port.share != NULL)
+		dpw_port_share_release(&e->port);   /* the last one closes the port */
+	else
+		rte_mempool_free(e->port.pool);
+	dpw_steer_set_queue(0, 1);
 	if (current_engine == e)
 		current_engine = NULL;
 #if LWIP_INSTANCES

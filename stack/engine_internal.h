@@ -32,6 +32,7 @@ struct dpw_counters {
 	uint64_t rx_nombuf;  /* injected frames lost because the pool was empty */
 	uint64_t tx_cksum_offloaded, rx_cksum_offloaded;   /* see dpw_engine_stats */
 	uint64_t tx_zero_copy, tx_unshared, tx_tso;
+	uint64_t steered_out, steered_in, steer_copies, steer_dropped;   /* config.queues > 1 */
 	uint64_t loops;
 	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */
@@ -55,6 +56,7 @@ struct dpw_engine {
 	unsigned nb_hooks;
 
 	struct dpw_counters c;
+	uint16_t queues;   /* engines on the port (config.queues), 1 when it is this one's alone */
 
 	/* The stats as the polling thread last published them, for every other thread (stats.c):
 	 * a sequence lock over words read and written atomically, so a reader never sees a torn

@@ -193,6 +193,10 @@ void dpw_lwip_free(void *p);
 #define LWIP_PER_INSTANCE               __thread
 #define LWIP_INSTANCE_ALLOC(bytes)      dpw_lwip_instance_alloc(bytes)
 void *dpw_lwip_instance_alloc(size_t bytes);
+/* Several engines on one port: an engine takes only the ephemeral ports whose frames the
+ * software steering brings back to it (lwip-0022, steer.c). */
+int dpw_local_port_ok(unsigned short port);
+#define LWIP_HOOK_LOCAL_PORT_OK(port)   dpw_local_port_ok(port)
 #endif
 
 #endif /* DPW_LWIPOPTS_H */

@@ -1,4 +1,4 @@
-/* Port bring-up for any poll-mode driver: the mbuf pool, one RX and one TX queue, start. */
+/* Port bring-up for any poll-mode driver: the mbuf pool, its queue pairs, start. */
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -14,8 +14,8 @@
 #define MEMPOOL_CACHE 256
 
 
-static int find_port(const struct dpw_engine_config *cfg, uint16_t *port, char *err,
-		     size_t errlen)
+int dpw_port_find(const struct dpw_engine_config *cfg, uint16_t *port, char *err,
+		  size_t errlen)
 {
 	if (cfg->port_name != NULL) {
 		if (rte_eth_dev_get_port_by_name(cfg->port_name, port) != 0) {
@@ -46,7 +46,9 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	unsigned nb_mbufs;
 	int ret;
 
-	if (find_port(cfg, &p->id, err, errlen) != 0)
+	uint16_t queues = cfg->queues > 1 ? cfg->queues : 1;
+
+	if (dpw_port_find(cfg, &p->id, err, errlen) != 0)
 		return -1;
 	p->open = true;
 	ret = rte_eth_dev_info_get(p->id, &info);
@@ -60,7 +62,7 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	memset(&conf, 0, sizeof(conf));
 	dpw_offloads_choose(&info, !cfg->no_offloads, &p->offloads, &conf.rxmode.offloads,
 			    &conf.txmode.offloads);
-	ret = rte_eth_dev_configure(p->id, 1, 1, &conf);
+	ret = rte_eth_dev_configure(p->id, queues, queues, &conf);
 	if (ret != 0) {
 		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", p->id,
 			    info.driver_name, rte_strerror(-ret));
@@ -80,8 +82,8 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	/* Enough mbufs to fill both rings, the TX buffer and every lcore's mempool cache, plus
 	 * what lwIP may hold (out-of-order segments, data the application has not read). */
 	p->extra_mbufs = cfg->extra_mbufs ? cfg->extra_mbufs : DEFAULT_EXTRA_MBUFS;
-	nb_mbufs = nb_rx + nb_tx + DPW_TX_BUF + 2 * DPW_RX_BURST +
-		   MEMPOOL_CACHE * rte_lcore_count() + p->extra_mbufs;
+	nb_mbufs = queues * (nb_rx + nb_tx + DPW_TX_BUF + 2 * DPW_RX_BURST + p->extra_mbufs) +
+		   MEMPOOL_CACHE * rte_lcore_count();
 	snprintf(name, sizeof(name), "dpw_mbuf_p%u", p->id);
 	p->pool = rte_pktmbuf_pool_create(name, nb_mbufs, MEMPOOL_CACHE, priv_size,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(p->id));
@@ -91,11 +93,14 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 		return -1;
 	}
 
-	ret = rte_eth_rx_queue_setup(p->id, 0, nb_rx, rte_eth_dev_socket_id(p->id),
-				     NULL, p->pool);
-	if (ret == 0)
-		ret = rte_eth_tx_queue_setup(p->id, 0, nb_tx,
-					     rte_eth_dev_socket_id(p->id), NULL);
+	ret = 0;
+	for (uint16_t q = 0; q < queues && ret == 0; q++) {
+		ret = rte_eth_rx_queue_setup(p->id, q, nb_rx, rte_eth_dev_socket_id(p->id),
+					     NULL, p->pool);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(p->id, q, nb_tx,
+						     rte_eth_dev_socket_id(p->id), NULL);
+	}
 	if (ret != 0) {
 		dpw_set_err(err, errlen, "port %u: queue setup failed: %s", p->id,
 			    rte_strerror(-ret));
@@ -144,12 +149,12 @@ void dpw_port_close(struct dpw_port *p)
 
 uint16_t dpw_port_rx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_rx_burst(p->id, 0, pkts, n);
+	return rte_eth_rx_burst(p->id, p->queue, pkts, n);
 }
 
 uint16_t dpw_port_tx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return rte_eth_tx_burst(p->id, 0, pkts, n);
+	return rte_eth_tx_burst(p->id, p->queue, pkts, n);
 }
 
 /* Frames the device dropped because its receive queue was full (af_packet: the kernel ring
@@ -158,7 +163,8 @@ uint64_t dpw_port_rx_missed(struct dpw_port *p)
 {
 	struct rte_eth_stats st;
 
-	if (!p->started || rte_eth_stats_get(p->id, &st) != 0)
+	/* The device's count is the port's: with several engines on it, queue 0's reports it. */
+	if (!p->started || p->queue != 0 || rte_eth_stats_get(p->id, &st) != 0)
 		return 0;
 	return st.imissed;
 }

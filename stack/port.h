@@ -33,11 +33,18 @@ struct dpw_port {
 	bool tx_mbuf_shareable;
 	uint32_t extra_mbufs; /* the pool's mbufs beyond what the queues and bursts need */
 	uint32_t mbuf_idle; /* mbufs the queues hold with no traffic (stats: what "idle" means) */
+	/* Several engines on the port (port_share.c): this engine's queue pair, and what they
+	 * share (NULL: the port is this engine's alone, queue 0). */
+	uint16_t queue;
+	struct dpw_port_share *share;
 };
 
+/* The id of the port cfg names: 0, or -1 with a reason in err. */
+int dpw_port_find(const struct dpw_engine_config *cfg, uint16_t *port, char *err,
+		  size_t errlen);
 /* Find the port cfg names, make its pool (priv_size bytes of private area an mbuf), set up
- * and start one queue each way; multicast on (all_multicast) when IPv6 needs it. 0, or -1
- * with a reason in err. */
+ * and start its queues (cfg->queues pairs, at least one); multicast on (all_multicast) when
+ * IPv6 needs it. The caller polls queue 0. 0, or -1 with a reason in err. */
 int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint16_t priv_size,
 		  bool all_multicast, char *err, size_t errlen);
 void dpw_port_close(struct dpw_port *p);
@@ -47,5 +54,15 @@ uint16_t dpw_port_rx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dpw_port_tx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n);
 /* Frames the device dropped because its receive queue was full. */
 uint64_t dpw_port_rx_missed(struct dpw_port *p);
+
+/* port_share.c: several engines on one port, one queue pair each (config.queues > 1). The
+ * first to open it opens the port with every queue and the pool they all use; the last to
+ * release it closes the port and frees the pool and the steering rings. */
+#define DPW_MAX_QUEUES 16
+int dpw_port_share_open(struct dpw_port *p, const struct dpw_engine_config *cfg,
+			uint16_t priv_size, bool all_multicast, char *err, size_t errlen);
+void dpw_port_share_release(struct dpw_port *p);
+/* The ring of frames steered to queue's engine (multi-producer, its engine consumes). */
+struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue);
 
 #endif /* DPW_PORT_H */

@@ -100,6 +100,10 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->tx_unshared = e->c.tx_unshared;
 	s->tx_tso = e->c.tx_tso;
 	s->rx_cksum_offloaded = e->c.rx_cksum_offloaded;
+	s->steered_out = e->c.steered_out;
+	s->steered_in = e->c.steered_in;
+	s->steer_copies = e->c.steer_copies;
+	s->steer_dropped = e->c.steer_dropped;
 	if (e->capture != NULL) {
 		struct dpw_capture_counts n;
 
@@ -139,6 +143,8 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("tx_cksum_offloaded", tx_cksum_offloaded), U64("tx_zero_copy", tx_zero_copy),
 	U64("tx_unshared", tx_unshared), U64("tx_tso", tx_tso),
 	U64("rx_cksum_offloaded", rx_cksum_offloaded),
+	U64("steered_out", steered_out), U64("steered_in", steered_in),
+	U64("steer_copies", steer_copies), U64("steer_dropped", steer_dropped),
 	{ NULL, 0, false },
 };
 

@@ -45,16 +45,19 @@ static err_t echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
 
 static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-	(void)arg;
+	unsigned *accepted = arg;
+
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
+	if (accepted != NULL)
+		(*accepted)++;
 	tcp_recv(pcb, echo_recv);
 	return ERR_OK;
 }
 
-bool probe_echo_listen(uint16_t port)
+bool probe_echo_listen(uint16_t port, unsigned *accepted)
 {
-	return lwip_listen(IPADDR_TYPE_V4, port, 0, echo_accept, NULL) != NULL;
+	return lwip_listen(IPADDR_TYPE_V4, port, 0, echo_accept, accepted) != NULL;
 }
 
 /* --- the client: a pattern out, the same pattern back ------------------------------------ */
@@ -148,7 +151,10 @@ bool probe_client_start(struct echo_client *c, uint32_t peer_ip, uint16_t port)
 	tcp_recv(pcb, client_recv);
 	tcp_sent(pcb, client_sent);
 	tcp_err(pcb, client_err);
-	return tcp_connect(pcb, &peer, port, client_connected) == ERR_OK;
+	if (tcp_connect(pcb, &peer, port, client_connected) != ERR_OK)
+		return false;
+	c->local_port = pcb->local_port;
+	return true;
 }
 
 bool probe_client_done(const struct echo_client *c)

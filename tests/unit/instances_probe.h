@@ -11,14 +11,16 @@ struct echo_client {
 	uint32_t len;        /* bytes to send, and to get back */
 	uint8_t seed;        /* the pattern's, so two clients send different bytes */
 	void *pcb;           /* lwIP's, NULL once closed or reset */
+	uint16_t local_port; /* the ephemeral port lwIP chose */
 	uint32_t sent, echoed, mismatches;
 	bool failed;
 	const char *failure;
 	unsigned active_at_peak, pcbs_used_at_peak;   /* probe_note_peak */
 };
 
-/* Listen on port and echo whatever arrives; false if lwIP refused. */
-bool probe_echo_listen(uint16_t port);
+/* Listen on port and echo whatever arrives, counting connections into *accepted (may be
+ * NULL); false if lwIP refused. */
+bool probe_echo_listen(uint16_t port, unsigned *accepted);
 /* Connect to peer_ip (network order):port and send c->len bytes of pattern, checking what
  * comes back; driven by lwIP's callbacks from then on. */
 bool probe_client_start(struct echo_client *c, uint32_t peer_ip, uint16_t port);

@@ -228,6 +228,11 @@ static void test_bad_config(void)
 	cfg.port_id = dpw_engine_port_id(engine);
 	cfg.ipv4_addr = peer.dst_ip;
 	CHECK(dpw_engine_create(&cfg, err, sizeof(err)) == NULL && strlen(err) > 0);
+	/* Several engines on one port need the per-thread build (test_multi_queue). */
+	cfg.queues = 2;
+	CHECK(dpw_engine_create(&cfg, err, sizeof(err)) == NULL &&
+	      strstr(err, "per-thread build") != NULL);
+	cfg.queues = 0;
 
 	CHECK(dpw_parse_ipv4_prefix("198.18.0.2/24", &a, &m) == 0 && m == htonl(0xffffff00));
 	CHECK(dpw_parse_ipv4_prefix("198.18.0.300/24", &a, &m) != 0);

@@ -152,7 +152,7 @@ static void *instance_main(void *arg)
 	in->start_refused = dpw_engine_start(e, in->start_err, sizeof(in->start_err)) != 0;
 	in->netifs = probe_netifs(inet_addr(in->addr), &in->own_netif);
 
-	if (!probe_echo_listen(ECHO_PORT)) {
+	if (!probe_echo_listen(ECHO_PORT, NULL)) {
 		c->failed = true;
 		c->failure = "cannot listen";
 	}

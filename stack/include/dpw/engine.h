@@ -50,7 +50,17 @@ struct dpw_engine_config {
 	 * where the device allows it (not net_ring); true to copy every frame into a fresh mbuf,
 	 * as before. */
 	bool no_zero_copy;
+	/* Several engines on one port, one per queue pair, each on a thread of its own, in one
+	 * process (the per-thread build only: stack_mt_dep). queues: how many (0 or 1: the port
+	 * is this engine's alone); queue: this engine's. Every engine of the port gives the same
+	 * configuration besides queue. A frame that reaches the wrong engine is handed to the one
+	 * that owns its flow (steer.c); ARP replies and neighbour advertisements reach all. */
+	uint16_t queues, queue;
 };
+
+/* Several engines on one port (config.queues): mbufs that were not back in the port's pool
+ * when its last engine went, over the process's life. 0 unless dpwsk lost some. */
+uint64_t dpw_engine_shared_mbufs_lost(void);
 
 struct dpw_engine_stats {
 	uint64_t rx_packets, rx_bytes;   /* frames received from the port */
@@ -88,6 +98,10 @@ struct dpw_engine_stats {
 					  * (TSO; the port offering it) */
 	uint64_t rx_cksum_offloaded;     /* frames whose checksums the device verified, so that
 					  * lwIP did not (config.no_offloads off, the port able) */
+	/* Several engines on one port (config.queues): frames handed to the engine that owns
+	 * their flow, received from the others so, copies sent to all (ARP replies, neighbour
+	 * advertisements), and frames lost because the owner's ring was full. */
+	uint64_t steered_out, steered_in, steer_copies, steer_dropped;
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;

@@ -1,0 +1,149 @@
+/* Several engines on one port, one queue pair each (config.queues > 1; the per-thread build,
+ * where each engine has its own lwIP on its own thread). The first engine to come opens the
+ * port with every queue and the mbuf pool they all use; the others take their queue of it.
+ * Frames that reach the wrong engine are handed to their owner through one ring per queue
+ * (engine.c steers, steer.c decides); the rings live here, not in the engines, so that a frame
+ * may still be handed to an engine that has already gone: its ring is drained when the last
+ * engine releases the port, which then closes it and frees the pool and the rings. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "errors.h"
+#include "port.h"
+
+#define STEER_RING_SIZE 4096
+
+struct dpw_port_share {
+	uint16_t queues;
+	unsigned users;
+	struct dpw_port port;                          /* as the first engine opened it */
+	struct rte_ring *ring[DPW_MAX_QUEUES];         /* frames steered to queue q's engine */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dpw_port_share *shares[RTE_MAX_ETHPORTS];   /* [lock] by port id */
+
+static void drain(struct rte_ring *r)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+/* mbufs not back in their pool when it was freed: 0 unless dpwsk lost some. */
+static _Atomic uint64_t mbufs_lost;
+
+uint64_t dpw_engine_shared_mbufs_lost(void)
+{
+	return mbufs_lost;
+}
+
+static void share_free(struct dpw_port_share *s)
+{
+	unsigned in_use;
+
+	for (unsigned q = 0; q < s->queues; q++) {
+		if (s->ring[q] != NULL)
+			drain(s->ring[q]);
+		rte_ring_free(s->ring[q]);
+	}
+	dpw_port_close(&s->port);   /* the driver frees what its queues hold */
+	if (s->port.pool != NULL && (in_use = rte_mempool_in_use_count(s->port.pool)) != 0) {
+		fprintf(stderr, "dpwsk: port %u: %u mbufs not back in the pool at its close\n",
+			s->port.id, in_use);
+		mbufs_lost += in_use;
+	}
+	rte_mempool_free(s->port.pool);
+	free(s);
+}
+
+static struct dpw_port_share *share_new(const struct dpw_engine_config *cfg, uint16_t priv_size,
+					bool all_multicast, char *err, size_t errlen)
+{
+	struct dpw_port_share *s = calloc(1, sizeof(*s));
+	char name[RTE_RING_NAMESIZE];
+
+	if (s == NULL) {
+		dpw_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->queues = cfg->queues;
+	if (dpw_port_open(&s->port, cfg, priv_size, all_multicast, err, errlen) != 0) {
+		share_free(s);
+		return NULL;
+	}
+	for (unsigned q = 0; q < s->queues; q++) {
+		snprintf(name, sizeof(name), "dpw_steer_p%u_q%u", s->port.id, q);
+		s->ring[q] = rte_ring_create(name, STEER_RING_SIZE, rte_eth_dev_socket_id(s->port.id),
+					     RING_F_SC_DEQ);
+		if (s->ring[q] == NULL) {
+			dpw_set_err(err, errlen, "cannot create the steering ring %s: %s", name,
+				    rte_strerror(rte_errno));
+			share_free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+int dpw_port_share_open(struct dpw_port *p, const struct dpw_engine_config *cfg,
+			uint16_t priv_size, bool all_multicast, char *err, size_t errlen)
+{
+	struct dpw_port_share *s;
+	uint16_t id;
+	int ret = -1;
+
+	if (cfg->queues > DPW_MAX_QUEUES || cfg->queue >= cfg->queues) {
+		dpw_set_err(err, errlen, "queue %u of %u: at most %u queues, numbered from 0",
+			    cfg->queue, cfg->queues, DPW_MAX_QUEUES);
+		return -1;
+	}
+	if (dpw_port_find(cfg, &id, err, errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&lock);
+	s = shares[id];
+	if (s == NULL)
+		s = shares[id] = share_new(cfg, priv_size, all_multicast, err, errlen);
+	else if (s->queues != cfg->queues)
+		dpw_set_err(err, errlen, "port %u is shared by %u queues, not %u", id, s->queues,
+			    cfg->queues);
+	if (s != NULL && s->queues == cfg->queues) {
+		s->users++;
+		*p = s->port;
+		p->queue = cfg->queue;
+		p->share = s;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+void dpw_port_share_release(struct dpw_port *p)
+{
+	struct dpw_port_share *s = p->share;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&lock);
+	drain(s->ring[p->queue]);   /* frames for this engine's lwIP, which is gone */
+	if (--s->users == 0) {
+		shares[s->port.id] = NULL;
+		share_free(s);
+	}
+	pthread_mutex_unlock(&lock);
+	p->share = NULL;
+	p->pool = NULL;
+	p->open = p->started = false;
+}
+
+struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue)
+{
+	return p->share->ring[queue];
+}
