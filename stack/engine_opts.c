@@ -134,7 +134,7 @@ int dpw_engine_opt_arity(const char *name)
 {
 	static const char *const with_value[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
 						  "rx-desc", "tx-desc", "mtu", "capture",
-						  "capture-limit", "memif" };
+						  "capture-limit", "memif", "queues" };
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -208,6 +208,14 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 			snprintf(err, errlen, "bad --%s '%s': expected a number 1-65535", name, val);
 			return -1;
 		}
+	} else if (strcmp(name, "queues") == 0) {
+		uint16_t n;
+
+		if (parse_u16(val, &n) != 0 || n > 16) {
+			snprintf(err, errlen, "bad --queues '%s': expected 1-16", val);
+			return -1;
+		}
+		o->engine.queues = n;
 	} else if (strcmp(name, "no-offloads") == 0) {
 		o->engine.no_offloads = true;
 	} else if (strcmp(name, "no-zero-copy") == 0) {
@@ -231,6 +239,11 @@ int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_a
 	}
 	if (o->engine.ipv4_addr == 0) {
 		snprintf(err, errlen, "no address: give --ip A.B.C.D/PREFIX");
+		return -1;
+	}
+	if (o->engine.queues > 1 && o->memif != NULL) {
+		snprintf(err, errlen, "--queues with --memif is not supported (both ends would have "
+			 "to agree on the queues)");
 		return -1;
 	}
 	if (o->engine.capture_limit != 0 && o->engine.capture_path == NULL) {
@@ -272,8 +285,8 @@ int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_a
 	}
 	if (o->iface != NULL) {
 		snprintf(o->storage[2], sizeof(o->storage[2]),
-			 "--vdev=" IFACE_PORT_NAME ",iface=%s,qpairs=1,framecnt=%u", o->iface,
-			 IFACE_FRAMES);
+			 "--vdev=" IFACE_PORT_NAME ",iface=%s,qpairs=%u,framecnt=%u", o->iface,
+			 o->engine.queues > 1 ? o->engine.queues : 1, IFACE_FRAMES);
 		if (add_eal_arg(o, o->storage[2], err, errlen) != 0)
 			return -1;
 		o->engine.port_name = IFACE_PORT_NAME;
@@ -302,6 +315,8 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"
 		"  --gw A.B.C.D             default gateway\n"
 		"  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
+		"  --queues N               N engines on the port, one per queue pair and thread\n"
+		"                           (dpwsk-rawecho: the per-thread build; default 1)\n"
 		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
 		"  --mtu N                  port MTU (default: the device's)\n"
 		"  --no-offloads            every checksum in software, even where the device\n"

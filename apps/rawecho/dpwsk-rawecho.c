@@ -1,11 +1,19 @@
 /* dpwsk-rawecho: the engine alone, with a TCP echo listener on lwIP's raw API.
  * It answers ARP and ping, echoes every byte sent to its TCP port, and prints its counters
  * when stopped (SIGINT/SIGTERM). The WSK programs beside it replace it for real use; this one
- * exists to check the engine underneath them. */
+ * exists to check the engine underneath them.
+ *
+ * It is built on the per-thread stack (stack_mt_dep), so --queues N runs N engines on the
+ * port, one per queue pair, each with its own lwIP on a thread of its own (issue 15): every
+ * engine listens, connections are spread over them, and frames that reach the wrong one are
+ * steered to their owner in software (the engine's steer.c). */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
@@ -123,6 +131,9 @@ static void on_err(void *arg, err_t err)
 	}
 }
 
+/* Connections this thread's engine accepted (with --queues, one engine per thread). */
+static __thread unsigned long accepted;
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct echo_conn *c;
@@ -130,6 +141,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	(void)arg;
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
+	accepted++;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		tcp_abort(pcb);
@@ -187,6 +199,82 @@ static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
 	return lpcb;
 }
 
+/* --queues N: an engine per queue pair, each created, polled and ended on its own thread
+ * (the per-thread build's rule), all listening on the echo port. */
+struct queue_run {
+	struct dpw_engine_config cfg;
+	uint16_t port;
+	pthread_t thread;
+	bool failed;
+};
+
+static atomic_uint queues_up;
+
+static void *queue_main(void *arg)
+{
+	struct queue_run *q = arg;
+	char err[DPW_ERRLEN];
+	struct dpw_engine *e = dpw_engine_create(&q->cfg, err, sizeof(err));
+
+	if (e == NULL || listen_on(q->port, err, sizeof(err)) == NULL) {
+		fprintf(stderr, "dpwsk-rawecho: error: queue %u: %s\n", q->cfg.queue, err);
+		q->failed = true;
+		dpw_signals_stop();   /* a partial server is no server */
+		if (e != NULL)
+			dpw_engine_destroy(e);
+		atomic_fetch_add(&queues_up, 1);
+		return NULL;
+	}
+	atomic_fetch_add(&queues_up, 1);
+	while (!dpw_signals_stopping())
+		dpw_engine_poll(e);
+	dpw_engine_shutdown(e);
+	printf("dpwsk: queue %u accepted=%lu\n", q->cfg.queue, accepted);
+	dpw_engine_print_stats(e);
+	dpw_engine_destroy(e);
+	return NULL;
+}
+
+static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
+{
+	uint16_t n = eng->engine.queues;
+	struct queue_run q[16];
+	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
+	bool failed = false;
+
+	if (dpw_eal_init(eng->eal_argc, eng->eal_argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
+		return 1;
+	}
+	dpw_signals_install();
+	for (uint16_t i = 0; i < n; i++) {
+		q[i] = (struct queue_run){ .cfg = eng->engine, .port = port };
+		q[i].cfg.queue = i;
+		if (pthread_create(&q[i].thread, NULL, queue_main, &q[i]) != 0) {
+			fprintf(stderr, "dpwsk-rawecho: error: cannot start a thread\n");
+			dpw_signals_stop();
+			n = i;
+			failed = true;
+			break;
+		}
+	}
+	/* Ready once every engine listens (each thread counts itself in, even on failure). */
+	while (atomic_load(&queues_up) < n)
+		usleep(1000);
+	for (uint16_t i = 0; i < n; i++)
+		failed |= q[i].failed;
+	if (!failed) {
+		inet_ntop(AF_INET, &eng->engine.ipv4_addr, ip, sizeof(ip));
+		printf("dpwsk: ready port=%s ip=%s echo=%u queues=%u\n", eng->engine.port_name, ip,
+		       port, n);
+		fflush(stdout);
+	}
+	for (uint16_t i = 0; i < n; i++)
+		pthread_join(q[i].thread, NULL);
+	dpw_eal_cleanup();
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .port = 7 };
@@ -201,6 +289,8 @@ int main(int argc, char **argv)
 	dpw_engine_opts_init(&eng, argv[0]);
 	cli.other = dpw_engine_cli(&eng);
 	dpw_cli_parse_or_exit(&cli, "dpwsk-rawecho", argc, argv);
+	if (eng.engine.queues > 1)
+		return run_queues(&eng, o.port);
 	e = dpw_engine_opts_start(&eng, err, sizeof(err));
 	if (e == NULL) {
 		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
