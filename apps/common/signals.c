@@ -1,10 +1,13 @@
 /* The programs' signals (see signals.h). */
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "signals.h"
 
-static volatile sig_atomic_t stop_requested, stats_requested;
+/* Lock-free atomics: safe in a handler, and read by any thread (dpwsk-rawecho --queues polls
+ * one engine per thread), which a volatile sig_atomic_t is not. */
+static atomic_int stop_requested, stats_requested;
 
 static void on_signal(int sig)
 {
