@@ -27,6 +27,7 @@
 #include "dpw/engine.h"
 #include "dpw/engine_opts.h"
 #include "check.h"
+#include "engines_kit.h"
 #include "instances_probe.h"
 
 #define ECHO_PORT   7
@@ -64,27 +65,14 @@ static struct instance inst[2] = {
 	  .client = { .len = PATTERN_LEN, .seed = 101 } },
 };
 
-static void move_all(struct rte_ring *from, struct rte_ring *to)
-{
-	void *m[32];
-	unsigned n, sent;
-
-	while ((n = rte_ring_dequeue_burst(from, m, 32, NULL)) > 0) {
-		sent = to != NULL ? rte_ring_enqueue_burst(to, m, n, NULL) : 0;
-		/* A full ring drops, as a wire would; TCP resends. */
-		for (unsigned i = sent; i < n; i++)
-			rte_pktmbuf_free(m[i]);
-	}
-}
-
 /* Each poll (a poll hook): what the port sent goes on the cable, what came in goes to the
  * port for the next poll. */
 static void wire_hook(void *arg)
 {
 	struct wire *w = arg;
 
-	move_all(w->tx, w->out);
-	move_all(w->in, w->rx);
+	kit_move_all(w->tx, w->out);
+	kit_move_all(w->in, w->rx);
 }
 
 /* Both engines exist (so the first SYN finds a listener); both clients are done (so neither
@@ -92,30 +80,6 @@ static void wire_hook(void *arg)
  * neither lwIP holds the other's mbufs any more); both RX rings are drained (so every mbuf is
  * back in its pool, and a pool may be freed). */
 static atomic_uint engines_up, clients_done, shut_down, drained;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Arrive at a step and poll e (when given) until the other thread has too; false if it has
- * not within the deadline. */
-static bool both_reached(atomic_uint *step, struct dpw_engine *e)
-{
-	double deadline = now_s() + DEADLINE_S;
-
-	atomic_fetch_add(step, 1);
-	while (atomic_load(step) < 2) {
-		if (now_s() > deadline)
-			return false;
-		if (e != NULL)
-			dpw_engine_poll(e);
-	}
-	return true;
-}
 
 static void *instance_main(void *arg)
 {
@@ -156,7 +120,7 @@ static void *instance_main(void *arg)
 		c->failed = true;
 		c->failure = "cannot listen";
 	}
-	if (!both_reached(&engines_up, e) && !c->failed) {
+	if (!kit_all_reached(&engines_up, 2, e, DEADLINE_S) && !c->failed) {
 		c->failed = true;
 		c->failure = "the other engine never came up";
 	}
@@ -164,8 +128,8 @@ static void *instance_main(void *arg)
 		c->failed = true;
 		c->failure = "cannot start the connection";
 	}
-	deadline = now_s() + DEADLINE_S;
-	while (!probe_client_done(c) && now_s() < deadline) {
+	deadline = kit_now_s() + DEADLINE_S;
+	while (!probe_client_done(c) && kit_now_s() < deadline) {
 		dpw_engine_poll(e);
 		probe_note_peak(c);
 	}
@@ -174,17 +138,18 @@ static void *instance_main(void *arg)
 		c->failure = "the echo did not come back within the deadline";
 	}
 	probe_client_close(c);
-	both_reached(&clients_done, e);   /* keep echoing for the other until it is done */
+	/* Keep echoing for the other until it is done. */
+	kit_all_reached(&clients_done, 2, e, DEADLINE_S);
 
 	/* Shut down (every connection aborted, lwIP's buffers released), take what the other
 	 * sent meanwhile off the wire, then count: every mbuf of ours must be back. */
 	dpw_engine_shutdown(e);
 	in->pcbs_used_after = probe_pcbs_in_pool();
-	if (both_reached(&shut_down, NULL)) {
-		move_all(in->wire.tx, NULL);
-		move_all(in->wire.in, NULL);
-		move_all(in->wire.rx, NULL);
-		if (both_reached(&drained, NULL)) {
+	if (kit_all_reached(&shut_down, 2, NULL, DEADLINE_S)) {
+		kit_move_all(in->wire.tx, NULL);
+		kit_move_all(in->wire.in, NULL);
+		kit_move_all(in->wire.rx, NULL);
+		if (kit_all_reached(&drained, 2, NULL, DEADLINE_S)) {
 			in->mbufs_in_use_after = rte_mempool_in_use_count(pool);
 			dpw_engine_destroy(e);
 			in->destroyed = true;

@@ -28,6 +28,7 @@
 #include "dpw/engine.h"
 #include "dpw/engine_opts.h"
 #include "check.h"
+#include "engines_kit.h"
 #include "instances_probe.h"
 
 #define QUEUES      2
@@ -65,40 +66,6 @@ static struct engine_run runs[ENGINES];
  * frame); wire drained (every mbuf back before a port's last engine frees its pool). */
 static atomic_uint up, done, shut_down, drained;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool all_reached(atomic_uint *step, struct dpw_engine *e)
-{
-	double deadline = now_s() + DEADLINE_S;
-
-	atomic_fetch_add(step, 1);
-	while (atomic_load(step) < ENGINES) {
-		if (now_s() > deadline)
-			return false;
-		if (e != NULL)
-			dpw_engine_poll(e);
-	}
-	return true;
-}
-
-static void move_all(struct rte_ring *from, struct rte_ring *to)
-{
-	void *m[32];
-	unsigned n, sent;
-
-	while ((n = rte_ring_dequeue_burst(from, m, 32, NULL)) > 0) {
-		sent = to != NULL ? rte_ring_enqueue_burst(to, m, n, NULL) : 0;
-		for (unsigned i = sent; i < n; i++)   /* a full ring drops, as a wire would */
-			rte_pktmbuf_free(m[i]);
-	}
-}
-
 /* The wire, run by each engine as a poll hook (so that TSan sees every hand-off between
  * threads): what its queue sent goes on the cable; queue 0 takes everything that comes in.
  * A NIC without RSS. */
@@ -106,9 +73,9 @@ static void wire_hook(void *arg)
 {
 	struct engine_run *r = arg;
 
-	move_all(r->side->tx[r->queue], r->other->in);
+	kit_move_all(r->side->tx[r->queue], r->other->in);
 	if (r->queue == 0)
-		move_all(r->side->in, r->side->rx[0]);
+		kit_move_all(r->side->in, r->side->rx[0]);
 }
 
 static bool clients_done(const struct engine_run *r)
@@ -144,7 +111,7 @@ static void *engine_main(void *arg)
 	dpw_engine_add_poll_hook(e, wire_hook, r);
 	if (!r->client && !probe_echo_listen(ECHO_PORT, &r->accepted))
 		snprintf(r->err, sizeof(r->err), "cannot listen");
-	if (all_reached(&up, e) && r->client) {
+	if (kit_all_reached(&up, ENGINES, e, DEADLINE_S) && r->client) {
 		for (int i = 0; i < CONNS; i++) {
 			r->conns[i].len = PATTERN_LEN;
 			r->conns[i].seed = (uint8_t)(r->queue * CONNS + i);
@@ -153,8 +120,8 @@ static void *engine_main(void *arg)
 				r->conns[i].failure = "cannot start the connection";
 			}
 		}
-		deadline = now_s() + DEADLINE_S;
-		while (!clients_done(r) && now_s() < deadline)
+		deadline = kit_now_s() + DEADLINE_S;
+		while (!clients_done(r) && kit_now_s() < deadline)
 			dpw_engine_poll(e);
 		for (int i = 0; i < CONNS; i++)
 			if (!probe_client_done(&r->conns[i])) {
@@ -162,18 +129,18 @@ static void *engine_main(void *arg)
 				r->conns[i].failure = "the echo did not come back within the deadline";
 			}
 	}
-	all_reached(&done, e);
+	kit_all_reached(&done, ENGINES, e, DEADLINE_S);
 	dpw_engine_get_stats(e, &r->stats);
 	for (int i = 0; i < CONNS; i++)
 		probe_client_close(&r->conns[i]);
 
 	dpw_engine_shutdown(e);
-	if (all_reached(&shut_down, NULL)) {
-		move_all(r->side->tx[r->queue], NULL);
-		move_all(r->side->rx[r->queue], NULL);
+	if (kit_all_reached(&shut_down, ENGINES, NULL, DEADLINE_S)) {
+		kit_move_all(r->side->tx[r->queue], NULL);
+		kit_move_all(r->side->rx[r->queue], NULL);
 		if (r->queue == 0)
-			move_all(r->side->in, NULL);
-		if (all_reached(&drained, NULL)) {
+			kit_move_all(r->side->in, NULL);
+		if (kit_all_reached(&drained, ENGINES, NULL, DEADLINE_S)) {
 			dpw_engine_destroy(e);   /* the port's last one closes it */
 			r->destroyed = true;
 		}
