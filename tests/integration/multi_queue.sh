@@ -68,12 +68,15 @@ if [ "${a0:-0}" -gt 0 ] && [ "${a1:-0}" -gt 0 ]; then
 else
 	fail spread "expected connections on both engines, saw ${a0:-none} and ${a1:-none}"
 fi
-steered=0 dropped=0 errors=0
+steered=0 dropped=0 errors=0 received=0
 while read -r line; do
+	received=$((received + $(stat_get "$line" rx_packets) - $(stat_get "$line" steer_copies)))
 	steered=$((steered + $(stat_get "$line" steered_out)))
 	dropped=$((dropped + $(stat_get "$line" steer_dropped)))
 	errors=$((errors + $(stat_get "$line" lwip_errors)))
 done < <(grep '^dpwsk: stats ' "$STACK_OUT" | sed 's/^dpwsk: stats //')
+# Each frame is counted once, by the engine whose lwIP took it (copies aside).
+echo "steered: $steered of $received frames ($((100 * steered / (received > 0 ? received : 1)))%) reached the engine that does not own them"
 if [ "$steered" -gt 0 ]; then
 	pass steered "$steered frames handed to the engine that owns them"
 else
