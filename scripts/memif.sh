@@ -75,20 +75,26 @@ grep -q '^dpwsk: ready' "$dir/server.out" || die "the server was not ready withi
 ip netns exec "$ns" "${client[0]}" --memif "client:$sock" --ip "$CLIENT_IP/$PREFIX" \
 	--lcores "$client_lcore" "${client[@]:1}"
 rc=$?
+# DPDK 22.11's net_memif unmaps the shared rings when the peer leaves without stopping the
+# lcore that polls them (README, known limits): the server may die there as the client
+# leaves, or while it closes the port after SIGTERM. A crash there, and only there, is told
+# apart (status 3), by the kernel's own record of where the fault was.
+exit_if_memif_race() {   # exit_if_memif_race STATUS WHEN
+	local fault
+	fault=$(dmesg 2>/dev/null | grep -E "\[$spid\]: segfault .* in librte_net_memif" | tail -n1)
+	if [ "$1" = 139 ] && [ -n "$fault" ]; then
+		echo "memif.sh: the server died in DPDK's net_memif $2 (DPDK 22.11's memif" \
+			"disconnect race, README: known limits): $fault" >&2
+		spid=
+		exit 3
+	fi
+}
+
 # The server must have outlived the client and must end clean on SIGTERM: its status counts.
 if ! kill -0 "$spid" 2>/dev/null; then
 	wait "$spid"
 	src=$?
-	# DPDK 22.11's net_memif unmaps the shared rings when the peer leaves without stopping
-	# the lcore that polls them (README, known limits): a crash there, and only there, is
-	# told apart, by the kernel's own record of where the fault was.
-	fault=$(dmesg 2>/dev/null | grep -E "\[$spid\]: segfault .* in librte_net_memif" | tail -n1)
-	if [ $src = 139 ] && [ -n "$fault" ]; then
-		echo "memif.sh: the server died in DPDK's net_memif as the client left (DPDK 22.11's" \
-			"memif disconnect race, README: known limits): $fault" >&2
-		spid=
-		exit 3
-	fi
+	exit_if_memif_race "$src" "as the client left"
 	echo "memif.sh: error: the server did not outlive the client (its status: $src)" >&2
 	spid=
 	exit 1
@@ -96,6 +102,7 @@ fi
 kill -TERM "$spid"
 wait "$spid"
 src=$?
+exit_if_memif_race "$src" "as it stopped, the client gone"
 spid=
 if [ $src != 0 ]; then
 	echo "memif.sh: error: the server's exit status was $src" >&2
