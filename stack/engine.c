@@ -172,8 +172,8 @@ static void steer_input(struct dpw_engine *e, struct rte_mbuf *m)
 	dpw_netif_input(e, m);
 }
 
-/* Frames the port's other engines handed to this one. */
-static void take_steered(struct dpw_engine *e)
+/* Frames the port's other engines handed to this one: how many. */
+static unsigned take_steered(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
 	unsigned n = rte_ring_dequeue_burst(dpw_port_share_ring(&e->port, e->port.queue),
@@ -182,12 +182,14 @@ static void take_steered(struct dpw_engine *e)
 	e->c.steered_in += n;
 	for (unsigned i = 0; i < n; i++)
 		dpw_netif_input(e, pkts[i]);
+	return n;
 }
 
 unsigned dpw_engine_poll(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
 	uint16_t n = dpw_port_rx(&e->port, pkts, DPW_RX_BURST);
+	unsigned taken = 0;
 	uint64_t now;
 
 	if (e->capture != NULL && n > 0)
@@ -201,7 +203,7 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 			dpw_netif_input(e, pkts[i]);
 	}
 	if (e->port.share != NULL)
-		take_steered(e);
+		taken = take_steered(e);
 	for (unsigned i = 0; i < e->nb_hooks; i++)
 		e->hooks[i].fn(e->hooks[i].arg);
 	sys_check_timeouts();
@@ -214,7 +216,7 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 		dpw_tcp_time_wait_trim();
 		dpw_stats_publish(e);
 	}
-	return n;
+	return n + taken;
 }
 
 /* Hooks are changed only while the loop is not running, or from the loop itself. */

@@ -132,8 +132,9 @@ bool dpw_eal_pdump_enabled(void);
 struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *err,
 				     size_t errlen);
 
-/* One loop pass: RX burst into lwIP, lwIP timers, flush TX. Returns frames received.
- * Call it from the same thread every time. */
+/* One loop pass: RX burst into lwIP, lwIP timers, flush TX. Returns frames received (with
+ * several engines on the port, those the others handed over too). Call it from the same
+ * thread every time (in the per-thread build, the thread that created the engine). */
 unsigned dpw_engine_poll(struct dpw_engine *e);
 
 /* Work to do on the lcore once per loop pass, after RX and before TX is flushed (the WSK
