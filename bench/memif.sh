@@ -74,7 +74,18 @@ CPU_A=0 CPU_B=$(($(nproc) > 1 ? 1 : 0))
 export DPW_MEMIF_LCORES="$CPU_A $CPU_B"
 RESULTS=$TMP/results     # one line per measurement: section who conc run key=value...
 FAILS=0
-failed() { FAILS=$((FAILS + 1)); echo "  FAILED: $1" >&2; [ -f "${2:-}" ] && tail -n 5 "$2" >&2; true; }
+# failed WHAT [ERRFILE]: count it, and show why: the client's and memif.sh's own last lines
+# first (the server's output, which memif.sh appends at its end, would hide them), then the
+# server's.
+failed() {
+	FAILS=$((FAILS + 1))
+	echo "  FAILED: $1" >&2
+	if [ -f "${2:-}" ]; then
+		grep -v '^server: ' "$2" | tail -n 5 >&2
+		grep '^server: ' "$2" | tail -n 3 >&2
+	fi
+	true
+}
 
 exec > >(tee "$OUT/memif.txt")   # the whole report, as printed, is memif.txt
 echo "memif.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"

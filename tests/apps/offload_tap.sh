@@ -34,9 +34,15 @@ in_ns() { ip netns exec "$NS" "$@"; }   # not for background jobs: $! would be a
 in_ns ip link set lo up
 
 # start_echo [ARGS]: dpwsk-echo on a fresh tap; the kernel's end of it addressed and up.
+ECHO_N=0
 start_echo() {
 	local i
-	ECHO_OUT=$DPW_TMP/echo.out
+	# A file of its own, made here: the redirection below happens in the child, later, and
+	# until then a reused file would still show the previous echo's ready line (a start
+	# taken as ready at once, then found empty: seen once under load).
+	ECHO_N=$((ECHO_N + 1))
+	ECHO_OUT=$DPW_TMP/echo$ECHO_N.out
+	: >"$ECHO_OUT"
 	ip netns exec "$NS" "$DPW_ECHO" --port net_tap0 --ip "$SIP/24" --tcp-port 7 --udp-port 0 "$@" -- \
 		--no-huge --no-pci --no-shconf -m 512 --log-level='*:error' -l 0 \
 		--file-prefix "dpw-tap-$$" "--vdev=net_tap0,iface=$TAP" >"$ECHO_OUT" 2>&1 &
