@@ -41,8 +41,13 @@ ip netns add "$NS" || fatal netns "ip netns add failed"
 ip netns exec "$NS" ip link set lo up
 
 ECHO_OUT=$DPW_TMP/echo.out
+# dpdk-dumpcap is a secondary process: it must map the hugepage memory at the very address
+# the primary did. Left to chance, the primary's address (near the top of its mmap area) can be
+# taken by a library in dumpcap ("Cannot get a virtual area at requested address", once under
+# ASan); a base far below both mmap areas, and above ASan's shadow, is free in both.
 ip netns exec "$NS" "$DPW_ECHO" --port net_tap0 --ip "$SIP/24" --tcp-port 7 --udp-port 0 \
 	--idle-timeout 1 -- -l 0 -m 256 --no-pci --huge-dir "$HUGE" --file-prefix "$PREFIX" \
+	--base-virtaddr 0x200000000000 \
 	--log-level='*:error' "--vdev=net_tap0,iface=$TAP" >"$ECHO_OUT" 2>&1 &
 ECHO_PID=$!
 wait_file_grep "$ECHO_OUT" '^dpwsk: ready' 20 || fatal echo-start "$(head -c 300 "$ECHO_OUT")"
