@@ -134,12 +134,20 @@ static unsigned open_many(uint16_t base, unsigned n, uint16_t port, uint32_t *st
 
 			from = (ack = 0, frame_tcp_info(out[k], &flags, &seq, &ack)) ? (ack - 1) >> 16 : 0;
 			if (flags != SYNACK || from < base || from >= base + n) {
-				bad++;
+				/* Say what came instead: once (ASan, CI) two went wrong here, unseen. */
+				if (bad++ < 5)
+					fprintf(stderr, "open_many: batch at %u: frame %u of %u: flags "
+						"0x%02x, answers port %u (want SYN-ACK to %u..%u)\n",
+						b, k, got, flags, from, base + b, base + end - 1);
 				continue;
 			}
 			stack_iss[from - base] = seq;
 		}
-		bad += got != end - b;
+		if (got != end - b) {
+			if (bad++ < 5)
+				fprintf(stderr, "open_many: batch at %u: %u frames for %u SYNs\n", b,
+					got, end - b);
+		}
 		free_all(out, got);
 		for (unsigned i = b; i < end; i++)
 			seg((uint16_t)(base + i), port, ((uint32_t)(base + i) << 16) + 1,
