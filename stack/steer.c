@@ -27,15 +27,17 @@ int dpw_local_port_ok(uint16_t port)
 	return dpw_steer_port_ok(port, my_queue, my_queues);
 }
 
-/* TCP and UDP put their ports in the same first four bytes. */
-static uint16_t by_ports(const void *l4, uint32_t remote_hash, uint16_t queues)
+/* TCP and UDP put their ports in the same first four bytes. The remote address is hashed
+ * only when the destination port does not decide alone. */
+static uint16_t by_ports(const void *l4, const void *remote, uint32_t remote_len,
+			 uint16_t queues)
 {
 	const rte_be16_t *ports = l4;
 	uint16_t src = rte_be_to_cpu_16(ports[0]), dst = rte_be_to_cpu_16(ports[1]);
 
 	if (dst >= DPW_EPHEMERAL_FIRST)
 		return dst % queues;
-	return (uint16_t)(rte_jhash_1word(src, remote_hash) % queues);
+	return (uint16_t)(rte_jhash_1word(src, rte_jhash(remote, remote_len, 0)) % queues);
 }
 
 static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t queues)
@@ -49,7 +51,7 @@ static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16
 		return 0;
 	if (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)
 		return 0;
-	return by_ports((const uint8_t *)ip + ihl, rte_jhash_1word(ip->src_addr, 0), queues);
+	return by_ports((const uint8_t *)ip + ihl, &ip->src_addr, sizeof(ip->src_addr), queues);
 }
 
 static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16_t queues)
@@ -59,11 +61,11 @@ static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16
 	if (avail < sizeof(*ip) + 4)
 		return 0;
 	if (ip->proto == IPPROTO_ICMPV6)
-		return avail >= sizeof(*ip) + 1 && l4[0] == ND_NEIGHBOR_ADVERT ? DPW_STEER_ALL : 0;
+		return l4[0] == ND_NEIGHBOR_ADVERT ? DPW_STEER_ALL : 0;
 	/* Extension headers (fragments among them): queue 0, as IPv4's fragments. */
 	if (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP)
 		return 0;
-	return by_ports(l4, rte_jhash(ip->src_addr, sizeof(ip->src_addr), 0), queues);
+	return by_ports(l4, ip->src_addr, sizeof(ip->src_addr), queues);
 }
 
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues)
