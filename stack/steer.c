@@ -1,4 +1,6 @@
 /* Which engine owns a frame (steer.h). */
+#include <string.h>
+
 #include <rte_arp.h>
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -28,16 +30,20 @@ int dpw_local_port_ok(uint16_t port)
 }
 
 /* TCP and UDP put their ports in the same first four bytes. The remote address is hashed
- * only when the destination port does not decide alone. */
+ * only when the destination port does not decide alone; it is copied out first because in
+ * a frame it sits 2 bytes off a word boundary (after the 14-byte Ethernet header) and
+ * rte_jhash reads whole words. */
 static uint16_t by_ports(const void *l4, const void *remote, uint32_t remote_len,
 			 uint16_t queues)
 {
-	const rte_be16_t *ports = l4;
-	uint16_t src = rte_be_to_cpu_16(ports[0]), dst = rte_be_to_cpu_16(ports[1]);
+	const uint8_t *p = l4;
+	uint16_t src = (uint16_t)(p[0] << 8 | p[1]), dst = (uint16_t)(p[2] << 8 | p[3]);
+	uint32_t words[4];
 
 	if (dst >= DPW_EPHEMERAL_FIRST)
 		return dst % queues;
-	return (uint16_t)(rte_jhash_1word(src, rte_jhash(remote, remote_len, 0)) % queues);
+	memcpy(words, remote, remote_len);
+	return (uint16_t)(rte_jhash_1word(src, rte_jhash_32b(words, remote_len / 4, 0)) % queues);
 }
 
 static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t queues)
