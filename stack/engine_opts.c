@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 
 #include "dpw/engine_opts.h"
 
@@ -310,6 +312,7 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --iface NAME             attach Linux interface NAME (net_af_packet)\n"
 		"  --memif ROLE:PATH        shared memory with another dpwsk process (net_memif):\n"
 		"                           ROLE server creates the unix socket PATH, client joins it\n"
+		"                           (and waits up to 10 s for the link to come up)\n"
 		"  --port DEVICE            use an ethdev the EAL arguments create (PCI address, vdev)\n"
 		"  --ip A.B.C.D/N           the stack's address and prefix (required)\n"
 		"  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"
@@ -333,6 +336,39 @@ void dpw_engine_opts_usage(FILE *f)
 		"  dpdk-telemetry.py -f dpwsk-PID, then /dpwsk/stats (and /dpwsk/wsk)\n");
 }
 
+/* The client end of a memif port: its link comes up only once the server end has answered
+ * on the socket (DPDK's interrupt thread does that; nothing here need poll). Frames sent
+ * before are dropped, and a program that connects at once would wait out its SYN's backoff
+ * (1, 2, 4 s) with nothing on the wire; when the link never comes up it would report a
+ * connect timeout instead of the reason. So the client waits, 10 s at most, and says so.
+ * (The server end cannot: its link comes up when a client joins.) */
+#define MEMIF_LINK_WAIT_MS 10000
+static int wait_memif_link(struct dpw_engine *e, const char *path, char *err, size_t errlen)
+{
+	struct rte_eth_link link;
+	struct timespec t0, t;
+	long ms = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(dpw_engine_port_id(e), &link) == 0 &&
+		    link.link_status == RTE_ETH_LINK_UP)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= MEMIF_LINK_WAIT_MS) {
+			snprintf(err, errlen, "memif: the link to %s did not come up in %d s (is "
+				 "the server end running?)", path, MEMIF_LINK_WAIT_MS / 1000);
+			return -1;
+		}
+		usleep(1000);
+	}
+	if (ms >= 1000)   /* slow enough to be worth a line: a busy machine, usually */
+		fprintf(stderr, "dpwsk: memif link up after %ld ms\n", ms);
+	return 0;
+}
+
 struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, size_t errlen)
 {
 	struct dpw_engine *e;
@@ -342,6 +378,12 @@ struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, s
 	if (dpw_eal_init(o->eal_argc, o->eal_argv, err, errlen) < 0)
 		return NULL;
 	e = dpw_engine_create(&o->engine, err, errlen);
+	if (e != NULL && o->memif != NULL && !o->memif_server &&
+	    wait_memif_link(e, o->memif, err, errlen) != 0) {
+		dpw_engine_shutdown(e);
+		dpw_engine_destroy(e);
+		e = NULL;
+	}
 	if (e == NULL)
 		dpw_eal_cleanup();
 	return e;

@@ -6,7 +6,8 @@
 #     the RSTs, and both ends finish with every mbuf back and nothing dropped on the port;
 #   - dpwsk-bench-rr --mode bulk into dpwsk-echo --discard-port: every byte arrives;
 #   - dpwsk-cat against dpwsk-echo: 1 MiB of random bytes comes back identical;
-#   - dpwsk-cat against dpwsk-httpd --root: a GET for a 300 kB file returns 200 and the file.
+#   - dpwsk-cat against dpwsk-httpd --root: a GET for a 300 kB file returns 200 and the file;
+#   - a client end whose server end never answers says so and exits 1 (its 10 s link wait).
 #   bash tests/apps/memif.sh   (as root)
 . "$(dirname "$0")/apps_lib.sh"
 MEMIF=$DPW_SRC/scripts/memif.sh
@@ -133,5 +134,26 @@ head, sep, body = got.partition(b'\r\n\r\n')
 sys.exit(0 if sep and body == want else 1)
 EOF
 	fail httpd-body-identical "$(stat -c %s "$OUT") bytes in all, not the file after the head"
+
+# A client end whose server end takes the connection on the socket but never answers (a
+# socket that only accepts, in a namespace of this test's own; DPDK's memif names sockets in
+# the abstract namespace, which is per network namespace): the client says so, in one line,
+# after its 10 s wait for the link, instead of starting with a link that is down.
+NS=dpw-memif-silent-$$
+ip netns add "$NS" || fail silent-netns "ip netns add $NS"
+trap 'kill "$LPID" 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$DPW_TMP"' EXIT
+ip netns exec "$NS" timeout 60 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind("\0" + sys.argv[1]); s.listen(1); print("listening", flush=True)
+c, _ = s.accept(); time.sleep(30)' "$DPW_TMP/silent.sock" >"$DPW_TMP/silent.listener" 2>&1 &
+LPID=$!
+wait_file_grep "$DPW_TMP/silent.listener" listening 10 || fail silent-listener "never listened"
+ip netns exec "$NS" timeout 40 "$DPW_CAT" --memif "client:$DPW_TMP/silent.sock" \
+	--ip 198.18.4.2/24 198.18.4.1:7 </dev/null >"$DPW_TMP/silent.out" 2>&1
+assert_eq silent-server-status 1 "$?"
+grep -q 'error: memif: the link to .* did not come up in 10 s' "$DPW_TMP/silent.out" &&
+	pass silent-server-said "$(grep -m1 error "$DPW_TMP/silent.out")" ||
+	fail silent-server-said "$(tail -n 3 "$DPW_TMP/silent.out")"
 
 dpw_finish
