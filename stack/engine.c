@@ -369,7 +369,7 @@ void dpw_engine_destroy(struct dpw_engine *e)
 {
 	if (e == NULL)
 		return;
-	dpw_telemetry_engine(NULL);
+	dpw_telemetry_engine_gone(e);
 	engine_shutdown(e);
 	if (e->port.share != NULL)
 		dpw_port_share_release(&e->port);   /* the last one closes the port */

@@ -91,12 +91,22 @@ struct dpw_stat_field {
 	const char *name;
 	size_t offset;   /* in struct dpw_engine_stats */
 	bool is_u32;
+	/* Of the port's mbuf pool, which every engine on the port shares: in a total, counted
+	 * once per port, not once per engine. */
+	bool per_port;
 };
 extern const struct dpw_stat_field dpw_stat_fields[];   /* ends with a NULL name */
 uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_field *f);
+/* Add one engine's counters s to a process total: summed, except the per-port fields, which
+ * are added only when first_of_port (the first engine of its port seen). High-water marks
+ * (tcp_pcbs_max, syn_rcvd_max) are summed too: an upper bound of the process's. */
+void dpw_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
+		   bool first_of_port);
 
-/* telemetry.c: "/dpwsk/stats" for dpdk-telemetry.py while an engine exists. */
-void dpw_telemetry_engine(struct dpw_engine *e);   /* NULL when it goes */
+/* telemetry.c: "/dpwsk/stats" (every engine's counters, totalled) and "/dpwsk/engine,N"
+ * (the Nth engine's) for dpdk-telemetry.py while engines exist. */
+void dpw_telemetry_engine(struct dpw_engine *e);          /* a new engine */
+void dpw_telemetry_engine_gone(struct dpw_engine *e);     /* before it is freed */
 
 /* tcp_timewait.c: keep the TIME_WAIT pcbs under a bound (once a tick, from the loop); how
  * many were freed early. */

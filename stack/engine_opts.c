@@ -333,7 +333,8 @@ void dpw_engine_opts_usage(FILE *f)
 		"  -- EAL ARGS...           EAL arguments, replacing the defaults\n"
 		"                           (--no-huge --no-pci --no-shconf -m 512)\n"
 		"\ncounters: kill -USR1 prints them; while running, also through DPDK telemetry:\n"
-		"  dpdk-telemetry.py -f dpwsk-PID, then /dpwsk/stats (and /dpwsk/wsk)\n");
+		"  dpdk-telemetry.py -f dpwsk-PID, then /dpwsk/stats (and /dpwsk/wsk);\n"
+		"  with --queues, /dpwsk/stats totals the engines, /dpwsk/engine,N gives one\n");
 }
 
 /* The client end of a memif port: its link comes up only once the server end has answered

@@ -117,8 +117,9 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 }
 
 /* Every counter by the name the stats line and telemetry give it. */
-#define U64(name, field) { name, offsetof(struct dpw_engine_stats, field), false }
-#define U32(name, field) { name, offsetof(struct dpw_engine_stats, field), true }
+#define U64(name, field) { name, offsetof(struct dpw_engine_stats, field), false, false }
+#define U32(name, field) { name, offsetof(struct dpw_engine_stats, field), true, false }
+#define POOL(name, field) { name, offsetof(struct dpw_engine_stats, field), true, true }
 const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("rx_packets", rx_packets), U64("rx_bytes", rx_bytes),
 	U64("tx_packets", tx_packets), U64("tx_bytes", tx_bytes),
@@ -128,8 +129,8 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("drop_ip_other", drop_ip_other), U64("drop_tcp_chksum", drop_tcp_chksum),
 	U64("drop_tcp_other", drop_tcp_other), U64("drop_udp_chksum", drop_udp_chksum),
 	U64("drop_udp_other", drop_udp_other), U64("drop_icmp", drop_icmp),
-	U32("mbuf_in_use", mbuf_in_use), U32("mbuf_idle", mbuf_idle),
-	U32("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
+	POOL("mbuf_in_use", mbuf_in_use), POOL("mbuf_idle", mbuf_idle),
+	POOL("mbuf_total", mbuf_total), U32("tcp_pcbs", tcp_pcbs_in_use),
 	U32("tcp_pcbs_timed", tcp_pcbs_timed), U32("tcp_time_wait", tcp_time_wait),
 	U32("tcp_pcbs_max", tcp_pcbs_max), U32("tcp_pcbs_total", tcp_pcbs_total),
 	U32("tcp_listen_pcbs", tcp_listen_pcbs_in_use), U32("udp_pcbs", udp_pcbs_in_use),
@@ -145,7 +146,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("rx_cksum_offloaded", rx_cksum_offloaded),
 	U64("steered_out", steered_out), U64("steered_in", steered_in),
 	U64("steer_copies", steer_copies), U64("steer_dropped", steer_dropped),
-	{ NULL, 0, false },
+	{ NULL, 0, false, false },
 };
 
 uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_field *f)
@@ -153,6 +154,22 @@ uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_
 	const char *p = (const char *)s + f->offset;
 
 	return f->is_u32 ? *(const uint32_t *)p : *(const uint64_t *)p;
+}
+
+void dpw_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
+		   bool first_of_port)
+{
+	for (const struct dpw_stat_field *f = dpw_stat_fields; f->name != NULL; f++) {
+		char *t = (char *)total + f->offset;
+		uint64_t v = dpw_stat_value(s, f);
+
+		if (f->per_port && !first_of_port)
+			continue;
+		if (f->is_u32)
+			*(uint32_t *)t += (uint32_t)v;
+		else
+			*(uint64_t *)t += v;
+	}
 }
 
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len)

@@ -4,10 +4,11 @@
 # thread (issue 15). 40 concurrent Linux clients and one nc transfer must all be echoed
 # whole; both engines must have accepted connections (the steering hash spreads them); frames
 # the kernel put on the other engine's queue must have been steered, none dropped; at the end
-# every mbuf is back (the port's last engine says otherwise on stderr) and the exit is clean.
+# every mbuf is back (the port's last engine says otherwise on stderr) and the exit is clean;
+# telemetry totals the two engines and gives each.
 #   scripts/netns.sh run tests/integration/multi_queue.sh   (or run it directly)
 . "$(dirname "$0")/lib.sh"
-dpw_init nc python3 sha256sum head
+dpw_init nc python3 sha256sum head dpdk-telemetry.py
 
 stack_start --queues 2
 
@@ -50,7 +51,33 @@ assert_eq big-nc-status 0 "$?"
 assert_eq big-sha256 "$(sha256sum <"$DPW_TMP/big.in" | cut -d' ' -f1)" \
 	"$(sha256sum <"$DPW_TMP/big.out" | cut -d' ' -f1)"
 
-# 3. Stop: each engine reports what it accepted and its counters.
+# 3. Telemetry: /dpwsk/stats totals both engines (the shared mbuf pool once), /dpwsk/engine,N
+# gives each, with its queue. Sizes are fixed, so they must add up exactly; a frame counter,
+# read later for the engines than for the total, can only have grown.
+json=$(printf '/dpwsk/stats\n/dpwsk/engine,0\n/dpwsk/engine,1\n' |
+	timeout 20 dpdk-telemetry.py -f "dpwsk-$STACK_PID" 2>&1)
+tel=$(python3 -c '
+import json, sys
+# One object per command, in order, each keyed by the command without its parameter.
+objs = [json.loads(l) for l in sys.stdin.read().splitlines() if l.startswith("{\"/dpwsk/")]
+t, e0, e1 = objs[0]["/dpwsk/stats"], objs[1]["/dpwsk/engine"], objs[2]["/dpwsk/engine"]
+print(t["engines"], sorted([e0["queue"], e1["queue"]]) == [0, 1],
+      t["tcp_pcbs_total"], e0["tcp_pcbs_total"] + e1["tcp_pcbs_total"],
+      t["mbuf_total"], e0["mbuf_total"], e1["mbuf_total"],
+      t["rx_packets"], e0["rx_packets"] + e1["rx_packets"])' <<<"$json" 2>&1)
+if read -r engines queues pcbs pcbs01 mbufs mbufs0 mbufs1 rx rx01 <<<"$tel" &&
+	[[ "$rx01" =~ ^[0-9]+$ ]]; then
+	assert_eq telemetry-engines 2 "$engines"
+	assert_eq telemetry-queues-0-and-1 True "$queues"
+	assert_eq telemetry-pcbs-summed "$pcbs01" "$pcbs"
+	assert_eq telemetry-pool-once "$mbufs0 $mbufs0" "$mbufs $mbufs1"
+	assert_ge telemetry-rx-summed "$rx" "$rx01"
+	[ "$rx" -gt 0 ] && pass telemetry-rx "$rx frames in all" || fail telemetry-rx "0 frames"
+else
+	fail telemetry "$tel; dpdk-telemetry.py said: $(head -c 600 <<<"$json")"
+fi
+
+# 4. Stop: each engine reports what it accepted and its counters.
 pid=$STACK_PID
 kill -TERM "$pid" 2>/dev/null
 if ! dpw_wait_exit "$pid" 20; then
