@@ -20,6 +20,7 @@
 #include "engine_internal.h"
 #include "lwip_mem.h"
 #include "lwip_reset.h"
+#include "reassembly.h"
 #include "steer.h"
 
 /* lwIP keeps its state in globals and cannot be initialised twice: one engine at a time, per
@@ -113,6 +114,13 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	}
 	e->queues = cfg->queues > 1 ? cfg->queues : 1;
 	dpw_steer_set_queue(e->port.queue, e->queues);
+	if (e->queues > 1 && e->port.queue == 0 &&
+	    (e->reass = dpw_reassembly_create((int)rte_socket_id())) == NULL) {
+		dpw_set_err(err, errlen, "out of memory for the IP reassembly table");
+		dpw_port_share_release(&e->port);
+		free(e);
+		return NULL;
+	}
 	if (!lwip_ready) {
 		lwip_init();
 		lwip_ready = true;
@@ -136,23 +144,51 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	return e;
 }
 
+static void hand_to(struct dpw_engine *e, uint16_t owner, struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(dpw_port_share_ring(&e->port, owner), m) == 0) {
+		e->c.steered_out++;
+	} else {
+		rte_pktmbuf_free(m);
+		e->c.steer_dropped++;
+	}
+}
+
+/* Queue 0: a fragment joins its datagram (reassembly.h); the datagram, once whole, goes to
+ * its owner. */
+static void gather(struct dpw_engine *e, struct rte_mbuf *m)
+{
+	struct rte_mbuf *whole = dpw_reassembly_add(e->reass, m);
+	uint16_t owner;
+
+	if (whole == NULL)
+		return;
+	owner = dpw_steer_owner(whole, e->queues);
+	if (owner == e->port.queue || owner >= e->queues)   /* (a fragment still: lwIP's) */
+		dpw_netif_input(e, whole);
+	else
+		hand_to(e, owner, whole);
+}
+
 /* Several engines on one port: a frame goes to the engine that owns its flow (steer.h), and
  * a copy to every engine when all want it; a full ring drops it, as a full queue would. */
 static void steer_input(struct dpw_engine *e, struct rte_mbuf *m)
 {
 	uint16_t owner = dpw_steer_owner(m, e->queues);
 
+	if (owner == DPW_STEER_FRAGMENT) {
+		if (e->reass != NULL)
+			gather(e, m);
+		else
+			hand_to(e, 0, m);
+		return;
+	}
 	if (owner == e->port.queue) {
 		dpw_netif_input(e, m);
 		return;
 	}
 	if (owner != DPW_STEER_ALL) {
-		if (rte_ring_enqueue(dpw_port_share_ring(&e->port, owner), m) == 0) {
-			e->c.steered_out++;
-		} else {
-			rte_pktmbuf_free(m);
-			e->c.steer_dropped++;
-		}
+		hand_to(e, owner, m);
 		return;
 	}
 	for (uint16_t q = 0; q < e->queues; q++) {
@@ -180,8 +216,13 @@ static unsigned take_steered(struct dpw_engine *e)
 					    (void **)pkts, DPW_RX_BURST, NULL);
 
 	e->c.steered_in += n;
-	for (unsigned i = 0; i < n; i++)
-		dpw_netif_input(e, pkts[i]);
+	for (unsigned i = 0; i < n; i++) {
+		/* Queue 0 gets the other queues' fragments to gather. */
+		if (e->reass != NULL && dpw_steer_owner(pkts[i], e->queues) == DPW_STEER_FRAGMENT)
+			gather(e, pkts[i]);
+		else
+			dpw_netif_input(e, pkts[i]);
+	}
 	return n;
 }
 
@@ -213,6 +254,8 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	now = rte_rdtsc();
 	if (now >= e->tick_next_tsc) {
 		e->tick_next_tsc = now + e->tick_tsc;
+		if (e->reass != NULL)
+			dpw_reassembly_expire(e->reass);
 		dpw_tcp_time_wait_trim();
 		dpw_stats_publish(e);
 	}
@@ -352,6 +395,8 @@ static void engine_shutdown(struct dpw_engine *e)
 	dpw_lwip_mem_tx_pool(NULL, 0);   /* lwIP holds no block now: every mbuf of it is back */
 	dpw_netif_flush_tx(e);      /* the RSTs above */
 	dpw_netif_drop_tx(e);
+	dpw_reassembly_destroy(e->reass);   /* the fragments it held go back to the pool */
+	e->reass = NULL;
 	if (e->capture != NULL) {
 		dpw_capture_counts(e->capture, &e->captured);
 		dpw_capture_close(e->capture, e->port.id);

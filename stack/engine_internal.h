@@ -38,6 +38,8 @@ struct dpw_counters {
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */
 };
 
+struct dpw_reassembly;
+
 struct dpw_engine {
 	struct dpw_port port;
 	struct dpw_capture *capture;          /* config.capture_path: NULL when none */
@@ -57,6 +59,7 @@ struct dpw_engine {
 
 	struct dpw_counters c;
 	uint16_t queues;   /* engines on the port (config.queues), 1 when it is this one's alone */
+	struct dpw_reassembly *reass;   /* queue 0 of several: IP fragments gathered to steer */
 
 	/* The stats as the polling thread last published them, for every other thread (stats.c):
 	 * a sequence lock over words read and written atomically, so a reader never sees a torn

@@ -29,35 +29,97 @@ int dpw_local_port_ok(uint16_t port)
 	return dpw_steer_port_ok(port, my_queue, my_queues);
 }
 
-/* TCP and UDP put their ports in the same first four bytes. The remote address is hashed
- * only when the destination port does not decide alone; it is copied out first because in
- * a frame it sits 2 bytes off a word boundary (after the 14-byte Ethernet header) and
- * rte_jhash reads whole words. */
-static uint16_t by_ports(const void *l4, const void *remote, uint32_t remote_len,
-			 uint16_t queues)
+/* The owner of a flow, seen from this side: frames in come from remote (remote_port) to
+ * local_port. A local port in the ephemeral range decides alone; otherwise the remote address
+ * and port are hashed (copied out first: in a frame the address sits 2 bytes off a word
+ * boundary, after the 14-byte Ethernet header, and rte_jhash reads whole words). */
+static uint16_t flow_owner(const void *remote, uint32_t remote_len, uint16_t remote_port,
+			   uint16_t local_port, uint16_t queues)
 {
-	const uint8_t *p = l4;
-	uint16_t src = (uint16_t)(p[0] << 8 | p[1]), dst = (uint16_t)(p[2] << 8 | p[3]);
 	uint32_t words[4];
 
-	if (dst >= DPW_EPHEMERAL_FIRST)
-		return dst % queues;
+	if (local_port >= DPW_EPHEMERAL_FIRST)
+		return local_port % queues;
 	memcpy(words, remote, remote_len);
-	return (uint16_t)(rte_jhash_1word(src, rte_jhash_32b(words, remote_len / 4, 0)) % queues);
+	return (uint16_t)(rte_jhash_1word(remote_port, rte_jhash_32b(words, remote_len / 4, 0)) %
+			  queues);
+}
+
+static uint16_t port_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* TCP and UDP put their ports in the same first four bytes. */
+static uint16_t by_ports(const uint8_t *l4, const void *remote, uint32_t remote_len,
+			 uint16_t queues)
+{
+	return flow_owner(remote, remote_len, port_at(l4), port_at(l4 + 2), queues);
+}
+
+/* An ICMP error quotes the packet that caused it, one this side sent: its source port is
+ * ours, its destination the remote's, and its destination address the remote. */
+static uint16_t by_quoted_ports(const uint8_t *l4, const void *remote, uint32_t remote_len,
+				uint16_t queues)
+{
+	return flow_owner(remote, remote_len, port_at(l4 + 2), port_at(l4), queues);
+}
+
+static bool is_tcp_or_udp(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+/* ICMP destination unreachable, source quench, time exceeded, parameter problem (RFC 792):
+ * after their 8 bytes, the IPv4 header they quote and 8 bytes of what followed it. */
+static uint16_t owner_icmp4_error(const uint8_t *icmp, uint32_t avail, uint16_t queues)
+{
+	const struct rte_ipv4_hdr *in = (const struct rte_ipv4_hdr *)(icmp + 8);
+	uint32_t ihl;
+
+	if (avail < 8 + sizeof(*in))
+		return 0;
+	ihl = (uint32_t)(in->version_ihl & 0x0f) * 4;
+	if (ihl < sizeof(*in) || avail < 8 + ihl + 4 || !is_tcp_or_udp(in->next_proto_id))
+		return 0;
+	return by_quoted_ports((const uint8_t *)in + ihl, &in->dst_addr, sizeof(in->dst_addr),
+			       queues);
 }
 
 static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t queues)
 {
 	uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
+	const uint8_t *l4 = (const uint8_t *)ip + ihl;
 
-	/* A fragment (more to come, or an offset): only the first has the ports. */
-	if (avail < sizeof(*ip) || ihl < sizeof(*ip) || avail < ihl + 4 ||
-	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+	if (avail < sizeof(*ip) || ihl < sizeof(*ip) || avail < ihl + 4)
+		return 0;
+	/* More to come, or an offset: a fragment. */
+	if ((ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
 						     RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return DPW_STEER_FRAGMENT;
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		switch (l4[0]) {
+		case 3: case 4: case 11: case 12:
+			return owner_icmp4_error(l4, avail - ihl, queues);
+		default:
+			return 0;
+		}
+	}
+	if (!is_tcp_or_udp(ip->next_proto_id))
 		return 0;
-	if (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)
+	return by_ports(l4, &ip->src_addr, sizeof(ip->src_addr), queues);
+}
+
+/* ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem (RFC
+ * 4443): after their 8 bytes, the IPv6 packet they quote. */
+static uint16_t owner_icmp6_error(const uint8_t *icmp, uint32_t avail, uint16_t queues)
+{
+	const struct rte_ipv6_hdr *in = (const struct rte_ipv6_hdr *)(icmp + 8);
+
+	if (avail < 8 + sizeof(*in) + 4 || !is_tcp_or_udp(in->proto))
 		return 0;
-	return by_ports((const uint8_t *)ip + ihl, &ip->src_addr, sizeof(ip->src_addr), queues);
+	return by_quoted_ports((const uint8_t *)(in + 1), in->dst_addr, sizeof(in->dst_addr),
+			       queues);
 }
 
 static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16_t queues)
@@ -66,10 +128,16 @@ static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16
 
 	if (avail < sizeof(*ip) + 4)
 		return 0;
-	if (ip->proto == IPPROTO_ICMPV6)
-		return l4[0] == ND_NEIGHBOR_ADVERT ? DPW_STEER_ALL : 0;
-	/* Extension headers (fragments among them): queue 0, as IPv4's fragments. */
-	if (ip->proto != IPPROTO_TCP && ip->proto != IPPROTO_UDP)
+	if (ip->proto == IPPROTO_FRAGMENT)
+		return DPW_STEER_FRAGMENT;
+	if (ip->proto == IPPROTO_ICMPV6) {
+		if (l4[0] == ND_NEIGHBOR_ADVERT)
+			return DPW_STEER_ALL;
+		return l4[0] >= 1 && l4[0] <= 4 ? owner_icmp6_error(l4, avail - sizeof(*ip), queues)
+						: 0;
+	}
+	/* Other extension headers: queue 0 (and a fragment behind one is reassembled there). */
+	if (!is_tcp_or_udp(ip->proto))
 		return 0;
 	return by_ports(l4, ip->src_addr, sizeof(ip->src_addr), queues);
 }

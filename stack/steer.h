@@ -15,14 +15,20 @@ struct rte_mbuf;
  * learns its neighbours from). */
 #define DPW_STEER_ALL UINT16_MAX
 
+/* An IP fragment: its owner is known only once it is whole. The engine of queue 0 gathers
+ * the fragments (reassembly.c) and steers the whole datagram. */
+#define DPW_STEER_FRAGMENT (UINT16_MAX - 1)
+
 /* lwIP's ephemeral range (TCP_LOCAL_PORT_RANGE_START..END, and UDP's): a frame to a port in
  * it belongs to the engine whose queue is the port modulo the queue count. */
 #define DPW_EPHEMERAL_FIRST 0xc000u
 
-/* The engine (queue) that owns frame m, of queues, or DPW_STEER_ALL. Connections to a port
- * below the ephemeral range are spread by a hash of the remote address and port (every
- * engine listens); frames to an ephemeral port go to the engine that picked it; everything
- * else that no flow owns (ICMP, IP fragments, other ethertypes) goes to queue 0. */
+/* The engine (queue) that owns frame m, of queues, or DPW_STEER_ALL, or DPW_STEER_FRAGMENT.
+ * Connections to a port below the ephemeral range are spread by a hash of the remote address
+ * and port (every engine listens); frames to an ephemeral port go to the engine that picked
+ * it; an ICMP error goes to the owner of the flow whose packet it quotes; everything else
+ * that no flow owns (ICMP echo, IPv6 extension headers other than one fragment header, other
+ * ethertypes) goes to queue 0. */
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues);
 
 /* Whether queue's engine may take port as its ephemeral port. */

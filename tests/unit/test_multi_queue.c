@@ -4,12 +4,16 @@
  * every frame arrives on queue 0. So queue 1's engines get their frames only through software
  * steering (steer.c): the server's queue 0 hands each new connection to the engine its hash
  * picks, the client's queue 0 hands back the replies to queue 1's connections by their port,
- * and ARP replies reach every engine.
+ * and ARP replies reach every engine. And the wire fragments every large IPv4 frame from the
+ * client (a router to a smaller MTU would), sending the fragments last first: the server's
+ * queue 0 must gather them and hand each whole datagram to the engine that owns its flow
+ * (reassembly.c); lwIP's own reassembly on queue 0 would answer queue 1's flows with RSTs.
  *
  * Each client engine opens CONNS echo connections to the server address and sends a pattern
  * on each that must come back whole. What it shows: every echo intact; both server engines
  * accepted connections (spread); each client engine's ephemeral ports are its own (port mod 2
- * is its queue, lwip-0022); frames were steered both ways and ARP replies copied, none
+ * is its queue, lwip-0022); the data went fragmented and came whole to both server
+ * engines; frames were steered both ways and ARP replies copied, none
  * dropped; every mbuf back in its port's pool when the port closes. Bounded waits throughout;
  * under TSan too (suite "threads"). */
 #include <arpa/inet.h>
@@ -21,6 +25,8 @@
 #include <unistd.h>
 
 #include <rte_eth_ring.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -37,6 +43,8 @@
 #define ECHO_PORT   7
 #define PATTERN_LEN (64 * 1024)
 #define DEADLINE_S  60
+#define FRAG_ABOVE  600   /* IPv4 frames with more payload than this are fragmented */
+#define FRAG_BYTES  512   /* payload per fragment (a multiple of 8) */
 
 struct side {                     /* a port: the server's or the client's */
 	const char *addr;
@@ -51,6 +59,7 @@ struct engine_run {
 	bool client;
 	struct echo_client conns[CONNS];   /* client engines */
 	unsigned accepted;                 /* server engines */
+	unsigned fragmented;               /* client engines: frames the wire cut up */
 
 	/* For main, after the join. */
 	bool created, destroyed;
@@ -66,14 +75,69 @@ static struct engine_run runs[ENGINES];
  * frame); wire drained (every mbuf back before a port's last engine frees its pool). */
 static atomic_uint up, done, shut_down, drained;
 
+/* IPv4 frame m cut into fragments of FRAG_BYTES of payload, each a new mbuf of m's pool,
+ * put on the cable last first; m freed. False (m untouched) when it is not cut. */
+static bool send_fragmented(struct rte_mbuf *m, struct rte_ring *cable)
+{
+	const uint32_t l2 = sizeof(struct rte_ether_hdr);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_mbuf *frags[8];
+	uint32_t ihl, payload, n = 0;
+
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || m->nb_segs != 1)
+		return false;
+	ihl = rte_ipv4_hdr_len(ip);
+	payload = rte_be_to_cpu_16(ip->total_length) - ihl;
+	if (payload <= FRAG_ABOVE || payload > FRAG_BYTES * 8)
+		return false;
+	for (uint32_t off = 0; off < payload; off += FRAG_BYTES, n++) {
+		uint32_t len = payload - off < FRAG_BYTES ? payload - off : FRAG_BYTES;
+		struct rte_mbuf *f = rte_pktmbuf_alloc(m->pool);
+		char *d = f != NULL ? rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len)) : NULL;
+		struct rte_ipv4_hdr *fip;
+
+		if (d == NULL) {
+			rte_pktmbuf_free(f);
+			for (uint32_t i = 0; i < n; i++)
+				rte_pktmbuf_free(frags[i]);
+			return false;
+		}
+		memcpy(d, eth, l2 + ihl);
+		memcpy(d + l2 + ihl, (char *)ip + ihl + off, len);
+		fip = (struct rte_ipv4_hdr *)(d + l2);
+		fip->total_length = rte_cpu_to_be_16((uint16_t)(ihl + len));
+		fip->fragment_offset = rte_cpu_to_be_16((uint16_t)(off / 8) |
+			(off + len < payload ? RTE_IPV4_HDR_MF_FLAG : 0));
+		fip->hdr_checksum = 0;
+		fip->hdr_checksum = rte_ipv4_cksum(fip);
+		frags[n] = f;
+	}
+	rte_pktmbuf_free(m);
+	while (n > 0)
+		if (rte_ring_enqueue(cable, frags[--n]) != 0)
+			rte_pktmbuf_free(frags[n]);   /* a full cable drops, as a wire would */
+	return true;
+}
+
 /* The wire, run by each engine as a poll hook (so that TSan sees every hand-off between
- * threads): what its queue sent goes on the cable; queue 0 takes everything that comes in.
- * A NIC without RSS. */
+ * threads): what its queue sent goes on the cable, the client's large frames in fragments;
+ * queue 0 takes everything that comes in. A NIC without RSS. */
 static void wire_hook(void *arg)
 {
 	struct engine_run *r = arg;
+	struct rte_mbuf *m;
 
-	kit_move_all(r->side->tx[r->queue], r->other->in);
+	if (r->client) {
+		while (rte_ring_dequeue(r->side->tx[r->queue], (void **)&m) == 0) {
+			if (send_fragmented(m, r->other->in))
+				r->fragmented++;
+			else if (rte_ring_enqueue(r->other->in, m) != 0)
+				rte_pktmbuf_free(m);
+		}
+	} else {
+		kit_move_all(r->side->tx[r->queue], r->other->in);
+	}
 	if (r->queue == 0)
 		kit_move_all(r->side->in, r->side->rx[0]);
 }
@@ -215,11 +279,12 @@ int main(int argc, char **argv)
 		struct engine_run *r = &runs[i];
 		const struct dpw_engine_stats *s = &r->stats;
 
-		printf("%s queue %u: %s%s; accepted %u; steered out %" PRIu64 ", in %" PRIu64
-		       ", copies %" PRIu64 ", dropped %" PRIu64 "\n", r->client ? "client" : "server",
+		printf("%s queue %u: %s%s; accepted %u; fragmented %u; steered out %" PRIu64
+		       ", in %" PRIu64 ", copies %" PRIu64 ", dropped %" PRIu64 "; lwIP's TCP "
+		       "dropped %" PRIu64 "\n", r->client ? "client" : "server",
 		       r->queue, r->created ? "created" : "not created: ", r->created ? "" : r->err,
-		       r->accepted, s->steered_out, s->steered_in, s->steer_copies,
-		       s->steer_dropped);
+		       r->accepted, r->fragmented, s->steered_out, s->steered_in, s->steer_copies,
+		       s->steer_dropped, s->drop_tcp_other);
 		CHECK(r->created);
 		CHECK(r->destroyed);
 		CHECK_EQ_U(s->steer_dropped, 0);
@@ -229,6 +294,8 @@ int main(int argc, char **argv)
 			CHECK(r->accepted > 0);
 			continue;
 		}
+		/* Its data went in fragments (each a datagram gathered by the server's queue 0). */
+		CHECK(r->fragmented > 0);
 		for (int c = 0; c < CONNS; c++) {
 			const struct echo_client *k = &r->conns[c];
 

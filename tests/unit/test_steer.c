@@ -1,0 +1,382 @@
+/* Software steering between the engines of one port (steer.c) and the gathering of IP
+ * fragments for it (reassembly.c), as pure functions of frames built here byte by byte:
+ * - flows to a listening port spread over the queues by the remote address and port, the same
+ *   way every time; flows to an ephemeral port go to the queue that port names;
+ * - ARP replies and neighbour advertisements go to every engine, other ARP to queue 0;
+ * - an ICMP or ICMPv6 error goes to the owner of the flow whose packet it quotes (a "packet too
+ *   big" for a connection of queue 1 reaches queue 1's lwIP, which lowers its MSS);
+ * - IPv4 and IPv6 fragments are classed as fragments; gathered, last first, they give back the
+ *   datagram byte for byte (IPv4's header checksum valid), whose owner is the flow's;
+ * - a datagram that never completes gives its mbufs back when the table goes.
+ * No engine and no lwIP: the EAL for the mbuf pool only. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "dpw/engine.h"
+#include "check.h"
+#include "reassembly.h"
+#include "steer.h"
+
+#define ETH 14
+#define IP4 20
+#define IP6 40
+#define FRAG6 8
+
+static struct rte_mempool *pool;
+static const uint8_t remote6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 1 };
+static const uint8_t local6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 2 };
+static const uint32_t remote4 = 0xc6120001, local4 = 0xc6120002;   /* 198.18.0.1, .2 */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static struct rte_mbuf *mbuf_of(const uint8_t *bytes, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	char *d = m != NULL ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+
+	if (d == NULL) {
+		fprintf(stderr, "test_steer: out of mbufs\n");
+		exit(1);
+	}
+	memcpy(d, bytes, len);
+	return m;
+}
+
+/* Ethernet of the given type; the rest is the caller's. */
+static uint32_t eth(uint8_t *f, uint16_t type)
+{
+	memset(f, 0, ETH);
+	f[0] = 0x02, f[6] = 0x02, f[11] = 1;
+	put16(f + 12, type);
+	return ETH;
+}
+
+/* An IPv4 header at f (checksum filled in). */
+static void ip4(uint8_t *f, uint8_t proto, uint32_t src, uint32_t dst, uint16_t payload,
+		uint16_t frag_field)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)f;
+
+	memset(f, 0, IP4);
+	f[0] = 0x45;
+	put16(f + 2, (uint16_t)(IP4 + payload));
+	put16(f + 4, 0x1234);   /* identification */
+	put16(f + 6, frag_field);
+	f[8] = 64;
+	f[9] = proto;
+	put32(f + 12, src);
+	put32(f + 16, dst);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+static void ip6(uint8_t *f, uint8_t next, const uint8_t *src, const uint8_t *dst,
+		uint16_t payload)
+{
+	memset(f, 0, IP6);
+	f[0] = 0x60;
+	put16(f + 4, payload);
+	f[6] = next;
+	f[7] = 64;
+	memcpy(f + 8, src, 16);
+	memcpy(f + 24, dst, 16);
+}
+
+/* A TCP SYN's first 20 bytes, or a UDP header and `data` bytes of a pattern. */
+static uint16_t l4(uint8_t *f, uint8_t proto, uint16_t sport, uint16_t dport, uint16_t data)
+{
+	uint16_t len = proto == IPPROTO_TCP ? 20 : (uint16_t)(8 + data);
+
+	memset(f, 0, len);
+	put16(f, sport);
+	put16(f + 2, dport);
+	if (proto == IPPROTO_TCP) {
+		f[12] = 0x50;
+		f[13] = 0x02;
+	} else {
+		put16(f + 4, len);
+		for (uint16_t i = 0; i < data; i++)
+			f[8 + i] = (uint8_t)(i * 7 + 3);
+	}
+	return len;
+}
+
+static uint16_t owner4(uint8_t proto, uint16_t sport, uint16_t dport, uint16_t queues)
+{
+	uint8_t f[128];
+	uint16_t n = l4(f + ETH + IP4, proto, sport, dport, 0);
+	struct rte_mbuf *m;
+	uint16_t o;
+
+	eth(f, RTE_ETHER_TYPE_IPV4);
+	ip4(f + ETH, proto, remote4, local4, n, 0);
+	m = mbuf_of(f, ETH + IP4 + n);
+	o = dpw_steer_owner(m, queues);
+	rte_pktmbuf_free(m);
+	return o;
+}
+
+static uint16_t owner6(uint8_t proto, uint16_t sport, uint16_t dport, uint16_t queues)
+{
+	uint8_t f[128];
+	uint16_t n = l4(f + ETH + IP6, proto, sport, dport, 0);
+	struct rte_mbuf *m;
+	uint16_t o;
+
+	eth(f, RTE_ETHER_TYPE_IPV6);
+	ip6(f + ETH, proto, remote6, local6, n);
+	m = mbuf_of(f, ETH + IP6 + n);
+	o = dpw_steer_owner(m, queues);
+	rte_pktmbuf_free(m);
+	return o;
+}
+
+static uint16_t owner_of(const uint8_t *f, uint32_t len, uint16_t queues)
+{
+	struct rte_mbuf *m = mbuf_of(f, len);
+	uint16_t o = dpw_steer_owner(m, queues);
+
+	rte_pktmbuf_free(m);
+	return o;
+}
+
+static void test_spread_and_ports(void)
+{
+	unsigned per[2] = { 0, 0 }, per6[2] = { 0, 0 }, same = 0;
+
+	for (uint16_t i = 0; i < 64; i++) {
+		uint16_t o = owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2);
+		uint16_t o6 = owner6(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2);
+
+		same += o == owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2);
+		same += owner4(IPPROTO_UDP, (uint16_t)(40000 + i), 7, 2) == o;   /* one rule */
+		if (o < 2)
+			per[o]++;
+		if (o6 < 2)
+			per6[o6]++;
+	}
+	CHECK_EQ_U(per[0] + per[1], 64);
+	CHECK_EQ_U(per6[0] + per6[1], 64);
+	CHECK(per[0] > 8 && per[1] > 8);     /* both queues get a fair part */
+	CHECK(per6[0] > 8 && per6[1] > 8);
+	CHECK_EQ_U(same, 128);
+	printf("test_steer: 64 flows to port 7: %u and %u (IPv4), %u and %u (IPv6)\n", per[0],
+	       per[1], per6[0], per6[1]);
+
+	/* An ephemeral port names its queue. */
+	CHECK_EQ_U(owner4(IPPROTO_TCP, 80, 0xc005, 2), 1);
+	CHECK_EQ_U(owner4(IPPROTO_TCP, 80, 0xc006, 4), 2);
+	CHECK_EQ_U(owner6(IPPROTO_UDP, 53, 0xc007, 4), 3);
+	/* One queue: everything is its. */
+	CHECK_EQ_U(owner4(IPPROTO_TCP, 40001, 7, 1), 0);
+}
+
+static void test_arp_and_nd(void)
+{
+	uint8_t f[128] = { 0 };
+	uint32_t n = eth(f, RTE_ETHER_TYPE_ARP);
+
+	put16(f + n, 1), put16(f + n + 2, 0x0800), f[n + 4] = 6, f[n + 5] = 4;
+	put16(f + n + 6, 2);   /* reply */
+	CHECK_EQ_U(owner_of(f, n + 28, 2), DPW_STEER_ALL);
+	put16(f + n + 6, 1);   /* request */
+	CHECK_EQ_U(owner_of(f, n + 28, 2), 0);
+
+	n = eth(f, RTE_ETHER_TYPE_IPV6);
+	ip6(f + n, IPPROTO_ICMPV6, remote6, local6, 24);
+	memset(f + n + IP6, 0, 24);
+	f[n + IP6] = 136;   /* neighbour advertisement */
+	CHECK_EQ_U(owner_of(f, n + IP6 + 24, 2), DPW_STEER_ALL);
+	f[n + IP6] = 128;   /* echo request */
+	CHECK_EQ_U(owner_of(f, n + IP6 + 24, 2), 0);
+}
+
+/* An ICMP error from a router (remote4 stands in) quoting a packet this side sent from
+ * local_port to remote_port. */
+static uint16_t icmp4_error_owner(uint8_t type, uint16_t local_port, uint16_t remote_port)
+{
+	uint8_t f[160];
+	uint32_t n = eth(f, RTE_ETHER_TYPE_IPV4);
+	uint8_t *icmp = f + n + IP4;
+
+	memset(icmp, 0, 8);
+	icmp[0] = type;
+	icmp[1] = type == 3 ? 4 : 0;   /* fragmentation needed */
+	ip4(icmp + 8, IPPROTO_TCP, local4, remote4, 20, 0);
+	l4(icmp + 8 + IP4, IPPROTO_TCP, local_port, remote_port, 0);
+	ip4(f + n, IPPROTO_ICMP, 0xc6120063, local4, 8 + IP4 + 8, 0);
+	return owner_of(f, n + IP4 + 8 + IP4 + 8, 2);
+}
+
+static uint16_t icmp6_error_owner(uint8_t type, uint16_t local_port, uint16_t remote_port)
+{
+	uint8_t f[200];
+	uint32_t n = eth(f, RTE_ETHER_TYPE_IPV6);
+	uint8_t *icmp = f + n + IP6;
+
+	memset(icmp, 0, 8);
+	icmp[0] = type;
+	ip6(icmp + 8, IPPROTO_TCP, local6, remote6, 20);
+	l4(icmp + 8 + IP6, IPPROTO_TCP, local_port, remote_port, 0);
+	ip6(f + n, IPPROTO_ICMPV6, remote6, local6, 8 + IP6 + 20);
+	return owner_of(f, n + IP6 + 8 + IP6 + 20, 2);
+}
+
+static void test_icmp_errors(void)
+{
+	unsigned agree = 0, agree6 = 0;
+
+	/* Of a connection from an ephemeral port: that port's queue. */
+	CHECK_EQ_U(icmp4_error_owner(3, 0xc005, 80), 1);
+	CHECK_EQ_U(icmp4_error_owner(11, 0xc004, 80), 0);
+	CHECK_EQ_U(icmp6_error_owner(2, 0xc005, 80), 1);   /* packet too big */
+	CHECK_EQ_U(icmp6_error_owner(1, 0xc004, 80), 0);
+	/* Of an accepted connection: the queue its client's frames go to. */
+	for (uint16_t i = 0; i < 32; i++) {
+		agree += icmp4_error_owner(3, 7, (uint16_t)(40000 + i)) ==
+			 owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2);
+		agree6 += icmp6_error_owner(2, 7, (uint16_t)(40000 + i)) ==
+			  owner6(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2);
+	}
+	CHECK_EQ_U(agree, 32);
+	CHECK_EQ_U(agree6, 32);
+	/* Not an error: queue 0. */
+	CHECK_EQ_U(icmp4_error_owner(8, 0xc005, 80), 0);
+	CHECK_EQ_U(icmp6_error_owner(128, 0xc005, 80), 0);
+}
+
+static bool same_bytes(const struct rte_mbuf *m, const uint8_t *want, uint32_t len)
+{
+	uint8_t got[2048];
+	const void *p;
+
+	if (rte_pktmbuf_pkt_len(m) != len || len > sizeof(got))
+		return false;
+	p = rte_pktmbuf_read(m, 0, len, got);
+	return p != NULL && memcmp(p, want, len) == 0;
+}
+
+/* A UDP datagram from remote port 40003 to local port 7 with 1200 bytes of data, whole (f)
+ * and in three fragments of 512, 512 and 184 bytes of IP payload (frag[]), IPv4 or IPv6. */
+struct cut {
+	uint8_t whole[1400], frag[3][700];
+	uint32_t whole_len, frag_len[3];
+};
+
+static void cut_datagram(struct cut *c, bool v6)
+{
+	uint32_t l3 = v6 ? IP6 : IP4, payload, off = 0;
+	uint8_t *p = c->whole + ETH + l3;
+
+	payload = l4(p, IPPROTO_UDP, 40003, 7, 1200);
+	eth(c->whole, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	if (v6)
+		ip6(c->whole + ETH, IPPROTO_UDP, remote6, local6, (uint16_t)payload);
+	else
+		ip4(c->whole + ETH, IPPROTO_UDP, remote4, local4, (uint16_t)payload, 0);
+	c->whole_len = ETH + l3 + payload;
+	for (int i = 0; i < 3; i++, off += 512) {
+		uint32_t len = payload - off < 512 ? payload - off : 512;
+		uint8_t *f = c->frag[i];
+		bool more = off + len < payload;
+
+		eth(f, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+		if (v6) {
+			ip6(f + ETH, IPPROTO_FRAGMENT, remote6, local6, (uint16_t)(FRAG6 + len));
+			memset(f + ETH + IP6, 0, FRAG6);
+			f[ETH + IP6] = IPPROTO_UDP;
+			put16(f + ETH + IP6 + 2, (uint16_t)(off | (more ? 1 : 0)));
+			put32(f + ETH + IP6 + 4, 0xabcd);
+			memcpy(f + ETH + IP6 + FRAG6, p + off, len);
+			c->frag_len[i] = ETH + IP6 + FRAG6 + len;
+		} else {
+			ip4(f + ETH, IPPROTO_UDP, remote4, local4, (uint16_t)len,
+			    (uint16_t)(off / 8 | (more ? RTE_IPV4_HDR_MF_FLAG : 0)));
+			memcpy(f + ETH + IP4, p + off, len);
+			c->frag_len[i] = ETH + IP4 + len;
+		}
+	}
+}
+
+static void test_gather(bool v6)
+{
+	static struct cut c;
+	struct dpw_reassembly *r = dpw_reassembly_create(SOCKET_ID_ANY);
+	struct rte_mbuf *got[3];
+	unsigned classed = 0;
+
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	cut_datagram(&c, v6);
+	/* Last first, as a reordering path may deliver them. */
+	for (int i = 2; i >= 0; i--) {
+		struct rte_mbuf *m = mbuf_of(c.frag[i], c.frag_len[i]);
+
+		classed += dpw_steer_owner(m, 2) == DPW_STEER_FRAGMENT;
+		got[i] = dpw_reassembly_add(r, m);
+	}
+	CHECK_EQ_U(classed, 3);
+	CHECK(got[2] == NULL && got[1] == NULL && got[0] != NULL);
+	if (got[0] != NULL) {
+		CHECK(same_bytes(got[0], c.whole, c.whole_len));
+		CHECK_EQ_U(dpw_steer_owner(got[0], 2), owner_of(c.whole, c.whole_len, 2));
+		CHECK(dpw_steer_owner(got[0], 2) < 2);
+		rte_pktmbuf_free(got[0]);
+	}
+
+	/* Two of three fragments, never the third: held, then given back with the table. */
+	for (int i = 0; i < 2; i++)
+		CHECK(dpw_reassembly_add(r, mbuf_of(c.frag[i], c.frag_len[i])) == NULL);
+	CHECK_EQ_U(rte_mempool_in_use_count(pool), 2);
+	dpw_reassembly_destroy(r);
+	CHECK_EQ_U(rte_mempool_in_use_count(pool), 0);
+	printf("test_steer: an %s datagram in 3 fragments, last first, gathered whole\n",
+	       v6 ? "IPv6" : "IPv4");
+}
+
+int main(int argc, char **argv)
+{
+	char prefix[64], err[DPW_ERRLEN];
+	char *eal[] = { argv[0], "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
+
+	(void)argc;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=dpwsk-steer-%d", (int)getpid());
+	if (dpw_eal_init(11, eal, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		return 1;
+	}
+	pool = rte_pktmbuf_pool_create("steer_test", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	if (pool == NULL) {
+		fprintf(stderr, "%s: no mbuf pool\n", argv[0]);
+		return 1;
+	}
+	test_spread_and_ports();
+	test_arp_and_nd();
+	test_icmp_errors();
+	test_gather(false);
+	test_gather(true);
+	CHECK_EQ_U(rte_mempool_in_use_count(pool), 0);
+	rte_mempool_free(pool);
+	dpw_eal_cleanup();
+	return check_report("steer");
+}
