@@ -100,12 +100,6 @@ struct dpw_stat_field {
 };
 extern const struct dpw_stat_field dpw_stat_fields[];   /* ends with a NULL name */
 uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_field *f);
-/* Add one engine's counters s to a process total: summed, except the per-port fields, which
- * are added only when first_of_port (the first engine of its port seen). High-water marks
- * (tcp_pcbs_max, syn_rcvd_max) are summed too: an upper bound of the process's. */
-void dpw_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
-		   bool first_of_port);
-
 /* telemetry.c: "/dpwsk/stats" (every engine's counters, totalled) and "/dpwsk/engine,N"
  * (the Nth engine's) for dpdk-telemetry.py while engines exist. */
 void dpw_telemetry_engine(struct dpw_engine *e);          /* a new engine */

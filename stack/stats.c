@@ -156,8 +156,8 @@ uint64_t dpw_stat_value(const struct dpw_engine_stats *s, const struct dpw_stat_
 	return f->is_u32 ? *(const uint32_t *)p : *(const uint64_t *)p;
 }
 
-void dpw_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
-		   bool first_of_port)
+void dpw_engine_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
+			  bool first_of_port)
 {
 	for (const struct dpw_stat_field *f = dpw_stat_fields; f->name != NULL; f++) {
 		char *t = (char *)total + f->offset;

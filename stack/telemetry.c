@@ -39,7 +39,7 @@ static int stats_cmd(const char *cmd, const char *params, struct rte_tel_data *d
 		bool first = port >= RTE_MAX_ETHPORTS || !port_seen[port];
 
 		dpw_engine_get_stats(engines[i], &s);
-		dpw_stats_add(&total, &s, first);
+		dpw_engine_stats_add(&total, &s, first);
 		if (port < RTE_MAX_ETHPORTS)
 			port_seen[port] = true;
 	}

@@ -200,20 +200,26 @@ static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
 }
 
 /* --queues N: an engine per queue pair, each created, polled and ended on its own thread
- * (the per-thread build's rule), all listening on the echo port. */
+ * (the per-thread build's rule), all listening on the echo port. The main thread waits, and
+ * answers SIGUSR1 with the engines' total (their published snapshots); at the end each engine
+ * prints its own line ("dpwsk: queue N stats ...") and the main thread the total ("dpwsk:
+ * stats ...", the shared mbuf pool once), so that one line still describes the process. */
 struct queue_run {
 	struct dpw_engine_config cfg;
 	uint16_t port;
 	pthread_t thread;
 	bool failed;
+	struct dpw_engine *engine;         /* [runs_lock] while it may be read */
+	struct dpw_engine_stats final;     /* after shutdown */
 };
 
 static atomic_uint queues_up;
+static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *queue_main(void *arg)
 {
 	struct queue_run *q = arg;
-	char err[DPW_ERRLEN];
+	char err[DPW_ERRLEN], line[1024];
 	struct dpw_engine *e = dpw_engine_create(&q->cfg, err, sizeof(err));
 
 	if (e == NULL || listen_on(q->port, err, sizeof(err)) == NULL) {
@@ -225,14 +231,49 @@ static void *queue_main(void *arg)
 		atomic_fetch_add(&queues_up, 1);
 		return NULL;
 	}
+	pthread_mutex_lock(&runs_lock);
+	q->engine = e;
+	pthread_mutex_unlock(&runs_lock);
 	atomic_fetch_add(&queues_up, 1);
 	while (!dpw_signals_stopping())
 		dpw_engine_poll(e);
 	dpw_engine_shutdown(e);
+	dpw_engine_get_stats(e, &q->final);
+	dpw_engine_format_stats(&q->final, line, sizeof(line));
 	printf("dpwsk: queue %u accepted=%lu\n", q->cfg.queue, accepted);
-	dpw_engine_print_stats(e);
+	printf("dpwsk: queue %u stats %s\n", q->cfg.queue, line);
+	fflush(stdout);
+	pthread_mutex_lock(&runs_lock);
+	q->engine = NULL;
+	pthread_mutex_unlock(&runs_lock);
 	dpw_engine_destroy(e);
 	return NULL;
+}
+
+/* Every engine on one port: the pool's fields from the first only. */
+static void print_total(struct queue_run *q, uint16_t n, bool final)
+{
+	struct dpw_engine_stats total, s;
+	bool first = true;
+	char line[1024];
+
+	memset(&total, 0, sizeof(total));
+	pthread_mutex_lock(&runs_lock);
+	for (uint16_t i = 0; i < n; i++) {
+		if (final) {
+			s = q[i].final;
+		} else if (q[i].engine != NULL) {
+			dpw_engine_get_stats(q[i].engine, &s);
+		} else {
+			continue;
+		}
+		dpw_engine_stats_add(&total, &s, first);
+		first = false;
+	}
+	pthread_mutex_unlock(&runs_lock);
+	dpw_engine_format_stats(&total, line, sizeof(line));
+	printf("dpwsk: stats %s\n", line);
+	fflush(stdout);
 }
 
 static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
@@ -240,6 +281,7 @@ static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
 	uint16_t n = eng->engine.queues;
 	struct queue_run q[16];
 	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
+	uint8_t mac[6] = { 0 };
 	bool failed = false;
 
 	if (dpw_eal_init(eng->eal_argc, eng->eal_argv, err, sizeof(err)) < 0) {
@@ -258,19 +300,37 @@ static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
 			break;
 		}
 	}
-	/* Ready once every engine listens (each thread counts itself in, even on failure). */
-	while (atomic_load(&queues_up) < n)
+	/* Ready once every engine listens (each thread counts itself in, even on failure);
+	 * 60 s at most, the threads' own start is bounded by the port's. */
+	for (int waited = 0; atomic_load(&queues_up) < n && waited < 60000; waited++)
 		usleep(1000);
 	for (uint16_t i = 0; i < n; i++)
 		failed |= q[i].failed;
+	if (atomic_load(&queues_up) < n) {
+		fprintf(stderr, "dpwsk-rawecho: error: the engines did not start within 60 s\n");
+		dpw_signals_stop();
+		failed = true;
+	}
 	if (!failed) {
+		pthread_mutex_lock(&runs_lock);
+		if (q[0].engine != NULL)
+			dpw_engine_mac(q[0].engine, mac);   /* the port's: every engine's */
+		pthread_mutex_unlock(&runs_lock);
 		inet_ntop(AF_INET, &eng->engine.ipv4_addr, ip, sizeof(ip));
-		printf("dpwsk: ready port=%s ip=%s echo=%u queues=%u\n", eng->engine.port_name, ip,
-		       port, n);
+		printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u "
+		       "queues=%u\n", eng->engine.port_name, ip, mac[0], mac[1], mac[2], mac[3],
+		       mac[4], mac[5], port, n);
 		fflush(stdout);
+	}
+	while (!dpw_signals_stopping()) {
+		if (dpw_signals_take_stats())
+			print_total(q, n, false);
+		usleep(1000);   /* this thread only waits: the engines poll on theirs */
 	}
 	for (uint16_t i = 0; i < n; i++)
 		pthread_join(q[i].thread, NULL);
+	if (!failed)
+		print_total(q, n, true);
 	dpw_eal_cleanup();
 	return failed ? 1 : 0;
 }

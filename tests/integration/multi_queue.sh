@@ -95,13 +95,19 @@ if [ "${a0:-0}" -gt 0 ] && [ "${a1:-0}" -gt 0 ]; then
 else
 	fail spread "expected connections on both engines, saw ${a0:-none} and ${a1:-none}"
 fi
-steered=0 dropped=0 errors=0 received=0
+steered=0 dropped=0 errors=0 received=0 rx_sum=0
 while read -r line; do
 	received=$((received + $(stat_get "$line" rx_packets) - $(stat_get "$line" steer_copies)))
+	rx_sum=$((rx_sum + $(stat_get "$line" rx_packets)))
 	steered=$((steered + $(stat_get "$line" steered_out)))
 	dropped=$((dropped + $(stat_get "$line" steer_dropped)))
 	errors=$((errors + $(stat_get "$line" lwip_errors)))
-done < <(grep '^dpwsk: stats ' "$STACK_OUT" | sed 's/^dpwsk: stats //')
+done < <(sed -n 's/^dpwsk: queue [0-9]* stats //p' "$STACK_OUT")
+# The process's line is the engines' total (the pool once).
+total=$(sed -n 's/^dpwsk: stats //p' "$STACK_OUT" | tail -n1)
+assert_eq total-rx-summed "$rx_sum" "$(stat_get "$total" rx_packets)"
+assert_eq total-pool-once "$(sed -n 's/^dpwsk: queue 0 stats //p' "$STACK_OUT" |
+	{ read -r l; stat_get "$l" mbuf_total; })" "$(stat_get "$total" mbuf_total)"
 # Each frame is counted once, by the engine whose lwIP took it (copies aside).
 echo "steered: $steered of $received frames ($((100 * steered / (received > 0 ? received : 1)))%) reached the engine that does not own them"
 if [ "$steered" -gt 0 ]; then

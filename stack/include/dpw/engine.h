@@ -166,6 +166,11 @@ void dpw_engine_destroy(struct dpw_engine *e);
 void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *out);
 /* One line, key=value pairs, for logs and tests. */
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len);
+/* Add engine counters s to a total of several engines (zeroed first): every field summed,
+ * except those of the port's mbuf pool, which the engines of one port share: those only when
+ * first_of_port. High-water marks are summed too (an upper bound of the total's). */
+void dpw_engine_stats_add(struct dpw_engine_stats *total, const struct dpw_engine_stats *s,
+			  bool first_of_port);
 
 /* The engine's lwIP netif (struct netif *) and MAC, for code that uses lwIP directly. */
 void *dpw_engine_netif(struct dpw_engine *e);
