@@ -56,10 +56,12 @@ for b in "${builds[@]}"; do
     echo "=== tests in ${b#$here/}"
     which=("${suite[@]}")
     # ThreadSanitizer: the threaded code is the provider, driven by the WSK tests, and the
-    # tests in suite "threads" (several lwIP instances on several threads). Not the other
-    # engine unit tests: they hand frames over through net_ring, whose burst functions live in
-    # DPDK's uninstrumented library, so TSan cannot see that synchronisation.
-    [ "$b" = "$here/build-tsan" ] && [ ${#which[@]} = 0 ] && which=(--suite wsk --suite threads)
+    # tests in suites "threads" and "lcores2" (several lwIP instances on several threads).
+    # Not the other engine unit tests: they hand frames over through net_ring, whose burst
+    # functions live in DPDK's uninstrumented library, so TSan cannot see that
+    # synchronisation.
+    [ "$b" = "$here/build-tsan" ] && [ ${#which[@]} = 0 ] &&
+        which=(--suite wsk --suite threads --suite lcores2)
     meson test -C "$b" --print-errorlogs "${which[@]}" --num-processes 1
     log="$b/meson-logs/testlog.json"
     if [ -f "$log" ]; then
