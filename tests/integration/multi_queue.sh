@@ -5,7 +5,8 @@
 # whole; both engines must have accepted connections (the steering hash spreads them); frames
 # the kernel put on the other engine's queue must have been steered, none dropped; at the end
 # every mbuf is back (the port's last engine says otherwise on stderr) and the exit is clean;
-# telemetry totals the two engines and gives each.
+# telemetry totals the two engines and gives each; 6,000 connections opened and closed by a
+# Linux client while their frames are steered leave nothing behind.
 #   scripts/netns.sh run tests/integration/multi_queue.sh   (or run it directly)
 . "$(dirname "$0")/lib.sh"
 dpw_init nc python3 sha256sum head dpdk-telemetry.py
@@ -51,7 +52,30 @@ assert_eq big-nc-status 0 "$?"
 assert_eq big-sha256 "$(sha256sum <"$DPW_TMP/big.in" | cut -d' ' -f1)" \
 	"$(sha256sum <"$DPW_TMP/big.out" | cut -d' ' -f1)"
 
-# 3. Telemetry: /dpwsk/stats totals both engines (the shared mbuf pool once), /dpwsk/engine,N
+# 3. Connections opened and closed as fast as a Linux client can while their frames are being
+# steered between the engines: 3,000 exchange cycles (64 bytes each way, the client closes
+# first) and 3,000 resets right after the handshake, 32 at a time. Every cycle completes, and
+# afterwards no connection is left on either engine (the client holds the TIME_WAITs).
+for mode in exchange rst; do
+	out=$(peer timeout 120 "$DPW_BUILD/bench/linux-connclose" --cycles 3000 --concurrency 32 \
+		--mode "$mode" --bytes 64 --json "$DPW_IP_STACK:7" 2>&1)
+	res=$(python3 -c 'import json, sys
+o = json.loads(sys.stdin.read().strip().splitlines()[-1]); print(o["cycles"], o["errors"])' \
+		<<<"$out" 2>/dev/null) || res="? ?"
+	read -r cycles errors <<<"$res"
+	assert_eq "storm-$mode-cycles" 3000 "$cycles"
+	assert_eq "storm-$mode-errors" 0 "$errors"
+	[ "$errors" = 0 ] || echo "  linux-connclose: $(tail -c 400 <<<"$out")"
+done
+for ((i = 0; i < 100; i++)); do   # the last closes may still be in flight: 10 s at most
+	s=$(stack_stats) || fatal storm-stats "no stats line"
+	[ "$(stat_get "$s" tcp_pcbs)" = "$(stat_get "$s" tcp_time_wait)" ] && break
+	sleep 0.1
+done
+assert_eq storm-no-connection-left 0 $(( $(stat_get "$s" tcp_pcbs) - $(stat_get "$s" tcp_time_wait) ))
+assert_eq storm-steer-dropped 0 "$(stat_get "$s" steer_dropped)"
+
+# 4. Telemetry: /dpwsk/stats totals both engines (the shared mbuf pool once), /dpwsk/engine,N
 # gives each, with its queue. Sizes are fixed, so they must add up exactly; a frame counter,
 # read later for the engines than for the total, can only have grown.
 json=$(printf '/dpwsk/stats\n/dpwsk/engine,0\n/dpwsk/engine,1\n' |
@@ -77,7 +101,7 @@ else
 	fail telemetry "$tel; dpdk-telemetry.py said: $(head -c 600 <<<"$json")"
 fi
 
-# 4. Stop: each engine reports what it accepted and its counters.
+# 5. Stop: each engine reports what it accepted and its counters.
 pid=$STACK_PID
 kill -TERM "$pid" 2>/dev/null
 if ! dpw_wait_exit "$pid" 20; then
@@ -89,7 +113,15 @@ assert_eq stop-exit-status 0 "$DPW_RC"
 grep '^dpwsk: queue \|^dpwsk: stats ' "$STACK_OUT" | sed 's/^/  stack: /'
 a0=$(sed -n 's/^dpwsk: queue 0 accepted=//p' "$STACK_OUT")
 a1=$(sed -n 's/^dpwsk: queue 1 accepted=//p' "$STACK_OUT")
-assert_eq accepted-all 41 "$(( ${a0:-0} + ${a1:-0} ))"
+# A reset cycle is accepted unless its handshake's last ACK was lost before the RST; only a
+# frame the port missed (a full kernel ring on a busy machine) can lose it.
+missed=$(stat_get "$(sed -n 's/^dpwsk: stats //p' "$STACK_OUT" | tail -n1)" rx_missed)
+if [ "${missed:-0}" = 0 ]; then
+	assert_eq accepted-all $((41 + 6000)) "$(( ${a0:-0} + ${a1:-0} ))"
+else
+	echo "  the port missed $missed frame(s): reset cycles may go unaccepted"
+	assert_ge accepted-all $((41 + 3000)) "$(( ${a0:-0} + ${a1:-0} ))"
+fi
 if [ "${a0:-0}" -gt 0 ] && [ "${a1:-0}" -gt 0 ]; then
 	pass spread "queue 0 accepted $a0, queue 1 accepted $a1"
 else
