@@ -118,7 +118,10 @@ ip netns exec "$NS" tcpdump -n -vv -l -i "$TAP" "src host $SIP and (tcp or icmp)
 DUMP_PID=$!
 wait_file_grep "$DPW_TMP/dump.err" 'listening on' 10 || fatal tcpdump "did not start"
 transfer on
-in_ns ping -c 3 -i 0.2 -W 2 "$SIP" >"$DPW_TMP/ping" 2>&1
+# -w, not -W: once some reply came, iputils' ping waits only max(2 RTTs, the interval) for
+# the rest after its last request, and on a busy machine a late reply went uncounted.
+# With a deadline it waits until 3 are answered (10 s at most).
+in_ns ping -c 3 -i 0.2 -w 10 "$SIP" >"$DPW_TMP/ping" 2>&1
 assert_eq ping-answered 3 "$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$DPW_TMP/ping")"
 
 # The SYN with a wrong TCP checksum, from a packet socket on the tap (the kernel's MAC to

@@ -34,18 +34,23 @@ assert_eq ready-mac "$DPW_MAC_STACK" "$STACK_MAC"
 
 s0=$(stack_stats) || fatal stats-before "no stats line"
 
-# ping6 COUNT ADDR: exactly COUNT echo requests, each reply awaited at most 2 s; timeout
-# bounds the whole run. Prints "transmitted received".
+# ping6 COUNT ADDR: echo requests until COUNT are answered, 10 s at most (-w: with -W alone,
+# once some reply came, iputils' ping waits only max(2 RTTs, the interval) after its last
+# request, and a busy machine's late reply went uncounted). At least COUNT requests go out.
+# ping6 COUNT ADDR none: exactly COUNT requests where no reply is expected, 2 s for one.
+# Prints "transmitted received".
 ping6() {
-	local out
-	out=$(peer timeout 20 ping -6 -n -c "$1" -i 0.2 -W 2 "$2" 2>&1)
+	local out wait=(-w 10)
+	[ "${3:-}" = none ] && wait=(-W 2)
+	out=$(peer timeout 20 ping -6 -n -c "$1" -i 0.2 "${wait[@]}" "$2" 2>&1)
 	echo "$out" | tail -n 2 >&2
 	echo "$(sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' <<<"$out") $(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")"
 }
 
 # The global address: Neighbor Discovery (the peer's kernel solicits it), then echo.
 read -r tx rx <<<"$(ping6 3 "$DPW_IP6_STACK")"
-assert_eq global-requests 3 "$tx"
+assert_ge global-requests 3 "$tx"
+sent=$tx
 assert_eq global-replies 3 "$rx"
 # The peer learnt the stack's MAC through the stack's Neighbor Advertisement.
 nd=$(peer ip -6 neigh show "$DPW_IP6_STACK" dev "$DPW_IF_PEER")
@@ -54,20 +59,21 @@ assert_eq global-nd-lladdr "$DPW_MAC_STACK" "$(awk '{for (i = 1; i < NF; i++) if
 
 # The link-local address, scoped to the peer's interface.
 read -r tx rx <<<"$(ping6 3 "$LL_STACK%$DPW_IF_PEER")"
-assert_eq linklocal-requests 3 "$tx"
+assert_ge linklocal-requests 3 "$tx"
+sent=$((sent + tx))
 assert_eq linklocal-replies 3 "$rx"
 nd=$(peer ip -6 neigh show "$LL_STACK" dev "$DPW_IF_PEER")
 echo "peer neighbour: $nd"
 assert_eq linklocal-nd-lladdr "$DPW_MAC_STACK" "$(awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}' <<<"$nd")"
 
 # An address of the prefix that is not the stack's: no Neighbor Advertisement, no reply.
-read -r tx rx <<<"$(ping6 1 2001:2::99)"
+read -r tx rx <<<"$(ping6 1 2001:2::99 none)"
 assert_eq other-requests 1 "$tx"
 assert_eq other-replies 0 "${rx:-0}"
 
 s1=$(stack_stats) || fatal stats-after "no stats line"
 d() { echo $(($(stat_get "$s1" "$1") - $(stat_get "$s0" "$1"))); }
-# 6 echo requests in and 6 replies out, plus Neighbor Discovery either way.
+# 6 echo requests answered (of $sent sent), plus Neighbor Discovery either way.
 assert_ge rx-packets 6 "$(d rx_packets)"
 assert_ge tx-packets 6 "$(d tx_packets)"
 assert_eq tx-dropped 0 "$(d tx_dropped)"

@@ -42,31 +42,58 @@ CAP=$(sed -n 's/^#define TCP_DEFAULT_LISTEN_BACKLOG *\([0-9]*\).*/\1/p' "$DPW_SR
 [ -n "$CAP" ] || fatal cap "no TCP_DEFAULT_LISTEN_BACKLOG in stack/lwipopts.h"
 echo "cap on half-open connections per listener: $CAP; flood: at most $FLOOD_SYNS SYNs in $FLOOD_SECS s at $FLOOD_RATE/s"
 
-stack_start
-S0=$(stack_stats) || fatal stats "no stats line"
+# Frames the kernel dropped machine-wide (softnet backlog overflows): a peer's segment lost
+# there never reaches dpwsk.
+softnet_drops() {
+	local sum=0 line
+	while read -r -a line; do sum=$((sum + 16#${line[1]})); done </proc/net/softnet_stat
+	echo "$sum"
+}
 
-OUT=$DPW_TMP/echo.out
-peer_bg python3 "$DPW_LIB_DIR/syn_flood_echo.py" "$FLOOD_SYNS" "$FLOOD_SECS" "$FLOOD_RATE" \
-	>"$OUT" 2>&1
-ECHO_PID=$PEER_PID
+# One flood against a fresh stack: S0 and S1 (its counters before and after), OUT (the echo
+# side's lines), DPW_RC (its status), the samples, and KDROPS (the kernel's drops meanwhile).
+flood_run() {
+	local k0 i s r p
+	stack_start
+	S0=$(stack_stats) || fatal stats "no stats line"
+	k0=$(softnet_drops)
+	OUT=$DPW_TMP/echo.out.$1
+	peer_bg python3 "$DPW_LIB_DIR/syn_flood_echo.py" "$FLOOD_SYNS" "$FLOOD_SECS" "$FLOOD_RATE" \
+		>"$OUT" 2>&1
+	ECHO_PID=$PEER_PID
 
-# Sample the counters while the echo side runs (bounded: 60 s; it needs ~FLOOD_SECS + 3).
-samples=0 rcvd_seen=0 pcbs_seen=0
-for ((i = 0; i < 300; i++)); do
-	dpw_alive "$ECHO_PID" || break
-	s=$(stack_stats) || fatal stats "no stats line during the flood"
-	r=$(stat_get "$s" syn_rcvd) || fatal counters "no syn_rcvd in the stats line"
-	p=$(stat_get "$s" tcp_pcbs) || fatal counters "no tcp_pcbs in the stats line"
-	samples=$((samples + 1))
-	((r > rcvd_seen)) && rcvd_seen=$r
-	((p > pcbs_seen)) && pcbs_seen=$p
-	sleep 0.2   # sampling interval, not synchronisation
-done
-if ! dpw_wait_exit "$ECHO_PID" 10; then
-	dpw_kill "$ECHO_PID"
-	fatal echo-side "still running after 70 s: $(tail -n3 "$OUT")"
+	# Sample the counters while the echo side runs (bounded: 60 s; it needs ~FLOOD_SECS + 3).
+	samples=0 rcvd_seen=0 pcbs_seen=0
+	for ((i = 0; i < 300; i++)); do
+		dpw_alive "$ECHO_PID" || break
+		s=$(stack_stats) || fatal stats "no stats line during the flood"
+		r=$(stat_get "$s" syn_rcvd) || fatal counters "no syn_rcvd in the stats line"
+		p=$(stat_get "$s" tcp_pcbs) || fatal counters "no tcp_pcbs in the stats line"
+		samples=$((samples + 1))
+		((r > rcvd_seen)) && rcvd_seen=$r
+		((p > pcbs_seen)) && pcbs_seen=$p
+		sleep 0.2   # sampling interval, not synchronisation
+	done
+	if ! dpw_wait_exit "$ECHO_PID" 10; then
+		dpw_kill "$ECHO_PID"
+		fatal echo-side "still running after 70 s: $(tail -n3 "$OUT")"
+	fi
+	KDROPS=$(($(softnet_drops) - k0))
+}
+
+flood_run 1
+# An echo the peer sent but dpwsk never saw (no frame missed or dropped on its side) while the
+# kernel dropped frames: the kernel's loss on a busy machine, not dpwsk's. Said, and the whole
+# run once more against a fresh stack; the second run's result stands.
+if [ "$DPW_RC" != 0 ] && grep -q 'not answered' "$OUT" && ((KDROPS > 0)) &&
+	s=$(stack_stats) && [ "$(stat_get "$s" rx_missed)" = 0 ] &&
+	[ "$(stat_get "$s" rx_dropped)" = 0 ]; then
+	echo "  run 1: $(grep '^error:' "$OUT"), while the kernel dropped $KDROPS frame(s) and dpwsk none; once more"
+	stack_stop
+	flood_run 2
 fi
 sed 's/^/  peer: /' "$OUT"
+echo "the kernel dropped $KDROPS frame(s) (softnet, machine-wide) during the flood"
 assert_eq echo-side-status 0 "$DPW_RC"
 S1=$(stack_stats) || fatal stats "no stats line after the flood"
 echo "stack after the flood: $S1"

@@ -6,7 +6,8 @@
 dpw_init ping dpdk-telemetry.py
 
 stack_start
-out=$(peer timeout 20 ping -n -c 5 -i 0.05 -W 2 "$DPW_IP_STACK" 2>&1)
+# (-w: until 5 replies, not "2 RTTs after the last request", which a busy machine exceeds)
+out=$(peer timeout 20 ping -n -c 5 -i 0.05 -w 15 "$DPW_IP_STACK" 2>&1)
 assert_eq replies 5 "$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")"
 
 line=$(stack_stats) || fatal stats "no stats line"
