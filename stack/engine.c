@@ -229,6 +229,7 @@ static unsigned take_steered(struct dpw_engine *e)
 unsigned dpw_engine_poll(struct dpw_engine *e)
 {
 	struct rte_mbuf *pkts[DPW_RX_BURST];
+	uint64_t start = rte_rdtsc(), tx_before = e->c.tx_packets;
 	uint16_t n = dpw_port_rx(&e->port, pkts, DPW_RX_BURST);
 	unsigned taken = 0;
 	uint64_t now;
@@ -252,6 +253,10 @@ unsigned dpw_engine_poll(struct dpw_engine *e)
 	e->c.loops++;
 	/* Housekeeping that need not run every pass: one clock read decides. */
 	now = rte_rdtsc();
+	if (n + taken > 0 || e->c.tx_packets != tx_before) {
+		e->c.busy_cycles += now - start;
+		e->c.busy_loops++;
+	}
 	if (now >= e->tick_next_tsc) {
 		e->tick_next_tsc = now + e->tick_tsc;
 		if (e->reass != NULL)

@@ -34,6 +34,7 @@ struct dpw_counters {
 	uint64_t tx_zero_copy, tx_unshared, tx_tso;
 	uint64_t steered_out, steered_in, steer_copies, steer_dropped;   /* config.queues > 1 */
 	uint64_t loops;
+	uint64_t busy_cycles, busy_loops;   /* passes that moved a frame (dpw_engine_stats) */
 	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */
 };

@@ -102,6 +102,10 @@ struct dpw_engine_stats {
 	 * their flow, received from the others so, copies sent to all (ARP replies, neighbour
 	 * advertisements), and frames lost because the owner's ring was full. */
 	uint64_t steered_out, steered_in, steer_copies, steer_dropped;
+	/* The lcore's work, apart from its idle polling: TSC cycles spent in loop passes that
+	 * received or sent a frame, and how many such passes. Cycles per connection or per
+	 * request/response, comparable between 1 and N engines (bench/lcores.sh). */
+	uint64_t busy_cycles, busy_loops;
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
