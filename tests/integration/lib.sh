@@ -241,7 +241,11 @@ stack_start() {
 		>"$STACK_OUT" 2>"$STACK_ERR" &
 	STACK_PID=$!
 	dpw_track "$STACK_PID"
-	for ((i = 0; i < 400; i++)); do        # 400 x 0.05 s = 20 s
+	# 20 s; 60 s for several engines (DPW_QUEUES): on a loaded 2-CPU machine with other
+	# polling lcores running, such a start once took 10 s where it usually takes 1.5.
+	local tries=400
+	[ -n "${DPW_QUEUES:-}" ] && tries=1200
+	for ((i = 0; i < tries; i++)); do        # x 0.05 s
 		if grep -q '^dpwsk: ready ' "$STACK_OUT"; then
 			line=$(grep '^dpwsk: ready ' "$STACK_OUT")
 			STACK_MAC=$(sed -n 's/.* mac=\([^ ]*\).*/\1/p' <<<"$line")
@@ -255,7 +259,7 @@ stack_start() {
 		sleep 0.05
 	done
 	dpw_kill "$STACK_PID"
-	fatal start "no ready line from $(basename "$STACK_PROG") within 20 s"
+	fatal start "no ready line from $(basename "$STACK_PROG") within $((tries / 20)) s"
 }
 
 # Complete "dpwsk: stats" lines in the stack's stdout (a line being written is not counted).
@@ -391,8 +395,9 @@ print("nothing happened in 30 s", flush=True)
 sys.exit(1)
 PY
 
-# holder_start MODE: start a holder (HOLDER_PID, output in HOLDER_OUT); wait (bounded, 20 s)
-# for its "echoed"/"stalled" line.
+# holder_start MODE: start a holder (HOLDER_PID, output in HOLDER_OUT); wait (bounded, 40 s:
+# its stall mode alone may send for 10 s, and a starved machine slows it) for its
+# "echoed"/"stalled" line.
 holder_start() {
 	local i
 	HOLDER_OUT=$DPW_TMP/holder.$1.$RANDOM
@@ -400,7 +405,7 @@ holder_start() {
 	ip netns exec "$DPW_NS_PEER" python3 -c "$DPW_HOLDER_PY" "$1" >"$HOLDER_OUT" 2>&1 &
 	HOLDER_PID=$!
 	dpw_track "$HOLDER_PID"
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < 800; i++)); do
 		grep -qE '^(echoed|stalled)' "$HOLDER_OUT" && break
 		dpw_alive "$HOLDER_PID" || break
 		sleep 0.05
