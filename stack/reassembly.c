@@ -70,11 +70,24 @@ struct rte_mbuf *dpw_reassembly_add(struct dpw_reassembly *r, struct rte_mbuf *m
 	m->l2_len = sizeof(*eth);
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+		uint32_t end = (uint32_t)(rte_be_to_cpu_16(ip->fragment_offset) &
+					  RTE_IPV4_HDR_OFFSET_MASK) * RTE_IPV4_HDR_OFFSET_UNITS +
+			       rte_be_to_cpu_16(ip->total_length);
 
+		/* What lwIP checks of each fragment before its own reassembly: the header's
+		 * checksum (the whole datagram gets a fresh one below), and that the datagram
+		 * fits in 64 KiB (DPDK 22.11 does not check: its total length would wrap). */
+		if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		    (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_ipv4_cksum(ip) != 0) ||
+		    end > UINT16_MAX) {
+			rte_pktmbuf_free(m);
+			return NULL;
+		}
 		m->l3_len = rte_ipv4_hdr_len(ip);
 		whole = rte_ipv4_frag_reassemble_packet(r->table, &r->dead, m, now, ip);
 		if (whole != NULL) {
-			/* DPDK rewrites the length and fragment fields, not the checksum. */
+			/* DPDK rewrites the length and fragment fields and zeroes the checksum. */
 			ip = rte_pktmbuf_mtod_offset(whole, struct rte_ipv4_hdr *, sizeof(*eth));
 			ip->hdr_checksum = 0;
 			ip->hdr_checksum = rte_ipv4_cksum(ip);

@@ -25,8 +25,9 @@ void dpw_reassembly_destroy(struct dpw_reassembly *r);
 
 /* Take fragment m (an IPv4 fragment, or IPv6 with a fragment header right after the fixed
  * one, as steer.c classed it): the whole datagram as an mbuf chain when m completed it
- * (its IPv4 header checksum valid again), else NULL (m is held, or was dropped: an
- * impossible fragment, a full table, a datagram of too many fragments). */
+ * (its IPv4 header checksum valid again), else NULL (m is held, or was dropped: a bad IPv4
+ * header checksum, a datagram past 64 KiB, an impossible fragment, a full table, a datagram
+ * of too many fragments). */
 struct rte_mbuf *dpw_reassembly_add(struct dpw_reassembly *r, struct rte_mbuf *m);
 /* Frees fragments dropped meanwhile and datagrams that did not complete in time: once per
  * engine tick (the table frees only what it replaces otherwise). */

@@ -88,15 +88,22 @@ static uint16_t owner_icmp4_error(const uint8_t *icmp, uint32_t avail, uint16_t 
 
 static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t queues)
 {
-	uint32_t ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
-	const uint8_t *l4 = (const uint8_t *)ip + ihl;
+	uint32_t ihl;
+	const uint8_t *l4;
 
-	if (avail < sizeof(*ip) || ihl < sizeof(*ip) || avail < ihl + 4)
+	if (avail < sizeof(*ip))
 		return 0;
-	/* More to come, or an offset: a fragment. */
+	ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
+	l4 = (const uint8_t *)ip + ihl;
+	if (ihl < sizeof(*ip) || avail < ihl)
+		return 0;
+	/* More to come, or an offset: a fragment (a last one may carry a single byte, so
+	 * before the ports are looked for). */
 	if ((ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
 						     RTE_IPV4_HDR_OFFSET_MASK)) != 0)
 		return DPW_STEER_FRAGMENT;
+	if (avail < ihl + 4)
+		return 0;
 	if (ip->next_proto_id == IPPROTO_ICMP) {
 		switch (l4[0]) {
 		case 3: case 4: case 11: case 12:
@@ -128,8 +135,18 @@ static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16
 
 	if (avail < sizeof(*ip) + 4)
 		return 0;
-	if (ip->proto == IPPROTO_FRAGMENT)
-		return DPW_STEER_FRAGMENT;
+	if (ip->proto == IPPROTO_FRAGMENT) {
+		/* Its header: next header, reserved, offset (13 bits) and M, identification. */
+		if (avail < sizeof(*ip) + 8)
+			return 0;
+		if ((((uint16_t)l4[2] << 8 | l4[3]) & 0xfff9) != 0)
+			return DPW_STEER_FRAGMENT;
+		/* An atomic fragment (offset 0, no more: RFC 6946) is a whole packet, which
+		 * DPDK's table would hold for ever: by what follows its fragment header. */
+		if (avail < sizeof(*ip) + 8 + 4 || !is_tcp_or_udp(l4[0]))
+			return 0;
+		return by_ports(l4 + 8, ip->src_addr, sizeof(ip->src_addr), queues);
+	}
 	if (ip->proto == IPPROTO_ICMPV6) {
 		if (l4[0] == ND_NEIGHBOR_ADVERT)
 			return DPW_STEER_ALL;

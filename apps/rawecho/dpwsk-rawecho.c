@@ -211,9 +211,10 @@ struct queue_run {
 	bool failed;
 	struct dpw_engine *engine;         /* [runs_lock] while it may be read */
 	struct dpw_engine_stats final;     /* after shutdown */
+	unsigned shut_order;               /* 0 for the first engine to shut down, ... */
 };
 
-static atomic_uint queues_up;
+static atomic_uint queues_up, shut_down;
 static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *queue_main(void *arg)
@@ -239,6 +240,7 @@ static void *queue_main(void *arg)
 		dpw_engine_poll(e);
 	dpw_engine_shutdown(e);
 	dpw_engine_get_stats(e, &q->final);
+	q->shut_order = atomic_fetch_add(&shut_down, 1);
 	dpw_engine_format_stats(&q->final, line, sizeof(line));
 	printf("dpwsk: queue %u accepted=%lu\n", q->cfg.queue, accepted);
 	printf("dpwsk: queue %u stats %s\n", q->cfg.queue, line);
@@ -250,16 +252,23 @@ static void *queue_main(void *arg)
 	return NULL;
 }
 
-/* Every engine on one port: the pool's fields from the first only. */
+/* Every engine on one port: the shared pool's fields from one only. At the end, from the
+ * engine that shut down last: when the others did, it still held its own mbufs. */
 static void print_total(struct queue_run *q, uint16_t n, bool final)
 {
 	struct dpw_engine_stats total, s;
 	bool first = true;
 	char line[1024];
+	uint16_t last = 0;
 
 	memset(&total, 0, sizeof(total));
+	for (uint16_t i = 1; final && i < n; i++)
+		if (q[i].shut_order > q[last].shut_order)
+			last = i;
 	pthread_mutex_lock(&runs_lock);
-	for (uint16_t i = 0; i < n; i++) {
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t i = (uint16_t)((last + k) % n);   /* the last to shut down first */
+
 		if (final) {
 			s = q[i].final;
 		} else if (q[i].engine != NULL) {

@@ -140,7 +140,7 @@ EOF
 # the abstract namespace, which is per network namespace): the client says so, in one line,
 # after its 10 s wait for the link, instead of starting with a link that is down.
 NS=dpw-memif-silent-$$
-ip netns add "$NS" || fail silent-netns "ip netns add $NS"
+ip netns add "$NS" || fatal silent-netns "ip netns add $NS"
 trap 'kill "$LPID" 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$DPW_TMP"' EXIT
 ip netns exec "$NS" timeout 60 python3 -c '
 import socket, sys, time

@@ -5,8 +5,10 @@
  * - ARP replies and neighbour advertisements go to every engine, other ARP to queue 0;
  * - an ICMP or ICMPv6 error goes to the owner of the flow whose packet it quotes (a "packet too
  *   big" for a connection of queue 1 reaches queue 1's lwIP, which lowers its MSS);
- * - IPv4 and IPv6 fragments are classed as fragments; gathered, last first, they give back the
- *   datagram byte for byte (IPv4's header checksum valid), whose owner is the flow's;
+ * - IPv4 and IPv6 fragments are classed as fragments (a last one of one byte too; an IPv6
+ *   atomic fragment is not: it is steered by its ports); gathered, last first, they give back
+ *   the datagram byte for byte (IPv4's header checksum valid), whose owner is the flow's; a
+ *   fragment with a bad header checksum is dropped;
  * - a datagram that never completes gives its mbufs back when the table goes.
  * No engine and no lwIP: the EAL for the mbuf pool only. */
 #include <arpa/inet.h>
@@ -315,6 +317,57 @@ static void cut_datagram(struct cut *c, bool v6)
 	}
 }
 
+/* The edges of fragment classing: a last IPv4 fragment of one byte is a fragment too (not
+ * "too short for ports"); an IPv6 atomic fragment (offset 0, no more) is a whole packet,
+ * steered by the ports behind its fragment header. */
+static void test_fragment_edges(void)
+{
+	uint8_t f[160], g[160];
+	uint32_t n = eth(f, RTE_ETHER_TYPE_IPV4);
+	uint16_t plain;
+
+	ip4(f + n, IPPROTO_UDP, remote4, local4, 1, 1480 / 8);   /* offset 1480, last */
+	f[n + IP4] = 0x42;
+	CHECK_EQ_U(owner_of(f, n + IP4 + 1, 2), DPW_STEER_FRAGMENT);
+
+	n = eth(g, RTE_ETHER_TYPE_IPV6);
+	plain = l4(g + n + IP6, IPPROTO_UDP, 40011, 7, 4);
+	ip6(g + n, IPPROTO_UDP, remote6, local6, plain);
+	n = eth(f, RTE_ETHER_TYPE_IPV6);
+	ip6(f + n, IPPROTO_FRAGMENT, remote6, local6, (uint16_t)(FRAG6 + plain));
+	memset(f + n + IP6, 0, FRAG6);
+	f[n + IP6] = IPPROTO_UDP;
+	put32(f + n + IP6 + 4, 0x77);
+	memcpy(f + n + IP6 + FRAG6, g + n + IP6, plain);
+	for (uint16_t q = 2; q <= 4; q++)
+		CHECK_EQ_U(owner_of(f, n + IP6 + FRAG6 + plain, q), owner_of(g, n + IP6 + plain, q));
+	put16(f + n + IP6 + 2, 1);   /* M set: a real first fragment */
+	CHECK_EQ_U(owner_of(f, n + IP6 + FRAG6 + plain, 2), DPW_STEER_FRAGMENT);
+}
+
+/* A fragment whose IPv4 header checksum is wrong is dropped, not gathered (lwIP checks it
+ * before its own reassembly; the whole datagram gets a fresh checksum). */
+static void test_gather_bad_checksum(void)
+{
+	static struct cut c;
+	struct dpw_reassembly *r = dpw_reassembly_create(SOCKET_ID_ANY);
+	struct rte_mbuf *got = NULL;
+
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	cut_datagram(&c, false);
+	c.frag[1][ETH + 10] ^= 0x5a;   /* the middle one's header checksum */
+	for (int i = 0; i < 3; i++) {
+		got = dpw_reassembly_add(r, mbuf_of(c.frag[i], c.frag_len[i]));
+		CHECK(got == NULL);
+	}
+	CHECK_EQ_U(rte_mempool_in_use_count(pool), 2);   /* the two good ones, held */
+	rte_pktmbuf_free(got);
+	dpw_reassembly_destroy(r);
+	CHECK_EQ_U(rte_mempool_in_use_count(pool), 0);
+}
+
 static void test_gather(bool v6)
 {
 	static struct cut c;
@@ -373,8 +426,10 @@ int main(int argc, char **argv)
 	test_spread_and_ports();
 	test_arp_and_nd();
 	test_icmp_errors();
+	test_fragment_edges();
 	test_gather(false);
 	test_gather(true);
+	test_gather_bad_checksum();
 	CHECK_EQ_U(rte_mempool_in_use_count(pool), 0);
 	rte_mempool_free(pool);
 	dpw_eal_cleanup();
