@@ -117,6 +117,7 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	if (e->queues > 1 && e->port.queue == 0 &&
 	    (e->reass = dpw_reassembly_create((int)rte_socket_id())) == NULL) {
 		dpw_set_err(err, errlen, "out of memory for the IP reassembly table");
+		dpw_steer_set_queue(0, 1);
 		dpw_port_share_release(&e->port);
 		free(e);
 		return NULL;

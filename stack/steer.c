@@ -82,6 +82,9 @@ static uint16_t owner_icmp4_error(const uint8_t *icmp, uint32_t avail, uint16_t 
 	ihl = (uint32_t)(in->version_ihl & 0x0f) * 4;
 	if (ihl < sizeof(*in) || avail < 8 + ihl + 4 || !is_tcp_or_udp(in->next_proto_id))
 		return 0;
+	/* A quoted fragment other than the first has no ports where they would be. */
+	if ((in->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
+		return 0;
 	return by_quoted_ports((const uint8_t *)in + ihl, &in->dst_addr, sizeof(in->dst_addr),
 			       queues);
 }
