@@ -292,6 +292,16 @@ stack_stats() {
 }
 
 # stat_get LINE KEY: the value of KEY in a stats line (status 1 if absent).
+# Frames the kernel dropped before any socket saw them, on every CPU (the second column of
+# /proc/net/softnet_stat: a CPU's input backlog full). Machine-wide: on a machine busy with
+# other veth traffic, a frame can die there on its way to dpwsk's packet socket
+# (ping.sh, syn_flood.sh use it to tell the kernel's losses from dpwsk's).
+softnet_drops() {
+	local sum=0 line
+	while read -r -a line; do sum=$((sum + 16#${line[1]})); done </proc/net/softnet_stat
+	echo "$sum"
+}
+
 stat_get() {
 	local kv
 	for kv in $1; do

@@ -11,15 +11,6 @@ assert_eq ready-mac "$DPW_MAC_STACK" "$STACK_MAC"
 assert_eq ready-ip "$DPW_IP_STACK" "$(sed -n 's/^dpwsk: ready .* ip=\([^ ]*\).*/\1/p' "$STACK_OUT")"
 assert_eq ready-echo 7 "$(sed -n 's/^dpwsk: ready .* echo=\([^ ]*\).*/\1/p' "$STACK_OUT")"
 
-# Frames the kernel dropped before any socket saw them, on every CPU (the second column of
-# /proc/net/softnet_stat: a CPU's input backlog full). Machine-wide: on a machine busy with
-# other veth traffic, a request can die there on its way to dpwsk's packet socket.
-softnet_drops() {
-	local sum=0 line
-	while read -r -a line; do sum=$((sum + 16#${line[1]})); done </proc/net/softnet_stat
-	echo "$sum"
-}
-
 s0=$(stack_stats) || fatal stats-before "no stats line"
 k0=$(softnet_drops)
 

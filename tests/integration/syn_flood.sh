@@ -42,14 +42,6 @@ CAP=$(sed -n 's/^#define TCP_DEFAULT_LISTEN_BACKLOG *\([0-9]*\).*/\1/p' "$DPW_SR
 [ -n "$CAP" ] || fatal cap "no TCP_DEFAULT_LISTEN_BACKLOG in stack/lwipopts.h"
 echo "cap on half-open connections per listener: $CAP; flood: at most $FLOOD_SYNS SYNs in $FLOOD_SECS s at $FLOOD_RATE/s"
 
-# Frames the kernel dropped machine-wide (softnet backlog overflows): a peer's segment lost
-# there never reaches dpwsk.
-softnet_drops() {
-	local sum=0 line
-	while read -r -a line; do sum=$((sum + 16#${line[1]})); done </proc/net/softnet_stat
-	echo "$sum"
-}
-
 # One flood against a fresh stack: S0 and S1 (its counters before and after), OUT (the echo
 # side's lines), DPW_RC (its status), the samples, and KDROPS (the kernel's drops meanwhile).
 flood_run() {

@@ -120,35 +120,29 @@ static uint16_t l4(uint8_t *f, uint8_t proto, uint16_t sport, uint16_t dport, ui
 	return len;
 }
 
-static uint16_t owner4(uint8_t proto, uint16_t sport, uint16_t dport, uint16_t queues)
+/* The owner of a segment from the remote's sport to the local dport, over IPv4 or IPv6. */
+static uint16_t owner_ip(bool v6, uint8_t proto, uint16_t sport, uint16_t dport,
+			 uint16_t queues)
 {
 	uint8_t f[128];
-	uint16_t n = l4(f + ETH + IP4, proto, sport, dport, 0);
+	uint32_t l3 = v6 ? IP6 : IP4;
+	uint16_t n = l4(f + ETH + l3, proto, sport, dport, 0);
 	struct rte_mbuf *m;
 	uint16_t o;
 
-	eth(f, RTE_ETHER_TYPE_IPV4);
-	ip4(f + ETH, proto, remote4, local4, n, 0);
-	m = mbuf_of(f, ETH + IP4 + n);
+	eth(f, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	if (v6)
+		ip6(f + ETH, proto, remote6, local6, n);
+	else
+		ip4(f + ETH, proto, remote4, local4, n, 0);
+	m = mbuf_of(f, ETH + l3 + n);
 	o = dpw_steer_owner(m, queues);
 	rte_pktmbuf_free(m);
 	return o;
 }
 
-static uint16_t owner6(uint8_t proto, uint16_t sport, uint16_t dport, uint16_t queues)
-{
-	uint8_t f[128];
-	uint16_t n = l4(f + ETH + IP6, proto, sport, dport, 0);
-	struct rte_mbuf *m;
-	uint16_t o;
-
-	eth(f, RTE_ETHER_TYPE_IPV6);
-	ip6(f + ETH, proto, remote6, local6, n);
-	m = mbuf_of(f, ETH + IP6 + n);
-	o = dpw_steer_owner(m, queues);
-	rte_pktmbuf_free(m);
-	return o;
-}
+#define owner4(...) owner_ip(false, __VA_ARGS__)
+#define owner6(...) owner_ip(true, __VA_ARGS__)
 
 static uint16_t owner_of(const uint8_t *f, uint32_t len, uint16_t queues)
 {
