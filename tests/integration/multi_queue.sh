@@ -56,6 +56,7 @@ assert_eq big-sha256 "$(sha256sum <"$DPW_TMP/big.in" | cut -d' ' -f1)" \
 # steered between the engines: 3,000 exchange cycles (64 bytes each way, the client closes
 # first) and 3,000 resets right after the handshake, 32 at a time. Every cycle completes, and
 # afterwards no connection is left on either engine (the client holds the TIME_WAITs).
+kdrops0=$(softnet_drops)
 for mode in exchange rst; do
 	out=$(peer timeout 120 "$DPW_BUILD/bench/linux-connclose" --cycles 3000 --concurrency 32 \
 		--mode "$mode" --bytes 64 --json "$DPW_IP_STACK:7" 2>&1)
@@ -72,6 +73,7 @@ for ((i = 0; i < 100; i++)); do   # the last closes may still be in flight: 10 s
 	[ "$(stat_get "$s" tcp_pcbs)" = "$(stat_get "$s" tcp_time_wait)" ] && break
 	sleep 0.1
 done
+KDROPS=$(($(softnet_drops) - kdrops0))
 assert_eq storm-no-connection-left 0 $(( $(stat_get "$s" tcp_pcbs) - $(stat_get "$s" tcp_time_wait) ))
 assert_eq storm-steer-dropped 0 "$(stat_get "$s" steer_dropped)"
 
@@ -113,14 +115,17 @@ assert_eq stop-exit-status 0 "$DPW_RC"
 grep '^dpwsk: queue \|^dpwsk: stats ' "$STACK_OUT" | sed 's/^/  stack: /'
 a0=$(sed -n 's/^dpwsk: queue 0 accepted=//p' "$STACK_OUT")
 a1=$(sed -n 's/^dpwsk: queue 1 accepted=//p' "$STACK_OUT")
-# A reset cycle is accepted unless its handshake's last ACK was lost before the RST; only a
-# frame the port missed (a full kernel ring on a busy machine) can lose it.
+# A reset cycle is accepted unless its handshake's last ACK never reached the engine before
+# the RST: only a frame the port missed (its kernel ring full) or one the kernel dropped on its
+# way to the port (a full input backlog, softnet, machine-wide) can do that, each at most one.
 missed=$(stat_get "$(sed -n 's/^dpwsk: stats //p' "$STACK_OUT" | tail -n1)" rx_missed)
-if [ "${missed:-0}" = 0 ]; then
+lost_max=$(( ${missed:-0} + KDROPS ))
+if [ "$lost_max" = 0 ]; then
 	assert_eq accepted-all $((41 + 6000)) "$(( ${a0:-0} + ${a1:-0} ))"
 else
-	echo "  the port missed $missed frame(s): reset cycles may go unaccepted"
-	assert_ge accepted-all $((41 + 3000)) "$(( ${a0:-0} + ${a1:-0} ))"
+	echo "  the port missed ${missed:-0} frame(s) and the kernel dropped $KDROPS during the" \
+		"storm: up to $lost_max reset cycle(s) may go unaccepted"
+	assert_ge accepted-all $((41 + 6000 - lost_max)) "$(( ${a0:-0} + ${a1:-0} ))"
 fi
 if [ "${a0:-0}" -gt 0 ] && [ "${a1:-0}" -gt 0 ]; then
 	pass spread "queue 0 accepted $a0, queue 1 accepted $a1"
