@@ -28,9 +28,14 @@ enum dpw_client_state {
 struct dpw_completion_ring;
 struct dpw_client;
 
-/* A data indication lent to a client (lent.c, WSK-C9), linked on its client's list. */
+/* The most engines (lcores) one provider drives (request_internal.h). */
+#define DPW_MAX_LCORES 16
+
+/* A data indication lent to a client (lent.c, WSK-C9), linked on its client's list of the
+ * lcore that lent it. */
 struct dpw_lent {
 	struct dpw_lent *prev, *next;     /* NULL while not lent */
+	unsigned lcore;                   /* whose list: WskRelease goes there */
 	struct dpw_client *client;
 	void (*free_fn)(struct dpw_lent *);   /* frees the indication and its data */
 };
@@ -46,9 +51,11 @@ struct dpw_client {
 	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
 	bool static_locked;          /* a socket exists: static callbacks can no longer change */
 	struct dpw_completion_ring *cq;
-	struct dpw_lent lent;        /* [lcore] ring of indications the client retains */
+	/* [lcore] per lcore, a ring of the indications the client retains */
+	struct dpw_lent lent[DPW_MAX_LCORES];
 	atomic_uint lent_count;
-	atomic_uint lent_swept;      /* set by the lcore's sweep: freed + 1 */
+	atomic_uint lent_swept;      /* the sweeps' total (WskDeregister) */
+	atomic_uint lent_sweeps;     /* lcores whose sweep is done */
 	/* Who runs completion routines (delivery.c): DPW_COMPLETION_DELIVERY, and the client's
 	 * delivery thread when the mode has one. */
 	_Atomic int delivery;

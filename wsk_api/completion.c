@@ -146,8 +146,8 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 
 /* [lcore] Completions held for one client, posted together: one fence and at most one wake
  * per batch instead of one per IRP (io_uring publishes a batch of completions with one tail
- * store in the same spirit). */
-static struct {
+ * store in the same spirit). Each lcore holds its own. */
+static __thread struct {
 	struct dpw_client *c;
 	unsigned n;
 	PIRP irps[CQ_BURST];

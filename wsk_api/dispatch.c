@@ -494,6 +494,7 @@ static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, const struct dpw_tr
 	r->client = s->client;
 	r->u.release.list = list;
 	r->u.release.tp = tp;   /* which transport lent them: the table they came through says */
+	r->u.release.lcore = tp->lent_by(list);
 	dpw_submit(r);
 	return STATUS_SUCCESS;
 }

@@ -2,16 +2,19 @@
  * indications with the client until WskRelease, whatever becomes of the socket, close
  * included. Each such indication sits on its client's list, so that WskDeregister can report
  * and free what the client never released instead of leaking the mbufs under it.
- * The list is touched on the lcore only; the count is read by the deregistering thread
- * (registration.c asks the lcore for the sweep and waits for it). */
+ * Each lcore has its own list per client, touched by that lcore only (WskRelease goes to the
+ * lcore that lent the data); the count is read by the deregistering thread (registration.c
+ * asks every lcore for a sweep and waits for them). */
 #include "request_internal.h"
 
 void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(struct dpw_lent *))
 {
-	struct dpw_lent *head = &c->lent;
+	int me = dpw_self_lcore();
+	struct dpw_lent *head = &c->lent[me < 0 ? 0 : me];
 
 	if (head->next == NULL)   /* first use: an empty ring points at itself */
 		head->next = head->prev = head;
+	l->lcore = (unsigned)(me < 0 ? 0 : me);
 	l->free_fn = free_fn;
 	l->client = c;
 	l->prev = head->prev;
@@ -31,11 +34,11 @@ void dpw_lent_forget(struct dpw_lent *l)
 	atomic_fetch_sub_explicit(&l->client->lent_count, 1, memory_order_relaxed);
 }
 
-/* lcore: free everything still lent to r's client. */
+/* lcore: free everything this lcore still lends to r's client. */
 void dpw_lent_sweep_execute(struct dpw_req *r)
 {
 	struct dpw_client *c = r->client;
-	struct dpw_lent *head = &c->lent;
+	struct dpw_lent *head = &c->lent[r->u.sweep.lcore];
 	unsigned n = 0;
 
 	while (head->next != NULL && head->next != head) {
@@ -45,6 +48,7 @@ void dpw_lent_sweep_execute(struct dpw_req *r)
 		l->free_fn(l);
 		n++;
 	}
-	atomic_store_explicit(&c->lent_swept, n + 1, memory_order_release);
+	atomic_fetch_add_explicit(&c->lent_swept, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->lent_sweeps, 1, memory_order_release);
 	dpw_req_free(r);
 }

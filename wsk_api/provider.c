@@ -1,6 +1,8 @@
-/* The provider's top: attaching to an engine, the request ring drained on the lcore once
- * per loop pass, and dpw_submit, which hands a call to the lcore or, on the lcore itself,
- * runs it at once. Requests themselves (their pool, queues, completion) are request.c's. */
+/* The provider's top: attaching to engines (one lcore each), each lcore's request ring
+ * drained once per loop pass, and dpw_submit, which hands a call to the lcore it belongs to
+ * or, on that lcore itself, runs it at once. Requests themselves (their pool, queues,
+ * completion) are request.c's. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,74 +18,139 @@
 void dpw_clients_provider_ready(void);
 void dpw_telemetry_provider(void);   /* telemetry.c */
 
-/* Runs once per loop pass on the lcore. */
+/* Runs once per loop pass on the lcore; arg is its struct dpw_lcore. */
 static void drain_requests(void *arg)
 {
+	struct dpw_lcore *l = arg;
 	struct dpw_req *reqs[REQ_BURST];
 	unsigned n;
 
-	(void)arg;
-	if (!atomic_load_explicit(&dpw_provider.lcore_known, memory_order_relaxed)) {
-		dpw_provider.lcore_thread = pthread_self();
-		atomic_store_explicit(&dpw_provider.lcore_known, true, memory_order_release);
+	if (!atomic_load_explicit(&l->known, memory_order_relaxed)) {
+		l->thread = pthread_self();
+		atomic_store_explicit(&l->known, true, memory_order_release);
 	}
 	dpw_flush_completions();   /* what the timers completed after the last pass */
-	n = rte_ring_sc_dequeue_burst(dpw_provider.requests, (void **)reqs, REQ_BURST, NULL);
+	n = rte_ring_sc_dequeue_burst(l->requests, (void **)reqs, REQ_BURST, NULL);
 	for (unsigned i = 0; i < n; i++)
 		dpw_execute(reqs[i]);
 	dpw_transports_poll();
 	dpw_flush_completions();   /* this pass's: received data, requests run */
 }
 
+/* The first engine attaches the provider; each further one (several engines on one port,
+ * the per-thread build: each has an lwIP of its own) adds an lcore. All of them before the
+ * first socket is made, and before WskCaptureProviderNPI lets a client in. */
+static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static NTSTATUS attach(struct dpw_engine *Engine);
+
 NTSTATUS DpwProviderAttach(struct dpw_engine *Engine)
 {
+	NTSTATUS st;
+
 	if (Engine == NULL)
 		return STATUS_INVALID_PARAMETER;
-	if (atomic_load(&dpw_provider.attached))
+	pthread_mutex_lock(&attach_lock);   /* engines may attach from their threads at once */
+	st = attach(Engine);
+	pthread_mutex_unlock(&attach_lock);
+	return st;
+}
+
+static NTSTATUS attach(struct dpw_engine *Engine)
+{
+	unsigned i = dpw_lcore_count();
+	struct dpw_lcore *l;
+	char name[32];
+
+	if (i == DPW_MAX_LCORES)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	for (unsigned k = 0; k < i; k++)
+		if (dpw_provider.lcores[k].engine == Engine)
+			return STATUS_INVALID_DEVICE_STATE;
+#ifndef DPW_LWIP_PER_THREAD
+	if (i > 0)   /* one lwIP in the process: one engine */
 		return STATUS_INVALID_DEVICE_STATE;
-	if (dpw_provider.requests == NULL) {
-		dpw_provider.requests = rte_ring_create("wsk_requests", REQ_RING_SIZE, SOCKET_ID_ANY,
-							RING_F_SC_DEQ);
-		if (dpw_provider.requests == NULL)
+#endif
+	l = &dpw_provider.lcores[i];
+	if (l->requests == NULL) {
+		snprintf(name, sizeof(name), "wsk_requests_%u", i);
+		l->requests = rte_ring_create(name, REQ_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		if (l->requests == NULL)
 			return STATUS_INSUFFICIENT_RESOURCES;
 	}
-	if (dpw_engine_add_poll_hook(Engine, drain_requests, NULL) != 0)
+	if (dpw_engine_add_poll_hook(Engine, drain_requests, l) != 0)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	dpw_provider.engine = Engine;
-	atomic_store(&dpw_provider.lcore_known, false);
-	atomic_store(&dpw_provider.attached, true);
-	dpw_telemetry_provider();
-	dpw_clients_provider_ready();
+	l->engine = Engine;
+	atomic_store(&l->known, false);
+	atomic_store_explicit(&dpw_provider.nb_lcores, (uint16_t)(i + 1), memory_order_release);
+	if (i == 0) {
+		atomic_store(&dpw_provider.attached, true);
+		dpw_telemetry_provider();
+		dpw_clients_provider_ready();
+	}
 	return STATUS_SUCCESS;
 }
 
 VOID DpwProviderDetach(VOID)
 {
+	unsigned n = dpw_lcore_count();
 	struct dpw_req *r;
 
 	if (!atomic_load(&dpw_provider.attached))
 		return;
 	atomic_store(&dpw_provider.attached, false);
-	dpw_engine_remove_poll_hook(dpw_provider.engine, drain_requests, NULL);
-	/* Requests that never reached the lcore still complete, once (WSK-R2). */
-	while (rte_ring_sc_dequeue(dpw_provider.requests, (void **)&r) == 0)
-		dpw_req_complete(r, STATUS_CANCELLED, 0);
-	dpw_flush_completions();   /* the lcore has stopped: what it held goes now */
-	rte_ring_free(dpw_provider.requests);
-	dpw_provider.requests = NULL;
-	dpw_provider.engine = NULL;
-	atomic_store(&dpw_provider.lcore_known, false);
+	for (unsigned i = 0; i < n; i++) {
+		struct dpw_lcore *l = &dpw_provider.lcores[i];
+
+		dpw_engine_remove_poll_hook(l->engine, drain_requests, l);
+		/* Requests that never reached the lcore still complete, once (WSK-R2). */
+		while (rte_ring_sc_dequeue(l->requests, (void **)&r) == 0)
+			dpw_req_complete(r, STATUS_CANCELLED, 0);
+		rte_ring_free(l->requests);
+		l->requests = NULL;
+		l->engine = NULL;
+		atomic_store(&l->known, false);
+	}
+	dpw_flush_completions();   /* the lcores have stopped: what they held goes now */
+	atomic_store(&dpw_provider.nb_lcores, 0);
 }
 
-/* lcore: are calls from other threads waiting in the request ring? Its tails are read with
+/* lcore: are calls from other threads waiting in its request ring? Its tails are read with
  * atomic loads (rte_ring_count reads them plainly): the ring is built in DPDK's C11 flavour,
  * whose producers publish prod.tail with a release store. */
-static bool requests_waiting(void)
+static bool requests_waiting(unsigned lcore)
 {
-	const struct rte_ring *q = dpw_provider.requests;
+	const struct rte_ring *q = dpw_provider.lcores[lcore].requests;
 
 	return __atomic_load_n(&q->prod.tail, __ATOMIC_ACQUIRE) !=
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
+}
+
+/* The lcore a request runs on. A socket's calls run on its owner. A new socket is owned by
+ * the lcore it is made on: the calling lcore (a call from an event callback), else the next
+ * in turn. Data lent by an lcore goes back to it, and a sweep goes where it was asked. */
+static unsigned target_lcore(const struct dpw_req *r)
+{
+	unsigned n = dpw_lcore_count();
+	int me;
+
+	switch (r->op) {
+	case DPW_OP_SOCKET:
+	case DPW_OP_SOCKET_CONNECT:
+		me = dpw_self_lcore();
+		if (me >= 0 || n <= 1)
+			return me >= 0 ? (unsigned)me : 0;
+		return atomic_fetch_add_explicit(&dpw_provider.next_owner, 1,
+						 memory_order_relaxed) % n;
+	case DPW_OP_RELEASE:   /* the data's lcore, read from client memory: checked */
+		return r->u.release.lcore < n ? r->u.release.lcore : 0;
+	case DPW_OP_SWEEP_LENT:
+		return r->u.sweep.lcore;
+	default:
+		/* A stale handle's slot may belong to another socket by now: wherever this goes,
+		 * the generation check there refuses it. */
+		return r->sock != NULL ? dpw_socket_owner(r->sock) : 0;
+	}
 }
 
 /* W1: PendingReturned is set exactly when the call returns STATUS_PENDING, before its
@@ -96,12 +163,12 @@ static void mark_pending(PIRP irp)
 
 /* Queue the request for the lcore, its IRP marked pending first (the lcore may complete it
  * at once); unmarked again if the ring refuses it. */
-static bool post_pending(struct dpw_req *r)
+static bool post_pending(struct dpw_req *r, unsigned lcore)
 {
 	PIRP irp = r->irp;
 
 	mark_pending(irp);
-	if (dpw_req_post(r))
+	if (dpw_req_post(r, lcore))
 		return true;
 	if (irp != NULL)
 		irp->PendingReturned = FALSE;
@@ -129,12 +196,14 @@ static NTSTATUS execute_inline(struct dpw_req *r)
 
 NTSTATUS dpw_submit(struct dpw_req *r)
 {
-	if (dpw_on_lcore()) {
+	unsigned lcore = target_lcore(r);
+
+	if (dpw_self_lcore() == (int)lcore) {
 		/* C2: calls made on other threads before this close (a send whose data the peer
 		 * answered, and that answer's callback now closes) may still wait in the ring; run
 		 * inline, the close would overtake them and they would complete after it, with
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
-		if (r->op == DPW_OP_CLOSE && requests_waiting() && post_pending(r))
+		if (r->op == DPW_OP_CLOSE && requests_waiting(lcore) && post_pending(r, lcore))
 			return STATUS_PENDING;
 		/* W2: run inline, the call could return a status whose routine the client's
 		 * delivery thread has not run yet (and the close's would race the cancellations
@@ -144,7 +213,7 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 			return execute_inline(r);
 		}
 	}
-	if (!post_pending(r)) {
+	if (!post_pending(r, lcore)) {
 		/* A full ring refuses the call instead of losing it (the IRP says so, and completes
 		 * on this thread: W2 wants its routine run before we return). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;

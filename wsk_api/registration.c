@@ -33,7 +33,8 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	atomic_store(&c->sockets, 0);
 	atomic_store(&c->deregistering, false);
 	atomic_store(&c->lent_count, 0);
-	c->lent.next = c->lent.prev = NULL;
+	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
+		c->lent[i].next = c->lent[i].prev = NULL;
 	c->static_events = 0;
 	c->static_locked = false;
 	c->npi = *WskClientNpi;
@@ -124,31 +125,38 @@ NTSTATUS WskQueryProviderCharacteristics(PWSK_REGISTRATION WskRegistration,
 	return STATUS_SUCCESS;
 }
 
-/* WskDeregister: the lcore frees (and we report) the data indications the client never
- * released (C9). Returns how many. */
+/* WskDeregister: each lcore frees (and we report) the data indications the client never
+ * released (C9), those it lent. Returns how many. */
 static unsigned sweep_lent(struct dpw_client *c)
 {
 	struct timespec t0, t;
-	struct dpw_req *r;
-	unsigned n;
+	unsigned n, asked = 0, lcores = dpw_lcore_count();
 
 	if (atomic_load(&c->lent_count) == 0)
 		return 0;
-	r = dpw_req_new(DPW_OP_SWEEP_LENT, NULL);
-	if (r == NULL)
-		return 0;
-	r->client = c;
 	atomic_store(&c->lent_swept, 0);
-	if (dpw_submit(r) != STATUS_PENDING) {
+	atomic_store(&c->lent_sweeps, 0);
+	for (unsigned i = 0; i < lcores; i++) {
+		struct dpw_req *r = dpw_req_new(DPW_OP_SWEEP_LENT, NULL);
+
+		if (r == NULL)
+			break;
+		r->client = c;
+		r->u.sweep.lcore = i;
+		if (dpw_submit(r) != STATUS_PENDING)   /* refused (and freed) */
+			break;
+		asked++;
+	}
+	if (asked < lcores || lcores == 0) {
 		fprintf(stderr, "dpwsk: WskDeregister: %u data indications never released "
 			"(WSK-C9) could not be freed: the provider is not running\n",
 			atomic_load(&c->lent_count));
 		return 0;
 	}
-	/* The lcore frees them on its next pass; it never blocks, so this is short. Bounded all
-	 * the same, for an engine that stopped polling. */
+	/* The lcores free them on their next pass; they never block, so this is short. Bounded
+	 * all the same, for an engine that stopped polling. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((n = atomic_load_explicit(&c->lent_swept, memory_order_acquire)) == 0) {
+	while (atomic_load_explicit(&c->lent_sweeps, memory_order_acquire) < asked) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 5) {
 			fprintf(stderr, "dpwsk: WskDeregister: the engine is not polling; %u data "
@@ -158,7 +166,7 @@ static unsigned sweep_lent(struct dpw_client *c)
 		}
 		sched_yield();
 	}
-	n--;
+	n = atomic_load(&c->lent_swept);
 	atomic_fetch_add(&dpw_counters.unreleased_at_deregister, n);
 	fprintf(stderr, "dpwsk: WskDeregister: %u data indications were never released with "
 		"WskRelease (WSK-C9); freed now\n", n);

@@ -150,16 +150,25 @@ void dpw_req_free(struct dpw_req *r)
 	cache.objs[cache.n++] = r;
 }
 
-bool dpw_on_lcore(void)
+int dpw_self_lcore(void)
 {
-	return atomic_load_explicit(&dpw_provider.lcore_known, memory_order_acquire) &&
-	       pthread_equal(pthread_self(), dpw_provider.lcore_thread);
+	unsigned n = dpw_lcore_count();
+	pthread_t me = pthread_self();
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct dpw_lcore *l = &dpw_provider.lcores[i];
+
+		if (atomic_load_explicit(&l->known, memory_order_acquire) &&
+		    pthread_equal(me, l->thread))
+			return (int)i;
+	}
+	return -1;
 }
 
-bool dpw_req_post(struct dpw_req *r)
+bool dpw_req_post(struct dpw_req *r, unsigned lcore)
 {
-	if (!atomic_load(&dpw_provider.attached) ||
-	    rte_ring_mp_enqueue(dpw_provider.requests, r) != 0)
+	if (!atomic_load(&dpw_provider.attached) || lcore >= dpw_lcore_count() ||
+	    rte_ring_mp_enqueue(dpw_provider.lcores[lcore].requests, r) != 0)
 		return false;
 	dpw_count(DPW_C_REQUESTS, 1);
 	return true;

@@ -79,8 +79,10 @@ struct dpw_req {
 		struct { WSK_CONTROL_SOCKET_TYPE type; ULONG code, level; SIZE_T in_len;
 			 PVOID in; SIZE_T out_len; PVOID out; SIZE_T *out_used; } control;
 		struct { PWSK_DATA_INDICATION list;              /* or datagram indications */
-			 const struct dpw_transport *tp; } release;
+			 const struct dpw_transport *tp;
+			 unsigned lcore; } release;                 /* the lcore that lent them */
 		struct { PIRP target; } cancel;
+		struct { unsigned lcore; } sweep;                 /* the lcore whose list it sweeps */
 	} u;
 };
 
@@ -119,17 +121,46 @@ bool dpw_queue_remove(struct dpw_req_queue *q, struct dpw_req *r);
 
 /* ---- the provider's state (request.c holds it; provider.c attaches it) -------------------- */
 
-struct dpw_provider {
+/* One engine the provider drives, polled by one thread: its lcore. With several (the
+ * per-thread build, several engines on one port), every socket belongs to one lcore (its
+ * owner), runs there and completes from there, so a socket's completions keep their order.
+ * (DPW_MAX_LCORES: client_internal.h.) */
+struct dpw_lcore {
 	struct dpw_engine *engine;
-	struct rte_ring *requests;        /* MPSC: any thread -> lcore */
-	pthread_t lcore_thread;
-	atomic_bool lcore_known;
+	struct rte_ring *requests;        /* MPSC: any thread -> this lcore */
+	pthread_t thread;
+	atomic_bool known;                /* thread is set: the lcore has polled once */
+};
+
+struct dpw_provider {
+	struct dpw_lcore lcores[DPW_MAX_LCORES];
+	_Atomic uint16_t nb_lcores;
+	atomic_uint next_owner;           /* round robin for sockets made on other threads */
 	atomic_bool attached;
 };
 extern struct dpw_provider dpw_provider;
 
-/* True on the thread that polls the engine: calls made there run inline. */
-bool dpw_on_lcore(void);
+/* The lcore the calling thread polls, or -1 on any other thread. */
+int dpw_self_lcore(void);
+/* True on a thread that polls one of the provider's engines: calls made there on its own
+ * sockets run inline, and its completions are held and posted in batches. */
+static inline bool dpw_on_lcore(void)
+{
+	return dpw_self_lcore() >= 0;
+}
+/* For state each lcore keeps for itself (caches, lists): this lcore's index; 0 off the lcores
+ * (teardown after the loops stopped, a provider embedded on the caller's thread). */
+static inline unsigned dpw_lcore_here(void)
+{
+	int me = dpw_self_lcore();
+
+	return me < 0 ? 0 : (unsigned)me;
+}
+/* How many lcores the provider drives (0 while detached). */
+static inline unsigned dpw_lcore_count(void)
+{
+	return atomic_load_explicit(&dpw_provider.nb_lcores, memory_order_acquire);
+}
 
 /* ---- requests (request.c): the pool, queues, completion ------------------------------------ */
 
@@ -137,9 +168,9 @@ bool dpw_on_lcore(void);
  * counted, once the pool is empty); NULL when out of memory. */
 struct dpw_req *dpw_req_new(enum dpw_op op, PIRP irp);
 void dpw_req_free(struct dpw_req *r);
-/* Put r on the request ring for the lcore; false when the provider is detached or the ring
- * is full (r untouched). Any thread. */
-bool dpw_req_post(struct dpw_req *r);
+/* Put r on lcore's request ring; false when the provider is detached or the ring is full
+ * (r untouched). Any thread. */
+bool dpw_req_post(struct dpw_req *r, unsigned lcore);
 
 /* The call now running inline on this thread (the lcore) and how it ended. R3 lets a call
  * whose IRP completes before it returns return that status instead of STATUS_PENDING; F6

@@ -377,6 +377,13 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTS
 	u8_t own_before = *own;
 	err_t err;
 
+	if (port != 0 && dpw_lcore_count() > 1) {
+		/* Several lcores: a frame to a port the engine did not pick is steered by its
+		 * remote's hash, to any engine, while the socket lives on one. Until listening
+		 * sockets listen on every lcore (docs/many-lcores.md), only port 0 binds. */
+		*refusal = STATUS_NOT_SUPPORTED;
+		return ERR_USE;
+	}
 	*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	if (port != 0) {   /* an ephemeral port is free by construction */
 		walk(&w);

@@ -104,11 +104,12 @@ static VOID cancel_hook(PIRP irp)
 	r->sock_gen = (uint32_t)(uintptr_t)irp->Tail.Overlay.DriverContext[CTX_GEN];
 	r->client = s->client;
 	r->u.cancel.target = irp;
-	/* On the lcore (IoCancelIrp from an event callback) it runs now, as any call there. */
-	if (dpw_on_lcore()) {
+	/* On the socket's lcore (IoCancelIrp from an event callback) it runs now, as any call
+	 * there. */
+	if (dpw_self_lcore() == (int)dpw_socket_owner(s)) {
 		dpw_count(DPW_C_INLINE_REQUESTS, 1);
 		dpw_cancel_execute(r);
-	} else if (!dpw_req_post(r)) {
+	} else if (!dpw_req_post(r, dpw_socket_owner(s))) {
 		/* Ring full or provider gone: the IRP completes normally later. */
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
 		dpw_req_free(r);

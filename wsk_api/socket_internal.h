@@ -105,6 +105,9 @@ struct dpw_transport {
 	void (*close)(struct dpw_socket *s);
 	/* WskRelease of indications this transport lent (C9), whatever became of the socket. */
 	void (*release)(struct dpw_req *r);
+	/* Any thread: the lcore that lent a list of this transport's indications (its release
+	 * runs there). */
+	unsigned (*lent_by)(const VOID *list);
 	/* s's options (reuse, keepalive, Nagle) onto its pcb, if it has one (F9). */
 	void (*apply_options)(struct dpw_socket *s);
 	/* Events just enabled: what is already there is indicated now (F7). */
@@ -133,6 +136,7 @@ struct dpw_socket {
 	_Atomic uint32_t handle_state;   /* enum dpw_handle_state */
 	_Atomic uint32_t gen;            /* bumped at each reuse of this slot */
 	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
+	_Atomic uint16_t owner;          /* the lcore it lives on, set when made, never moved */
 	uint32_t index;
 	ULONG category;                  /* WSK_FLAG_*_SOCKET, kind->category */
 	const struct dpw_socket_kind *kind;
@@ -175,7 +179,14 @@ static inline void dpw_socket_set_bound(struct dpw_socket *s)
 	atomic_store_explicit(&s->bound_seen, true, memory_order_release);
 }
 
-/* Handles: allocation on the lcore, validation on any thread (socket_table.c). */
+/* Any thread: the lcore socket s belongs to (for a stale handle, the slot's latest). */
+static inline unsigned dpw_socket_owner(const struct dpw_socket *s)
+{
+	return atomic_load_explicit(&s->owner, memory_order_relaxed);
+}
+
+/* Handles: allocation on the lcore (the socket is that lcore's), validation on any thread
+ * (socket_table.c). */
 struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socket_kind *kind);
 /* Finish a close: the slot goes to quarantine (state DEAD) and is reused much later. The
  * caller then calls dpw_client_socket_closed(), after posting the close completion. */

@@ -523,6 +523,7 @@ const struct dpw_transport dpw_tcp_transport = {
 	.socket_connect = socket_connect,
 	.close = close_socket,
 	.release = dpw_tcp_release,
+	.lent_by = dpw_tcp_lent_by,
 	.apply_options = apply_options,
 	.events_enabled = events_enabled,
 	.receive_backlog = dpw_tcp_receive_backlog,

@@ -83,6 +83,7 @@ void dpw_tcp_rx_retry(void);
 /* WskDisconnectEvent, once, unless the socket is closing (F7, C5). */
 void dpw_tcp_indicate_disconnect(struct dpw_socket *s, ULONG flags);
 void dpw_tcp_release(struct dpw_req *r);
+unsigned dpw_tcp_lent_by(const VOID *list);
 NTSTATUS dpw_tcp_receive_backlog(const struct dpw_socket *s, SIZE_T *bytes);
 
 /* tcp_tx.c */

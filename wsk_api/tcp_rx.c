@@ -57,8 +57,9 @@ struct dpw_indication {
 };
 
 /* Indications come from the lcore's cache: no heap call per received segment. */
-static struct dpw_objcache indications =
-	DPW_OBJCACHE(sizeof(struct dpw_indication), 64, &dpw_counters.heap_indications);
+static struct dpw_objcache indications[DPW_MAX_LCORES] = {
+	[0 ... DPW_MAX_LCORES - 1] = DPW_OBJCACHE(sizeof(struct dpw_indication), 64, &dpw_counters.heap_indications)
+};
 
 static void free_indications(struct dpw_indication *first, bool free_data)
 {
@@ -68,7 +69,7 @@ static void free_indications(struct dpw_indication *first, bool free_data)
 		dpw_lent_forget(&first->lent);
 		if (free_data)
 			pbuf_free(first->p);
-		dpw_objcache_put(&indications, first);
+		dpw_objcache_put(&indications[dpw_lcore_here()], first);
 		first = next;
 	}
 }
@@ -80,7 +81,7 @@ static void free_lent(struct dpw_lent *l)
 		(struct dpw_indication *)((char *)l - offsetof(struct dpw_indication, lent));
 
 	pbuf_free(d->p);
-	dpw_objcache_put(&indications, d);
+	dpw_objcache_put(&indications[dpw_lcore_here()], d);
 }
 
 /* Lent before the receive event runs (a WskRelease from inside it runs inline), taken back
@@ -102,6 +103,11 @@ static void reopen_window(struct dpw_socket *s, uint32_t gen, uint32_t bytes)
 	if (bytes > 0 && atomic_load_explicit(&s->gen, memory_order_relaxed) == gen &&
 	    !dpw_socket_gone(s))
 		window_update(s, bytes);
+}
+
+unsigned dpw_tcp_lent_by(const VOID *list)
+{
+	return ((const struct dpw_indication *)list)->lent.lcore;
 }
 
 void dpw_tcp_release(struct dpw_req *r)
@@ -145,7 +151,7 @@ static struct dpw_indication *build_indications(struct dpw_socket *s)
 
 	while (q != NULL) {
 		struct pbuf *next = q->next;
-		struct dpw_indication *d = dpw_objcache_get(&indications);
+		struct dpw_indication *d = dpw_objcache_get(&indications[dpw_lcore_here()]);
 
 		if (d == NULL) {
 			/* Out of memory: put the pbufs split off so far back in front of the rest. */
@@ -190,29 +196,34 @@ static struct pbuf *rejoin(struct dpw_indication *first)
 
 /* Sockets whose received data could not be indicated for want of memory: tried again each
  * loop pass, so that data already here reaches the receive event once memory is back, not
- * only when the peer sends more. Doubly linked: a close takes a socket off in O(1). */
-static struct dpw_socket *retry_head;
+ * only when the peer sends more. Doubly linked: a close takes a socket off in O(1). One list
+ * per lcore, of its own sockets. */
+static struct dpw_socket *retry_heads[DPW_MAX_LCORES];
 
 static void retry_list(struct dpw_socket *s)
 {
+	struct dpw_socket **retry_head = &retry_heads[dpw_socket_owner(s)];
+
 	if (s->t.tcp.retry_listed)
 		return;
 	s->t.tcp.retry_prev = NULL;
-	s->t.tcp.retry_next = retry_head;
-	if (retry_head != NULL)
-		retry_head->t.tcp.retry_prev = s;
-	retry_head = s;
+	s->t.tcp.retry_next = *retry_head;
+	if (*retry_head != NULL)
+		(*retry_head)->t.tcp.retry_prev = s;
+	*retry_head = s;
 	s->t.tcp.retry_listed = true;
 }
 
 static void retry_unlist(struct dpw_socket *s)
 {
+	struct dpw_socket **retry_head = &retry_heads[dpw_socket_owner(s)];
+
 	if (!s->t.tcp.retry_listed)
 		return;
 	if (s->t.tcp.retry_prev != NULL)
 		s->t.tcp.retry_prev->t.tcp.retry_next = s->t.tcp.retry_next;
 	else
-		retry_head = s->t.tcp.retry_next;
+		*retry_head = s->t.tcp.retry_next;
 	if (s->t.tcp.retry_next != NULL)
 		s->t.tcp.retry_next->t.tcp.retry_prev = s->t.tcp.retry_prev;
 	s->t.tcp.retry_listed = false;
@@ -220,9 +231,10 @@ static void retry_unlist(struct dpw_socket *s)
 
 void dpw_tcp_rx_retry(void)
 {
-	struct dpw_socket *s = retry_head, *next;
+	struct dpw_socket **retry_head = &retry_heads[dpw_lcore_here()];
+	struct dpw_socket *s = *retry_head, *next;
 
-	retry_head = NULL;   /* each one relists itself if it fails again */
+	*retry_head = NULL;   /* each one relists itself if it fails again */
 	for (; s != NULL; s = next) {
 		next = s->t.tcp.retry_next;
 		s->t.tcp.retry_listed = false;

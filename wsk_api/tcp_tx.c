@@ -5,15 +5,21 @@
  * listed and looked at once per loop pass. */
 #include "tcp_internal.h"
 
+/* One list per lcore, of its own sockets. (Untouched, an lcore's list costs address space
+ * only.) */
 #define MAX_DISCONNECTING 65536
-static struct dpw_socket *disconnecting[MAX_DISCONNECTING];
-static unsigned nb_disconnecting;
+static struct disconnecting {
+	struct dpw_socket *list[MAX_DISCONNECTING];
+	unsigned n;
+} disconnecting[DPW_MAX_LCORES];
 
 static void list_disconnecting(struct dpw_socket *s)
 {
-	if (!s->t.tcp.disconnect_listed && nb_disconnecting < MAX_DISCONNECTING) {
-		s->t.tcp.disconnect_slot = nb_disconnecting;
-		disconnecting[nb_disconnecting++] = s;
+	struct disconnecting *d = &disconnecting[dpw_socket_owner(s)];
+
+	if (!s->t.tcp.disconnect_listed && d->n < MAX_DISCONNECTING) {
+		s->t.tcp.disconnect_slot = d->n;
+		d->list[d->n++] = s;
 		s->t.tcp.disconnect_listed = true;
 	}
 }
@@ -22,12 +28,13 @@ static void list_disconnecting(struct dpw_socket *s)
 /* Swap the last entry into s's slot: no search, whatever the list's length. */
 void dpw_tcp_unlist_disconnecting(struct dpw_socket *s)
 {
+	struct disconnecting *d = &disconnecting[dpw_socket_owner(s)];
 	struct dpw_socket *last;
 
 	if (!s->t.tcp.disconnect_listed)
 		return;
-	last = disconnecting[--nb_disconnecting];
-	disconnecting[s->t.tcp.disconnect_slot] = last;
+	last = d->list[--d->n];
+	d->list[s->t.tcp.disconnect_slot] = last;
 	last->t.tcp.disconnect_slot = s->t.tcp.disconnect_slot;
 	s->t.tcp.disconnect_listed = false;
 }
@@ -42,8 +49,10 @@ static bool fin_acknowledged(struct dpw_socket *s)
 
 void dpw_tcp_poll(void)
 {
-	for (unsigned i = 0; i < nb_disconnecting;) {
-		struct dpw_socket *s = disconnecting[i];
+	struct disconnecting *d = &disconnecting[dpw_lcore_here()];
+
+	for (unsigned i = 0; i < d->n;) {
+		struct dpw_socket *s = d->list[i];
 
 		dpw_tcp_release_time_wait(s);
 

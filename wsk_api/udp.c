@@ -64,16 +64,17 @@ struct dpw_dgram_indication {
 /* Most datagrams are one mbuf (a jumbo or reassembled one, a few): indications with this
  * many MDLs come from the lcore's cache, larger ones from the heap (counted). */
 #define DGRAM_CACHED_MDLS 4
-static struct dpw_objcache indications =
-	DPW_OBJCACHE(sizeof(struct dpw_dgram_indication) + DGRAM_CACHED_MDLS * sizeof(MDL), 64,
-		     &dpw_counters.heap_indications);
+static struct dpw_objcache indications[DPW_MAX_LCORES] = {
+	[0 ... DPW_MAX_LCORES - 1] = DPW_OBJCACHE(sizeof(struct dpw_dgram_indication) + DGRAM_CACHED_MDLS * sizeof(MDL), 64,
+		     &dpw_counters.heap_indications)
+};
 
 static void free_indication(struct dpw_dgram_indication *ind)
 {
 	if (ind->from_heap)
 		free(ind);
 	else
-		dpw_objcache_put(&indications, ind);
+		dpw_objcache_put(&indications[dpw_lcore_here()], ind);
 }
 
 static struct {
@@ -430,6 +431,11 @@ static void lend_all(struct dpw_client *c, struct dpw_dgram_indication *first, b
 			dpw_lent_forget(&i->lent);
 }
 
+static unsigned lent_by(const VOID *list)
+{
+	return ((const struct dpw_dgram_indication *)list)->lent.lcore;
+}
+
 static void release(struct dpw_req *r)
 {
 	unsigned n = 0;
@@ -454,7 +460,7 @@ static struct dpw_dgram_indication *make_indication(const struct dpw_socket *s,
 	for (struct pbuf *q = d->p; q != NULL; q = q->next)
 		n += q->len > 0;
 	if (n <= DGRAM_CACHED_MDLS) {
-		ind = dpw_objcache_get(&indications);
+		ind = dpw_objcache_get(&indications[dpw_lcore_here()]);
 	} else {
 		ind = calloc(1, sizeof(*ind) + n * sizeof(MDL));
 		atomic_fetch_add_explicit(&dpw_counters.heap_indications, 1, memory_order_relaxed);
@@ -695,6 +701,7 @@ const struct dpw_transport dpw_udp_transport = {
 	.execute = execute,
 	.close = close_socket,
 	.release = release,
+	.lent_by = lent_by,
 	.apply_options = apply_options,
 	.events_enabled = events_enabled,
 	.receive_backlog = receive_backlog,

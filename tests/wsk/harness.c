@@ -20,6 +20,7 @@
 
 #include "dpw/engine_opts.h"
 #include "dpw/engine.h"
+#include "dpw/engine_group.h"
 #include "harness.h"
 
 WSK_PROVIDER_NPI h_npi;
@@ -30,6 +31,9 @@ IN6_ADDR h_ip6_stack, h_ip6_peer;
 _Atomic int h_failures, h_passes;
 
 static struct dpw_engine *engine;
+/* DPW_HARNESS_QUEUES=N (N >= 2, the per-thread build: wsk_harness_mt): N engines on the port,
+ * one lcore each, the provider attached to all of them; engine is then NULL. */
+static struct dpw_engine_group *group;
 static struct dpw_engine_opts eng;
 static int ns_stack_fd = -1, ns_peer_fd = -1;
 static _Atomic uint64_t completion_seq;
@@ -117,6 +121,35 @@ void h_need_ip6(void)
 	}
 }
 
+/* On each engine's thread, before it polls: the provider takes it as one of its lcores. */
+static int attach_lcore(struct dpw_engine *e, uint16_t queue, void *arg, char *err, size_t len)
+{
+	(void)arg;
+	if (DpwProviderAttach(e) != STATUS_SUCCESS) {
+		snprintf(err, len, "DpwProviderAttach failed on queue %u", queue);
+		return -1;
+	}
+	return 0;
+}
+
+static void start_group(void)
+{
+	char err[DPW_ERRLEN];
+
+	if (dpw_eal_init(eng.eal_argc, eng.eal_argv, err, sizeof(err)) < 0)
+		die(err);
+	/* Each engine attaches on its own thread, before it polls (in no set order: the
+	 * provider's lcore numbers need not be the queues'). */
+	group = dpw_engine_group_start(&eng.engine, attach_lcore, NULL, err, sizeof(err));
+	if (group == NULL)
+		die(err);
+}
+
+unsigned h_lcores(void)
+{
+	return group != NULL ? dpw_engine_group_size(group) : 1;
+}
+
 void h_start(int argc, char **argv)
 {
 	char ipbuf[64], ip6buf[80], err[DPW_ERRLEN];
@@ -163,8 +196,15 @@ void h_start(int argc, char **argv)
 			if (dpw_engine_opt_set(&eng, f, NULL, err, sizeof(err)) != 0)
 				die(err);
 	}
+	if (getenv("DPW_HARNESS_QUEUES") != NULL &&
+	    dpw_engine_opt_set(&eng, "queues", getenv("DPW_HARNESS_QUEUES"), err, sizeof(err)) != 0)
+		die(err);
 	if (dpw_engine_opts_finish(&eng, 0, NULL, err, sizeof(err)) != 0)
 		die(err);
+	if (eng.engine.queues > 1) {
+		start_group();
+		goto register_client;
+	}
 	engine = dpw_engine_opts_start(&eng, err, sizeof(err));
 	if (engine == NULL)
 		die(err);
@@ -174,6 +214,7 @@ void h_start(int argc, char **argv)
 		die("dpw_engine_add_poll_hook failed");
 	if (dpw_engine_start(engine, err, sizeof(err)) != 0)
 		die(err);
+register_client:
 	st = WskRegister(&npi, &h_reg);
 	if (st != STATUS_SUCCESS)
 		die("WskRegister failed");
@@ -218,7 +259,10 @@ int h_finish(void)
 		_exit(1);
 	}
 	pthread_join(t, NULL);
-	dpw_engine_join(engine);
+	if (group != NULL)
+		dpw_engine_group_join(group);
+	else
+		dpw_engine_join(engine);
 	DpwProviderDetach();
 	free_orphans();
 	{
@@ -228,7 +272,17 @@ int h_finish(void)
 		DpwGetProviderStats(&ps);
 		H_CHECK(ps.BadTransitions == 0);
 	}
-	dpw_engine_opts_stop(engine);
+	if (group != NULL) {
+		struct dpw_engine_stats total;
+		char line[1024];
+
+		dpw_engine_group_destroy(group, NULL, &total);
+		dpw_engine_format_stats(&total, line, sizeof(line));
+		printf("dpwsk: stats %s\n", line);
+		dpw_eal_cleanup();
+	} else {
+		dpw_engine_opts_stop(engine);
+	}
 	printf("%d checks passed, %d failed\n", h_passes, h_failures);
 	return h_failures == 0 ? 0 : 1;
 }
@@ -912,6 +966,11 @@ static bool engine_stats(struct dpw_engine_stats *out)
 	struct timespec t;
 	bool ok;
 
+	if (group != NULL) {
+		/* Several lcores: the engines' published snapshots (a millisecond old at most). */
+		dpw_engine_group_stats(group, out);
+		return true;
+	}
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += 2;
 	pthread_mutex_lock(&stats_lock);
@@ -929,6 +988,19 @@ static bool engine_stats(struct dpw_engine_stats *out)
 bool h_engine_stats(struct dpw_engine_stats *out)
 {
 	return engine_stats(out);
+}
+
+bool h_engine_stats_of(unsigned queue, struct dpw_engine_stats *out)
+{
+	struct dpw_engine *e;
+
+	if (group == NULL)
+		return queue == 0 && engine_stats(out);
+	e = dpw_engine_group_engine(group, (uint16_t)queue);
+	if (e == NULL)
+		return false;
+	dpw_engine_get_stats(e, out);   /* its published snapshot */
+	return true;
 }
 
 uint32_t h_tcp_pcbs_in_use(void)

@@ -166,6 +166,11 @@ uint64_t h_tcp_segments_dropped(void);
  * within 2 s. */
 struct dpw_engine_stats;
 bool h_engine_stats(struct dpw_engine_stats *out);
+/* Several lcores (DPW_HARNESS_QUEUES, the per-thread harness): how many, and one engine's
+ * counters by its port queue (a snapshot at most a millisecond old). With one engine: 1, and
+ * queue 0 is h_engine_stats. */
+unsigned h_lcores(void);
+bool h_engine_stats_of(unsigned queue, struct dpw_engine_stats *out);
 
 /* Provider counters (DpwGetProviderStats). */
 ULONG h_sockets_open(void);

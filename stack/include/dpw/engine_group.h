@@ -1,0 +1,46 @@
+/* Several engines on one port, one per queue pair, each created, polled and shut down on a
+ * thread of its own (the per-thread build's rule: an engine's lwIP lives on the thread that
+ * made it). For programs that embed the engines and hand them to something else to drive,
+ * as the WSK provider is (DpwProviderAttach on each engine's thread, in on_start). */
+#ifndef DPW_ENGINE_GROUP_H
+#define DPW_ENGINE_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpw/engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct dpw_engine_group;
+
+/* Runs on engine queue's thread, after it is created and before it first polls; nonzero
+ * fails the start (with a reason in err). */
+typedef int (*dpw_group_start_fn)(struct dpw_engine *e, uint16_t queue, void *arg, char *err,
+				  size_t errlen);
+
+/* Start cfg->queues engines (2 or more; cfg->queue is ignored) on their threads, with EAL
+ * already initialised. Returns once every engine polls, or NULL with the first reason in err
+ * (the engines that did start are shut down). */
+struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *cfg,
+						dpw_group_start_fn on_start, void *arg,
+						char *err, size_t errlen);
+uint16_t dpw_engine_group_size(const struct dpw_engine_group *g);
+struct dpw_engine *dpw_engine_group_engine(const struct dpw_engine_group *g, uint16_t queue);
+/* Any thread: every engine's counters added up (each engine's published snapshot; the shared
+ * mbuf pool counted once). */
+void dpw_engine_group_stats(const struct dpw_engine_group *g, struct dpw_engine_stats *total);
+/* Stop every loop and wait until none polls; the engines are still there (detach what drives
+ * them now). */
+void dpw_engine_group_join(struct dpw_engine_group *g);
+/* Shut each engine down and destroy it on its own thread, end the threads, free g. The final
+ * counters of each engine (queue order) go to each[] if not NULL, their total to total. */
+void dpw_engine_group_destroy(struct dpw_engine_group *g, struct dpw_engine_stats *each,
+			      struct dpw_engine_stats *total);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DPW_ENGINE_GROUP_H */

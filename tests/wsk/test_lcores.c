@@ -1,0 +1,271 @@
+/* The provider over two engines (issue 15): DPW_HARNESS_QUEUES=2 puts two engines on the
+ * port, one lcore each, and attaches the provider to both. Sockets made on the test's thread
+ * go to the lcores in turn; each engine picks only ephemeral ports whose frames steer back to
+ * it (port mod 2 = its queue), and af_packet's fanout hashes frames onto the queues without
+ * knowing that, so about half of every connection's frames reach the other engine first and
+ * are handed over. The Linux peer is the judge: every byte arrives, closes reset or end the
+ * stream as §3 says, and every IRP completes once (R2).
+ *
+ * Run as: DPW_HARNESS_QUEUES=2 scripts/netns.sh run build/tests/wsk/wsk-lcores */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "dpw/engine.h"
+#include "harness.h"
+
+#define CONNS 64
+#define PEER_PORT 5201
+#define CHUNK 4096
+
+struct conn {
+	PWSK_SOCKET s;
+	int fd;
+	uint16_t port;   /* the stack's local port */
+};
+
+static uint16_t local_port(PWSK_SOCKET s)
+{
+	SOCKADDR_IN a;
+
+	if (h_local_address(s, &a) != STATUS_SUCCESS)
+		return 0;
+	return ntohs(a.sin_port);
+}
+
+static uint64_t steered_in(void)
+{
+	struct dpw_engine_stats es;
+
+	return h_engine_stats(&es) ? es.steered_in : 0;
+}
+
+/* Connect CONNS sockets one by one (each accepted by the peer before the next), all held
+ * open; how many made it. */
+static int open_conns(struct conn *c, int lfd)
+{
+	int n = 0;
+
+	for (int i = 0; i < CONNS; i++) {
+		c[i].fd = -1;
+		c[i].s = NULL;
+		if (!H_CHECK_STATUS(h_connect_to_peer(PEER_PORT, &c[i].s), STATUS_SUCCESS))
+			continue;
+		c[i].fd = peer_accept(lfd, 5000);
+		H_CHECK(c[i].fd >= 0);
+		c[i].port = local_port(c[i].s);
+		n++;
+	}
+	return n;
+}
+
+static void test_spread(int lfd)
+{
+	struct conn c[CONNS];
+	int residue[2] = { 0, 0 }, bad_port = 0, bad_bytes = 0;
+	struct dpw_engine_stats e0, e1;
+	static unsigned char out[CHUNK], in[CHUNK];
+	uint64_t steered0 = steered_in();
+
+	h_test("connections made on an application thread go to both lcores in turn; each one's "
+	       "ephemeral port steers back to its owner, and data flows both ways byte for byte "
+	       "while half the frames are handed between the engines (WSK-F1, F3, F4)");
+	H_CHECK(h_lcores() == 2);
+	if (open_conns(c, lfd) != CONNS)
+		return;
+	for (int i = 0; i < CONNS; i++) {
+		if (c[i].port < 0xc000)
+			bad_port++;
+		residue[c[i].port % 2]++;
+	}
+	H_CHECK(bad_port == 0);
+	/* Round robin over two lcores: exactly half each, whichever lcore is which queue. */
+	printf("  local ports: %d even, %d odd\n", residue[0], residue[1]);
+	H_CHECK(residue[0] == CONNS / 2 && residue[1] == CONNS / 2);
+	H_CHECK(h_engine_stats_of(0, &e0) && h_engine_stats_of(1, &e1));
+	printf("  connections held: queue 0 %u, queue 1 %u\n", (unsigned)e0.tcp_pcbs_in_use,
+	       (unsigned)e1.tcp_pcbs_in_use);
+
+	for (int i = 0; i < CONNS; i++) {
+		size_t got = 0;
+
+		h_fill_pattern(out, sizeof(out), (uint32_t)i, 0);
+		if (h_send(c[i].s, out, sizeof(out), 0) != STATUS_SUCCESS ||
+		    peer_read_all(c[i].fd, in, sizeof(in), 5000) != (long)sizeof(in) ||
+		    h_check_pattern(in, sizeof(in), (uint32_t)i, 0) != sizeof(in)) {
+			bad_bytes++;
+			continue;
+		}
+		/* The peer answers with the same bytes; the socket takes them all. */
+		if (!peer_write_all(c[i].fd, in, sizeof(in)) ||
+		    h_receive(c[i].s, out, sizeof(out), WSK_FLAG_WAITALL, &got) != STATUS_SUCCESS ||
+		    got != sizeof(out) || h_check_pattern(out, got, (uint32_t)i, 0) != got)
+			bad_bytes++;
+	}
+	H_CHECK(bad_bytes == 0);
+	printf("  frames handed between the engines: %llu\n",
+	       (unsigned long long)(steered_in() - steered0));
+	H_CHECK(steered_in() > steered0);
+
+	h_test("closing on both lcores (§3): a connection closed open is reset, one disconnected "
+	       "first ends its stream; every close completes once");
+	for (int i = 0; i < CONNS; i++) {
+		if (i % 2 == 0)
+			H_CHECK_STATUS(h_disconnect(c[i].s, NULL, 0, 0), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_close(c[i].s), STATUS_SUCCESS);
+	}
+	{
+		int resets = 0, ends = 0;
+
+		for (int i = 0; i < CONNS; i++) {
+			size_t bytes = 0;
+			long r = peer_drain(c[i].fd, 5000, &bytes);
+
+			if (i % 2 == 0 && r == 0 && bytes == 0)
+				ends++;
+			if (i % 2 == 1 && r == -ECONNRESET)
+				resets++;
+			close(c[i].fd);
+		}
+		printf("  graceful ends %d of %d, resets %d of %d\n", ends, CONNS / 2, resets,
+		       CONNS / 2);
+		H_CHECK(ends == CONNS / 2);
+		H_CHECK(resets == CONNS / 2);
+	}
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
+static void test_close_while_steered(int lfd)
+{
+	enum { CYCLES = 200 };
+	static unsigned char burst[32768];
+	int accepted = 0, reset = 0;
+	uint64_t steered0 = steered_in();
+
+	h_test("sockets closed while the peer's data is still arriving, half of it through the "
+	       "other engine: each close completes once, the peer is reset, nothing is left "
+	       "(§3, R2)");
+	memset(burst, 0x5a, sizeof(burst));
+	for (int i = 0; i < CYCLES; i++) {
+		PWSK_SOCKET s = NULL;
+		int fd;
+
+		if (h_connect_to_peer(PEER_PORT, &s) != STATUS_SUCCESS)
+			continue;
+		fd = peer_accept(lfd, 5000);
+		if (fd < 0) {
+			h_close(s);
+			continue;
+		}
+		accepted++;
+		/* The burst is in flight (the peer's kernel sends it at once) when the close
+		 * runs: data arriving for a socket that is going or gone. */
+		(void)!write(fd, burst, sizeof(burst));
+		if (h_close(s) == STATUS_SUCCESS && peer_wait_error(fd, 5000) == ECONNRESET)
+			reset++;
+		close(fd);
+	}
+	printf("  %d cycles, %d resets seen, %llu frames handed over\n", accepted, reset,
+	       (unsigned long long)(steered_in() - steered0));
+	H_CHECK(accepted == CYCLES);
+	H_CHECK(reset == CYCLES);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+	for (int i = 0; i < 100 && h_tcp_pcbs_in_use() != 0; i++)
+		h_pump(20);   /* the last aborts' pcbs go on the lcores' next passes */
+	H_CHECK(h_tcp_pcbs_in_use() == 0);
+}
+
+static void test_datagrams(void)
+{
+	enum { SOCKS = 8 };
+	PWSK_SOCKET s[SOCKS];
+	int fd = peer_socket(SOCK_DGRAM);
+	struct sockaddr_storage me;
+	socklen_t len = peer_sockaddr(AF_INET, H_PEER, PEER_PORT, &me);
+	int residue[2] = { 0, 0 }, echoed = 0;
+
+	h_test("datagram sockets bound to port 0 on both lcores: each sends, and the peer's "
+	       "answer to its port reaches it (WSK-F8)");
+	H_CHECK(bind(fd, (struct sockaddr *)&me, len) == 0);
+	{
+		struct timeval tv = { 5, 0 };   /* a lost datagram fails the check, never hangs */
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	for (int i = 0; i < SOCKS; i++) {
+		char msg[16], back[16];
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		SOCKADDR_IN to, src;
+		ULONG_PTR sent = 0;
+		struct h_irp irp;
+		struct h_buf b;
+		ULONG ctl = 0, flags = 0;
+
+		s[i] = NULL;
+		if (!H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &s[i]),
+				    STATUS_SUCCESS) ||
+		    !H_CHECK_STATUS(h_bind(s[i], 0, 0), STATUS_SUCCESS))
+			continue;
+		residue[local_port(s[i]) % 2]++;
+		snprintf(msg, sizeof(msg), "dgram %d", i);
+		h_sockaddr(&to, h_ip_peer, PEER_PORT);
+		if (h_send_to(s[i], msg, sizeof(msg), &to, &sent) != STATUS_SUCCESS)
+			continue;
+		if (recvfrom(fd, back, sizeof(back), 0, (struct sockaddr *)&from, &flen) !=
+		    (ssize_t)sizeof(back))
+			continue;
+		memset(back, 0, sizeof(back));
+		snprintf(back, sizeof(back), "back %d", i);
+		h_irp_init(&irp);
+		h_buf_init(&b, msg, sizeof(msg));
+		memset(msg, 0, sizeof(msg));
+		DpwDatagramDispatch(s[i])->WskReceiveFrom(s[i], &b.wb, 0, (PSOCKADDR)&src, &ctl,
+							  NULL, &flags, irp.irp);
+		(void)!sendto(fd, back, sizeof(back), 0, (struct sockaddr *)&from, flen);
+		if (H_CHECK(h_wait(&irp, 5000)) && irp.status == STATUS_SUCCESS &&
+		    memcmp(msg, back, sizeof(back)) == 0)
+			echoed++;
+		h_irp_free(&irp);
+		h_buf_free(&b);
+	}
+	printf("  %d of %d answered; local ports %d even, %d odd\n", echoed, SOCKS, residue[0],
+	       residue[1]);
+	H_CHECK(echoed == SOCKS);
+	H_CHECK(residue[0] == SOCKS / 2 && residue[1] == SOCKS / 2);
+	for (int i = 0; i < SOCKS; i++)
+		if (s[i] != NULL)
+			h_close(s[i]);
+	close(fd);
+}
+
+static void test_fixed_port_refused(void)
+{
+	PWSK_SOCKET s = NULL;
+
+	h_test("with several lcores a bind to a fixed port is STATUS_NOT_SUPPORTED (its frames "
+	       "would be steered by the remote's hash; docs/many-lcores.md), port 0 binds");
+	if (!H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS))
+		return;
+	H_CHECK_STATUS(h_bind(s, h_ip_stack, 7), STATUS_NOT_SUPPORTED);
+	H_CHECK_STATUS(h_bind(s, 0, 0), STATUS_SUCCESS);
+	h_close(s);
+}
+
+int main(int argc, char **argv)
+{
+	int lfd;
+
+	h_start(argc, argv);
+	lfd = peer_listen(PEER_PORT);
+	test_spread(lfd);
+	test_close_while_steered(lfd);
+	test_datagrams();
+	test_fixed_port_refused();
+	close(lfd);
+	return h_finish();
+}
