@@ -165,7 +165,7 @@ dpw_kill "$CAPTURE_PID"
 # Still alive and answering.
 # (-w: until 3 replies, not "2 RTTs after the last request", which a busy machine exceeds)
 out=$(peer timeout 15 ping -n -c 3 -i 0.05 -w 10 "$DPW_IP_STACK" 2>&1)
-assert_eq ping-after "3" "$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")"
+assert_answered ping-after 3 "$out"
 
 stack_stop
 dpw_finish

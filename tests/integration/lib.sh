@@ -302,6 +302,23 @@ softnet_drops() {
 	echo "$sum"
 }
 
+# assert_answered NAME N PING-OUTPUT: `ping -c N -w DEADLINE` stops once N requests are
+# answered, but replies that arrive together (requests the kernel held while it resolved the
+# address, sent at once) are all counted, so more than N may be: at least N answered, no more
+# than were sent, no duplicates.
+assert_answered() {
+	local tx rx dup
+	tx=$(sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' <<<"$3")
+	rx=$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$3")
+	dup=$(sed -n 's/.*+\([0-9]\+\) duplicates.*/\1/p' <<<"$3")
+	if [[ "$rx" =~ ^[0-9]+$ && "$tx" =~ ^[0-9]+$ ]] && [ "$rx" -ge "$2" ] &&
+		[ "$rx" -le "$tx" ] && [ "${dup:-0}" = 0 ]; then
+		pass "$1" "$rx answered of $tx sent"
+	else
+		fail "$1" "expected >= $2 answered, none twice: $(tail -n 2 <<<"$3" | head -n 1)"
+	fi
+}
+
 stat_get() {
 	local kv
 	for kv in $1; do

@@ -8,7 +8,7 @@ dpw_init ping dpdk-telemetry.py
 stack_start
 # (-w: until 5 replies, not "2 RTTs after the last request", which a busy machine exceeds)
 out=$(peer timeout 20 ping -n -c 5 -i 0.05 -w 15 "$DPW_IP_STACK" 2>&1)
-assert_eq replies 5 "$(sed -n 's/.* \([0-9]\+\) received.*/\1/p' <<<"$out")"
+assert_answered replies 5 "$out"
 
 line=$(stack_stats) || fatal stats "no stats line"
 # The telemetry socket lives in the stack's EAL runtime directory, named by its file prefix.
