@@ -30,7 +30,9 @@ struct dpw_engine_group {
 	atomic_bool stop;
 	atomic_uint shut_count;
 	bool shut_down;                  /* [lock] the caller's word to shut down */
+	bool all_up, any_failed;         /* [lock] every member has started (or failed) */
 	dpw_group_start_fn on_start;
+	dpw_group_run_fn run;
 	void *arg;
 	uint16_t n;
 	struct member m[];
@@ -50,7 +52,17 @@ static void *member_main(void *arg)
 	m->up = true;
 	m->failed = !ok;
 	pthread_cond_broadcast(&g->cond);
+	/* The program's loop starts only on a whole group: its flows' frames may arrive on any
+	 * queue. Meanwhile this engine polls (the others' hand-overs, ARP). */
+	while (ok && !g->all_up) {
+		pthread_mutex_unlock(&g->lock);
+		dpw_engine_poll(e);
+		pthread_mutex_lock(&g->lock);
+	}
+	ok = ok && !g->any_failed;
 	pthread_mutex_unlock(&g->lock);
+	if (ok && g->run != NULL)
+		g->run(e, m->cfg.queue, g->arg);
 	while (ok && !atomic_load_explicit(&g->stop, memory_order_relaxed))
 		dpw_engine_poll(e);
 
@@ -85,7 +97,8 @@ static void wait_all(struct dpw_engine_group *g, size_t flag)
 }
 
 struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *cfg,
-						dpw_group_start_fn on_start, void *arg,
+						dpw_group_start_fn on_start,
+						dpw_group_run_fn run, void *arg,
 						char *err, size_t errlen)
 {
 	struct dpw_engine_group *g;
@@ -104,6 +117,7 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
 	g->on_start = on_start;
+	g->run = run;
 	g->arg = arg;
 	g->n = cfg->queues;
 	for (uint16_t i = 0; i < g->n && why == NULL; i++) {
@@ -121,6 +135,10 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 	for (uint16_t i = 0; i < g->n && why == NULL; i++)
 		if (g->m[i].failed)
 			why = g->m[i].err;
+	pthread_mutex_lock(&g->lock);
+	g->any_failed = why != NULL;
+	g->all_up = true;
+	pthread_mutex_unlock(&g->lock);
 	if (why != NULL) {
 		dpw_set_err(err, errlen, "%s", why);
 		dpw_engine_group_join(g);

@@ -66,6 +66,54 @@ void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispat
 	dpw_signals_install();
 }
 
+void dpw_app_start_eal(struct dpw_app *app)
+{
+	char err[DPW_ERRLEN];
+
+	if (app->eng.verbose)
+		setenv("DPW_VERBOSE", "1", 1);
+	if (dpw_eal_init(app->eng.eal_argc, app->eng.eal_argv, err, sizeof(err)) < 0)
+		fail(app->prog, 1, err);
+	dpw_signals_install();
+}
+
+int dpw_app_start_lane(struct dpw_app *lane, const struct dpw_app *app, struct dpw_engine *e,
+		       char *err, size_t errlen)
+{
+	WSK_CLIENT_NPI npi;
+	NTSTATUS st;
+
+	*lane = *app;
+	lane->threaded = false;
+	lane->engine = e;
+	st = DpwProviderAttach(e);
+	if (st != STATUS_SUCCESS) {
+		snprintf(err, errlen, "attaching the WSK provider failed: %s", DpwNtStatusName(st));
+		return -1;
+	}
+	npi.ClientContext = lane;
+	npi.Dispatch = &no_client_events;
+	st = WskRegister(&npi, &lane->reg);
+	if (st == STATUS_SUCCESS)
+		st = WskCaptureProviderNPI(&lane->reg, WSK_NO_WAIT, &lane->npi);
+	if (st != STATUS_SUCCESS) {
+		snprintf(err, errlen, "WSK registration failed: %s", DpwNtStatusName(st));
+		return -1;
+	}
+	return 0;
+}
+
+int dpw_app_finish_lane(struct dpw_app *lane, unsigned sockets_left)
+{
+	WskReleaseProviderNPI(&lane->reg);
+	if (sockets_left != 0) {
+		fprintf(stderr, "%s: %u sockets still open at exit\n", lane->prog, sockets_left);
+		return 1;
+	}
+	WskDeregister(&lane->reg);
+	return 0;
+}
+
 static void service_signals(struct dpw_app *app)
 {
 	if (dpw_signals_take_stats())

@@ -53,6 +53,29 @@ void dpw_app_parse(struct dpw_app *app, int argc, char **argv, struct dpw_cli *c
 void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
 		   bool threaded);
 
+/* ---- several engines (--queues N, the per-thread build: app_mt_dep) ----------------------
+ * The program's main thread starts EAL (dpw_app_start_eal) and the engines with
+ * dpw_engine_group_start (dpw/engine_group.h); on each engine's thread a lane, a copy of the
+ * program's dpw_app, drives that engine embedded with a WSK client of its own
+ * (dpw_app_start_lane). The provider gives each engine's thread its own lcore: sockets a lane
+ * makes from its completion routines are that lcore's, and run inline. */
+
+/* --queues N asked for more than one engine. */
+static inline bool dpw_app_several_queues(const struct dpw_app *app)
+{
+	return app->eng.engine.queues > 1;
+}
+/* EAL and the signal handlers only. Never returns on failure (exit 1). */
+void dpw_app_start_eal(struct dpw_app *app);
+/* On engine e's thread, before it polls (a group's start hook): lane becomes app's copy
+ * driving e, the provider attached to e, a client of its own registered and captured. 0, or
+ * -1 with the reason in err. */
+int dpw_app_start_lane(struct dpw_app *lane, const struct dpw_app *app, struct dpw_engine *e,
+		       char *err, size_t errlen);
+/* The lane's end, on its thread, once its sockets are closed: release the NPI, deregister.
+ * 0, or 1 if sockets were left (then not deregistered). */
+int dpw_app_finish_lane(struct dpw_app *lane, unsigned sockets_left);
+
 /* Embedded: one engine pass, then up to 256 completion routines. */
 void dpw_app_poll(struct dpw_app *app);
 /* Threaded: wait up to timeout_ms for completions and run them. */

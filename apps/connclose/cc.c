@@ -173,23 +173,54 @@ void cc_stats_init(struct cc_stats *s, const struct cc_config *c)
 	snprintf(s->kinds[CC_MAX_ERROR_KINDS].name, sizeof(s->kinds[0].name), "other");
 }
 
-void cc_error(struct cc_stats *s, const char *name)
+static void add_errors(struct cc_stats *s, const char *name, uint64_t n)
 {
 	unsigned k;
 
-	s->errors++;
+	s->errors += n;
 	for (k = 0; k < s->nkinds; k++)
 		if (strcmp(s->kinds[k].name, name) == 0)
 			break;
 	if (k == s->nkinds) {
 		if (s->nkinds == CC_MAX_ERROR_KINDS) {
-			s->kinds[CC_MAX_ERROR_KINDS].n++;   /* more kinds than slots: lumped */
+			s->kinds[CC_MAX_ERROR_KINDS].n += n;   /* more kinds than slots: lumped */
 			return;
 		}
 		snprintf(s->kinds[k].name, sizeof(s->kinds[k].name), "%s", name);
 		s->nkinds++;
 	}
-	s->kinds[k].n++;
+	s->kinds[k].n += n;
+}
+
+void cc_error(struct cc_stats *s, const char *name)
+{
+	add_errors(s, name, 1);
+}
+
+void cc_stats_merge(struct cc_stats *dst, const struct cc_stats *src)
+{
+	dst->started += src->started;
+	dst->cycles += src->cycles;
+	dst->open += src->open;
+	/* Errors by kind, through cc_error so that the kinds merge by name. */
+	for (unsigned k = 0; k < src->nkinds; k++)
+		add_errors(dst, src->kinds[k].name, src->kinds[k].n);
+	if (src->kinds[CC_MAX_ERROR_KINDS].n > 0) {
+		dst->errors += src->kinds[CC_MAX_ERROR_KINDS].n;
+		dst->kinds[CC_MAX_ERROR_KINDS].n += src->kinds[CC_MAX_ERROR_KINDS].n;
+	}
+	dpw_hist_merge(&dst->connect_ns, &src->connect_ns);
+	dpw_hist_merge(&dst->close_ns, &src->close_ns);
+	if (dst->t_start == 0 || (src->t_start != 0 && src->t_start < dst->t_start))
+		dst->t_start = src->t_start;
+	if (src->t_end > dst->t_end)
+		dst->t_end = src->t_end;
+	dst->late += src->late;
+	if (src->max_lag_ns > dst->max_lag_ns)
+		dst->max_lag_ns = src->max_lag_ns;
+	dst->window.late += src->window.late;
+	dst->window.spurious += src->window.spurious;
+	dst->window.cuts += src->window.cuts;
 }
 
 void cc_progress(struct cc_stats *s, uint64_t now)

@@ -77,6 +77,10 @@ struct cc_stats {
 
 uint64_t cc_now_ns(void);
 void cc_stats_init(struct cc_stats *s, const struct cc_config *c);
+/* Add a lane's counts (one engine's share of a run over several) to dst: counters and error
+ * kinds summed, latencies merged, the run's span widened. Not the CPU time (the caller's
+ * getrusage covers the whole process) nor the window's size. */
+void cc_stats_merge(struct cc_stats *dst, const struct cc_stats *src);
 /* The run starts now: the clock, and the CPU time used so far (start-up is not the run's). */
 void cc_stats_begin(struct cc_stats *s);
 /* A failed cycle, counted under name (e.g. "STATUS_CONNECTION_REFUSED", "ECONNREFUSED"). */

@@ -35,9 +35,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "cc.h"
+#include "dpw/engine_group.h"
 
 enum slot_state {
 	SLOT_IDLE,         /* no cycle: not started yet, or the run is over */
@@ -62,7 +64,11 @@ struct slot {
 	uint8_t *rx;              /* K bytes */
 };
 
-static struct {
+/* The run's state. Thread-local: with --queues N each engine's thread runs a lane, a copy
+ * that drives its own engine with its share of the slots; the main thread's copy holds the
+ * command line and, at the end, the lanes' counts added up. */
+static __thread struct run {
+	unsigned lane;            /* 1 + the lane's queue (0: not a lane) */
 	struct dpw_app app;
 	struct cc_config cfg;
 	struct cc_stats st;
@@ -84,6 +90,16 @@ static struct {
 		uint64_t refused;
 	} hold;
 } R;
+
+/* What each lane publishes for the main thread: progress as it goes (written by the lane
+ * only, each on a cache line of its own), its counts once done. */
+#define MAX_LANES 16
+static struct lane_out {
+	_Alignas(64) _Atomic uint64_t cycles, errors, open;
+	atomic_bool done;
+	bool failed;
+	struct cc_stats st;
+} lanes[MAX_LANES];
 
 static IO_COMPLETION_ROUTINE on_connect, on_io, on_close;
 
@@ -507,6 +523,24 @@ static int validate(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "--hold and --hold-port go together");
 		return -1;
 	}
+	if (dpw_app_several_queues(&R.app)) {
+		unsigned n = R.app.eng.engine.queues;
+
+		/* Listening over several engines is not built yet (docs/many-lcores.md). */
+		if (R.hold.want != 0) {
+			snprintf(err, errlen, "--hold-port listens, which --queues does not do yet");
+			return -1;
+		}
+		if (n > MAX_LANES || R.cfg.concurrency < n) {
+			snprintf(err, errlen, "--queues %u needs --concurrency %u or more (a slot per "
+				 "engine at least), and at most %u queues", n, n, MAX_LANES);
+			return -1;
+		}
+		if (R.cfg.rate != 0 && R.cfg.rate < n) {
+			snprintf(err, errlen, "--rate must be at least --queues (%u)", n);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -535,17 +569,194 @@ static struct dpw_cli command_line(void)
 	return cli;
 }
 
+/* The load: slots start cycles until the run ends, then those in flight finish. The cycles
+ * and their stats are R's (this thread's). */
+static void run_load(void)
+{
+	uint64_t deadline = 0, stop_at = 0, next_scan = 0, now;
+
+	cc_stats_begin(&R.st);
+	if (R.cfg.duration_s > 0)
+		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
+	for (uint32_t i = R.nslots; i > 0; i--)
+		R.idle[R.nidle++] = i - 1;
+	if (R.cfg.rate != 0)
+		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
+	else
+		start_ready(R.st.t_start);
+	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
+	 * (or the last of --cycles), with none in flight in between. */
+	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
+		dpw_app_poll(&R.app);
+		now = cc_now_ns();
+		if (R.cfg.rate != 0)
+			start_due(now);
+		else if (!R.st.window.fixed && now >= next_scan) {
+			take_late_connects(now);
+			next_scan = now + 1000000;   /* every millisecond: late is >= 2 ms */
+		}
+		if (R.lane == 0) {
+			cc_progress(&R.st, now);
+		} else {
+			struct lane_out *o = &lanes[R.lane - 1];
+
+			atomic_store_explicit(&o->cycles, R.st.cycles, memory_order_relaxed);
+			atomic_store_explicit(&o->errors, R.st.errors, memory_order_relaxed);
+			atomic_store_explicit(&o->open, R.st.open, memory_order_relaxed);
+		}
+		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {
+			R.stopping = true;   /* cycles in flight finish normally */
+			stop_at = now;
+		}
+		if (R.stopping && !R.aborting && now - stop_at > 5000000000ull)
+			abort_in_flight();
+		if (R.stopping && now - stop_at > 30000000000ull) {
+			dpw_app_fail(&R.app, "%u connections still in flight 30 s after the end; "
+				     "giving up on them", R.active);
+			break;
+		}
+	}
+	cc_stats_end(&R.st);
+}
+
+/* ---- --queues N: a lane per engine -------------------------------------------------------- */
+
+/* Lane q's share of n (slots, cycles, the rate): n/N, the first n%N lanes one more. */
+static uint64_t share(uint64_t n, unsigned q, unsigned lanes_n)
+{
+	return n / lanes_n + (q < n % lanes_n ? 1 : 0);
+}
+
+/* On engine q's thread before it polls: this thread's R becomes a lane. */
+static int lane_start(struct dpw_engine *e, uint16_t q, void *arg, char *err, size_t errlen)
+{
+	const struct run *main_run = arg;
+	unsigned n = main_run->app.eng.engine.queues;
+
+	R = *main_run;
+	R.lane = q + 1u;
+	R.cfg.concurrency = (uint32_t)share(main_run->cfg.concurrency, q, n);
+	if (main_run->cfg.cycles != 0)
+		R.cfg.cycles = share(main_run->cfg.cycles, q, n);
+	if (main_run->cfg.rate != 0)
+		R.cfg.rate = share(main_run->cfg.rate, q, n);
+	if (dpw_app_start_lane(&R.app, &main_run->app, e, err, errlen) != 0)
+		return -1;
+	cc_stats_init(&R.st, &R.cfg);
+	if (setup_slots() != 0) {
+		snprintf(err, errlen, "out of memory for %u slots", R.nslots);
+		return -1;
+	}
+	return 0;
+}
+
+/* On engine q's thread once every engine is up: its share of the load, then its end. */
+static void lane_run(struct dpw_engine *e, uint16_t q, void *arg)
+{
+	struct lane_out *o = &lanes[q];
+
+	(void)e;
+	(void)arg;
+	dpw_app_poll(&R.app);   /* the provider learns this thread is the lcore */
+	run_load();
+	o->failed = dpw_app_finish_lane(&R.app, R.active) != 0;
+	o->st = R.st;
+	free_slots();
+	atomic_store_explicit(&o->done, true, memory_order_release);
+}
+
+static void print_engine_lines(const struct dpw_engine_stats *each, unsigned n,
+			       const struct dpw_engine_stats *total)
+{
+	DPW_PROVIDER_STATS ps;
+	char line[1024];
+
+	for (unsigned q = 0; q < n; q++) {
+		dpw_engine_format_stats(&each[q], line, sizeof(line));
+		printf("dpwsk: queue %u stats %s\n", q, line);
+	}
+	dpw_engine_format_stats(total, line, sizeof(line));
+	printf("dpwsk: stats %s\n", line);
+	DpwGetProviderStats(&ps);
+	printf("dpwsk: wsk requests=%llu inline_requests=%llu sockets_open=%lu\n",
+	       (unsigned long long)ps.Requests, (unsigned long long)ps.InlineRequests,
+	       (unsigned long)ps.SocketsOpen);
+	fflush(stdout);
+}
+
+static int run_lanes(void)
+{
+	unsigned n = R.app.eng.engine.queues, done = 0;
+	struct dpw_engine_stats each[MAX_LANES], total;
+	struct dpw_engine_group *g;
+	struct cc_stats progress;
+	char err[DPW_ERRLEN], what[200];
+	bool failed = false;
+
+	dpw_app_start_eal(&R.app);
+	cc_stats_init(&R.st, &R.cfg);
+	g = dpw_engine_group_start(&R.app.eng.engine, lane_start, lane_run, &R, err, sizeof(err));
+	if (g == NULL) {
+		dpw_app_fail(&R.app, "%s", err);
+		dpw_eal_cleanup();
+		return 1;
+	}
+	R.app.engine = dpw_engine_group_engine(g, 0);   /* for the ready line: port, MAC */
+	snprintf(what, sizeof(what), "connclose target=%s mode=%s concurrency=%u queues=%u",
+		 R.cfg.target, cc_mode_name(R.cfg.mode), R.cfg.concurrency, n);
+	dpw_app_ready(&R.app, what);
+	cc_stats_begin(&R.st);
+	progress = R.st;
+	/* The lanes run on their own; this thread adds up their progress once a second. */
+	while (done < n) {
+		struct timespec ten_ms = { 0, 10000000 };
+
+		nanosleep(&ten_ms, NULL);
+		done = 0;
+		progress.cycles = progress.errors = progress.open = 0;
+		for (unsigned q = 0; q < n; q++) {
+			done += atomic_load_explicit(&lanes[q].done, memory_order_acquire);
+			progress.cycles += atomic_load_explicit(&lanes[q].cycles, memory_order_relaxed);
+			progress.errors += atomic_load_explicit(&lanes[q].errors, memory_order_relaxed);
+			progress.open += atomic_load_explicit(&lanes[q].open, memory_order_relaxed);
+		}
+		cc_progress(&progress, cc_now_ns());
+	}
+	cc_stats_end(&R.st);   /* the whole process's CPU time: every lane's */
+	dpw_engine_group_join(g);
+	DpwProviderDetach();
+	R.app.engine = NULL;
+	dpw_engine_group_destroy(g, each, &total);
+	print_engine_lines(each, n, &total);
+	R.st.t_start = 0;   /* the lanes' own span: from the first start to the last end */
+	R.st.window.w_min = 0;
+	for (unsigned q = 0; q < n; q++) {
+		cc_stats_merge(&R.st, &lanes[q].st);
+		R.st.window.w_min += lanes[q].st.window.w_min;   /* summed: each lane's window */
+		failed |= lanes[q].failed;
+	}
+	cc_summary(&R.cfg, &R.st, R.app.prog);
+	dpw_eal_cleanup();
+	if (failed)
+		return 1;
+	return R.st.errors == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct dpw_cli cli;
 	char what[160];
-	uint64_t deadline = 0, stop_at = 0, next_scan = 0, now;
 	int rc;
 
 	/* Every bad command line is one line and exit 2 before EAL is touched. */
 	cc_config_defaults(&R.cfg);
 	cli = command_line();
 	dpw_app_parse(&R.app, argc, argv, &cli);
+	if (dpw_app_several_queues(&R.app)) {
+		dpw_app_wsk_addr(&R.cfg.remote, &R.remote);
+		dpw_app_wsk_any(R.remote.ss_family, 0, &R.local);
+		return run_lanes();
+	}
 	dpw_app_start(&R.app, NULL, false);
 	cc_stats_init(&R.st, &R.cfg);   /* the window, which says how many slots */
 	if (setup_slots() != 0) {
@@ -570,41 +781,7 @@ int main(int argc, char **argv)
 		dpw_app_finish(&R.app);
 		return 1;
 	}
-
-	cc_stats_begin(&R.st);
-	if (R.cfg.duration_s > 0)
-		deadline = R.st.t_start + (uint64_t)(R.cfg.duration_s * 1e9);
-	for (uint32_t i = R.nslots; i > 0; i--)
-		R.idle[R.nidle++] = i - 1;
-	if (R.cfg.rate != 0)
-		cc_schedule_start(&R.sched, R.cfg.rate, R.st.t_start);
-	else
-		start_ready(R.st.t_start);
-	/* Closed loop: until the last cycle ends. Open loop: arrivals keep coming until the end
-	 * (or the last of --cycles), with none in flight in between. */
-	while (R.active > 0 || (R.cfg.rate != 0 && may_start())) {
-		dpw_app_poll(&R.app);
-		now = cc_now_ns();
-		if (R.cfg.rate != 0)
-			start_due(now);
-		else if (!R.st.window.fixed && now >= next_scan) {
-			take_late_connects(now);
-			next_scan = now + 1000000;   /* every millisecond: late is >= 2 ms */
-		}
-		cc_progress(&R.st, now);
-		if (!R.stopping && (dpw_app_stopping() || (deadline != 0 && now >= deadline))) {
-			R.stopping = true;   /* cycles in flight finish normally */
-			stop_at = now;
-		}
-		if (R.stopping && !R.aborting && now - stop_at > 5000000000ull)
-			abort_in_flight();
-		if (R.stopping && now - stop_at > 30000000000ull) {
-			dpw_app_fail(&R.app, "%u connections still in flight 30 s after the end; "
-				     "giving up on them", R.active);
-			break;
-		}
-	}
-	cc_stats_end(&R.st);
+	run_load();
 	hold_close();
 	rc = dpw_app_finish(&R.app);
 	cc_summary(&R.cfg, &R.st, R.app.prog);

@@ -140,7 +140,7 @@ static void start_group(void)
 		die(err);
 	/* Each engine attaches on its own thread, before it polls (in no set order: the
 	 * provider's lcore numbers need not be the queues'). */
-	group = dpw_engine_group_start(&eng.engine, attach_lcore, NULL, err, sizeof(err));
+	group = dpw_engine_group_start(&eng.engine, attach_lcore, NULL, NULL, err, sizeof(err));
 	if (group == NULL)
 		die(err);
 }

@@ -21,11 +21,19 @@ struct dpw_engine_group;
 typedef int (*dpw_group_start_fn)(struct dpw_engine *e, uint16_t queue, void *arg, char *err,
 				  size_t errlen);
 
+/* Runs on engine queue's thread once every engine of the group has started, instead of the
+ * first passes of the plain loop: the program's own loop, which must poll e
+ * (dpw_engine_poll) as often as the plain loop would. When it returns, the thread polls on
+ * until the group is joined: frames for the other engines' flows may still arrive on its
+ * queue, to be handed over. */
+typedef void (*dpw_group_run_fn)(struct dpw_engine *e, uint16_t queue, void *arg);
+
 /* Start cfg->queues engines (2 or more; cfg->queue is ignored) on their threads, with EAL
- * already initialised. Returns once every engine polls, or NULL with the first reason in err
- * (the engines that did start are shut down). */
+ * already initialised; run may be NULL. Returns once every engine polls, or NULL with the
+ * first reason in err (the engines that did start are shut down). */
 struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *cfg,
-						dpw_group_start_fn on_start, void *arg,
+						dpw_group_start_fn on_start,
+						dpw_group_run_fn run, void *arg,
 						char *err, size_t errlen);
 uint16_t dpw_engine_group_size(const struct dpw_engine_group *g);
 struct dpw_engine *dpw_engine_group_engine(const struct dpw_engine_group *g, uint16_t queue);
