@@ -14,8 +14,11 @@
 #   steered           the share of frames that reached an engine that does not own them and
 #                     went over a ring (af_packet's fanout hash and dpwsk's disagree: ~1/2 is
 #                     expected at Q=2; a NIC with RSS matched to it would bring it to ~0)
-# Then medians, and the ratio of busy cycles/conn at Q=N to Q=1 (issue 15's target: within
-# 5%). Figures only: exit 1 if a run failed, not on the figures.
+# The same for the WSK side: dpwsk-connclose --queues Q (a lane per engine, each a WSK client
+# issuing its cycles inline on its lcore) in the stack's namespace against linux-server (echo)
+# in the peer's, same mode, seconds and concurrency.
+# Then medians per side, and the ratio of busy cycles/conn at Q=N to Q=1 (issue 15's target:
+# within 5%). Figures only: exit 1 if a run failed, not on the figures.
 #
 #   sudo bench/lcores.sh [--queues 2] [--seconds 5] [--runs 3] [--concurrency 32] [--out DIR]
 #   writes DIR/lcores.txt (default bench/results); DPW_BUILD=DIR picks the build.
@@ -48,7 +51,11 @@ need_int --concurrency "$CONC" 1 4096
 BUILD=${DPW_BUILD:-$SRC/build}
 RAWECHO=$BUILD/apps/rawecho/dpwsk-rawecho
 LCONNCLOSE=$BUILD/bench/linux-connclose
-for p in "$RAWECHO" "$LCONNCLOSE"; do [ -x "$p" ] || die "$p is not built"; done
+CONNCLOSE=$BUILD/apps/connclose/dpwsk-connclose
+LSERVER=$BUILD/bench/linux-server
+for p in "$RAWECHO" "$LCONNCLOSE" "$CONNCLOSE" "$LSERVER"; do
+	[ -x "$p" ] || die "$p is not built"
+done
 
 if [ -z "${DPW_NS_STACK:-}" ]; then
 	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
@@ -59,7 +66,8 @@ fi
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-lcores.XXXXXX")
 PIDS=()
-trap 'peer_stop_all; rm -rf "$TMP"' EXIT
+LINUX_SERVER_PID=
+trap 'peer_stop_all; [ -z "$LINUX_SERVER_PID" ] || kill "$LINUX_SERVER_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 trap 'echo "lcores.sh: interrupted" >&2; exit 130' INT TERM
 LIMIT=$((SECS + 60))
 RESULTS=$TMP/results
@@ -68,7 +76,8 @@ FAILS=0
 exec > >(tee "$OUT/lcores.txt")
 echo "lcores.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
 echo "  $RUNS run(s) of $SECS s; dpwsk-rawecho --queues 1 and $QUEUES over af_packet (veth);"
-echo "  linux-connclose --mode exchange --bytes 64 --concurrency $CONC from the peer namespace"
+echo "  linux-connclose --mode exchange --bytes 64 --concurrency $CONC from the peer namespace;"
+echo "  and dpwsk-connclose --queues 1 and $QUEUES (the same load) against linux-server (echo)"
 
 # one RUN Q: a fresh rawecho with Q engines, one client run, its figures on a RESULTS line.
 one() {
@@ -91,16 +100,37 @@ one() {
 	line=$(sed -n 's/^dpwsk: stats //p' "$f" | tail -n1)
 	cyc=$(stat_of "$line" busy_cycles) steered=$(stat_of "$line" steered_out)
 	rx=$(stat_of "$line" rx_packets) rate=$(jget "$c" conn_per_s)
-	python3 - "$run" "$q" "${rate:-0}" "$(jget "$c" cycles)" "${cyc:-0}" "${steered:-0}" \
-		"${rx:-0}" "$(jget "$c" errors)" >>"$RESULTS" <<'EOF'
+	record server "$run" "$q" "${rate:-0}" "$(jget "$c" cycles)" "${cyc:-0}" "${steered:-0}" \
+		"${rx:-0}" "$(jget "$c" errors)"
+}
+
+# record SIDE RUN Q RATE CYCLES BUSY_CYCLES STEERED RX ERRORS: one RESULTS line, and shown.
+record() {
+	python3 - "$@" >>"$RESULTS" <<'EOF'
 import sys
-run, q, rate, cycles, cyc, steered, rx, errors = sys.argv[1:9]
+side, run, q, rate, cycles, cyc, steered, rx, errors = sys.argv[1:10]
 cycles = int(cycles or 0)
-per = int(cyc) / cycles if cycles else 0
-share = int(steered) / int(rx) if int(rx) else 0
-print(run, q, float(rate), cycles, round(per), round(share, 4), errors or "?")
+per = int(cyc or 0) / cycles if cycles else 0
+share = int(steered or 0) / int(rx) if int(rx or 0) else 0
+print(side, run, q, float(rate or 0), cycles, round(per), round(share, 4), errors or "?")
 EOF
-	tail -n1 "$RESULTS" | awk '{ printf "  [run %d] Q=%-2d %9.0f conn/s  %8d busy cycles/conn  steered %5.1f%%  errors %s\n", $1, $2, $3, $5, 100 * $6, $7 }'
+	tail -n1 "$RESULTS" | awk '{ printf "  [%s run %d] Q=%-2d %9.0f conn/s  %8d busy cycles/conn  steered %5.1f%%  errors %s\n", $1, $2, $3, $4, $6, 100 * $7, $8 }'
+}
+
+# one_wsk RUN Q: dpwsk-connclose with Q engines against linux-server, its figures recorded.
+one_wsk() {
+	local run=$1 q=$2 c=$TMP/wsk.$1.$2 line
+	local qargs=()
+	[ "$q" -gt 1 ] && qargs=(--queues "$q")
+	ip netns exec "$DPW_NS_STACK" timeout -k 5 "$LIMIT" "$CONNCLOSE" --iface "$DPW_IF_STACK" \
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" "${qargs[@]}" --duration "$SECS" \
+		--concurrency "$CONC" --mode exchange --bytes 64 --json \
+		"$DPW_IP_PEER:$WSK_PORT" >"$c" 2>&1 ||
+		{ echo "  FAILED: dpwsk-connclose Q=$q: $(tail -n 2 "$c")" >&2; FAILS=$((FAILS + 1)); }
+	line=$(sed -n 's/^dpwsk: stats //p' "$c" | tail -n1)
+	record wsk "$run" "$q" "$(jget "$c" conn_per_s)" "$(jget "$c" cycles)" \
+		"$(stat_of "$line" busy_cycles)" "$(stat_of "$line" steered_out)" \
+		"$(stat_of "$line" rx_packets)" "$(jget "$c" errors)"
 }
 stat_of() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
@@ -108,24 +138,33 @@ for ((run = 1; run <= RUNS; run++)); do
 	one "$run" 1
 	one "$run" "$QUEUES"
 done
+WSK_PORT=5001
+linux_server_start "$LSERVER" "$WSK_PORT" "$TMP/server.out" --mode echo \
+	--max-time $((RUNS * 2 * LIMIT + 60))
+for ((run = 1; run <= RUNS; run++)); do
+	one_wsk "$run" 1
+	one_wsk "$run" "$QUEUES"
+done
 
 python3 - "$RESULTS" "$QUEUES" "$(nproc)" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 qn, cpus = int(sys.argv[2]), int(sys.argv[3])
-med = {}
-for q in (1, qn):
-    r = [x for x in rows if int(x[1]) == q]
-    if not r:
-        continue
-    med[q] = (statistics.median(float(x[2]) for x in r),
-              statistics.median(int(x[4]) for x in r),
-              statistics.median(float(x[5]) for x in r))
-    print("median Q=%-2d %9.0f conn/s  %8.0f busy cycles/conn  steered %5.1f%%" %
-          (q, med[q][0], med[q][1], 100 * med[q][2]))
-if 1 in med and qn in med and med[1][1] > 0:
-    ratio = med[qn][1] / med[1][1]
-    print("busy cycles per connection, Q=%d / Q=1: %.2f (issue 15's target: at most 1.05)" % (qn, ratio))
+for side, what in (("server", "dpwsk-rawecho, Linux client"),
+                   ("wsk", "dpwsk-connclose (WSK), Linux server")):
+    med = {}
+    for q in (1, qn):
+        r = [x for x in rows if x[0] == side and int(x[2]) == q]
+        if not r:
+            continue
+        med[q] = (statistics.median(float(x[3]) for x in r),
+                  statistics.median(int(x[5]) for x in r),
+                  statistics.median(float(x[6]) for x in r))
+        print("median %-6s Q=%-2d %9.0f conn/s  %8.0f busy cycles/conn  steered %5.1f%%  (%s)" %
+              (side, q, med[q][0], med[q][1], 100 * med[q][2], what))
+    if 1 in med and qn in med and med[1][1] > 0:
+        print("%s: busy cycles per connection, Q=%d / Q=1: %.2f (issue 15's target: at most "
+              "1.05)" % (side, qn, med[qn][1] / med[1][1]))
 if cpus < qn + 1:
     print("note: %d CPUs for %d polling lcores and the Linux client: the client, not dpwsk, "
           "bounds conn/s here, and busy cycles are TSC (wall) cycles, so a lcore preempted "

@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench_lcores_smoke: bench/lcores.sh (one engine against two on one port) runs end to end:
-# one 1-second run of each in this test's topology; exit status 0, a line per run with conn/s
+# one 1-second run of each, rawecho as the server and dpwsk-connclose as the WSK client, in
+# this test's topology; exit status 0, a line per run with conn/s
 # above zero and no client error, both medians, the ratio of busy cycles per connection, and
 # nothing of it left running. No figure is judged: the machine is shared.
 #   scripts/netns.sh run tests/apps/bench_lcores_smoke.sh   (or run it directly)
@@ -11,7 +12,7 @@ LOG=$DPW_TMP/lcores.log
 bash "$DPW_SRC/bench/lcores.sh" --runs 1 --seconds 1 --out "$DPW_TMP/out" >"$LOG" 2>&1 &
 PID=$!
 dpw_track "$PID"
-if dpw_wait_exit "$PID" 150; then
+if dpw_wait_exit "$PID" 300; then
 	rc=$DPW_RC
 else
 	dpw_kill "$PID"
@@ -19,15 +20,19 @@ else
 fi
 assert_eq exit-status 0 "$rc"
 [ "$rc" = 0 ] || sed 's/^/  lcores.sh: /' "$LOG" | tail -n 20
-for q in 1 2; do
-	line=$(grep "\\[run 1\\] Q=$q " "$LOG" || true)
-	rate=$(awk '{ print int($4) }' <<<"$line")
-	[ "${rate:-0}" -gt 0 ] && pass "q$q-conn-per-s" "$line" || fail "q$q-conn-per-s" "'$line'"
-	assert_eq "q$q-errors-0" 0 "$(sed -n 's/.*errors \([0-9?]*\).*/\1/p' <<<"$line")"
-	grep -q "^median Q=$q " "$LOG" && pass "q$q-median" || fail "q$q-median" "no median line"
+for side in server wsk; do
+	for q in 1 2; do
+		line=$(grep "\\[$side run 1\\] Q=$q " "$LOG" || true)
+		rate=$(awk '{ print int($5) }' <<<"$line")
+		[ "${rate:-0}" -gt 0 ] && pass "$side-q$q-conn-per-s" "$line" ||
+			fail "$side-q$q-conn-per-s" "'$line'"
+		assert_eq "$side-q$q-errors-0" 0 "$(sed -n 's/.*errors \([0-9?]*\).*/\1/p' <<<"$line")"
+		grep -q "^median $side *Q=$q " "$LOG" && pass "$side-q$q-median" ||
+			fail "$side-q$q-median" "no median line"
+	done
+	grep -q "^$side: busy cycles per connection, Q=2 / Q=1: [0-9.]*" "$LOG" &&
+		pass "$side-ratio-line" || fail "$side-ratio-line" "no ratio line"
 done
-grep -q '^busy cycles per connection, Q=2 / Q=1: [0-9.]*' "$LOG" && pass ratio-line ||
-	fail ratio-line "no ratio line"
 [ -s "$DPW_TMP/out/lcores.txt" ] && pass report-written || fail report-written "no lcores.txt"
 assert_eq no-processes-left "" "$(ip netns pids "$DPW_NS_STACK"; ip netns pids "$DPW_NS_PEER")"
 dpw_finish
