@@ -49,7 +49,8 @@ struct dpw_client {
 	atomic_int sockets;          /* open sockets */
 	atomic_bool deregistering;
 	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
-	bool static_locked;          /* a socket exists: static callbacks can no longer change */
+	atomic_bool static_locked;   /* a socket exists: static callbacks can no longer change
+				      * (set by any lcore, read by the caller's thread) */
 	struct dpw_completion_ring *cq;
 	/* [lcore] per lcore, a ring of the indications the client retains */
 	struct dpw_lent lent[DPW_MAX_LCORES];
@@ -111,6 +112,9 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp);
 /* [lcore] The same, held and posted with others in one burst by dpw_flush_completions. */
 void dpw_hold_completion(struct dpw_client *c, PIRP irp);
 void dpw_flush_completions(void);
+/* Every lcore's held completions, once the lcores have stopped (DpwProviderDetach): the last
+ * pass's timers may have completed some after its flush. */
+void dpw_flush_all_completions(void);
 int dpw_completion_ring_create(struct dpw_client *c);
 void dpw_completion_ring_destroy(struct dpw_client *c);
 

@@ -146,27 +146,41 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 
 /* [lcore] Completions held for one client, posted together: one fence and at most one wake
  * per batch instead of one per IRP (io_uring publishes a batch of completions with one tail
- * store in the same spirit). Each lcore holds its own. */
-static __thread struct {
+ * store in the same spirit). Each lcore holds its own; an array, not thread-local, so that
+ * DpwProviderDetach can post what the lcores' last passes left. */
+static struct held {
 	struct dpw_client *c;
 	unsigned n;
 	PIRP irps[CQ_BURST];
-} held;
+} held_by[DPW_MAX_LCORES];
+
+static void flush(struct held *h)
+{
+	if (h->n > 0)
+		post(h->c, h->irps, h->n);
+	h->n = 0;
+	h->c = NULL;
+}
 
 void dpw_hold_completion(struct dpw_client *c, PIRP irp)
 {
-	if (held.n == CQ_BURST || (held.n > 0 && held.c != c))
-		dpw_flush_completions();   /* per client, the order stays the order of completion */
-	held.c = c;
-	held.irps[held.n++] = irp;
+	struct held *h = &held_by[dpw_lcore_here()];
+
+	if (h->n == CQ_BURST || (h->n > 0 && h->c != c))
+		flush(h);   /* per client, the order stays the order of completion */
+	h->c = c;
+	h->irps[h->n++] = irp;
 }
 
 void dpw_flush_completions(void)
 {
-	if (held.n > 0)
-		post(held.c, held.irps, held.n);
-	held.n = 0;
-	held.c = NULL;
+	flush(&held_by[dpw_lcore_here()]);
+}
+
+void dpw_flush_all_completions(void)
+{
+	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
+		flush(&held_by[i]);
 }
 
 static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)

@@ -343,7 +343,7 @@ NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVO
 		/* F7: only before the client's first socket; no IRP needed. */
 		if (ctl == NULL || in_len < sizeof(*ctl)) {
 			st = STATUS_INVALID_PARAMETER;
-		} else if (c->static_locked) {
+		} else if (atomic_load_explicit(&c->static_locked, memory_order_relaxed)) {
 			st = STATUS_INVALID_DEVICE_STATE;
 		} else {
 			c->static_events = ctl->EventMask & ~WSK_EVENT_DISABLE;

@@ -1,7 +1,9 @@
 /* The provider's dispatch tables and their entry points, run on the caller's thread: check
  * the arguments (WSK-R3, R4), the handle (WSK-C6) and the socket's category (R5), pack the
  * call into a request and hand it to the lcore. Nothing here touches lwIP. */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "provider_internal.h"
 #include "socket_internal.h"
@@ -474,11 +476,34 @@ static NTSTATUS WSKAPI wsk_receive_ex(PWSK_SOCKET Socket, PWSK_BUF Buffer, ULONG
 	return wsk_receive(Socket, Buffer, Flags, Irp);
 }
 
-/* WskRelease has no IRP: it is queued for the lcore (which owns the data) and reported done. */
+/* A release list's links: both kinds of indication start with their Next pointer, read and
+ * written here through memcpy, whichever kind the list is. */
+_Static_assert(offsetof(WSK_DATA_INDICATION, Next) == 0 &&
+	       offsetof(WSK_DATAGRAM_INDICATION, Next) == 0, "Next first");
+
+static PVOID next_of(PVOID item)
+{
+	PVOID next;
+
+	memcpy(&next, item, sizeof(next));
+	return next;
+}
+
+static void set_next(PVOID item, PVOID next)
+{
+	memcpy(item, &next, sizeof(next));
+}
+
+/* WskRelease has no IRP: it is queued for the lcore that lent the data (which owns it) and
+ * reported done. A list may chain indications that several lcores lent (a client may join
+ * those of sockets on different lcores): it is cut into one list per lcore, order kept, each
+ * released there. All requests are taken first, so that a shortage refuses the whole call. */
 static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, const struct dpw_transport *tp)
 {
 	struct dpw_socket *s = (struct dpw_socket *)Socket;
-	struct dpw_req *r;
+	struct dpw_req *reqs[DPW_MAX_LCORES] = { NULL };
+	PVOID last[DPW_MAX_LCORES];
+	unsigned lcores = dpw_lcore_count() > 0 ? dpw_lcore_count() : 1;
 
 	if (list == NULL)
 		return STATUS_INVALID_PARAMETER;
@@ -486,16 +511,41 @@ static NTSTATUS release_call(PWSK_SOCKET Socket, PVOID list, const struct dpw_tr
 	 * long as it is one of ours. */
 	if (!dpw_socket_is_slot(Socket))
 		return STATUS_INVALID_HANDLE;
-	r = dpw_req_new(DPW_OP_RELEASE, NULL);
-	if (r == NULL)
-		return STATUS_INSUFFICIENT_RESOURCES;
-	r->sock = s;
-	r->sock_gen = atomic_load(&s->gen);
-	r->client = s->client;
-	r->u.release.list = list;
-	r->u.release.tp = tp;   /* which transport lent them: the table they came through says */
-	r->u.release.lcore = tp->lent_by(list);
-	dpw_submit(r);
+	for (PVOID item = list; item != NULL; item = next_of(item)) {
+		unsigned k = tp->lent_by(item);   /* from client memory: checked */
+
+		k = k < lcores ? k : 0;
+		if (reqs[k] != NULL)
+			continue;
+		reqs[k] = dpw_req_new(DPW_OP_RELEASE, NULL);
+		if (reqs[k] == NULL) {
+			for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
+				if (reqs[i] != NULL)
+					dpw_req_free(reqs[i]);
+			return STATUS_INSUFFICIENT_RESOURCES;
+		}
+		reqs[k]->sock = s;
+		reqs[k]->sock_gen = atomic_load(&s->gen);
+		reqs[k]->client = s->client;
+		reqs[k]->u.release.tp = tp;   /* which transport lent them: the table says */
+		reqs[k]->u.release.lcore = k;
+		last[k] = NULL;
+	}
+	for (PVOID item = list, next; item != NULL; item = next) {
+		unsigned k = tp->lent_by(item);
+
+		k = k < lcores ? k : 0;
+		next = next_of(item);
+		set_next(item, NULL);
+		if (last[k] == NULL)
+			reqs[k]->u.release.list = item;
+		else
+			set_next(last[k], item);
+		last[k] = item;
+	}
+	for (unsigned k = 0; k < DPW_MAX_LCORES; k++)
+		if (reqs[k] != NULL)
+			dpw_submit(reqs[k]);
 	return STATUS_SUCCESS;
 }
 

@@ -109,7 +109,7 @@ void dpw_socket_create_execute(struct dpw_req *r)
 		dpw_req_complete(r, STATUS_INSUFFICIENT_RESOURCES, 0);
 		return;
 	}
-	c->static_locked = true;
+	atomic_store_explicit(&c->static_locked, true, memory_order_relaxed);
 	s->af = r->u.socket.af;
 	s->context = r->u.socket.ctx;
 	s->client_dispatch = r->u.socket.dispatch;

@@ -99,6 +99,9 @@ VOID DpwProviderDetach(VOID)
 	if (!atomic_load(&dpw_provider.attached))
 		return;
 	atomic_store(&dpw_provider.attached, false);
+	/* What the lcores' last passes held goes first, ahead of the cancellations below: per
+	 * socket, completions keep their order. */
+	dpw_flush_all_completions();
 	for (unsigned i = 0; i < n; i++) {
 		struct dpw_lcore *l = &dpw_provider.lcores[i];
 
@@ -111,8 +114,23 @@ VOID DpwProviderDetach(VOID)
 		l->engine = NULL;
 		atomic_store(&l->known, false);
 	}
-	dpw_flush_completions();   /* the lcores have stopped: what they held goes now */
+	dpw_flush_all_completions();   /* the cancellations, if this thread is an lcore */
 	atomic_store(&dpw_provider.nb_lcores, 0);
+}
+
+void dpw_run_own_requests(void)
+{
+	struct dpw_req *reqs[REQ_BURST];
+	int me = dpw_self_lcore();
+	unsigned n;
+
+	if (me < 0 || dpw_inline_call != NULL || dpw_callbacks_running != 0)
+		return;   /* not an lcore, or inside a call or callback: never re-entered */
+	n = rte_ring_sc_dequeue_burst(dpw_provider.lcores[me].requests, (void **)reqs, REQ_BURST,
+				      NULL);
+	for (unsigned i = 0; i < n; i++)
+		dpw_execute(reqs[i]);
+	dpw_flush_completions();
 }
 
 /* lcore: are calls from other threads waiting in its request ring? Its tails are read with

@@ -13,6 +13,10 @@ NTSTATUS dpw_submit(struct dpw_req *r);
 /* Run a request on the lcore: socket-level requests here, the rest through the socket's
  * transport (execute.c). */
 void dpw_execute(struct dpw_req *r);
+/* On an lcore, outside any call or callback: run the requests waiting in its own ring now.
+ * For a caller that waits there for other lcores' work while they may wait for its own
+ * (WskDeregister's sweeps, from a program's lane). Elsewhere: nothing. */
+void dpw_run_own_requests(void);
 /* Each transport's once-a-pass work (execute.c). */
 void dpw_transports_poll(void);
 

@@ -36,7 +36,7 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
 		c->lent[i].next = c->lent[i].prev = NULL;
 	c->static_events = 0;
-	c->static_locked = false;
+	atomic_store(&c->static_locked, false);
 	c->npi = *WskClientNpi;
 	c->version = WskClientNpi->Dispatch->Version;
 	if (dpw_completion_ring_create(c) != 0) {
@@ -147,16 +147,19 @@ static unsigned sweep_lent(struct dpw_client *c)
 			break;
 		asked++;
 	}
-	if (asked < lcores || lcores == 0) {
+	if (asked < lcores || lcores == 0)
 		fprintf(stderr, "dpwsk: WskDeregister: %u data indications never released "
-			"(WSK-C9) could not be freed: the provider is not running\n",
-			atomic_load(&c->lent_count));
+			"(WSK-C9) could not all be freed: the provider is not running, or out of "
+			"room for the request\n", atomic_load(&c->lent_count));
+	if (asked == 0)
 		return 0;
-	}
 	/* The lcores free them on their next pass; they never block, so this is short. Bounded
-	 * all the same, for an engine that stopped polling. */
+	 * all the same, for an engine that stopped polling. Every sweep asked for is waited for,
+	 * even when one could not be: a sweep must not outlive its client. On an lcore, its own
+	 * ring is run meanwhile (another lane's sweep of this lcore's list may wait there). */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (atomic_load_explicit(&c->lent_sweeps, memory_order_acquire) < asked) {
+		dpw_run_own_requests();
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 5) {
 			fprintf(stderr, "dpwsk: WskDeregister: the engine is not polling; %u data "

@@ -243,6 +243,82 @@ static void test_datagrams(void)
 	close(fd);
 }
 
+/* Indications kept by the receive event (STATUS_PENDING), for the mixed release below. */
+static PWSK_DATA_INDICATION kept[2];
+static _Atomic int n_taken, n_kept;
+
+/* Runs on both lcores at once: each takes its slot with one atomic step. */
+static NTSTATUS WSKAPI keep_one(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION di,
+				SIZE_T indicated, SIZE_T *accepted)
+{
+	int n;
+
+	(void)ctx, (void)flags, (void)indicated, (void)accepted;
+	if (di == NULL || (n = atomic_fetch_add(&n_taken, 1)) >= 2)
+		return STATUS_SUCCESS;
+	kept[n] = di;
+	atomic_fetch_add(&n_kept, 1);   /* after kept[n]: the test reads it once both are in */
+	return STATUS_PENDING;
+}
+
+static const WSK_CLIENT_CONNECTION_DISPATCH keeper = { keep_one, NULL, NULL };
+
+static bool two_kept(void *arg)
+{
+	(void)arg;
+	return atomic_load(&n_kept) == 2;
+}
+
+static void test_mixed_release(int lfd)
+{
+	PWSK_SOCKET s[2] = { NULL, NULL };
+	int fd[2] = { -1, -1 }, ports = 0;
+	PWSK_DATA_INDICATION tail;
+	uint32_t mbufs_before = h_mbufs_in_use();
+
+	h_test("one WskRelease of a list that chains data two lcores lent (the client joined the "
+	       "indications of sockets on different lcores): each lcore frees its own, and both "
+	       "connections' windows reopen (C9)");
+	for (int i = 0; i < 2; i++) {
+		if (!H_CHECK_STATUS(h_connect_to_peer_ex(WSK_FLAG_CONNECTION_SOCKET, NULL, &keeper,
+							 PEER_PORT, &s[i]), STATUS_SUCCESS))
+			goto out;
+		fd[i] = peer_accept(lfd, 5000);
+		ports += local_port(s[i]) % 2;
+		H_CHECK_STATUS(h_set_events(s[i], WSK_EVENT_RECEIVE), STATUS_SUCCESS);
+	}
+	H_CHECK(ports == 1);   /* one socket on each lcore */
+	H_CHECK(peer_write_all(fd[0], "first", 5) && peer_write_all(fd[1], "second", 6));
+	if (!H_CHECK(h_pump_until(two_kept, NULL, 5000)))
+		goto out;
+	/* The client's own chain: the first list's end points at the second. */
+	for (tail = kept[0]; tail->Next != NULL; tail = tail->Next)
+		;
+	tail->Next = kept[1];
+	H_CHECK_STATUS(DpwConnectionDispatch(s[0])->WskRelease(s[0], kept[0]), STATUS_SUCCESS);
+	for (int i = 0; i < 100 && h_mbufs_in_use() > mbufs_before; i++)
+		h_pump(20);   /* the releases run on the lcores' next passes */
+	H_CHECK(h_mbufs_in_use() <= mbufs_before);
+	/* Released data reopens each window: more flows on both, now read normally. */
+	for (int i = 0; i < 2; i++) {
+		char buf[8];
+		size_t got = 0;
+
+		H_CHECK_STATUS(h_set_events(s[i], WSK_EVENT_RECEIVE | WSK_EVENT_DISABLE),
+			       STATUS_SUCCESS);
+		H_CHECK(peer_write_all(fd[i], "more", 4));
+		H_CHECK_STATUS(h_receive(s[i], buf, 4, WSK_FLAG_WAITALL, &got), STATUS_SUCCESS);
+		H_CHECK(got == 4 && memcmp(buf, "more", 4) == 0);
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (s[i] != NULL)
+			h_close(s[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+}
+
 static void test_fixed_port_refused(void)
 {
 	PWSK_SOCKET s = NULL;
@@ -265,6 +341,7 @@ int main(int argc, char **argv)
 	test_spread(lfd);
 	test_close_while_steered(lfd);
 	test_datagrams();
+	test_mixed_release(lfd);
 	test_fixed_port_refused();
 	close(lfd);
 	return h_finish();
