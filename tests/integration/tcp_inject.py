@@ -91,10 +91,11 @@ def connect(stack_ip):
     """The connection the crafted segment goes on. Linux gives up on a neighbour after 3 s
     without an ARP answer (EHOSTUNREACH); on a machine loaded far past its cores a stack that
     has just started can be that late (seen once at a load average of 30). ARP is not what
-    this test examines: up to three tries, each said."""
+    this test examines: up to three tries, each said. Each waits 15 s for the handshake (Linux
+    resends its SYN after 1 and 3 s): a starved stack answered none within 5 s once."""
     for attempt in range(3):
         try:
-            return socket.create_connection((stack_ip, 7), timeout=5)
+            return socket.create_connection((stack_ip, 7), timeout=15)
         except OSError as e:
             if e.errno != errno.EHOSTUNREACH or attempt == 2:
                 raise
