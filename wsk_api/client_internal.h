@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "lcore_internal.h"
 #include "dpwsk.h"
 #include "irp_internal.h"
 #include "mdl_internal.h"
@@ -28,8 +29,6 @@ enum dpw_client_state {
 struct dpw_completion_ring;
 struct dpw_client;
 
-/* The most engines (lcores) one provider drives (request_internal.h). */
-#define DPW_MAX_LCORES 16
 
 /* A data indication lent to a client (lent.c, WSK-C9), linked on its client's list of the
  * lcore that lent it. */

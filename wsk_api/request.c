@@ -27,7 +27,6 @@
 #define REQ_POOL_SIZE  32768u   /* requests in flight before the heap is used */
 #define REQ_CACHE      64u      /* a thread's cache trades this many at a time */
 
-struct dpw_provider dpw_provider;
 __thread struct dpw_inline_call *dpw_inline_call;
 
 static struct dpw_req *pool;          /* REQ_POOL_SIZE requests, never freed */
@@ -148,21 +147,6 @@ void dpw_req_free(struct dpw_req *r)
 		cache.n = REQ_CACHE;
 	}
 	cache.objs[cache.n++] = r;
-}
-
-int dpw_self_lcore(void)
-{
-	unsigned n = dpw_lcore_count();
-	pthread_t me = pthread_self();
-
-	for (unsigned i = 0; i < n; i++) {
-		const struct dpw_lcore *l = &dpw_provider.lcores[i];
-
-		if (atomic_load_explicit(&l->known, memory_order_acquire) &&
-		    pthread_equal(me, l->thread))
-			return (int)i;
-	}
-	return -1;
 }
 
 bool dpw_req_post(struct dpw_req *r, unsigned lcore)

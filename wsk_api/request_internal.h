@@ -20,6 +20,7 @@
 #include "wsk.h"
 
 #include "client_internal.h"
+#include "lcore_internal.h"
 #include "counters_internal.h"
 
 struct dpw_engine;
@@ -118,49 +119,6 @@ static inline struct dpw_req *dpw_queue_pop(struct dpw_req_queue *q)
 
 /* Unlinks r if it is queued; true if it was. */
 bool dpw_queue_remove(struct dpw_req_queue *q, struct dpw_req *r);
-
-/* ---- the provider's state (request.c holds it; provider.c attaches it) -------------------- */
-
-/* One engine the provider drives, polled by one thread: its lcore. With several (the
- * per-thread build, several engines on one port), every socket belongs to one lcore (its
- * owner), runs there and completes from there, so a socket's completions keep their order.
- * (DPW_MAX_LCORES: client_internal.h.) */
-struct dpw_lcore {
-	struct dpw_engine *engine;
-	struct rte_ring *requests;        /* MPSC: any thread -> this lcore */
-	pthread_t thread;
-	atomic_bool known;                /* thread is set: the lcore has polled once */
-};
-
-struct dpw_provider {
-	struct dpw_lcore lcores[DPW_MAX_LCORES];
-	_Atomic uint16_t nb_lcores;
-	atomic_uint next_owner;           /* round robin for sockets made on other threads */
-	atomic_bool attached;
-};
-extern struct dpw_provider dpw_provider;
-
-/* The lcore the calling thread polls, or -1 on any other thread. */
-int dpw_self_lcore(void);
-/* True on a thread that polls one of the provider's engines: calls made there on its own
- * sockets run inline, and its completions are held and posted in batches. */
-static inline bool dpw_on_lcore(void)
-{
-	return dpw_self_lcore() >= 0;
-}
-/* For state each lcore keeps for itself (caches, lists): this lcore's index; 0 off the lcores
- * (teardown after the loops stopped, a provider embedded on the caller's thread). */
-static inline unsigned dpw_lcore_here(void)
-{
-	int me = dpw_self_lcore();
-
-	return me < 0 ? 0 : (unsigned)me;
-}
-/* How many lcores the provider drives (0 while detached). */
-static inline unsigned dpw_lcore_count(void)
-{
-	return atomic_load_explicit(&dpw_provider.nb_lcores, memory_order_acquire);
-}
 
 /* ---- requests (request.c): the pool, queues, completion ------------------------------------ */
 
