@@ -439,6 +439,11 @@ bool h_pump_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
 /* How long the synchronous helpers wait for a completion. */
 static unsigned sync_wait_ms = 5000;
 
+void h_set_sync_wait(unsigned ms)
+{
+	sync_wait_ms = ms;
+}
+
 static const VOID *table_of[16];
 
 static void learn_tables(void)

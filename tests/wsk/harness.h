@@ -94,6 +94,10 @@ bool h_irps_completed(void *set);
 
 /* ---- synchronous helpers: issue, wait (5 s), return the completion status ------------------ */
 
+/* How long they wait from now on (5000 ms by default): for a test whose polling lcores
+ * outnumber the machine's CPUs. */
+void h_set_sync_wait(unsigned ms);
+
 /* The IPv4 forms take addresses as uint32_t and SOCKADDR_IN; the _af and _sa forms take an
  * address family (AF_INET, or AF_INET6: Windows' 23 here) and any WSK address (SOCKADDR_INET
  * holds either family's). */

@@ -337,6 +337,9 @@ int main(int argc, char **argv)
 	int lfd;
 
 	h_start(argc, argv);
+	/* Two polling lcores and the Linux peer on a 2-CPU machine, beside other tests: a
+	 * graceful disconnect once waited over 5 s for its FIN's ACK to be seen (ASan). */
+	h_set_sync_wait(20000);
 	lfd = peer_listen(PEER_PORT);
 	test_spread(lfd);
 	test_close_while_steered(lfd);
