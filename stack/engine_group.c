@@ -29,6 +29,7 @@ struct dpw_engine_group {
 	pthread_cond_t cond;
 	atomic_bool stop;
 	atomic_uint shut_count;
+	uint64_t mbufs_lost_before;      /* dpw_engine_shared_mbufs_lost() at the start */
 	bool shut_down;                  /* [lock] the caller's word to shut down */
 	bool all_up, any_failed;         /* [lock] every member has started (or failed) */
 	dpw_group_start_fn on_start;
@@ -116,6 +117,7 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 	}
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
+	g->mbufs_lost_before = dpw_engine_shared_mbufs_lost();
 	g->on_start = on_start;
 	g->run = run;
 	g->arg = arg;
@@ -210,6 +212,11 @@ void dpw_engine_group_destroy(struct dpw_engine_group *g, struct dpw_engine_stat
 		for (uint16_t i = 0; i < g->n; i++)
 			if (i != last)
 				dpw_engine_stats_add(total, &g->m[i].final, false);
+		/* In use at the end: what was not back when the last engine freed the pool. Its
+		 * own figure came before that: a frame handed to an engine that had already shut
+		 * down waits in that engine's ring until the port is released (port_share.c). */
+		total->mbuf_in_use = (uint32_t)(dpw_engine_shared_mbufs_lost() -
+						 g->mbufs_lost_before);
 	}
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);

@@ -280,6 +280,11 @@ static void print_total(struct queue_run *q, uint16_t n, bool final)
 		first = false;
 	}
 	pthread_mutex_unlock(&runs_lock);
+	/* At the end, mbufs in use are those not back when the last engine freed the pool. The
+	 * last engine's own figure is taken before that: a frame handed to an engine that had
+	 * already shut down waits in its ring until the port is released (port_share.c). */
+	if (final)
+		total.mbuf_in_use = (uint32_t)dpw_engine_shared_mbufs_lost();
 	dpw_engine_format_stats(&total, line, sizeof(line));
 	printf("dpwsk: stats %s\n", line);
 	fflush(stdout);

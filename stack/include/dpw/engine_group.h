@@ -44,7 +44,8 @@ void dpw_engine_group_stats(const struct dpw_engine_group *g, struct dpw_engine_
  * them now). */
 void dpw_engine_group_join(struct dpw_engine_group *g);
 /* Shut each engine down and destroy it on its own thread, end the threads, free g. The final
- * counters of each engine (queue order) go to each[] if not NULL, their total to total. */
+ * counters of each engine (queue order) go to each[] if not NULL, their total to total, whose
+ * mbuf_in_use is the mbufs not back in the pool when the last engine freed it. */
 void dpw_engine_group_destroy(struct dpw_engine_group *g, struct dpw_engine_stats *each,
 			      struct dpw_engine_stats *total);
 
