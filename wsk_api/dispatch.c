@@ -205,11 +205,19 @@ static NTSTATUS WSKAPI wsk_control_client(PWSK_CLIENT Client, ULONG ControlCode,
 	NTSTATUS dpw_control_client(struct dpw_client *c, ULONG code, SIZE_T in_len, PVOID in,
 				    SIZE_T out_len, PVOID out, SIZE_T *out_used, PIRP irp);
 	struct dpw_client *c = dpw_client_from_handle(Client);
+	NTSTATUS st = STATUS_SUCCESS;
 
 	if (Client == NULL)
-		return STATUS_INVALID_HANDLE;   /* W3 */
-	if (c == NULL || atomic_load(&c->deregistering))
-		return STATUS_DEVICE_NOT_READY;
+		st = STATUS_INVALID_HANDLE;   /* W3 */
+	else if (c == NULL || atomic_load(&c->deregistering))
+		st = STATUS_DEVICE_NOT_READY;
+	if (st != STATUS_SUCCESS) {
+		/* W2: an IRP given with a refused call completes with its status, at once (no
+		 * client to post it to); a busy IRP stays untouched (R3). */
+		if (Irp != NULL && DpwStartIrp(Irp) == STATUS_SUCCESS)
+			DpwCompleteIrp(Irp, st, 0);
+		return st;
+	}
 	return dpw_control_client(c, ControlCode, InputSize, InputBuffer, OutputSize, OutputBuffer,
 				  OutputSizeReturned, Irp);
 }

@@ -186,15 +186,24 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 static NTSTATUS start_listening(struct dpw_socket *s)
 {
 	struct tcp_pcb *lpcb;
+	u8_t reuse = s->t.tcp.pcb->so_options & SOF_REUSEADDR;
 	err_t err;
 
+	/* Who may share the address was decided at bind, by Microsoft's table (W5): two
+	 * sockets with SO_REUSEADDR may both listen on it, and either takes a connection, as on
+	 * Windows. lwIP would refuse a listener with SOF_REUSEADDR on a port another listens on
+	 * (its bind let the flag through only for TIME_WAIT's sake): the flag stays off for
+	 * tcp_listen's check and is put back on the listening pcb. */
+	s->t.tcp.pcb->so_options &= (u8_t)~SOF_REUSEADDR;
 	dpw_tcp_detach(s->t.tcp.pcb);
 	lpcb = tcp_listen_with_backlog_and_err(s->t.tcp.pcb, TCP_DEFAULT_LISTEN_BACKLOG, &err);
 	if (lpcb == NULL) {
+		s->t.tcp.pcb->so_options |= reuse;
 		attach_pcb(s, s->t.tcp.pcb);
 		return err == ERR_USE ? STATUS_ADDRESS_ALREADY_ASSOCIATED
 				      : STATUS_INSUFFICIENT_RESOURCES;
 	}
+	lpcb->so_options |= reuse;
 	s->t.tcp.pcb = lpcb;
 	tcp_arg(lpcb, s);
 	tcp_accept(lpcb, on_accept);

@@ -540,8 +540,15 @@ static void test_registration(void)
 	H_CHECK_STATUS(stale_npi.Dispatch->WskControlClient(stale_npi.Client, 0x7777, 0, NULL, 0,
 							    NULL, NULL, NULL),
 		       STATUS_DEVICE_NOT_READY);
+	h_irp_init(&x);
+	H_CHECK_STATUS(stale_npi.Dispatch->WskControlClient(stale_npi.Client, 0x7777, 0, NULL, 0,
+							    NULL, NULL, x.irp),
+		       STATUS_DEVICE_NOT_READY);
+	H_CHECK(x.completions == 1 && x.status == STATUS_DEVICE_NOT_READY);   /* W2 */
+	h_irp_free(&x);
 
-	h_test("a NULL client handle: STATUS_INVALID_HANDLE, the IRP completed with it (WSK-W3)");
+	h_test("a NULL client handle: STATUS_INVALID_HANDLE, the IRP completed with it (WSK-W2, "
+	       "W3)");
 	h_irp_init(&x);
 	H_CHECK_STATUS(stale_npi.Dispatch->WskSocket(NULL, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 						     WSK_FLAG_STREAM_SOCKET, NULL, NULL, NULL,
@@ -552,6 +559,12 @@ static void test_registration(void)
 	H_CHECK_STATUS(stale_npi.Dispatch->WskControlClient(NULL, 0x7777, 0, NULL, 0, NULL, NULL,
 							    NULL),
 		       STATUS_INVALID_HANDLE);
+	h_irp_init(&x);
+	H_CHECK_STATUS(stale_npi.Dispatch->WskControlClient(NULL, 0x7777, 0, NULL, 0, NULL, NULL,
+							    x.irp),
+		       STATUS_INVALID_HANDLE);
+	H_CHECK(x.completions == 1 && x.status == STATUS_INVALID_HANDLE);   /* W2, W3 */
+	h_irp_free(&x);
 }
 
 static void test_after_close(void)

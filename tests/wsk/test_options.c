@@ -397,6 +397,39 @@ int main(int argc, char **argv)
 	H_CHECK_STATUS(h_close(t2), STATUS_SUCCESS);
 	H_CHECK_STATUS(h_close(t), STATUS_SUCCESS);
 
+	h_test("two listening sockets with SO_REUSEADDR on the same address both listen, and "
+	       "either takes connections (W5: the table's SUCCESS, as Windows lets them)");
+	{
+		PWSK_SOCKET l1 = sock(WSK_FLAG_LISTEN_SOCKET), l2 = sock(WSK_FLAG_LISTEN_SOCKET);
+		PWSK_SOCKET s3 = sock(WSK_FLAG_STREAM_SOCKET), got = NULL;
+
+		H_CHECK_STATUS(set_ulong(l1, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
+		H_CHECK_STATUS(set_ulong(l2, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
+		H_CHECK_STATUS(set_ulong(s3, SOL, WSK_SO_REUSEADDR, 1), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_bind(l1, h_ip_stack, 6115), STATUS_SUCCESS);   /* listens */
+		H_CHECK_STATUS(h_bind(l2, h_ip_stack, 6115), STATUS_SUCCESS);   /* listens too */
+		/* the one that took connections goes: the other has been listening all along */
+		H_CHECK_STATUS(h_close(l2), STATUS_SUCCESS);
+		fd = peer_connect(6115);
+		H_CHECK(fd >= 0);
+		H_CHECK_STATUS(h_accept(l1, NULL, NULL, NULL, NULL, &got), STATUS_SUCCESS);
+		if (got != NULL)
+			H_CHECK_STATUS(h_close(got), STATUS_SUCCESS);
+		close(fd);
+		/* a stream socket's WskListen (after its bind) on the address l1 listens on */
+		H_CHECK_STATUS(h_bind(s3, h_ip_stack, 6115), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_listen(s3), STATUS_SUCCESS);
+		H_CHECK_STATUS(h_close(l1), STATUS_SUCCESS);
+		got = NULL;
+		fd = peer_connect(6115);
+		H_CHECK(fd >= 0);
+		H_CHECK_STATUS(h_accept(s3, NULL, NULL, NULL, NULL, &got), STATUS_SUCCESS);
+		if (got != NULL)
+			H_CHECK_STATUS(h_close(got), STATUS_SUCCESS);
+		close(fd);
+		H_CHECK_STATUS(h_close(s3), STATUS_SUCCESS);
+	}
+
 	h_test("SO_KEEPALIVE and TCP_NODELAY set before connect are on the connection (F9)");
 	lfd = peer_listen(6120);
 	c = sock(WSK_FLAG_STREAM_SOCKET);
