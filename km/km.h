@@ -3,6 +3,8 @@
 #ifndef DPWSK_KM_H
 #define DPWSK_KM_H
 
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,6 +17,11 @@ void dpw_km_set_service_key(const char *path);
 /* A value of the driver's registry key (ntddk.h, ZwQueryValueKey): 0, or -1 if the name or
  * the table is too long. */
 int dpw_km_registry_set(const char *name, const char *value);
+
+/* A DbgPrint format as Windows reads it (%wZ, %ws, %S, %Z, %I64d, LLP64's 32-bit %ld ...)
+ * into buf, at most cap bytes with the NUL; returns the length the whole text needs, as
+ * snprintf does (dbgprint_format.c). */
+size_t dpw_km_format(char *buf, size_t cap, const char *fmt, va_list ap);
 
 struct dpw_km_leaks {
 	unsigned threads_running;     /* PsCreateSystemThread threads not ended */

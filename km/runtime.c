@@ -819,7 +819,7 @@ ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, va_list ap)
 
 	(void)ComponentId;
 	(void)Level;
-	vsnprintf(line, sizeof(line), Format, ap);
+	dpw_km_format(line, sizeof(line), Format, ap);   /* Windows' conversions, not glibc's */
 	/* One write per message, so lines from several threads do not interleave. */
 	fprintf(stderr, "%s: %s", driver_name, line);
 	return STATUS_SUCCESS;

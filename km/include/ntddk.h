@@ -507,10 +507,11 @@ VOID RtlInitUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString
 SIZE_T dpw_km_compare_memory(const VOID *a, const VOID *b, SIZE_T n);
 
 /* To stderr, prefixed with the driver's name. KdPrint((...)) takes its arguments in double
- * parentheses, as on Windows. */
-ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
-ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...)
-	__attribute__((format(printf, 3, 4)));
+ * parentheses, as on Windows. The format is Windows': %wZ (a PUNICODE_STRING), %ws and %S
+ * (wide strings), %Z, %I64d, %Iu, and `l` is 32 bits (LONG, ULONG), as a driver writes it.
+ * Not declared printf-like: the compiler would check Windows formats against glibc's. */
+ULONG DbgPrint(PCSTR Format, ...);
+ULONG DbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, ...);
 ULONG vDbgPrintEx(ULONG ComponentId, ULONG Level, PCSTR Format, va_list ap);
 #define KdPrint(args) DbgPrint args
 #define KdPrintEx(args) DbgPrintEx args

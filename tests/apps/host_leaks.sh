@@ -1,7 +1,8 @@
 #!/bin/bash
 # host_leaks: dpwsk-host's report of what a driver left behind. tests/apps/drivers/leaky_driver.c
-# leaves one of each on purpose; after SIGTERM and its DriverUnload the host must name each
-# (client, socket, IRP, thread handle, registry key, pool blocks with their tag) and exit 3.
+# leaves one of each on purpose; after SIGINT (Ctrl-C; the other host tests stop it with
+# SIGTERM) and its DriverUnload the host must name each (client, socket, IRP, security
+# descriptor, thread handle, registry key, pool blocks with their tag) and exit 3.
 #   scripts/netns.sh run tests/apps/host_leaks.sh   (or run it directly)
 . "$(dirname "$0")/apps_lib.sh"
 dpw_init
@@ -16,15 +17,18 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 stack_start "$DRIVER"
 wait_file_grep "$STACK_ERR" "leaky_driver: socket: 0x00000000" 10 ||
 	fail socket "the driver's socket was not made: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
-kill -TERM "$STACK_PID"
+wait_file_grep "$STACK_ERR" "leaky_driver: cached a security descriptor: 0x00000000" 1 ||
+	fail cached-sd "the driver's WSK_CACHE_SD failed: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
+kill -INT "$STACK_PID"
 if dpw_wait_exit "$STACK_PID" 30; then
 	assert_eq exit-status-3 3 "$DPW_RC"
 else
 	dpw_kill "$STACK_PID"
-	fatal exit "dpwsk-host still running 30 s after SIGTERM"
+	fatal exit "dpwsk-host still running 30 s after SIGINT"
 fi
 for what in "1 WSK clients never deregistered" "1 sockets never closed" \
-	"1 IRPs never freed" "1 thread handles never closed" "1 registry keys never closed" \
+	"1 IRPs never freed" "1 security descriptors never released" \
+	"1 thread handles never closed" "1 registry keys never closed" \
 	"1 pool blocks (100 bytes) never freed: 'Leak' 1 (100 bytes)"; do
 	if grep -q "^leaky_driver: $what" "$STACK_ERR"; then
 		pass "reported: $what"

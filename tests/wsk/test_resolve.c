@@ -129,22 +129,22 @@ int main(int argc, char **argv)
 	}
 
 	h_test("a numeric IPv4 address and a port: one entry, AF_INET, the port in network "
-	       "order (WSK-R3, W2)");
+	       "order (WSK-R3, W2, W7)");
 	H_CHECK_STATUS(gai("198.18.0.1", "7007", AF_UNSPEC, 0, &ai), STATUS_SUCCESS);
 	H_CHECK(entry_is(ai, AF_INET, "198.18.0.1", 7007) && ai->ai_next == NULL);
 	free_ai(ai);
 
-	h_test("a numeric IPv6 address: AF_INET6 as Windows numbers it (23)");
+	h_test("a numeric IPv6 address: AF_INET6 as Windows numbers it, 23 (W7)");
 	H_CHECK_STATUS(gai("2001:2::1", "80", AF_UNSPEC, 0, &ai), STATUS_SUCCESS);
 	H_CHECK(entry_is(ai, AF_INET6, "2001:2::1", 80) && ai->ai_next == NULL);
 	free_ai(ai);
 
-	h_test("a numeric address of the other family than the hints': STATUS_NOT_FOUND");
+	h_test("a numeric address of the other family than the hints': STATUS_NOT_FOUND (W7)");
 	H_CHECK_STATUS(gai("198.18.0.1", NULL, AF_INET6, 0, &ai), STATUS_NOT_FOUND);
 	H_CHECK(ai == NULL);
 
 	h_test("a name from the hosts file: every address, in the file's order; the hints' "
-	       "family filters; aliases and case do not matter");
+	       "family filters; aliases and case do not matter (W7)");
 	H_CHECK_STATUS(gai("peer.test", "9", AF_UNSPEC, 0, &ai), STATUS_SUCCESS);
 	H_CHECK(entry_is(ai, AF_INET, "198.18.0.1", 9) && ai->ai_next != NULL &&
 		entry_is(ai->ai_next, AF_INET6, "2001:2::1", 9) && ai->ai_next->ai_next == NULL);
@@ -154,14 +154,14 @@ int main(int argc, char **argv)
 	free_ai(ai);
 
 	h_test("AI_NUMERICHOST with a name, a name nowhere, a service name: STATUS_NOT_FOUND "
-	       "(no DNS)");
+	       "(no DNS, W7)");
 	H_CHECK_STATUS(gai("peer.test", NULL, AF_UNSPEC, DPW_AI_NUMERICHOST, &ai),
 		       STATUS_NOT_FOUND);
 	H_CHECK_STATUS(gai("nowhere.invalid", NULL, AF_UNSPEC, 0, &ai), STATUS_NOT_FOUND);
 	H_CHECK_STATUS(gai("198.18.0.1", "http", AF_UNSPEC, 0, &ai), STATUS_NOT_FOUND);
 	H_CHECK_STATUS(gai("198.18.0.1", "65536", AF_UNSPEC, 0, &ai), STATUS_NOT_FOUND);
 
-	h_test("no node with AI_PASSIVE: the unspecified address of each family");
+	h_test("no node with AI_PASSIVE: the unspecified address of each family (W7)");
 	H_CHECK_STATUS(gai(NULL, "7", AF_UNSPEC, DPW_AI_PASSIVE, &ai), STATUS_SUCCESS);
 	H_CHECK(entry_is(ai, AF_INET, "0.0.0.0", 7) && ai->ai_next != NULL &&
 		entry_is(ai->ai_next, AF_INET6, "::", 7));
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 
 	h_test("neither node nor service, an unknown family, no result pointer: "
 	       "STATUS_INVALID_PARAMETER; no IRP: STATUS_INVALID_PARAMETER, nothing completed "
-	       "(WSK-R3)");
+	       "(WSK-R3, W7)");
 	H_CHECK_STATUS(gai(NULL, NULL, AF_UNSPEC, 0, &ai), STATUS_INVALID_PARAMETER);
 	H_CHECK_STATUS(gai("198.18.0.1", NULL, 99, 0, &ai), STATUS_INVALID_PARAMETER);
 	{
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 
 	h_test("WskGetNameInfo: the hosts file's first name and the port; NI_NUMERICHOST the "
 	       "address; NI_NAMEREQD without a name STATUS_NOT_FOUND; a short buffer "
-	       "STATUS_BUFFER_TOO_SMALL");
+	       "STATUS_BUFFER_TOO_SMALL (W7)");
 	{
 		SOCKADDR_IN sa;
 		SOCKADDR_IN6 sa6 = { 0 };

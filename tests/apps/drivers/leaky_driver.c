@@ -1,7 +1,9 @@
 /* A driver that leaves things behind on purpose, for the host's leak report (host_leaks.sh):
  * a pool block under its tag, a thread handle it never closes (the thread has ended), a
- * registry key it never closes, a datagram socket it never closes, an IRP it never frees and
- * a WSK client it never deregisters. Written as Windows driver code, like examples/drivers. */
+ * registry key it never closes, a datagram socket it never closes, an IRP it never frees, a
+ * security descriptor it cached and never released (WSK_CACHE_SD without WSK_RELEASE_SD) and
+ * a WSK client it never deregisters. Written as Windows driver code, like examples/drivers,
+ * but for the descriptor: dpwsk's are its own kind (wsk_options.h). */
 #include <ntddk.h>
 #include <wsk.h>
 
@@ -49,6 +51,16 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 		status = WskCaptureProviderNPI(&Registration, WSK_INFINITE_WAIT, &Provider);
 	if (!NT_SUCCESS(status))
 		return status;
+	{
+		static DPW_SECURITY_DESCRIPTOR anyone = { DPW_SECURITY_DESCRIPTOR_REVISION,
+							  DPW_SD_SHARE_ANY_CLIENT, 0, NULL };
+		PSECURITY_DESCRIPTOR in = &anyone, cached = NULL;
+
+		status = Provider.Dispatch->WskControlClient(Provider.Client, WSK_CACHE_SD,
+							     sizeof(in), &in, sizeof(cached),
+							     &cached, NULL, NULL);
+		DbgPrint("cached a security descriptor: 0x%08x\n", (unsigned)status);
+	}
 	KeInitializeEvent(&done, NotificationEvent, FALSE);
 	irp = IoAllocateIrp(1, FALSE);
 	IoSetCompletionRoutine(irp, SignalIrp, &done, TRUE, TRUE, TRUE);

@@ -5,6 +5,8 @@
  * report that says what is still held. */
 #define DPW_KM_RUNTIME   /* built without -fshort-wchar: no L"..." strings here */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,11 +113,17 @@ static void test_events(void)
 	}
 	CHECK(passed == 2);
 
-	printf("=== timeouts: relative (not before it), absolute in the past, zero\n");
+	printf("=== timeouts: relative (not before it), absolute in the future (not before it) "
+	       "and in the past, zero\n");
 	KeInitializeEvent(&gate, NotificationEvent, FALSE);
 	rel = relative_ms(50);
 	t0 = now_ms();
 	CHECK(KeWaitForSingleObject(&gate, Executive, KernelMode, FALSE, &rel) == STATUS_TIMEOUT);
+	CHECK(now_ms() - t0 >= 49);
+	KeQuerySystemTime(&past);
+	past.QuadPart += 50 * 10000;   /* 50 ms from now, in system time */
+	t0 = now_ms();
+	CHECK(KeWaitForSingleObject(&gate, Executive, KernelMode, FALSE, &past) == STATUS_TIMEOUT);
 	CHECK(now_ms() - t0 >= 49);
 	KeQuerySystemTime(&past);
 	past.QuadPart -= 10000000;   /* a second ago */
@@ -301,8 +309,69 @@ static void test_pool_registry(void)
 	CHECK(l.keys_open == 0);
 }
 
+/* ---- DbgPrint's formats --------------------------------------------------------------------- */
+
+static size_t format_into(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = dpw_km_format(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static bool formats_as(const char *want, const char *fmt, ...)
+{
+	char got[256];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = dpw_km_format(got, sizeof(got), fmt, ap);
+	va_end(ap);
+	if (n != strlen(want) || strcmp(got, want) != 0) {
+		printf("format \"%s\": got \"%s\" (%zu), want \"%s\"\n", fmt, got, n, want);
+		return false;
+	}
+	return true;
+}
+
+static void test_formats(void)
+{
+	static const WCHAR wide[] = { 'T', 'c', 'p', 'i', 'p', '6', 0 };   /* no -fshort-wchar here */
+	UNICODE_STRING u = RTL_CONSTANT_STRING(wide);
+	static const WCHAR odd[] = { 'a', 0x263a, 'b', 0 };
+	char ansi_text[] = "abcdef";
+	ANSI_STRING a = { 3, sizeof(ansi_text), ansi_text };
+	ULONG ul = 4000000000u;
+	LONG l = -5;
+	char small[8];
+
+	printf("=== DbgPrint formats as Windows reads them: %%wZ, %%ws, %%S, %%Z, %%I64, LLP64 "
+	       "longs, '*' widths\n");
+	CHECK(formats_as("key Tcpip6.", "key %wZ.", &u));
+	CHECK(formats_as("[Tcpip6] [Tcp] [a?b]", "[%ws] [%.3S] [%ls]", wide, wide, odd));
+	CHECK(formats_as("abc|x|W", "%Z|%c|%wc", &a, 'x', (WCHAR)'W'));
+	CHECK(formats_as("4000000000 -5 ee6b2800", "%lu %ld %lx", ul, l, ul));
+	CHECK(formats_as("18446744073709551615 -1 ffffffffffffffff",
+			 "%I64u %I64d %llx", (ULONGLONG)-1, (LONGLONG)-1, (ULONGLONG)-1));
+	CHECK(formats_as("7 8", "%Iu %zu", (SIZE_T)7, (SIZE_T)8));
+	CHECK(formats_as("   42|42   |0042|  ab", "%5d|%-5d|%04x|%*.*s", 42, 42, 0x42, 4, 2,
+			 "abc"));
+	CHECK(formats_as("100% (null) (null)", "100%% %ws %wZ", (PCWSTR)NULL,
+			 (PUNICODE_STRING)NULL));
+	CHECK(formats_as("1.50 end %", "%.2f end %", 1.5));
+	CHECK(formats_as("%k", "%k"));
+	/* bounded like snprintf: the length it needed, the text cut with its NUL */
+	CHECK(format_into(small, sizeof(small), "01234%d", 56789) == 10);
+	CHECK(strcmp(small, "0123456") == 0);
+}
+
 int main(void)
 {
+	test_formats();
 	test_events();
 	test_threads();
 	test_locks();
