@@ -257,6 +257,36 @@ const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {
 
 /* ---- socket calls ---------------------------------------------------------------------------- */
 
+/* SO_WSK_EVENT_CALLBACK set without an IRP, as Windows takes it (its documentation's own
+ * example passes none to enable callbacks): the caller waits for the lcore, and the call
+ * returns the status. */
+static NTSTATUS event_callbacks_without_irp(PWSK_SOCKET h, ULONG level, SIZE_T in_len, PVOID in)
+{
+	struct dpw_socket *s;
+	struct dpw_req *r;
+	uint32_t gen = 0;
+	NTSTATUS st;
+
+	if ((s = dpw_socket_from_handle(h, &gen, &st)) == NULL)
+		return st;
+	if (in_len > 0 && in == NULL)
+		return STATUS_INVALID_PARAMETER;
+	if ((r = dpw_req_new(DPW_OP_CONTROL_SOCKET, NULL)) == NULL)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	r->sock = s;
+	r->sock_gen = gen;
+	r->client = s->client;
+	r->u.control.type = WskSetOption;
+	r->u.control.code = SO_WSK_EVENT_CALLBACK;
+	r->u.control.level = level;
+	r->u.control.in_len = in_len;
+	r->u.control.in = in;
+	atomic_fetch_add(&s->callers, 1);   /* as begin() counts a call (C6) */
+	st = dpw_submit_wait(r);
+	atomic_fetch_sub(&s->callers, 1);
+	return st;
+}
+
 static NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET_TYPE RequestType,
 					  ULONG ControlCode, ULONG Level, SIZE_T InputSize,
 					  PVOID InputBuffer, SIZE_T OutputSize, PVOID OutputBuffer,
@@ -265,8 +295,9 @@ static NTSTATUS WSKAPI wsk_control_socket(PWSK_SOCKET Socket, WSK_CONTROL_SOCKET
 	struct dpw_req *r;
 	NTSTATUS st;
 
-	/* Some options may be set without an IRP (WSK allows it for event callbacks); we ask
-	 * for one always, to have somewhere to put the result. */
+	if (Irp == NULL && RequestType == WskSetOption && ControlCode == SO_WSK_EVENT_CALLBACK)
+		return event_callbacks_without_irp(Socket, Level, InputSize, InputBuffer);
+	/* Every other control takes an IRP, to have somewhere to put the result. */
 	st = begin(Socket, Irp, DPW_OP_CONTROL_SOCKET, &r);
 	if (r == NULL)
 		return st;

@@ -2,6 +2,7 @@
  * drained once per loop pass, and dpw_submit, which hands a call to the lcore it belongs to
  * or, on that lcore itself, runs it at once. Requests themselves (their pool, queues,
  * completion) are request.c's. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +246,28 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 		return st;
 	}
 	return STATUS_PENDING;
+}
+
+NTSTATUS dpw_submit_wait(struct dpw_req *r)
+{
+	struct dpw_req_waiter w = { .status = STATUS_PENDING };
+	unsigned lcore = target_lcore(r);
+
+	r->waiter = &w;
+	if (dpw_self_lcore() == (int)lcore) {
+		/* No IRP, no completion routine: nothing for W2's timing to order. */
+		dpw_count(DPW_C_INLINE_REQUESTS, 1);
+		dpw_execute(r);
+	} else if (!dpw_req_post(r, lcore)) {
+		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
+		dpw_req_free(r);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	/* The lcore runs it on its next pass (a detach completes what is left in the ring), so
+	 * this wait ends; it must, for w is on this stack. */
+	while (!atomic_load_explicit(&w.done, memory_order_acquire)) {
+		dpw_run_own_requests();
+		sched_yield();
+	}
+	return w.status;
 }

@@ -10,6 +10,11 @@
 /* Hand a request to the lcore (or run it now, on the lcore). Returns STATUS_PENDING, or
  * the status the IRP was completed with when it could not be queued. */
 NTSTATUS dpw_submit(struct dpw_req *r);
+/* A request without an IRP whose caller waits for its status (WskControlSocket enabling
+ * event callbacks, which Windows takes without an IRP): run at once on its socket's own
+ * lcore, else through the ring while the caller waits (running its own ring meanwhile if it
+ * is another lcore). Returns the status it completed with. */
+NTSTATUS dpw_submit_wait(struct dpw_req *r);
 /* Run a request on the lcore: socket-level requests here, the rest through the socket's
  * transport (execute.c). */
 void dpw_execute(struct dpw_req *r);

@@ -170,6 +170,10 @@ void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 		else
 			dpw_post_completion(r->client, r->irp);
 	}
+	if (r->waiter != NULL) {   /* the last touch: the waiter's frame may go at once */
+		r->waiter->status = status;
+		atomic_store_explicit(&r->waiter->done, true, memory_order_release);
+	}
 	dpw_req_free(r);
 }
 

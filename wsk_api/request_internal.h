@@ -53,6 +53,13 @@ enum dpw_op {
 	DPW_OP_COUNT
 };
 
+/* A call made without an IRP whose caller waits for its status (dpw_submit_wait): on the
+ * caller's stack, signalled by dpw_req_complete. */
+struct dpw_req_waiter {
+	_Atomic bool done;
+	NTSTATUS status;
+};
+
 /* One call in flight. Taken from the request pool by the calling thread, given back on the
  * lcore once its IRP is completed (request.c). While pending it sits on one of its socket's
  * request queues. */
@@ -65,6 +72,7 @@ struct dpw_req {
 	uint32_t sock_gen;           /* the handle generation the caller saw */
 	struct dpw_req *next;        /* request queue link */
 	SIZE_T done;                 /* bytes moved so far (send, receive) */
+	struct dpw_req_waiter *waiter;   /* no IRP: who waits for the status, else NULL */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
 		struct { PSOCKADDR addr;                         /* bind, connect, get-*-address */

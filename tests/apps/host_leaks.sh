@@ -2,10 +2,11 @@
 # host_leaks: dpwsk-host's report of what a driver left behind. tests/apps/drivers/leaky_driver.c
 # leaves one of each on purpose; after SIGINT (Ctrl-C; the other host tests stop it with
 # SIGTERM) and its DriverUnload the host must name each (client, socket, IRP, security
-# descriptor, thread handle, registry key, pool blocks with their tag) and exit 3.
+# descriptor, a datagram from nc it kept, thread handle, registry key, pool blocks with their
+# tag) and exit 3.
 #   scripts/netns.sh run tests/apps/host_leaks.sh   (or run it directly)
 . "$(dirname "$0")/apps_lib.sh"
-dpw_init
+dpw_init nc timeout
 STACK_PROG=$DPW_BUILD/apps/host/dpwsk-host
 DRIVER=$DPW_BUILD/tests/apps/leaky_driver.so
 [ -x "$STACK_PROG" ] || fatal build "$STACK_PROG not built"
@@ -17,6 +18,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 stack_start "$DRIVER"
 wait_file_grep "$STACK_ERR" "leaky_driver: socket: 0x00000000" 10 ||
 	fail socket "the driver's socket was not made: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
+wait_file_grep "$STACK_ERR" "leaky_driver: keeper on port 7010: 0x00000000" 10 ||
+	fail keeper "the driver's second client did not bind: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
+# one datagram for the keeper, which holds on to it (nc -u: one line, one datagram)
+echo kept | peer timeout 10 nc -u -w 1 "$DPW_IP_STACK" 7010
+wait_file_grep "$STACK_ERR" "leaky_driver: kept a datagram" 10 ||
+	fail kept "the keeper's receive event never ran: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
 wait_file_grep "$STACK_ERR" "leaky_driver: cached a security descriptor: 0x00000000" 1 ||
 	fail cached-sd "the driver's WSK_CACHE_SD failed: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
 kill -INT "$STACK_PID"
@@ -28,6 +35,7 @@ else
 fi
 for what in "1 WSK clients never deregistered" "1 sockets never closed" \
 	"1 IRPs never freed" "1 security descriptors never released" \
+	"1 data indications never released" \
 	"1 thread handles never closed" "1 registry keys never closed" \
 	"1 pool blocks (100 bytes) never freed: 'Leak' 1 (100 bytes)"; do
 	if grep -q "^leaky_driver: $what" "$STACK_ERR"; then

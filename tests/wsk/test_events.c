@@ -568,6 +568,57 @@ static void test_enable_with_data_waiting(void)
 	close(fd);
 }
 
+static NTSTATUS events_without_irp(PWSK_SOCKET s, ULONG mask)
+{
+	WSK_EVENT_CALLBACK_CONTROL ctl = { (PNPIID)&NPI_WSK_INTERFACE_ID, mask };
+
+	return DpwBasicDispatch(s)->WskControlSocket(s, WskSetOption, SO_WSK_EVENT_CALLBACK,
+						     SOL_SOCKET, sizeof(ctl), &ctl, 0, NULL, NULL,
+						     NULL);
+}
+
+static void test_enable_without_irp(void)
+{
+	PWSK_SOCKET s;
+	size_t want_len = 5, got = 0;
+	char buf[16];
+	ULONG one = 1;
+	int fd, calls;
+
+	h_test("SO_WSK_EVENT_CALLBACK without an IRP, as Windows takes it: the events are on "
+	       "when the call returns STATUS_SUCCESS (WSK-F7, W2)");
+	ev_reset(ANSWER_SUCCESS);
+	if (!pair(&s, &fd))
+		return;
+	H_CHECK_STATUS(events_without_irp(s, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
+	H_CHECK(peer_write_all(fd, "noirp", 5));
+	H_CHECK(h_pump_until(seen_reach, &want_len, 5000));
+	H_CHECK(ev.seen_len == 5 && memcmp(ev.seen, "noirp", 5) == 0);
+	H_CHECK(ev.on_test_thread == 0);
+
+	h_test("... and off again without an IRP: data waits for WskReceive (WSK-F7)");
+	H_CHECK_STATUS(events_without_irp(s, WSK_EVENT_RECEIVE | WSK_EVENT_DISABLE),
+		       STATUS_SUCCESS);
+	calls = ev.recv_calls;
+	H_CHECK(peer_write_all(fd, "later", 5));
+	memset(buf, 0, sizeof(buf));
+	H_CHECK_STATUS(h_receive(s, buf, sizeof(buf), 0, &got), STATUS_SUCCESS);
+	H_CHECK(got == 5 && memcmp(buf, "later", 5) == 0);
+	H_CHECK(ev.recv_calls == calls);
+
+	h_test("without an IRP, an event the category lacks is STATUS_INVALID_PARAMETER, another "
+	       "option STATUS_INVALID_PARAMETER (it needs an IRP), a closed socket "
+	       "STATUS_INVALID_HANDLE (WSK-F7, R3, C6)");
+	H_CHECK_STATUS(events_without_irp(s, WSK_EVENT_ACCEPT), STATUS_INVALID_PARAMETER);
+	H_CHECK_STATUS(DpwBasicDispatch(s)->WskControlSocket(s, WskSetOption, SO_KEEPALIVE,
+							     SOL_SOCKET, sizeof(one), &one, 0,
+							     NULL, NULL, NULL),
+		       STATUS_INVALID_PARAMETER);
+	H_CHECK_STATUS(h_close(s), STATUS_SUCCESS);
+	H_CHECK_STATUS(events_without_irp(s, WSK_EVENT_RECEIVE), STATUS_INVALID_HANDLE);
+	close(fd);
+}
+
 static void test_send_backlog(void)
 {
 	PWSK_SOCKET s;
@@ -615,6 +666,7 @@ int main(int argc, char **argv)
 	test_stream_dispatch();
 	test_send_backlog();
 	test_enable_with_data_waiting();
+	test_enable_without_irp();
 
 	close(lfd);
 	return h_finish();
