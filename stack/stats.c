@@ -93,6 +93,8 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->syn_evicted = tcp_syn_stats.evicted;
 	s->syn_evicted_pool = tcp_syn_stats.evicted_pool;
 	s->syn_dropped = tcp_syn_stats.dropped;
+	s->syn_reset_half_open = tcp_syn_stats.reset_half_open;
+	s->syn_ack_in_listen = tcp_syn_stats.ack_in_listen;
 	s->syn_rcvd = syn_rcvd();
 	s->syn_rcvd_max = s->syn_rcvd > e->c.syn_rcvd_max ? s->syn_rcvd : e->c.syn_rcvd_max;
 	s->tx_cksum_offloaded = e->c.tx_cksum_offloaded;
@@ -141,7 +143,8 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("tcp_connect_fails", tcp_connect_fails), U64("lwip_errors", lwip_errors),
 	U32("syn_rcvd", syn_rcvd), U32("syn_rcvd_max", syn_rcvd_max),
 	U64("syn_evicted", syn_evicted), U64("syn_evicted_pool", syn_evicted_pool),
-	U64("syn_dropped", syn_dropped),
+	U64("syn_dropped", syn_dropped), U64("syn_reset_half_open", syn_reset_half_open),
+	U64("syn_ack_in_listen", syn_ack_in_listen),
 	U64("capture_frames", capture_frames), U64("capture_skipped", capture_skipped),
 	U64("tx_cksum_offloaded", tx_cksum_offloaded), U64("tx_zero_copy", tx_zero_copy),
 	U64("tx_unshared", tx_unshared), U64("tx_tso", tx_tso),

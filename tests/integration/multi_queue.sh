@@ -116,18 +116,27 @@ grep '^dpwsk: queue \|^dpwsk: stats ' "$STACK_OUT" | sed 's/^/  stack: /'
 a0=$(sed -n 's/^dpwsk: queue 0 accepted=//p' "$STACK_OUT")
 a1=$(sed -n 's/^dpwsk: queue 1 accepted=//p' "$STACK_OUT")
 # A reset cycle is accepted unless its handshake's last ACK never reached the engine before
-# the RST: only a frame the port missed (its kernel ring full) or one the kernel dropped on its
-# way to the port (a full input backlog, softnet, machine-wide) can do that, each at most one.
-missed=$(stat_get "$(sed -n 's/^dpwsk: stats //p' "$STACK_OUT" | tail -n1)" rx_missed)
-# Not yet explained: on a machine loaded far past its CPUs (three test suites at once), one
-# reset cycle in 3,000 went unaccepted with no frame missed or dropped, counted anywhere, and
-# no segment for a closed connection (drop_tcp_other 0); seen twice. Until it is, up to one
-# in 3,000 is allowed and said, so that it stays visible.
-lost_max=$(( ${missed:-0} + KDROPS ))
+# the RST: a frame the port missed (its kernel ring full), one the kernel dropped on its way to
+# the port (a full input backlog, softnet, machine-wide), or an ACK its own RST overtook. The
+# peer's kernel queues a frame on the backlog of the CPU that sends it; the ACK goes out from
+# the softirq that took the SYN-ACK, the RST from the client's close() on another CPU, and on
+# a loaded machine the first backlog may wait. The engine then frees the half-open connection
+# at the RST (lwIP calls nobody) and answers the late ACK with a RST: syn_reset_half_open and
+# syn_ack_in_listen count these (lwip-0023). Each accounts for at most one cycle.
+final=$(sed -n 's/^dpwsk: stats //p' "$STACK_OUT" | tail -n1)
+missed=$(stat_get "$final" rx_missed)
+overtaken=$(stat_get "$final" syn_reset_half_open)
+late_acks=$(stat_get "$final" syn_ack_in_listen)
+# Seen twice before the counters above existed: one reset cycle in 3,000 unaccepted with no
+# frame missed or dropped. Up to one in 3,000 beyond what the counters explain is still
+# allowed, and said, so that it stays visible if the explanation above is not the whole one.
+lost_max=$(( ${missed:-0} + KDROPS + ${overtaken:-0} ))
 accepted=$(( ${a0:-0} + ${a1:-0} ))
 if [ "$lost_max" != 0 ]; then
-	echo "  the port missed ${missed:-0} frame(s) and the kernel dropped $KDROPS during the" \
-		"storm: up to $lost_max reset cycle(s) may go unaccepted"
+	echo "  the port missed ${missed:-0} frame(s), the kernel dropped $KDROPS, and" \
+		"${overtaken:-0} handshake(s) were reset before their last ACK arrived" \
+		"(${late_acks:-0} late ACKs answered with a RST): up to $lost_max reset cycle(s)" \
+		"may go unaccepted"
 fi
 if [ "$accepted" -lt $((41 + 6000 - lost_max)) ]; then
 	echo "  UNEXPLAINED: $((41 + 6000 - lost_max - accepted)) reset cycle(s) unaccepted" \

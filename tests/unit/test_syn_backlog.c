@@ -4,7 +4,10 @@
  *     than the cap are half-open, and a real client still completes its handshake;
  *   - with the pcb pool empty, a new SYN takes the oldest half-open connection's pcb and an
  *     established connection is left alone;
- * each counted (syn_rcvd, syn_evicted, syn_evicted_pool, syn_dropped). */
+ *   - a client's RST that overtakes its handshake ACK ends the half-open connection unseen by
+ *     the listener, and the late ACK gets a RST (lwip-0023);
+ * each counted (syn_rcvd, syn_evicted, syn_evicted_pool, syn_dropped, syn_reset_half_open,
+ * syn_ack_in_listen). */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -129,6 +132,46 @@ static void test_pool_pressure(void)
 	syn_probe_release();
 }
 
+/* The RST of a client that connected and closed at once, ahead of its handshake's ACK. */
+static void test_reset_before_ack(void)
+{
+	struct dpw_engine_stats s0, s;
+	struct rte_mbuf *out = NULL;
+	uint8_t flags = 0;
+	uint32_t seq = 0, ack = 0;
+	unsigned accepted;
+
+	CHECK(syn_probe_listen(8083, 8) == 0);
+	accepted = syn_probe_accepted();
+	stats(&s0);
+	CHECK(rte_ring_enqueue(to_stack, frame_tcp(pool, &peer, 40002, 8083, 7000, 0, 0x02,
+						     NULL, 0, FAULT_NONE)) == 0);
+	for (int i = 0; i < 4; i++)
+		dpw_engine_poll(engine);
+	if (rte_ring_dequeue(from_stack, (void **)&out) != 0) {
+		CHECK(!"a SYN-ACK to the client");
+		return;
+	}
+	CHECK(frame_tcp_info(out, &flags, &seq, &ack));
+	CHECK_EQ_U(flags, 0x12);
+	rte_pktmbuf_free(out);
+	CHECK(syn_probe_state(8083, 40002) == ST_SYN_RCVD);
+	/* the RST first (its sequence number is the one the ACK will carry) ... */
+	CHECK_EQ_U(run(frame_tcp(pool, &peer, 40002, 8083, 7001, 0, 0x04, NULL, 0, FAULT_NONE)),
+		   0);
+	CHECK(syn_probe_state(8083, 40002) == -1);
+	stats(&s);
+	CHECK_EQ_U(s.syn_reset_half_open - s0.syn_reset_half_open, 1);
+	CHECK_EQ_U(s.syn_ack_in_listen - s0.syn_ack_in_listen, 0);
+	/* ... then the ACK: no connection for it any more, answered with one RST */
+	CHECK_EQ_U(run(frame_tcp(pool, &peer, 40002, 8083, 7001, seq + 1, 0x10, NULL, 0,
+				 FAULT_NONE)), 1);
+	stats(&s);
+	CHECK_EQ_U(s.syn_ack_in_listen - s0.syn_ack_in_listen, 1);
+	CHECK_EQ_U(syn_probe_accepted(), accepted);   /* the listener never heard of it */
+	CHECK_EQ_U(s.syn_rcvd, s0.syn_rcvd);
+}
+
 int main(int argc, char **argv)
 {
 	struct dpw_engine_stats s;
@@ -142,6 +185,7 @@ int main(int argc, char **argv)
 
 	test_cap_oldest_first();
 	test_pool_pressure();
+	test_reset_before_ack();
 
 	fixture_shutdown(NULL, 0);   /* (the RST to the real client) */
 	stats(&s);

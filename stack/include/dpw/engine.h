@@ -88,6 +88,10 @@ struct dpw_engine_stats {
 	uint64_t syn_evicted;            /* half-open dropped for a new SYN at a listener's cap */
 	uint64_t syn_evicted_pool;       /* half-open dropped because the pcb pool was empty */
 	uint64_t syn_dropped;            /* SYNs that got no pcb at all */
+	uint64_t syn_reset_half_open;    /* half-open connections a RST ended before their
+					  * handshake's ACK: never accepted (lwip-0023) */
+	uint64_t syn_ack_in_listen;      /* ACKs for no half-open connection, answered with a RST
+					  * (e.g. a handshake ACK overtaken by its RST) */
 	uint64_t capture_frames;         /* written to the capture file (config.capture_path) */
 	uint64_t capture_skipped;        /* not written: the file at its limit, or no copy mbuf */
 	uint64_t tx_cksum_offloaded;     /* frames sent with their checksums left to the device */
