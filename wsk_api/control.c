@@ -14,7 +14,7 @@
 #include "options_internal.h"
 
 /* Which events each category may enable (F7). */
-static ULONG events_for(ULONG category)
+ULONG dpw_events_for(ULONG category)
 {
 	switch (category) {
 	case WSK_FLAG_LISTEN_SOCKET:
@@ -39,7 +39,7 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	if (ctl == NULL || r->u.control.in_len < sizeof(*ctl))
 		return STATUS_INVALID_PARAMETER;
 	mask = ctl->EventMask & ~WSK_EVENT_DISABLE;
-	if ((mask & ~events_for(s->category)) != 0 || s->client_dispatch == NULL)
+	if ((mask & ~dpw_events_for(s->category)) != 0 || s->client_dispatch == NULL)
 		return STATUS_INVALID_PARAMETER;
 	if (ctl->EventMask & WSK_EVENT_DISABLE) {
 		s->events &= ~mask;

@@ -258,10 +258,12 @@ const WSK_PROVIDER_DISPATCH dpw_provider_dispatch = {
 /* ---- socket calls ---------------------------------------------------------------------------- */
 
 /* SO_WSK_EVENT_CALLBACK set without an IRP, as Windows takes it (its documentation's own
- * example passes none to enable callbacks): the caller waits for the lcore, and the call
- * returns the status. */
+ * example passes none to enable callbacks). What the lcore would refuse is refused here first
+ * (the category's events and a client dispatch table never change), and the control block is
+ * copied into the request: from another lcore the call does not wait for it (dpw_submit_wait). */
 static NTSTATUS event_callbacks_without_irp(PWSK_SOCKET h, ULONG level, SIZE_T in_len, PVOID in)
 {
+	const WSK_EVENT_CALLBACK_CONTROL *ctl = in;
 	struct dpw_socket *s;
 	struct dpw_req *r;
 	uint32_t gen = 0;
@@ -269,7 +271,8 @@ static NTSTATUS event_callbacks_without_irp(PWSK_SOCKET h, ULONG level, SIZE_T i
 
 	if ((s = dpw_socket_from_handle(h, &gen, &st)) == NULL)
 		return st;
-	if (in_len > 0 && in == NULL)
+	if (ctl == NULL || in_len < sizeof(*ctl) || s->client_dispatch == NULL ||
+	    (ctl->EventMask & ~(ULONG)WSK_EVENT_DISABLE & ~dpw_events_for(s->category)) != 0)
 		return STATUS_INVALID_PARAMETER;
 	if ((r = dpw_req_new(DPW_OP_CONTROL_SOCKET, NULL)) == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
@@ -279,8 +282,9 @@ static NTSTATUS event_callbacks_without_irp(PWSK_SOCKET h, ULONG level, SIZE_T i
 	r->u.control.type = WskSetOption;
 	r->u.control.code = SO_WSK_EVENT_CALLBACK;
 	r->u.control.level = level;
-	r->u.control.in_len = in_len;
-	r->u.control.in = in;
+	r->u.control.events = *ctl;
+	r->u.control.in_len = sizeof(*ctl);
+	r->u.control.in = &r->u.control.events;
 	atomic_fetch_add(&s->callers, 1);   /* as begin() counts a call (C6) */
 	st = dpw_submit_wait(r);
 	atomic_fetch_sub(&s->callers, 1);

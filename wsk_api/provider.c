@@ -250,24 +250,46 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 
 NTSTATUS dpw_submit_wait(struct dpw_req *r)
 {
-	struct dpw_req_waiter w = { .status = STATUS_PENDING };
 	unsigned lcore = target_lcore(r);
+	int me = dpw_self_lcore();
+	struct dpw_req_waiter *w;
+	struct timespec t0, t;
+	NTSTATUS st;
 
-	r->waiter = &w;
-	if (dpw_self_lcore() == (int)lcore) {
-		/* No IRP, no completion routine: nothing for W2's timing to order. */
-		dpw_count(DPW_C_INLINE_REQUESTS, 1);
-		dpw_execute(r);
-	} else if (!dpw_req_post(r, lcore)) {
+	if (me >= 0) {
+		/* Behind requests already queued there (Windows timing queues the lcore's own
+		 * calls), it queues too: per socket, calls keep their order. */
+		if (me == (int)lcore && !requests_waiting(lcore)) {
+			dpw_count(DPW_C_INLINE_REQUESTS, 1);
+			return execute_inline(r);
+		}
+		if (dpw_req_post(r, lcore))
+			return STATUS_SUCCESS;
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
 		dpw_req_free(r);
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
-	/* The lcore runs it on its next pass (a detach completes what is left in the ring), so
-	 * this wait ends; it must, for w is on this stack. */
-	while (!atomic_load_explicit(&w.done, memory_order_acquire)) {
-		dpw_run_own_requests();
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		dpw_req_free(r);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	atomic_init(&w->refs, 2);
+	r->waiter = w;
+	if (!dpw_req_post(r, lcore)) {
+		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
+		dpw_req_free(r);
+		free(w);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!atomic_load_explicit(&w->done, memory_order_acquire)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (!atomic_load(&dpw_provider.attached) || t.tv_sec - t0.tv_sec > 30)
+			break;   /* detached (a detach completes what it finds), or not polling */
 		sched_yield();
 	}
-	return w.status;
+	st = atomic_load_explicit(&w->done, memory_order_acquire) ? w->status
+								 : STATUS_DEVICE_NOT_READY;
+	dpw_req_waiter_put(w);
+	return st;
 }

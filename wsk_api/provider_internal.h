@@ -10,10 +10,12 @@
 /* Hand a request to the lcore (or run it now, on the lcore). Returns STATUS_PENDING, or
  * the status the IRP was completed with when it could not be queued. */
 NTSTATUS dpw_submit(struct dpw_req *r);
-/* A request without an IRP whose caller waits for its status (WskControlSocket enabling
- * event callbacks, which Windows takes without an IRP): run at once on its socket's own
- * lcore, else through the ring while the caller waits (running its own ring meanwhile if it
- * is another lcore). Returns the status it completed with. */
+/* A request without an IRP (SO_WSK_EVENT_CALLBACK set without one, as Windows allows), its
+ * arguments checked and copied by the caller. On its socket's own lcore with nothing queued
+ * ahead it runs at once and its status is returned. From another lcore it is queued and not
+ * waited for (STATUS_SUCCESS): two lcores waiting on each other's rings would wait for ever.
+ * From an application thread it is queued and waited for, while the provider is attached and
+ * for at most 30 s (STATUS_DEVICE_NOT_READY: the engine is not polling). */
 NTSTATUS dpw_submit_wait(struct dpw_req *r);
 /* Run a request on the lcore: socket-level requests here, the rest through the socket's
  * transport (execute.c). */

@@ -170,11 +170,18 @@ void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 		else
 			dpw_post_completion(r->client, r->irp);
 	}
-	if (r->waiter != NULL) {   /* the last touch: the waiter's frame may go at once */
+	if (r->waiter != NULL) {
 		r->waiter->status = status;
 		atomic_store_explicit(&r->waiter->done, true, memory_order_release);
+		dpw_req_waiter_put(r->waiter);
 	}
 	dpw_req_free(r);
+}
+
+void dpw_req_waiter_put(struct dpw_req_waiter *w)
+{
+	if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1)
+		free(w);
 }
 
 void dpw_queue_complete_all(struct dpw_req_queue *q, NTSTATUS status)

@@ -53,12 +53,15 @@ enum dpw_op {
 	DPW_OP_COUNT
 };
 
-/* A call made without an IRP whose caller waits for its status (dpw_submit_wait): on the
- * caller's stack, signalled by dpw_req_complete. */
+/* A call made without an IRP whose caller waits for its status (dpw_submit_wait), signalled
+ * by dpw_req_complete. Held by the caller and by the request; whichever lets go last frees it,
+ * so a caller that stops waiting (the engine no longer polls) leaves nothing dangling. */
 struct dpw_req_waiter {
 	_Atomic bool done;
+	_Atomic unsigned refs;
 	NTSTATUS status;
 };
+void dpw_req_waiter_put(struct dpw_req_waiter *w);
 
 /* One call in flight. Taken from the request pool by the calling thread, given back on the
  * lcore once its IRP is completed (request.c). While pending it sits on one of its socket's
@@ -86,7 +89,9 @@ struct dpw_req {
 			 PVOID ctx; const VOID *dispatch; PSOCKADDR local, remote;
 			 PVOID sd; } socket;                            /* sd: cached descriptor */
 		struct { WSK_CONTROL_SOCKET_TYPE type; ULONG code, level; SIZE_T in_len;
-			 PVOID in; SIZE_T out_len; PVOID out; SIZE_T *out_used; } control;
+			 PVOID in; SIZE_T out_len; PVOID out; SIZE_T *out_used;
+			 WSK_EVENT_CALLBACK_CONTROL events;   /* in, copied: no IRP */
+		} control;
 		struct { PWSK_DATA_INDICATION list;              /* or datagram indications */
 			 const struct dpw_transport *tp;
 			 unsigned lcore; } release;                 /* the lcore that lent them */

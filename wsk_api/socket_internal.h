@@ -267,6 +267,8 @@ extern const struct dpw_transport dpw_unimplemented_transport;
 /* The request router's handlers for requests that are not a transport's (execute.c,
  * control.c, lent.c). */
 void dpw_control_execute(struct dpw_req *r);
+/* Which events a category may enable (F7, control.c): any thread, a pure function. */
+ULONG dpw_events_for(ULONG category);
 void dpw_socket_create_execute(struct dpw_req *r);
 
 #endif /* DPWSK_SOCKET_INTERNAL_H */

@@ -6,7 +6,7 @@
 # tag) and exit 3.
 #   scripts/netns.sh run tests/apps/host_leaks.sh   (or run it directly)
 . "$(dirname "$0")/apps_lib.sh"
-dpw_init nc timeout
+dpw_init nc timeout ping
 STACK_PROG=$DPW_BUILD/apps/host/dpwsk-host
 DRIVER=$DPW_BUILD/tests/apps/leaky_driver.so
 [ -x "$STACK_PROG" ] || fatal build "$STACK_PROG not built"
@@ -20,7 +20,9 @@ wait_file_grep "$STACK_ERR" "leaky_driver: socket: 0x00000000" 10 ||
 	fail socket "the driver's socket was not made: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
 wait_file_grep "$STACK_ERR" "leaky_driver: keeper on port 7010: 0x00000000" 10 ||
 	fail keeper "the driver's second client did not bind: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"
-# one datagram for the keeper, which holds on to it (nc -u: one line, one datagram)
+# one datagram for the keeper, which holds on to it (nc -u: one line, one datagram), once the
+# peer knows the stack's MAC (the kernel holds a datagram only briefly while it asks)
+assert_answered stack-reachable 1 "$(peer ping -c 1 -W 5 "$DPW_IP_STACK" 2>&1)"
 echo kept | peer timeout 10 nc -u -w 1 "$DPW_IP_STACK" 7010
 wait_file_grep "$STACK_ERR" "leaky_driver: kept a datagram" 10 ||
 	fail kept "the keeper's receive event never ran: $(tail -n 3 "$STACK_ERR" | tr '\n' '|')"

@@ -23,6 +23,7 @@ static PVOID Block;
 static WSK_REGISTRATION KeeperRegistration;
 static WSK_PROVIDER_NPI Keeper;
 static PWSK_SOCKET KeeperSocket;
+static BOOLEAN KeeperRegistered;
 static KEVENT Kept;
 static NTSTATUS WSKAPI KeepDatagram(PVOID SocketContext, ULONG Flags,
 				    PWSK_DATAGRAM_INDICATION DataIndication);
@@ -78,6 +79,7 @@ static NTSTATUS StartKeeper(VOID)
 
 	KeInitializeEvent(&Kept, NotificationEvent, FALSE);
 	status = WskRegister(&client, &KeeperRegistration);
+	KeeperRegistered = NT_SUCCESS(status);
 	if (NT_SUCCESS(status))
 		status = WskCaptureProviderNPI(&KeeperRegistration, WSK_INFINITE_WAIT, &Keeper);
 	if (!NT_SUCCESS(status))
@@ -94,9 +96,10 @@ static NTSTATUS StartKeeper(VOID)
 	if (NT_SUCCESS(status)) {
 		KeeperSocket = (PWSK_SOCKET)irp->IoStatus.Information;
 		d = KeeperSocket->Dispatch;
-		status = d->WskControlSocket(KeeperSocket, WskSetOption, SO_WSK_EVENT_CALLBACK,
-					     SOL_SOCKET, sizeof(events), &events, 0, NULL, NULL,
-					     NULL);
+		/* no IRP: Windows' way of enabling event callbacks */
+		status = d->Basic.WskControlSocket(KeeperSocket, WskSetOption,
+						   SO_WSK_EVENT_CALLBACK, SOL_SOCKET,
+						   sizeof(events), &events, 0, NULL, NULL, NULL);
 	}
 	if (NT_SUCCESS(status)) {
 		any.sin_family = AF_INET;
@@ -125,8 +128,10 @@ static VOID StopKeeper(VOID)
 	}
 	if (irp != NULL)
 		IoFreeIrp(irp);
-	WskReleaseProviderNPI(&KeeperRegistration);
-	WskDeregister(&KeeperRegistration);
+	if (KeeperRegistered) {
+		WskReleaseProviderNPI(&KeeperRegistration);
+		WskDeregister(&KeeperRegistration);
+	}
 }
 
 _Use_decl_annotations_

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -364,6 +365,19 @@ static void test_formats(void)
 			 (PUNICODE_STRING)NULL));
 	CHECK(formats_as("1.50 end %", "%.2f end %", 1.5));
 	CHECK(formats_as("%k", "%k"));
+	{
+		/* a counted wide string without a NUL (%.*ws): nothing read past its count */
+		WCHAR *counted = malloc(3 * sizeof(WCHAR));
+		static char long_text[700];
+
+		memcpy(counted, wide, 3 * sizeof(WCHAR));
+		CHECK(formats_as("<Tcp>", "<%.*ws>", 3, counted));
+		free(counted);
+		CHECK(formats_as("narrow|n", "%hS|%hC", "narrow", 'n'));
+		CHECK(formats_as("5    |abc", "%-*d|%.*s", -5, 5, -1, "abc"));
+		memset(long_text, 'y', sizeof(long_text) - 1);
+		CHECK(format_into(NULL, 0, "[%s]", long_text) == sizeof(long_text) + 1);
+	}
 	/* bounded like snprintf: the length it needed, the text cut with its NUL */
 	CHECK(format_into(small, sizeof(small), "01234%d", 56789) == 10);
 	CHECK(strcmp(small, "0123456") == 0);
