@@ -10,6 +10,7 @@
 import os
 import select
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -30,6 +31,24 @@ def fail(msg):
     sys.exit(1)
 
 
+def tcp_state(s):
+    """What the peer's TCP says of s (struct tcp_info): whether its last echo was still
+    unacknowledged and resent (the stack never got it) or acknowledged (the stack got it and
+    its answer went missing), to tell a lost echo's side."""
+    try:
+        b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    except OSError as e:
+        return "no tcp_info: %s" % e
+    retransmits, backoff = b[2], b[4]
+    (rto, _ato, _smss, _rmss, unacked, _sacked, lost, retrans, _fack, last_sent, _las,
+     last_recv, last_ack_recv) = struct.unpack_from("=13I", b, 8)
+    total_retrans = struct.unpack_from("=I", b, 100)[0]
+    return ("peer tcp_info: unacked=%d retransmits=%d backoff=%d rto_us=%d lost=%d "
+            "retrans=%d total_retrans=%d last_data_sent_ms=%d last_data_recv_ms=%d "
+            "last_ack_recv_ms=%d" % (unacked, retransmits, backoff, rto, lost, retrans,
+                                     total_retrans, last_sent, last_recv, last_ack_recv))
+
+
 def connect():
     s = socket.create_connection(addr, timeout=TIMEOUT)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -42,16 +61,17 @@ def echo(s, name):
     seq += 1
     msg = (b"%08d" % seq) * (SIZE // 8)
     t0 = time.monotonic()
+    got = b""
     try:
         s.sendall(msg)
-        got = b""
         while len(got) < SIZE:
             b = s.recv(SIZE - len(got))
             if not b:
                 fail("%s: connection closed by the stack (echo %d)" % (name, seq))
             got += b
     except socket.timeout:
-        fail("%s: echo %d not answered within %.0f s" % (name, seq, TIMEOUT))
+        fail("%s: echo %d not answered within %.0f s (%d of %d bytes back; %s)" %
+             (name, seq, TIMEOUT, len(got), SIZE, tcp_state(s)))
     except OSError as e:   # ECONNRESET: the stack reset an established connection
         fail("%s: echo %d: %s" % (name, seq, e))
     if got != msg:
