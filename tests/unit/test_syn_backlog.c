@@ -9,6 +9,7 @@
  * each counted (syn_rcvd, syn_evicted, syn_evicted_pool, syn_dropped, syn_reset_half_open,
  * syn_ack_in_listen). */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
@@ -52,25 +53,36 @@ static void stats(struct dpw_engine_stats *s)
 	dpw_engine_get_stats(engine, s);
 }
 
-/* A real client's handshake: SYN, the SYN-ACK read back, ACK. */
-static void handshake(uint16_t sport, uint16_t dport)
+/* A real client's SYN (sequence number iss) and the SYN-ACK read back: false if none came;
+ * *seq is the stack's sequence number. */
+static bool syn_and_syn_ack(uint16_t sport, uint16_t dport, uint32_t iss, uint32_t *seq)
 {
 	struct rte_mbuf *out = NULL;
 	uint8_t flags = 0;
-	uint32_t seq = 0, ack = 0;
+	uint32_t ack = 0;
 
-	CHECK(rte_ring_enqueue(to_stack, frame_tcp(pool, &peer, sport, dport, 5000, 0, 0x02,
+	CHECK(rte_ring_enqueue(to_stack, frame_tcp(pool, &peer, sport, dport, iss, 0, 0x02,
 						     NULL, 0, FAULT_NONE)) == 0);
 	for (int i = 0; i < 4; i++)
 		dpw_engine_poll(engine);
 	if (rte_ring_dequeue(from_stack, (void **)&out) != 0) {
 		CHECK(!"a SYN-ACK to the real client");
-		return;
+		return false;
 	}
-	CHECK(frame_tcp_info(out, &flags, &seq, &ack));
+	CHECK(frame_tcp_info(out, &flags, seq, &ack));
 	CHECK_EQ_U(flags, 0x12);
 	rte_pktmbuf_free(out);
-	run(frame_tcp(pool, &peer, sport, dport, 5001, seq + 1, 0x10, NULL, 0, FAULT_NONE));
+	return true;
+}
+
+/* A real client's handshake: SYN, the SYN-ACK read back, ACK. */
+static void handshake(uint16_t sport, uint16_t dport)
+{
+	uint32_t seq = 0;
+
+	if (syn_and_syn_ack(sport, dport, 5000, &seq))
+		run(frame_tcp(pool, &peer, sport, dport, 5001, seq + 1, 0x10, NULL, 0,
+			      FAULT_NONE));
 }
 
 static void test_cap_oldest_first(void)
@@ -136,25 +148,14 @@ static void test_pool_pressure(void)
 static void test_reset_before_ack(void)
 {
 	struct dpw_engine_stats s0, s;
-	struct rte_mbuf *out = NULL;
-	uint8_t flags = 0;
-	uint32_t seq = 0, ack = 0;
+	uint32_t seq = 0;
 	unsigned accepted;
 
 	CHECK(syn_probe_listen(8083, 8) == 0);
 	accepted = syn_probe_accepted();
 	stats(&s0);
-	CHECK(rte_ring_enqueue(to_stack, frame_tcp(pool, &peer, 40002, 8083, 7000, 0, 0x02,
-						     NULL, 0, FAULT_NONE)) == 0);
-	for (int i = 0; i < 4; i++)
-		dpw_engine_poll(engine);
-	if (rte_ring_dequeue(from_stack, (void **)&out) != 0) {
-		CHECK(!"a SYN-ACK to the client");
+	if (!syn_and_syn_ack(40002, 8083, 7000, &seq))
 		return;
-	}
-	CHECK(frame_tcp_info(out, &flags, &seq, &ack));
-	CHECK_EQ_U(flags, 0x12);
-	rte_pktmbuf_free(out);
 	CHECK(syn_probe_state(8083, 40002) == ST_SYN_RCVD);
 	/* the RST first (its sequence number is the one the ACK will carry) ... */
 	CHECK_EQ_U(run(frame_tcp(pool, &peer, 40002, 8083, 7001, 0, 0x04, NULL, 0, FAULT_NONE)),
