@@ -14,7 +14,7 @@
 #include "options_internal.h"
 
 /* Which events each category may enable (F7). */
-ULONG dpw_events_for(ULONG category)
+static ULONG events_for(ULONG category)
 {
 	switch (category) {
 	case WSK_FLAG_LISTEN_SOCKET:
@@ -29,6 +29,14 @@ ULONG dpw_events_for(ULONG category)
 	}
 }
 
+bool dpw_events_control_ok(const struct dpw_socket *s, const VOID *in, SIZE_T in_len)
+{
+	const WSK_EVENT_CALLBACK_CONTROL *ctl = in;
+
+	return ctl != NULL && in_len >= sizeof(*ctl) && s->client_dispatch != NULL &&
+	       (ctl->EventMask & ~(ULONG)WSK_EVENT_DISABLE & ~events_for(s->category)) == 0;
+}
+
 /* *enabled receives the events this call turned on (not those already on). */
 static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *r,
 				    ULONG *enabled)
@@ -36,11 +44,9 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	const WSK_EVENT_CALLBACK_CONTROL *ctl = r->u.control.in;
 	ULONG mask;
 
-	if (ctl == NULL || r->u.control.in_len < sizeof(*ctl))
+	if (!dpw_events_control_ok(s, ctl, r->u.control.in_len))
 		return STATUS_INVALID_PARAMETER;
 	mask = ctl->EventMask & ~WSK_EVENT_DISABLE;
-	if ((mask & ~dpw_events_for(s->category)) != 0 || s->client_dispatch == NULL)
-		return STATUS_INVALID_PARAMETER;
 	if (ctl->EventMask & WSK_EVENT_DISABLE) {
 		s->events &= ~mask;
 	} else {

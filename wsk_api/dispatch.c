@@ -271,8 +271,7 @@ static NTSTATUS event_callbacks_without_irp(PWSK_SOCKET h, ULONG level, SIZE_T i
 
 	if ((s = dpw_socket_from_handle(h, &gen, &st)) == NULL)
 		return st;
-	if (ctl == NULL || in_len < sizeof(*ctl) || s->client_dispatch == NULL ||
-	    (ctl->EventMask & ~(ULONG)WSK_EVENT_DISABLE & ~dpw_events_for(s->category)) != 0)
+	if (!dpw_events_control_ok(s, in, in_len))
 		return STATUS_INVALID_PARAMETER;
 	if ((r = dpw_req_new(DPW_OP_CONTROL_SOCKET, NULL)) == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;

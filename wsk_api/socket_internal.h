@@ -267,8 +267,10 @@ extern const struct dpw_transport dpw_unimplemented_transport;
 /* The request router's handlers for requests that are not a transport's (execute.c,
  * control.c, lent.c). */
 void dpw_control_execute(struct dpw_req *r);
-/* Which events a category may enable (F7, control.c): any thread, a pure function. */
-ULONG dpw_events_for(ULONG category);
+/* An SO_WSK_EVENT_CALLBACK control block socket s may take: events its category has, and a
+ * client dispatch table to call them in (F7, control.c). Any thread: both are fixed once the
+ * socket exists. */
+bool dpw_events_control_ok(const struct dpw_socket *s, const VOID *in, SIZE_T in_len);
 void dpw_socket_create_execute(struct dpw_req *r);
 
 #endif /* DPWSK_SOCKET_INTERNAL_H */
