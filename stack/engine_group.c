@@ -2,12 +2,16 @@
  * the group stops, then wait to be told to shut down (so that whatever drives the engines can
  * let go of them first), shut down, destroy. The group's lock and condition carry every
  * hand-over between the caller and the threads. */
+#define _GNU_SOURCE   /* pthread_attr_setaffinity_np, pthread_setname_np, CPU_COUNT */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <rte_lcore.h>
 
 #include "dpw/engine_group.h"
 #include "errors.h"
@@ -97,6 +101,48 @@ static void wait_all(struct dpw_engine_group *g, size_t flag)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* The CPUs of the EAL's n-th lcore (in lcore id order, wrapping round when there are fewer
+ * lcores than engines): engine n polls there. A thread inherits its creator's affinity, which
+ * the EAL has set to the main lcore's CPUs, so without this every engine of the group would
+ * poll on the main lcore's CPU, however many lcores were asked for. */
+static void nth_lcore_cpus(unsigned n, rte_cpuset_t *cpus)
+{
+	unsigned count = rte_lcore_count(), i = 0, lcore;
+
+	CPU_ZERO(cpus);
+	if (count == 0)
+		return;
+	RTE_LCORE_FOREACH(lcore) {
+		if (i++ == n % count) {
+			*cpus = rte_lcore_cpuset(lcore);
+			return;
+		}
+	}
+}
+
+/* The member's thread, on its lcore's CPUs and named for top, perf and /proc
+ * (dpw-engine-N). */
+static int start_member(struct member *m)
+{
+	pthread_attr_t attr;
+	rte_cpuset_t cpus;
+	char name[32];   /* at most 16 queues: "dpw-engine-15" fits the kernel's 16 bytes */
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	nth_lcore_cpus(m->cfg.queue, &cpus);
+	if (CPU_COUNT(&cpus) > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	rc = pthread_create(&m->thread, &attr, member_main, m);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		return -1;
+	snprintf(name, sizeof(name), "dpw-engine-%u", (unsigned)m->cfg.queue);
+	pthread_setname_np(m->thread, name);
+	return 0;
+}
+
 struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *cfg,
 						dpw_group_start_fn on_start,
 						dpw_group_run_fn run, void *arg,
@@ -122,13 +168,16 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 	g->run = run;
 	g->arg = arg;
 	g->n = cfg->queues;
+	if (rte_lcore_count() < g->n)
+		fprintf(stderr, "dpwsk: %u engines on %u lcore(s): some engines share a CPU set "
+			"(give --lcores one lcore per engine)\n", g->n, rte_lcore_count());
 	for (uint16_t i = 0; i < g->n && why == NULL; i++) {
 		struct member *m = &g->m[i];
 
 		m->g = g;
 		m->cfg = *cfg;
 		m->cfg.queue = i;
-		if (pthread_create(&m->thread, NULL, member_main, m) != 0)
+		if (start_member(m) != 0)
 			why = "cannot start an engine's thread";
 		else
 			m->thread_made = true;

@@ -7,8 +7,6 @@
  * port, one per queue pair, each with its own lwIP on a thread of its own (issue 15): every
  * engine listens, connections are spread over them, and frames that reach the wrong one are
  * steered to their owner in software (the engine's steer.c). */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include "lwip/tcp.h"
 
 #include "dpw/engine.h"
+#include "dpw/engine_group.h"
 #include "dpw/engine_opts.h"
 #include "engine_cli.h"
 #include "signals.h"
@@ -131,17 +130,15 @@ static void on_err(void *arg, err_t err)
 	}
 }
 
-/* Connections this thread's engine accepted (with --queues, one engine per thread). */
-static __thread unsigned long accepted;
-
+/* arg: the listener's count of connections accepted (with --queues, one per engine). */
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
+	unsigned long *accepted = arg;
 	struct echo_conn *c;
 
-	(void)arg;
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	accepted++;
+	(*accepted)++;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		tcp_abort(pcb);
@@ -174,7 +171,8 @@ static const struct dpw_cli_opt opts[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
+static struct tcp_pcb *listen_on(uint16_t port, unsigned long *accepted, char *err,
+				 size_t errlen)
 {
 	struct tcp_pcb *pcb = tcp_new(), *lpcb;
 	err_t rc;
@@ -195,158 +193,83 @@ static struct tcp_pcb *listen_on(uint16_t port, char *err, size_t errlen)
 		tcp_abort(pcb);
 		return NULL;
 	}
+	tcp_arg(lpcb, accepted);
 	tcp_accept(lpcb, on_accept);
 	return lpcb;
 }
 
-/* --queues N: an engine per queue pair, each created, polled and ended on its own thread
- * (the per-thread build's rule), all listening on the echo port. The main thread waits, and
- * answers SIGUSR1 with the engines' total (their published snapshots); at the end each engine
- * prints its own line ("dpwsk: queue N stats ...") and the main thread the total ("dpwsk:
- * stats ...", the shared mbuf pool once), so that one line still describes the process. */
-struct queue_run {
-	struct dpw_engine_config cfg;
+/* --queues N: an engine per queue pair (dpw/engine_group.h: each created, polled and ended
+ * on a thread of its own, on its own lcore's CPUs), all listening on the echo port. The main
+ * thread waits, and answers SIGUSR1 with the engines' total; at the end it prints each
+ * engine's line ("dpwsk: queue N stats ...") and the total ("dpwsk: stats ...", the shared
+ * mbuf pool once), so that one line still describes the process. */
+struct queues_run {
 	uint16_t port;
-	pthread_t thread;
-	bool failed;
-	struct dpw_engine *engine;         /* [runs_lock] while it may be read */
-	struct dpw_engine_stats final;     /* after shutdown */
-	unsigned shut_order;               /* 0 for the first engine to shut down, ... */
+	unsigned long accepted[16];   /* per queue; read after the group is destroyed */
 };
 
-static atomic_uint queues_up, shut_down;
-static pthread_mutex_t runs_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void *queue_main(void *arg)
+static int queue_listen(struct dpw_engine *e, uint16_t queue, void *arg, char *err,
+			size_t errlen)
 {
-	struct queue_run *q = arg;
-	char err[DPW_ERRLEN], line[1024];
-	struct dpw_engine *e = dpw_engine_create(&q->cfg, err, sizeof(err));
+	struct queues_run *r = arg;
 
-	if (e == NULL || listen_on(q->port, err, sizeof(err)) == NULL) {
-		fprintf(stderr, "dpwsk-rawecho: error: queue %u: %s\n", q->cfg.queue, err);
-		q->failed = true;
-		dpw_signals_stop();   /* a partial server is no server */
-		if (e != NULL)
-			dpw_engine_destroy(e);
-		atomic_fetch_add(&queues_up, 1);
-		return NULL;
-	}
-	pthread_mutex_lock(&runs_lock);
-	q->engine = e;
-	pthread_mutex_unlock(&runs_lock);
-	atomic_fetch_add(&queues_up, 1);
-	while (!dpw_signals_stopping())
-		dpw_engine_poll(e);
-	dpw_engine_shutdown(e);
-	dpw_engine_get_stats(e, &q->final);
-	q->shut_order = atomic_fetch_add(&shut_down, 1);
-	dpw_engine_format_stats(&q->final, line, sizeof(line));
-	printf("dpwsk: queue %u accepted=%lu\n", q->cfg.queue, accepted);
-	printf("dpwsk: queue %u stats %s\n", q->cfg.queue, line);
-	fflush(stdout);
-	pthread_mutex_lock(&runs_lock);
-	q->engine = NULL;
-	pthread_mutex_unlock(&runs_lock);
-	dpw_engine_destroy(e);
-	return NULL;
+	(void)e;
+	return listen_on(r->port, &r->accepted[queue], err, errlen) != NULL ? 0 : -1;
 }
 
-/* Every engine on one port: the shared pool's fields from one only. At the end, from the
- * engine that shut down last: when the others did, it still held its own mbufs. */
-static void print_total(struct queue_run *q, uint16_t n, bool final)
+static void print_stats(const char *prefix, const struct dpw_engine_stats *s)
 {
-	struct dpw_engine_stats total, s;
-	bool first = true;
 	char line[1024];
-	uint16_t last = 0;
 
-	memset(&total, 0, sizeof(total));
-	for (uint16_t i = 1; final && i < n; i++)
-		if (q[i].shut_order > q[last].shut_order)
-			last = i;
-	pthread_mutex_lock(&runs_lock);
-	for (uint16_t k = 0; k < n; k++) {
-		uint16_t i = (uint16_t)((last + k) % n);   /* the last to shut down first */
-
-		if (final) {
-			s = q[i].final;
-		} else if (q[i].engine != NULL) {
-			dpw_engine_get_stats(q[i].engine, &s);
-		} else {
-			continue;
-		}
-		dpw_engine_stats_add(&total, &s, first);
-		first = false;
-	}
-	pthread_mutex_unlock(&runs_lock);
-	/* At the end, mbufs in use are those not back when the last engine freed the pool. The
-	 * last engine's own figure is taken before that: a frame handed to an engine that had
-	 * already shut down waits in its ring until the port is released (port_share.c). */
-	if (final)
-		total.mbuf_in_use = (uint32_t)dpw_engine_shared_mbufs_lost();
-	dpw_engine_format_stats(&total, line, sizeof(line));
-	printf("dpwsk: stats %s\n", line);
+	dpw_engine_format_stats(s, line, sizeof(line));
+	printf("dpwsk: %sstats %s\n", prefix, line);
 	fflush(stdout);
 }
 
 static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
 {
-	uint16_t n = eng->engine.queues;
-	struct queue_run q[16];
-	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
-	uint8_t mac[6] = { 0 };
-	bool failed = false;
+	struct queues_run r = { .port = port };
+	struct dpw_engine_stats each[16], total;
+	struct dpw_engine_group *g;
+	struct dpw_engine *e0;
+	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN], prefix[32];
+	uint8_t mac[6];
 
 	if (dpw_eal_init(eng->eal_argc, eng->eal_argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
 		return 1;
 	}
 	dpw_signals_install();
-	for (uint16_t i = 0; i < n; i++) {
-		q[i] = (struct queue_run){ .cfg = eng->engine, .port = port };
-		q[i].cfg.queue = i;
-		if (pthread_create(&q[i].thread, NULL, queue_main, &q[i]) != 0) {
-			fprintf(stderr, "dpwsk-rawecho: error: cannot start a thread\n");
-			dpw_signals_stop();
-			n = i;
-			failed = true;
-			break;
-		}
+	/* A partial server is no server: the group starts whole or not at all. */
+	g = dpw_engine_group_start(&eng->engine, queue_listen, NULL, &r, err, sizeof(err));
+	if (g == NULL) {
+		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
+		dpw_eal_cleanup();
+		return 1;
 	}
-	/* Ready once every engine listens (each thread counts itself in, even on failure);
-	 * 60 s at most, the threads' own start is bounded by the port's. */
-	for (int waited = 0; atomic_load(&queues_up) < n && waited < 60000; waited++)
-		usleep(1000);
-	for (uint16_t i = 0; i < n; i++)
-		failed |= q[i].failed;
-	if (atomic_load(&queues_up) < n) {
-		fprintf(stderr, "dpwsk-rawecho: error: the engines did not start within 60 s\n");
-		dpw_signals_stop();
-		failed = true;
-	}
-	if (!failed) {
-		pthread_mutex_lock(&runs_lock);
-		if (q[0].engine != NULL)
-			dpw_engine_mac(q[0].engine, mac);   /* the port's: every engine's */
-		pthread_mutex_unlock(&runs_lock);
-		inet_ntop(AF_INET, &eng->engine.ipv4_addr, ip, sizeof(ip));
-		printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u "
-		       "queues=%u\n", eng->engine.port_name, ip, mac[0], mac[1], mac[2], mac[3],
-		       mac[4], mac[5], port, n);
-		fflush(stdout);
-	}
+	e0 = dpw_engine_group_engine(g, 0);
+	dpw_engine_mac(e0, mac);   /* the port's: every engine's */
+	inet_ntop(AF_INET, &eng->engine.ipv4_addr, ip, sizeof(ip));
+	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u queues=%u\n",
+	       eng->engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], port,
+	       eng->engine.queues);
+	fflush(stdout);
 	while (!dpw_signals_stopping()) {
-		if (dpw_signals_take_stats())
-			print_total(q, n, false);
+		if (dpw_signals_take_stats()) {
+			dpw_engine_group_stats(g, &total);
+			print_stats("", &total);
+		}
 		usleep(1000);   /* this thread only waits: the engines poll on theirs */
 	}
-	for (uint16_t i = 0; i < n; i++)
-		pthread_join(q[i].thread, NULL);
-	if (!failed)
-		print_total(q, n, true);
+	dpw_engine_group_destroy(g, each, &total);
+	for (uint16_t i = 0; i < eng->engine.queues; i++) {
+		printf("dpwsk: queue %u accepted=%lu\n", i, r.accepted[i]);
+		snprintf(prefix, sizeof(prefix), "queue %u ", i);
+		print_stats(prefix, &each[i]);
+	}
+	print_stats("", &total);
 	dpw_eal_cleanup();
-	return failed ? 1 : 0;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -357,6 +280,7 @@ int main(int argc, char **argv)
 			       .opts = opts, .ctx = &o };
 	struct dpw_engine *e;
 	struct tcp_pcb *listener;
+	unsigned long accepted = 0;
 	char err[DPW_ERRLEN], ip[INET_ADDRSTRLEN];
 	uint8_t mac[6];
 
@@ -372,7 +296,7 @@ int main(int argc, char **argv)
 	}
 	dpw_signals_install();
 
-	listener = listen_on(o.port, err, sizeof(err));
+	listener = listen_on(o.port, &accepted, err, sizeof(err));
 	if (listener == NULL) {
 		fprintf(stderr, "dpwsk-rawecho: error: %s\n", err);
 		dpw_engine_opts_stop(e);
