@@ -1,4 +1,5 @@
 /* The engine's options, by name (see dpw/engine_opts.h). */
+#define _GNU_SOURCE   /* sched_getaffinity */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sched.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -228,6 +231,59 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 	return 0;
 }
 
+/* The CPUs this process may run on (sched_getaffinity: taskset, cgroups), as a list of
+ * ranges ("0-3,6"); -1 if it does not fit. */
+static int allowed_cpus(char *buf, size_t len)
+{
+	cpu_set_t set;
+	size_t used = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		int last = c;
+		int n;
+
+		if (!CPU_ISSET(c, &set))
+			continue;
+		while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set))
+			last++;
+		n = last > c ? snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", c, last)
+			     : snprintf(buf + used, len - used, "%s%d", used ? "," : "", c);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+		c = last;
+	}
+	return used > 0 ? 0 : -1;
+}
+
+/* The lcores when the user gave no EAL arguments. --lcores LIST pins them as the EAL does
+ * (-l: lcore n on CPU n). Without it, one lcore per engine, each free to run on any CPU the
+ * process may use ("(0-1)@(0-3)"): a program started beside others (tests, a shared machine,
+ * taskset) is placed by the scheduler instead of polling on CPU 0 whatever else is there. */
+static int lcores_arg(struct dpw_engine_opts *o, char *err, size_t errlen)
+{
+	char cpus[200];
+	unsigned n = o->engine.queues > 1 ? o->engine.queues : 1;
+
+	if (o->lcores != NULL) {
+		snprintf(o->storage[1], sizeof(o->storage[1]), "-l%s", o->lcores);
+	} else {
+		if (allowed_cpus(cpus, sizeof(cpus)) != 0) {
+			snprintf(err, errlen, "cannot list the CPUs this process may use: give "
+				 "--lcores");
+			return -1;
+		}
+		if (n == 1)
+			snprintf(o->storage[1], sizeof(o->storage[1]), "--lcores=0@(%s)", cpus);
+		else
+			snprintf(o->storage[1], sizeof(o->storage[1]), "--lcores=(0-%u)@(%s)",
+				 n - 1, cpus);
+	}
+	return add_eal_arg(o, o->storage[1], err, errlen);
+}
+
 int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_argv, char *err,
 			   size_t errlen)
 {
@@ -280,9 +336,7 @@ int dpw_engine_opts_finish(struct dpw_engine_opts *o, int eal_argc, char **eal_a
 			 (int)getpid());
 		if (add_eal_arg(o, o->storage[0], err, errlen) != 0)
 			return -1;
-		snprintf(o->storage[1], sizeof(o->storage[1]), "-l%s",
-			 o->lcores ? o->lcores : "0");
-		if (add_eal_arg(o, o->storage[1], err, errlen) != 0)
+		if (lcores_arg(o, err, errlen) != 0)
 			return -1;
 	}
 	if (o->iface != NULL) {
@@ -317,7 +371,9 @@ void dpw_engine_opts_usage(FILE *f)
 		"  --ip A.B.C.D/N           the stack's address and prefix (required)\n"
 		"  --ip6 ADDR/64            an IPv6 address as well (and a link-local one)\n"
 		"  --gw A.B.C.D             default gateway\n"
-		"  --lcores LIST            EAL lcore list when no EAL arguments are given (default 0)\n"
+		"  --lcores LIST            EAL lcore list when no EAL arguments are given, lcore N\n"
+		"                           on CPU N (default: one lcore per engine, each free to\n"
+		"                           run on any CPU the process may use)\n"
 		"  --queues N               N engines on the port, one per queue pair and thread\n"
 		"                           (dpwsk-rawecho: the per-thread build; default 1)\n"
 		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
