@@ -123,7 +123,8 @@ one_wsk() {
 	local qargs=()
 	[ "$q" -gt 1 ] && qargs=(--queues "$q")
 	ip netns exec "$DPW_NS_STACK" timeout -k 5 "$LIMIT" "$CONNCLOSE" --iface "$DPW_IF_STACK" \
-		--ip "$DPW_IP_STACK/$DPW_PREFIX" "${qargs[@]}" --duration "$SECS" \
+		--ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores "0-$((q > 1 ? q - 1 : 0))" "${qargs[@]}" \
+		--duration "$SECS" \
 		--concurrency "$CONC" --mode exchange --bytes 64 --json \
 		"$DPW_IP_PEER:$WSK_PORT" >"$c" 2>&1 ||
 		{ echo "  FAILED: dpwsk-connclose Q=$q: $(tail -n 2 "$c")" >&2; FAILS=$((FAILS + 1)); }
