@@ -114,6 +114,7 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 	}
 	e->queues = cfg->queues > 1 ? cfg->queues : 1;
 	dpw_steer_set_queue(e->port.queue, e->queues);
+	e->pins = dpw_port_share_pins(&e->port);
 	if (e->queues > 1 && e->port.queue == 0 &&
 	    (e->reass = dpw_reassembly_create((int)rte_socket_id())) == NULL) {
 		dpw_set_err(err, errlen, "out of memory for the IP reassembly table");
@@ -164,7 +165,7 @@ static void gather(struct dpw_engine *e, struct rte_mbuf *m)
 
 	if (whole == NULL)
 		return;
-	owner = dpw_steer_owner(whole, e->queues);
+	owner = dpw_steer_owner(whole, e->queues, e->pins);
 	if (owner == e->port.queue || owner >= e->queues)   /* (a fragment still: lwIP's) */
 		dpw_netif_input(e, whole);
 	else
@@ -175,7 +176,7 @@ static void gather(struct dpw_engine *e, struct rte_mbuf *m)
  * a copy to every engine when all want it; a full ring drops it, as a full queue would. */
 static void steer_input(struct dpw_engine *e, struct rte_mbuf *m)
 {
-	uint16_t owner = dpw_steer_owner(m, e->queues);
+	uint16_t owner = dpw_steer_owner(m, e->queues, e->pins);
 
 	if (owner == DPW_STEER_FRAGMENT) {
 		if (e->reass != NULL)
@@ -219,7 +220,8 @@ static unsigned take_steered(struct dpw_engine *e)
 	e->c.steered_in += n;
 	for (unsigned i = 0; i < n; i++) {
 		/* Queue 0 gets the other queues' fragments to gather. */
-		if (e->reass != NULL && dpw_steer_owner(pkts[i], e->queues) == DPW_STEER_FRAGMENT)
+		if (e->reass != NULL &&
+		    dpw_steer_owner(pkts[i], e->queues, e->pins) == DPW_STEER_FRAGMENT)
 			gather(e, pkts[i]);
 		else
 			dpw_netif_input(e, pkts[i]);
@@ -459,6 +461,16 @@ void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len)
 uint16_t dpw_engine_port_id(const struct dpw_engine *e)
 {
 	return e->port.id;
+}
+
+int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port)
+{
+	return dpw_port_share_pin(&e->port, udp, port);
+}
+
+void dpw_engine_unpin_port(struct dpw_engine *e, bool udp, uint16_t port)
+{
+	dpw_port_share_unpin(&e->port, udp, port);
 }
 
 struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e)

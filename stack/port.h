@@ -64,5 +64,13 @@ int dpw_port_share_open(struct dpw_port *p, const struct dpw_engine_config *cfg,
 void dpw_port_share_release(struct dpw_port *p);
 /* The ring of frames steered to queue's engine (multi-producer, its engine consumes). */
 struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue);
+/* The port's pinned local ports (steer.h), NULL when the port is this engine's alone. */
+struct dpw_steer_pins;
+const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p);
+/* Pin local port (UDP or TCP) to this engine's queue, one more socket on it: 0, or -1 when
+ * another engine's sockets hold it. Unpin: one socket fewer; at none, the port is steered by
+ * hash again. No-ops for port 0, an ephemeral port, or a port not shared. */
+int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port);
+void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
 
 #endif /* DPW_PORT_H */

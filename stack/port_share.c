@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "port.h"
+#include "steer.h"
 
 #define STEER_RING_SIZE 4096
 
@@ -24,6 +25,7 @@ struct dpw_port_share {
 	unsigned users;
 	struct dpw_port port;                          /* as the first engine opened it */
 	struct rte_ring *ring[DPW_MAX_QUEUES];         /* frames steered to queue q's engine */
+	struct dpw_steer_pins *pins;                   /* fixed ports pinned to an engine */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -61,6 +63,7 @@ static void share_free(struct dpw_port_share *s)
 		mbufs_lost += in_use;
 	}
 	rte_mempool_free(s->port.pool);
+	free(s->pins);
 	free(s);
 }
 
@@ -75,6 +78,12 @@ static struct dpw_port_share *share_new(const struct dpw_engine_config *cfg, uin
 		return NULL;
 	}
 	s->queues = cfg->queues;
+	s->pins = calloc(1, sizeof(*s->pins));
+	if (s->pins == NULL) {
+		dpw_set_err(err, errlen, "out of memory for the pinned ports' table");
+		free(s);
+		return NULL;
+	}
 	if (dpw_port_open(&s->port, cfg, priv_size, all_multicast, err, errlen) != 0) {
 		share_free(s);
 		return NULL;
@@ -146,4 +155,44 @@ void dpw_port_share_release(struct dpw_port *p)
 struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue)
 {
 	return p->share->ring[queue];
+}
+
+const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p)
+{
+	return p->share != NULL ? p->share->pins : NULL;
+}
+
+int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_steer_pins *pins;
+	uint16_t mine = (uint16_t)(p->queue + 1), held;
+	int ret = 0;
+
+	if (p->share == NULL || port == 0 || port >= DPW_EPHEMERAL_FIRST)
+		return 0;   /* the port is this engine's alone, or the port steers itself */
+	pins = p->share->pins;
+	pthread_mutex_lock(&lock);
+	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
+	if (held != 0 && held != mine) {
+		ret = -1;
+	} else {
+		pins->count[udp][port]++;
+		/* Release: seen before any frame the new socket's peer sends in answer. */
+		atomic_store_explicit(&pins->owner[udp][port], mine, memory_order_release);
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_steer_pins *pins;
+
+	if (p->share == NULL || port == 0 || port >= DPW_EPHEMERAL_FIRST)
+		return;
+	pins = p->share->pins;
+	pthread_mutex_lock(&lock);
+	if (pins->count[udp][port] > 0 && --pins->count[udp][port] == 0)
+		atomic_store_explicit(&pins->owner[udp][port], 0, memory_order_release);
+	pthread_mutex_unlock(&lock);
 }

@@ -29,17 +29,32 @@ int dpw_local_port_ok(uint16_t port)
 	return dpw_steer_port_ok(port, my_queue, my_queues);
 }
 
+/* What every frame's owner is decided from: the queue count and the pinned ports. */
+struct steer_ctx {
+	uint16_t queues;
+	const struct dpw_steer_pins *pins;
+};
+
 /* The owner of a flow, seen from this side: frames in come from remote (remote_port) to
- * local_port. A local port in the ephemeral range decides alone; otherwise the remote address
- * and port are hashed (copied out first: in a frame the address sits 2 bytes off a word
- * boundary, after the 14-byte Ethernet header, and rte_jhash reads whole words). */
-static uint16_t flow_owner(const void *remote, uint32_t remote_len, uint16_t remote_port,
-			   uint16_t local_port, uint16_t queues)
+ * local_port. A local port in the ephemeral range decides alone, as does a pinned one;
+ * otherwise the remote address and port are hashed (copied out first: in a frame the address
+ * sits 2 bytes off a word boundary, after the 14-byte Ethernet header, and rte_jhash reads
+ * whole words). */
+static uint16_t flow_owner(const struct steer_ctx *c, bool udp, const void *remote,
+			   uint32_t remote_len, uint16_t remote_port, uint16_t local_port)
 {
+	uint16_t queues = c->queues;
 	uint32_t words[4];
 
 	if (local_port >= DPW_EPHEMERAL_FIRST)
 		return local_port % queues;
+	if (c->pins != NULL) {
+		uint16_t pinned = atomic_load_explicit(&c->pins->owner[udp][local_port],
+						       memory_order_relaxed);
+
+		if (pinned != 0 && pinned <= queues)
+			return pinned - 1;
+	}
 	memcpy(words, remote, remote_len);
 	return (uint16_t)(rte_jhash_1word(remote_port, rte_jhash_32b(words, remote_len / 4, 0)) %
 			  queues);
@@ -51,18 +66,20 @@ static uint16_t port_at(const uint8_t *p)
 }
 
 /* TCP and UDP put their ports in the same first four bytes. */
-static uint16_t by_ports(const uint8_t *l4, const void *remote, uint32_t remote_len,
-			 uint16_t queues)
+static uint16_t by_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4,
+			 const void *remote, uint32_t remote_len)
 {
-	return flow_owner(remote, remote_len, port_at(l4), port_at(l4 + 2), queues);
+	return flow_owner(c, proto == IPPROTO_UDP, remote, remote_len, port_at(l4),
+			  port_at(l4 + 2));
 }
 
 /* An ICMP error quotes the packet that caused it, one this side sent: its source port is
  * ours, its destination the remote's, and its destination address the remote. */
-static uint16_t by_quoted_ports(const uint8_t *l4, const void *remote, uint32_t remote_len,
-				uint16_t queues)
+static uint16_t by_quoted_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4,
+				const void *remote, uint32_t remote_len)
 {
-	return flow_owner(remote, remote_len, port_at(l4 + 2), port_at(l4), queues);
+	return flow_owner(c, proto == IPPROTO_UDP, remote, remote_len, port_at(l4 + 2),
+			  port_at(l4));
 }
 
 static bool is_tcp_or_udp(uint8_t proto)
@@ -72,7 +89,8 @@ static bool is_tcp_or_udp(uint8_t proto)
 
 /* ICMP destination unreachable, source quench, time exceeded, parameter problem (RFC 792):
  * after their 8 bytes, the IPv4 header they quote and 8 bytes of what followed it. */
-static uint16_t owner_icmp4_error(const uint8_t *icmp, uint32_t avail, uint16_t queues)
+static uint16_t owner_icmp4_error(const struct steer_ctx *c, const uint8_t *icmp,
+				  uint32_t avail)
 {
 	const struct rte_ipv4_hdr *in = (const struct rte_ipv4_hdr *)(icmp + 8);
 	uint32_t ihl;
@@ -85,11 +103,12 @@ static uint16_t owner_icmp4_error(const uint8_t *icmp, uint32_t avail, uint16_t 
 	/* A quoted fragment other than the first has no ports where they would be. */
 	if ((in->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
 		return 0;
-	return by_quoted_ports((const uint8_t *)in + ihl, &in->dst_addr, sizeof(in->dst_addr),
-			       queues);
+	return by_quoted_ports(c, in->next_proto_id, (const uint8_t *)in + ihl, &in->dst_addr,
+			       sizeof(in->dst_addr));
 }
 
-static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16_t queues)
+static uint16_t owner_ipv4(const struct steer_ctx *c, const struct rte_ipv4_hdr *ip,
+			   uint32_t avail)
 {
 	uint32_t ihl;
 	const uint8_t *l4;
@@ -110,29 +129,31 @@ static uint16_t owner_ipv4(const struct rte_ipv4_hdr *ip, uint32_t avail, uint16
 	if (ip->next_proto_id == IPPROTO_ICMP) {
 		switch (l4[0]) {
 		case 3: case 4: case 11: case 12:
-			return owner_icmp4_error(l4, avail - ihl, queues);
+			return owner_icmp4_error(c, l4, avail - ihl);
 		default:
 			return 0;
 		}
 	}
 	if (!is_tcp_or_udp(ip->next_proto_id))
 		return 0;
-	return by_ports(l4, &ip->src_addr, sizeof(ip->src_addr), queues);
+	return by_ports(c, ip->next_proto_id, l4, &ip->src_addr, sizeof(ip->src_addr));
 }
 
 /* ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem (RFC
  * 4443): after their 8 bytes, the IPv6 packet they quote. */
-static uint16_t owner_icmp6_error(const uint8_t *icmp, uint32_t avail, uint16_t queues)
+static uint16_t owner_icmp6_error(const struct steer_ctx *c, const uint8_t *icmp,
+				  uint32_t avail)
 {
 	const struct rte_ipv6_hdr *in = (const struct rte_ipv6_hdr *)(icmp + 8);
 
 	if (avail < 8 + sizeof(*in) + 4 || !is_tcp_or_udp(in->proto))
 		return 0;
-	return by_quoted_ports((const uint8_t *)(in + 1), in->dst_addr, sizeof(in->dst_addr),
-			       queues);
+	return by_quoted_ports(c, in->proto, (const uint8_t *)(in + 1), in->dst_addr,
+			       sizeof(in->dst_addr));
 }
 
-static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16_t queues)
+static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr *ip,
+			   uint32_t avail)
 {
 	const uint8_t *l4 = (const uint8_t *)(ip + 1);
 
@@ -148,22 +169,23 @@ static uint16_t owner_ipv6(const struct rte_ipv6_hdr *ip, uint32_t avail, uint16
 		 * DPDK's table would hold for ever: by what follows its fragment header. */
 		if (avail < sizeof(*ip) + 8 + 4 || !is_tcp_or_udp(l4[0]))
 			return 0;
-		return by_ports(l4 + 8, ip->src_addr, sizeof(ip->src_addr), queues);
+		return by_ports(c, l4[0], l4 + 8, ip->src_addr, sizeof(ip->src_addr));
 	}
 	if (ip->proto == IPPROTO_ICMPV6) {
 		if (l4[0] == ND_NEIGHBOR_ADVERT)
 			return DPW_STEER_ALL;
-		return l4[0] >= 1 && l4[0] <= 4 ? owner_icmp6_error(l4, avail - sizeof(*ip), queues)
-						: 0;
+		return l4[0] >= 1 && l4[0] <= 4 ? owner_icmp6_error(c, l4, avail - sizeof(*ip)) : 0;
 	}
 	/* Other extension headers: queue 0 (and a fragment behind one is reassembled there). */
 	if (!is_tcp_or_udp(ip->proto))
 		return 0;
-	return by_ports(l4, ip->src_addr, sizeof(ip->src_addr), queues);
+	return by_ports(c, ip->proto, l4, ip->src_addr, sizeof(ip->src_addr));
 }
 
-uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues)
+uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
+			 const struct dpw_steer_pins *pins)
 {
+	const struct steer_ctx c = { .queues = queues, .pins = pins };
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint32_t len = rte_pktmbuf_data_len(m);   /* headers in the first segment, or queue 0 */
 
@@ -178,9 +200,9 @@ uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues)
 			       ? DPW_STEER_ALL : 0;
 	}
 	case RTE_ETHER_TYPE_IPV4:
-		return owner_ipv4((const struct rte_ipv4_hdr *)(eth + 1), len, queues);
+		return owner_ipv4(&c, (const struct rte_ipv4_hdr *)(eth + 1), len);
 	case RTE_ETHER_TYPE_IPV6:
-		return owner_ipv6((const struct rte_ipv6_hdr *)(eth + 1), len, queues);
+		return owner_ipv6(&c, (const struct rte_ipv6_hdr *)(eth + 1), len);
 	default:
 		return 0;
 	}

@@ -6,6 +6,7 @@
 #ifndef DPW_STEER_H
 #define DPW_STEER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,13 +24,25 @@ struct rte_mbuf;
  * it belongs to the engine whose queue is the port modulo the queue count. */
 #define DPW_EPHEMERAL_FIRST 0xc000u
 
+/* Local ports below the ephemeral range pinned to one engine (docs/many-lcores.md, step 5a):
+ * a socket bound to a fixed port lives on one engine, so every frame to that port must reach
+ * it, whatever the remote. One table per shared port (port_share.c), written only at a bind
+ * and at the last close on a port, under the port share's lock; read on every frame with a
+ * relaxed load, so the hot path writes nothing shared. */
+struct dpw_steer_pins {
+	_Atomic uint16_t owner[2][DPW_EPHEMERAL_FIRST];   /* [udp][port]: 0 none, else queue + 1 */
+	uint32_t count[2][DPW_EPHEMERAL_FIRST];           /* sockets on it [the share's lock] */
+};
+
 /* The engine (queue) that owns frame m, of queues, or DPW_STEER_ALL, or DPW_STEER_FRAGMENT.
- * Connections to a port below the ephemeral range are spread by a hash of the remote address
- * and port (every engine listens); frames to an ephemeral port go to the engine that picked
- * it; an ICMP error goes to the owner of the flow whose packet it quotes; everything else
- * that no flow owns (ICMP echo, IPv6 extension headers other than one fragment header, other
- * ethertypes) goes to queue 0. */
-uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues);
+ * Frames to a port pinned in pins (NULL: none) go to its engine; other connections to a port
+ * below the ephemeral range are spread by a hash of the remote address and port (every
+ * engine listens); frames to an ephemeral port go to the engine that picked it; an ICMP
+ * error goes to the owner of the flow whose packet it quotes; everything else that no flow
+ * owns (ICMP echo, IPv6 extension headers other than one fragment header, other ethertypes)
+ * goes to queue 0. */
+uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
+			 const struct dpw_steer_pins *pins);
 
 /* Whether queue's engine may take port as its ephemeral port. */
 static inline bool dpw_steer_port_ok(uint16_t port, uint16_t queue, uint16_t queues)

@@ -9,7 +9,8 @@
  *   atomic fragment is not: it is steered by its ports); gathered, last first, they give back
  *   the datagram byte for byte (IPv4's header checksum valid), whose owner is the flow's; a
  *   fragment with a bad header checksum is dropped;
- * - a datagram that never completes gives its mbufs back when the table goes.
+ * - a datagram that never completes gives its mbufs back when the table goes;
+ * - a pinned port's frames all go to its queue (and only that protocol's port).
  * No engine and no lwIP: the EAL for the mbuf pool only. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #define FRAG6 8
 
 static struct rte_mempool *pool;
+static const struct dpw_steer_pins *pins;   /* the ports pinned for the frames built here */
 static const uint8_t remote6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 1 };
 static const uint8_t local6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 2 };
 static const uint32_t remote4 = 0xc6120001, local4 = 0xc6120002;   /* 198.18.0.1, .2 */
@@ -136,7 +138,7 @@ static uint16_t owner_ip(bool v6, uint8_t proto, uint16_t sport, uint16_t dport,
 	else
 		ip4(f + ETH, proto, remote4, local4, n, 0);
 	m = mbuf_of(f, ETH + l3 + n);
-	o = dpw_steer_owner(m, queues);
+	o = dpw_steer_owner(m, queues, pins);
 	rte_pktmbuf_free(m);
 	return o;
 }
@@ -147,7 +149,7 @@ static uint16_t owner_ip(bool v6, uint8_t proto, uint16_t sport, uint16_t dport,
 static uint16_t owner_of(const uint8_t *f, uint32_t len, uint16_t queues)
 {
 	struct rte_mbuf *m = mbuf_of(f, len);
-	uint16_t o = dpw_steer_owner(m, queues);
+	uint16_t o = dpw_steer_owner(m, queues, pins);
 
 	rte_pktmbuf_free(m);
 	return o;
@@ -256,6 +258,50 @@ static void test_icmp_errors(void)
 	/* Not an error: queue 0. */
 	CHECK_EQ_U(icmp4_error_owner(8, 0xc005, 80), 0);
 	CHECK_EQ_U(icmp6_error_owner(128, 0xc005, 80), 0);
+}
+
+/* Fixed ports pinned to an engine (step 5a): every frame to a pinned TCP port goes to its
+ * queue, whatever the remote, an ICMP error quoting such a connection too; the same port over
+ * UDP, other ports and ephemeral ports keep their rules; unpinned, the port spreads again. */
+static void test_pinned_ports(void)
+{
+	struct dpw_steer_pins *table = calloc(1, sizeof(*table));
+	unsigned to1 = 0, to1_6 = 0, icmp1 = 0, udp[2] = { 0, 0 }, other[2] = { 0, 0 };
+	unsigned back[2] = { 0, 0 };
+
+	CHECK(table != NULL);
+	if (table == NULL)
+		return;
+	pins = table;
+	atomic_store(&table->owner[0][7], 2);   /* TCP port 7: queue 1 */
+	for (uint16_t i = 0; i < 64; i++) {
+		uint16_t sport = (uint16_t)(40000 + i);
+
+		to1 += owner4(IPPROTO_TCP, sport, 7, 2) == 1;
+		to1_6 += owner6(IPPROTO_TCP, sport, 7, 2) == 1;
+		icmp1 += icmp4_error_owner(3, 7, sport) == 1;
+		udp[owner4(IPPROTO_UDP, sport, 7, 2) & 1]++;
+		other[owner4(IPPROTO_TCP, sport, 8, 2) & 1]++;
+	}
+	CHECK_EQ_U(to1, 64);
+	CHECK_EQ_U(to1_6, 64);
+	CHECK_EQ_U(icmp1, 64);
+	CHECK(udp[0] > 8 && udp[1] > 8);       /* UDP 7 is another port: still spread */
+	CHECK(other[0] > 8 && other[1] > 8);   /* TCP 8: still spread */
+	CHECK_EQ_U(owner4(IPPROTO_TCP, 80, 0xc006, 2), 0);   /* ephemeral: its own rule */
+	/* A pin beyond the queue count (a table shared with more queues): ignored. */
+	atomic_store(&table->owner[0][7], 3);
+	for (uint16_t i = 0; i < 64; i++)
+		back[owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2) & 1]++;
+	CHECK(back[0] > 8 && back[1] > 8);
+	/* Unpinned: spread again. */
+	atomic_store(&table->owner[0][7], 0);
+	back[0] = back[1] = 0;
+	for (uint16_t i = 0; i < 64; i++)
+		back[owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2) & 1]++;
+	CHECK(back[0] > 8 && back[1] > 8);
+	pins = NULL;
+	free(table);
 }
 
 static bool same_bytes(const struct rte_mbuf *m, const uint8_t *want, uint32_t len)
@@ -377,15 +423,15 @@ static void test_gather(bool v6)
 	for (int i = 2; i >= 0; i--) {
 		struct rte_mbuf *m = mbuf_of(c.frag[i], c.frag_len[i]);
 
-		classed += dpw_steer_owner(m, 2) == DPW_STEER_FRAGMENT;
+		classed += dpw_steer_owner(m, 2, NULL) == DPW_STEER_FRAGMENT;
 		got[i] = dpw_reassembly_add(r, m);
 	}
 	CHECK_EQ_U(classed, 3);
 	CHECK(got[2] == NULL && got[1] == NULL && got[0] != NULL);
 	if (got[0] != NULL) {
 		CHECK(same_bytes(got[0], c.whole, c.whole_len));
-		CHECK_EQ_U(dpw_steer_owner(got[0], 2), owner_of(c.whole, c.whole_len, 2));
-		CHECK(dpw_steer_owner(got[0], 2) < 2);
+		CHECK_EQ_U(dpw_steer_owner(got[0], 2, NULL), owner_of(c.whole, c.whole_len, 2));
+		CHECK(dpw_steer_owner(got[0], 2, NULL) < 2);
 		rte_pktmbuf_free(got[0]);
 	}
 
@@ -420,6 +466,7 @@ int main(int argc, char **argv)
 	test_spread_and_ports();
 	test_arp_and_nd();
 	test_icmp_errors();
+	test_pinned_ports();
 	test_fragment_edges();
 	test_gather(false);
 	test_gather(true);

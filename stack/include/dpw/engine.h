@@ -187,6 +187,14 @@ void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6]);
  * of it, or "none" (software only: the device has none, or config.no_offloads). */
 void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len);
 uint16_t dpw_engine_port_id(const struct dpw_engine *e);
+/* Several engines on one port: a socket bound to local port (below the ephemeral range) lives
+ * on this engine, so every frame to that port must come here, whatever its remote. Pin it,
+ * one more socket on it: 0, or -1 when another engine's sockets hold the port (one engine per
+ * fixed port, until listeners span the engines: docs/many-lcores.md). Unpin when such a
+ * socket goes; at the last, the port's frames are spread by their remote's hash again. udp:
+ * the UDP port, else the TCP one. No-ops (0) on an engine that has its port alone. */
+int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port);
+void dpw_engine_unpin_port(struct dpw_engine *e, bool udp, uint16_t port);
 /* The pool RX mbufs come from (each has room for the engine's pbuf in its private area):
  * frames an embedding application injects must come from here too. */
 struct rte_mempool;
