@@ -377,13 +377,6 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTS
 	u8_t own_before = *own;
 	err_t err;
 
-	if (port != 0 && dpw_lcore_count() > 1) {
-		/* Several lcores: a frame to a port the engine did not pick is steered by its
-		 * remote's hash, to any engine, while the socket lives on one. Until listening
-		 * sockets listen on every lcore (docs/many-lcores.md), only port 0 binds. */
-		*refusal = STATUS_NOT_SUPPORTED;
-		return ERR_USE;
-	}
 	*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	if (port != 0) {   /* an ephemeral port is free by construction */
 		walk(&w);
@@ -397,12 +390,21 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTS
 			return ERR_USE;
 		}
 	}
+	/* Several lcores on one port: every frame to a fixed port must reach this lcore
+	 * (step 5a). Another lcore's sockets on it are another lwIP's pcbs, which W5 cannot
+	 * weigh here: refused as an address in use. */
+	if (!dpw_socket_pin_port(s, port)) {
+		*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
+		return ERR_USE;
+	}
 	if (w.lend) {
 		/* Allowed by the table where lwIP knows only SOF_REUSEADDR on both sides: lend it
 		 * the flag on every pcb involved for the bind's own check, then put them back. */
 		w.lent = malloc((w.lacking > 0 ? w.lacking : 1) * sizeof(*w.lent));
-		if (w.lent == NULL)
+		if (w.lent == NULL) {
+			dpw_socket_unpin_port(s);
 			return ERR_MEM;
+		}
 		*own |= SOF_REUSEADDR;
 		walk(&w);
 	}
@@ -413,5 +415,7 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTS
 		free(w.lent);
 		*own = (u8_t)((*own & ~SOF_REUSEADDR) | (own_before & SOF_REUSEADDR));
 	}
+	if (err != ERR_OK)
+		dpw_socket_unpin_port(s);
 	return err;
 }

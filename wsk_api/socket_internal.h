@@ -152,6 +152,7 @@ struct dpw_socket {
 	_Atomic bool bind_requested;     /* a WskBind was handed to the lcore (dispatch.c) */
 	bool reuse_addr, exclusive_addr;
 	bool dual_stack;                 /* AF_INET6 with IPV6_V6ONLY off (W6), before bind */
+	uint16_t pinned_port;            /* a fixed local port pinned to this lcore's engine */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
@@ -178,6 +179,13 @@ static inline void dpw_socket_set_bound(struct dpw_socket *s)
 	s->bound = true;
 	atomic_store_explicit(&s->bound_seen, true, memory_order_release);
 }
+
+/* [lcore] Several lcores on one port (docs/many-lcores.md, step 5a): a socket on a fixed local
+ * port lives on one lcore, so that port's frames must all reach that lcore's engine. Pin the
+ * port for s (at its bind, or for a connection accepted on it): false when another lcore's
+ * sockets hold it. Unpinned when s goes (socket.c's teardown). No-ops with one lcore. */
+bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port);
+void dpw_socket_unpin_port(struct dpw_socket *s);
 
 /* Any thread: the lcore socket s belongs to (for a stale handle, the slot's latest). */
 static inline unsigned dpw_socket_owner(const struct dpw_socket *s)

@@ -404,6 +404,9 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	conn->af = l->af;
+	/* Its frames come to the listener's port: pinned while it lives too (the same lcore's
+	 * pin, so it cannot be refused). */
+	dpw_socket_pin_port(conn, l->pinned_port);
 	attach_pcb(conn, pcb);
 	inherit_options(conn, l);   /* options and security descriptor (F9, F2) */
 	dpw_socket_set_bound(conn);

@@ -319,17 +319,117 @@ out:
 	}
 }
 
-static void test_fixed_port_refused(void)
+/* A fixed port's frames all reach the lcore of the socket bound to it (docs/many-lcores.md,
+ * step 5a): Linux connects from CONNS source ports, which the hash alone would spread over
+ * both engines, and every connection is accepted and echoes. */
+static void test_fixed_port_listener(void)
 {
-	PWSK_SOCKET s = NULL;
+	enum { LPORT = 7100 };
+	PWSK_SOCKET l = NULL, c[CONNS], other[2] = { NULL, NULL };
+	int fd[CONNS], ok = 0, refused = 0;
+	uint64_t steered0 = steered_in();
 
-	h_test("with several lcores a bind to a fixed port is STATUS_NOT_SUPPORTED (its frames "
-	       "would be steered by the remote's hash; docs/many-lcores.md), port 0 binds");
-	if (!H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS))
+	h_test("with two lcores a listener on a fixed port gets every connection to it, whatever "
+	       "the client's port: the port is pinned to its lcore; a bind to that port from the "
+	       "other lcore is refused as in use (W5)");
+	if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
+			    STATUS_SUCCESS))
 		return;
-	H_CHECK_STATUS(h_bind(s, h_ip_stack, 7), STATUS_NOT_SUPPORTED);
-	H_CHECK_STATUS(h_bind(s, 0, 0), STATUS_SUCCESS);
-	h_close(s);
+	for (int i = 0; i < CONNS; i++) {
+		char buf[8];
+		size_t got = 0;
+
+		c[i] = NULL;
+		fd[i] = peer_connect(LPORT);
+		if (!H_CHECK(fd[i] >= 0) ||
+		    !H_CHECK_STATUS(h_accept(l, NULL, NULL, NULL, NULL, &c[i]), STATUS_SUCCESS))
+			continue;
+		if (peer_write_all(fd[i], "ping", 4) &&
+		    h_receive(c[i], buf, 4, WSK_FLAG_WAITALL, &got) == STATUS_SUCCESS && got == 4 &&
+		    h_send(c[i], "pong", 4, 0) == STATUS_SUCCESS &&
+		    peer_read_all(fd[i], buf, 4, 5000) == 4 && memcmp(buf, "pong", 4) == 0)
+			ok++;
+	}
+	printf("  %d of %d connections to port %d accepted and echoed; %llu frames handed over\n",
+	       ok, CONNS, LPORT, (unsigned long long)(steered_in() - steered0));
+	H_CHECK(ok == CONNS);
+	H_CHECK(steered_in() > steered0);   /* the fanout put some on the other queue */
+	/* Two sockets made in a row go to the two lcores: neither may take the port (on the
+	 * listener's lcore W5 refuses it, on the other the pin does). */
+	for (int i = 0; i < 2; i++)
+		if (H_CHECK_STATUS(h_socket(WSK_FLAG_LISTEN_SOCKET, NULL, NULL, &other[i]),
+				   STATUS_SUCCESS))
+			refused += h_bind(other[i], h_ip_stack, LPORT) ==
+				   STATUS_ADDRESS_ALREADY_ASSOCIATED;
+	H_CHECK(refused == 2);
+	for (int i = 0; i < CONNS; i++) {
+		if (c[i] != NULL)
+			h_close(c[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+	h_close(l);
+	/* Unpinned when its last socket went: each of the two (one per lcore) binds it in turn,
+	 * and listens there. */
+	for (int i = 0; i < 2; i++) {
+		int pfd;
+		PWSK_SOCKET a = NULL;
+
+		if (other[i] == NULL ||
+		    !H_CHECK_STATUS(h_bind(other[i], h_ip_stack, LPORT), STATUS_SUCCESS))
+			continue;
+		pfd = peer_connect(LPORT);
+		H_CHECK(pfd >= 0);
+		if (H_CHECK_STATUS(h_accept(other[i], NULL, NULL, NULL, NULL, &a), STATUS_SUCCESS))
+			h_close(a);
+		if (pfd >= 0)
+			close(pfd);
+		h_close(other[i]);
+	}
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
+/* The same for a datagram socket on a fixed port: datagrams from many source ports all
+ * reach it. */
+static void test_fixed_port_datagrams(void)
+{
+	enum { DPORT = 7200, SENDERS = 32 };
+	PWSK_SOCKET d = NULL;
+	int got = 0;
+
+	h_test("with two lcores a datagram socket on a fixed port receives from every source "
+	       "port: the UDP port is pinned to its lcore (WSK-F8)");
+	if (!H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &d), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(h_bind(d, h_ip_stack, DPORT), STATUS_SUCCESS))
+		goto out;
+	for (int i = 0; i < SENDERS; i++) {
+		int fd = peer_socket(SOCK_DGRAM);
+		struct sockaddr_storage to;
+		socklen_t len = peer_sockaddr(AF_INET, H_STACK, DPORT, &to);
+		char msg[16];
+		SOCKADDR_IN src;
+		struct h_irp irp;
+		struct h_buf b;
+		ULONG ctl = 0, flags = 0;
+
+		h_irp_init(&irp);
+		h_buf_init(&b, msg, sizeof(msg));
+		memset(msg, 0, sizeof(msg));
+		DpwDatagramDispatch(d)->WskReceiveFrom(d, &b.wb, 0, (PSOCKADDR)&src, &ctl, NULL,
+						       &flags, irp.irp);
+		(void)!sendto(fd, "from a new port", 16, 0, (struct sockaddr *)&to, len);
+		if (H_CHECK(h_wait(&irp, 5000)) && irp.status == STATUS_SUCCESS &&
+		    memcmp(msg, "from a new port", 16) == 0)
+			got++;
+		h_irp_free(&irp);
+		h_buf_free(&b);
+		close(fd);
+	}
+	printf("  %d of %d datagrams from distinct source ports received\n", got, SENDERS);
+	H_CHECK(got == SENDERS);
+out:
+	if (d != NULL)
+		h_close(d);
 }
 
 int main(int argc, char **argv)
@@ -345,7 +445,8 @@ int main(int argc, char **argv)
 	test_close_while_steered(lfd);
 	test_datagrams();
 	test_mixed_release(lfd);
-	test_fixed_port_refused();
+	test_fixed_port_listener();
+	test_fixed_port_datagrams();
 	close(lfd);
 	return h_finish();
 }
