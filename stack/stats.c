@@ -4,9 +4,11 @@
  * application thread). */
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
@@ -243,4 +245,40 @@ void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s
 		read_live(e, s);
 	else
 		read_snapshot(e, s);
+}
+
+bool dpw_engine_get_fresh_stats(const struct dpw_engine *ce, struct dpw_engine_stats *s,
+				unsigned timeout_ms)
+{
+	struct dpw_engine *e = (struct dpw_engine *)ce;   /* atomics are read, never written */
+	uintptr_t poller = atomic_load_explicit(&e->poller, memory_order_relaxed);
+	uint32_t seq = atomic_load_explicit(&e->snap_seq, memory_order_acquire);
+	/* Even: the next publish starts after this call; odd: one is under way, so the one
+	 * after it. Sequence numbers wrap, hence the difference. */
+	uint32_t want = (seq & 1) == 0 ? 2 : 3;
+	struct timespec now, end;
+	bool fresh = true;
+
+	if (poller == 0 || poller == (uintptr_t)pthread_self()) {
+		read_live(e, s);
+		return true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while ((uint32_t)(atomic_load_explicit(&e->snap_seq, memory_order_acquire) - seq) < want) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)) {
+			fresh = false;
+			break;
+		}
+		sched_yield();
+	}
+	read_snapshot(e, s);
+	return fresh;
 }

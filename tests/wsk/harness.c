@@ -981,9 +981,16 @@ static bool engine_stats(struct dpw_engine_stats *out)
 	bool ok;
 
 	if (group != NULL) {
-		/* Several lcores: the engines' published snapshots (a millisecond old at most). */
+		/* Several lcores: the engines' published snapshots, each taken after this call,
+		 * so that they show what the test just did (as the one-engine path below does). */
+		struct dpw_engine_stats one;
+		bool fresh = true;
+
+		for (uint16_t q = 0; q < dpw_engine_group_size(group); q++)
+			fresh &= dpw_engine_get_fresh_stats(dpw_engine_group_engine(group, q), &one,
+							    2000);
 		dpw_engine_group_stats(group, out);
-		return true;
+		return fresh;
 	}
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += 2;
@@ -1013,8 +1020,7 @@ bool h_engine_stats_of(unsigned queue, struct dpw_engine_stats *out)
 	e = dpw_engine_group_engine(group, (uint16_t)queue);
 	if (e == NULL)
 		return false;
-	dpw_engine_get_stats(e, out);   /* its published snapshot */
-	return true;
+	return dpw_engine_get_fresh_stats(e, out, 2000);   /* a snapshot taken after this call */
 }
 
 uint32_t h_tcp_pcbs_in_use(void)

@@ -172,6 +172,12 @@ void dpw_engine_destroy(struct dpw_engine *e);
 /* Any thread. On the polling thread the figures are live; other threads get a snapshot the
  * loop publishes every millisecond (and once more at shutdown, exact). */
 void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *out);
+/* The same, but on another thread wait (timeout_ms at most) for a snapshot the loop took
+ * after this call, so that it shows what this thread did before: false if none came (the
+ * loop stopped or is stalled; out then holds the latest). For tests and tools that compare
+ * counters across their own actions. */
+bool dpw_engine_get_fresh_stats(const struct dpw_engine *e, struct dpw_engine_stats *out,
+				unsigned timeout_ms);
 /* One line, key=value pairs, for logs and tests. */
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len);
 /* Add engine counters s to a total of several engines (zeroed first): every field summed,
