@@ -28,6 +28,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "dpw/engine.h"
 #include "options_internal.h"
 
 #define SD_MAGIC 0x44535744u   /* "DWSD" */
@@ -367,6 +368,29 @@ static void walk(struct share_walk *w)
 			if (t != w->s->t.tcp.pcb && t->local_port == w->port)
 				visit(w, &t->local_ip, &t->so_options, t->callback_arg,
 				      t->state == TIME_WAIT);
+}
+
+bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port)
+{
+	/* On the socket's lcore: its engine is this one's. */
+	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
+
+	if (port == 0 || s->pinned_on != NULL || e == NULL)
+		return true;
+	if (dpw_engine_pin_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
+		return false;
+	s->pinned_port = port;
+	s->pinned_on = e;
+	return true;
+}
+
+void dpw_socket_unpin_port(struct dpw_socket *s)
+{
+	if (s->pinned_on != NULL)
+		dpw_engine_unpin_port(s->pinned_on, s->category == WSK_FLAG_DATAGRAM_SOCKET,
+				      s->pinned_port);
+	s->pinned_on = NULL;
+	s->pinned_port = 0;
 }
 
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal)

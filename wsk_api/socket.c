@@ -14,7 +14,6 @@
  * IoCancelIrp on a pending request: the cancel hook runs on the cancelling thread and only
  * sends a cancel request to the lcore, which completes just that IRP with STATUS_CANCELLED
  * if it is still pending (the same path close uses for all of them). */
-#include "dpw/engine.h"
 #include "socket_internal.h"
 
 #define CTX_SOCK 1   /* IRP DriverContext slots the hook may read: socket and generation */
@@ -29,28 +28,6 @@ static void cancel_all(struct dpw_socket *s)
 	dpw_queue_complete_all(&s->acceptq, STATUS_CANCELLED);
 	dpw_queue_complete_all(&s->connectq, STATUS_CANCELLED);
 	dpw_queue_complete_all(&s->disconnectq, STATUS_CANCELLED);
-}
-
-bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port)
-{
-	struct dpw_engine *e = dpw_provider.lcores[dpw_socket_owner(s)].engine;
-
-	if (port == 0 || s->pinned_port != 0 || e == NULL)
-		return true;
-	if (dpw_engine_pin_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
-		return false;
-	s->pinned_port = port;
-	return true;
-}
-
-void dpw_socket_unpin_port(struct dpw_socket *s)
-{
-	struct dpw_engine *e = dpw_provider.lcores[dpw_socket_owner(s)].engine;
-
-	if (s->pinned_port != 0 && e != NULL)
-		dpw_engine_unpin_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET,
-				      s->pinned_port);
-	s->pinned_port = 0;
 }
 
 /* Steps 2 and 3 of §3, and the handle's quarantine. */

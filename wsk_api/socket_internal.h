@@ -152,7 +152,8 @@ struct dpw_socket {
 	_Atomic bool bind_requested;     /* a WskBind was handed to the lcore (dispatch.c) */
 	bool reuse_addr, exclusive_addr;
 	bool dual_stack;                 /* AF_INET6 with IPV6_V6ONLY off (W6), before bind */
-	uint16_t pinned_port;            /* a fixed local port pinned to this lcore's engine */
+	uint16_t pinned_port;            /* a fixed local port pinned to this lcore's engine, */
+	struct dpw_engine *pinned_on;    /* that engine (NULL: none) */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
@@ -183,7 +184,8 @@ static inline void dpw_socket_set_bound(struct dpw_socket *s)
 /* [lcore] Several lcores on one port (docs/many-lcores.md, step 5a): a socket on a fixed local
  * port lives on one lcore, so that port's frames must all reach that lcore's engine. Pin the
  * port for s (at its bind, or for a connection accepted on it): false when another lcore's
- * sockets hold it. Unpinned when s goes (socket.c's teardown). No-ops with one lcore. */
+ * sockets hold it. Unpinned when s goes (socket.c's teardown). No-ops with one lcore.
+ * In security.c, beside the bind's sharing rules (W5). */
 bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port);
 void dpw_socket_unpin_port(struct dpw_socket *s);
 
