@@ -162,14 +162,21 @@ const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p)
 	return p->share != NULL ? p->share->pins : NULL;
 }
 
+/* Whether port can be pinned on p: only a shared port's, and only below the ephemeral range
+ * (port 0 picks one there; an ephemeral port steers itself by its number). */
+static bool pinnable(const struct dpw_port *p, uint16_t port)
+{
+	return p->share != NULL && port != 0 && port < DPW_EPHEMERAL_FIRST;
+}
+
 int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 {
 	struct dpw_steer_pins *pins;
 	uint16_t mine = (uint16_t)(p->queue + 1), held;
 	int ret = 0;
 
-	if (p->share == NULL || port == 0 || port >= DPW_EPHEMERAL_FIRST)
-		return 0;   /* the port is this engine's alone, or the port steers itself */
+	if (!pinnable(p, port))
+		return 0;
 	pins = p->share->pins;
 	pthread_mutex_lock(&lock);
 	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
@@ -188,7 +195,7 @@ void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
 {
 	struct dpw_steer_pins *pins;
 
-	if (p->share == NULL || port == 0 || port >= DPW_EPHEMERAL_FIRST)
+	if (!pinnable(p, port))
 		return;
 	pins = p->share->pins;
 	pthread_mutex_lock(&lock);
