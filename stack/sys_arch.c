@@ -17,14 +17,16 @@
 
 static uint64_t tsc_per_ms, tsc_per_4us;
 static uint32_t isn_secret[2];
-/* Test hooks (dpw/test_hooks.h): NULL / false in every program. */
+/* Test hooks (dpw/test_hooks.h): NULL / false in every program. A test may hand over the
+ * clock while engines run, so the pointer and the clock it points to are read atomically
+ * (relaxed and acquire loads are plain loads on x86). */
 static const uint32_t *test_clock_ms;
 static bool test_isn_fixed;
 static uint32_t test_isn;
 
 void dpw_test_set_clock(const uint32_t *now_ms)
 {
-	test_clock_ms = now_ms;
+	__atomic_store_n(&test_clock_ms, now_ms, __ATOMIC_RELEASE);
 }
 
 void dpw_test_set_fixed_isn(uint32_t isn)
@@ -70,8 +72,10 @@ u32_t dpw_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *
  * The TSC is invariant on the CPUs DPDK supports, and reading it costs no syscall. */
 u32_t sys_now(void)
 {
-	if (unlikely(test_clock_ms != NULL))
-		return *test_clock_ms;
+	const uint32_t *test_clock = __atomic_load_n(&test_clock_ms, __ATOMIC_ACQUIRE);
+
+	if (unlikely(test_clock != NULL))
+		return __atomic_load_n(test_clock, __ATOMIC_RELAXED);
 	return (u32_t)(rte_get_tsc_cycles() / tsc_per_ms);
 }
 
