@@ -10,6 +10,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,9 @@ struct _KTHREAD {
 static pthread_mutex_t objects_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct _KTHREAD *objects;       /* [objects_lock] */
 static __thread struct _KTHREAD *current;
+/* Where PsTerminateSystemThread leaves a system thread: back in thread_main, below the
+ * driver's frames (see there). */
+static __thread jmp_buf *thread_exit_point;
 static __thread struct _KTHREAD other_thread = { { DPW_KM_OBJ_THREAD, 0, { 0, 0 } }, 0, 0,
 						 false, false, NULL, NULL, NULL };
 static LONG threads_running;
@@ -227,13 +231,25 @@ static void thread_ended(struct _KTHREAD *t)
 	pthread_mutex_unlock(&objects_lock);
 }
 
+/* A system thread ends in here, whether its start routine returns or calls
+ * PsTerminateSystemThread, which jumps back to this frame. It must not end with pthread_exit
+ * from the driver's frames: that unwinds through them, reading the driver image's unwind
+ * tables, and once the thread is signalled ended the host may already have unloaded that
+ * image (a SIGSEGV in libgcc's unwinder at the host's exit). The kernel's
+ * PsTerminateSystemThread runs no handlers either. */
 static void *thread_main(void *arg)
 {
 	struct _KTHREAD *t = arg;
+	jmp_buf exit_point;
 
 	current = t;
-	t->start(t->context);
-	thread_ended(t);   /* returned without PsTerminateSystemThread: ended all the same */
+	if (setjmp(exit_point) == 0) {
+		thread_exit_point = &exit_point;
+		t->start(t->context);
+	}
+	thread_exit_point = NULL;
+	current = NULL;
+	thread_ended(t);
 	return NULL;
 }
 
@@ -293,11 +309,9 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 	struct _KTHREAD *t = current;
 
 	(void)ExitStatus;
-	if (t != NULL) {
-		current = NULL;
-		thread_ended(t);
-	}
-	pthread_exit(NULL);
+	if (t != NULL && thread_exit_point != NULL)
+		longjmp(*thread_exit_point, 1);   /* thread_main ends it */
+	pthread_exit(NULL);   /* not a system thread: nothing of ours to end */
 }
 
 PETHREAD PsGetCurrentThread(VOID)

@@ -11,7 +11,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "km.h"
 #include "ntddk.h"
@@ -171,6 +173,52 @@ static void test_threads(void)
 	      STATUS_INVALID_HANDLE);
 	CHECK(ObReferenceObjectByHandle((HANDLE)&ran, 0, *PsThreadType, KernelMode, (PVOID *)&t,
 					NULL) == STATUS_INVALID_HANDLE);
+}
+
+/* PsTerminateSystemThread must leave without unwinding the driver's frames: once the thread
+ * is signalled ended, the host may unload the driver's image, and an unwind reads its tables
+ * (dpwsk-host died so at exit, 1 run in 5). A cleanup handler pushed in the start routine is
+ * the witness: an unwind runs it, the way out that jumps below the driver's frames does not. */
+static volatile int unwound;
+static volatile pid_t terminating_tid;
+
+static void note_unwound(void *arg)
+{
+	(void)arg;
+	unwound = 1;
+}
+
+static VOID terminates(PVOID ctx)
+{
+	(void)ctx;
+	terminating_tid = (pid_t)syscall(SYS_gettid);
+	pthread_cleanup_push(note_unwound, NULL);
+	PsTerminateSystemThread(STATUS_SUCCESS);
+	pthread_cleanup_pop(0);
+}
+
+static void test_terminate_does_not_unwind(void)
+{
+	char task[64];
+	HANDLE h;
+	PETHREAD t = NULL;
+	uint64_t deadline;
+
+	printf("=== PsTerminateSystemThread leaves without unwinding the driver's frames\n");
+	CHECK(PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, terminates, NULL) ==
+	      STATUS_SUCCESS);
+	CHECK(ObReferenceObjectByHandle(h, THREAD_ALL_ACCESS, *PsThreadType, KernelMode,
+					(PVOID *)&t, NULL) == STATUS_SUCCESS);
+	CHECK(KeWaitForSingleObject(t, Executive, KernelMode, FALSE, NULL) == STATUS_SUCCESS);
+	ObDereferenceObject(t);
+	CHECK(ZwClose(h) == STATUS_SUCCESS);
+	/* Wait (bounded) for the Linux thread itself to be gone: whatever its way out runs, has. */
+	snprintf(task, sizeof(task), "/proc/self/task/%d", (int)terminating_tid);
+	deadline = now_ms() + 5000;
+	while (access(task, F_OK) == 0 && now_ms() < deadline)
+		sched_yield();
+	CHECK(access(task, F_OK) != 0);
+	CHECK(unwound == 0);
 }
 
 /* ---- spin locks, SLists, Interlocked ---------------------------------------------------- */
@@ -388,6 +436,7 @@ int main(void)
 	test_formats();
 	test_events();
 	test_threads();
+	test_terminate_does_not_unwind();
 	test_locks();
 	test_pool_registry();
 	printf("=== nothing left behind\n");
