@@ -473,6 +473,16 @@ void dpw_engine_unpin_port(struct dpw_engine *e, bool udp, uint16_t port)
 	dpw_port_share_unpin(&e->port, udp, port);
 }
 
+int dpw_engine_spread_port(struct dpw_engine *e, bool udp, uint16_t port)
+{
+	return dpw_port_share_spread(&e->port, udp, port);
+}
+
+int dpw_engine_join_port(struct dpw_engine *e, bool udp, uint16_t port)
+{
+	return dpw_port_share_join(&e->port, udp, port);
+}
+
 struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e)
 {
 	return e->port.pool;

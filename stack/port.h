@@ -72,5 +72,11 @@ const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p);
  * hash again. No-ops for port 0, an ephemeral port, or a port not shared. */
 int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port);
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
+/* A listener on every engine: the one socket pinning port to this engine's queue spreads it
+ * (DPW_STEER_PIN_SPREAD): 0, or -1 when other sockets are on it or it is not this queue's.
+ * Join: one more socket on a spread port (a connection the listener accepted, on any
+ * engine): 0, or -1 when the port is not spread. Both undone by dpw_port_share_unpin. */
+int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port);
+int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port);
 
 #endif /* DPW_PORT_H */

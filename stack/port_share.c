@@ -191,6 +191,44 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 	return ret;
 }
 
+int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_steer_pins *pins;
+	uint16_t mine = (uint16_t)(p->queue + 1);
+	int ret = -1;
+
+	if (!pinnable(p, port))
+		return -1;
+	pins = p->share->pins;
+	pthread_mutex_lock(&lock);
+	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) == mine &&
+	    pins->count[udp][port] == 1) {
+		atomic_store_explicit(&pins->owner[udp][port], DPW_STEER_PIN_SPREAD,
+				      memory_order_release);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_steer_pins *pins;
+	int ret = -1;
+
+	if (!pinnable(p, port))
+		return -1;
+	pins = p->share->pins;
+	pthread_mutex_lock(&lock);
+	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) ==
+	    DPW_STEER_PIN_SPREAD) {
+		pins->count[udp][port]++;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
 {
 	struct dpw_steer_pins *pins;

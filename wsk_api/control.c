@@ -47,11 +47,13 @@ static NTSTATUS set_event_callbacks(struct dpw_socket *s, const struct dpw_req *
 	if (!dpw_events_control_ok(s, ctl, r->u.control.in_len))
 		return STATUS_INVALID_PARAMETER;
 	mask = ctl->EventMask & ~WSK_EVENT_DISABLE;
+	/* Atomic: a listener over several lcores is offered connections on each, which read
+	 * its events there (tcp_spread.c). */
 	if (ctl->EventMask & WSK_EVENT_DISABLE) {
-		s->events &= ~mask;
+		__atomic_and_fetch(&s->events, ~mask, __ATOMIC_RELAXED);
 	} else {
 		*enabled = mask & ~s->events;
-		s->events |= mask;
+		__atomic_or_fetch(&s->events, mask, __ATOMIC_RELAXED);
 	}
 	return STATUS_SUCCESS;
 }

@@ -36,6 +36,9 @@ void dpw_execute(struct dpw_req *r)
 	case DPW_OP_SWEEP_LENT:
 		dpw_lent_sweep_execute(r);
 		return;
+	case DPW_OP_SPREAD:
+		dpw_tcp_transport.internal(r);
+		return;
 	case DPW_OP_RELEASE:
 		/* C9: retained data is freed even through a closed handle. */
 		r->u.release.tp->release(r);

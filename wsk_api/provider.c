@@ -165,6 +165,8 @@ static unsigned target_lcore(const struct dpw_req *r)
 		return r->u.release.lcore < n ? r->u.release.lcore : 0;
 	case DPW_OP_SWEEP_LENT:
 		return r->u.sweep.lcore;
+	case DPW_OP_SPREAD:
+		return r->u.spread.lcore;
 	default:
 		/* A stale handle's slot may belong to another socket by now: wherever this goes,
 		 * the generation check there refuses it. */

@@ -29,6 +29,7 @@ struct dpw_socket;
 struct dpw_client;
 struct dpw_socket_kind;
 struct dpw_transport;
+struct dpw_spread;
 
 enum dpw_op {
 	DPW_OP_SOCKET,
@@ -50,6 +51,7 @@ enum dpw_op {
 	DPW_OP_SEND_MESSAGES,
 	DPW_OP_CANCEL,        /* IoCancelIrp on a pending IRP of a socket */
 	DPW_OP_SWEEP_LENT,    /* WskDeregister: free data indications never released (C9) */
+	DPW_OP_SPREAD,        /* between lcores, for a listener over several (tcp_spread.c) */
 	DPW_OP_COUNT
 };
 
@@ -97,6 +99,9 @@ struct dpw_req {
 			 unsigned lcore; } release;                 /* the lcore that lent them */
 		struct { PIRP target; } cancel;
 		struct { unsigned lcore; } sweep;                 /* the lcore whose list it sweeps */
+		struct { struct dpw_spread *sp; unsigned lcore;  /* to */
+			 int what; NTSTATUS status;
+			 struct dpw_socket *conn; struct dpw_req *accept; } spread;
 	} u;
 };
 

@@ -232,14 +232,35 @@ PVOID dpw_security_socket_get(struct dpw_socket *s)
 
 void dpw_security_inherit(struct dpw_socket *conn, const struct dpw_socket *listener)
 {
-	struct dpw_sd *d = listener->security;
+	dpw_security_inherit_sd(conn, listener->security);
+}
 
-	if (d == NULL || conn->security != NULL)
+PVOID dpw_security_ref(PVOID sd)
+{
+	struct dpw_sd *d = sd;
+
+	if (d != NULL) {
+		pthread_mutex_lock(&sd_lock);
+		d->refs++;
+		pthread_mutex_unlock(&sd_lock);
+	}
+	return d;
+}
+
+void dpw_security_unref(PVOID sd)
+{
+	if (sd == NULL)
 		return;
 	pthread_mutex_lock(&sd_lock);
-	d->refs++;
+	put_locked(sd);
 	pthread_mutex_unlock(&sd_lock);
-	conn->security = d;
+}
+
+void dpw_security_inherit_sd(struct dpw_socket *conn, PVOID sd)
+{
+	if (sd == NULL || conn->security != NULL)
+		return;
+	conn->security = dpw_security_ref(sd);
 }
 
 void dpw_security_socket_closed(struct dpw_socket *s)
@@ -378,6 +399,26 @@ bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port)
 	if (port == 0 || s->pinned_on != NULL || e == NULL)
 		return true;
 	if (dpw_engine_pin_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
+		return false;
+	s->pinned_port = port;
+	s->pinned_on = e;
+	return true;
+}
+
+bool dpw_socket_spread_port(struct dpw_socket *s)
+{
+	return s->pinned_on != NULL &&
+	       dpw_engine_spread_port(s->pinned_on, s->category == WSK_FLAG_DATAGRAM_SOCKET,
+				      s->pinned_port) == 0;
+}
+
+bool dpw_socket_join_port(struct dpw_socket *s, uint16_t port)
+{
+	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
+
+	if (port == 0 || s->pinned_on != NULL || e == NULL)
+		return true;
+	if (dpw_engine_join_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
 		return false;
 	s->pinned_port = port;
 	s->pinned_on = e;

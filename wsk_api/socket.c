@@ -30,9 +30,12 @@ static void cancel_all(struct dpw_socket *s)
 	dpw_queue_complete_all(&s->disconnectq, STATUS_CANCELLED);
 }
 
-/* Steps 2 and 3 of §3, and the handle's quarantine. */
-static void teardown(struct dpw_socket *s)
+/* Steps 2 and 3 of §3, and the handle's quarantine. Returns the close request unless the
+ * transport kept it (see finish_close). */
+static struct dpw_req *teardown(struct dpw_socket *s)
 {
+	struct dpw_req *r;
+
 	cancel_all(s);
 	if (s->tp->close != NULL)
 		s->tp->close(s);
@@ -40,7 +43,10 @@ static void teardown(struct dpw_socket *s)
 	 * socket, and a FIN resent into it is then steered by hash, as after a restart. */
 	dpw_socket_unpin_port(s);
 	dpw_security_socket_closed(s);   /* the socket's reference; the client's stays (C7) */
+	r = s->close_req;
+	s->close_req = NULL;
 	dpw_socket_release(s);
+	return r;
 }
 
 void dpw_socket_destroy(struct dpw_socket *s)
@@ -51,16 +57,25 @@ void dpw_socket_destroy(struct dpw_socket *s)
 	dpw_client_socket_closed(s->client);
 }
 
-static void finish_close(struct dpw_socket *s, struct dpw_req *r)
+void dpw_close_finished(struct dpw_req *r, struct dpw_client *c)
 {
-	struct dpw_client *c = s->client;
-
-	teardown(s);
 	dpw_req_complete(r, STATUS_SUCCESS, 0);
 	/* Only now may WskDeregister see the socket gone and free the client: the completion
 	 * above has gone to that client's ring. */
 	dpw_flush_completions();
 	dpw_client_socket_closed(c);
+}
+
+static void finish_close(struct dpw_socket *s, struct dpw_req *r)
+{
+	struct dpw_client *c = s->client;
+
+	/* The transport's close may keep the request (taking it from close_req): a listener
+	 * over several lcores completes it once the other lcores have stopped listening and
+	 * the connections in flight between them are placed (C2: it completes last). */
+	s->close_req = r;
+	if (teardown(s) != NULL)
+		dpw_close_finished(r, c);
 }
 
 void dpw_close_execute(struct dpw_req *r)

@@ -11,6 +11,7 @@
 struct tcp_pcb;
 struct udp_pcb;
 struct pbuf;
+struct dpw_spread;
 
 enum dpw_handle_state {
 	DPW_HANDLE_FREE = 0,   /* never used, or recycled */
@@ -66,6 +67,10 @@ struct dpw_tcp_part {
 	uint32_t backlog_len;
 	struct dpw_socket *listener;     /* for a backlog entry: the listening socket */
 	struct dpw_socket *backlog_next;
+	/* A listener over several lcores (tcp_spread.c): its state, on its own lcore. For a
+	 * backlog entry another lcore accepted: the message that takes it back there. */
+	struct dpw_spread *spread;
+	struct dpw_req *handover;
 	/* on the list of sockets whose data could not be indicated for want of memory */
 	struct dpw_socket *retry_prev, *retry_next;
 	bool retry_listed;
@@ -120,6 +125,8 @@ struct dpw_transport {
 	NTSTATUS (*set_sendto)(struct dpw_socket *s, const SOCKADDR *addr, SIZE_T len);
 	/* Once per loop pass: progress no lwIP callback announces. */
 	void (*poll)(void);
+	/* The transport's own messages between lcores (DPW_OP_SPREAD), no socket's request. */
+	void (*internal)(struct dpw_req *m);
 };
 
 /* What a socket of one category is: the provider dispatch table its client calls (R5) and
@@ -188,6 +195,12 @@ static inline void dpw_socket_set_bound(struct dpw_socket *s)
  * In security.c, beside the bind's sharing rules (W5). */
 bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port);
 void dpw_socket_unpin_port(struct dpw_socket *s);
+/* A listener over every lcore (step 5): the listener, alone on its pinned port, lets the
+ * port's connections spread over the lcores by the remote's hash; each connection it accepts,
+ * on whatever lcore, joins the port's hold. False: not possible (other sockets on the port;
+ * the port no longer spread). Unpinned as above. */
+bool dpw_socket_spread_port(struct dpw_socket *s);
+bool dpw_socket_join_port(struct dpw_socket *s, uint16_t port);
 
 /* Any thread: the lcore socket s belongs to (for a stale handle, the slot's latest). */
 static inline unsigned dpw_socket_owner(const struct dpw_socket *s)
@@ -251,6 +264,10 @@ static inline bool dpw_socket_gone(const struct dpw_socket *s)
 void dpw_pend(struct dpw_req_queue *q, struct dpw_req *r);
 /* WskCloseSocket (§3), IoCancelIrp of a pending request, both on the lcore. */
 void dpw_close_execute(struct dpw_req *r);
+/* A transport whose close must wait for other lcores (a listener over several) takes the
+ * close request from s->close_req in its close (leaving NULL there), and calls this once it
+ * may complete: the close IRP completes, last, and the client may see the socket gone. */
+void dpw_close_finished(struct dpw_req *r, struct dpw_client *c);
 void dpw_cancel_execute(struct dpw_req *r);
 /* Tear a socket down without a close request: connections the client never accepted (or
  * refused), sockets of a listener being closed, a WskSocketConnect that failed. */
@@ -260,6 +277,11 @@ void dpw_client_socket_closed(struct dpw_client *c);   /* client.c */
 /* ---- below the transports: address sharing, security (security.c) ------------------------ */
 
 void dpw_security_inherit(struct dpw_socket *conn, const struct dpw_socket *listener);
+/* The same from a descriptor a listener's copy holds (NULL: none); and that copy's own
+ * reference, taken and dropped (any thread: under the descriptors' lock). */
+void dpw_security_inherit_sd(struct dpw_socket *conn, PVOID sd);
+PVOID dpw_security_ref(PVOID sd);
+void dpw_security_unref(PVOID sd);
 /* udp_bind/tcp_bind of s's pcb, refused (ERR_USE, with *refusal the status for the client)
  * unless Microsoft's table for sharing transport addresses allows it against every socket
  * already on an overlapping address (W5): STATUS_ACCESS_DENIED, STATUS_ADDRESS_ALREADY_EXISTS,

@@ -115,15 +115,37 @@ static void apply_options(struct dpw_socket *s)
 		tcp_nagle_enable(pcb);
 }
 
-/* A connection accepted by a listener takes its options and security descriptor (F9, F2). */
-static void inherit_options(struct dpw_socket *conn, const struct dpw_socket *l)
+void dpw_tcp_listen_terms(const struct dpw_socket *l, struct dpw_listen_terms *t)
 {
-	conn->reuse_addr = l->reuse_addr;
-	conn->exclusive_addr = l->exclusive_addr;
-	conn->dual_stack = l->dual_stack;
-	conn->opt = l->opt;
-	dpw_security_inherit(conn, l);
+	t->client = l->client;
+	t->kind = l->kind->accepted;
+	t->af = l->af;
+	t->reuse_addr = l->reuse_addr;
+	t->exclusive_addr = l->exclusive_addr;
+	t->dual_stack = l->dual_stack;
+	t->opt = l->opt;
+	t->security = l->security;
+}
+
+struct dpw_socket *dpw_tcp_accept_pcb(const struct dpw_listen_terms *t, struct tcp_pcb *pcb)
+{
+	struct dpw_socket *conn = dpw_socket_alloc(t->client, t->kind);
+
+	if (conn == NULL)
+		return NULL;
+	conn->af = t->af;
+	attach_pcb(conn, pcb);
+	/* The listener's options and security descriptor (F9, F2). */
+	conn->reuse_addr = t->reuse_addr;
+	conn->exclusive_addr = t->exclusive_addr;
+	conn->dual_stack = t->dual_stack;
+	conn->opt = t->opt;
+	dpw_security_inherit_sd(conn, t->security);
 	apply_options(conn);
+	dpw_socket_set_bound(conn);
+	dpw_tcp_set_state(conn, DPW_TCP_OPEN);
+	remember_addresses(conn);
+	return conn;
 }
 
 /* Events just enabled on a connection: data already received (and a FIN already seen) is
@@ -182,8 +204,7 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 
-
-static NTSTATUS start_listening(struct dpw_socket *s)
+NTSTATUS dpw_tcp_listen_now(struct dpw_socket *s)
 {
 	struct tcp_pcb *lpcb;
 	u8_t reuse = s->t.tcp.pcb->so_options & SOF_REUSEADDR;
@@ -211,6 +232,14 @@ static NTSTATUS start_listening(struct dpw_socket *s)
 	return STATUS_SUCCESS;
 }
 
+/* Listen, for request r: at once, or over every lcore (tcp_spread.c), which completes r when
+ * all of them listen. */
+static void start_listening(struct dpw_socket *s, struct dpw_req *r)
+{
+	if (!dpw_tcp_spread_begin(s, r))
+		dpw_req_complete(r, dpw_tcp_listen_now(s), 0);
+}
+
 static void do_bind(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
@@ -218,19 +247,20 @@ static void do_bind(struct dpw_req *r)
 
 	/* A listening socket listens as soon as it is bound (WSK semantics). */
 	if (st == STATUS_SUCCESS && s->category == WSK_FLAG_LISTEN_SOCKET)
-		st = start_listening(s);
-	dpw_req_complete(r, st, 0);
+		start_listening(s, r);
+	else
+		dpw_req_complete(r, st, 0);
 }
 
 static void do_listen(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 
-	if (s->t.tcp.state != DPW_TCP_BOUND) {
+	if (s->t.tcp.state != DPW_TCP_BOUND || s->t.tcp.spread != NULL) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
-	dpw_req_complete(r, start_listening(r->sock), 0);
+	start_listening(s, r);
 }
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -325,20 +355,35 @@ static void socket_connect(struct dpw_req *r)
 	}
 }
 
-/* Hand a transport-accepted connection to a waiting WskAccept IRP. */
-static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
+void dpw_tcp_take_accepted(struct dpw_socket *conn, const struct dpw_req *r)
 {
 	conn->context = r->u.accept.ctx;
 	conn->client_dispatch = r->u.accept.dispatch;
 	conn->events = conn->client_dispatch != NULL ? conn->client->static_events : 0;
+	conn->t.tcp.listener = NULL;
+}
+
+void dpw_tcp_complete_accept(struct dpw_socket *conn, struct dpw_req *r)
+{
 	dpw_copy_sockaddr(r->u.accept.local, &conn->local_addr);
 	dpw_copy_sockaddr(r->u.accept.remote, &conn->remote_addr);
-	conn->t.tcp.listener = NULL;
 	dpw_req_complete(r, STATUS_SUCCESS, (ULONG_PTR)&conn->wsk);
+}
+
+/* Hand a transport-accepted connection of this lcore to a waiting WskAccept IRP; one of
+ * another lcore's goes back there first (tcp_spread.c). */
+static void complete_accept(struct dpw_socket *conn, struct dpw_req *r)
+{
+	if (dpw_socket_owner(conn) != dpw_lcore_here()) {
+		dpw_tcp_spread_adopt(conn, r);
+		return;
+	}
+	dpw_tcp_take_accepted(conn, r);
+	dpw_tcp_complete_accept(conn, r);
 	dpw_tcp_indicate_send_backlog(conn);
 }
 
-static void backlog_push(struct dpw_socket *l, struct dpw_socket *conn)
+void dpw_tcp_backlog_push(struct dpw_socket *l, struct dpw_socket *conn)
 {
 	conn->t.tcp.listener = l;
 	conn->t.tcp.backlog_next = NULL;
@@ -364,20 +409,31 @@ static struct dpw_socket *backlog_pop(struct dpw_socket *l)
 	return conn;
 }
 
-/* The accept event (F7): the client takes the connection now, or refuses it. */
-static bool offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
+bool dpw_tcp_offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
 {
 	const WSK_CLIENT_LISTEN_DISPATCH *ev = dpw_tcp_listen_events(l);
 	PVOID ctx = NULL;
 	const WSK_CLIENT_CONNECTION_DISPATCH *dispatch = NULL;
+	/* A listener over several lcores is offered connections on each (as Windows calls
+	 * WskAcceptEvent on any processor). Only its own lcore brackets the callback for C5:
+	 * on another, a close of the listener waits for that lcore to stop listening, which it
+	 * does between passes, so after the callback (tcp_spread.c). */
+	bool home = dpw_socket_owner(l) == dpw_lcore_here();
 	NTSTATUS st;
 
-	if (ev == NULL || ev->WskAcceptEvent == NULL || !(l->events & WSK_EVENT_ACCEPT))
+	if (ev == NULL || ev->WskAcceptEvent == NULL ||
+	    !(__atomic_load_n(&l->events, __ATOMIC_RELAXED) & WSK_EVENT_ACCEPT))
 		return false;
-	dpw_callback_enter(l);
+	if (home)
+		dpw_callback_enter(l);
+	else
+		dpw_callbacks_running++;
 	st = ev->WskAcceptEvent(l->context, 0, (PSOCKADDR)&conn->local_addr,
 				(PSOCKADDR)&conn->remote_addr, &conn->wsk, &ctx, &dispatch);
-	dpw_callback_leave(l);
+	if (home)
+		dpw_callback_leave(l);
+	else
+		dpw_callbacks_running--;
 	if (st == STATUS_SUCCESS) {
 		conn->context = ctx;
 		conn->client_dispatch = dispatch;
@@ -388,39 +444,33 @@ static bool offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn)
 	return true;
 }
 
-#define DPW_ACCEPT_BACKLOG 1024
-
-
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct dpw_socket *l = arg, *conn;
+	struct dpw_listen_terms terms;
 	struct dpw_req *r;
 
 	if (l == NULL || err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
+	dpw_tcp_listen_terms(l, &terms);
 	if (l->t.tcp.backlog_len >= DPW_ACCEPT_BACKLOG ||
-	    (conn = dpw_socket_alloc(l->client, l->kind->accepted)) == NULL) {
+	    (conn = dpw_tcp_accept_pcb(&terms, pcb)) == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
-	conn->af = l->af;
 	/* Its frames come to the listener's port: pinned while it lives too (the same lcore's
-	 * pin, so it cannot be refused). */
-	dpw_socket_pin_port(conn, l->pinned_port);
-	attach_pcb(conn, pcb);
-	inherit_options(conn, l);   /* options and security descriptor (F9, F2) */
-	dpw_socket_set_bound(conn);
-	dpw_tcp_set_state(conn, DPW_TCP_OPEN);
-	remember_addresses(conn);
+	 * pin, so it cannot be refused), or, the listener spread over the lcores, held. */
+	if (!dpw_socket_pin_port(conn, l->pinned_port))
+		dpw_socket_join_port(conn, l->pinned_port);
 	/* F6: queued accept IRPs first, then the accept event, else the backlog. */
 	r = dpw_queue_pop(&l->acceptq);
 	if (r != NULL) {
 		complete_accept(conn, r);
 		return ERR_OK;
 	}
-	if (offer_to_accept_event(l, conn))
+	if (dpw_tcp_offer_to_accept_event(l, conn))
 		return conn->t.tcp.pcb == NULL ? ERR_ABRT : ERR_OK;
-	backlog_push(l, conn);
+	dpw_tcp_backlog_push(l, conn);
 	return ERR_OK;
 }
 
@@ -428,7 +478,9 @@ static void do_accept(struct dpw_req *r)
 {
 	struct dpw_socket *l = r->sock, *conn;
 
-	if (l->t.tcp.state != DPW_TCP_LISTENING) {
+	/* Still starting to listen on the other lcores (tcp_spread.c): it waits as if listening. */
+	if (l->t.tcp.state != DPW_TCP_LISTENING &&
+	    !(l->t.tcp.state == DPW_TCP_BOUND && l->t.tcp.spread != NULL)) {
 		dpw_req_complete(r, STATUS_INVALID_DEVICE_STATE, 0);
 		return;
 	}
@@ -498,8 +550,14 @@ static void close_socket(struct dpw_socket *s)
 
 	dpw_tcp_unlist_disconnecting(s);
 	dpw_tcp_drop_rx(s);
-	while ((conn = backlog_pop(s)) != NULL)
-		dpw_socket_destroy(conn);
+	while ((conn = backlog_pop(s)) != NULL) {
+		if (dpw_socket_owner(conn) != dpw_lcore_here())
+			dpw_tcp_spread_refuse(conn);   /* another lcore's: reset there */
+		else
+			dpw_socket_destroy(conn);
+	}
+	if (s->t.tcp.spread != NULL)
+		dpw_tcp_spread_close(s);   /* the other lcores stop listening; may hold the close */
 	s->t.tcp.pcb = NULL;
 	if (pcb == NULL)
 		return;
@@ -528,6 +586,7 @@ static void poll_pass(void)
 {
 	dpw_tcp_poll();
 	dpw_tcp_rx_retry();
+	dpw_tcp_spread_poll();
 }
 
 const struct dpw_transport dpw_tcp_transport = {
@@ -541,4 +600,5 @@ const struct dpw_transport dpw_tcp_transport = {
 	.receive_backlog = dpw_tcp_receive_backlog,
 	.ideal_send_backlog = dpw_tcp_ideal_send_backlog,
 	.poll = poll_pass,
+	.internal = dpw_tcp_spread_message,
 };

@@ -4,6 +4,9 @@
  *               close, options; the transport's table. It calls into the two below.
  *   tcp_rx.c    receive (F4): pending WskReceive IRPs, data indications (F7), the window.
  *   tcp_tx.c    send (F3), the FIN of a graceful disconnect (F5) and its acknowledgement.
+ *   tcp_spread.c a listener over several lcores: the other lcores listen too, and what they
+ *               accept is offered there or handed to the listener's lcore. It and
+ *               tcp_conn.c call each other (the accept path is shared), nothing else does.
  * rx and tx never call each other or tcp_conn.c; what all three need is inline here. */
 #ifndef DPWSK_TCP_INTERNAL_H
 #define DPWSK_TCP_INTERNAL_H
@@ -71,6 +74,51 @@ static inline void dpw_tcp_release_time_wait(struct dpw_socket *s)
 		dpw_tcp_set_state(s, DPW_TCP_DISCONNECTED);
 	}
 }
+
+/* ---- the accept path, shared by tcp_conn.c and tcp_spread.c --------------------------------- */
+
+#define DPW_ACCEPT_BACKLOG 1024   /* connections a listener holds for the client, at most */
+
+/* What a connection takes from its listener when accepted (F9, F2). A copy: an lcore that
+ * accepts for a listener of another lcore reads nothing of the listener's but its events. */
+struct dpw_listen_terms {
+	struct dpw_client *client;
+	const struct dpw_socket_kind *kind;   /* the accepted connections' */
+	ADDRESS_FAMILY af;
+	bool reuse_addr, exclusive_addr, dual_stack;
+	struct dpw_sockopts opt;
+	PVOID security;                       /* the listener's descriptor, or NULL */
+};
+void dpw_tcp_listen_terms(const struct dpw_socket *l, struct dpw_listen_terms *t);
+/* A socket of this lcore for a connection lwIP accepted, OPEN; NULL when out of sockets. */
+struct dpw_socket *dpw_tcp_accept_pcb(const struct dpw_listen_terms *t, struct tcp_pcb *pcb);
+/* F7's accept event, if the listener has it enabled: true if it was offered (taken, or
+ * refused and reset). Any lcore (tcp_spread.c). */
+bool dpw_tcp_offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn);
+/* A queued WskAccept r takes conn: conn's side (its lcore), then r's (the listener's). */
+void dpw_tcp_take_accepted(struct dpw_socket *conn, const struct dpw_req *r);
+void dpw_tcp_complete_accept(struct dpw_socket *conn, struct dpw_req *r);
+/* Into the listener's backlog, for a later WskAccept. [listener's lcore] */
+void dpw_tcp_backlog_push(struct dpw_socket *l, struct dpw_socket *conn);
+/* tcp_listen on this lcore, the socket bound: LISTENING, or the status that refused it. */
+NTSTATUS dpw_tcp_listen_now(struct dpw_socket *s);
+
+/* tcp_spread.c: a listener over several lcores (docs/many-lcores.md, step 5). All on the
+ * listener's lcore but the messages', which run where they are sent. */
+/* Listen on every lcore for request r (a bind or listen): false if not for this listener
+ * (one lcore; a port not fixed, or shared), else r is held and completed once every lcore
+ * listens, or this one alone if another could not. */
+bool dpw_tcp_spread_begin(struct dpw_socket *l, struct dpw_req *r);
+/* conn, another lcore's connection in the listener's backlog, to WskAccept r. */
+void dpw_tcp_spread_adopt(struct dpw_socket *conn, struct dpw_req *r);
+/* conn, another lcore's connection in the listener's backlog, refused (reset there). */
+void dpw_tcp_spread_refuse(struct dpw_socket *conn);
+/* In the listener's close: the other lcores stop listening; the close completes once they
+ * have, and no connection is still between lcores (it takes l->close_req then). */
+void dpw_tcp_spread_close(struct dpw_socket *l);
+void dpw_tcp_spread_message(struct dpw_req *m);
+/* Once a pass: messages a full ring refused, sent again in order. */
+void dpw_tcp_spread_poll(void);
 
 /* tcp_rx.c */
 err_t dpw_tcp_on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);

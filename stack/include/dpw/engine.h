@@ -201,6 +201,12 @@ uint16_t dpw_engine_port_id(const struct dpw_engine *e);
  * the UDP port, else the TCP one. No-ops (0) on an engine that has its port alone. */
 int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port);
 void dpw_engine_unpin_port(struct dpw_engine *e, bool udp, uint16_t port);
+/* A listener that listens on every engine (docs/many-lcores.md, step 5): the one socket that
+ * pinned port here lets its frames spread by the remote's hash again, while the port stays
+ * held: 0, or -1 (other sockets on it). Join: a connection accepted on such a port, on any
+ * engine, holds it too: 0, or -1 when it is not spread. Unpin undoes either. */
+int dpw_engine_spread_port(struct dpw_engine *e, bool udp, uint16_t port);
+int dpw_engine_join_port(struct dpw_engine *e, bool udp, uint16_t port);
 /* The pool RX mbufs come from (each has room for the engine's pbuf in its private area):
  * frames an embedding application injects must come from here too. */
 struct rte_mempool;
