@@ -56,4 +56,7 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);
 	s->HeapIndications = atomic_load(&dpw_counters.heap_indications);
 	s->BadTransitions = atomic_load(&dpw_counters.bad_transitions);
+	s->ListenersSpread = atomic_load(&dpw_counters.listeners_spread);
+	s->ListenersNotSpread = atomic_load(&dpw_counters.listeners_not_spread);
+	s->AcceptsHandedOver = atomic_load(&dpw_counters.accepts_handed_over);
 }

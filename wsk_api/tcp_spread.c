@@ -191,9 +191,11 @@ static void finish_start(struct dpw_spread *sp)
 
 	sp->held = NULL;
 	if (st == STATUS_SUCCESS && !sp->failed && dpw_socket_spread_port(l)) {
+		atomic_fetch_add_explicit(&dpw_counters.listeners_spread, 1, memory_order_relaxed);
 		dpw_req_complete(r, STATUS_SUCCESS, 0);
 		return;
 	}
+	atomic_fetch_add_explicit(&dpw_counters.listeners_not_spread, 1, memory_order_relaxed);
 	l->t.tcp.spread = NULL;
 	if (st != STATUS_SUCCESS)   /* accepts waited for a listen that failed */
 		dpw_queue_complete_all(&l->acceptq, STATUS_INVALID_DEVICE_STATE);
@@ -361,6 +363,7 @@ static err_t on_accept_here(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	m->u.spread.sp = sp;
 	m->u.spread.conn = conn;
+	atomic_fetch_add_explicit(&dpw_counters.accepts_handed_over, 1, memory_order_relaxed);
 	send_msg(m, SP_ACCEPTED, sp->home);
 	return ERR_OK;
 }

@@ -24,6 +24,9 @@ static int wsk_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "heap_requests", s.HeapRequests);
 	rte_tel_data_add_dict_u64(d, "heap_indications", s.HeapIndications);
 	rte_tel_data_add_dict_u64(d, "bad_transitions", s.BadTransitions);
+	rte_tel_data_add_dict_u64(d, "listeners_spread", s.ListenersSpread);
+	rte_tel_data_add_dict_u64(d, "listeners_not_spread", s.ListenersNotSpread);
+	rte_tel_data_add_dict_u64(d, "accepts_handed_over", s.AcceptsHandedOver);
 	return 0;
 }
 

@@ -339,11 +339,13 @@ static void test_fixed_port_listener(void)
 	int fd[CONNS], ok = 0, refused = 0;
 	uint64_t steered0 = steered_in();
 	int64_t before[2] = { open_on(0), open_on(1) }, added[2];
+	DPW_PROVIDER_STATS ps0, ps1;
 
 	h_test("with two lcores a listener on a fixed port listens on both (docs/many-lcores.md, "
 	       "step 5): every connection to it is accepted and echoed, whatever the client's "
 	       "port, and they spread over both lcores; a bind to that port from either lcore is "
 	       "refused as in use (W5)");
+	DpwGetProviderStats(&ps0);
 	if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
 			    STATUS_SUCCESS))
 		return;
@@ -371,6 +373,15 @@ static void test_fixed_port_listener(void)
 	/* By the remote's hash, 64 connections all on one lcore would be a 1 in 2^63 event.
 	 * (Not an exact count: connections of earlier tests may still be closing.) */
 	H_CHECK(added[0] > 0 && added[1] > 0);
+	/* Its WskAccepts were queued one at a time, so the other lcore's connections were
+	 * handed to the listener's lcore for them. */
+	DpwGetProviderStats(&ps1);
+	printf("  listeners spread %llu, connections handed to the listener's lcore %llu\n",
+	       (unsigned long long)(ps1.ListenersSpread - ps0.ListenersSpread),
+	       (unsigned long long)(ps1.AcceptsHandedOver - ps0.AcceptsHandedOver));
+	H_CHECK(ps1.ListenersSpread - ps0.ListenersSpread == 1);
+	H_CHECK(ps1.ListenersNotSpread == ps0.ListenersNotSpread);
+	H_CHECK(ps1.AcceptsHandedOver - ps0.AcceptsHandedOver >= 1);
 	H_CHECK(steered_in() > steered0);   /* the fanout put some on the other queue */
 	/* Two sockets made in a row go to the two lcores: neither may take the port (on the
 	 * listener's lcore W5 refuses it, on the other the pin does). */

@@ -82,6 +82,13 @@ typedef struct _DPW_PROVIDER_STATS {
 	ULONGLONG HeapIndications;
 	/* Socket state changes outside the provider's state machine: a provider bug if not 0. */
 	ULONGLONG BadTransitions;
+	/* Several lcores: listeners that listen on every lcore, those that could not (their
+	 * port shared on their lcore, or an lcore out of pcbs: they listen on their own), and
+	 * connections another lcore accepted and handed to the listener's for a WskAccept
+	 * (docs/many-lcores.md, step 5). */
+	ULONGLONG ListenersSpread;
+	ULONGLONG ListenersNotSpread;
+	ULONGLONG AcceptsHandedOver;
 } DPW_PROVIDER_STATS, *PDPW_PROVIDER_STATS;
 VOID DpwGetProviderStats(PDPW_PROVIDER_STATS Stats);
 

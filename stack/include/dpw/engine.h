@@ -196,7 +196,7 @@ uint16_t dpw_engine_port_id(const struct dpw_engine *e);
 /* Several engines on one port: a socket bound to local port (below the ephemeral range) lives
  * on this engine, so every frame to that port must come here, whatever its remote. Pin it,
  * one more socket on it: 0, or -1 when another engine's sockets hold the port (one engine per
- * fixed port, until listeners span the engines: docs/many-lcores.md). Unpin when such a
+ * fixed port, but for a listener spread over them all, below). Unpin when such a
  * socket goes; at the last, the port's frames are spread by their remote's hash again. udp:
  * the UDP port, else the TCP one. No-ops (0) on an engine that has its port alone. */
 int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port);
