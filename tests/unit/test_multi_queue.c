@@ -51,6 +51,12 @@ struct side {                     /* a port: the server's or the client's */
 	uint16_t port_id;
 	struct rte_ring *tx[QUEUES], *rx[QUEUES];   /* the port's rings (net_ring) */
 	struct rte_ring *in;                        /* the cable from the other port */
+	/* The port's mbuf pool, once its first engine is up: a frame crossing the cable is
+	 * copied into the receiving port's pool, as a wire would, so that no port's engines
+	 * hold the other port's mbufs when the ports close (at the close both count theirs,
+	 * and the sides shut down at once: an mbuf of the client's, still in the server's
+	 * reassembly table, was once counted lost). */
+	struct rte_mempool *pool;
 };
 
 struct engine_run {
@@ -75,9 +81,10 @@ static struct engine_run runs[ENGINES];
  * frame); wire drained (every mbuf back before a port's last engine frees its pool). */
 static atomic_uint up, done, shut_down, drained;
 
-/* IPv4 frame m cut into fragments of FRAG_BYTES of payload, each a new mbuf of m's pool,
- * put on the cable last first; m freed. False (m untouched) when it is not cut. */
-static bool send_fragmented(struct rte_mbuf *m, struct rte_ring *cable)
+/* IPv4 frame m cut into fragments of FRAG_BYTES of payload, each a new mbuf of pool (the
+ * receiving port's), put on the cable last first; m freed. False (m untouched) when it is
+ * not cut. */
+static bool send_fragmented(struct rte_mbuf *m, struct rte_ring *cable, struct rte_mempool *pool)
 {
 	const uint32_t l2 = sizeof(struct rte_ether_hdr);
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -93,7 +100,7 @@ static bool send_fragmented(struct rte_mbuf *m, struct rte_ring *cable)
 		return false;
 	for (uint32_t off = 0; off < payload; off += FRAG_BYTES, n++) {
 		uint32_t len = payload - off < FRAG_BYTES ? payload - off : FRAG_BYTES;
-		struct rte_mbuf *f = rte_pktmbuf_alloc(m->pool);
+		struct rte_mbuf *f = rte_pktmbuf_alloc(pool);
 		char *d = f != NULL ? rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len)) : NULL;
 		struct rte_ipv4_hdr *fip;
 
@@ -126,17 +133,22 @@ static bool send_fragmented(struct rte_mbuf *m, struct rte_ring *cable)
 static void wire_hook(void *arg)
 {
 	struct engine_run *r = arg;
-	struct rte_mbuf *m;
+	struct rte_mempool *pool = __atomic_load_n(&r->other->pool, __ATOMIC_ACQUIRE);
+	struct rte_mbuf *m, *c;
 
-	if (r->client) {
-		while (rte_ring_dequeue(r->side->tx[r->queue], (void **)&m) == 0) {
-			if (send_fragmented(m, r->other->in))
-				r->fragmented++;
-			else if (rte_ring_enqueue(r->other->in, m) != 0)
-				rte_pktmbuf_free(m);
+	while (rte_ring_dequeue(r->side->tx[r->queue], (void **)&m) == 0) {
+		if (pool == NULL) {   /* the other end is not plugged in yet */
+			rte_pktmbuf_free(m);
+			continue;
 		}
-	} else {
-		kit_move_all(r->side->tx[r->queue], r->other->in);
+		if (r->client && send_fragmented(m, r->other->in, pool)) {
+			r->fragmented++;
+			continue;
+		}
+		c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+		rte_pktmbuf_free(m);
+		if (c != NULL && rte_ring_enqueue(r->other->in, c) != 0)
+			rte_pktmbuf_free(c);   /* a full cable drops, as a wire would */
 	}
 	if (r->queue == 0)
 		kit_move_all(r->side->in, r->side->rx[0]);
@@ -172,6 +184,7 @@ static void *engine_main(void *arg)
 		goto out;
 	}
 	r->created = true;
+	__atomic_store_n(&r->side->pool, dpw_engine_pktmbuf_pool(e), __ATOMIC_RELEASE);
 	dpw_engine_add_poll_hook(e, wire_hook, r);
 	if (!r->client && !probe_echo_listen(ECHO_PORT, &r->accepted))
 		snprintf(r->err, sizeof(r->err), "cannot listen");
