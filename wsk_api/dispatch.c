@@ -413,6 +413,8 @@ static NTSTATUS WSKAPI wsk_accept(PWSK_SOCKET ListenSocket, ULONG Flags,
 	r->u.accept.dispatch = AcceptSocketDispatch;
 	r->u.accept.local = LocalAddress;
 	r->u.accept.remote = RemoteAddress;
+	r->issued = &r->sock->accepts_issued;   /* F6's hint for other lcores (tcp_spread.c) */
+	atomic_fetch_add_explicit(r->issued, 1, memory_order_relaxed);
 	return submit(r);
 }
 

@@ -160,6 +160,8 @@ bool dpw_req_post(struct dpw_req *r, unsigned lcore)
 
 void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 {
+	if (r->issued != NULL)
+		atomic_fetch_sub_explicit(r->issued, 1, memory_order_relaxed);
 	if (dpw_inline_call != NULL && dpw_inline_call->r == r) {
 		dpw_inline_call->status = status;
 		dpw_inline_call->r = NULL;   /* r is freed below; its address may come back */

@@ -78,6 +78,7 @@ struct dpw_req {
 	struct dpw_req *next;        /* request queue link */
 	SIZE_T done;                 /* bytes moved so far (send, receive) */
 	struct dpw_req_waiter *waiter;   /* no IRP: who waits for the status, else NULL */
+	_Atomic uint32_t *issued;        /* a count of such calls, less one at completion */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
 		struct { PSOCKADDR addr;                         /* bind, connect, get-*-address */
@@ -100,7 +101,7 @@ struct dpw_req {
 		struct { PIRP target; } cancel;
 		struct { unsigned lcore; } sweep;                 /* the lcore whose list it sweeps */
 		struct { struct dpw_spread *sp; unsigned lcore;  /* to */
-			 int what; NTSTATUS status;
+			 int what; NTSTATUS status; bool offered;
 			 struct dpw_socket *conn; struct dpw_req *accept; } spread;
 	} u;
 };

@@ -145,6 +145,12 @@ struct dpw_socket {
 	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
 	_Atomic uint16_t owner;          /* the lcore it lives on, set when made, never moved */
 	uint32_t index;
+	/* WskAccepts made on the listener and not yet completed, counted by the calling thread
+	 * before the call reaches the lcore: another lcore that accepts for the listener reads it
+	 * (F6: a queued WskAccept comes before the accept event). A hint that errs one way only:
+	 * a call refused before it ran may leave it high, and then connections go the slower way
+	 * round, through the listener's lcore (tcp_spread.c). */
+	_Atomic uint32_t accepts_issued;
 	ULONG category;                  /* WSK_FLAG_*_SOCKET, kind->category */
 	const struct dpw_socket_kind *kind;
 	const struct dpw_transport *tp;  /* kind->tp */

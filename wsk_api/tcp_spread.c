@@ -13,11 +13,16 @@
  *                      the bind (or listen) completes. Until then the port's frames still
  *                      go to H, which does not listen yet either: no connection can arrive
  *                      at an lcore before it listens.
- *   (k accepts)        with the listener's accept event enabled, k offers the connection
- *                      there and then (F7; Windows too calls WskAcceptEvent on any
+ *   (k accepts)        with the listener's accept event enabled and no WskAccept issued on
+ *                      it (F6: those come first; accepts_issued), k offers the
+ *                      connection there and then (F7; Windows too calls WskAcceptEvent on any
  *                      processor). Otherwise ACCEPTED to H.
- *   k -> H  ACCEPTED   H gives it to a queued WskAccept (ADOPT) or holds it in the
- *                      listener's backlog; the listener closing, or its backlog full: REFUSE.
+ *   k -> H  ACCEPTED   H gives it to a queued WskAccept (ADOPT); none there after all, and the
+ *                      event enabled: OFFER, unless k offered it already; else H holds it in
+ *                      the listener's backlog. The listener closing, or its backlog full:
+ *                      REFUSE.
+ *   H -> k  OFFER      k offers it to the accept event; not offered (disabled meanwhile):
+ *                      ACCEPTED again, marked offered, for the backlog.
  *   H -> k  ADOPT      k makes it the client's (its context and dispatch); answers ADOPTED.
  *   k -> H  ADOPTED    H completes the WskAccept: the listener's IRP completes on the
  *                      listener's lcore, in order with its others, and only once the
@@ -38,7 +43,8 @@
 #include "tcp_internal.h"
 
 enum spread_msg {
-	SP_LISTEN, SP_LISTENING, SP_ACCEPTED, SP_ADOPT, SP_ADOPTED, SP_REFUSE, SP_CLOSE, SP_CLOSED
+	SP_LISTEN, SP_LISTENING, SP_ACCEPTED, SP_OFFER, SP_ADOPT, SP_ADOPTED, SP_REFUSE, SP_CLOSE,
+	SP_CLOSED
 };
 
 struct dpw_spread {
@@ -262,11 +268,13 @@ static void on_listening(struct dpw_req *m)
 		finish_start(sp);
 }
 
-/* F6 on the listener's lcore: a queued WskAccept, else the backlog. */
+/* F6 on the listener's lcore: a queued WskAccept, else the accept event (on the connection's
+ * lcore), else the backlog. */
 static void on_accepted(struct dpw_req *m)
 {
 	struct dpw_spread *sp = m->u.spread.sp;
 	struct dpw_socket *l = sp->listener, *conn = m->u.spread.conn;
+	const WSK_CLIENT_LISTEN_DISPATCH *ev = dpw_tcp_listen_events(l);
 	struct dpw_req *r;
 
 	if (sp->stopping || l->t.tcp.backlog_len >= DPW_ACCEPT_BACKLOG) {
@@ -276,6 +284,11 @@ static void on_accepted(struct dpw_req *m)
 	r = dpw_queue_pop(&l->acceptq);
 	if (r != NULL) {
 		adopt(m, r);
+		return;
+	}
+	if (!m->u.spread.offered && ev != NULL && ev->WskAcceptEvent != NULL &&
+	    (l->events & WSK_EVENT_ACCEPT)) {
+		send_msg(m, SP_OFFER, owner_of(conn));
 		return;
 	}
 	conn->t.tcp.handover = m;
@@ -334,6 +347,15 @@ static NTSTATUS listen_here(struct dpw_spread *sp, unsigned me)
 	return STATUS_SUCCESS;
 }
 
+/* F7 on this lcore, while the listener is open: true if the event was offered it. */
+static bool offer(struct dpw_spread *sp, struct dpw_socket *conn)
+{
+	struct dpw_socket *l = sp->listener;
+
+	return atomic_load(&l->gen) == sp->listener_gen && !dpw_socket_gone(l) &&
+	       dpw_tcp_offer_to_accept_event(l, conn);
+}
+
 static err_t on_accept_here(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct dpw_spread *sp = arg;
@@ -353,8 +375,7 @@ static err_t on_accept_here(void *arg, struct tcp_pcb *pcb, err_t err)
 		dpw_socket_destroy(conn);
 		return ERR_ABRT;
 	}
-	if (atomic_load(&l->gen) == sp->listener_gen && !dpw_socket_gone(l) &&
-	    dpw_tcp_offer_to_accept_event(l, conn))
+	if (atomic_load_explicit(&l->accepts_issued, memory_order_relaxed) == 0 && offer(sp, conn))
 		return conn->t.tcp.pcb == NULL ? ERR_ABRT : ERR_OK;
 	m = dpw_req_new(DPW_OP_SPREAD, NULL);
 	if (m == NULL) {
@@ -374,6 +395,24 @@ static void on_listen(struct dpw_req *m)
 
 	m->u.spread.status = listen_here(sp, dpw_lcore_here());
 	send_msg(m, SP_LISTENING, sp->home);
+}
+
+static void on_offer(struct dpw_req *m)
+{
+	struct dpw_spread *sp = m->u.spread.sp;
+
+	struct dpw_socket *conn = m->u.spread.conn;
+
+	if (offer(sp, conn)) {
+		/* Taken (or refused and reset). Data that came meanwhile is indicated now, as
+		 * when events are enabled (F7). */
+		if (conn->t.tcp.pcb != NULL && !dpw_socket_gone(conn))
+			dpw_tcp_rx_deliver(conn);
+		dpw_req_free(m);
+		return;
+	}
+	m->u.spread.offered = true;
+	send_msg(m, SP_ACCEPTED, sp->home);
 }
 
 static void on_adopt(struct dpw_req *m)
@@ -414,6 +453,7 @@ void dpw_tcp_spread_message(struct dpw_req *m)
 	case SP_LISTEN: on_listen(m); break;
 	case SP_LISTENING: on_listening(m); break;
 	case SP_ACCEPTED: on_accepted(m); break;
+	case SP_OFFER: on_offer(m); break;
 	case SP_ADOPT: on_adopt(m); break;
 	case SP_ADOPTED: on_adopted(m); break;
 	case SP_REFUSE: on_refuse(m); break;
