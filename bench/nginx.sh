@@ -200,7 +200,7 @@ fi
 # cc_run CLIENT C: one connclose run against nginx; appends a row to J_CC; its rate in CC_RATE.
 cc_run() {
 	local client=$1 c=$2 f=$TMP/cc.$1.$2.out rc=0 s0 s1 lo0 ld0 lo1 ld1 sr0=0 sr1=0 t0 t1 wall
-	local rate errs p99 max retx scpu verdict unfinished
+	local rate errs p99 max retx scpu verdict backoff
 	s0=$(cpu_ticks "$NGINX_WORKER")
 	lo0=$(counter "$DPW_NS_PEER" TcpExtListenOverflows)
 	ld0=$(counter "$DPW_NS_PEER" TcpExtListenDrops)
@@ -237,14 +237,8 @@ cc_run() {
 	scpu=$(pct $((s1 - s0)) "$(awk -v w="$wall" -v h="$HZ" 'BEGIN { print w * h }')")
 	verdict=-
 	[ "$scpu" != null ] && [ "$scpu" -ge 90 ] && verdict="nginx (the peer) is saturated"
-	unfinished=$(jget "$f" unfinished_at_end)
-	# The client's only errors are connects still waiting at its end, and nginx's kernel
-	# dropped SYNs meanwhile (its accept queue overflowed: ListenDrops): those connects are
-	# in their SYN backoff (lwIP's 3 s, then 6 s) because of the peer, so the run stands,
-	# said so, with its errors kept in the JSON. Any other error fails the run.
-	if [ "$rc" != 0 ] && [ -n "$rate" ] && [ -n "$unfinished" ] && [ "$errs" = "$unfinished" ] &&
-		[ $((ld1 - ld0)) -gt 0 ]; then
-		verdict="nginx (the peer) dropped $((ld1 - ld0)) SYNs; $unfinished connects still in SYN backoff at the end"
+	if [ "$rc" != 0 ] && backoff=$(backoff_verdict "$f" $((ld1 - ld0))); then
+		verdict="nginx: $backoff"
 	elif [ "$rc" != 0 ] || [ -z "$rate" ]; then
 		fail "$client-connclose c=$c: status $rc" "$f"
 	fi

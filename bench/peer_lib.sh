@@ -18,6 +18,8 @@
 #                                     it listens; NGINX_PID (timeout's), NGINX_WORKER
 #   nginx_stop                        stops it by PID (graceful quit, then as peer_stop)
 #   jget FILE KEY                     a number from the last JSON line of FILE
+#   backoff_verdict FILE DROPS        for a connclose run that exited non-zero: whether it
+#                                     stands all the same (prints why; status 1 if not)
 #   kaddr_add / kaddr_del             the stack namespace's kernel gets the stack's address
 #                                     (only while no dpwsk process runs there)
 
@@ -142,6 +144,20 @@ jconnect() { grep '^{' "$1" 2>/dev/null | tail -n1 | sed -n "s/.*\"connect_us\":
 
 # jget FILE KEY: a number from the last JSON line of FILE (a program's --json summary).
 jget() { grep '^{' "$1" 2>/dev/null | tail -n1 | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"; }
+
+# The client's only errors are connects still waiting at its end, and the peer's kernel dropped
+# DROPS SYNs meanwhile (its accept queue overflowed: ListenDrops): those connects are in their
+# SYN backoff (lwIP's 3 s, then 6 s) because of the peer, so the run stands, said so, with its
+# errors kept in the JSON. Any other error fails it.
+backoff_verdict() {
+	local f=$1 drops=$2 rate errs unfinished
+	rate=$(jget "$f" conn_per_s)
+	errs=$(jget "$f" errors)
+	unfinished=$(jget "$f" unfinished_at_end)
+	[ -n "$rate" ] && [ -n "$unfinished" ] && [ "$errs" = "$unfinished" ] && [ "$drops" -gt 0 ] ||
+		return 1
+	echo "the peer dropped $drops SYNs; $unfinished connects still in SYN backoff at the end"
+}
 
 # need_int OPTION VALUE MIN MAX: VALUE is a whole number from MIN to MAX, or the script's
 # die says so.
