@@ -1,13 +1,16 @@
 /* Inside the TCP transport: connection, stream and listening sockets over lwIP's raw TCP
  * API, on the lcore. Split by concern as lwIP is:
- *   tcp_conn.c  the connection's life: bind, connect, listen, accept, disconnect, errors,
- *               close, options; the transport's table. It calls into the two below.
- *   tcp_rx.c    receive (F4): pending WskReceive IRPs, data indications (F7), the window.
- *   tcp_tx.c    send (F3), the FIN of a graceful disconnect (F5) and its acknowledgement.
+ *   tcp_conn.c   the connection's life: bind, connect, listen, WskAccept, disconnect, close;
+ *                the transport's table. It calls into everything below.
  *   tcp_spread.c a listener over several lcores: the other lcores listen too, and what they
- *               accept is offered there or handed to the listener's lcore. It and
- *               tcp_conn.c call each other (the accept path is shared), nothing else does.
- * rx and tx never call each other or tcp_conn.c; what all three need is inline here. */
+ *                accept is offered there or handed to the listener's lcore.
+ *   tcp_accept.c the accept path both of those use: listening, a connection made a socket,
+ *                the accept event, the backlog, a WskAccept taking a connection.
+ *   tcp_pcb.c    a socket's pcb: lwIP's callbacks wired, addresses, options (F9), errors.
+ *   tcp_rx.c     receive (F4): pending WskReceive IRPs, data indications (F7), the window.
+ *   tcp_tx.c     send (F3), the FIN of a graceful disconnect (F5) and its acknowledgement.
+ * Each calls only files below it in this list; rx and tx never call each other; what they
+ * all need is inline here. */
 #ifndef DPWSK_TCP_INTERNAL_H
 #define DPWSK_TCP_INTERNAL_H
 
@@ -75,7 +78,19 @@ static inline void dpw_tcp_release_time_wait(struct dpw_socket *s)
 	}
 }
 
-/* ---- the accept path, shared by tcp_conn.c and tcp_spread.c --------------------------------- */
+/* ---- tcp_pcb.c -------------------------------------------------------------------------------- */
+
+/* pcb belongs to s from now on: lwIP's callbacks for it reach s. */
+void dpw_tcp_attach_pcb(struct dpw_socket *s, struct tcp_pcb *pcb);
+/* The pcb's local (and, connected, remote) address kept in s: valid after the pcb goes. */
+void dpw_tcp_remember_addresses(struct dpw_socket *s);
+/* s's options (reuse, keepalive, Nagle) onto its pcb, if it has one (F9). */
+void dpw_tcp_apply_options(struct dpw_socket *s);
+/* lwIP's error callback: it has freed s's pcb (a RST, retransmissions given up, or, ERR_CLSD,
+ * the last ACK of a graceful close); pending requests complete with the reset's status. */
+void dpw_tcp_on_err(void *arg, err_t err);
+
+/* ---- tcp_accept.c: the accept path, shared by tcp_conn.c and tcp_spread.c ------------------- */
 
 #define DPW_ACCEPT_BACKLOG 1024   /* connections a listener holds for the client, at most */
 
@@ -98,8 +113,12 @@ bool dpw_tcp_offer_to_accept_event(struct dpw_socket *l, struct dpw_socket *conn
 /* A queued WskAccept r takes conn: conn's side (its lcore), then r's (the listener's). */
 void dpw_tcp_take_accepted(struct dpw_socket *conn, const struct dpw_req *r);
 void dpw_tcp_complete_accept(struct dpw_socket *conn, struct dpw_req *r);
-/* Into the listener's backlog, for a later WskAccept. [listener's lcore] */
+/* Both, for a connection of this lcore (and its send backlog indicated, F7). */
+void dpw_tcp_give_accepted(struct dpw_socket *conn, struct dpw_req *r);
+/* Into the listener's backlog, for a later WskAccept, and out of it (NULL: empty).
+ * [listener's lcore] */
 void dpw_tcp_backlog_push(struct dpw_socket *l, struct dpw_socket *conn);
+struct dpw_socket *dpw_tcp_backlog_pop(struct dpw_socket *l);
 /* tcp_listen on this lcore, the socket bound: LISTENING, or the status that refused it. */
 NTSTATUS dpw_tcp_listen_now(struct dpw_socket *s);
 
