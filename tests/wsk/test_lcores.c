@@ -418,6 +418,74 @@ static void test_fixed_port_listener(void)
 	H_CHECK(h_wait_sockets_open(0, 5000));
 }
 
+/* A spread listener closed while connections arrive on both lcores: some are being handed
+ * to its lcore for the queued WskAccepts, some sit in its backlog, some are still on their
+ * way. The close completes once, after every WskAccept (each completed once: taken or
+ * cancelled, R2, C2); nothing is left (every connection taken is the client's to close, the
+ * others are reset), and the port binds again, spread again. */
+static void test_spread_listener_close(void)
+{
+	enum { LPORT = 7300, ROUNDS = 10, ACCEPTS = 4, PEERS = 12 };
+	int taken = 0, cancelled = 0, resets = 0, peers = 0, spread = 0;
+	DPW_PROVIDER_STATS ps0, ps1;
+
+	h_test("a listener on both lcores closed while connections arrive on both: its WskAccepts "
+	       "complete once (taken or cancelled), then the close; nothing is left behind, and "
+	       "the port binds again (WSK-C2, C4, R2)");
+	DpwGetProviderStats(&ps0);
+	for (int round = 0; round < ROUNDS; round++) {
+		PWSK_SOCKET l = NULL;
+		struct h_irp acc[ACCEPTS];
+		int fd[PEERS];
+
+		if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
+				    STATUS_SUCCESS))
+			break;
+		for (int i = 0; i < ACCEPTS; i++) {
+			h_irp_init(&acc[i]);
+			H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL,
+								       acc[i].irp),
+				       STATUS_PENDING);
+		}
+		for (int i = 0; i < PEERS; i++)
+			fd[i] = peer_connect_start(LPORT);
+		/* Closed once the first connection is the client's: the others are then being
+		 * handed over, queued or still arriving. */
+		H_CHECK(h_wait(&acc[0], 5000));
+		H_CHECK_STATUS(h_close(l), STATUS_SUCCESS);
+		for (int i = 0; i < ACCEPTS; i++) {
+			if (H_CHECK(h_wait(&acc[i], 5000)) && acc[i].status == STATUS_SUCCESS) {
+				taken++;
+				H_CHECK_STATUS(h_close((PWSK_SOCKET)acc[i].info), STATUS_SUCCESS);
+			} else {
+				cancelled += acc[i].status == STATUS_CANCELLED;
+				H_CHECK(acc[i].status == STATUS_CANCELLED);
+			}
+			h_irp_free(&acc[i]);
+		}
+		for (int i = 0; i < PEERS; i++) {
+			if (fd[i] < 0)
+				continue;
+			/* Refused at the SYN, or reset later: by the client's close of a connection
+			 * it took (abortive, §3), or by the listener's close (C4). */
+			peers++;
+			resets += peer_connect_finish(fd[i], 5000) != 0 || peer_wait_error(fd[i], 5000) > 0;
+			close(fd[i]);
+		}
+		H_CHECK(h_wait_sockets_open(0, 5000));
+	}
+	DpwGetProviderStats(&ps1);
+	spread = (int)(ps1.ListenersSpread - ps0.ListenersSpread);
+	printf("  %d rounds: %d WskAccepts took a connection, %d cancelled; %d of %d peers "
+	       "refused or reset; %d listeners spread\n", ROUNDS, taken, cancelled, resets, peers,
+	       spread);
+	H_CHECK(taken + cancelled == ROUNDS * ACCEPTS);
+	H_CHECK(resets == peers);
+	/* Every listener, each on the port its predecessor's connections had just left. */
+	H_CHECK(spread == ROUNDS);
+	H_CHECK(ps1.BadTransitions == ps0.BadTransitions);
+}
+
 /* The same for a datagram socket on a fixed port: datagrams from many source ports all
  * reach it. */
 static void test_fixed_port_datagrams(void)
@@ -475,6 +543,7 @@ int main(int argc, char **argv)
 	test_datagrams();
 	test_mixed_release(lfd);
 	test_fixed_port_listener();
+	test_spread_listener_close();
 	test_fixed_port_datagrams();
 	close(lfd);
 	return h_finish();
