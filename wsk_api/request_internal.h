@@ -102,6 +102,7 @@ struct dpw_req {
 		struct { unsigned lcore; } sweep;                 /* the lcore whose list it sweeps */
 		struct { struct dpw_spread *sp; unsigned lcore;  /* to */
 			 int what; NTSTATUS status; bool offered;
+			 void *payload;                        /* OPTIONS: a copy */
 			 struct dpw_socket *conn; struct dpw_req *accept; } spread;
 	} u;
 };

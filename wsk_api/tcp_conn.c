@@ -302,6 +302,14 @@ static void close_socket(struct dpw_socket *s)
 	}
 }
 
+/* The socket's options onto its pcb; a listener over several lcores sends them to the others. */
+static void apply_options(struct dpw_socket *s)
+{
+	dpw_tcp_apply_options(s);
+	if (s->t.tcp.spread != NULL)
+		dpw_tcp_spread_options(s);
+}
+
 /* Once a pass: disconnects whose FIN may have been acknowledged, data held for memory. */
 static void poll_pass(void)
 {
@@ -316,7 +324,7 @@ const struct dpw_transport dpw_tcp_transport = {
 	.close = close_socket,
 	.release = dpw_tcp_release,
 	.lent_by = dpw_tcp_lent_by,
-	.apply_options = dpw_tcp_apply_options,
+	.apply_options = apply_options,
 	.events_enabled = events_enabled,
 	.receive_backlog = dpw_tcp_receive_backlog,
 	.ideal_send_backlog = dpw_tcp_ideal_send_backlog,

@@ -135,6 +135,8 @@ void dpw_tcp_spread_refuse(struct dpw_socket *conn);
 /* In the listener's close: the other lcores stop listening; the close completes once they
  * have, and no connection is still between lcores (it takes l->close_req then). */
 void dpw_tcp_spread_close(struct dpw_socket *l);
+/* The listener's options changed (F9): the other lcores' copies follow. */
+void dpw_tcp_spread_options(struct dpw_socket *l);
 void dpw_tcp_spread_message(struct dpw_req *m);
 /* Once a pass: messages a full ring refused, sent again in order. */
 void dpw_tcp_spread_poll(void);

@@ -28,23 +28,22 @@
  *                      listener's lcore, in order with its others, and only once the
  *                      connection is the client's (its calls go to k, behind the ADOPT).
  *   H -> k  REFUSE     k resets and frees it.
+ *   H -> k  OPTIONS    the listener's options changed (F9): k's copy, which the connections
+ *                      it accepts take, and its pcb's keepalive follow.
  *   H -> k  CLOSE      the listener closes (or could not spread): k closes its pcb; CLOSED.
  *   k -> H  CLOSED     once every lcore has answered and no ADOPT is out, the close completes,
  *                      last (C2). No callback of the listener runs after: k answers between
  *                      passes, so after any accept event it was running.
  * One lcore's messages keep their order (one ring each, and an outbox in order when a ring is
  * full), so H sees all of k's ACCEPTED before its CLOSED.
- *
- * Left for later: options set on the listener after it listens reach only the connections its
- * home lcore accepts (the others took a copy); a connection handed to H while no WskAccept
- * waits goes to the backlog even if the accept event was enabled meanwhile. */
+ */
 #include <stdlib.h>
 
 #include "tcp_internal.h"
 
 enum spread_msg {
-	SP_LISTEN, SP_LISTENING, SP_ACCEPTED, SP_OFFER, SP_ADOPT, SP_ADOPTED, SP_REFUSE, SP_CLOSE,
-	SP_CLOSED
+	SP_LISTEN, SP_LISTENING, SP_ACCEPTED, SP_OFFER, SP_ADOPT, SP_ADOPTED, SP_REFUSE, SP_OPTIONS,
+	SP_CLOSE, SP_CLOSED
 };
 
 struct dpw_spread {
@@ -56,7 +55,9 @@ struct dpw_spread {
 	uint16_t port;
 	u8_t ip_type, so_options;               /* the listening pcb's */
 	struct dpw_listen_terms terms;          /* holds a reference on the descriptor */
-	struct tcp_pcb *pcb[DPW_MAX_LCORES];    /* [that lcore] its listening pcb */
+	/* [that lcore] */
+	struct tcp_pcb *pcb[DPW_MAX_LCORES];    /* its listening pcb */
+	struct dpw_sockopts opt[DPW_MAX_LCORES];   /* the listener's options, as last sent */
 	/* [home] */
 	struct dpw_req *close_msg[DPW_MAX_LCORES];  /* taken at the start: a close never fails */
 	unsigned answers_due;                   /* LISTENING and CLOSED still to come */
@@ -254,6 +255,34 @@ void dpw_tcp_spread_close(struct dpw_socket *l)
 	maybe_done(sp);
 }
 
+void dpw_tcp_spread_options(struct dpw_socket *l)
+{
+	struct dpw_spread *sp = l->t.tcp.spread;
+
+	if (sp->stopping)
+		return;
+	for (unsigned k = 0; k < DPW_MAX_LCORES; k++) {
+		struct dpw_req *m;
+		struct dpw_sockopts *copy;
+
+		if (sp->close_msg[k] == NULL)   /* not listening there */
+			continue;
+		m = dpw_req_new(DPW_OP_SPREAD, NULL);
+		copy = malloc(sizeof(*copy));
+		if (m == NULL || copy == NULL) {
+			/* Out of memory: that lcore's connections keep the options they had. */
+			if (m != NULL)
+				dpw_req_free(m);
+			free(copy);
+			continue;
+		}
+		*copy = l->opt;
+		m->u.spread.sp = sp;
+		m->u.spread.payload = copy;
+		send_msg(m, SP_OPTIONS, k);
+	}
+}
+
 static void on_listening(struct dpw_req *m)
 {
 	struct dpw_spread *sp = m->u.spread.sp;
@@ -341,6 +370,7 @@ static NTSTATUS listen_here(struct dpw_spread *sp, unsigned me)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
 	lpcb->so_options |= sp->so_options;
+	sp->opt[me] = sp->terms.opt;
 	tcp_arg(lpcb, sp);
 	tcp_accept(lpcb, on_accept_here);
 	sp->pcb[me] = lpcb;
@@ -360,11 +390,13 @@ static err_t on_accept_here(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct dpw_spread *sp = arg;
 	struct dpw_socket *l = sp->listener, *conn;
+	struct dpw_listen_terms terms = sp->terms;
 	struct dpw_req *m;
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	conn = dpw_tcp_accept_pcb(&sp->terms, pcb);
+	terms.opt = sp->opt[dpw_lcore_here()];
+	conn = dpw_tcp_accept_pcb(&terms, pcb);
 	if (conn == NULL) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
@@ -432,6 +464,23 @@ static void on_refuse(struct dpw_req *m)
 	dpw_socket_destroy(conn);   /* never the client's: reset */
 }
 
+static void on_options(struct dpw_req *m)
+{
+	struct dpw_spread *sp = m->u.spread.sp;
+	struct dpw_sockopts *copy = m->u.spread.payload;
+	unsigned me = dpw_lcore_here();
+
+	sp->opt[me] = *copy;
+	if (sp->pcb[me] != NULL) {   /* a listening pcb takes keepalive only (tcp_pcb.c) */
+		if (copy->keepalive)
+			sp->pcb[me]->so_options |= SOF_KEEPALIVE;
+		else
+			sp->pcb[me]->so_options &= (u8_t)~SOF_KEEPALIVE;
+	}
+	free(copy);
+	dpw_req_free(m);
+}
+
 static void on_close(struct dpw_req *m)
 {
 	struct dpw_spread *sp = m->u.spread.sp;
@@ -457,6 +506,7 @@ void dpw_tcp_spread_message(struct dpw_req *m)
 	case SP_ADOPT: on_adopt(m); break;
 	case SP_ADOPTED: on_adopted(m); break;
 	case SP_REFUSE: on_refuse(m); break;
+	case SP_OPTIONS: on_options(m); break;
 	case SP_CLOSE: on_close(m); break;
 	case SP_CLOSED: on_closed(m); break;
 	}

@@ -486,6 +486,63 @@ static void test_spread_listener_close(void)
 	H_CHECK(ps1.BadTransitions == ps0.BadTransitions);
 }
 
+/* WskControlSocket set or get of a ULONG socket option (SOL_SOCKET): its status; a get's
+ * value in *v. */
+static NTSTATUS sock_option(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, ULONG *v)
+{
+	struct h_irp *h = h_irp_new();
+	static SIZE_T ret;   /* static: written on the lcore */
+	ULONG_PTR got;
+
+	return h_irp_done(h, DpwBasicDispatch(s)->WskControlSocket(s, type, code, WSK_SOL_SOCKET,
+		type == WskSetOption ? sizeof(*v) : 0, type == WskSetOption ? v : NULL,
+		type == WskGetOption ? sizeof(*v) : 0, type == WskGetOption ? v : NULL, &ret,
+		h->irp), &got);
+}
+
+/* Options set on a spread listener after it listens reach the connections every lcore
+ * accepts (F9: an accepted socket takes its listener's options). */
+static void test_spread_listener_options(void)
+{
+	enum { LPORT = 7400, N = 16 };
+	PWSK_SOCKET l = NULL, a[N];
+	int fd[N], with = 0;
+	ULONG on = 1;
+	int64_t before[2] = { open_on(0), open_on(1) }, added[2];
+
+	h_test("SO_KEEPALIVE set on a listener after it listens on both lcores: every connection "
+	       "it accepts, on either lcore, has it (WSK-F9)");
+	if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
+			    STATUS_SUCCESS))
+		return;
+	H_CHECK_STATUS(sock_option(l, WskSetOption, WSK_SO_KEEPALIVE, &on), STATUS_SUCCESS);
+	for (int i = 0; i < N; i++) {
+		ULONG v = 0;
+
+		a[i] = NULL;
+		fd[i] = peer_connect(LPORT);
+		if (!H_CHECK(fd[i] >= 0) ||
+		    !H_CHECK_STATUS(h_accept(l, NULL, NULL, NULL, NULL, &a[i]), STATUS_SUCCESS))
+			continue;
+		with += sock_option(a[i], WskGetOption, WSK_SO_KEEPALIVE, &v) == STATUS_SUCCESS &&
+			v == 1;
+	}
+	added[0] = open_on(0) - before[0];
+	added[1] = open_on(1) - before[1];
+	printf("  %d of %d accepted connections have SO_KEEPALIVE (%lld on lcore 0, %lld on "
+	       "lcore 1)\n", with, N, (long long)added[0], (long long)added[1]);
+	H_CHECK(with == N);
+	H_CHECK(added[0] > 0 && added[1] > 0);   /* both lcores accepted (1 in 2^15 otherwise) */
+	for (int i = 0; i < N; i++) {
+		if (a[i] != NULL)
+			h_close(a[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+	h_close(l);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
 /* The same for a datagram socket on a fixed port: datagrams from many source ports all
  * reach it. */
 static void test_fixed_port_datagrams(void)
@@ -544,6 +601,7 @@ int main(int argc, char **argv)
 	test_mixed_release(lfd);
 	test_fixed_port_listener();
 	test_spread_listener_close();
+	test_spread_listener_options();
 	test_fixed_port_datagrams();
 	close(lfd);
 	return h_finish();
