@@ -391,18 +391,26 @@ static void walk(struct share_walk *w)
 				      t->state == TIME_WAIT);
 }
 
-bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port)
+/* s holds port on its engine, taken by take (a pin, or a join of a spread port); remembered
+ * for the unpin at its teardown. */
+static bool hold_port(struct dpw_socket *s, uint16_t port,
+		      int (*take)(struct dpw_engine *e, bool udp, uint16_t port))
 {
 	/* On the socket's lcore: its engine is this one's. */
 	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
 
 	if (port == 0 || s->pinned_on != NULL || e == NULL)
 		return true;
-	if (dpw_engine_pin_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
+	if (take(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
 		return false;
 	s->pinned_port = port;
 	s->pinned_on = e;
 	return true;
+}
+
+bool dpw_socket_pin_port(struct dpw_socket *s, uint16_t port)
+{
+	return hold_port(s, port, dpw_engine_pin_port);
 }
 
 bool dpw_socket_spread_port(struct dpw_socket *s)
@@ -414,15 +422,7 @@ bool dpw_socket_spread_port(struct dpw_socket *s)
 
 bool dpw_socket_join_port(struct dpw_socket *s, uint16_t port)
 {
-	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
-
-	if (port == 0 || s->pinned_on != NULL || e == NULL)
-		return true;
-	if (dpw_engine_join_port(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
-		return false;
-	s->pinned_port = port;
-	s->pinned_on = e;
-	return true;
+	return hold_port(s, port, dpw_engine_join_port);
 }
 
 void dpw_socket_unpin_port(struct dpw_socket *s)
