@@ -67,8 +67,11 @@ struct dpw_spread {
 	struct dpw_req *held;                   /* the bind or listen, later the close */
 };
 
-/* Messages a full ring refused, per sending lcore, sent again in order. [that lcore] */
+/* Messages a full ring refused, per sending lcore, sent again in order. [that lcore] How many
+ * wait in all the outboxes: the poll, on every lcore's every pass, reads only that (one
+ * relaxed load of a line written only when a ring was full). */
 static struct dpw_req *outbox_head[DPW_MAX_LCORES], *outbox_tail[DPW_MAX_LCORES];
+static atomic_uint outbox_waiting;
 
 static void send_msg(struct dpw_req *m, enum spread_msg what, unsigned to)
 {
@@ -79,6 +82,7 @@ static void send_msg(struct dpw_req *m, enum spread_msg what, unsigned to)
 	if (outbox_head[me] == NULL && dpw_req_post(m, to))
 		return;
 	m->next = NULL;
+	atomic_fetch_add_explicit(&outbox_waiting, 1, memory_order_relaxed);
 	if (outbox_tail[me] != NULL)
 		outbox_tail[me]->next = m;
 	else
@@ -88,19 +92,18 @@ static void send_msg(struct dpw_req *m, enum spread_msg what, unsigned to)
 
 void dpw_tcp_spread_poll(void)
 {
-	unsigned me = dpw_lcore_here();
+	unsigned me;
 	struct dpw_req *m;
 
+	if (atomic_load_explicit(&outbox_waiting, memory_order_relaxed) == 0)
+		return;
+	me = dpw_lcore_here();
 	while ((m = outbox_head[me]) != NULL && dpw_req_post(m, m->u.spread.lcore)) {
+		atomic_fetch_sub_explicit(&outbox_waiting, 1, memory_order_relaxed);
 		outbox_head[me] = m->next;
 		if (outbox_head[me] == NULL)
 			outbox_tail[me] = NULL;
 	}
-}
-
-static unsigned owner_of(const struct dpw_socket *conn)
-{
-	return dpw_socket_owner(conn);
 }
 
 /* ---- the listener's lcore ---------------------------------------------------------------- */
@@ -217,7 +220,7 @@ static void adopt(struct dpw_req *m, struct dpw_req *accept)
 
 	sp->adopts_out++;
 	m->u.spread.accept = accept;
-	send_msg(m, SP_ADOPT, owner_of(m->u.spread.conn));
+	send_msg(m, SP_ADOPT, dpw_socket_owner(m->u.spread.conn));
 }
 
 void dpw_tcp_spread_adopt(struct dpw_socket *conn, struct dpw_req *r)
@@ -233,7 +236,7 @@ void dpw_tcp_spread_refuse(struct dpw_socket *conn)
 	struct dpw_req *m = conn->t.tcp.handover;
 
 	conn->t.tcp.handover = NULL;
-	send_msg(m, SP_REFUSE, owner_of(conn));
+	send_msg(m, SP_REFUSE, dpw_socket_owner(conn));
 }
 
 void dpw_tcp_spread_close(struct dpw_socket *l)
@@ -307,7 +310,7 @@ static void on_accepted(struct dpw_req *m)
 	struct dpw_req *r;
 
 	if (sp->stopping || l->t.tcp.backlog_len >= DPW_ACCEPT_BACKLOG) {
-		send_msg(m, SP_REFUSE, owner_of(conn));
+		send_msg(m, SP_REFUSE, dpw_socket_owner(conn));
 		return;
 	}
 	r = dpw_queue_pop(&l->acceptq);
@@ -317,7 +320,7 @@ static void on_accepted(struct dpw_req *m)
 	}
 	if (!m->u.spread.offered && ev != NULL && ev->WskAcceptEvent != NULL &&
 	    (l->events & WSK_EVENT_ACCEPT)) {
-		send_msg(m, SP_OFFER, owner_of(conn));
+		send_msg(m, SP_OFFER, dpw_socket_owner(conn));
 		return;
 	}
 	conn->t.tcp.handover = m;
