@@ -483,6 +483,16 @@ int dpw_engine_join_port(struct dpw_engine *e, bool udp, uint16_t port)
 	return dpw_port_share_join(&e->port, udp, port);
 }
 
+int dpw_engine_port_holder(const struct dpw_engine *e, bool udp, uint16_t port)
+{
+	return dpw_port_share_holder(&e->port, udp, port);
+}
+
+uint16_t dpw_engine_queue(const struct dpw_engine *e)
+{
+	return e->port.queue;
+}
+
 struct rte_mempool *dpw_engine_pktmbuf_pool(struct dpw_engine *e)
 {
 	return e->port.pool;

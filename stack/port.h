@@ -67,16 +67,21 @@ struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue);
 /* The port's pinned local ports (steer.h), NULL when the port is this engine's alone. */
 struct dpw_steer_pins;
 const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p);
-/* Pin local port (UDP or TCP) to this engine's queue, one more socket on it: 0, or -1 when
- * another engine's sockets hold it. Unpin: one socket fewer; at none, the port is steered by
+/* Pin local port (UDP or TCP) to this engine's queue, one more socket on it: 0, 1 when the
+ * port is spread by a listener of this engine's (the socket joins it), or -1 when another
+ * engine's sockets hold it. Unpin: one socket fewer; at none, the port is steered by
  * hash again. No-ops for port 0, an ephemeral port, or a port not shared. */
 int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port);
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
 /* A listener on every engine: the one socket pinning port to this engine's queue spreads it
- * (DPW_STEER_PIN_SPREAD): 0, or -1 when other sockets are on it or it is not this queue's.
+ * (DPW_STEER_PIN_SPREAD): 0 (also when a listener of this queue's spread it already), or -1
+ * when other sockets are on it or it is not this queue's.
  * Join: one more socket on a spread port (a connection the listener accepted, on any
  * engine): 0, or -1 when the port is not spread. Both undone by dpw_port_share_unpin. */
 int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port);
 int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port);
+/* Which queue's engine holds port now: the one it is pinned to, or the spread listener's own;
+ * -1 when none (or not a shared port's fixed port). Any thread; a snapshot. */
+int dpw_port_share_holder(const struct dpw_port *p, bool udp, uint16_t port);
 
 #endif /* DPW_PORT_H */

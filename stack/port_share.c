@@ -180,7 +180,10 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 	pins = p->share->pins;
 	pthread_mutex_lock(&lock);
 	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
-	if (held != 0 && held != mine) {
+	if (held == (DPW_STEER_PIN_SPREAD | mine)) {
+		pins->count[udp][port]++;   /* beside this engine's spread listener (W5 allowed) */
+		ret = 1;
+	} else if (held != 0 && held != mine) {
 		ret = -1;
 	} else {
 		pins->count[udp][port]++;
@@ -194,18 +197,20 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port)
 {
 	struct dpw_steer_pins *pins;
-	uint16_t mine = (uint16_t)(p->queue + 1);
+	uint16_t mine = (uint16_t)(p->queue + 1), held;
 	int ret = -1;
 
 	if (!pinnable(p, port))
 		return -1;
 	pins = p->share->pins;
 	pthread_mutex_lock(&lock);
-	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) == mine &&
-	    pins->count[udp][port] == 1) {
-		atomic_store_explicit(&pins->owner[udp][port], DPW_STEER_PIN_SPREAD,
+	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
+	if (held == mine && pins->count[udp][port] == 1) {
+		atomic_store_explicit(&pins->owner[udp][port], DPW_STEER_PIN_SPREAD | mine,
 				      memory_order_release);
 		ret = 0;
+	} else if (held == (DPW_STEER_PIN_SPREAD | mine)) {
+		ret = 0;   /* spread already, by another listener of this engine's */
 	}
 	pthread_mutex_unlock(&lock);
 	return ret;
@@ -220,7 +225,7 @@ int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port)
 		return -1;
 	pins = p->share->pins;
 	pthread_mutex_lock(&lock);
-	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) ==
+	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) &
 	    DPW_STEER_PIN_SPREAD) {
 		pins->count[udp][port]++;
 		ret = 0;
@@ -240,4 +245,15 @@ void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
 	if (pins->count[udp][port] > 0 && --pins->count[udp][port] == 0)
 		atomic_store_explicit(&pins->owner[udp][port], 0, memory_order_release);
 	pthread_mutex_unlock(&lock);
+}
+
+int dpw_port_share_holder(const struct dpw_port *p, bool udp, uint16_t port)
+{
+	uint16_t held;
+
+	if (!pinnable(p, port))
+		return -1;
+	held = atomic_load_explicit(&p->share->pins->owner[udp][port], memory_order_relaxed) &
+	       (uint16_t)~DPW_STEER_PIN_SPREAD;
+	return held != 0 ? held - 1 : -1;
 }

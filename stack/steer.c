@@ -52,7 +52,7 @@ static uint16_t flow_owner(const struct steer_ctx *c, bool udp, const void *remo
 		uint16_t pinned = atomic_load_explicit(&c->pins->owner[udp][local_port],
 						       memory_order_relaxed);
 
-		if (pinned != 0 && pinned <= queues)   /* not DPW_STEER_PIN_SPREAD: by hash */
+		if (pinned != 0 && pinned <= queues)   /* DPW_STEER_PIN_SPREAD: by hash */
 			return pinned - 1;
 	}
 	memcpy(words, remote, remote_len);

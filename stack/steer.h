@@ -30,12 +30,13 @@ struct rte_mbuf;
  * and at the last close on a port, under the port share's lock; read on every frame with a
  * relaxed load, so the hot path writes nothing shared. */
 /* A port held by a listener that listens on every engine (docs/many-lcores.md, step 5): its
- * frames are spread by the remote's hash, as for a port nobody holds, but no engine may pin
- * it while the listener or a connection it accepted is there. */
-#define DPW_STEER_PIN_SPREAD 0xffffu
+ * frames are spread by the remote's hash, as for a port nobody holds, but no other engine may
+ * pin it while the listener or a connection it accepted is there. A flag: the low bits keep
+ * the listener's own engine (queue + 1), where a later bind to the port is judged (step 6). */
+#define DPW_STEER_PIN_SPREAD 0x8000u
 
 struct dpw_steer_pins {
-	/* [udp][port]: 0 none, DPW_STEER_PIN_SPREAD, else queue + 1 */
+	/* [udp][port]: 0 none, else queue + 1, with DPW_STEER_PIN_SPREAD when spread */
 	_Atomic uint16_t owner[2][DPW_EPHEMERAL_FIRST];
 	uint32_t count[2][DPW_EPHEMERAL_FIRST];           /* sockets on it [the share's lock] */
 };

@@ -59,4 +59,6 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->ListenersSpread = atomic_load(&dpw_counters.listeners_spread);
 	s->ListenersNotSpread = atomic_load(&dpw_counters.listeners_not_spread);
 	s->AcceptsHandedOver = atomic_load(&dpw_counters.accepts_handed_over);
+	s->SocketsMoved = atomic_load(&dpw_counters.sockets_moved);
+	s->RequestsHandedOn = atomic_load(&dpw_counters.requests_handed_on);
 }

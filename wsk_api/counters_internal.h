@@ -41,7 +41,8 @@ uint64_t dpw_count_sum(enum dpw_hot_counter c);
 extern struct dpw_provider_counters {
 	atomic_ullong ring_full, spills, invalid_handles, concurrent_close,
 		unreleased_at_deregister, heap_requests, heap_indications, bad_transitions,
-		listeners_spread, listeners_not_spread, accepts_handed_over;
+		listeners_spread, listeners_not_spread, accepts_handed_over, sockets_moved,
+		requests_handed_on;
 	atomic_uint sockets_open;
 } dpw_counters;
 

@@ -20,8 +20,40 @@ static void get_address(struct dpw_req *r, bool local)
 	dpw_req_complete(r, STATUS_SUCCESS, 0);
 }
 
+/* A call on a socket whose bind moved it to another lcore (bind_move.c) came to the lcore it
+ * was made on, as every call on it does: handed on there, in the order the calls came. A full
+ * ring refuses it, as one does at the call. Not the requests that are not the socket's own
+ * (made, released, swept, spread), nor a cancel: that goes where its IRP waits. */
+static bool handed_on(struct dpw_req *r)
+{
+	unsigned owner;
+
+	switch (r->op) {
+	case DPW_OP_SOCKET:
+	case DPW_OP_SOCKET_CONNECT:
+	case DPW_OP_CANCEL:
+	case DPW_OP_SWEEP_LENT:
+	case DPW_OP_SPREAD:
+	case DPW_OP_RELEASE:
+		return false;
+	default:
+		break;
+	}
+	if (r->sock == NULL || (owner = dpw_socket_owner(r->sock)) == dpw_lcore_here())
+		return false;
+	if (dpw_req_post(r, owner)) {
+		atomic_fetch_add_explicit(&dpw_counters.requests_handed_on, 1, memory_order_relaxed);
+		return true;
+	}
+	atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
+	dpw_req_complete(r, STATUS_INSUFFICIENT_RESOURCES, 0);
+	return true;
+}
+
 void dpw_execute(struct dpw_req *r)
 {
+	if (handed_on(r))
+		return;
 	switch (r->op) {
 	case DPW_OP_SOCKET:
 	case DPW_OP_SOCKET_CONNECT:

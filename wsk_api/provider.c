@@ -145,9 +145,11 @@ static bool requests_waiting(unsigned lcore)
 	       __atomic_load_n(&q->cons.tail, __ATOMIC_RELAXED);
 }
 
-/* The lcore a request runs on. A socket's calls run on its owner. A new socket is owned by
- * the lcore it is made on: the calling lcore (a call from an event callback), else the next
- * in turn. Data lent by an lcore goes back to it, and a sweep goes where it was asked. */
+/* The lcore a request is sent to. A socket's calls go to the lcore it was made on (its entry),
+ * which is its owner unless a bind moved it (bind_move.c: they are handed on from there). A
+ * new socket is owned by the lcore it is made on: the calling lcore (a call from an event
+ * callback), else the next in turn. Data lent by an lcore goes back to it, and a sweep goes
+ * where it was asked. */
 static unsigned target_lcore(const struct dpw_req *r)
 {
 	unsigned n = dpw_lcore_count();
@@ -170,8 +172,17 @@ static unsigned target_lcore(const struct dpw_req *r)
 	default:
 		/* A stale handle's slot may belong to another socket by now: wherever this goes,
 		 * the generation check there refuses it. */
-		return r->sock != NULL ? dpw_socket_owner(r->sock) : 0;
+		return r->sock != NULL ? dpw_socket_entry(r->sock) : 0;
 	}
+}
+
+/* Whether the calling thread is the lcore a request is sent to, and its socket (if any) lives
+ * there: only then may the call run inline. A moved socket's calls on the lcore it was made on
+ * queue behind the others that are handed on. */
+static bool runs_here(const struct dpw_req *r, unsigned lcore)
+{
+	return dpw_self_lcore() == (int)lcore &&
+	       (r->sock == NULL || dpw_socket_owner(r->sock) == lcore);
 }
 
 /* W1: PendingReturned is set exactly when the call returns STATUS_PENDING, before its
@@ -180,20 +191,6 @@ static void mark_pending(PIRP irp)
 {
 	if (irp != NULL)
 		IoMarkIrpPending(irp);
-}
-
-/* Queue the request for the lcore, its IRP marked pending first (the lcore may complete it
- * at once); unmarked again if the ring refuses it. */
-static bool post_pending(struct dpw_req *r, unsigned lcore)
-{
-	PIRP irp = r->irp;
-
-	mark_pending(irp);
-	if (dpw_req_post(r, lcore))
-		return true;
-	if (irp != NULL)
-		irp->PendingReturned = FALSE;
-	return false;
 }
 
 static NTSTATUS execute_inline(struct dpw_req *r)
@@ -219,12 +216,12 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 {
 	unsigned lcore = target_lcore(r);
 
-	if (dpw_self_lcore() == (int)lcore) {
+	if (runs_here(r, lcore)) {
 		/* C2: calls made on other threads before this close (a send whose data the peer
 		 * answered, and that answer's callback now closes) may still wait in the ring; run
 		 * inline, the close would overtake them and they would complete after it, with
 		 * STATUS_INVALID_HANDLE. Queued behind them, it cancels them first. */
-		if (r->op == DPW_OP_CLOSE && requests_waiting(lcore) && post_pending(r, lcore))
+		if (r->op == DPW_OP_CLOSE && requests_waiting(lcore) && dpw_req_post_pending(r, lcore))
 			return STATUS_PENDING;
 		/* W2: run inline, the call could return a status whose routine the client's
 		 * delivery thread has not run yet (and the close's would race the cancellations
@@ -234,7 +231,7 @@ NTSTATUS dpw_submit(struct dpw_req *r)
 			return execute_inline(r);
 		}
 	}
-	if (!post_pending(r, lcore)) {
+	if (!dpw_req_post_pending(r, lcore)) {
 		/* A full ring refuses the call instead of losing it (the IRP says so, and completes
 		 * on this thread: W2 wants its routine run before we return). */
 		NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
@@ -261,7 +258,7 @@ NTSTATUS dpw_submit_wait(struct dpw_req *r)
 	if (me >= 0) {
 		/* Behind requests already queued there (Windows timing queues the lcore's own
 		 * calls), it queues too: per socket, calls keep their order. */
-		if (me == (int)lcore && !requests_waiting(lcore)) {
+		if (runs_here(r, lcore) && !requests_waiting(lcore)) {
 			dpw_count(DPW_C_INLINE_REQUESTS, 1);
 			return execute_inline(r);
 		}

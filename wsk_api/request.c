@@ -158,6 +158,20 @@ bool dpw_req_post(struct dpw_req *r, unsigned lcore)
 	return true;
 }
 
+bool dpw_req_post_pending(struct dpw_req *r, unsigned lcore)
+{
+	PIRP irp = r->irp;
+	BOOLEAN was = irp != NULL && irp->PendingReturned;
+
+	if (irp != NULL)
+		IoMarkIrpPending(irp);
+	if (dpw_req_post(r, lcore))
+		return true;
+	if (irp != NULL)
+		irp->PendingReturned = was;   /* a call queued before already returned pending */
+	return false;
+}
+
 void dpw_req_complete(struct dpw_req *r, NTSTATUS status, ULONG_PTR info)
 {
 	if (r->issued != NULL)

@@ -79,6 +79,7 @@ struct dpw_req {
 	SIZE_T done;                 /* bytes moved so far (send, receive) */
 	struct dpw_req_waiter *waiter;   /* no IRP: who waits for the status, else NULL */
 	_Atomic uint32_t *issued;        /* a count of such calls, less one at completion */
+	uint8_t hops;                    /* lcores a bind took its socket to (bind_move.c) */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
 		struct { PSOCKADDR addr;                         /* bind, connect, get-*-address */
@@ -149,6 +150,9 @@ void dpw_req_free(struct dpw_req *r);
 /* Put r on lcore's request ring; false when the provider is detached or the ring is full
  * (r untouched). Any thread. */
 bool dpw_req_post(struct dpw_req *r, unsigned lcore);
+/* The same for a call that will return STATUS_PENDING: its IRP marked pending first (W1: the
+ * lcore may complete it at once), as it was again if the ring refuses it. */
+bool dpw_req_post_pending(struct dpw_req *r, unsigned lcore);
 
 /* The call now running inline on this thread (the lcore) and how it ended. R3 lets a call
  * whose IRP completes before it returns return that status instead of STATUS_PENDING; F6

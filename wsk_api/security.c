@@ -330,11 +330,14 @@ static enum verdict share_verdict(const struct dpw_socket *s, const ip_addr_t *i
 	return v;
 }
 
-/* One pass over the pcbs bound to port on an address overlapping ip (s's own excepted). */
+/* One pass over the pcbs bound to port on an address overlapping ip (own excepted): s's
+ * verdicts, or with no s only the count of those lacking SOF_REUSEADDR. */
 struct share_walk {
 	struct dpw_socket *s;
 	const ip_addr_t *ip;
 	uint16_t port;
+	bool udp;
+	void *own;                       /* the pcb to bind: a udp_pcb if udp, else a tcp_pcb */
 	bool denied, in_use, in_use_same;  /* refusals met: DENIED, INUSE (on ip itself) */
 	bool lend;                       /* allowed where lwIP's own check would refuse */
 	unsigned lacking;                /* overlapping pcbs without SOF_REUSEADDR */
@@ -359,6 +362,10 @@ static void visit(struct share_walk *w, const ip_addr_t *local_ip, u8_t *so_opti
 		}
 		return;
 	}
+	if (w->s == NULL) {
+		w->lacking += !reuse;
+		return;
+	}
 	switch (share_verdict(w->s, w->ip, socket_of(arg), local_ip, reuse, time_wait)) {
 	case V_DENIED:
 		w->denied = true;
@@ -377,34 +384,65 @@ static void visit(struct share_walk *w, const ip_addr_t *local_ip, u8_t *so_opti
 
 static void walk(struct share_walk *w)
 {
-	if (w->s->category == WSK_FLAG_DATAGRAM_SOCKET) {
+	if (w->udp) {
 		for (struct udp_pcb *u = udp_pcbs; u != NULL; u = u->next)
-			if (u != w->s->t.udp.pcb && u->local_port == w->port)
+			if ((void *)u != w->own && u->local_port == w->port)
 				visit(w, &u->local_ip, &u->so_options, u->recv_arg, false);
 		return;
 	}
 	/* Listening, bound, active and TIME_WAIT pcbs: the common members only. */
 	for (int i = 0; i < NUM_TCP_PCB_LISTS; i++)
 		for (struct tcp_pcb *t = *tcp_pcb_lists[i]; t != NULL; t = t->next)
-			if (t != w->s->t.tcp.pcb && t->local_port == w->port)
+			if ((void *)t != w->own && t->local_port == w->port)
 				visit(w, &t->local_ip, &t->so_options, t->callback_arg,
 				      t->state == TIME_WAIT);
 }
 
+static err_t bind_now(struct share_walk *w)
+{
+	return w->udp ? udp_bind(w->own, w->ip, w->port) : tcp_bind(w->own, w->ip, w->port);
+}
+
+/* The bind, with SOF_REUSEADDR lent for lwIP's own check (it lets two pcbs overlap only if
+ * both carry it) to own, whose flags own_options are, and to every overlapping pcb without it
+ * (w->lacking, counted by a first walk); put back after. */
+static err_t bind_lending(struct share_walk *w, u8_t *own_options)
+{
+	u8_t before = *own_options;
+	err_t err;
+
+	w->lent = malloc((w->lacking > 0 ? w->lacking : 1) * sizeof(*w->lent));
+	if (w->lent == NULL)
+		return ERR_MEM;
+	*own_options |= SOF_REUSEADDR;
+	walk(w);
+	err = bind_now(w);
+	for (unsigned i = 0; i < w->nlent; i++)
+		*w->lent[i] &= (u8_t)~SOF_REUSEADDR;
+	free(w->lent);
+	w->lent = NULL;
+	*own_options = (u8_t)((*own_options & ~SOF_REUSEADDR) | (before & SOF_REUSEADDR));
+	return err;
+}
+
 /* s holds port on its engine, taken by take (a pin, or a join of a spread port); remembered
- * for the unpin at its teardown. */
+ * for the unpin at its teardown. A pin beside a listener of this lcore that spread the port
+ * joins the spread (take says 1). */
 static bool hold_port(struct dpw_socket *s, uint16_t port,
 		      int (*take)(struct dpw_engine *e, bool udp, uint16_t port))
 {
 	/* On the socket's lcore: its engine is this one's. */
 	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
+	int held;
 
 	if (port == 0 || s->pinned_on != NULL || e == NULL)
 		return true;
-	if (take(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port) != 0)
+	held = take(e, s->category == WSK_FLAG_DATAGRAM_SOCKET, port);
+	if (held < 0)
 		return false;
 	s->pinned_port = port;
 	s->pinned_on = e;
+	s->port_spread = held > 0;
 	return true;
 }
 
@@ -432,14 +470,14 @@ void dpw_socket_unpin_port(struct dpw_socket *s)
 				      s->pinned_port);
 	s->pinned_on = NULL;
 	s->pinned_port = 0;
+	s->port_spread = false;
 }
 
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal)
 {
 	bool udp = s->category == WSK_FLAG_DATAGRAM_SOCKET;
-	u8_t *own = udp ? &s->t.udp.pcb->so_options : &s->t.tcp.pcb->so_options;
-	struct share_walk w = { .s = s, .ip = ip, .port = port };
-	u8_t own_before = *own;
+	struct share_walk w = { .s = s, .ip = ip, .port = port, .udp = udp,
+				.own = udp ? (void *)s->t.udp.pcb : (void *)s->t.tcp.pcb };
 	err_t err;
 
 	*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
@@ -462,25 +500,19 @@ err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTS
 		*refusal = STATUS_ADDRESS_ALREADY_ASSOCIATED;
 		return ERR_USE;
 	}
-	if (w.lend) {
-		/* Allowed by the table where lwIP knows only SOF_REUSEADDR on both sides: lend it
-		 * the flag on every pcb involved for the bind's own check, then put them back. */
-		w.lent = malloc((w.lacking > 0 ? w.lacking : 1) * sizeof(*w.lent));
-		if (w.lent == NULL) {
-			dpw_socket_unpin_port(s);
-			return ERR_MEM;
-		}
-		*own |= SOF_REUSEADDR;
-		walk(&w);
-	}
-	err = udp ? udp_bind(s->t.udp.pcb, ip, port) : tcp_bind(s->t.tcp.pcb, ip, port);
-	if (w.lent != NULL) {
-		for (unsigned i = 0; i < w.nlent; i++)
-			*w.lent[i] &= (u8_t)~SOF_REUSEADDR;
-		free(w.lent);
-		*own = (u8_t)((*own & ~SOF_REUSEADDR) | (own_before & SOF_REUSEADDR));
-	}
+	/* Allowed by the table where lwIP knows only SOF_REUSEADDR on both sides: the flag lent
+	 * on every pcb involved for the bind's own check. */
+	err = !w.lend ? bind_now(&w)
+	      : bind_lending(&w, udp ? &s->t.udp.pcb->so_options : &s->t.tcp.pcb->so_options);
 	if (err != ERR_OK)
 		dpw_socket_unpin_port(s);
 	return err;
+}
+
+err_t dpw_bind_beside(struct tcp_pcb *pcb, const ip_addr_t *ip, uint16_t port)
+{
+	struct share_walk w = { .ip = ip, .port = port, .own = pcb };
+
+	walk(&w);   /* counts the overlapping pcbs without SOF_REUSEADDR */
+	return bind_lending(&w, &pcb->so_options);
 }

@@ -127,6 +127,9 @@ struct dpw_transport {
 	void (*poll)(void);
 	/* The transport's own messages between lcores (DPW_OP_SPREAD), no socket's request. */
 	void (*internal)(struct dpw_req *m);
+	/* An unbound socket with nothing pending moves to another lcore (bind_move.c): let go
+	 * of what it has on this one (a pcb left by a failed bind). False: it cannot go. */
+	bool (*leave)(struct dpw_socket *s);
 };
 
 /* What a socket of one category is: the provider dispatch table its client calls (R5) and
@@ -143,7 +146,11 @@ struct dpw_socket {
 	_Atomic uint32_t handle_state;   /* enum dpw_handle_state */
 	_Atomic uint32_t gen;            /* bumped at each reuse of this slot */
 	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
-	_Atomic uint16_t owner;          /* the lcore it lives on, set when made, never moved */
+	_Atomic uint16_t owner;          /* the lcore it lives on: where it was made, or where
+					  * its bind moved it (bind_move.c: once, unbound) */
+	_Atomic uint16_t entry;          /* the lcore its calls are sent to: where it was made,
+					  * never changed, so that they keep their order (a moved
+					  * socket's are handed on from there, dpw_execute) */
 	uint32_t index;
 	/* WskAccepts made on the listener and not yet completed, counted by the calling thread
 	 * before the call reaches the lcore: another lcore that accepts for the listener reads it
@@ -167,6 +174,7 @@ struct dpw_socket {
 	bool dual_stack;                 /* AF_INET6 with IPV6_V6ONLY off (W6), before bind */
 	uint16_t pinned_port;            /* a fixed local port pinned to this lcore's engine, */
 	struct dpw_engine *pinned_on;    /* that engine (NULL: none) */
+	bool port_spread;                /* that port spread by a listener beside it (step 6) */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
@@ -213,6 +221,17 @@ static inline unsigned dpw_socket_owner(const struct dpw_socket *s)
 {
 	return atomic_load_explicit(&s->owner, memory_order_relaxed);
 }
+
+/* Any thread: the lcore a call on s is sent to (the owner, unless s moved; see entry). */
+static inline unsigned dpw_socket_entry(const struct dpw_socket *s)
+{
+	return atomic_load_explicit(&s->entry, memory_order_relaxed);
+}
+
+/* [lcore] Several lcores (docs/many-lcores.md, step 6, bind_move.c): a WskBind r to a port
+ * another lcore holds moves its socket there, if unbound with nothing pending, and r runs
+ * there. True: r was sent on, or refused (the transport's bind does nothing more with it). */
+bool dpw_socket_bind_moves(struct dpw_req *r);
 
 /* Handles: allocation on the lcore (the socket is that lcore's), validation on any thread
  * (socket_table.c). */
@@ -293,6 +312,11 @@ void dpw_security_unref(PVOID sd);
  * already on an overlapping address (W5): STATUS_ACCESS_DENIED, STATUS_ADDRESS_ALREADY_EXISTS,
  * or STATUS_ADDRESS_ALREADY_ASSOCIATED on the very same address. */
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal);
+/* tcp_bind of the pcb of a listener's copy on another lcore (tcp_spread.c), whose sharing W5
+ * judged on the listener's lcore: beside whatever this lcore has on the port (connections of
+ * an earlier listener in TIME_WAIT, another listener's copy and connections where W5 let two
+ * listeners share it), the flag lwIP wants on both sides lent for the bind. */
+err_t dpw_bind_beside(struct tcp_pcb *pcb, const ip_addr_t *ip, uint16_t port);
 NTSTATUS dpw_security_socket_set(struct dpw_socket *s, PVOID sd);   /* takes a reference */
 void dpw_security_socket_closed(struct dpw_socket *s);             /* drops it (C7) */
 

@@ -88,6 +88,7 @@ struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socke
 		int me = dpw_self_lcore();
 
 		atomic_store_explicit(&s->owner, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
+		atomic_store_explicit(&s->entry, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
 	}
 	atomic_store(&s->gen, gen);
 	atomic_store(&s->handle_state, DPW_HANDLE_LIVE);

@@ -73,7 +73,11 @@ static void start_listening(struct dpw_socket *s, struct dpw_req *r)
 static void do_bind(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
-	NTSTATUS st = bind_pcb(s, r->u.addr.addr);
+	NTSTATUS st;
+
+	if (dpw_socket_bind_moves(r))   /* to the lcore that holds the port (step 6) */
+		return;
+	st = bind_pcb(s, r->u.addr.addr);
 
 	/* A listening socket listens as soon as it is bound (WSK semantics). */
 	if (st == STATUS_SUCCESS && s->category == WSK_FLAG_LISTEN_SOCKET)
@@ -142,6 +146,11 @@ static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOC
 		return STATUS_INVALID_ADDRESS;
 	if (!dpw_ip_reachable(&ip))
 		return STATUS_NETWORK_UNREACHABLE;
+	/* Bound beside a listener spread over the lcores (W5 let it share): the answers to a
+	 * connection from this port would be spread by the remote's hash too, most of them to
+	 * another lcore's copy of the listener. Refused as an address in use (ours). */
+	if (s->port_spread)
+		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	err = tcp_connect(s->t.tcp.pcb, &ip, port, on_connected);
 	if (err == ERR_RTE)
 		return STATUS_NETWORK_UNREACHABLE;
@@ -302,6 +311,22 @@ static void close_socket(struct dpw_socket *s)
 	}
 }
 
+/* The socket moves to another lcore before its first bind (bind_move.c): a pcb a failed bind
+ * left here goes, unused. */
+static bool leave(struct dpw_socket *s)
+{
+	struct tcp_pcb *pcb = s->t.tcp.pcb;
+
+	if (s->t.tcp.state != DPW_TCP_NONE)
+		return false;
+	if (pcb != NULL) {
+		dpw_tcp_detach(pcb);
+		tcp_close(pcb);   /* CLOSED, never bound: freed at once */
+		s->t.tcp.pcb = NULL;
+	}
+	return true;
+}
+
 /* The socket's options onto its pcb; a listener over several lcores sends them to the others. */
 static void apply_options(struct dpw_socket *s)
 {
@@ -322,6 +347,7 @@ const struct dpw_transport dpw_tcp_transport = {
 	.execute = execute,
 	.socket_connect = socket_connect,
 	.close = close_socket,
+	.leave = leave,
 	.release = dpw_tcp_release,
 	.lent_by = dpw_tcp_lent_by,
 	.apply_options = apply_options,

@@ -359,14 +359,14 @@ static NTSTATUS listen_here(struct dpw_spread *sp, unsigned me)
 	if (pcb == NULL)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	/* Connections of an earlier listener may be in TIME_WAIT here: they give way, as they do
-	 * on the listener's lcore (W5). Nothing else of this lcore is on the port: it was pinned
-	 * to the listener's lcore until now. */
-	pcb->so_options |= SOF_REUSEADDR;
-	if (tcp_bind(pcb, &sp->ip, sp->port) != ERR_OK) {
+	 * on the listener's lcore (W5). So do another listener's copy and connections, where W5
+	 * let the two share the port. Nothing else of this lcore is on the port: it was pinned to
+	 * the listener's lcore until now, and binds to it move there (bind_move.c). */
+	if ((err = dpw_bind_beside(pcb, &sp->ip, sp->port)) != ERR_OK) {
 		tcp_close(pcb);
-		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
+		return err == ERR_MEM ? STATUS_INSUFFICIENT_RESOURCES
+				      : STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	}
-	pcb->so_options &= (u8_t)~SOF_REUSEADDR;
 	lpcb = tcp_listen_with_backlog_and_err(pcb, TCP_DEFAULT_LISTEN_BACKLOG, &err);
 	if (lpcb == NULL) {
 		tcp_close(pcb);

@@ -27,6 +27,8 @@ static int wsk_cmd(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "listeners_spread", s.ListenersSpread);
 	rte_tel_data_add_dict_u64(d, "listeners_not_spread", s.ListenersNotSpread);
 	rte_tel_data_add_dict_u64(d, "accepts_handed_over", s.AcceptsHandedOver);
+	rte_tel_data_add_dict_u64(d, "sockets_moved", s.SocketsMoved);
+	rte_tel_data_add_dict_u64(d, "requests_handed_on", s.RequestsHandedOn);
 	return 0;
 }
 

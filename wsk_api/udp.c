@@ -162,7 +162,11 @@ static void do_bind(struct dpw_req *r)
 {
 	ip_addr_t ip;
 	uint16_t port;
-	NTSTATUS st = dpw_sockaddr_for_socket(r->sock, r->u.addr.addr, &ip, &port);
+	NTSTATUS st;
+
+	if (dpw_socket_bind_moves(r))   /* to the lcore that holds the port (step 6) */
+		return;
+	st = dpw_sockaddr_for_socket(r->sock, r->u.addr.addr, &ip, &port);
 
 	if (st == STATUS_SUCCESS)
 		st = bind_to(r->sock, &ip, port);
@@ -697,9 +701,24 @@ static void close_socket(struct dpw_socket *s)
 	s->t.udp.has_sendto_fixed = false;
 }
 
+/* The socket moves to another lcore before its first bind (bind_move.c): a pcb a failed bind
+ * left here goes (it never received: only a bound pcb does). */
+static bool leave(struct dpw_socket *s)
+{
+	if (s->t.udp.queue != NULL)
+		return false;
+	if (s->t.udp.pcb != NULL) {
+		udp_recv(s->t.udp.pcb, NULL, NULL);
+		udp_remove(s->t.udp.pcb);
+		s->t.udp.pcb = NULL;
+	}
+	return true;
+}
+
 const struct dpw_transport dpw_udp_transport = {
 	.execute = execute,
 	.close = close_socket,
+	.leave = leave,
 	.release = release,
 	.lent_by = lent_by,
 	.apply_options = apply_options,

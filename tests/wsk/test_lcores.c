@@ -344,7 +344,7 @@ static void test_fixed_port_listener(void)
 	h_test("with two lcores a listener on a fixed port listens on both (docs/many-lcores.md, "
 	       "step 5): every connection to it is accepted and echoed, whatever the client's "
 	       "port, and they spread over both lcores; a bind to that port from either lcore is "
-	       "refused as in use (W5)");
+	       "refused as in use (W5, judged on the listener's lcore: step 6)");
 	DpwGetProviderStats(&ps0);
 	if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
 			    STATUS_SUCCESS))
@@ -383,14 +383,17 @@ static void test_fixed_port_listener(void)
 	H_CHECK(ps1.ListenersNotSpread == ps0.ListenersNotSpread);
 	H_CHECK(ps1.AcceptsHandedOver - ps0.AcceptsHandedOver >= 1);
 	H_CHECK(steered_in() > steered0);   /* the fanout put some on the other queue */
-	/* Two sockets made in a row go to the two lcores: neither may take the port (on the
-	 * listener's lcore W5 refuses it, on the other the pin does). */
+	/* Two sockets made in a row go to the two lcores: neither may take the port. The one
+	 * made on the other lcore moves to the listener's for its bind (step 6), and W5 refuses
+	 * both there. */
 	for (int i = 0; i < 2; i++)
 		if (H_CHECK_STATUS(h_socket(WSK_FLAG_LISTEN_SOCKET, NULL, NULL, &other[i]),
 				   STATUS_SUCCESS))
 			refused += h_bind(other[i], h_ip_stack, LPORT) ==
 				   STATUS_ADDRESS_ALREADY_ASSOCIATED;
 	H_CHECK(refused == 2);
+	DpwGetProviderStats(&ps0);
+	H_CHECK(ps0.SocketsMoved - ps1.SocketsMoved == 1);
 	for (int i = 0; i < CONNS; i++) {
 		if (c[i] != NULL)
 			h_close(c[i]);
@@ -398,8 +401,8 @@ static void test_fixed_port_listener(void)
 			close(fd[i]);
 	}
 	h_close(l);
-	/* Unpinned when its last socket went: each of the two (one per lcore) binds it in turn,
-	 * and listens there. */
+	/* Unpinned when its last socket went: each of the two (both on the listener's lcore now)
+	 * binds it in turn, and listens. */
 	for (int i = 0; i < 2; i++) {
 		int pfd;
 		PWSK_SOCKET a = NULL;
@@ -586,6 +589,174 @@ out:
 		h_close(d);
 }
 
+/* Step 6 (docs/many-lcores.md): a socket made on one lcore that binds a port a socket of the
+ * other lcore holds moves there for the bind, where W5 is judged among the pcbs on the port.
+ * Calls made right behind the bind, without waiting for it, still come after it. */
+static void test_bind_moves(void)
+{
+	enum { PORT = 7500, ROUNDS = 16 };
+	DPW_PROVIDER_STATS ps0, ps1;
+	int ordered = 0;
+
+	h_test("with two lcores a socket that binds a port the other lcore's socket holds moves "
+	       "there for the bind (docs/many-lcores.md, step 6): W5's answer (both "
+	       "SO_REUSEADDR: shared), and a WskGetLocalAddress issued right behind the bind, "
+	       "without waiting, runs after it and completes after it (WSK-F1, R2)");
+	DpwGetProviderStats(&ps0);
+	for (int i = 0; i < ROUNDS; i++) {
+		PWSK_SOCKET first = NULL, second = NULL;
+		struct h_irp bind, addr;
+		SOCKADDR_IN at, got;
+		ULONG on = 1;
+
+		/* Made in a row: one on each lcore. */
+		if (!H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &first),
+				    STATUS_SUCCESS) ||
+		    !H_CHECK_STATUS(h_socket(WSK_FLAG_DATAGRAM_SOCKET, NULL, NULL, &second),
+				    STATUS_SUCCESS))
+			goto next;
+		H_CHECK_STATUS(sock_option(first, WskSetOption, WSK_SO_REUSEADDR, &on),
+			       STATUS_SUCCESS);
+		H_CHECK_STATUS(sock_option(second, WskSetOption, WSK_SO_REUSEADDR, &on),
+			       STATUS_SUCCESS);
+		if (!H_CHECK_STATUS(h_bind(first, h_ip_stack, PORT + i), STATUS_SUCCESS))
+			goto next;
+		h_irp_init(&bind);
+		h_irp_init(&addr);
+		h_sockaddr(&at, h_ip_stack, (uint16_t)(PORT + i));
+		memset(&got, 0, sizeof(got));
+		DpwDatagramDispatch(second)->WskBind(second, (PSOCKADDR)&at, 0, bind.irp);
+		DpwDatagramDispatch(second)->WskGetLocalAddress(second, (PSOCKADDR)&got, addr.irp);
+		if (H_CHECK(h_wait(&bind, 5000)) && H_CHECK(h_wait(&addr, 5000)) &&
+		    H_CHECK_STATUS(bind.status, STATUS_SUCCESS) &&
+		    H_CHECK_STATUS(addr.status, STATUS_SUCCESS) &&
+		    H_CHECK(ntohs(got.sin_port) == PORT + i) && H_CHECK(bind.order < addr.order))
+			ordered++;
+		h_irp_free(&bind);
+		h_irp_free(&addr);
+next:
+		if (second != NULL)
+			h_close(second);
+		if (first != NULL)
+			h_close(first);
+	}
+	DpwGetProviderStats(&ps1);
+	printf("  %d of %d binds beside the other lcore's socket shared the port, the address "
+	       "read after each; %llu sockets moved, %llu calls handed on\n", ordered, ROUNDS,
+	       (unsigned long long)(ps1.SocketsMoved - ps0.SocketsMoved),
+	       (unsigned long long)(ps1.RequestsHandedOn - ps0.RequestsHandedOn));
+	H_CHECK(ordered == ROUNDS);
+	H_CHECK(ps1.SocketsMoved - ps0.SocketsMoved == ROUNDS);
+	/* Each round's read and two closes went to the lcore the socket was made on first. */
+	H_CHECK(ps1.RequestsHandedOn - ps0.RequestsHandedOn >= ROUNDS);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
+/* One connection from the peer to port, accepted on l and echoed: true if it was. */
+static bool accept_echo(PWSK_SOCKET l, uint16_t port)
+{
+	PWSK_SOCKET a = NULL;
+	char buf[4];
+	size_t got = 0;
+	bool ok;
+	int fd = peer_connect(port);
+
+	if (!H_CHECK(fd >= 0))
+		return false;
+	ok = H_CHECK_STATUS(h_accept(l, NULL, NULL, NULL, NULL, &a), STATUS_SUCCESS) &&
+	     peer_write_all(fd, "ping", 4) &&
+	     h_receive(a, buf, 4, WSK_FLAG_WAITALL, &got) == STATUS_SUCCESS && got == 4 &&
+	     h_send(a, "pong", 4, 0) == STATUS_SUCCESS && peer_read_all(fd, buf, 4, 5000) == 4 &&
+	     memcmp(buf, "pong", 4) == 0;
+	if (a != NULL)
+		h_close(a);
+	close(fd);
+	return ok;
+}
+
+/* A socket made on the other lcore shares a port where W5 lets it: beside a bound socket it
+ * moves to that socket's lcore and listens there (the port pinned there); beside a spread
+ * listener it moves to the listener's lcore, and listening it spreads too, so that it keeps
+ * taking connections on both lcores when the first listener has gone (W5: "when one closes
+ * the other keeps taking them"). A connect from a port shared with a spread listener is
+ * refused: its answers would be spread as well. */
+static void test_shared_ports(void)
+{
+	enum { BOUND_PORT = 7520, SPREAD_PORT = 7530, N = 16 };
+	PWSK_SOCKET b = NULL, s = NULL, l = NULL, t = NULL, a[N] = { NULL };
+	ULONG on = 1;
+	int ok = 0, fd[N];
+	int64_t before[2], added[2];
+	DPW_PROVIDER_STATS ps0, ps1;
+
+	h_test("with two lcores a stream socket binds beside the other lcore's bound socket "
+	       "(both SO_REUSEADDR, W5: shared), listens there, and takes a connection");
+	DpwGetProviderStats(&ps0);
+	if (H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &b), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(sock_option(b, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(sock_option(s, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_bind(b, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_bind(s, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_listen(s), STATUS_SUCCESS))
+		H_CHECK(accept_echo(s, BOUND_PORT));
+	DpwGetProviderStats(&ps1);
+	H_CHECK(ps1.SocketsMoved - ps0.SocketsMoved == 1);
+	/* Two sockets on the port: it stays pinned, and the listener listens on its lcore. */
+	H_CHECK(ps1.ListenersNotSpread - ps0.ListenersNotSpread == 1);
+	if (s != NULL)
+		h_close(s);
+	if (b != NULL)
+		h_close(b);
+
+	h_test("with two lcores a stream socket binds beside a spread listener (both "
+	       "SO_REUSEADDR, W5: shared); its connect is refused (ours: the answers would be "
+	       "spread), it listens and spreads too, and once the first listener closed it takes "
+	       "every connection, on both lcores");
+	DpwGetProviderStats(&ps0);
+	if (!H_CHECK_STATUS(h_socket(WSK_FLAG_LISTEN_SOCKET, NULL, NULL, &l), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &t), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(sock_option(l, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(sock_option(t, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(h_bind(l, h_ip_stack, SPREAD_PORT), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(h_bind(t, h_ip_stack, SPREAD_PORT), STATUS_SUCCESS))
+		goto out;
+	H_CHECK_STATUS(h_connect(t, h_ip_peer, PEER_PORT), STATUS_ADDRESS_ALREADY_ASSOCIATED);
+	if (!H_CHECK_STATUS(h_listen(t), STATUS_SUCCESS))
+		goto out;
+	H_CHECK_STATUS(h_close(l), STATUS_SUCCESS);
+	l = NULL;
+	before[0] = open_on(0);
+	before[1] = open_on(1);
+	for (int i = 0; i < N; i++) {   /* each held open, to be counted on its lcore */
+		fd[i] = peer_connect(SPREAD_PORT);
+		ok += H_CHECK(fd[i] >= 0) &&
+		      H_CHECK_STATUS(h_accept(t, NULL, NULL, NULL, NULL, &a[i]), STATUS_SUCCESS);
+	}
+	added[0] = open_on(0) - before[0];
+	added[1] = open_on(1) - before[1];
+	for (int i = 0; i < N; i++) {
+		if (a[i] != NULL)
+			h_close(a[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
+	}
+	DpwGetProviderStats(&ps1);
+	printf("  %d of %d connections taken by the second listener after the first closed, "
+	       "%lld on lcore 0 and %lld on lcore 1; listeners spread %llu\n", ok, N,
+	       (long long)added[0], (long long)added[1],
+	       (unsigned long long)(ps1.ListenersSpread - ps0.ListenersSpread));
+	H_CHECK(ok == N);
+	H_CHECK(added[0] > 0 && added[1] > 0);   /* 1 in 2^15 otherwise */
+	H_CHECK(ps1.ListenersSpread - ps0.ListenersSpread == 2);
+out:
+	if (l != NULL)
+		h_close(l);
+	if (t != NULL)
+		h_close(t);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
 int main(int argc, char **argv)
 {
 	int lfd;
@@ -603,6 +774,8 @@ int main(int argc, char **argv)
 	test_spread_listener_close();
 	test_spread_listener_options();
 	test_fixed_port_datagrams();
+	test_bind_moves();
+	test_shared_ports();
 	close(lfd);
 	return h_finish();
 }

@@ -89,6 +89,10 @@ typedef struct _DPW_PROVIDER_STATS {
 	ULONGLONG ListenersSpread;
 	ULONGLONG ListenersNotSpread;
 	ULONGLONG AcceptsHandedOver;
+	/* Several lcores: sockets whose bind moved them to the lcore that holds the port they
+	 * bound, and calls the lcore they were made on handed on to them there (step 6). */
+	ULONGLONG SocketsMoved;
+	ULONGLONG RequestsHandedOn;
 } DPW_PROVIDER_STATS, *PDPW_PROVIDER_STATS;
 VOID DpwGetProviderStats(PDPW_PROVIDER_STATS Stats);
 

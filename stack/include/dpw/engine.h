@@ -195,12 +195,18 @@ void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len);
 uint16_t dpw_engine_port_id(const struct dpw_engine *e);
 /* Several engines on one port: a socket bound to local port (below the ephemeral range) lives
  * on this engine, so every frame to that port must come here, whatever its remote. Pin it,
- * one more socket on it: 0, or -1 when another engine's sockets hold the port (one engine per
- * fixed port, but for a listener spread over them all, below). Unpin when such a
+ * one more socket on it: 0; 1 when a listener of this engine's has spread the port (below)
+ * and the socket joins it there; -1 when another engine's sockets hold the port (one engine
+ * per fixed port, but for a listener spread over them all). Unpin when such a
  * socket goes; at the last, the port's frames are spread by their remote's hash again. udp:
  * the UDP port, else the TCP one. No-ops (0) on an engine that has its port alone. */
 int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port);
 void dpw_engine_unpin_port(struct dpw_engine *e, bool udp, uint16_t port);
+/* Which engine of the port holds local port: the queue it is pinned to, or the spread
+ * listener's own; -1 when none. A bind on another engine moves its socket there
+ * (docs/many-lcores.md, step 6). And which queue this engine polls. */
+int dpw_engine_port_holder(const struct dpw_engine *e, bool udp, uint16_t port);
+uint16_t dpw_engine_queue(const struct dpw_engine *e);
 /* A listener that listens on every engine (docs/many-lcores.md, step 5): the one socket that
  * pinned port here lets its frames spread by the remote's hash again, while the port stays
  * held: 0, or -1 (other sockets on it). Join: a connection accepted on such a port, on any
