@@ -151,10 +151,18 @@ void dpw_req_free(struct dpw_req *r)
 
 bool dpw_req_post(struct dpw_req *r, unsigned lcore)
 {
+	/* A call counts once: not the lcores' own messages, nor a call handed on between them.
+	 * Marked before the enqueue, after which the lcore may run and free r at once. */
+	bool first = r->op != DPW_OP_SPREAD && !r->counted;
+
+	r->counted = true;
 	if (!atomic_load(&dpw_provider.attached) || lcore >= dpw_lcore_count() ||
-	    rte_ring_mp_enqueue(dpw_provider.lcores[lcore].requests, r) != 0)
+	    rte_ring_mp_enqueue(dpw_provider.lcores[lcore].requests, r) != 0) {
+		r->counted = !first;
 		return false;
-	dpw_count(DPW_C_REQUESTS, 1);
+	}
+	if (first)
+		dpw_count(DPW_C_REQUESTS, 1);
 	return true;
 }
 

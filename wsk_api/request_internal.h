@@ -80,6 +80,7 @@ struct dpw_req {
 	struct dpw_req_waiter *waiter;   /* no IRP: who waits for the status, else NULL */
 	_Atomic uint32_t *issued;        /* a count of such calls, less one at completion */
 	uint8_t hops;                    /* lcores a bind took its socket to (bind_move.c) */
+	bool counted;                    /* in Requests already (one call, however many rings) */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
 		struct { PSOCKADDR addr;                         /* bind, connect, get-*-address */
