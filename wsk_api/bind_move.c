@@ -10,19 +10,25 @@
  *
  * Only an unbound socket with nothing pending moves. All it has on its lcore then is at most
  * a pcb that a failed bind left: dropped (the holder makes its own, with the options kept in
- * the socket, F9). Its owner changes once; its entry does not. Its calls still go to the lcore
- * it was made on, which hands them on behind the bind, in the order they came (dpw_execute).
+ * the socket, F9). Its owner changes; its entry does not. Its calls still go to the lcore it
+ * was made on, which hands them on behind the bind, in the order they came (dpw_execute).
  * Sent straight to the new owner, a call made after one still on its way there could overtake
  * it. The extra hop costs only the sockets that share a port across lcores.
+ *
+ * It moves once, from its entry. Moved again, from the lcore it moved to, calls the entry
+ * queued meanwhile could reach the next lcore ahead of the bind. So a socket that W5 refused
+ * on the holder stays there, and a later bind of it to a port a third lcore holds is refused
+ * as in use, as before step 6.
  */
 #include "socket_internal.h"
 
 #include "dpw/engine.h"
 
-/* The lcore whose engine holds port now, or -1 (nobody, or one lcore). */
+/* The lcore whose engine (of this lcore's port) holds port now, or -1 (nobody, or one
+ * lcore). */
 static int holder(const struct dpw_socket *s, uint16_t port)
 {
-	const struct dpw_engine *here = dpw_provider.lcores[dpw_lcore_here()].engine;
+	const struct dpw_engine *here = dpw_provider.lcores[dpw_lcore_here()].engine, *e;
 	unsigned n = dpw_lcore_count();
 	int q;
 
@@ -30,8 +36,9 @@ static int holder(const struct dpw_socket *s, uint16_t port)
 	    (q = dpw_engine_port_holder(here, s->category == WSK_FLAG_DATAGRAM_SOCKET, port)) < 0)
 		return -1;
 	for (unsigned k = 0; k < n; k++)
-		if (dpw_provider.lcores[k].engine != NULL &&
-		    dpw_engine_queue(dpw_provider.lcores[k].engine) == (uint16_t)q)
+		if ((e = dpw_provider.lcores[k].engine) != NULL &&
+		    dpw_engine_port_id(e) == dpw_engine_port_id(here) &&
+		    dpw_engine_queue(e) == (uint16_t)q)
 			return (int)k;
 	return -1;
 }
@@ -49,26 +56,34 @@ bool dpw_socket_bind_moves(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
 	unsigned me = dpw_lcore_here();
+	bool run_inline;
 	ip_addr_t ip;
 	uint16_t port;
 	int to;
 
-	/* (A bad address: the bind says so, here.) A port that changed hands on the way moves
-	 * the socket on; no further than once round the lcores. */
-	if (r->op != DPW_OP_BIND ||
+	/* A bad address: the bind says so, here. Only from the entry, once (above). */
+	if (r->op != DPW_OP_BIND || me != dpw_socket_entry(s) || dpw_socket_owner(s) != me ||
 	    dpw_sockaddr_for_socket(s, r->u.addr.addr, &ip, &port) != STATUS_SUCCESS ||
-	    port == 0 || r->hops >= dpw_lcore_count() || (to = holder(s, port)) < 0 ||
+	    port == 0 || !dpw_ip_is_bindable(&ip) || (to = holder(s, port)) < 0 ||
 	    (unsigned)to == me || !can_leave(s))
 		return false;
 	/* Its completions held here go first: they came before the bind's, which the holder
 	 * posts. */
 	dpw_flush_completions();
-	r->hops++;
+	/* Run inline (a call made on this lcore's thread): its IRP is marked pending before it
+	 * goes, and the call must not touch it after (execute_inline); counted there already. */
+	run_inline = dpw_inline_call != NULL && dpw_inline_call->r == r;
+	if (run_inline) {
+		dpw_inline_call->r = NULL;
+		r->counted = true;
+	}
 	atomic_store_explicit(&s->owner, (uint16_t)to, memory_order_relaxed);
 	if (!dpw_req_post_pending(r, (unsigned)to)) {
 		/* The holder's ring is full: refused, as a call is at a full ring. */
 		atomic_store_explicit(&s->owner, (uint16_t)me, memory_order_relaxed);
 		atomic_fetch_add_explicit(&dpw_counters.ring_full, 1, memory_order_relaxed);
+		if (run_inline)
+			dpw_inline_call->r = r;   /* the call returns the refusal, its IRP as it was */
 		dpw_req_complete(r, STATUS_INSUFFICIENT_RESOURCES, 0);
 		return true;
 	}

@@ -201,9 +201,11 @@ static NTSTATUS execute_inline(struct dpw_req *r)
 	dpw_inline_call = &me;
 	dpw_execute(r);
 	dpw_inline_call = me.outer;
-	/* Still pending means not completed: this thread is the lcore, nothing else completes
-	 * it before the flush below posts what did complete. */
-	if (me.status == STATUS_PENDING)
+	/* Still pending here means not completed: this thread is the lcore, nothing else
+	 * completes it before the flush below posts what did complete. Not so for a request
+	 * sent on to another lcore (a bind that moves its socket, bind_move.c): that one marked
+	 * its IRP before it went, and the IRP may be complete, even reused, by now. */
+	if (me.status == STATUS_PENDING && me.r != NULL)
 		mark_pending(irp);
 	/* Made by the application on the lcore's own thread, outside any callback (an embedded
 	 * application between passes): no pass end will come to post its completion soon. */

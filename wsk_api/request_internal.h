@@ -79,7 +79,6 @@ struct dpw_req {
 	SIZE_T done;                 /* bytes moved so far (send, receive) */
 	struct dpw_req_waiter *waiter;   /* no IRP: who waits for the status, else NULL */
 	_Atomic uint32_t *issued;        /* a count of such calls, less one at completion */
-	uint8_t hops;                    /* lcores a bind took its socket to (bind_move.c) */
 	bool counted;                    /* in Requests already (one call, however many rings) */
 	union {
 		struct { PWSK_BUF buf; } io;                     /* send, receive, disconnect */
@@ -161,7 +160,7 @@ bool dpw_req_post_pending(struct dpw_req *r, unsigned lcore);
  * another's callback nests, hence a chain. Thread-local: app threads never see it. Set by
  * dpw_submit (provider.c), read by dpw_req_complete. */
 struct dpw_inline_call {
-	const struct dpw_req *r;
+	const struct dpw_req *r;     /* NULL once completed, or sent to another lcore */
 	NTSTATUS status;
 	struct dpw_inline_call *outer;
 };

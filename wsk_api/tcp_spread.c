@@ -197,7 +197,10 @@ static void finish_start(struct dpw_spread *sp)
 {
 	struct dpw_socket *l = sp->listener;
 	struct dpw_req *r = sp->held;
-	NTSTATUS st = dpw_tcp_listen_now(l);
+	/* Beside another spread listener (W5 let it share the port), listening here alone would
+	 * take only this lcore's share of the port's connections: refused instead. */
+	NTSTATUS st = sp->failed && l->port_spread ? STATUS_INSUFFICIENT_RESOURCES
+						   : dpw_tcp_listen_now(l);
 
 	sp->held = NULL;
 	if (st == STATUS_SUCCESS && !sp->failed && dpw_socket_spread_port(l)) {

@@ -674,52 +674,31 @@ static bool accept_echo(PWSK_SOCKET l, uint16_t port)
 	return ok;
 }
 
-/* A socket made on the other lcore shares a port where W5 lets it: beside a bound socket it
- * moves to that socket's lcore and listens there (the port pinned there); beside a spread
- * listener it moves to the listener's lcore, and listening it spreads too, so that it keeps
- * taking connections on both lcores when the first listener has gone (W5: "when one closes
- * the other keeps taking them"). A connect from a port shared with a spread listener is
- * refused: its answers would be spread as well. */
-static void test_shared_ports(void)
+/* A listener on port, spread over both lcores, and a stream socket binding beside it: both
+ * with SO_REUSEADDR on the stack's address, or neither, the second on the wildcard (W5's
+ * SUCCESS either way; the second: lwIP's flag lent on the other lcore, dpw_bind_beside). The
+ * second's connect is refused (ours: its answers would be spread); it listens and spreads
+ * too, and once the first listener closed it takes every connection, on both lcores. */
+static void spread_beside(uint16_t port, bool reuse, bool wildcard)
 {
-	enum { BOUND_PORT = 7520, SPREAD_PORT = 7530, N = 16 };
-	PWSK_SOCKET b = NULL, s = NULL, l = NULL, t = NULL, a[N] = { NULL };
+	enum { N = 16 };
+	PWSK_SOCKET l = NULL, t = NULL, a[N] = { NULL };
 	ULONG on = 1;
 	int ok = 0, fd[N];
 	int64_t before[2], added[2];
 	DPW_PROVIDER_STATS ps0, ps1;
 
-	h_test("with two lcores a stream socket binds beside the other lcore's bound socket "
-	       "(both SO_REUSEADDR, W5: shared), listens there, and takes a connection");
-	DpwGetProviderStats(&ps0);
-	if (H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &b), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(sock_option(b, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(sock_option(s, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(h_bind(b, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(h_bind(s, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
-	    H_CHECK_STATUS(h_listen(s), STATUS_SUCCESS))
-		H_CHECK(accept_echo(s, BOUND_PORT));
-	DpwGetProviderStats(&ps1);
-	H_CHECK(ps1.SocketsMoved - ps0.SocketsMoved == 1);
-	/* Two sockets on the port: it stays pinned, and the listener listens on its lcore. */
-	H_CHECK(ps1.ListenersNotSpread - ps0.ListenersNotSpread == 1);
-	if (s != NULL)
-		h_close(s);
-	if (b != NULL)
-		h_close(b);
-
-	h_test("with two lcores a stream socket binds beside a spread listener (both "
-	       "SO_REUSEADDR, W5: shared); its connect is refused (ours: the answers would be "
-	       "spread), it listens and spreads too, and once the first listener closed it takes "
-	       "every connection, on both lcores");
+	printf("  port %u: %s, the second on %s\n", port, reuse ? "both SO_REUSEADDR" : "no option",
+	       wildcard ? "the wildcard" : "the stack's address");
 	DpwGetProviderStats(&ps0);
 	if (!H_CHECK_STATUS(h_socket(WSK_FLAG_LISTEN_SOCKET, NULL, NULL, &l), STATUS_SUCCESS) ||
 	    !H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &t), STATUS_SUCCESS) ||
-	    !H_CHECK_STATUS(sock_option(l, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) ||
-	    !H_CHECK_STATUS(sock_option(t, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) ||
-	    !H_CHECK_STATUS(h_bind(l, h_ip_stack, SPREAD_PORT), STATUS_SUCCESS) ||
-	    !H_CHECK_STATUS(h_bind(t, h_ip_stack, SPREAD_PORT), STATUS_SUCCESS))
+	    (reuse && !H_CHECK_STATUS(sock_option(l, WskSetOption, WSK_SO_REUSEADDR, &on),
+				      STATUS_SUCCESS)) ||
+	    (reuse && !H_CHECK_STATUS(sock_option(t, WskSetOption, WSK_SO_REUSEADDR, &on),
+				      STATUS_SUCCESS)) ||
+	    !H_CHECK_STATUS(h_bind(l, h_ip_stack, port), STATUS_SUCCESS) ||
+	    !H_CHECK_STATUS(h_bind(t, wildcard ? 0 : h_ip_stack, port), STATUS_SUCCESS))
 		goto out;
 	H_CHECK_STATUS(h_connect(t, h_ip_peer, PEER_PORT), STATUS_ADDRESS_ALREADY_ASSOCIATED);
 	if (!H_CHECK_STATUS(h_listen(t), STATUS_SUCCESS))
@@ -729,7 +708,7 @@ static void test_shared_ports(void)
 	before[0] = open_on(0);
 	before[1] = open_on(1);
 	for (int i = 0; i < N; i++) {   /* each held open, to be counted on its lcore */
-		fd[i] = peer_connect(SPREAD_PORT);
+		fd[i] = peer_connect(port);
 		ok += H_CHECK(fd[i] >= 0) &&
 		      H_CHECK_STATUS(h_accept(t, NULL, NULL, NULL, NULL, &a[i]), STATUS_SUCCESS);
 	}
@@ -755,6 +734,46 @@ out:
 	if (t != NULL)
 		h_close(t);
 	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
+/* A socket made on the other lcore shares a port where W5 lets it: beside a bound socket it
+ * moves to that socket's lcore and listens there (the port pinned there); beside a spread
+ * listener it moves to the listener's lcore, and listening it spreads too, so that it keeps
+ * taking connections on both lcores when the first listener has gone (W5: "when one closes
+ * the other keeps taking them"). */
+static void test_shared_ports(void)
+{
+	enum { BOUND_PORT = 7520 };
+	PWSK_SOCKET b = NULL, s = NULL;
+	ULONG on = 1;
+	DPW_PROVIDER_STATS ps0, ps1;
+
+	h_test("with two lcores a stream socket binds beside the other lcore's bound socket "
+	       "(both SO_REUSEADDR, W5: shared), listens there, and takes a connection");
+	DpwGetProviderStats(&ps0);
+	if (H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &b), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_socket(WSK_FLAG_STREAM_SOCKET, NULL, NULL, &s), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(sock_option(b, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(sock_option(s, WskSetOption, WSK_SO_REUSEADDR, &on), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_bind(b, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_bind(s, h_ip_stack, BOUND_PORT), STATUS_SUCCESS) &&
+	    H_CHECK_STATUS(h_listen(s), STATUS_SUCCESS))
+		H_CHECK(accept_echo(s, BOUND_PORT));
+	DpwGetProviderStats(&ps1);
+	H_CHECK(ps1.SocketsMoved - ps0.SocketsMoved == 1);
+	/* Two sockets on the port: it stays pinned, and the listener listens on its lcore. */
+	H_CHECK(ps1.ListenersNotSpread - ps0.ListenersNotSpread == 1);
+	if (s != NULL)
+		h_close(s);
+	if (b != NULL)
+		h_close(b);
+
+	h_test("with two lcores a stream socket binds beside a spread listener (W5: shared); its "
+	       "connect is refused (ours: the answers would be spread), it listens and spreads "
+	       "too, and once the first listener closed it takes every connection, on both "
+	       "lcores");
+	spread_beside(7530, true, false);
+	spread_beside(7540, false, true);
 }
 
 int main(int argc, char **argv)
