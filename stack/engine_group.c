@@ -151,8 +151,8 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 	struct dpw_engine_group *g;
 	const char *why = NULL;
 
-	if (cfg->queues < 2) {
-		dpw_set_err(err, errlen, "an engine group needs 2 or more queues, not %u",
+	if (cfg->queues < 1) {
+		dpw_set_err(err, errlen, "an engine group needs 1 or more queues, not %u",
 			    cfg->queues);
 		return NULL;
 	}

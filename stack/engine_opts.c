@@ -426,6 +426,13 @@ static int wait_memif_link(struct dpw_engine *e, const char *path, char *err, si
 	return 0;
 }
 
+int dpw_engine_opts_ready(const struct dpw_engine_opts *o, struct dpw_engine *e, char *err,
+			  size_t errlen)
+{
+	return o->memif != NULL && !o->memif_server ? wait_memif_link(e, o->memif, err, errlen)
+						    : 0;
+}
+
 struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, size_t errlen)
 {
 	struct dpw_engine *e;
@@ -435,8 +442,7 @@ struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, s
 	if (dpw_eal_init(o->eal_argc, o->eal_argv, err, errlen) < 0)
 		return NULL;
 	e = dpw_engine_create(&o->engine, err, errlen);
-	if (e != NULL && o->memif != NULL && !o->memif_server &&
-	    wait_memif_link(e, o->memif, err, errlen) != 0) {
+	if (e != NULL && dpw_engine_opts_ready(o, e, err, errlen) != 0) {
 		dpw_engine_shutdown(e);
 		dpw_engine_destroy(e);
 		e = NULL;

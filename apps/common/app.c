@@ -14,6 +14,9 @@
 
 static const WSK_CLIENT_DISPATCH no_client_events = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
+/* The most engines a program's group has: the steering's queue limit. */
+#define APP_MAX_QUEUES 16
+
 static void fail(const char *prog, int code, const char *what)
 {
 	fprintf(stderr, "%s: error: %s\n", prog, what);
@@ -31,14 +34,56 @@ void dpw_app_parse(struct dpw_app *app, int argc, char **argv, struct dpw_cli *c
 	dpw_cli_parse_or_exit(cli, app->prog, argc, argv);
 }
 
-void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
-		   bool threaded)
+#ifdef DPW_LWIP_PER_THREAD
+/* On each engine's thread of a threaded program's group, before it polls: the provider
+ * takes the engine as one of its lcores. */
+static int attach_engine(struct dpw_engine *e, uint16_t queue, void *arg, char *err,
+			 size_t errlen)
+{
+	NTSTATUS st = DpwProviderAttach(e);
+
+	(void)queue;
+	(void)arg;
+	if (st == STATUS_SUCCESS)
+		return 0;
+	snprintf(err, errlen, "attaching the WSK provider failed: %s", DpwNtStatusName(st));
+	return -1;
+}
+
+/* The per-thread build's engine is polled by the thread that made it, so a threaded program
+ * there runs its engines (one, or --queues N) as a group, each on its own thread. */
+static void start_group(struct dpw_app *app)
 {
 	char err[DPW_ERRLEN];
-	WSK_CLIENT_NPI npi;
+	struct dpw_engine_config cfg = app->eng.engine;
+
+	if (cfg.queues == 0)
+		cfg.queues = 1;
+	if (cfg.queues > APP_MAX_QUEUES)
+		fail(app->prog, 2, "--queues: at most 16");
+	dpw_app_start_eal(app);
+	app->group = dpw_engine_group_start(&cfg, attach_engine, NULL, NULL, err, sizeof(err));
+	if (app->group == NULL) {
+		dpw_eal_cleanup();
+		fail(app->prog, 1, err);
+	}
+	app->engine = dpw_engine_group_engine(app->group, 0);   /* the ready line's port, MAC */
+	if (dpw_engine_opts_ready(&app->eng, app->engine, err, sizeof(err)) != 0) {
+		dpw_engine_group_join(app->group);
+		DpwProviderDetach();
+		dpw_engine_group_destroy(app->group, NULL, NULL);
+		dpw_eal_cleanup();
+		fail(app->prog, 1, err);
+	}
+}
+#endif
+
+/* One engine, polled by this thread (embedded) or by one started for it (threaded). */
+static void start_engine(struct dpw_app *app, bool threaded)
+{
+	char err[DPW_ERRLEN];
 	NTSTATUS st;
 
-	app->threaded = threaded;
 	app->engine = dpw_engine_opts_start(&app->eng, err, sizeof(err));
 	if (app->engine == NULL)
 		fail(app->prog, 1, err);
@@ -54,6 +99,22 @@ void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispat
 		dpw_engine_opts_stop(app->engine);
 		fail(app->prog, 1, err);
 	}
+}
+
+void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
+		   bool threaded)
+{
+	char err[DPW_ERRLEN];
+	WSK_CLIENT_NPI npi;
+	NTSTATUS st;
+
+	app->threaded = threaded;
+#ifdef DPW_LWIP_PER_THREAD
+	if (threaded)
+		start_group(app);
+	else
+#endif
+		start_engine(app, threaded);
 	npi.ClientContext = app;
 	npi.Dispatch = client_dispatch != NULL ? client_dispatch : &no_client_events;
 	st = WskRegister(&npi, &app->reg);
@@ -164,6 +225,30 @@ unsigned dpw_app_drain(struct dpw_app *app, unsigned timeout_ms)
 	return sockets_open();
 }
 
+/* The end of a group: its engines stop, each one's last counters, and their total last (its
+ * mbuf_in_use: those not back when the last engine freed the shared pool). */
+static void finish_group(struct dpw_app *app, unsigned left)
+{
+	struct dpw_engine_stats each[APP_MAX_QUEUES], total;
+	uint16_t n = dpw_engine_group_size(app->group);
+	char line[1024];
+
+	dpw_engine_group_join(app->group);
+	if (left == 0)
+		DpwProviderDetach();
+	app->engine = NULL;
+	dpw_engine_group_destroy(app->group, each, &total);
+	app->group = NULL;
+	for (uint16_t q = 0; n > 1 && q < n; q++) {
+		dpw_engine_format_stats(&each[q], line, sizeof(line));
+		printf("dpwsk: queue %u stats %s\n", (unsigned)q, line);
+	}
+	dpw_engine_format_stats(&total, line, sizeof(line));
+	printf("dpwsk: stats %s\n", line);
+	fflush(stdout);
+	dpw_eal_cleanup();
+}
+
 int dpw_app_finish(struct dpw_app *app)
 {
 	unsigned left = dpw_app_drain(app, 5000);
@@ -173,6 +258,11 @@ int dpw_app_finish(struct dpw_app *app)
 		WskDeregister(&app->reg);
 	else
 		fprintf(stderr, "%s: %u sockets still open at exit\n", app->prog, left);
+	if (app->group != NULL) {
+		dpw_app_print_stats(app);
+		finish_group(app, left);
+		return left == 0 ? 0 : 1;
+	}
 	if (app->threaded)
 		dpw_engine_join(app->engine);
 	dpw_app_print_stats(app);
@@ -186,7 +276,16 @@ void dpw_app_print_stats(struct dpw_app *app)
 {
 	DPW_PROVIDER_STATS ps;
 
-	dpw_engine_print_stats(app->engine);
+	if (app->group != NULL) {
+		struct dpw_engine_stats total;
+		char line[1024];
+
+		dpw_engine_group_stats(app->group, &total);
+		dpw_engine_format_stats(&total, line, sizeof(line));
+		printf("dpwsk: stats %s\n", line);
+	} else {
+		dpw_engine_print_stats(app->engine);
+	}
 	DpwGetProviderStats(&ps);
 	printf("dpwsk: wsk requests=%" PRIu64 " inline_requests=%" PRIu64 " ring_full=%" PRIu64
 	       " completions=%" PRIu64 " completion_spills=%" PRIu64 " invalid_handles=%" PRIu64

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "dpw/engine.h"
+#include "dpw/engine_group.h"
 #include "dpw/engine_opts.h"
 #include "opt.h"   /* option values: numbers, durations, endpoints */
 #include "dpwsk.h"
@@ -32,7 +33,8 @@ struct dpw_app {
 	const char *prog;
 	bool threaded;
 	struct dpw_engine_opts eng;   /* the engine's options, from the command line */
-	struct dpw_engine *engine;
+	struct dpw_engine *engine;    /* with a group: its first */
+	struct dpw_engine_group *group;   /* a threaded program on the per-thread build */
 	WSK_REGISTRATION reg;
 	WSK_PROVIDER_NPI npi;   /* npi.Client and npi.Dispatch, for the program's calls */
 	/* Optional, set after dpw_app_start: the program's own stats lines, printed after the
@@ -49,7 +51,10 @@ void dpw_app_parse(struct dpw_app *app, int argc, char **argv, struct dpw_cli *c
 /* Start EAL and the engine from the parsed options, attach the provider, register a client
  * with the given event dispatch (NULL: no client-level events), capture the provider NPI and
  * install the signal handlers. Never returns on failure: "prog: error: reason" on stderr,
- * exit 1. */
+ * exit 1. A threaded program linked with the per-thread build (app_mt_dep) runs --queues N
+ * engines (one without it), each polling on a thread of its own with the provider attached
+ * there (one lcore each); its own thread makes the calls and runs the completions as with
+ * one engine. An embedded program takes --queues through lanes (below). */
 void dpw_app_start(struct dpw_app *app, const WSK_CLIENT_DISPATCH *client_dispatch,
 		   bool threaded);
 

@@ -13,6 +13,7 @@
 #   wait_file_size FILE N SECS / wait_file_grep FILE PATTERN SECS   bounded condition waits
 #   cat_bg IN OUT ARGS...   dpwsk-cat in the stack namespace, stdin IN, stdout OUT, stderr
 #                           CAT_ERR; PID in CAT_PID (tracked)
+# DPW_QUEUES=N: cat_bg's dpwsk-cat runs N engines, one lcore each (suite lcores2).
 # Programs started by stack_start (lib.sh) and cat_bg get --ip6 $DPW_IP6_STACK/$DPW_PREFIX6 as
 # well when the topology has IPv6 (netns.sh run with DPW_TOPO_IPV6=1, as the *_ipv6 tests are).
 #
@@ -111,7 +112,7 @@ cat_bg() {
 	: >"$CAT_ERR"
 	ip netns exec "$DPW_NS_STACK" "$DPW_CAT" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" ${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} \
-		"$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
+		${DPW_QUEUES:+--queues "$DPW_QUEUES"} "$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
 	CAT_PID=$!
 	dpw_track "$CAT_PID"
 }
@@ -136,8 +137,8 @@ cat_end() {
 		return 1
 	fi
 	assert_eq "$name-exit-status" "$want" "$DPW_RC"
-	# (not the stats lines: their counters include lwip_errors=0)
-	errs=$(grep -v '^dpwsk: stats ' "$CAT_ERR" | grep -c 'error')
+	# (not the stats lines, the total's or an engine's: their counters include lwip_errors=0)
+	errs=$(grep -Ev '^dpwsk: (queue [0-9]+ )?stats ' "$CAT_ERR" | grep -c 'error')
 	if [ "$want" = 0 ]; then
 		assert_eq "$name-no-error-line" 0 "$errs"
 	else

@@ -28,8 +28,8 @@ typedef int (*dpw_group_start_fn)(struct dpw_engine *e, uint16_t queue, void *ar
  * queue, to be handed over. */
 typedef void (*dpw_group_run_fn)(struct dpw_engine *e, uint16_t queue, void *arg);
 
-/* Start cfg->queues engines (2 or more; cfg->queue is ignored) on their threads, with EAL
- * already initialised; run may be NULL. Returns once every engine polls, or NULL with the
+/* Start cfg->queues engines (1 or more: one is the port's alone; cfg->queue is ignored) on
+ * their threads, with EAL already initialised; run may be NULL. Returns once every engine polls, or NULL with the
  * first reason in err (the engines that did start are shut down). */
 struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *cfg,
 						dpw_group_start_fn on_start,

@@ -64,6 +64,11 @@ void dpw_engine_opts_usage(FILE *f);
 /* Start EAL and the engine from finished options. On failure nothing is left running (EAL
  * cleaned up) and err holds the reason. */
 struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, size_t errlen);
+/* For an engine started otherwise (a group's first): wait for what the options need up
+ * before the program goes on, as dpw_engine_opts_start does (a memif client's link, 10 s at
+ * most). 0, or -1 with the reason in err. */
+int dpw_engine_opts_ready(const struct dpw_engine_opts *o, struct dpw_engine *e, char *err,
+			  size_t errlen);
 /* The end of a started engine: shut it down, print the final stats line to stdout, destroy it,
  * clean up EAL. */
 void dpw_engine_opts_stop(struct dpw_engine *e);
