@@ -80,13 +80,17 @@ VOID KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 
 LONG KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
+	/* One waiter for a synchronization event (it takes the signal), all for a notification.
+	 * Read before the signal: a waiter that sees it may return and free the event at once
+	 * (drivers keep a KEVENT in the memory the wait protects, as Windows lets them), so
+	 * nothing here reads the event after it. The wake only names the address: a spurious
+	 * wake there is harmless, waiters look again. */
+	int waking = Event->Header.Type == DPW_KM_OBJ_SYNCHRONIZATION_EVENT ? 1 : INT_MAX;
 	LONG was = __atomic_exchange_n(&Event->Header.SignalState, 1, __ATOMIC_SEQ_CST);
 
 	(void)Increment;
 	(void)Wait;
-	/* One waiter for a synchronization event (it takes the signal), all for a notification. */
-	futex(&Event->Header.SignalState, FUTEX_WAKE_PRIVATE,
-	      Event->Header.Type == DPW_KM_OBJ_SYNCHRONIZATION_EVENT ? 1 : INT_MAX, NULL);
+	futex(&Event->Header.SignalState, FUTEX_WAKE_PRIVATE, waking, NULL);
 	return was;
 }
 
