@@ -232,9 +232,11 @@ stack_start() {
 	: >"$STACK_OUT"   # exists before the first poll below
 	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too). An IPv6
 	# topology (netns.sh with DPW_TOPO_IPV6=1) gives the stack its IPv6 address as well.
-	# DPW_QUEUES=N (dpwsk-rawecho only): N engines on N queue pairs, one thread each.
+	# DPW_QUEUES=N (dpwsk-rawecho and dpwsk-host): N engines on N queue pairs, one thread
+	# each.
 	local queues=()
-	[ -n "${DPW_QUEUES:-}" ] && [ "$STACK_PROG" = "$DPW_RAWECHO" ] && queues=(--queues "$DPW_QUEUES")
+	[ -n "${DPW_QUEUES:-}" ] && case $STACK_PROG in "$DPW_RAWECHO" | */dpwsk-host)
+		queues=(--queues "$DPW_QUEUES") ;; esac
 	ip netns exec "$DPW_NS_STACK" "$STACK_PROG" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
 		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} "${queues[@]}" "$@" \
