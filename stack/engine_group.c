@@ -261,11 +261,13 @@ void dpw_engine_group_destroy(struct dpw_engine_group *g, struct dpw_engine_stat
 		for (uint16_t i = 0; i < g->n; i++)
 			if (i != last)
 				dpw_engine_stats_add(total, &g->m[i].final, false);
-		/* In use at the end: what was not back when the last engine freed the pool. Its
-		 * own figure came before that: a frame handed to an engine that had already shut
-		 * down waits in that engine's ring until the port is released (port_share.c). */
-		total->mbuf_in_use = (uint32_t)(dpw_engine_shared_mbufs_lost() -
-						 g->mbufs_lost_before);
+		/* In use at the end: what was not back when the last engine freed the shared pool.
+		 * Its own figure came before that: a frame handed to an engine that had already
+		 * shut down waits in that engine's ring until the port is released (port_share.c).
+		 * An engine alone on its port shares nothing: its own final figure stands. */
+		if (g->n > 1)
+			total->mbuf_in_use = (uint32_t)(dpw_engine_shared_mbufs_lost() -
+							 g->mbufs_lost_before);
 	}
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
