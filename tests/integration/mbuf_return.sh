@@ -98,7 +98,17 @@ held_check() {
 holder_start stall
 held_check held-while-stalled
 kill -USR1 "$HOLDER_PID"
-dpw_wait_exit "$HOLDER_PID" 10 || { dpw_kill "$HOLDER_PID"; DPW_RC=killed; }
+if ! dpw_wait_exit "$HOLDER_PID" 10; then
+	# Seen once (2026-12-06, a load average of 11): the peer had not closed 10 s after the
+	# signal. Where it was, for the next time: its output, its state and kernel wait, its
+	# socket.
+	echo "holder still running 10 s after SIGUSR1: output: $(tr '\n' '|' <"$HOLDER_OUT")"
+	echo "holder state: $(grep -E '^(State|SigPnd|ShdPnd|SigCgt)' "/proc/$HOLDER_PID/status" 2>/dev/null |
+		tr '\n' ' ') wchan=$(cat "/proc/$HOLDER_PID/wchan" 2>/dev/null)"
+	ip netns exec "$DPW_NS_PEER" ss -tnoi "dst $DPW_IP_STACK" 2>&1 | head -n 6
+	dpw_kill "$HOLDER_PID"
+	DPW_RC=killed
+fi
 assert_eq holder-rst-status 0 "$DPW_RC"
 for ((i = 0; i < 50; i++)); do      # bounded: only the RST's trip across the veth
 	s=$(stack_stats) || fatal stats-after-rst "no stats line"
