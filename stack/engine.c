@@ -113,12 +113,13 @@ struct dpw_engine *dpw_engine_create(const struct dpw_engine_config *cfg, char *
 		return NULL;
 	}
 	e->queues = cfg->queues > 1 ? cfg->queues : 1;
-	dpw_steer_set_queue(e->port.queue, e->queues);
+	e->rss = dpw_port_share_rss(&e->port);
+	dpw_steer_set_queue(e->port.queue, e->queues, e->rss);
 	e->pins = dpw_port_share_pins(&e->port);
 	if (e->queues > 1 && e->port.queue == 0 &&
 	    (e->reass = dpw_reassembly_create((int)rte_socket_id())) == NULL) {
 		dpw_set_err(err, errlen, "out of memory for the IP reassembly table");
-		dpw_steer_set_queue(0, 1);
+		dpw_steer_set_queue(0, 1, NULL);
 		dpw_port_share_release(&e->port);
 		free(e);
 		return NULL;
@@ -165,7 +166,7 @@ static void gather(struct dpw_engine *e, struct rte_mbuf *m)
 
 	if (whole == NULL)
 		return;
-	owner = dpw_steer_owner(whole, e->queues, e->pins);
+	owner = dpw_steer_owner(whole, e->queues, e->pins, e->rss);
 	if (owner == e->port.queue || owner >= e->queues)   /* (a fragment still: lwIP's) */
 		dpw_netif_input(e, whole);
 	else
@@ -176,7 +177,7 @@ static void gather(struct dpw_engine *e, struct rte_mbuf *m)
  * a copy to every engine when all want it; a full ring drops it, as a full queue would. */
 static void steer_input(struct dpw_engine *e, struct rte_mbuf *m)
 {
-	uint16_t owner = dpw_steer_owner(m, e->queues, e->pins);
+	uint16_t owner = dpw_steer_owner(m, e->queues, e->pins, e->rss);
 
 	if (owner == DPW_STEER_FRAGMENT) {
 		if (e->reass != NULL)
@@ -221,7 +222,7 @@ static unsigned take_steered(struct dpw_engine *e)
 	for (unsigned i = 0; i < n; i++) {
 		/* Queue 0 gets the other queues' fragments to gather. */
 		if (e->reass != NULL &&
-		    dpw_steer_owner(pkts[i], e->queues, e->pins) == DPW_STEER_FRAGMENT)
+		    dpw_steer_owner(pkts[i], e->queues, e->pins, e->rss) == DPW_STEER_FRAGMENT)
 			gather(e, pkts[i]);
 		else
 			dpw_netif_input(e, pkts[i]);
@@ -428,7 +429,7 @@ void dpw_engine_destroy(struct dpw_engine *e)
 		dpw_port_share_release(&e->port);   /* the last one closes the port */
 	else
 		rte_mempool_free(e->port.pool);
-	dpw_steer_set_queue(0, 1);
+	dpw_steer_set_queue(0, 1, NULL);
 	if (current_engine == e)
 		current_engine = NULL;
 #if LWIP_INSTANCES
@@ -461,6 +462,22 @@ void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len)
 uint16_t dpw_engine_port_id(const struct dpw_engine *e)
 {
 	return e->port.id;
+}
+
+const char *dpw_engine_steering(const struct dpw_engine *e)
+{
+	return dpw_port_share_steering(&e->port);
+}
+
+void dpw_engine_connect_begin(bool v6, const void *local, const void *remote,
+			      uint16_t remote_port)
+{
+	dpw_steer_connect_begin(v6, local, remote, remote_port);
+}
+
+void dpw_engine_connect_end(void)
+{
+	dpw_steer_connect_end();
 }
 
 int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port)

@@ -61,6 +61,7 @@ struct dpw_engine {
 	struct dpw_counters c;
 	uint16_t queues;   /* engines on the port (config.queues), 1 when it is this one's alone */
 	const struct dpw_steer_pins *pins;   /* the port's pinned local ports (steer.h), or NULL */
+	const struct dpw_rss *rss;   /* the port's hash, when TCP flows are steered by it (rss.h) */
 	struct dpw_reassembly *reass;   /* queue 0 of several: IP fragments gathered to steer */
 
 	/* The stats as the polling thread last published them, for every other thread (stats.c):

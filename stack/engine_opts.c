@@ -139,7 +139,8 @@ int dpw_engine_opt_arity(const char *name)
 {
 	static const char *const with_value[] = { "iface", "port", "ip", "ip6", "gw", "lcores",
 						  "rx-desc", "tx-desc", "mtu", "capture",
-						  "capture-limit", "memif", "queues" };
+						  "capture-limit", "memif", "queues",
+						  "steering" };
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
 		if (strcmp(name, with_value[i]) == 0)
@@ -221,6 +222,18 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 			return -1;
 		}
 		o->engine.queues = n;
+	} else if (strcmp(name, "steering") == 0) {
+		static const char *const names[] = { "auto", "software", "rss", "toeplitz" };
+		size_t i = 0;
+
+		while (i < sizeof(names) / sizeof(names[0]) && strcmp(val, names[i]) != 0)
+			i++;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			snprintf(err, errlen, "bad --steering '%s': expected auto, software, rss or "
+				 "toeplitz", val);
+			return -1;
+		}
+		o->engine.steering = (enum dpw_steering)i;
 	} else if (strcmp(name, "no-offloads") == 0) {
 		o->engine.no_offloads = true;
 	} else if (strcmp(name, "no-zero-copy") == 0) {
@@ -376,6 +389,12 @@ void dpw_engine_opts_usage(FILE *f)
 		"                           run on any CPU the process may use)\n"
 		"  --queues N               N engines on the port, one per queue pair and thread\n"
 		"                           (dpwsk-rawecho: the per-thread build; default 1)\n"
+		"  --steering MODE          with --queues, how frames find their engine: rss (the\n"
+		"                           port's own hash puts each TCP flow on its engine's\n"
+		"                           queue; connects pick ports that hash there), software\n"
+		"                           (the stack's rules hand frames on), toeplitz (rss's\n"
+		"                           rules with a key of our own, for ports without RSS),\n"
+		"                           auto (rss where the port has it; the default)\n"
 		"  --rx-desc N, --tx-desc N queue depths (default 1024)\n"
 		"  --mtu N                  port MTU (default: the device's)\n"
 		"  --no-offloads            every checksum in software, even where the device\n"

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "port.h"
+#include "rss.h"
 
 #define DEFAULT_DESC 1024
 #define DEFAULT_EXTRA_MBUFS 16384
@@ -62,6 +63,15 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 	memset(&conf, 0, sizeof(conf));
 	dpw_offloads_choose(&info, !cfg->no_offloads, &p->offloads, &conf.rxmode.offloads,
 			    &conf.txmode.offloads);
+	p->rss_asked = queues > 1 && (cfg->steering == DPW_STEERING_AUTO ||
+				      cfg->steering == DPW_STEERING_RSS) &&
+		       dpw_rss_port_wanted(&info, &conf);
+	if (queues > 1 && cfg->steering == DPW_STEERING_RSS && !p->rss_asked) {
+		dpw_set_err(err, errlen, "port %u (%s) has no RSS over TCP with a key and RETA "
+			    "it can report: steer with software or toeplitz instead of rss",
+			    p->id, info.driver_name);
+		return -1;
+	}
 	ret = rte_eth_dev_configure(p->id, queues, queues, &conf);
 	if (ret != 0) {
 		dpw_set_err(err, errlen, "port %u (%s): configure failed: %s", p->id,

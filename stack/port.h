@@ -37,6 +37,8 @@ struct dpw_port {
 	 * share (NULL: the port is this engine's alone, queue 0). */
 	uint16_t queue;
 	struct dpw_port_share *share;
+	/* Several queues: RSS over TCP flows asked of the device (rss.h), to be read back. */
+	bool rss_asked;
 };
 
 /* The id of the port cfg names: 0, or -1 with a reason in err. */
@@ -67,6 +69,11 @@ struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue);
 /* The port's pinned local ports (steer.h), NULL when the port is this engine's alone. */
 struct dpw_steer_pins;
 const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p);
+/* The hash TCP flows are steered by (rss.h), NULL when by the stack's own rules or the port
+ * is this engine's alone; and its name, as dpw_engine_steering gives it. */
+struct dpw_rss;
+const struct dpw_rss *dpw_port_share_rss(const struct dpw_port *p);
+const char *dpw_port_share_steering(const struct dpw_port *p);
 /* Pin local port (UDP or TCP) to this engine's queue, one more socket on it: 0, 1 when the
  * port is spread by a listener of this engine's (the socket joins it), or -1 when another
  * engine's sockets hold it. Unpin: one socket fewer; at none, the port is steered by

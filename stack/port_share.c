@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "port.h"
+#include "rss.h"
 #include "steer.h"
 
 #define STEER_RING_SIZE 4096
@@ -26,6 +27,9 @@ struct dpw_port_share {
 	struct dpw_port port;                          /* as the first engine opened it */
 	struct rte_ring *ring[DPW_MAX_QUEUES];         /* frames steered to queue q's engine */
 	struct dpw_steer_pins *pins;                   /* fixed ports pinned to an engine */
+	const char *steering;                          /* dpw_engine_steering's name */
+	bool hashed;                                   /* TCP flows steered by rss */
+	struct dpw_rss rss;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,6 +71,37 @@ static void share_free(struct dpw_port_share *s)
 	free(s);
 }
 
+/* How the port's frames find their engine (config.steering): the port's RSS when it has it
+ * and it was not declined, a Toeplitz hash of our own when asked, else the stack's rules. */
+static int choose_steering(struct dpw_port_share *s, const struct dpw_engine_config *cfg,
+			   char *err, size_t errlen)
+{
+	char why[160];
+
+	s->steering = "software";
+	if (cfg->steering == DPW_STEERING_TOEPLITZ) {
+		dpw_rss_emulate(&s->rss, s->queues);
+		s->steering = "toeplitz";
+		s->hashed = true;
+		return 0;
+	}
+	if (!s->port.rss_asked)   /* (rss demanded of a port without it: refused at its open) */
+		return 0;
+	if (dpw_rss_port_read(s->port.id, s->queues, &s->rss, why, sizeof(why)) == 0) {
+		s->steering = "rss";
+		s->hashed = true;
+		return 0;
+	}
+	if (cfg->steering == DPW_STEERING_RSS) {
+		dpw_set_err(err, errlen, "port %u: RSS not usable: %s", s->port.id, why);
+		return -1;
+	}
+	/* The NIC still spreads the frames; the rules hand each to its owner. */
+	fprintf(stderr, "dpwsk: port %u: RSS not usable (%s): frames steered in software\n",
+		s->port.id, why);
+	return 0;
+}
+
 static struct dpw_port_share *share_new(const struct dpw_engine_config *cfg, uint16_t priv_size,
 					bool all_multicast, char *err, size_t errlen)
 {
@@ -84,7 +119,8 @@ static struct dpw_port_share *share_new(const struct dpw_engine_config *cfg, uin
 		free(s);
 		return NULL;
 	}
-	if (dpw_port_open(&s->port, cfg, priv_size, all_multicast, err, errlen) != 0) {
+	if (dpw_port_open(&s->port, cfg, priv_size, all_multicast, err, errlen) != 0 ||
+	    choose_steering(s, cfg, err, errlen) != 0) {
 		share_free(s);
 		return NULL;
 	}
@@ -160,6 +196,16 @@ struct rte_ring *dpw_port_share_ring(const struct dpw_port *p, uint16_t queue)
 const struct dpw_steer_pins *dpw_port_share_pins(const struct dpw_port *p)
 {
 	return p->share != NULL ? p->share->pins : NULL;
+}
+
+const struct dpw_rss *dpw_port_share_rss(const struct dpw_port *p)
+{
+	return p->share != NULL && p->share->hashed ? &p->share->rss : NULL;
+}
+
+const char *dpw_port_share_steering(const struct dpw_port *p)
+{
+	return p->share != NULL ? p->share->steering : "none";
 }
 
 /* Whether port can be pinned on p: only a shared port's, and only below the ephemeral range

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "rss.h"
 #include "steer.h"
 
 #define ARP_OP_REPLY 2
@@ -17,46 +18,89 @@
 
 /* Per thread (an engine's): lwIP's port hook runs on it. */
 static __thread uint16_t my_queue, my_queues;
+static __thread const struct dpw_rss *my_rss;
 
-void dpw_steer_set_queue(uint16_t queue, uint16_t queues)
+/* A TCP connect picking its port: on from dpw_steer_connect_begin to dpw_steer_connect_end. */
+static __thread struct {
+	bool on, v6;
+	const void *local;
+	uint8_t remote[16];
+	uint16_t remote_port;
+} connecting;
+
+void dpw_steer_set_queue(uint16_t queue, uint16_t queues, const struct dpw_rss *rss)
 {
 	my_queue = queue;
 	my_queues = queues;
+	my_rss = rss;
+}
+
+void dpw_steer_connect_begin(bool v6, const void *local, const void *remote,
+			     uint16_t remote_port)
+{
+	connecting.on = true;
+	connecting.v6 = v6;
+	connecting.local = local;
+	memcpy(connecting.remote, remote, v6 ? 16 : 4);
+	connecting.remote_port = remote_port;
+}
+
+void dpw_steer_connect_end(void)
+{
+	connecting.on = false;
 }
 
 int dpw_local_port_ok(uint16_t port)
 {
-	return dpw_steer_port_ok(port, my_queue, my_queues);
+	if (my_queues > 1 && my_rss != NULL && connecting.on)
+		return port >= DPW_EPHEMERAL_FIRST && port < DPW_EPHEMERAL_BIND_FIRST &&
+		       dpw_rss_queue(my_rss, connecting.v6, connecting.remote, connecting.local,
+				     connecting.remote_port, port) == my_queue;
+	return dpw_steer_port_ok(port, my_queue, my_queues, my_rss != NULL);
 }
 
-/* What every frame's owner is decided from: the queue count and the pinned ports. */
+/* What every frame's owner is decided from: the queue count, the pinned ports, the port's
+ * hash. */
 struct steer_ctx {
 	uint16_t queues;
 	const struct dpw_steer_pins *pins;
+	const struct dpw_rss *rss;
 };
 
-/* The owner of a flow, seen from this side: frames in come from remote (remote_port) to
- * local_port. A local port in the ephemeral range decides alone, as does a pinned one;
- * otherwise the remote address and port are hashed (copied out first: in a frame the address
- * sits 2 bytes off a word boundary, after the 14-byte Ethernet header, and rte_jhash reads
- * whole words). */
-static uint16_t flow_owner(const struct steer_ctx *c, bool udp, const void *remote,
-			   uint32_t remote_len, uint16_t remote_port, uint16_t local_port)
+/* A flow seen from this side: frames in come from remote (remote_port) to local (local_port);
+ * the addresses are 4 or 16 bytes, in network order, where the frame has them. */
+struct flow {
+	bool udp, v6;
+	const void *remote, *local;
+	uint16_t remote_port, local_port;
+};
+
+/* The owner of a flow. A local port in the ephemeral range decides alone, as does a pinned
+ * one, but for TCP steered by the port's hash; otherwise the remote address and port are
+ * hashed (copied out first: in a frame the address sits 2 bytes off a word boundary, after
+ * the 14-byte Ethernet header, and rte_jhash reads whole words). */
+static uint16_t flow_owner(const struct steer_ctx *c, const struct flow *f)
 {
 	uint16_t queues = c->queues;
+	uint32_t len = f->v6 ? 16 : 4;
+	bool hashed = c->rss != NULL && !f->udp;
 	uint32_t words[4];
 
-	if (local_port >= DPW_EPHEMERAL_FIRST)
-		return local_port % queues;
-	if (c->pins != NULL) {
-		uint16_t pinned = atomic_load_explicit(&c->pins->owner[udp][local_port],
+	if (f->local_port >= DPW_EPHEMERAL_FIRST) {
+		if (!hashed || f->local_port >= DPW_EPHEMERAL_BIND_FIRST)
+			return f->local_port % queues;
+	} else if (c->pins != NULL) {
+		uint16_t pinned = atomic_load_explicit(&c->pins->owner[f->udp][f->local_port],
 						       memory_order_relaxed);
 
 		if (pinned != 0 && pinned <= queues)   /* DPW_STEER_PIN_SPREAD: by hash */
 			return pinned - 1;
 	}
-	memcpy(words, remote, remote_len);
-	return (uint16_t)(rte_jhash_1word(remote_port, rte_jhash_32b(words, remote_len / 4, 0)) %
+	if (hashed)
+		return dpw_rss_queue(c->rss, f->v6, f->remote, f->local, f->remote_port,
+				     f->local_port);
+	memcpy(words, f->remote, len);
+	return (uint16_t)(rte_jhash_1word(f->remote_port, rte_jhash_32b(words, len / 4, 0)) %
 			  queues);
 }
 
@@ -65,21 +109,28 @@ static uint16_t port_at(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* TCP and UDP put their ports in the same first four bytes. */
-static uint16_t by_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4,
-			 const void *remote, uint32_t remote_len)
+/* TCP and UDP put their ports in the same first four bytes; src and dst are the frame's
+ * addresses. */
+static uint16_t by_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4, bool v6,
+			 const void *src, const void *dst)
 {
-	return flow_owner(c, proto == IPPROTO_UDP, remote, remote_len, port_at(l4),
-			  port_at(l4 + 2));
+	const struct flow f = { .udp = proto == IPPROTO_UDP, .v6 = v6, .remote = src,
+				.local = dst, .remote_port = port_at(l4),
+				.local_port = port_at(l4 + 2) };
+
+	return flow_owner(c, &f);
 }
 
-/* An ICMP error quotes the packet that caused it, one this side sent: its source port is
- * ours, its destination the remote's, and its destination address the remote. */
+/* An ICMP error quotes the packet that caused it, one this side sent: its source address and
+ * port are ours, its destination the remote's. */
 static uint16_t by_quoted_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4,
-				const void *remote, uint32_t remote_len)
+				bool v6, const void *src, const void *dst)
 {
-	return flow_owner(c, proto == IPPROTO_UDP, remote, remote_len, port_at(l4 + 2),
-			  port_at(l4));
+	const struct flow f = { .udp = proto == IPPROTO_UDP, .v6 = v6, .remote = dst,
+				.local = src, .remote_port = port_at(l4 + 2),
+				.local_port = port_at(l4) };
+
+	return flow_owner(c, &f);
 }
 
 static bool is_tcp_or_udp(uint8_t proto)
@@ -103,8 +154,8 @@ static uint16_t owner_icmp4_error(const struct steer_ctx *c, const uint8_t *icmp
 	/* A quoted fragment other than the first has no ports where they would be. */
 	if ((in->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)) != 0)
 		return 0;
-	return by_quoted_ports(c, in->next_proto_id, (const uint8_t *)in + ihl, &in->dst_addr,
-			       sizeof(in->dst_addr));
+	return by_quoted_ports(c, in->next_proto_id, (const uint8_t *)in + ihl, false,
+			       &in->src_addr, &in->dst_addr);
 }
 
 static uint16_t owner_ipv4(const struct steer_ctx *c, const struct rte_ipv4_hdr *ip,
@@ -136,7 +187,7 @@ static uint16_t owner_ipv4(const struct steer_ctx *c, const struct rte_ipv4_hdr 
 	}
 	if (!is_tcp_or_udp(ip->next_proto_id))
 		return 0;
-	return by_ports(c, ip->next_proto_id, l4, &ip->src_addr, sizeof(ip->src_addr));
+	return by_ports(c, ip->next_proto_id, l4, false, &ip->src_addr, &ip->dst_addr);
 }
 
 /* ICMPv6 destination unreachable, packet too big, time exceeded, parameter problem (RFC
@@ -148,8 +199,8 @@ static uint16_t owner_icmp6_error(const struct steer_ctx *c, const uint8_t *icmp
 
 	if (avail < 8 + sizeof(*in) + 4 || !is_tcp_or_udp(in->proto))
 		return 0;
-	return by_quoted_ports(c, in->proto, (const uint8_t *)(in + 1), in->dst_addr,
-			       sizeof(in->dst_addr));
+	return by_quoted_ports(c, in->proto, (const uint8_t *)(in + 1), true, in->src_addr,
+			       in->dst_addr);
 }
 
 static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr *ip,
@@ -169,7 +220,7 @@ static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr 
 		 * DPDK's table would hold for ever: by what follows its fragment header. */
 		if (avail < sizeof(*ip) + 8 + 4 || !is_tcp_or_udp(l4[0]))
 			return 0;
-		return by_ports(c, l4[0], l4 + 8, ip->src_addr, sizeof(ip->src_addr));
+		return by_ports(c, l4[0], l4 + 8, true, ip->src_addr, ip->dst_addr);
 	}
 	if (ip->proto == IPPROTO_ICMPV6) {
 		if (l4[0] == ND_NEIGHBOR_ADVERT)
@@ -179,13 +230,13 @@ static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr 
 	/* Other extension headers: queue 0 (and a fragment behind one is reassembled there). */
 	if (!is_tcp_or_udp(ip->proto))
 		return 0;
-	return by_ports(c, ip->proto, l4, ip->src_addr, sizeof(ip->src_addr));
+	return by_ports(c, ip->proto, l4, true, ip->src_addr, ip->dst_addr);
 }
 
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
-			 const struct dpw_steer_pins *pins)
+			 const struct dpw_steer_pins *pins, const struct dpw_rss *rss)
 {
-	const struct steer_ctx c = { .queues = queues, .pins = pins };
+	const struct steer_ctx c = { .queues = queues, .pins = pins, .rss = rss };
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint32_t len = rte_pktmbuf_data_len(m);   /* headers in the first segment, or queue 0 */
 

@@ -1,8 +1,10 @@
-/* Software steering between the engines of one port (config.queues > 1), for ports whose
- * hash the stack cannot know (af_packet's fanout, memif, tap, net_ring): which engine owns a
- * frame, and which ephemeral ports a engine may take so that its connections' frames come
- * back to it. Pure functions of the frame and the queue count, besides this thread's queue
- * for lwIP's port hook. Without lwIP's headers (DPDK's clash with them). */
+/* Software steering between the engines of one port (config.queues > 1): which engine owns a
+ * frame, and which ephemeral ports an engine may take so that its connections' frames come
+ * back to it. On ports whose hash the stack cannot know (af_packet's fanout, memif, tap,
+ * net_ring) by rules of its own; on a port with RSS, TCP flows by the NIC's own hash (rss.h),
+ * so that the rule agrees with where the NIC put the frame. Pure functions of the frame, the
+ * queue count, the pinned ports and the hash, besides this thread's queue for lwIP's port
+ * hook. Without lwIP's headers (DPDK's clash with them). */
 #ifndef DPW_STEER_H
 #define DPW_STEER_H
 
@@ -24,6 +26,14 @@ struct rte_mbuf;
  * it belongs to the engine whose queue is the port modulo the queue count. */
 #define DPW_EPHEMERAL_FIRST 0xc000u
 
+/* Steered by the port's hash (struct dpw_rss given), the ephemeral range is cut in two. A TCP
+ * connect that picks its port knowing the remote (dpw_steer_connect_begin) takes one below
+ * DPW_EPHEMERAL_BIND_FIRST whose flow hashes to its queue: the NIC brings every frame of it
+ * there. Every other pick (a bind to port 0: listeners, WskBind before WskConnect, UDP)
+ * takes one from DPW_EPHEMERAL_BIND_FIRST up, by the port-number rule, whatever the
+ * remote. */
+#define DPW_EPHEMERAL_BIND_FIRST 0xe000u
+
 /* Local ports below the ephemeral range pinned to one engine (docs/many-lcores.md, step 5a):
  * a socket bound to a fixed port lives on one engine, so every frame to that port must reach
  * it, whatever the remote. One table per shared port (port_share.c), written only at a bind
@@ -34,6 +44,8 @@ struct rte_mbuf;
  * pin it while the listener or a connection it accepted is there. A flag: the low bits keep
  * the listener's own engine (queue + 1), where a later bind to the port is judged (step 6). */
 #define DPW_STEER_PIN_SPREAD 0x8000u
+
+struct dpw_rss;
 
 struct dpw_steer_pins {
 	/* [udp][port]: 0 none, else queue + 1, with DPW_STEER_PIN_SPREAD when spread */
@@ -47,18 +59,32 @@ struct dpw_steer_pins {
  * engine listens); frames to an ephemeral port go to the engine that picked it; an ICMP
  * error goes to the owner of the flow whose packet it quotes; everything else that no flow
  * owns (ICMP echo, IPv6 extension headers other than one fragment header, other ethertypes)
- * goes to queue 0. */
+ * goes to queue 0. With rss (NULL: none), a TCP flow that is neither pinned nor on a port
+ * from DPW_EPHEMERAL_BIND_FIRST up goes where the port's hash puts it. */
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
-			 const struct dpw_steer_pins *pins);
+			 const struct dpw_steer_pins *pins, const struct dpw_rss *rss);
 
-/* Whether queue's engine may take port as its ephemeral port. */
-static inline bool dpw_steer_port_ok(uint16_t port, uint16_t queue, uint16_t queues)
+/* Whether queue's engine may take port as its ephemeral port when it does not know the
+ * remote: the port-number rule (with rss, only from DPW_EPHEMERAL_BIND_FIRST up). */
+static inline bool dpw_steer_port_ok(uint16_t port, uint16_t queue, uint16_t queues, bool rss)
 {
-	return queues <= 1 || port < DPW_EPHEMERAL_FIRST || port % queues == queue;
+	if (queues <= 1 || port < DPW_EPHEMERAL_FIRST)
+		return true;
+	return port % queues == queue && (!rss || port >= DPW_EPHEMERAL_BIND_FIRST);
 }
 
-/* This thread's engine's queue and the queue count, for lwIP's LWIP_HOOK_LOCAL_PORT_OK
- * (lwip-0022): set when the engine is created, cleared when it goes. */
-void dpw_steer_set_queue(uint16_t queue, uint16_t queues);
+/* This thread's engine's queue, the queue count and the port's hash (NULL: none), for lwIP's
+ * LWIP_HOOK_LOCAL_PORT_OK (lwip-0022): set when the engine is created, cleared when it goes. */
+void dpw_steer_set_queue(uint16_t queue, uint16_t queues, const struct dpw_rss *rss);
+
+/* A TCP connect about to pick its ephemeral port (tcp_connect with local port 0, which calls
+ * the port hook): the hook then takes only a port whose flow from remote:remote_port to
+ * local the port's hash puts on this engine's queue. Addresses in network order, 4 or 16
+ * bytes; local is read when the hook runs (lwIP fills the pcb's address in before it picks
+ * the port). Without a hash, the port-number rule as for any pick. Ended by
+ * dpw_steer_connect_end, on the same thread. */
+void dpw_steer_connect_begin(bool v6, const void *local, const void *remote,
+			     uint16_t remote_port);
+void dpw_steer_connect_end(void);
 
 #endif /* DPW_STEER_H */

@@ -5,6 +5,7 @@
  * listener over several lcores tcp_spread.c's; receive is tcp_rx.c's, send tcp_tx.c's. */
 #include "lwip/ip.h"
 
+#include "dpw/engine.h"
 #include "tcp_internal.h"
 
 
@@ -34,7 +35,18 @@ static NTSTATUS ensure_pcb(struct dpw_socket *s)
 	return STATUS_SUCCESS;
 }
 
-static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
+/* A WskSocketConnect's bind to port 0 takes the address only, as tcp_bind would set it, and
+ * leaves the port to tcp_connect, which picks it knowing the remote: with several lcores
+ * steered by the port's hash, one whose frames the NIC brings back to this lcore (steer.h).
+ * Nothing can look at the socket in between (one request makes, binds and connects it). */
+static void bind_address_only(struct tcp_pcb *pcb, const ip_addr_t *ip)
+{
+	if (!ip_addr_isany(ip) || IP_GET_TYPE(ip) != IP_GET_TYPE(&pcb->local_ip))
+		ip_addr_set(&pcb->local_ip, ip);
+}
+
+/* Bind s to addr; port_at_connect: a port 0 is picked by the connect that follows at once. */
+static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr, bool port_at_connect)
 {
 	ip_addr_t ip;
 	uint16_t port;
@@ -49,7 +61,12 @@ static NTSTATUS bind_pcb(struct dpw_socket *s, const SOCKADDR *addr)
 		return STATUS_INVALID_ADDRESS_COMPONENT;   /* Windows' WSAEADDRNOTAVAIL */
 	if ((st = ensure_pcb(s)) != STATUS_SUCCESS)
 		return st;
-	err = dpw_bind_pcb(s, &ip, port, &refusal);   /* tcp_bind, with W5's sharing rules */
+	if (port == 0 && port_at_connect) {
+		bind_address_only(s->t.tcp.pcb, &ip);
+		err = ERR_OK;
+	} else {
+		err = dpw_bind_pcb(s, &ip, port, &refusal);   /* tcp_bind, with W5's sharing rules */
+	}
 	if (err == ERR_USE)
 		return refusal;   /* F2, W5 */
 	if (err == ERR_BUF && port == 0)
@@ -77,7 +94,7 @@ static void do_bind(struct dpw_req *r)
 
 	if (dpw_socket_bind_moves(r))   /* to the lcore that holds the port (step 6) */
 		return;
-	st = bind_pcb(s, r->u.addr.addr);
+	st = bind_pcb(s, r->u.addr.addr, false);
 
 	/* A listening socket listens as soon as it is bound (WSK semantics). */
 	if (st == STATUS_SUCCESS && s->category == WSK_FLAG_LISTEN_SOCKET)
@@ -133,6 +150,26 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 	return s->t.tcp.pcb == NULL ? ERR_ABRT : ERR_OK;
 }
 
+/* The address bytes of ip, in network order (4 or 16). */
+static const void *ip_bytes(const ip_addr_t *ip)
+{
+	return IP_IS_V6(ip) ? (const void *)ip_2_ip6(ip)->addr : (const void *)&ip_2_ip4(ip)->addr;
+}
+
+/* tcp_connect; a pcb still without a port gets one the engine's steering agrees with. */
+static err_t connect_pcb(struct tcp_pcb *pcb, const ip_addr_t *ip, uint16_t port)
+{
+	err_t err;
+
+	if (pcb->local_port != 0)
+		return tcp_connect(pcb, ip, port, on_connected);
+	/* lwIP fills pcb->local_ip in (when the bind left it open) before it picks the port. */
+	dpw_engine_connect_begin(IP_IS_V6(ip), ip_bytes(&pcb->local_ip), ip_bytes(ip), port);
+	err = tcp_connect(pcb, ip, port, on_connected);
+	dpw_engine_connect_end();
+	return err;
+}
+
 static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOCKADDR *remote)
 {
 	ip_addr_t ip;
@@ -151,7 +188,9 @@ static NTSTATUS start_connect(struct dpw_socket *s, struct dpw_req *r, const SOC
 	 * another lcore's copy of the listener. Refused as an address in use (ours). */
 	if (s->port_spread)
 		return STATUS_ADDRESS_ALREADY_ASSOCIATED;
-	err = tcp_connect(s->t.tcp.pcb, &ip, port, on_connected);
+	err = connect_pcb(s->t.tcp.pcb, &ip, port);
+	if (err == ERR_BUF)
+		return STATUS_TOO_MANY_ADDRESSES;   /* no ephemeral port free */
 	if (err == ERR_RTE)
 		return STATUS_NETWORK_UNREACHABLE;
 	if (err == ERR_USE)
@@ -184,7 +223,7 @@ static void do_connect(struct dpw_req *r)
 static void socket_connect(struct dpw_req *r)
 {
 	struct dpw_socket *s = r->sock;
-	NTSTATUS st = bind_pcb(s, r->u.socket.local);
+	NTSTATUS st = bind_pcb(s, r->u.socket.local, true);
 
 	if (st == STATUS_SUCCESS)
 		st = start_connect(s, r, r->u.socket.remote);

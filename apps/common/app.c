@@ -337,9 +337,10 @@ void dpw_app_ready(struct dpw_app *app, const char *what)
 		inet_ntop(PF_INET6, app->eng.engine.ipv6_addr, ip6 + 5, sizeof(ip6) - 5);
 	}
 	dpw_engine_offloads(app->engine, offloads, sizeof(offloads));
-	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x offloads=%s %s\n",
+	printf("dpwsk: ready port=%s ip=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x offloads=%s "
+	       "steering=%s %s\n",
 	       app->eng.engine.port_name, ip, ip6, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-	       offloads, what != NULL ? what : "");
+	       offloads, dpw_engine_steering(app->engine), what != NULL ? what : "");
 	fflush(stdout);
 }
 

@@ -13,7 +13,8 @@
 #   wait_file_size FILE N SECS / wait_file_grep FILE PATTERN SECS   bounded condition waits
 #   cat_bg IN OUT ARGS...   dpwsk-cat in the stack namespace, stdin IN, stdout OUT, stderr
 #                           CAT_ERR; PID in CAT_PID (tracked)
-# DPW_QUEUES=N: cat_bg's dpwsk-cat runs N engines, one lcore each (suite lcores2).
+# DPW_QUEUES=N: cat_bg's dpwsk-cat runs N engines, one lcore each (suite lcores2);
+# DPW_STEERING=MODE gives them --steering MODE.
 # Programs started by stack_start (lib.sh) and cat_bg get --ip6 $DPW_IP6_STACK/$DPW_PREFIX6 as
 # well when the topology has IPv6 (netns.sh run with DPW_TOPO_IPV6=1, as the *_ipv6 tests are).
 #
@@ -112,7 +113,8 @@ cat_bg() {
 	: >"$CAT_ERR"
 	ip netns exec "$DPW_NS_STACK" "$DPW_CAT" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" ${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} \
-		${DPW_QUEUES:+--queues "$DPW_QUEUES"} "$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
+		${DPW_QUEUES:+--queues "$DPW_QUEUES"} ${DPW_STEERING:+--steering "$DPW_STEERING"} \
+		"$@" <"$in" >"$out" 2>"$CAT_ERR" 7>&- 8>&- &
 	CAT_PID=$!
 	dpw_track "$CAT_PID"
 }
@@ -120,7 +122,12 @@ cat_bg() {
 cat_ready() {
 	local i
 	for ((i = 0; i < 400; i++)); do
-		grep -q '^dpwsk: ready ' "$CAT_ERR" && return 0
+		if grep -q '^dpwsk: ready ' "$CAT_ERR"; then
+			# Steered as asked (DPW_STEERING), so the test runs the path it is meant for.
+			[ -z "${DPW_STEERING:-}" ] || grep -q " steering=$DPW_STEERING " "$CAT_ERR" ||
+				fail "$1-steering" "not $DPW_STEERING: $(grep '^dpwsk: ready ' "$CAT_ERR")"
+			return 0
+		fi
 		dpw_alive "$CAT_PID" || break
 		sleep 0.05
 	done

@@ -5,7 +5,8 @@
 # echoed and checked). af_packet's fanout hashes frames onto the queues without knowing whose
 # they are, so about half reach the other engine first and are handed over. Every cycle
 # completes; the server sees one connection and one RST per RST cycle (WSK-C3); both engines
-# made connections and frames were handed between them; nothing is left (WSK-C8).
+# made connections and frames were handed between them; nothing is left (WSK-C8). Then
+# 5,000 RST cycles again with --steering toeplitz (below).
 #   scripts/netns.sh run tests/apps/connclose_queues.sh   (or run it directly)
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/connclose_lib.sh"
@@ -53,6 +54,45 @@ assert_eq exchange-cycles 4000 "$(cc_get cycles)"
 assert_eq exchange-errors 0 "$(cc_get errors)"
 assert_eq exchange-server-bytes-out 400000 "$(stat_get "$SERVER_COUNTS" bytes_out)"
 cc_check_clean exchange
+
+# --steering toeplitz: TCP flows steered as a NIC with RSS would (Toeplitz, Microsoft's key,
+# a RETA over both queues), and each connect picks a source port whose flow hashes to its own
+# engine (docs/many-lcores.md, RSS). af_packet's fanout still lands frames anywhere, so they
+# are handed on by that hash: a port picked for the wrong engine would have its SYN-ACK handed
+# to an lwIP without the connection, which answers with a RST and the cycle fails. Every
+# cycle completes, and every SYN came from the connects' half of the ephemeral range.
+capture_start -q 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' and src host "$DPW_IP_STACK"
+server_start discard
+cc_run toeplitz 600 --queues 2 --steering toeplitz --cycles 5000 --concurrency 64 --mode rst \
+	"$DPW_IP_PEER:$SERVER_PORT"
+server_stop
+grep -q 'steering=toeplitz' "$CC_OUT" && pass toeplitz-ready "steering=toeplitz" ||
+	fail toeplitz-ready "$(grep ready "$CC_OUT")"
+assert_eq toeplitz-exit-status 0 "$CC_RC"
+assert_eq toeplitz-cycles 5000 "$(cc_get cycles)"
+assert_eq toeplitz-errors 0 "$(cc_get errors)"
+server_assert toeplitz-server-accepted accepted 5000
+for q in 0 1; do
+	used=$(queue_stat $q tcp_pcbs_max)
+	[ "${used:-0}" -gt 0 ] && pass "toeplitz-queue-$q-connected" "tcp_pcbs_max=$used" ||
+		fail "toeplitz-queue-$q-connected" "queue $q made no connection (tcp_pcbs_max=$used)"
+done
+capture_wait ' > ' 5 || true
+dpw_kill "$CAPTURE_PID"
+# "198.18.0.2.49153 > 198.18.0.1.7000: Flags [S], ...": the source port, after the last dot.
+read -r syns outside < <(awk '{ split($3, a, "."); p = a[5] + 0; n++
+	if (p < 49152 || p >= 57344) { o++; if (o <= 3) print "  outside: " $0 > "/dev/stderr" } }
+	END { print n + 0, o + 0 }' "$CAPTURE")
+# Every SYN, unless the capture itself lost some (tcpdump says so when it stops).
+dropped=$(grep -o '^[0-9]* packets dropped by kernel' "$DPW_TMP/capture.err" | cut -d' ' -f1)
+if [ "${dropped:-0}" = 0 ]; then
+	assert_ge toeplitz-syns-seen 5000 "$syns"
+else
+	assert_ge toeplitz-syns-seen 1 "$syns"
+	echo "  (tcpdump lost $dropped frames: not every SYN was seen)"
+fi
+assert_eq toeplitz-syns-outside-connect-ports 0 "$outside"
+cc_check_clean toeplitz
 
 # Refused before anything starts (exit 2, one line): fewer slots than engines, and listening
 # over several engines, which the provider does not do yet.

@@ -10,7 +10,14 @@
  *   the datagram byte for byte (IPv4's header checksum valid), whose owner is the flow's; a
  *   fragment with a bad header checksum is dropped;
  * - a datagram that never completes gives its mbufs back when the table goes;
- * - a pinned port's frames all go to its queue (and only that protocol's port).
+ * - a pinned port's frames all go to its queue (and only that protocol's port);
+ * - steered by a port's hash (rss.c): the Toeplitz hash gives Microsoft's published values;
+ *   a TCP flow goes to the queue the RETA names for it (checked from the published hash, not
+ *   from our code's), but for a pinned port and the ports binds take, which keep the port
+ *   rule, as UDP does; an ICMP error quoting a TCP flow follows the flow;
+ * - lwIP's port hook: a connect knowing its remote takes only ports whose flow the hash puts
+ *   on its queue (each checked against the steering rule), any other pick only a port the
+ *   port rule gives it.
  * No engine and no lwIP: the EAL for the mbuf pool only. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,7 +33,11 @@
 #include "dpw/engine.h"
 #include "check.h"
 #include "reassembly.h"
+#include "rss.h"
 #include "steer.h"
+
+/* lwIP's LWIP_HOOK_LOCAL_PORT_OK (steer.c). */
+int dpw_local_port_ok(unsigned short port);
 
 #define ETH 14
 #define IP4 20
@@ -35,6 +46,7 @@
 
 static struct rte_mempool *pool;
 static const struct dpw_steer_pins *pins;   /* the ports pinned for the frames built here */
+static const struct dpw_rss *rss;           /* the hash TCP flows are steered by, or NULL */
 static const uint8_t remote6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 1 };
 static const uint8_t local6[16] = { 0x20, 0x01, 0x00, 0x02, [15] = 2 };
 static const uint32_t remote4 = 0xc6120001, local4 = 0xc6120002;   /* 198.18.0.1, .2 */
@@ -138,7 +150,7 @@ static uint16_t owner_ip(bool v6, uint8_t proto, uint16_t sport, uint16_t dport,
 	else
 		ip4(f + ETH, proto, remote4, local4, n, 0);
 	m = mbuf_of(f, ETH + l3 + n);
-	o = dpw_steer_owner(m, queues, pins);
+	o = dpw_steer_owner(m, queues, pins, rss);
 	rte_pktmbuf_free(m);
 	return o;
 }
@@ -149,7 +161,7 @@ static uint16_t owner_ip(bool v6, uint8_t proto, uint16_t sport, uint16_t dport,
 static uint16_t owner_of(const uint8_t *f, uint32_t len, uint16_t queues)
 {
 	struct rte_mbuf *m = mbuf_of(f, len);
-	uint16_t o = dpw_steer_owner(m, queues, pins);
+	uint16_t o = dpw_steer_owner(m, queues, pins, rss);
 
 	rte_pktmbuf_free(m);
 	return o;
@@ -360,6 +372,165 @@ static void cut_datagram(struct cut *c, bool v6)
 /* The edges of fragment classing: a last IPv4 fragment of one byte is a fragment too (not
  * "too short for ports"); an IPv6 atomic fragment (offset 0, no more) is a whole packet,
  * steered by the ports behind its fragment header. */
+/* Microsoft's RSS verification suite: TCP flows and the hash its key gives each (the
+ * frame's source first). */
+static const struct {
+	bool v6;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint32_t hash;
+} vectors[] = {
+	{ false, "66.9.149.187", "161.142.100.80", 2794, 1766, 0x51ccc178 },
+	{ false, "199.92.111.2", "65.69.140.83", 14230, 4739, 0xc626b0ea },
+	{ false, "24.19.198.95", "12.22.207.184", 12898, 38024, 0x5c2b394a },
+	{ false, "38.27.205.30", "209.142.163.6", 48228, 2217, 0xafc7327f },
+	{ false, "153.39.163.191", "202.188.127.2", 44251, 1303, 0x10e828a2 },
+	{ true, "3ffe:2501:200:1fff::7", "3ffe:2501:200:3::1", 2794, 1766, 0x40207d3d },
+	{ true, "3ffe:501:8::260:97ff:fe40:efab", "ff02::1", 14230, 4739, 0xdde51bbf },
+	{ true, "3ffe:1900:4545:3:200:f8ff:fe21:67cf", "fe80::200:f8ff:fe21:67cf", 44251, 38024,
+	  0x02d1feef },
+};
+
+/* The owner of a TCP segment from src:sport to dst:dport (addresses in network order). */
+static uint16_t tcp_owner(bool v6, const void *src, const void *dst, uint16_t sport,
+			  uint16_t dport, uint16_t queues)
+{
+	uint8_t f[128];
+	uint32_t l3 = v6 ? IP6 : IP4, s4, d4;
+	uint16_t n = l4(f + ETH + l3, IPPROTO_TCP, sport, dport, 0);
+
+	eth(f, v6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	if (v6) {
+		ip6(f + ETH, IPPROTO_TCP, src, dst, n);
+	} else {
+		memcpy(&s4, src, 4), memcpy(&d4, dst, 4);
+		ip4(f + ETH, IPPROTO_TCP, ntohl(s4), ntohl(d4), n, 0);
+	}
+	return owner_of(f, ETH + l3 + n, queues);
+}
+
+static void test_rss_vectors(void)
+{
+	struct dpw_rss r;
+	unsigned right = 0, steered = 0;
+
+	dpw_rss_emulate(&r, 3);   /* the suite's key, a RETA of 128 over 3 queues */
+	rss = &r;
+	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		uint8_t src[16], dst[16];
+		int af = vectors[i].v6 ? AF_INET6 : AF_INET;
+		uint32_t h;
+
+		CHECK(inet_pton(af, vectors[i].src, src) == 1 && inet_pton(af, vectors[i].dst, dst) == 1);
+		h = dpw_rss_hash(&r, vectors[i].v6, src, dst, vectors[i].sport, vectors[i].dport);
+		if (h == vectors[i].hash)
+			right++;
+		else
+			fprintf(stderr, "test_steer: vector %zu: hash 0x%08x, published 0x%08x\n", i,
+				h, vectors[i].hash);
+		/* The emulated RETA: entry i is queue i mod 3; the NIC indexes it by the low bits. */
+		steered += tcp_owner(vectors[i].v6, src, dst, vectors[i].sport, vectors[i].dport,
+				     3) == (vectors[i].hash & 127) % 3;
+	}
+	CHECK_EQ_U(right, sizeof(vectors) / sizeof(vectors[0]));
+	CHECK_EQ_U(steered, sizeof(vectors) / sizeof(vectors[0]));
+	rss = NULL;
+}
+
+static void test_rss_rules(void)
+{
+	struct dpw_rss r;
+	struct dpw_steer_pins *table = calloc(1, sizeof(*table));
+	unsigned per[2] = { 0, 0 }, agree = 0, icmp = 0, udp_same = 0, pinned = 0;
+	const uint32_t rem = htonl(remote4), loc = htonl(local4);
+
+	CHECK(table != NULL);
+	if (table == NULL)
+		return;
+	dpw_rss_emulate(&r, 2);
+	rss = &r;
+	for (uint16_t i = 0; i < 64; i++) {
+		uint16_t port = (uint16_t)(0xc000 + 3 * i);   /* connect slice */
+		uint16_t o = owner4(IPPROTO_TCP, 80, port, 2);
+
+		per[o & 1]++;
+		agree += o == dpw_rss_queue(&r, false, &rem, &loc, 80, port);
+		icmp += icmp4_error_owner(3, port, 80) == o;
+		rss = NULL;
+		o = owner4(IPPROTO_UDP, (uint16_t)(40000 + i), 53, 2);
+		rss = &r;
+		udp_same += owner4(IPPROTO_UDP, (uint16_t)(40000 + i), 53, 2) == o;
+	}
+	CHECK_EQ_U(agree, 64);
+	CHECK_EQ_U(icmp, 64);
+	CHECK_EQ_U(udp_same, 64);   /* UDP: the stack's rules, hash or not */
+	CHECK(per[0] > 8 && per[1] > 8);
+	/* Binds take their ports from DPW_EPHEMERAL_BIND_FIRST: the port rule, for TCP too. */
+	CHECK_EQ_U(owner4(IPPROTO_TCP, 80, 0xe001, 2), 1);
+	CHECK_EQ_U(owner6(IPPROTO_TCP, 80, 0xe002, 2), 0);
+	CHECK_EQ_U(owner4(IPPROTO_UDP, 80, 0xc005, 2), 1);
+	/* A pinned port: its queue, whatever the hash. */
+	pins = table;
+	atomic_store(&table->owner[0][7], 2);
+	for (uint16_t i = 0; i < 32; i++)
+		pinned += owner4(IPPROTO_TCP, (uint16_t)(40000 + i), 7, 2) == 1;
+	CHECK_EQ_U(pinned, 32);
+	pins = NULL;
+	rss = NULL;
+	free(table);
+}
+
+/* With the hook set for queue of queues, the ephemeral ports it accepts: how many, and how
+ * many of those the steering rule would send elsewhere. */
+static void hook_ports(uint16_t queue, uint16_t queues, bool v6, const void *remote,
+		       const void *local, unsigned *ok, unsigned *elsewhere)
+{
+	*ok = *elsewhere = 0;
+	for (uint32_t port = DPW_EPHEMERAL_FIRST; port <= 0xffff; port++) {
+		if (!dpw_local_port_ok((uint16_t)port))
+			continue;
+		(*ok)++;
+		*elsewhere += tcp_owner(v6, remote, local, 443, (uint16_t)port, queues) != queue;
+	}
+}
+
+static void test_rss_port_pick(void)
+{
+	struct dpw_rss r;
+	const uint32_t rem = htonl(remote4), loc = htonl(local4);
+	unsigned ok, elsewhere;
+
+	dpw_rss_emulate(&r, 4);
+	rss = &r;
+	for (uint16_t q = 0; q < 4; q++) {
+		dpw_steer_set_queue(q, 4, &r);
+		/* A connect to remote:443: ports of the connect slice that hash here. */
+		dpw_steer_connect_begin(false, &loc, &rem, 443);
+		hook_ports(q, 4, false, &rem, &loc, &ok, &elsewhere);
+		dpw_steer_connect_end();
+		CHECK_EQ_U(elsewhere, 0);
+		CHECK(ok > 1800 && ok < 2300);   /* 8192 ports, a quarter of them */
+		dpw_steer_connect_begin(true, local6, remote6, 443);
+		hook_ports(q, 4, true, remote6, local6, &ok, &elsewhere);
+		dpw_steer_connect_end();
+		CHECK_EQ_U(elsewhere, 0);
+		CHECK(ok > 1800 && ok < 2300);
+		/* Any other pick: the bind slice's ports of this queue, exactly. */
+		hook_ports(q, 4, false, &rem, &loc, &ok, &elsewhere);
+		CHECK_EQ_U(ok, 8192 / 4);
+		CHECK_EQ_U(elsewhere, 0);
+	}
+	/* Steered by the stack's rules, a connect picks as any other pick: its quarter of all. */
+	rss = NULL;
+	dpw_steer_set_queue(1, 4, NULL);
+	dpw_steer_connect_begin(false, &loc, &rem, 443);
+	hook_ports(1, 4, false, &rem, &loc, &ok, &elsewhere);
+	dpw_steer_connect_end();
+	CHECK_EQ_U(ok, 16384 / 4);
+	CHECK_EQ_U(elsewhere, 0);
+	dpw_steer_set_queue(0, 1, NULL);
+}
+
 static void test_fragment_edges(void)
 {
 	uint8_t f[160], g[160];
@@ -423,15 +594,15 @@ static void test_gather(bool v6)
 	for (int i = 2; i >= 0; i--) {
 		struct rte_mbuf *m = mbuf_of(c.frag[i], c.frag_len[i]);
 
-		classed += dpw_steer_owner(m, 2, NULL) == DPW_STEER_FRAGMENT;
+		classed += dpw_steer_owner(m, 2, NULL, NULL) == DPW_STEER_FRAGMENT;
 		got[i] = dpw_reassembly_add(r, m);
 	}
 	CHECK_EQ_U(classed, 3);
 	CHECK(got[2] == NULL && got[1] == NULL && got[0] != NULL);
 	if (got[0] != NULL) {
 		CHECK(same_bytes(got[0], c.whole, c.whole_len));
-		CHECK_EQ_U(dpw_steer_owner(got[0], 2, NULL), owner_of(c.whole, c.whole_len, 2));
-		CHECK(dpw_steer_owner(got[0], 2, NULL) < 2);
+		CHECK_EQ_U(dpw_steer_owner(got[0], 2, NULL, NULL), owner_of(c.whole, c.whole_len, 2));
+		CHECK(dpw_steer_owner(got[0], 2, NULL, NULL) < 2);
 		rte_pktmbuf_free(got[0]);
 	}
 
@@ -467,6 +638,9 @@ int main(int argc, char **argv)
 	test_arp_and_nd();
 	test_icmp_errors();
 	test_pinned_ports();
+	test_rss_vectors();
+	test_rss_rules();
+	test_rss_port_pick();
 	test_fragment_edges();
 	test_gather(false);
 	test_gather(true);

@@ -199,6 +199,12 @@ void h_start(int argc, char **argv)
 	if (getenv("DPW_HARNESS_QUEUES") != NULL &&
 	    dpw_engine_opt_set(&eng, "queues", getenv("DPW_HARNESS_QUEUES"), err, sizeof(err)) != 0)
 		die(err);
+	/* DPW_HARNESS_STEERING=toeplitz: TCP flows steered by a Toeplitz hash, as on a NIC with
+	 * RSS (docs/many-lcores.md). */
+	if (getenv("DPW_HARNESS_STEERING") != NULL &&
+	    dpw_engine_opt_set(&eng, "steering", getenv("DPW_HARNESS_STEERING"), err,
+			       sizeof(err)) != 0)
+		die(err);
 	if (dpw_engine_opts_finish(&eng, 0, NULL, err, sizeof(err)) != 0)
 		die(err);
 	if (eng.engine.queues > 1) {

@@ -56,6 +56,19 @@ struct dpw_engine_config {
 	 * configuration besides queue. A frame that reaches the wrong engine is handed to the one
 	 * that owns its flow (steer.c); ARP replies and neighbour advertisements reach all. */
 	uint16_t queues, queue;
+	/* With several queues: how frames find their engine (docs/many-lcores.md). */
+	enum dpw_steering {
+		/* The port's RSS where it hashes TCP and reports its key and RETA, else
+		 * DPW_STEERING_SOFTWARE. */
+		DPW_STEERING_AUTO,
+		/* The stack's own rules (steer.h): what reaches the wrong engine is handed on. */
+		DPW_STEERING_SOFTWARE,
+		/* The port's RSS, or the engine is not created. */
+		DPW_STEERING_RSS,
+		/* TCP flows by a Toeplitz hash of our own, as a NIC with RSS would: on a port
+		 * without it, the same path as RSS with every hop in software (tests). */
+		DPW_STEERING_TOEPLITZ,
+	} steering;
 };
 
 /* Several engines on one port (config.queues): mbufs that were not back in the port's pool
@@ -193,6 +206,18 @@ void dpw_engine_mac(const struct dpw_engine *e, uint8_t mac[6]);
  * of it, or "none" (software only: the device has none, or config.no_offloads). */
 void dpw_engine_offloads(const struct dpw_engine *e, char *buf, size_t len);
 uint16_t dpw_engine_port_id(const struct dpw_engine *e);
+/* How frames reach this engine: "rss" (the port's hash puts TCP flows on their engine's
+ * queue), "toeplitz" (the same hash in software), "software" (the stack's own rules), or
+ * "none" (the port is this engine's alone). */
+const char *dpw_engine_steering(const struct dpw_engine *e);
+/* A TCP connect on this thread's engine about to let lwIP pick its local port (tcp_connect
+ * on a pcb with port 0), between begin and end: with several engines steered by a hash,
+ * lwIP may then pick only a port whose flow from remote:remote_port to local the hash puts
+ * on this engine (steer.h). Addresses in network order, 4 or 16 bytes; local is read while
+ * lwIP picks (it fills the pcb's local address in first). */
+void dpw_engine_connect_begin(bool v6, const void *local, const void *remote,
+			      uint16_t remote_port);
+void dpw_engine_connect_end(void);
 /* Several engines on one port: a socket bound to local port (below the ephemeral range) lives
  * on this engine, so every frame to that port must come here, whatever its remote. Pin it,
  * one more socket on it: 0; 1 when a listener of this engine's has spread the port (below)
