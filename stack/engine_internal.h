@@ -35,6 +35,7 @@ struct dpw_counters {
 	uint64_t steered_out, steered_in, steer_copies, steer_dropped;   /* config.queues > 1 */
 	uint64_t loops;
 	uint64_t busy_cycles, busy_loops;   /* passes that moved a frame (dpw_engine_stats) */
+	uint64_t busy_cpu_ns;               /* their CPU time (config.busy_cpu) */
 	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */
 };
@@ -62,6 +63,9 @@ struct dpw_engine {
 	uint16_t queues;   /* engines on the port (config.queues), 1 when it is this one's alone */
 	const struct dpw_steer_pins *pins;   /* the port's pinned local ports (steer.h), or NULL */
 	const struct dpw_rss *rss;   /* the port's hash, when TCP flows are steered by it (rss.h) */
+	/* config.busy_cpu: what one read of the thread's CPU clock costs, taken off each pass. */
+	bool busy_cpu;
+	uint64_t cpu_read_ns;
 	struct dpw_reassembly *reass;   /* queue 0 of several: IP fragments gathered to steer */
 
 	/* The stats as the polling thread last published them, for every other thread (stats.c):

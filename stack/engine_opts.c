@@ -146,7 +146,7 @@ int dpw_engine_opt_arity(const char *name)
 		if (strcmp(name, with_value[i]) == 0)
 			return 1;
 	return strcmp(name, "verbose") == 0 || strcmp(name, "no-offloads") == 0 ||
-	       strcmp(name, "no-zero-copy") == 0 ? 0 : -1;
+	       strcmp(name, "no-zero-copy") == 0 || strcmp(name, "busy-cpu") == 0 ? 0 : -1;
 }
 
 int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *val, char *err,
@@ -238,6 +238,8 @@ int dpw_engine_opt_set(struct dpw_engine_opts *o, const char *name, const char *
 		o->engine.no_offloads = true;
 	} else if (strcmp(name, "no-zero-copy") == 0) {
 		o->engine.no_zero_copy = true;
+	} else if (strcmp(name, "busy-cpu") == 0) {
+		o->engine.busy_cpu = true;
 	} else {
 		o->verbose = true;
 	}
@@ -401,6 +403,9 @@ void dpw_engine_opts_usage(FILE *f)
 		"                           offers to compute and check them (the default)\n"
 		"  --no-zero-copy           copy every frame into a fresh mbuf on its way out\n"
 		"                           (the default sends lwIP's segments in place)\n"
+		"  --busy-cpu               count busy_cpu_ns: the CPU time of the loop passes that\n"
+		"                           moved a frame, which, unlike busy_cycles, excludes time\n"
+		"                           spent waiting for a CPU (a system call per pass)\n"
 		"  --capture FILE           write what the port receives and the stack sends to\n"
 		"                           FILE, pcapng (Wireshark, tcpdump -r)\n"
 		"  --capture-limit MB       stop writing at MB megabytes (default 100)\n"

@@ -2,8 +2,8 @@
 # bench_lcores_smoke: bench/lcores.sh (one engine against two on one port) runs end to end:
 # one 1-second run of each, rawecho as the server and dpwsk-connclose as the WSK client, in
 # this test's topology; exit status 0, a line per run with conn/s
-# above zero and no client error, both medians, the ratio of busy cycles per connection, and
-# nothing of it left running. No figure is judged: the machine is shared.
+# above zero and no client error, both medians, the ratios of busy cycles and of busy CPU time
+# per connection, and nothing of it left running. No figure is judged: the machine is shared.
 #   scripts/netns.sh run tests/apps/bench_lcores_smoke.sh   (or run it directly)
 . "$(dirname "$0")/../integration/lib.sh"
 dpw_init python3
@@ -32,6 +32,9 @@ for side in server wsk; do
 	done
 	grep -q "^$side: busy cycles per connection, Q=2 / Q=1: [0-9.]*" "$LOG" &&
 		pass "$side-ratio-line" || fail "$side-ratio-line" "no ratio line"
+	# The CPU time of busy passes was counted (--busy-cpu) on both: a ratio of two figures.
+	grep -q "^$side: busy CPU per connection, Q=2 / Q=1: [0-9]*\.[0-9]*[1-9]" "$LOG" &&
+		pass "$side-cpu-ratio-line" || fail "$side-cpu-ratio-line" "no busy CPU ratio line"
 done
 [ -s "$DPW_TMP/out/lcores.txt" ] && pass report-written || fail report-written "no lcores.txt"
 assert_eq no-processes-left "" "$(ip netns pids "$DPW_NS_STACK"; ip netns pids "$DPW_NS_PEER")"

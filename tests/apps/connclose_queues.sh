@@ -80,7 +80,7 @@ done
 capture_wait ' > ' 5 || true
 dpw_kill "$CAPTURE_PID"
 # "198.18.0.2.49153 > 198.18.0.1.7000: Flags [S], ...": the source port, after the last dot.
-read -r syns outside < <(awk '{ split($3, a, "."); p = a[5] + 0; n++
+read -r syns outside < <(awk '/ > / { split($3, a, "."); p = a[5] + 0; n++
 	if (p < 49152 || p >= 57344) { o++; if (o <= 3) print "  outside: " $0 > "/dev/stderr" } }
 	END { print n + 0, o + 0 }' "$CAPTURE")
 # Every SYN, unless the capture itself lost some (tcpdump says so when it stops).

@@ -56,6 +56,8 @@ struct dpw_engine_config {
 	 * configuration besides queue. A frame that reaches the wrong engine is handed to the one
 	 * that owns its flow (steer.c); ARP replies and neighbour advertisements reach all. */
 	uint16_t queues, queue;
+	/* Count busy_cpu_ns (a system call per loop pass: for measurements). */
+	bool busy_cpu;
 	/* With several queues: how frames find their engine (docs/many-lcores.md). */
 	enum dpw_steering {
 		/* The port's RSS where it hashes TCP and reports its key and RETA, else
@@ -123,6 +125,11 @@ struct dpw_engine_stats {
 	 * received or sent a frame, and how many such passes. Cycles per connection or per
 	 * request/response, comparable between 1 and N engines (bench/lcores.sh). */
 	uint64_t busy_cycles, busy_loops;
+	/* config.busy_cpu: the CPU time (the thread's own clock, ns) of those passes, less one
+	 * clock read each. Unlike busy_cycles it does not grow while the lcore waits for a CPU
+	 * it shares, so it stays the stack's own cost on a machine with fewer CPUs than
+	 * lcores. 0 without busy_cpu. */
+	uint64_t busy_cpu_ns;
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
