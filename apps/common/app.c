@@ -225,13 +225,25 @@ unsigned dpw_app_drain(struct dpw_app *app, unsigned timeout_ms)
 	return sockets_open();
 }
 
+void dpw_app_print_engine_stats(const struct dpw_engine_stats *each, unsigned n,
+				const struct dpw_engine_stats *total)
+{
+	char line[1024];
+
+	for (unsigned q = 0; n > 1 && q < n; q++) {
+		dpw_engine_format_stats(&each[q], line, sizeof(line));
+		printf("dpwsk: queue %u stats %s\n", q, line);
+	}
+	dpw_engine_format_stats(total, line, sizeof(line));
+	printf("dpwsk: stats %s\n", line);
+}
+
 /* The end of a group: its engines stop, each one's last counters, and their total last (its
  * mbuf_in_use: those not back when the last engine freed the shared pool). */
 static void finish_group(struct dpw_app *app, unsigned left)
 {
 	struct dpw_engine_stats each[APP_MAX_QUEUES], total;
 	uint16_t n = dpw_engine_group_size(app->group);
-	char line[1024];
 
 	dpw_engine_group_join(app->group);
 	if (left == 0)
@@ -239,12 +251,7 @@ static void finish_group(struct dpw_app *app, unsigned left)
 	app->engine = NULL;
 	dpw_engine_group_destroy(app->group, each, &total);
 	app->group = NULL;
-	for (uint16_t q = 0; n > 1 && q < n; q++) {
-		dpw_engine_format_stats(&each[q], line, sizeof(line));
-		printf("dpwsk: queue %u stats %s\n", (unsigned)q, line);
-	}
-	dpw_engine_format_stats(&total, line, sizeof(line));
-	printf("dpwsk: stats %s\n", line);
+	dpw_app_print_engine_stats(each, n, &total);
 	fflush(stdout);
 	dpw_eal_cleanup();
 }

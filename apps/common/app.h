@@ -103,6 +103,10 @@ int dpw_app_finish(struct dpw_app *app);
 /* Print "dpwsk: stats ..." (engine) and "dpwsk: wsk ..." (provider) lines to stdout. Safe
  * from any thread. */
 void dpw_app_print_stats(struct dpw_app *app);
+/* The last counters of n engines (an engine group's, dpw_engine_group_destroy): with more
+ * than one, a "dpwsk: queue Q stats ..." line each; then "dpwsk: stats ..." for total. */
+void dpw_app_print_engine_stats(const struct dpw_engine_stats *each, unsigned n,
+				const struct dpw_engine_stats *total);
 
 /* Print the line tests and scripts wait for instead of sleeping:
  * "dpwsk: ready port=... ip=... [ip6=...] mac=... offloads=... <what>" (ip6= when --ip6 was given;

@@ -669,14 +669,8 @@ static void print_engine_lines(const struct dpw_engine_stats *each, unsigned n,
 			       const struct dpw_engine_stats *total)
 {
 	DPW_PROVIDER_STATS ps;
-	char line[1024];
 
-	for (unsigned q = 0; q < n; q++) {
-		dpw_engine_format_stats(&each[q], line, sizeof(line));
-		printf("dpwsk: queue %u stats %s\n", q, line);
-	}
-	dpw_engine_format_stats(total, line, sizeof(line));
-	printf("dpwsk: stats %s\n", line);
+	dpw_app_print_engine_stats(each, n, total);
 	DpwGetProviderStats(&ps);
 	printf("dpwsk: wsk requests=%llu inline_requests=%llu sockets_open=%lu\n",
 	       (unsigned long long)ps.Requests, (unsigned long long)ps.InlineRequests,
