@@ -22,7 +22,10 @@
 # Then medians per side, and the ratio of busy cycles/conn at Q=N to Q=1 (issue 15's target:
 # within 5%). Figures only: exit 1 if a run failed, not on the figures.
 #
-#   sudo bench/lcores.sh [--queues 2] [--seconds 5] [--runs 3] [--concurrency 32] [--out DIR]
+#   sudo bench/lcores.sh [--queues 2] [--seconds 5] [--runs 3] [--concurrency 32]
+#                        [--steering MODE] [--out DIR]
+#   --steering MODE: the engines' --steering at Q=N (default: theirs, auto, which is software
+#   on af_packet; toeplitz measures the RSS rules' software hash)
 #   writes DIR/lcores.txt (default bench/results); DPW_BUILD=DIR picks the build.
 set -euo pipefail
 
@@ -32,7 +35,7 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "lcores.sh: $*" >&2; exit 2; }
 
-QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results
+QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING=
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--seconds) SECS=$2 ;;
 	--runs) RUNS=$2 ;;
 	--concurrency) CONC=$2 ;;
+	--steering) STEERING=$2 ;;
 	--out) OUT=$2 ;;
 	*) die "unknown option '$1'" ;;
 	esac
@@ -80,12 +84,13 @@ echo "lcores.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1
 echo "  $RUNS run(s) of $SECS s; dpwsk-rawecho --queues 1 and $QUEUES over af_packet (veth);"
 echo "  linux-connclose --mode exchange --bytes 64 --concurrency $CONC from the peer namespace;"
 echo "  and dpwsk-connclose --queues 1 and $QUEUES (the same load) against linux-server (echo)"
+[ -z "$STEERING" ] || echo "  --steering $STEERING at Q=$QUEUES"
 
 # one RUN Q: a fresh rawecho with Q engines, one client run, its figures on a RESULTS line.
 one() {
 	local run=$1 q=$2 f=$TMP/echo.$1.$2 c=$TMP/client.$1.$2 pid line cyc steered rx rate
 	local qargs=()
-	[ "$q" -gt 1 ] && qargs=(--queues "$q")
+	[ "$q" -gt 1 ] && qargs=(--queues "$q" ${STEERING:+--steering "$STEERING"})
 	peer_launch "$f" "$DPW_NS_STACK" "$LIMIT" "$RAWECHO" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores "0-$((q > 1 ? q - 1 : 0))" "${qargs[@]}" \
 		--busy-cpu
@@ -127,7 +132,7 @@ EOF
 one_wsk() {
 	local run=$1 q=$2 c=$TMP/wsk.$1.$2 line
 	local qargs=()
-	[ "$q" -gt 1 ] && qargs=(--queues "$q")
+	[ "$q" -gt 1 ] && qargs=(--queues "$q" ${STEERING:+--steering "$STEERING"})
 	ip netns exec "$DPW_NS_STACK" timeout -k 5 "$LIMIT" "$CONNCLOSE" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores "0-$((q > 1 ? q - 1 : 0))" "${qargs[@]}" \
 		--busy-cpu --duration "$SECS" \
