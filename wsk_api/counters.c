@@ -50,7 +50,13 @@ VOID DpwGetProviderStats(PDPW_PROVIDER_STATS s)
 	s->CompletionSpills = atomic_load(&dpw_counters.spills);
 	s->InvalidHandles = atomic_load(&dpw_counters.invalid_handles);
 	s->ConcurrentClose = atomic_load(&dpw_counters.concurrent_close);
-	s->SocketsOpen = atomic_load(&dpw_counters.sockets_open);
+	{
+		/* Freed first: a socket counted freed was counted made before it. */
+		uint64_t freed = dpw_count_sum(DPW_C_SOCKETS_FREED);
+		uint64_t made = dpw_count_sum(DPW_C_SOCKETS_MADE);
+
+		s->SocketsOpen = (ULONG)(made > freed ? made - freed : 0);
+	}
 	s->ClientsRegistered = dpw_clients_live();
 	s->UnreleasedAtDeregister = atomic_load(&dpw_counters.unreleased_at_deregister);
 	s->HeapRequests = atomic_load(&dpw_counters.heap_requests);

@@ -12,6 +12,8 @@ enum dpw_hot_counter {
 	DPW_C_REQUESTS,          /* calls that went through the request ring */
 	DPW_C_INLINE_REQUESTS,   /* calls run at once on the lcore */
 	DPW_C_COMPLETIONS,       /* IRPs posted to completion rings */
+	DPW_C_SOCKETS_MADE,      /* socket slots taken, and given back: SocketsOpen's two */
+	DPW_C_SOCKETS_FREED,
 	DPW_C_HOT
 };
 
@@ -43,7 +45,6 @@ extern struct dpw_provider_counters {
 		unreleased_at_deregister, heap_requests, heap_indications, bad_transitions,
 		listeners_spread, listeners_not_spread, accepts_handed_over, sockets_moved,
 		requests_handed_on;
-	atomic_uint sockets_open;
 } dpw_counters;
 
 #endif /* DPWSK_COUNTERS_INTERNAL_H */

@@ -2,8 +2,8 @@
  * the process runs, so any thread can check a PWSK_SOCKET without touching freed memory:
  * a pointer outside the array is not a socket; a slot inside it says whether it is live.
  * Closed slots wait in a FIFO quarantine before reuse, so a stale handle keeps answering
- * STATUS_INVALID_HANDLE for a long time (WSK-C6); the generation tells requests queued
- * before a reuse from those made after. */
+ * STATUS_INVALID_HANDLE for a long time (WSK-C6): at least DPW_QUARANTINE later closes on the
+ * same lcore; the generation tells requests queued before a reuse from those made after. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +11,58 @@
 
 #include "socket_internal.h"
 
-/* Room for every socket lwIP's pools can back, twice over (closed slots wait in the
- * quarantine); only address space until used. */
-#define DPW_MAX_SOCKETS \
-	(2u * (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN + MEMP_NUM_UDP_PCB) + DPW_QUARANTINE)
-#define DPW_QUARANTINE  (1u << 14)      /* closed slots that must wait before reuse */
+/* Closed slots wait in a FIFO before reuse, oldest first: one per lcore, touched only by its
+ * thread, so that making and freeing sockets on a lcore writes nothing that another lcore
+ * reads (issue 15: no shared writes on the hot path); and one, under table_lock, for sockets
+ * freed on any other thread. */
+#define DPW_QUARANTINE  (1u << 14)      /* closed slots that must wait before reuse, per FIFO */
+/* Never-used slots a lcore takes from the table at a time, under the lock. */
+#define FRESH_BATCH     64u
+/* Room for every socket lwIP's pools can back, twice over, and every FIFO's quarantine; only
+ * address space until used. */
+#define DPW_MAX_SOCKETS                                                                   \
+	(2u * (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN + MEMP_NUM_UDP_PCB) +             \
+	 (DPW_MAX_LCORES + 1) * (DPW_QUARANTINE + FRESH_BATCH))
+
+struct slot_fifo {
+	struct dpw_socket *head, *tail;
+	uint32_t count;
+};
 
 static struct dpw_socket *table;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dpw_socket *free_head, *free_tail;  /* FIFO: oldest closed first */
-static uint32_t free_count;
-static uint32_t next_unused;
+static struct slot_fifo closed_elsewhere;   /* [table_lock] */
+static uint32_t next_unused;                /* [table_lock] */
+
+/* [the lcore's thread] */
+static struct lcore_slots {
+	_Alignas(64) struct slot_fifo closed;
+	uint32_t fresh_next, fresh_end;   /* never-used slots taken in a batch */
+} per_lcore[DPW_MAX_LCORES];
+
+static void fifo_push(struct slot_fifo *f, struct dpw_socket *s)
+{
+	s->free_next = NULL;
+	if (f->tail != NULL)
+		f->tail->free_next = s;
+	else
+		f->head = s;
+	f->tail = s;
+	f->count++;
+}
+
+static struct dpw_socket *fifo_pop(struct slot_fifo *f)
+{
+	struct dpw_socket *s = f->head;
+
+	if (s == NULL)
+		return NULL;
+	f->head = s->free_next;
+	if (f->head == NULL)
+		f->tail = NULL;
+	f->count--;
+	return s;
+}
 
 static bool table_init(void)
 {
@@ -37,6 +78,56 @@ static bool table_init(void)
 	return true;
 }
 
+static struct dpw_socket *fresh(uint32_t index)
+{
+	struct dpw_socket *s = &table[index];
+
+	s->index = index;
+	return s;
+}
+
+/* A slot for a socket made on lcore me (-1: another thread): the oldest closed one of its
+ * FIFO once the quarantine is full, else a never-used one, else (the table used up) the
+ * oldest closed one however young. Only the batches of never-used slots, and other threads,
+ * take the lock. */
+static struct dpw_socket *take_slot(int me)
+{
+	struct lcore_slots *l = me >= 0 ? &per_lcore[me] : NULL;
+	struct dpw_socket *s = NULL;
+
+	if (l != NULL) {
+		if (l->closed.count > DPW_QUARANTINE)
+			return fifo_pop(&l->closed);
+		if (l->fresh_next < l->fresh_end)
+			return fresh(l->fresh_next++);
+	}
+	pthread_mutex_lock(&table_lock);
+	if (!table_init()) {
+		pthread_mutex_unlock(&table_lock);
+		return NULL;
+	}
+	if (l == NULL && closed_elsewhere.count > DPW_QUARANTINE) {
+		s = fifo_pop(&closed_elsewhere);
+	} else if (next_unused < DPW_MAX_SOCKETS) {
+		uint32_t n = l != NULL ? FRESH_BATCH : 1;
+
+		if (n > DPW_MAX_SOCKETS - next_unused)
+			n = DPW_MAX_SOCKETS - next_unused;
+		s = fresh(next_unused);
+		if (l != NULL) {
+			l->fresh_next = next_unused + 1;
+			l->fresh_end = next_unused + n;
+		}
+		next_unused += n;
+	} else if (l == NULL) {
+		s = fifo_pop(&closed_elsewhere);
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (s == NULL && l != NULL)
+		s = fifo_pop(&l->closed);   /* the lcore's own: no lock */
+	return s;
+}
+
 bool dpw_socket_is_slot(PWSK_SOCKET h)
 {
 	uintptr_t p = (uintptr_t)h, base = (uintptr_t)table;
@@ -47,26 +138,10 @@ bool dpw_socket_is_slot(PWSK_SOCKET h)
 
 struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socket_kind *kind)
 {
-	struct dpw_socket *s = NULL;
+	int me = dpw_self_lcore();
+	struct dpw_socket *s = take_slot(me);
 	uint32_t gen;
 
-	pthread_mutex_lock(&table_lock);
-	if (!table_init()) {
-		pthread_mutex_unlock(&table_lock);
-		return NULL;
-	}
-	/* Prefer never-used slots until the quarantine is full, then the oldest closed one. */
-	if (free_count > DPW_QUARANTINE || (next_unused == DPW_MAX_SOCKETS && free_head)) {
-		s = free_head;
-		free_head = s->free_next;
-		if (free_head == NULL)
-			free_tail = NULL;
-		free_count--;
-	} else if (next_unused < DPW_MAX_SOCKETS) {
-		s = &table[next_unused];
-		s->index = next_unused++;
-	}
-	pthread_mutex_unlock(&table_lock);
 	if (s == NULL)
 		return NULL;
 
@@ -84,32 +159,28 @@ struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socke
 	s->client = c;
 	s->wsk.Dispatch = kind->dispatch;
 	atomic_store(&s->callers, 0);
-	{
-		int me = dpw_self_lcore();
-
-		atomic_store_explicit(&s->owner, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
-		atomic_store_explicit(&s->entry, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
-	}
+	atomic_store_explicit(&s->owner, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
+	atomic_store_explicit(&s->entry, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
 	atomic_store(&s->gen, gen);
 	atomic_store(&s->handle_state, DPW_HANDLE_LIVE);
 	atomic_fetch_add(&c->sockets, 1);
-	atomic_fetch_add(&dpw_counters.sockets_open, 1);
+	dpw_count(DPW_C_SOCKETS_MADE, 1);
 	return s;
 }
 
 void dpw_socket_release(struct dpw_socket *s)
 {
+	int me = dpw_self_lcore();
+
 	atomic_store(&s->handle_state, DPW_HANDLE_DEAD);
+	dpw_count(DPW_C_SOCKETS_FREED, 1);
+	if (me >= 0) {
+		fifo_push(&per_lcore[me].closed, s);
+		return;
+	}
 	pthread_mutex_lock(&table_lock);
-	s->free_next = NULL;
-	if (free_tail != NULL)
-		free_tail->free_next = s;
-	else
-		free_head = s;
-	free_tail = s;
-	free_count++;
+	fifo_push(&closed_elsewhere, s);
 	pthread_mutex_unlock(&table_lock);
-	atomic_fetch_sub(&dpw_counters.sockets_open, 1);
 }
 
 struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status)
