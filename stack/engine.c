@@ -515,6 +515,14 @@ void dpw_engine_connect_end(void)
 	dpw_steer_connect_end();
 }
 
+bool dpw_engine_connect_fallback(struct dpw_engine *e)
+{
+	if (!dpw_steer_connect_fallback())
+		return false;
+	e->c.connect_fallbacks++;
+	return true;
+}
+
 int dpw_engine_pin_port(struct dpw_engine *e, bool udp, uint16_t port)
 {
 	return dpw_port_share_pin(&e->port, udp, port);

@@ -36,6 +36,7 @@ struct dpw_counters {
 	uint64_t loops;
 	uint64_t busy_cycles, busy_loops;   /* passes that moved a frame (dpw_engine_stats) */
 	uint64_t busy_cpu_ns;               /* their CPU time (config.busy_cpu) */
+	uint64_t connect_fallbacks;         /* dpw_engine_connect_fallback */
 	uint64_t rx_missed;  /* the device's count, as last read (stats.c) */
 	uint32_t syn_rcvd_max;   /* half-open connections: the most seen at a stats tick */
 };

@@ -479,7 +479,7 @@ struct dpw_engine *dpw_engine_opts_start(struct dpw_engine_opts *o, char *err, s
 void dpw_engine_print_stats(struct dpw_engine *e)
 {
 	struct dpw_engine_stats s;
-	char line[1024];
+	char line[DPW_STATS_LINE];
 
 	dpw_engine_get_stats(e, &s);
 	dpw_engine_format_stats(&s, line, sizeof(line));

@@ -77,7 +77,9 @@ const char *dpw_port_share_steering(const struct dpw_port *p);
 /* Pin local port (UDP or TCP) to this engine's queue, one more socket on it: 0, 1 when the
  * port is spread by a listener of this engine's (the socket joins it), or -1 when another
  * engine's sockets hold it. Unpin: one socket fewer; at none, the port is steered by
- * hash again. No-ops for port 0, an ephemeral port, or a port not shared. */
+ * hash again. No-ops for port 0 or a port not shared. An ephemeral port is not pinned: its
+ * frames go where its own rule says (steer.h), so pin gives 0 on that engine and -1 on any
+ * other (and on every engine for TCP's connect ports under a hash). */
 int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port);
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
 /* A listener on every engine: the one socket pinning port to this engine's queue spreads it
@@ -87,8 +89,10 @@ void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
  * engine): 0, or -1 when the port is not spread. Both undone by dpw_port_share_unpin. */
 int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port);
 int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port);
-/* Which queue's engine holds port now: the one it is pinned to, or the spread listener's own;
- * -1 when none (or not a shared port's fixed port). Any thread; a snapshot. */
+/* Which queue's engine holds port now: the one it is pinned to, or the spread listener's own,
+ * or for an ephemeral port the one its frames go to by its number; -1 when none (not a
+ * shared port, nobody on a fixed port, TCP's connect ports under a hash). Any thread; a
+ * snapshot. */
 int dpw_port_share_holder(const struct dpw_port *p, bool udp, uint16_t port);
 
 #endif /* DPW_PORT_H */

@@ -28,6 +28,7 @@ struct dpw_port_share {
 	struct rte_ring *ring[DPW_MAX_QUEUES];         /* frames steered to queue q's engine */
 	struct dpw_steer_pins *pins;                   /* fixed ports pinned to an engine */
 	const char *steering;                          /* dpw_engine_steering's name */
+	enum dpw_steering asked;                       /* config.steering, the same for all */
 	bool hashed;                                   /* TCP flows steered by rss */
 	struct dpw_rss rss;
 };
@@ -79,6 +80,7 @@ static int choose_steering(struct dpw_port_share *s, const struct dpw_engine_con
 	char why[160];
 
 	s->steering = "software";
+	s->asked = cfg->steering;
 	if (cfg->steering == DPW_STEERING_TOEPLITZ) {
 		dpw_rss_emulate(&s->rss, s->queues);
 		s->steering = "toeplitz";
@@ -159,7 +161,10 @@ int dpw_port_share_open(struct dpw_port *p, const struct dpw_engine_config *cfg,
 	else if (s->queues != cfg->queues)
 		dpw_set_err(err, errlen, "port %u is shared by %u queues, not %u", id, s->queues,
 			    cfg->queues);
-	if (s != NULL && s->queues == cfg->queues) {
+	else if (s->asked != cfg->steering)
+		dpw_set_err(err, errlen, "port %u is steered as its first engine asked (%s), not "
+			    "as this one asks", id, s->steering);
+	if (s != NULL && s->queues == cfg->queues && s->asked == cfg->steering) {
 		s->users++;
 		*p = s->port;
 		p->queue = cfg->queue;
@@ -209,10 +214,20 @@ const char *dpw_port_share_steering(const struct dpw_port *p)
 }
 
 /* Whether port can be pinned on p: only a shared port's, and only below the ephemeral range
- * (port 0 picks one there; an ephemeral port steers itself by its number). */
+ * (port 0 picks one there; an ephemeral port's frames go where its own rule says, below). */
 static bool pinnable(const struct dpw_port *p, uint16_t port)
 {
 	return p->share != NULL && port != 0 && port < DPW_EPHEMERAL_FIRST;
+}
+
+/* The queue whose engine gets the frames to an ephemeral port, whatever the remote: the
+ * port's number decides (steer.h); -1 for TCP's connect ports under a hash, whose frames go
+ * where each remote's hash puts them. */
+static int ephemeral_queue(const struct dpw_port *p, bool udp, uint16_t port)
+{
+	if (p->share->hashed && !udp && port < DPW_EPHEMERAL_BIND_FIRST)
+		return -1;
+	return port % p->share->queues;
 }
 
 int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
@@ -221,6 +236,10 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 	uint16_t mine = (uint16_t)(p->queue + 1), held;
 	int ret = 0;
 
+	/* A bind to an ephemeral port: only where its frames go (a bind elsewhere moves first,
+	 * step 6, dpw_port_share_holder). */
+	if (p->share != NULL && port >= DPW_EPHEMERAL_FIRST)
+		return ephemeral_queue(p, udp, port) == p->queue ? 0 : -1;
 	if (!pinnable(p, port))
 		return 0;
 	pins = p->share->pins;
@@ -297,6 +316,8 @@ int dpw_port_share_holder(const struct dpw_port *p, bool udp, uint16_t port)
 {
 	uint16_t held;
 
+	if (p->share != NULL && port >= DPW_EPHEMERAL_FIRST)
+		return ephemeral_queue(p, udp, port);
 	if (!pinnable(p, port))
 		return -1;
 	held = atomic_load_explicit(&p->share->pins->owner[udp][port], memory_order_relaxed) &

@@ -103,6 +103,12 @@ int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char
 			    rte_strerror(-ret));
 		return -1;
 	}
+	if (conf.rss_key_len < sizeof(verification_key) ||
+	    memcmp(r->key, (const uint8_t[DPW_RSS_KEY_MAX]){ 0 }, conf.rss_key_len) == 0) {
+		dpw_set_err(err, errlen, "the device reports a key of %u bytes%s", conf.rss_key_len,
+			    conf.rss_key_len >= sizeof(verification_key) ? ", all zero" : "");
+		return -1;
+	}
 	if ((conf.rss_hf & TCP_FLOWS) != TCP_FLOWS) {
 		dpw_set_err(err, errlen, "the device does not hash TCP flows (rss_hf 0x%" PRIx64 ")",
 			    conf.rss_hf);
@@ -118,14 +124,21 @@ int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char
 			    rte_strerror(-ret));
 		return -1;
 	}
+	uint32_t seen = 0;   /* a bit per queue (at most 16: DPW_MAX_QUEUES) */
+
 	for (unsigned i = 0; i < info.reta_size; i++) {
 		uint16_t q = groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
 
-		if (q >= queues) {
+		if (q >= queues || q >= 32) {
 			dpw_set_err(err, errlen, "RETA entry %u is queue %u, of %u", i, q, queues);
 			return -1;
 		}
 		r->reta[i] = q;
+		seen |= UINT32_C(1) << q;
+	}
+	if (seen != (queues >= 32 ? UINT32_MAX : (UINT32_C(1) << queues) - 1)) {
+		dpw_set_err(err, errlen, "the RETA leaves out some of the %u queues", queues);
+		return -1;
 	}
 	r->reta_size = info.reta_size;
 	return 0;

@@ -19,7 +19,7 @@ struct rte_eth_dev_info;
 
 /* Toeplitz over an IPv6 flow reads 36 bytes of tuple and 40 of key; some NICs keep 52. */
 #define DPW_RSS_KEY_MAX 52
-#define DPW_RSS_RETA_MAX 512
+#define DPW_RSS_RETA_MAX 2048
 
 struct dpw_rss {
 	alignas(4) uint8_t key[DPW_RSS_KEY_MAX];   /* as the device holds it (network order) */
@@ -48,12 +48,13 @@ static inline uint16_t dpw_rss_queue(const struct dpw_rss *r, bool v6, const voi
  * and a RETA of 128 entries over queues, round robin (what most NICs start with). */
 void dpw_rss_emulate(struct dpw_rss *r, uint16_t queues);
 
-/* Whether the device hashes TCP over IPv4 and IPv6 with a key and RETA it can report; if so,
+/* Whether the device hashes TCP over IPv4 and IPv6 with a key and RETA we can use; if so,
  * ask for it in conf (RSS over TCP flows, with the device's own key). */
 bool dpw_rss_port_wanted(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf);
 /* Read the key and RETA back from a started port: 0, or -1 with the reason in err (the
- * device does not report them, or its RETA is not a power of two, or it maps to a queue
- * beyond queues). */
+ * device does not report them; its key is shorter than 40 bytes or all zero; its RETA is
+ * not a power of two, names a queue beyond queues, or leaves one out, whose connects could
+ * then find no port). */
 int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char *err,
 		      size_t errlen);
 

@@ -111,6 +111,7 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 	s->busy_cycles = e->c.busy_cycles;
 	s->busy_loops = e->c.busy_loops;
 	s->busy_cpu_ns = e->c.busy_cpu_ns;
+	s->connect_fallbacks = e->c.connect_fallbacks;
 	if (e->capture != NULL) {
 		struct dpw_capture_counts n;
 
@@ -155,7 +156,7 @@ const struct dpw_stat_field dpw_stat_fields[] = {
 	U64("steered_out", steered_out), U64("steered_in", steered_in),
 	U64("steer_copies", steer_copies), U64("steer_dropped", steer_dropped),
 	U64("busy_cycles", busy_cycles), U64("busy_loops", busy_loops),
-	U64("busy_cpu_ns", busy_cpu_ns),
+	U64("busy_cpu_ns", busy_cpu_ns), U64("connect_fallbacks", connect_fallbacks),
 	{ NULL, 0, false, false },
 };
 

@@ -22,7 +22,7 @@ static __thread const struct dpw_rss *my_rss;
 
 /* A TCP connect picking its port: on from dpw_steer_connect_begin to dpw_steer_connect_end. */
 static __thread struct {
-	bool on, v6;
+	bool on, v6, fallback;
 	const void *local;
 	uint8_t remote[16];
 	uint16_t remote_port;
@@ -39,6 +39,7 @@ void dpw_steer_connect_begin(bool v6, const void *local, const void *remote,
 			     uint16_t remote_port)
 {
 	connecting.on = true;
+	connecting.fallback = false;
 	connecting.v6 = v6;
 	connecting.local = local;
 	memcpy(connecting.remote, remote, v6 ? 16 : 4);
@@ -50,9 +51,17 @@ void dpw_steer_connect_end(void)
 	connecting.on = false;
 }
 
+bool dpw_steer_connect_fallback(void)
+{
+	if (!connecting.on || connecting.fallback || my_queues <= 1 || my_rss == NULL)
+		return false;
+	connecting.fallback = true;
+	return true;
+}
+
 int dpw_local_port_ok(uint16_t port)
 {
-	if (my_queues > 1 && my_rss != NULL && connecting.on)
+	if (my_queues > 1 && my_rss != NULL && connecting.on && !connecting.fallback)
 		return port >= DPW_EPHEMERAL_FIRST && port < DPW_EPHEMERAL_BIND_FIRST &&
 		       dpw_rss_queue(my_rss, connecting.v6, connecting.remote, connecting.local,
 				     connecting.remote_port, port) == my_queue;

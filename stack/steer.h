@@ -23,7 +23,8 @@ struct rte_mbuf;
 #define DPW_STEER_FRAGMENT (UINT16_MAX - 1)
 
 /* lwIP's ephemeral range (TCP_LOCAL_PORT_RANGE_START..END, and UDP's): a frame to a port in
- * it belongs to the engine whose queue is the port modulo the queue count. */
+ * it belongs to the engine whose queue is the port modulo the queue count (but for TCP's
+ * connect ports under a hash, below). */
 #define DPW_EPHEMERAL_FIRST 0xc000u
 
 /* Steered by the port's hash (struct dpw_rss given), the ephemeral range is cut in two. A TCP
@@ -86,5 +87,9 @@ void dpw_steer_set_queue(uint16_t queue, uint16_t queues, const struct dpw_rss *
 void dpw_steer_connect_begin(bool v6, const void *local, const void *remote,
 			     uint16_t remote_port);
 void dpw_steer_connect_end(void);
+/* Every connect port whose flow hashes here is taken (lwIP found none): from now to the end,
+ * the port rule, as for any pick (its frames are then handed on from wherever the NIC puts
+ * them). False when the connect was not picking by hash, or already fell back. */
+bool dpw_steer_connect_fallback(void);
 
 #endif /* DPW_STEER_H */

@@ -164,8 +164,14 @@ static err_t connect_pcb(struct tcp_pcb *pcb, const ip_addr_t *ip, uint16_t port
 	if (pcb->local_port != 0)
 		return tcp_connect(pcb, ip, port, on_connected);
 	/* lwIP fills pcb->local_ip in (when the bind left it open) before it picks the port. */
+	/* (An ANY local address: its IPv4 and IPv6 forms both start the union, where lwIP
+	 * writes the one it picks.) */
 	dpw_engine_connect_begin(IP_IS_V6(ip), ip_bytes(&pcb->local_ip), ip_bytes(ip), port);
 	err = tcp_connect(pcb, ip, port, on_connected);
+	/* Every port that hashes here is taken: one by the port rule, its frames handed on. */
+	if (err == ERR_BUF &&
+	    dpw_engine_connect_fallback(dpw_provider.lcores[dpw_lcore_here()].engine))
+		err = tcp_connect(pcb, ip, port, on_connected);
 	dpw_engine_connect_end();
 	return err;
 }

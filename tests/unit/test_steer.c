@@ -369,9 +369,6 @@ static void cut_datagram(struct cut *c, bool v6)
 	}
 }
 
-/* The edges of fragment classing: a last IPv4 fragment of one byte is a fragment too (not
- * "too short for ports"); an IPv6 atomic fragment (offset 0, no more) is a whole packet,
- * steered by the ports behind its fragment header. */
 /* Microsoft's RSS verification suite: TCP flows and the hash its key gives each (the
  * frame's source first). */
 static const struct {
@@ -515,6 +512,15 @@ static void test_rss_port_pick(void)
 		dpw_steer_connect_end();
 		CHECK_EQ_U(elsewhere, 0);
 		CHECK(ok > 1800 && ok < 2300);
+		/* A connect that found every such port taken falls back, once, to the port
+		 * rule, whose ports all steer here too. */
+		dpw_steer_connect_begin(false, &loc, &rem, 443);
+		CHECK(dpw_steer_connect_fallback());
+		CHECK(!dpw_steer_connect_fallback());
+		hook_ports(q, 4, false, &rem, &loc, &ok, &elsewhere);
+		dpw_steer_connect_end();
+		CHECK_EQ_U(ok, 8192 / 4);
+		CHECK_EQ_U(elsewhere, 0);
 		/* Any other pick: the bind slice's ports of this queue, exactly. */
 		hook_ports(q, 4, false, &rem, &loc, &ok, &elsewhere);
 		CHECK_EQ_U(ok, 8192 / 4);
@@ -531,6 +537,9 @@ static void test_rss_port_pick(void)
 	dpw_steer_set_queue(0, 1, NULL);
 }
 
+/* The edges of fragment classing: a last IPv4 fragment of one byte is a fragment too (not
+ * "too short for ports"); an IPv6 atomic fragment (offset 0, no more) is a whole packet,
+ * steered by the ports behind its fragment header. */
 static void test_fragment_edges(void)
 {
 	uint8_t f[160], g[160];

@@ -201,7 +201,7 @@ void h_start(int argc, char **argv)
 		die(err);
 	/* DPW_HARNESS_STEERING=toeplitz: TCP flows steered by a Toeplitz hash, as on a NIC with
 	 * RSS (docs/many-lcores.md). */
-	if (getenv("DPW_HARNESS_STEERING") != NULL &&
+	if (getenv("DPW_HARNESS_STEERING") != NULL && getenv("DPW_HARNESS_STEERING")[0] != '\0' &&
 	    dpw_engine_opt_set(&eng, "steering", getenv("DPW_HARNESS_STEERING"), err,
 			       sizeof(err)) != 0)
 		die(err);
@@ -280,7 +280,7 @@ int h_finish(void)
 	}
 	if (group != NULL) {
 		struct dpw_engine_stats total;
-		char line[1024];
+		char line[DPW_STATS_LINE];
 
 		dpw_engine_group_destroy(group, NULL, &total);
 		dpw_engine_format_stats(&total, line, sizeof(line));

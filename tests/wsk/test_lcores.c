@@ -674,6 +674,53 @@ static bool accept_echo(PWSK_SOCKET l, uint16_t port)
 	return ok;
 }
 
+/* A listener bound to a fixed port of the ephemeral range: that port's frames go to the lcore
+ * its number names (port mod 2), whatever the remote, so a socket made on the other lcore
+ * moves there for its bind (step 6's move), and every listener takes its connection. Under a
+ * hash (DPW_HARNESS_STEERING=toeplitz), TCP's connect ports, whose frames follow each
+ * remote's hash, have no one lcore: a bind to one is refused (docs/many-lcores.md, ours). */
+static void test_ephemeral_binds(void)
+{
+	enum { ROUNDS = 8, BASE = 0xe100 };
+	const char *steering = getenv("DPW_HARNESS_STEERING");
+	bool hashed = steering != NULL && strcmp(steering, "toeplitz") == 0;
+	DPW_PROVIDER_STATS ps0, ps1;
+	unsigned long long moved;
+	int echoed = 0;
+
+	h_test("with two lcores a listener bound to a port of the ephemeral range lives on the "
+	       "lcore that port's frames reach: made on the other one, it moves there; each takes "
+	       "a connection, echoed (docs/many-lcores.md)");
+	DpwGetProviderStats(&ps0);
+	for (int i = 0; i < ROUNDS; i++) {
+		PWSK_SOCKET l = NULL;
+		/* Parities 0, 0, 1, 1, ...: the sockets, made on the lcores in turn, land on the
+		 * lcore their port is not in half the rounds, whichever lcore comes first. */
+		uint16_t port = (uint16_t)(BASE + 2 * i + (i / 2) % 2);
+
+		if (H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, port, NULL, NULL, &l),
+				   STATUS_SUCCESS) && accept_echo(l, port))
+			echoed++;
+		if (l != NULL)
+			h_close(l);
+	}
+	DpwGetProviderStats(&ps1);
+	moved = (unsigned long long)(ps1.SocketsMoved - ps0.SocketsMoved);
+	printf("  %d of %d listeners on ports from 0x%x took their connection; %llu moved\n",
+	       echoed, ROUNDS, BASE, moved);
+	H_CHECK(echoed == ROUNDS);
+	H_CHECK(moved >= 1 && moved <= ROUNDS);
+	if (hashed) {
+		PWSK_SOCKET l = NULL;
+
+		H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, 0xc100, NULL, NULL, &l),
+			       STATUS_ADDRESS_ALREADY_ASSOCIATED);
+		if (l != NULL)
+			h_close(l);
+	}
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
 /* A listener on port, spread over both lcores, and a stream socket binding beside it: both
  * with SO_REUSEADDR on the stack's address, or neither, the second on the wildcard (W5's
  * SUCCESS either way; the second: lwIP's flag lent on the other lcore, dpw_bind_beside). The
@@ -794,6 +841,7 @@ int main(int argc, char **argv)
 	test_spread_listener_options();
 	test_fixed_port_datagrams();
 	test_bind_moves();
+	test_ephemeral_binds();
 	test_shared_ports();
 	close(lfd);
 	return h_finish();

@@ -130,6 +130,9 @@ struct dpw_engine_stats {
 	 * it shares, so it stays the stack's own cost on a machine with fewer CPUs than
 	 * lcores. 0 without busy_cpu. */
 	uint64_t busy_cpu_ns;
+	/* Connects that found every port whose flow hashes to this engine taken and took one by
+	 * the port rule, whose frames other engines hand on (steering by a hash only). */
+	uint64_t connect_fallbacks;
 	uint32_t mbuf_in_use;            /* mbufs out of the pool right now */
 	uint32_t mbuf_idle;              /* in use right after start: the queues' own share */
 	uint32_t mbuf_total;
@@ -198,7 +201,9 @@ void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *o
  * counters across their own actions. */
 bool dpw_engine_get_fresh_stats(const struct dpw_engine *e, struct dpw_engine_stats *out,
 				unsigned timeout_ms);
-/* One line, key=value pairs, for logs and tests. */
+/* One line, key=value pairs, for logs and tests; DPW_STATS_LINE holds every field (a buffer
+ * too short ends the line at a field). */
+#define DPW_STATS_LINE 2048
 void dpw_engine_format_stats(const struct dpw_engine_stats *s, char *buf, size_t len);
 /* Add engine counters s to a total of several engines (zeroed first): every field summed,
  * except those of the port's mbuf pool, which the engines of one port share: those only when
@@ -225,6 +230,10 @@ const char *dpw_engine_steering(const struct dpw_engine *e);
 void dpw_engine_connect_begin(bool v6, const void *local, const void *remote,
 			      uint16_t remote_port);
 void dpw_engine_connect_end(void);
+/* Within begin/end, after lwIP found no free port whose flow hashes to e's queue: true if
+ * a second try may take a port by the port rule (counted, connect_fallbacks); false when the
+ * pick was not by hash, or already fell back. */
+bool dpw_engine_connect_fallback(struct dpw_engine *e);
 /* Several engines on one port: a socket bound to local port (below the ephemeral range) lives
  * on this engine, so every frame to that port must come here, whatever its remote. Pin it,
  * one more socket on it: 0; 1 when a listener of this engine's has spread the port (below)
