@@ -228,7 +228,7 @@ unsigned dpw_app_drain(struct dpw_app *app, unsigned timeout_ms)
 void dpw_app_print_engine_stats(const struct dpw_engine_stats *each, unsigned n,
 				const struct dpw_engine_stats *total)
 {
-	char line[1024];
+	char line[DPW_STATS_LINE];
 
 	for (unsigned q = 0; n > 1 && q < n; q++) {
 		dpw_engine_format_stats(&each[q], line, sizeof(line));
@@ -285,7 +285,7 @@ void dpw_app_print_stats(struct dpw_app *app)
 
 	if (app->group != NULL) {
 		struct dpw_engine_stats total;
-		char line[1024];
+		char line[DPW_STATS_LINE];
 
 		dpw_engine_group_stats(app->group, &total);
 		dpw_engine_format_stats(&total, line, sizeof(line));

@@ -219,7 +219,7 @@ static int queue_listen(struct dpw_engine *e, uint16_t queue, void *arg, char *e
 
 static void print_stats(const char *prefix, const struct dpw_engine_stats *s)
 {
-	char line[1024];
+	char line[DPW_STATS_LINE];
 
 	dpw_engine_format_stats(s, line, sizeof(line));
 	printf("dpwsk: %sstats %s\n", prefix, line);
@@ -250,9 +250,9 @@ static int run_queues(struct dpw_engine_opts *eng, uint16_t port)
 	e0 = dpw_engine_group_engine(g, 0);
 	dpw_engine_mac(e0, mac);   /* the port's: every engine's */
 	inet_ntop(AF_INET, &eng->engine.ipv4_addr, ip, sizeof(ip));
-	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u queues=%u\n",
-	       eng->engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], port,
-	       eng->engine.queues);
+	printf("dpwsk: ready port=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x echo=%u queues=%u "
+	       "steering=%s\n", eng->engine.port_name, ip, mac[0], mac[1], mac[2], mac[3], mac[4],
+	       mac[5], port, eng->engine.queues, dpw_engine_steering(e0));
 	fflush(stdout);
 	while (!dpw_signals_stopping()) {
 		if (dpw_signals_take_stats()) {

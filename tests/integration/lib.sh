@@ -233,10 +233,10 @@ stack_start() {
 	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too). An IPv6
 	# topology (netns.sh with DPW_TOPO_IPV6=1) gives the stack its IPv6 address as well.
 	# DPW_QUEUES=N (dpwsk-rawecho and dpwsk-host): N engines on N queue pairs, one thread
-	# each.
+	# each; DPW_STEERING=MODE steers them so (--steering).
 	local queues=()
 	[ -n "${DPW_QUEUES:-}" ] && case $STACK_PROG in "$DPW_RAWECHO" | */dpwsk-host)
-		queues=(--queues "$DPW_QUEUES") ;; esac
+		queues=(--queues "$DPW_QUEUES" ${DPW_STEERING:+--steering "$DPW_STEERING"}) ;; esac
 	ip netns exec "$DPW_NS_STACK" "$STACK_PROG" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
 		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} "${queues[@]}" "$@" \
@@ -252,6 +252,10 @@ stack_start() {
 			line=$(grep '^dpwsk: ready ' "$STACK_OUT")
 			STACK_MAC=$(sed -n 's/.* mac=\([^ ]*\).*/\1/p' <<<"$line")
 			echo "stack: pid $STACK_PID: $line"
+			# Steered as asked (DPW_STEERING), so the test runs the path it is meant for.
+			[ ${#queues[@]} = 0 ] || [ -z "${DPW_STEERING:-}" ] ||
+				[[ "$line " == *" steering=$DPW_STEERING "* ]] ||
+				fail start-steering "not steered by $DPW_STEERING: $line"
 			return 0
 		fi
 		if ! dpw_alive "$STACK_PID"; then
