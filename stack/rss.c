@@ -61,11 +61,17 @@ static bool power_of_two(uint32_t n)
 	return n != 0 && (n & (n - 1)) == 0;
 }
 
+/* A RETA and key we can hold and use: a power of two of entries, a key for IPv6's tuple. */
+static bool usable_sizes(const struct rte_eth_dev_info *info)
+{
+	return power_of_two(info->reta_size) && info->reta_size <= DPW_RSS_RETA_MAX &&
+	       info->hash_key_size >= sizeof(verification_key) &&
+	       info->hash_key_size <= DPW_RSS_KEY_MAX;
+}
+
 bool dpw_rss_port_wanted(const struct rte_eth_dev_info *info, struct rte_eth_conf *conf)
 {
-	if ((info->flow_type_rss_offloads & TCP_FLOWS) != TCP_FLOWS ||
-	    !power_of_two(info->reta_size) || info->reta_size > DPW_RSS_RETA_MAX ||
-	    info->hash_key_size < sizeof(verification_key) || info->hash_key_size > DPW_RSS_KEY_MAX)
+	if ((info->flow_type_rss_offloads & TCP_FLOWS) != TCP_FLOWS || !usable_sizes(info))
 		return false;
 	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 	conf->rx_adv_conf.rss_conf.rss_key = NULL;   /* the device's own: read back once started */
@@ -89,9 +95,7 @@ int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char
 		dpw_set_err(err, errlen, "cannot read device info: %s", rte_strerror(-ret));
 		return -1;
 	}
-	if (!power_of_two(info.reta_size) || info.reta_size > DPW_RSS_RETA_MAX ||
-	    info.hash_key_size < sizeof(verification_key) ||
-	    info.hash_key_size > DPW_RSS_KEY_MAX) {
+	if (!usable_sizes(&info)) {
 		dpw_set_err(err, errlen, "RETA of %u entries, key of %u bytes: not usable",
 			    info.reta_size, info.hash_key_size);
 		return -1;

@@ -28,7 +28,7 @@
  * lcore). */
 static int holder(const struct dpw_socket *s, uint16_t port)
 {
-	const struct dpw_engine *here = dpw_provider.lcores[dpw_lcore_here()].engine, *e;
+	const struct dpw_engine *here = dpw_engine_here(), *e;
 	unsigned n = dpw_lcore_count();
 	int q;
 

@@ -50,6 +50,11 @@ static inline unsigned dpw_lcore_here(void)
 
 	return me < 0 ? 0 : (unsigned)me;
 }
+/* The engine this lcore polls (lcore 0's off the lcores, as dpw_lcore_here). */
+static inline struct dpw_engine *dpw_engine_here(void)
+{
+	return dpw_provider.lcores[dpw_lcore_here()].engine;
+}
 /* How many lcores the provider drives (0 while detached). */
 static inline unsigned dpw_lcore_count(void)
 {

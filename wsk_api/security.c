@@ -432,7 +432,7 @@ static bool hold_port(struct dpw_socket *s, uint16_t port,
 		      int (*take)(struct dpw_engine *e, bool udp, uint16_t port))
 {
 	/* On the socket's lcore: its engine is this one's. */
-	struct dpw_engine *e = dpw_provider.lcores[dpw_lcore_here()].engine;
+	struct dpw_engine *e = dpw_engine_here();
 	int held;
 
 	if (port == 0 || s->pinned_on != NULL || e == NULL)

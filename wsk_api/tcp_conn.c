@@ -169,8 +169,7 @@ static err_t connect_pcb(struct tcp_pcb *pcb, const ip_addr_t *ip, uint16_t port
 	dpw_engine_connect_begin(IP_IS_V6(ip), ip_bytes(&pcb->local_ip), ip_bytes(ip), port);
 	err = tcp_connect(pcb, ip, port, on_connected);
 	/* Every port that hashes here is taken: one by the port rule, its frames handed on. */
-	if (err == ERR_BUF &&
-	    dpw_engine_connect_fallback(dpw_provider.lcores[dpw_lcore_here()].engine))
+	if (err == ERR_BUF && dpw_engine_connect_fallback(dpw_engine_here()))
 		err = tcp_connect(pcb, ip, port, on_connected);
 	dpw_engine_connect_end();
 	return err;
