@@ -10,4 +10,8 @@
  * does when memory runs out. false goes back to the pools. */
 void dpw_test_provider_heap(bool on);
 
+/* The handle table's size in slots: a full table must have refused only when every one of
+ * them held a socket, whichever lcores made and freed them. */
+unsigned dpw_test_socket_table_slots(void);
+
 #endif /* DPWSK_PROVIDER_TEST_HOOKS_H */

@@ -4,17 +4,19 @@
  * Closed slots wait in a FIFO quarantine before reuse, so a stale handle keeps answering
  * STATUS_INVALID_HANDLE for a long time (WSK-C6): at least DPW_QUARANTINE later closes on the
  * same lcore; the generation tells requests queued before a reuse from those made after. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "provider_test_hooks.h"
 #include "socket_internal.h"
 
-/* Closed slots wait in a FIFO before reuse, oldest first: one per lcore, touched only by its
- * thread, so that making and freeing sockets on a lcore writes nothing that another lcore
- * reads (issue 15: no shared writes on the hot path); and one, under table_lock, for sockets
- * freed on any other thread. */
+/* Closed slots wait in a FIFO before reuse, oldest first: one per lcore, touched in the
+ * normal course only by its thread, so that making and freeing sockets on a lcore writes
+ * nothing that another lcore reads (issue 15: no shared writes on the hot path); and one,
+ * under table_lock, for sockets freed on any other thread. */
 #define DPW_QUARANTINE  (1u << 14)      /* closed slots that must wait before reuse, per FIFO */
 /* Never-used slots a lcore takes from the table at a time, under the lock. */
 #define FRESH_BATCH     64u
@@ -34,11 +36,22 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot_fifo closed_elsewhere;   /* [table_lock] */
 static uint32_t next_unused;                /* [table_lock] */
 
-/* [the lcore's thread] */
+/* A lcore's own slots. Its lock is taken by its thread on every make and free, uncontended
+ * and on a line of its own, so it costs an atomic on a private line; another thread takes
+ * it only once the table is used up, to find a slot this lcore holds (take_anywhere), so
+ * that a full table refuses a socket only when no slot is free anywhere. */
 static struct lcore_slots {
-	_Alignas(64) struct slot_fifo closed;
-	uint32_t fresh_next, fresh_end;   /* never-used slots taken in a batch */
+	_Alignas(64) pthread_spinlock_t lock;
+	struct slot_fifo closed;          /* [lock] */
+	uint32_t fresh_next, fresh_end;   /* [lock] never-used slots taken in a batch */
 } per_lcore[DPW_MAX_LCORES];
+static pthread_once_t per_lcore_once = PTHREAD_ONCE_INIT;
+
+static void per_lcore_init(void)
+{
+	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
+		pthread_spin_init(&per_lcore[i].lock, PTHREAD_PROCESS_PRIVATE);
+}
 
 static void fifo_push(struct slot_fifo *f, struct dpw_socket *s)
 {
@@ -86,21 +99,50 @@ static struct dpw_socket *fresh(uint32_t index)
 	return s;
 }
 
+/* From one lcore's slots, under its lock: the oldest closed slot once its quarantine is
+ * full (or, with young set, however young), else a never-used one from its batch. */
+static struct dpw_socket *take_from(struct lcore_slots *l, bool young)
+{
+	struct dpw_socket *s = NULL;
+
+	pthread_spin_lock(&l->lock);
+	if (l->closed.count > (young ? 0 : DPW_QUARANTINE))
+		s = fifo_pop(&l->closed);
+	else if (l->fresh_next < l->fresh_end)
+		s = fresh(l->fresh_next++);
+	pthread_spin_unlock(&l->lock);
+	return s;
+}
+
+/* The table is used up: any free slot, wherever it waits, however young. The quarantine
+ * gives way before a refusal does (WSK-C6 holds only while there is room). */
+static struct dpw_socket *take_anywhere(int me)
+{
+	struct dpw_socket *s = NULL;
+
+	if (me >= 0 && (s = take_from(&per_lcore[me], true)) != NULL)
+		return s;
+	pthread_mutex_lock(&table_lock);
+	s = fifo_pop(&closed_elsewhere);
+	pthread_mutex_unlock(&table_lock);
+	for (unsigned i = 0; s == NULL && i < DPW_MAX_LCORES; i++)
+		if ((int)i != me)
+			s = take_from(&per_lcore[i], true);
+	return s;
+}
+
 /* A slot for a socket made on lcore me (-1: another thread): the oldest closed one of its
- * FIFO once the quarantine is full, else a never-used one, else (the table used up) the
- * oldest closed one however young. Only the batches of never-used slots, and other threads,
- * take the lock. */
+ * FIFO once the quarantine is full, else a never-used one, else (the table used up) any
+ * free one. Only the batches of never-used slots, other threads and a used-up table take
+ * the table's lock. */
 static struct dpw_socket *take_slot(int me)
 {
 	struct lcore_slots *l = me >= 0 ? &per_lcore[me] : NULL;
 	struct dpw_socket *s = NULL;
 
-	if (l != NULL) {
-		if (l->closed.count > DPW_QUARANTINE)
-			return fifo_pop(&l->closed);
-		if (l->fresh_next < l->fresh_end)
-			return fresh(l->fresh_next++);
-	}
+	pthread_once(&per_lcore_once, per_lcore_init);
+	if (l != NULL && (s = take_from(l, false)) != NULL)
+		return s;
 	pthread_mutex_lock(&table_lock);
 	if (!table_init()) {
 		pthread_mutex_unlock(&table_lock);
@@ -115,17 +157,20 @@ static struct dpw_socket *take_slot(int me)
 			n = DPW_MAX_SOCKETS - next_unused;
 		s = fresh(next_unused);
 		if (l != NULL) {
+			pthread_spin_lock(&l->lock);
 			l->fresh_next = next_unused + 1;
 			l->fresh_end = next_unused + n;
+			pthread_spin_unlock(&l->lock);
 		}
 		next_unused += n;
-	} else if (l == NULL) {
-		s = fifo_pop(&closed_elsewhere);
 	}
 	pthread_mutex_unlock(&table_lock);
-	if (s == NULL && l != NULL)
-		s = fifo_pop(&l->closed);   /* the lcore's own: no lock */
-	return s;
+	return s != NULL ? s : take_anywhere(me);
+}
+
+unsigned dpw_test_socket_table_slots(void)
+{
+	return DPW_MAX_SOCKETS;
 }
 
 bool dpw_socket_is_slot(PWSK_SOCKET h)
@@ -175,7 +220,11 @@ void dpw_socket_release(struct dpw_socket *s)
 	atomic_store(&s->handle_state, DPW_HANDLE_DEAD);
 	dpw_count(DPW_C_SOCKETS_FREED, 1);
 	if (me >= 0) {
-		fifo_push(&per_lcore[me].closed, s);
+		struct lcore_slots *l = &per_lcore[me];
+
+		pthread_spin_lock(&l->lock);
+		fifo_push(&l->closed, s);
+		pthread_spin_unlock(&l->lock);
 		return;
 	}
 	pthread_mutex_lock(&table_lock);

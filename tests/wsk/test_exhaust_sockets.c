@@ -18,6 +18,7 @@
 
 #include "dpw/engine.h"
 #include "harness.h"
+#include "provider_test_hooks.h"
 
 #define UDP_BASE_PORT 21000
 #define MAX_DGRAM 4096          /* far above lwIP's datagram pcbs (MEMP_NUM_UDP_PCB 1024) */
@@ -247,6 +248,8 @@ static void test_handle_table(void)
 	H_CHECK(other == 0);
 	H_CHECK(not_once == 0);
 	H_CHECK(h_sockets_open() == open0 + 1 + (ULONG)n);   /* and the connection */
+	/* Refused only once every slot held a socket, none left waiting on another lcore. */
+	H_CHECK(h_sockets_open() == dpw_test_socket_table_slots());
 
 	/* Full: refused again, and what was open before still works. */
 	H_CHECK_STATUS(h_socket(WSK_FLAG_BASIC_SOCKET, NULL, NULL, &extra),
