@@ -62,6 +62,8 @@ struct dpw_client {
 	pthread_t deliverer;
 	bool deliverer_running;
 	atomic_bool deliverer_stop;
+	/* DpwDeliverLcore: completions waiting on the lcores' FIFOs to run (delivery_lcore.c) */
+	atomic_uint due;
 };
 
 /* The table's lock and condition: registration claims slots and waits under them for
@@ -100,6 +102,15 @@ static inline bool dpw_windows_timing(const struct dpw_client *c)
 				    DpwDeliverWindows;
 }
 
+/* delivery_lcore.c (DpwDeliverLcore): does c want its routines run on this thread, an lcore;
+ * queue completions to run at this lcore's pass end; run this lcore's (at the top of its
+ * stack only; returns how many ran); hand what the lcores left to the clients' rings
+ * (DpwProviderDetach). */
+bool dpw_due_wanted(const struct dpw_client *c);
+void dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n);
+unsigned dpw_run_due_completions(void);
+void dpw_due_to_rings(void);
+
 /* Wake threads waiting in WskWaitCompletions on c (completion.c). */
 void dpw_completion_wake_all(struct dpw_client *c);
 /* Make c's next (or current) wait in WskWaitCompletions return, waiting or not. */
@@ -108,6 +119,8 @@ void dpw_completion_kick(struct dpw_client *c);
  * client with Windows' timing, run its routine now instead (the completions posted at once
  * are those of a call refused on its caller's thread, W2). */
 void dpw_post_completion(struct dpw_client *c, PIRP irp);
+/* Post irps[0..n) to c's ring, whatever its delivery. */
+void dpw_post_completions(struct dpw_client *c, PIRP *irps, unsigned n);
 /* [lcore] The same, held and posted with others in one burst by dpw_flush_completions. */
 void dpw_hold_completion(struct dpw_client *c, PIRP irp);
 void dpw_flush_completions(void);

@@ -132,6 +132,11 @@ static void post(struct dpw_client *c, PIRP *irps, unsigned n)
 	wake(cq);
 }
 
+void dpw_post_completions(struct dpw_client *c, PIRP *irps, unsigned n)
+{
+	post(c, irps, n);
+}
+
 void dpw_post_completion(struct dpw_client *c, PIRP irp)
 {
 	/* Posted at once means completed on the caller's thread within its call (a refusal): with
@@ -139,6 +144,11 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 	if (dpw_windows_timing(c)) {
 		dpw_count(DPW_C_COMPLETIONS, 1);
 		DpwRunIrpCompletion(irp);
+		return;
+	}
+	/* Refused on an lcore, for a client whose routines run there: at its pass's end too. */
+	if (dpw_due_wanted(c)) {
+		dpw_due_push(c, &irp, 1);
 		return;
 	}
 	post(c, &irp, 1);
@@ -156,7 +166,11 @@ static struct held {
 
 static void flush(struct held *h)
 {
-	if (h->n > 0)
+	/* The routines of a DpwDeliverLcore client run on this lcore, at its pass's end; what
+	 * DpwProviderDetach finds held goes to the ring. */
+	if (h->n > 0 && h == &held_by[dpw_lcore_here()] && dpw_due_wanted(h->c))
+		dpw_due_push(h->c, h->irps, h->n);
+	else if (h->n > 0)
 		post(h->c, h->irps, h->n);
 	h->n = 0;
 	h->c = NULL;

@@ -13,7 +13,8 @@ static _Atomic int default_delivery = DpwDeliverPolled;
 
 static bool valid_mode(DPW_COMPLETION_DELIVERY mode)
 {
-	return mode == DpwDeliverPolled || mode == DpwDeliverThread || mode == DpwDeliverWindows;
+	return mode == DpwDeliverPolled || mode == DpwDeliverThread || mode == DpwDeliverWindows ||
+	       mode == DpwDeliverLcore;
 }
 
 static void *deliver(void *arg)
@@ -31,8 +32,9 @@ static void *deliver(void *arg)
 
 int dpw_delivery_start(struct dpw_client *c)
 {
-	if (atomic_load(&c->delivery) == DpwDeliverPolled)
-		return 0;
+	if (atomic_load(&c->delivery) != DpwDeliverThread &&
+	    atomic_load(&c->delivery) != DpwDeliverWindows)
+		return 0;   /* no thread: polled, or run by the lcores */
 	atomic_store(&c->deliverer_stop, false);
 	if (pthread_create(&c->deliverer, NULL, deliver, c) != 0)
 		return -1;

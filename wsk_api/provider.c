@@ -36,6 +36,8 @@ static void drain_requests(void *arg)
 		dpw_execute(reqs[i]);
 	dpw_transports_poll();
 	dpw_flush_completions();   /* this pass's: received data, requests run */
+	dpw_run_due_completions();   /* DpwDeliverLcore clients' routines */
+	dpw_flush_completions();   /* what calls made by those routines completed at once */
 }
 
 /* The first engine attaches the provider; each further one (several engines on one port,
@@ -116,6 +118,7 @@ VOID DpwProviderDetach(VOID)
 		atomic_store(&l->known, false);
 	}
 	dpw_flush_all_completions();   /* the cancellations, if this thread is an lcore */
+	dpw_due_to_rings();   /* routines the lcores will not run now: the clients' polls will */
 	atomic_store(&dpw_provider.nb_lcores, 0);
 }
 
@@ -131,6 +134,8 @@ void dpw_run_own_requests(void)
 				      NULL);
 	for (unsigned i = 0; i < n; i++)
 		dpw_execute(reqs[i]);
+	dpw_flush_completions();
+	dpw_run_due_completions();
 	dpw_flush_completions();
 }
 

@@ -356,6 +356,166 @@ out:
 	sem_destroy(&e.event);
 }
 
+/* ---- lcore delivery: each routine on the lcore that completed its IRP -------------------- */
+
+#define LC_PORT  6303
+#define LC_CONNS 32
+
+/* A connection accepted by the lcore delivery test: the thread of its accept callback, and
+ * of its receive's and its close's routines. */
+static struct lc_conn {
+	PWSK_SOCKET s;
+	pthread_t accepted_on, received_on, closed_on;
+	_Atomic int received, closed, wrong_thread;
+	char byte;
+	struct h_buf b;
+	PIRP rx, close;
+} lc_conns[LC_CONNS];
+static _Atomic int lc_accepted;
+static pthread_t lc_main;
+static struct h_client lc;
+
+static NTSTATUS WSKAPI lc_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct lc_conn *c = ctx;
+
+	(void)dev;
+	(void)irp;
+	c->closed_on = pthread_self();
+	atomic_fetch_add(&c->closed, 1);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+/* The receive's routine: on the connection's lcore, it closes the socket from there (a call
+ * made inline by a routine), whose routine runs there too. */
+static NTSTATUS WSKAPI lc_received(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
+{
+	struct lc_conn *c = ctx;
+
+	(void)dev;
+	(void)irp;
+	c->received_on = pthread_self();
+	atomic_fetch_add(&c->received, 1);
+	if (!pthread_equal(c->received_on, c->accepted_on))
+		atomic_fetch_add(&c->wrong_thread, 1);
+	IoSetCompletionRoutine(c->close, lc_closed, c, TRUE, TRUE, TRUE);
+	(void)DpwConnectionDispatch(c->s)->WskCloseSocket(c->s, c->close);
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
+static NTSTATUS WSKAPI lc_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKADDR remote,
+				 PWSK_SOCKET s, PVOID *sctx,
+				 const WSK_CLIENT_CONNECTION_DISPATCH **sdispatch)
+{
+	int i;
+	struct lc_conn *c;
+
+	(void)ctx;
+	(void)flags;
+	(void)local;
+	(void)remote;
+	(void)sdispatch;
+	if (s == NULL || (i = atomic_fetch_add(&lc_accepted, 1)) >= LC_CONNS)
+		return s == NULL ? STATUS_SUCCESS : STATUS_REQUEST_NOT_ACCEPTED;
+	c = &lc_conns[i];
+	c->s = s;
+	c->accepted_on = pthread_self();
+	*sctx = c;
+	/* A call from the accept callback, on the lcore: its routine must run here too. */
+	IoSetCompletionRoutine(c->rx, lc_received, c, TRUE, TRUE, TRUE);
+	(void)DpwConnectionDispatch(s)->WskReceive(s, &c->b.wb, 0, c->rx);
+	return STATUS_SUCCESS;
+}
+
+static const WSK_CLIENT_LISTEN_DISPATCH lc_listen_events = { lc_accept, NULL, NULL };
+
+static bool lc_all_closed(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < LC_CONNS; i++)
+		if (atomic_load(&lc_conns[i].closed) == 0)
+			return false;
+	return true;
+}
+
+static void test_lcore(void)
+{
+	WSK_EVENT_CALLBACK_CONTROL ctl = { (PNPIID)&NPI_WSK_INTERFACE_ID, WSK_EVENT_ACCEPT };
+	PWSK_SOCKET l = NULL;
+	int fd[LC_CONNS], resets = 0, wrong = 0, on_main = 0, not_once = 0;
+	pthread_t lcores[2];
+	int seen = 0;
+	struct ev_irp e;
+
+	h_test("lcore delivery: each routine runs on the lcore that completed its IRP, at its "
+	       "pass's end; calls made by a routine run there too; nothing reaches the ring "
+	       "(dpwsk.h DpwDeliverLcore; WSK-R2)");
+	lc_main = pthread_self();
+	if (!H_CHECK_STATUS(h_client_open(&lc, MAKE_WSK_VERSION(1, 0)), STATUS_SUCCESS))
+		return;
+	H_CHECK_STATUS(DpwSetCompletionDelivery(lc.npi.Client, DpwDeliverLcore), STATUS_SUCCESS);
+	H_CHECK_STATUS(lc.npi.Dispatch->WskControlClient(lc.npi.Client,
+							 WSK_SET_STATIC_EVENT_CALLBACKS,
+							 sizeof(ctl), &ctl, 0, NULL, NULL, NULL),
+		       STATUS_SUCCESS);
+	for (int i = 0; i < LC_CONNS; i++) {
+		lc_conns[i].rx = IoAllocateIrp(1, FALSE);
+		lc_conns[i].close = IoAllocateIrp(1, FALSE);
+		h_buf_init(&lc_conns[i].b, &lc_conns[i].byte, 1);
+	}
+	h_use_client(&lc.npi);
+	H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LC_PORT, NULL, &lc_listen_events, &l),
+		       STATUS_SUCCESS);
+	h_use_client(NULL);
+	for (int i = 0; i < LC_CONNS; i++) {
+		fd[i] = peer_connect(LC_PORT);
+		H_CHECK(fd[i] >= 0 && peer_write_all(fd[i], "x", 1));
+	}
+	/* Nobody polls the client: the routines run on the lcores or not at all. */
+	H_CHECK(h_pump_until(lc_all_closed, NULL, 10000));
+	for (int i = 0; i < LC_CONNS; i++) {
+		struct lc_conn *c = &lc_conns[i];
+
+		/* Closed before it was fully disconnected: the peer sees a reset (§3). */
+		resets += fd[i] >= 0 && peer_wait_error(fd[i], 5000) > 0;
+		if (fd[i] >= 0)
+			close(fd[i]);
+		not_once += atomic_load(&c->received) != 1 || atomic_load(&c->closed) != 1;
+		wrong += atomic_load(&c->wrong_thread) != 0 ||
+			 !pthread_equal(c->closed_on, c->accepted_on);
+		on_main += pthread_equal(c->accepted_on, lc_main);
+		if (seen < 2 && (seen == 0 || !pthread_equal(lcores[0], c->accepted_on)))
+			lcores[seen++] = c->accepted_on;
+	}
+	printf("  %d connections: accepted on %d lcore thread(s); %d routines on another thread; "
+	       "%d on the test's thread; %d peers reset\n", LC_CONNS, seen, wrong, on_main,
+	       resets);
+	H_CHECK(not_once == 0);
+	H_CHECK(wrong == 0);
+	H_CHECK(on_main == 0);
+	H_CHECK(resets == LC_CONNS);
+	/* Over two lcores, the connections were on both. */
+	H_CHECK(seen == (h_lcores() > 1 ? 2 : 1));
+	H_CHECK(WskPollCompletions(lc.npi.Client, 1024) == 0);
+
+	h_test("lcore delivery: a call made on the test's thread completes on the socket's lcore; "
+	       "WskDeregister waits for the last routines (WSK-R1)");
+	ev_init(&e, false);
+	H_CHECK_STATUS(DpwListenDispatch(l)->WskCloseSocket(l, e.irp), STATUS_PENDING);
+	H_CHECK(ev_wait(&e, 5000));
+	H_CHECK(atomic_load(&e.runs) == 1 && e.status == STATUS_SUCCESS);
+	H_CHECK(!pthread_equal(e.thread, lc_main));
+	h_client_close(&lc);
+	H_CHECK(atomic_load(&e.runs) == 1);
+	IoFreeIrp(e.irp);
+	sem_destroy(&e.event);
+	for (int i = 0; i < LC_CONNS; i++) {
+		IoFreeIrp(lc_conns[i].rx);
+		IoFreeIrp(lc_conns[i].close);
+		h_buf_free(&lc_conns[i].b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int pfd;
@@ -367,6 +527,7 @@ int main(int argc, char **argv)
 	test_set_mode();
 	test_thread(pfd);
 	test_windows(pfd);
+	test_lcore();
 
 	h_test("WskDeregister stops the delivery thread; every IRP ran once (WSK-R1, R2)");
 	h_client_close(&cl);

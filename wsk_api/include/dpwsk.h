@@ -42,6 +42,12 @@ int WskCompletionFd(PWSK_CLIENT Client);
  *                     calling thread, so the IRP may be freed or reused at once. Calls made on
  *                     the lcore (from event callbacks) are then queued, never run inline: they
  *                     return STATUS_PENDING unless refused at once.
+ *  DpwDeliverLcore    the lcore that completed the IRP runs its routine, at the end of its
+ *                     loop pass (an embedded application whose per-lcore lanes keep their
+ *                     state per lcore: a connection's events and completions all run on its
+ *                     lcore). A call made on another thread and refused there completes on
+ *                     the client's ring, as polled; so does what is left when the provider
+ *                     detaches.
  *
  * In every mode PendingReturned is TRUE exactly when the call returned STATUS_PENDING (W1),
  * and the client may still call WskPollCompletions itself. */
@@ -49,6 +55,7 @@ typedef enum _DPW_COMPLETION_DELIVERY {
 	DpwDeliverPolled = 0,
 	DpwDeliverThread = 1,
 	DpwDeliverWindows = 2,
+	DpwDeliverLcore = 3,
 } DPW_COMPLETION_DELIVERY;
 
 /* Change a registered client's delivery, at any time (completions already posted are run
