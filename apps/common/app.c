@@ -14,8 +14,6 @@
 
 static const WSK_CLIENT_DISPATCH no_client_events = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
-/* The most engines a program's group has: the steering's queue limit. */
-#define APP_MAX_QUEUES 16
 
 static void fail(const char *prog, int code, const char *what)
 {
@@ -59,7 +57,7 @@ static void start_group(struct dpw_app *app)
 
 	if (cfg.queues == 0)
 		cfg.queues = 1;
-	if (cfg.queues > APP_MAX_QUEUES)
+	if (cfg.queues > DPW_APP_MAX_QUEUES)
 		fail(app->prog, 2, "--queues: at most 16");
 	dpw_app_start_eal(app);
 	app->group = dpw_engine_group_start(&cfg, attach_engine, NULL, NULL, err, sizeof(err));
@@ -146,6 +144,7 @@ int dpw_app_start_lane(struct dpw_app *lane, const struct dpw_app *app, struct d
 
 	*lane = *app;
 	lane->threaded = false;
+	lane->lane = true;
 	lane->engine = e;
 	st = DpwProviderAttach(e);
 	if (st != STATUS_SUCCESS) {
@@ -177,7 +176,8 @@ int dpw_app_finish_lane(struct dpw_app *lane, unsigned sockets_left)
 
 static void service_signals(struct dpw_app *app)
 {
-	if (dpw_signals_take_stats())
+	/* The program's thread prints the lanes' lines: a lane knows only its own engine. */
+	if (!app->lane && dpw_signals_take_stats())
 		dpw_app_print_stats(app);
 }
 
@@ -185,6 +185,14 @@ void dpw_app_poll(struct dpw_app *app)
 {
 	dpw_engine_poll(app->engine);
 	WskPollCompletions(app->npi.Client, 256);
+	service_signals(app);
+}
+
+void dpw_app_nap(struct dpw_app *app, unsigned ms)
+{
+	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
 	service_signals(app);
 }
 
@@ -242,7 +250,7 @@ void dpw_app_print_engine_stats(const struct dpw_engine_stats *each, unsigned n,
  * mbuf_in_use: those not back when the last engine freed the shared pool). */
 static void finish_group(struct dpw_app *app, unsigned left)
 {
-	struct dpw_engine_stats each[APP_MAX_QUEUES], total;
+	struct dpw_engine_stats each[DPW_APP_MAX_QUEUES], total;
 	uint16_t n = dpw_engine_group_size(app->group);
 
 	dpw_engine_group_join(app->group);
@@ -277,6 +285,13 @@ int dpw_app_finish(struct dpw_app *app)
 		DpwProviderDetach();
 	dpw_engine_opts_stop(app->engine);
 	return left == 0 ? 0 : 1;
+}
+
+int dpw_app_finish_lanes(struct dpw_app *app)
+{
+	dpw_app_print_stats(app);
+	finish_group(app, 0);
+	return 0;
 }
 
 void dpw_app_print_stats(struct dpw_app *app)

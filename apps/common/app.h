@@ -29,9 +29,13 @@
 #include "dpwsk.h"
 #include "wsk.h"
 
+/* The most engines a program's group has: the steering's queue limit. */
+#define DPW_APP_MAX_QUEUES 16
+
 struct dpw_app {
 	const char *prog;
 	bool threaded;
+	bool lane;                    /* a lane (dpw_app_start_lane): SIGUSR1 is not its to take */
 	struct dpw_engine_opts eng;   /* the engine's options, from the command line */
 	struct dpw_engine *engine;    /* with a group: its first */
 	struct dpw_engine_group *group;   /* a threaded program on the per-thread build */
@@ -80,6 +84,13 @@ int dpw_app_start_lane(struct dpw_app *lane, const struct dpw_app *app, struct d
 /* The lane's end, on its thread, once its sockets are closed: release the NPI, deregister.
  * 0, or 1 if sockets were left (then not deregistered). */
 int dpw_app_finish_lane(struct dpw_app *lane, unsigned sockets_left);
+
+/* The program's thread of a program whose lanes run on their own (app->group set to their
+ * group): once the lanes are done, print the stats lines (the group's total, the provider's,
+ * the program's), then stop the group, print each engine's last counters, clean up EAL. 0. */
+int dpw_app_finish_lanes(struct dpw_app *app);
+/* The program's thread while lanes run: sleep ms, then answer SIGUSR1 (app's stats lines). */
+void dpw_app_nap(struct dpw_app *app, unsigned ms);
 
 /* Embedded: one engine pass, then up to 256 completion routines. */
 void dpw_app_poll(struct dpw_app *app);

@@ -11,6 +11,13 @@
  * and the Wsk calls made from them (and from completion routines) run inline, with no ring
  * hop; nothing here ever blocks.
  *
+ * --queues N (issue 15): N engines on N queue pairs, each driven by a lane on its own thread
+ * (its own lcore), with the server's state thread-local. Lane 0 opens the services; the
+ * provider spreads each listener over every lcore, so each lcore accepts the connections that
+ * land on it and runs their events; the lanes' clients take DpwDeliverLcore, so each
+ * connection's completion routines run on its lcore as well. No lock and no shared write per
+ * connection; the program's thread prints the lines, with each lane's counts ("lane Q echo").
+ *
  * TCP: connections come through WskAcceptEvent. Received data is indicated in place (it is
  * still in the received mbufs); the receive event sends it straight back with one WskSend
  * whose MDL chain points into the indications, and returns STATUS_PENDING to keep them: the
@@ -35,6 +42,7 @@
  * sender with WskSendTo from the indication itself, and the list is released once the last of
  * those sends has completed. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +82,12 @@ struct tx {
 };
 
 /* Sends of up to TX_KEPT_MDLS pieces (nearly all: a segment is one mbuf) reuse their
- * contexts, so that an echo costs the program no heap call. The program polls the engine and
- * its completions on one thread: no lock. */
+ * contexts, so that an echo costs the program no heap call. A thread polls the engine and runs
+ * its completions: no lock. */
 #define TX_KEPT_MDLS 4
 #define TX_KEPT_MAX  4096
-static struct tx *tx_free;
-static unsigned tx_free_count;
+static __thread struct tx *tx_free;   /* each lane its own */
+static __thread unsigned tx_free_count;
 
 static struct tx *tx_get(ULONG n)
 {
@@ -126,19 +134,34 @@ struct options {
 /* Index of the listening sockets: one of each per family. */
 enum { FAM_V4, FAM_V6, NFAM };
 
+/* The services' sockets, opened by one thread (the program's; with --queues, lane 0's) and
+ * read by every lane's accept callback: a listener's context is its slot here, which says
+ * what service a connection is for. */
 static struct {
-	struct dpw_app app;
-	struct options opt;
 	PWSK_SOCKET listener[NFAM], udp[NFAM], discard[NFAM];   /* NULL: not open */
 	IRP listener_close[NFAM], udp_close[NFAM], discard_close[NFAM];
+} svc;
+
+/* The server's counts; only uint64_t, so that a lane can publish them as an array. */
+struct echo_counts {
+	uint64_t conns_open, accepted, refused, resets, idle_closed, tcp_bytes, held;
+	uint64_t closed_at_stop;   /* still open when the server stopped: reset by close_all */
+	uint64_t udp_datagrams, udp_bytes, udp_dropped, discard_bytes;
+};
+#define ECHO_NCOUNTS (sizeof(struct echo_counts) / sizeof(uint64_t))
+
+/* The server's state. Thread-local: with --queues N each engine's thread runs a lane, a copy
+ * that serves the connections its lcore accepts, and runs their routines (DpwDeliverLcore);
+ * the program's thread holds the command line and adds up the lanes' counts. */
+static __thread struct echo_state {
+	struct dpw_app app;
+	struct options opt;
+	bool opened;                       /* this thread opened svc's sockets */
 	struct conn *conns, *conns_tail;   /* open (not closing) connections, LRU order */
 	/* Objects whose memory or socket is still out: the end waits for all of them. */
 	unsigned live;
 	unsigned udp_inflight;
-	/* counters */
-	uint64_t conns_open, accepted, refused, resets, idle_closed, tcp_bytes, held;
-	uint64_t closed_at_stop;   /* still open when the server stopped: reset by close_all */
-	uint64_t udp_datagrams, udp_bytes, udp_dropped, discard_bytes;
+	struct echo_counts n;
 } echo;
 
 /* ---- connections ---------------------------------------------------------------------------- */
@@ -198,7 +221,7 @@ static NTSTATUS conn_closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 
 	(void)dev;
 	(void)irp;
-	echo.conns_open--;
+	echo.n.conns_open--;
 	echo.live--;
 	free(c);
 	return STATUS_MORE_PROCESSING_REQUIRED;
@@ -247,7 +270,7 @@ static NTSTATUS tx_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	DpwConnectionDispatch(c->sock)->WskRelease(c->sock, t->list);
 	c->out_bytes -= t->buf.Length;
 	if (st == STATUS_SUCCESS)
-		echo.tcp_bytes += irp->IoStatus.Information;
+		echo.n.tcp_bytes += irp->IoStatus.Information;
 	tx_put(t);
 	if (st != STATUS_SUCCESS) {
 		conn_close(c);   /* reset, or cancelled by a close already under way */
@@ -323,13 +346,13 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 		return STATUS_SUCCESS;   /* nothing, or a connection on its way out: drop */
 	touch(c);
 	if (c->discard) {
-		echo.discard_bytes += indicated;
+		echo.n.discard_bytes += indicated;
 		return STATUS_SUCCESS;   /* taken: the provider releases it at once */
 	}
 	if (c->out_bytes >= ECHO_HOLD_MAX) {
 		/* Backpressure: the provider keeps the data and the window stays shut. */
 		c->held = true;
-		echo.held++;
+		echo.n.held++;
 		return STATUS_DATA_NOT_ACCEPTED;
 	}
 	n = count_pieces(list);
@@ -370,7 +393,7 @@ static NTSTATUS WSKAPI on_disconnect(PVOID ctx, ULONG flags)
 	if (c->closing)
 		return STATUS_SUCCESS;
 	if (flags & WSK_FLAG_ABORTIVE) {
-		echo.resets++;
+		echo.n.resets++;
 		conn_close(c);
 		return STATUS_SUCCESS;
 	}
@@ -398,16 +421,16 @@ static NTSTATUS WSKAPI on_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKA
 	if (sock == NULL)
 		return STATUS_SUCCESS;   /* the listener is going away (WSK) */
 	if (dpw_app_stopping() || (c = calloc(1, sizeof(*c))) == NULL) {
-		echo.refused++;
+		echo.n.refused++;
 		return STATUS_REQUEST_NOT_ACCEPTED;   /* the provider resets it */
 	}
 	c->sock = sock;
 	/* A listener's context is its slot (open_bound): which service the connection is for. */
-	c->discard = ctx == &echo.discard[FAM_V4] || ctx == &echo.discard[FAM_V6];
+	c->discard = ctx == &svc.discard[FAM_V4] || ctx == &svc.discard[FAM_V6];
 	c->active_ns = dpw_app_now_ns();
 	lru_append(c);
-	echo.conns_open++;
-	echo.accepted++;
+	echo.n.conns_open++;
+	echo.n.accepted++;
 	echo.live++;
 	*sock_ctx = c;
 	*sock_dispatch = &conn_events;   /* receive and disconnect events: on (static) */
@@ -425,10 +448,10 @@ static NTSTATUS udp_sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 
 	(void)dev;
 	if (irp->IoStatus.Status == STATUS_SUCCESS) {
-		echo.udp_datagrams++;
-		echo.udp_bytes += irp->IoStatus.Information;
+		echo.n.udp_datagrams++;
+		echo.n.udp_bytes += irp->IoStatus.Information;
 	} else {
-		echo.udp_dropped++;
+		echo.n.udp_dropped++;
 	}
 	echo.udp_inflight--;
 	if (--b->pending == 0) {
@@ -439,7 +462,7 @@ static NTSTATUS udp_sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
-/* ctx: the socket's slot in echo.udp[] (its SocketContext). */
+/* ctx: the socket's slot in svc.udp[] (its SocketContext). */
 static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_INDICATION list)
 {
 	PWSK_SOCKET sock = *(PWSK_SOCKET *)ctx;
@@ -453,7 +476,7 @@ static NTSTATUS WSKAPI on_receive_from(PVOID ctx, ULONG flags, PWSK_DATAGRAM_IND
 		n++;
 	if (dpw_app_stopping() || echo.udp_inflight + n > ECHO_UDP_INFLIGHT_MAX ||
 	    (b = malloc(sizeof(*b) + n * sizeof(b->tx[0]))) == NULL) {
-		echo.udp_dropped += n;
+		echo.n.udp_dropped += n;
 		return STATUS_SUCCESS;
 	}
 	b->sock = sock;
@@ -521,6 +544,7 @@ static bool open_bound(PWSK_SOCKET *slot, ADDRESS_FAMILY family, const char *wha
 		return false;
 	}
 	echo.live++;
+	echo.opened = true;
 	return true;
 }
 
@@ -538,28 +562,28 @@ static void close_all(void)
 {
 	uint64_t end;
 
-	for (int f = 0; f < NFAM; f++) {
-		if (echo.listener[f] != NULL) {
-			PWSK_SOCKET l = echo.listener[f];
+	for (int f = 0; f < NFAM && echo.opened; f++) {
+		if (svc.listener[f] != NULL) {
+			PWSK_SOCKET l = svc.listener[f];
 
-			dpw_app_irp_prepare(&echo.listener_close[f], listener_closed, &echo.listener[f]);
-			DpwListenDispatch(l)->WskCloseSocket(l, &echo.listener_close[f]);
+			dpw_app_irp_prepare(&svc.listener_close[f], listener_closed, &svc.listener[f]);
+			DpwListenDispatch(l)->WskCloseSocket(l, &svc.listener_close[f]);
 		}
-		if (echo.discard[f] != NULL) {
-			PWSK_SOCKET l = echo.discard[f];
+		if (svc.discard[f] != NULL) {
+			PWSK_SOCKET l = svc.discard[f];
 
-			dpw_app_irp_prepare(&echo.discard_close[f], listener_closed, &echo.discard[f]);
-			DpwListenDispatch(l)->WskCloseSocket(l, &echo.discard_close[f]);
+			dpw_app_irp_prepare(&svc.discard_close[f], listener_closed, &svc.discard[f]);
+			DpwListenDispatch(l)->WskCloseSocket(l, &svc.discard_close[f]);
 		}
-		if (echo.udp[f] != NULL) {
-			PWSK_SOCKET u = echo.udp[f];
+		if (svc.udp[f] != NULL) {
+			PWSK_SOCKET u = svc.udp[f];
 
-			dpw_app_irp_prepare(&echo.udp_close[f], listener_closed, &echo.udp[f]);
-			DpwDatagramDispatch(u)->WskCloseSocket(u, &echo.udp_close[f]);
+			dpw_app_irp_prepare(&svc.udp_close[f], listener_closed, &svc.udp[f]);
+			DpwDatagramDispatch(u)->WskCloseSocket(u, &svc.udp_close[f]);
 		}
 	}
 	while (echo.conns != NULL) {
-		echo.closed_at_stop++;
+		echo.n.closed_at_stop++;
 		conn_close(echo.conns);   /* unlinks it; the free comes later, in its completion */
 	}
 	end = dpw_app_now_ns() + 5000000000ull;
@@ -575,21 +599,42 @@ static void close_idle(void)
 	uint64_t now = dpw_app_now_ns(), limit = echo.opt.idle_s * 1000000000ull;
 
 	while (echo.conns != NULL && now - echo.conns->active_ns > limit) {
-		echo.idle_closed++;
+		echo.n.idle_closed++;
 		conn_close(echo.conns);
 	}
 }
 
-static void print_echo_stats(struct dpw_app *app)
+static void print_counts(const char *what, const struct echo_counts *n)
 {
-	(void)app;
-	printf("dpwsk: echo conns=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
+	printf("dpwsk: %s conns=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " resets=%" PRIu64 " idle_closed=%" PRIu64 " held=%" PRIu64 " tcp_bytes=%" PRIu64
 	       " udp_datagrams=%" PRIu64 " udp_bytes=%" PRIu64 " udp_dropped=%" PRIu64
-	       " discard_bytes=%" PRIu64 " closed_at_stop=%" PRIu64 "\n",
-	       echo.conns_open, echo.accepted, echo.refused, echo.resets, echo.idle_closed,
-	       echo.held, echo.tcp_bytes, echo.udp_datagrams, echo.udp_bytes, echo.udp_dropped,
-	       echo.discard_bytes, echo.closed_at_stop);
+	       " discard_bytes=%" PRIu64 " closed_at_stop=%" PRIu64 "\n", what,
+	       n->conns_open, n->accepted, n->refused, n->resets, n->idle_closed, n->held,
+	       n->tcp_bytes, n->udp_datagrams, n->udp_bytes, n->udp_dropped, n->discard_bytes,
+	       n->closed_at_stop);
+}
+
+static unsigned lanes_n;   /* --queues N: the lanes running (0: none, one engine) */
+static void lanes_counts(struct echo_counts *each, struct echo_counts *total);
+
+/* The echo line: with lanes, a "lane Q echo" line each, then their sum as the echo line. */
+static void print_echo_stats(struct dpw_app *app)
+{
+	struct echo_counts each[DPW_APP_MAX_QUEUES], total;
+	char what[32];
+
+	(void)app;
+	if (lanes_n == 0) {
+		print_counts("echo", &echo.n);
+		return;
+	}
+	lanes_counts(each, &total);
+	for (unsigned q = 0; q < lanes_n; q++) {
+		snprintf(what, sizeof(what), "lane %u echo", q);
+		print_counts(what, &each[q]);
+	}
+	print_counts("echo", &total);
 }
 
 static int set_port(uint64_t *out, const char *name, const char *val, char *err, size_t errlen)
@@ -649,72 +694,235 @@ static int validate(void *ctx, char *err, size_t errlen)
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
-int main(int argc, char **argv)
+/* Set the client up as the server needs it: every socket of it has its events on from birth,
+ * so the accepted connections get receive and disconnect events without a WskControlSocket
+ * each (F7). False with the reason printed. */
+static bool set_static_events(void)
 {
-	/* Every socket of this client has its events on from birth: the accepted connections
-	 * get receive and disconnect events without a WskControlSocket each (F7). */
 	WSK_EVENT_CALLBACK_CONTROL events = {
 		(PNPIID)&NPI_WSK_INTERFACE_ID,
 		WSK_EVENT_ACCEPT | WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT | WSK_EVENT_RECEIVE_FROM
 	};
-	int nfam, f;
+	NTSTATUS st = echo.app.npi.Dispatch->WskControlClient(echo.app.npi.Client,
+							      WSK_SET_STATIC_EVENT_CALLBACKS,
+							      sizeof(events), &events, 0, NULL,
+							      NULL, NULL);
+
+	if (st != STATUS_SUCCESS)
+		dpw_app_fail(&echo.app, "static event callbacks: %s", DpwNtStatusName(st));
+	return st == STATUS_SUCCESS;
+}
+
+/* The listeners and UDP sockets: IPv4 always; IPv6 as well when the engine has an IPv6
+ * address. The first failure ends the start. */
+static bool open_services(void)
+{
+	int nfam = dpw_app_has_ipv6(&echo.app) ? 2 : 1;
 	bool ok = true;
-	char what[80], disc[24];
+
+	for (int f = 0; f < nfam && ok; f++) {
+		ADDRESS_FAMILY family = f == FAM_V6 ? AF_INET6 : AF_INET;
+
+		if (echo.opt.tcp_port != 0)
+			ok = open_bound(&svc.listener[f], family, "TCP", SOCK_STREAM, IPPROTO_TCP,
+					WSK_FLAG_LISTEN_SOCKET, &listen_events,
+					(uint16_t)echo.opt.tcp_port);
+		if (ok && echo.opt.discard_port != 0)
+			ok = open_bound(&svc.discard[f], family, "TCP discard", SOCK_STREAM,
+					IPPROTO_TCP, WSK_FLAG_LISTEN_SOCKET, &listen_events,
+					(uint16_t)echo.opt.discard_port);
+		if (ok && echo.opt.udp_port != 0)
+			ok = open_bound(&svc.udp[f], family, "UDP", SOCK_DGRAM, IPPROTO_UDP,
+					WSK_FLAG_DATAGRAM_SOCKET, &udp_events,
+					(uint16_t)echo.opt.udp_port);
+	}
+	return ok;
+}
+
+/* What the ready line says after the address. */
+static void describe_services(char *what, size_t len, unsigned queues)
+{
+	char disc[24] = "", q[24] = "";
+
+	if (echo.opt.discard_port != 0)
+		snprintf(disc, sizeof(disc), " discard=%u", (unsigned)echo.opt.discard_port);
+	if (queues > 1)
+		snprintf(q, sizeof(q), " queues=%u", queues);
+	snprintf(what, len, "echo tcp=%u udp=%u%s%s%s", (unsigned)echo.opt.tcp_port,
+		 (unsigned)echo.opt.udp_port, disc, dpw_app_has_ipv6(&echo.app) ? " ipv6=on" : "",
+		 q);
+}
+
+/* The server's loop on this thread, until a stop is asked for. */
+static void serve(void (*publish)(void))
+{
+	while (!dpw_app_stopping()) {
+		dpw_app_poll(&echo.app);
+		if (echo.opt.idle_s != 0)
+			close_idle();
+		if (publish != NULL)
+			publish();
+	}
+}
+
+/* ---- --queues N: a lane per engine -------------------------------------------------------
+ * One listener per service, made by lane 0 and spread over every lcore by the provider: each
+ * lcore accepts the connections that land on it and runs their events. The lanes' clients
+ * take DpwDeliverLcore, so that every completion routine of a connection runs on its lcore
+ * too, where its lane's state is: no lock, no shared write per connection. */
+
+/* What each lane publishes for the program's thread: its counts (written by the lane only,
+ * on lines of its own), whether it is done, and how its end went. */
+static struct lane_out {
+	_Alignas(64) _Atomic uint64_t counts[ECHO_NCOUNTS];
+	atomic_bool done;
+	bool failed;
+} lanes[DPW_APP_MAX_QUEUES];
+/* Lane 0's set-up of the services: 0 under way, 1 done, -1 failed. */
+static atomic_int services_up;
+
+static __thread struct lane_out *my_lane;
+
+static void publish(void)
+{
+	const uint64_t *v = (const uint64_t *)&echo.n;
+
+	for (size_t i = 0; i < ECHO_NCOUNTS; i++)
+		atomic_store_explicit(&my_lane->counts[i], v[i], memory_order_relaxed);
+}
+
+static void lanes_counts(struct echo_counts *each, struct echo_counts *total)
+{
+	uint64_t *t = (uint64_t *)total;
+
+	memset(total, 0, sizeof(*total));
+	for (unsigned q = 0; q < lanes_n; q++) {
+		uint64_t *v = (uint64_t *)&each[q];
+
+		for (size_t i = 0; i < ECHO_NCOUNTS; i++) {
+			v[i] = atomic_load_explicit(&lanes[q].counts[i], memory_order_relaxed);
+			t[i] += v[i];
+		}
+	}
+}
+
+/* On engine q's thread before it polls: this thread's state becomes a lane, with a client of
+ * its own whose routines run on this lcore. */
+static int lane_start(struct dpw_engine *e, uint16_t q, void *arg, char *err, size_t errlen)
+{
+	const struct echo_state *main_state = arg;   /* the program's thread's */
+	NTSTATUS st;
+
+	echo.opt = main_state->opt;
+	my_lane = &lanes[q];
+	if (dpw_app_start_lane(&echo.app, &main_state->app, e, err, errlen) != 0)
+		return -1;
+	st = DpwSetCompletionDelivery(echo.app.npi.Client, DpwDeliverLcore);
+	if (st != STATUS_SUCCESS) {
+		snprintf(err, errlen, "DpwSetCompletionDelivery: %s", DpwNtStatusName(st));
+		return -1;
+	}
+	if (!set_static_events()) {
+		snprintf(err, errlen, "static event callbacks refused");
+		return -1;
+	}
+	return 0;
+}
+
+/* On engine q's thread once every engine is up: lane 0 opens the services; every lane
+ * serves until the stop, closes what is its own, and ends. Lane 0's WskDeregister waits for
+ * the connections the other lanes still close: its client's listener accepted them. */
+static void lane_run(struct dpw_engine *e, uint16_t q, void *arg)
+{
+	struct lane_out *o = &lanes[q];
+
+	(void)e;
+	(void)arg;
+	dpw_app_poll(&echo.app);   /* the provider learns this thread is the lcore */
+	if (q == 0) {
+		bool ok = open_services();
+
+		atomic_store(&services_up, ok ? 1 : -1);
+		if (!ok)
+			dpw_app_stop();
+	}
+	serve(publish);
+	close_all();
+	publish();
+	o->failed = dpw_app_finish_lane(&echo.app, echo.live) != 0;
+	atomic_store_explicit(&o->done, true, memory_order_release);
+}
+
+static int run_lanes(void)
+{
+	char err[DPW_ERRLEN], what[120];
+	struct dpw_engine_group *g;
+	bool failed = false;
+	unsigned done = 0;
+	int up;
+
+	lanes_n = echo.app.eng.engine.queues;
+	if (lanes_n > DPW_APP_MAX_QUEUES) {
+		dpw_app_fail(&echo.app, "--queues: at most %u", DPW_APP_MAX_QUEUES);
+		return 2;
+	}
+	dpw_app_start_eal(&echo.app);
+	g = dpw_engine_group_start(&echo.app.eng.engine, lane_start, lane_run, &echo, err,
+				   sizeof(err));
+	if (g == NULL) {
+		dpw_app_fail(&echo.app, "%s", err);
+		dpw_eal_cleanup();
+		return 1;
+	}
+	echo.app.group = g;
+	echo.app.engine = dpw_engine_group_engine(g, 0);   /* for the ready line: port, MAC */
+	echo.app.print_stats = print_echo_stats;
+	/* The lanes run on their own; this thread prints the ready line once lane 0 listens,
+	 * answers SIGUSR1, and waits for their ends. */
+	while ((up = atomic_load(&services_up)) == 0 && !dpw_app_stopping())
+		dpw_app_nap(&echo.app, 10);
+	if (up == 1) {
+		describe_services(what, sizeof(what), lanes_n);
+		dpw_app_ready(&echo.app, what);
+	}
+	while (done < lanes_n) {
+		dpw_app_nap(&echo.app, 10);
+		done = 0;
+		for (unsigned q = 0; q < lanes_n; q++)
+			done += atomic_load_explicit(&lanes[q].done, memory_order_acquire);
+	}
+	for (unsigned q = 0; q < lanes_n; q++)
+		failed |= lanes[q].failed;
+	return dpw_app_finish_lanes(&echo.app) != 0 || failed || up != 1 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char what[120];
 	struct dpw_cli cli = { .synopsis = "[--tcp-port N] [--udp-port N] [--discard-port N] "
 			       "[--idle-timeout S]",
 			       .opts = options, .ctx = &echo.opt, .validate = validate };
-	NTSTATUS st;
 	int rc;
 
 	echo.opt.tcp_port = 7;
 	echo.opt.udp_port = 7;
 	dpw_app_parse(&echo.app, argc, argv, &cli);
+	if (dpw_app_several_queues(&echo.app))
+		return run_lanes();
 	dpw_app_start(&echo.app, &client_dispatch, false);
 	echo.app.print_stats = print_echo_stats;
-	st = echo.app.npi.Dispatch->WskControlClient(echo.app.npi.Client,
-						     WSK_SET_STATIC_EVENT_CALLBACKS, sizeof(events),
-						     &events, 0, NULL, NULL, NULL);
-	if (st != STATUS_SUCCESS) {
-		dpw_app_fail(&echo.app, "static event callbacks: %s", DpwNtStatusName(st));
+	if (!set_static_events()) {
 		dpw_app_finish(&echo.app);
 		return 1;
 	}
-	/* IPv4 always; IPv6 as well when the engine has an IPv6 address. The first failure
-	 * ends the start. */
-	nfam = dpw_app_has_ipv6(&echo.app) ? 2 : 1;
-	for (f = 0; f < nfam && ok; f++) {
-		ADDRESS_FAMILY family = f == FAM_V6 ? AF_INET6 : AF_INET;
-
-		if (echo.opt.tcp_port != 0)
-			ok = open_bound(&echo.listener[f], family, "TCP", SOCK_STREAM, IPPROTO_TCP,
-					WSK_FLAG_LISTEN_SOCKET, &listen_events,
-					(uint16_t)echo.opt.tcp_port);
-		if (ok && echo.opt.discard_port != 0)
-			ok = open_bound(&echo.discard[f], family, "TCP discard", SOCK_STREAM,
-					IPPROTO_TCP, WSK_FLAG_LISTEN_SOCKET, &listen_events,
-					(uint16_t)echo.opt.discard_port);
-		if (ok && echo.opt.udp_port != 0)
-			ok = open_bound(&echo.udp[f], family, "UDP", SOCK_DGRAM, IPPROTO_UDP,
-					WSK_FLAG_DATAGRAM_SOCKET, &udp_events,
-					(uint16_t)echo.opt.udp_port);
-	}
-	if (!ok) {
+	if (!open_services()) {
 		close_all();
 		dpw_app_finish(&echo.app);
 		return 1;
 	}
-	snprintf(disc, sizeof(disc), " discard=%u", (unsigned)echo.opt.discard_port);
-	snprintf(what, sizeof(what), "echo tcp=%u udp=%u%s%s", (unsigned)echo.opt.tcp_port,
-		 (unsigned)echo.opt.udp_port, echo.opt.discard_port ? disc : "",
-		 nfam == 2 ? " ipv6=on" : "");
+	describe_services(what, sizeof(what), 1);
 	dpw_app_ready(&echo.app, what);
-
-	while (!dpw_app_stopping()) {
-		dpw_app_poll(&echo.app);
-		if (echo.opt.idle_s != 0)
-			close_idle();
-	}
-
+	serve(NULL);
 	close_all();
 	rc = dpw_app_finish(&echo.app);
 	return rc != 0 || echo.live != 0 ? 1 : 0;

@@ -20,7 +20,7 @@ STACK_PROG=$DPW_ECHO
 stack_start
 ready=$(grep '^dpwsk: ready ' "$STACK_OUT")
 assert_eq ready-ip6 "$DPW_IP6_STACK" "$(sed -n 's/.* ip6=\([^ ]*\).*/\1/p' <<<"$ready")"
-grep -q ' echo tcp=7 udp=7 ipv6=on$' <<<"$ready" && pass ready-ipv6-on ||
+grep -q ' echo tcp=7 udp=7 ipv6=on\( queues=[0-9]*\)\?$' <<<"$ready" && pass ready-ipv6-on ||
 	fail ready-ipv6-on "ready line: $ready"
 app_stats || fatal stats "no stats block"
 idle_mbufs=$(stats_get mbuf_in_use)

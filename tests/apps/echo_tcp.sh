@@ -78,6 +78,13 @@ else
 	fail after-all-released "$(echo_state) (idle mbufs: $idle_mbufs)"
 fi
 assert_eq accepted-all $((1 + 1 + N)) "$(echo_get accepted)"
+# 5. Over several engines (DPW_QUEUES=N): the listener is spread, and each lane took
+#    connections of its own (52 flows hashed over N lanes: none empty but by a 2^-51 chance).
+for ((q = 0; q < ${DPW_QUEUES:-0}; q++)); do
+	lane=$(grep "^dpwsk: lane $q echo " "$STACK_OUT" | tail -n1)
+	n=$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$lane")
+	assert_ge "lane-$q-accepted" 1 "${n:-0}"
+done
 echo "echo server: $ECHO"
 assert_eq tx-dropped 0 "$(stats_get tx_dropped)"
 
