@@ -36,6 +36,7 @@ struct dpw_app {
 	const char *prog;
 	bool threaded;
 	bool lane;                    /* a lane (dpw_app_start_lane): SIGUSR1 is not its to take */
+	void *lanes_arg;              /* the program's state for its lanes (lanes.h) */
 	struct dpw_engine_opts eng;   /* the engine's options, from the command line */
 	struct dpw_engine *engine;    /* with a group: its first */
 	struct dpw_engine_group *group;   /* a threaded program on the per-thread build */

@@ -42,12 +42,12 @@
  * sender with WskSendTo from the indication itself, and the list is released once the last of
  * those sends has completed. */
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "lanes.h"
 
 /* Bytes a connection may have in sends before it stops taking data (plus the receive window
  * the provider then keeps): the bound on what one slow reader can pin. */
@@ -615,24 +615,23 @@ static void print_counts(const char *what, const struct echo_counts *n)
 	       n->closed_at_stop);
 }
 
-static unsigned lanes_n;   /* --queues N: the lanes running (0: none, one engine) */
-static void lanes_counts(struct echo_counts *each, struct echo_counts *total);
-
 /* The echo line: with lanes, a "lane Q echo" line each, then their sum as the echo line. */
 static void print_echo_stats(struct dpw_app *app)
 {
-	struct echo_counts each[DPW_APP_MAX_QUEUES], total;
+	struct echo_counts each, total = { 0 };
 	char what[32];
 
 	(void)app;
-	if (lanes_n == 0) {
+	if (dpw_lanes_n() == 0) {
 		print_counts("echo", &echo.n);
 		return;
 	}
-	lanes_counts(each, &total);
-	for (unsigned q = 0; q < lanes_n; q++) {
+	for (unsigned q = 0; q < dpw_lanes_n(); q++) {
+		dpw_lanes_counts(q, (uint64_t *)&each);
+		for (size_t i = 0; i < ECHO_NCOUNTS; i++)
+			((uint64_t *)&total)[i] += ((const uint64_t *)&each)[i];
 		snprintf(what, sizeof(what), "lane %u echo", q);
-		print_counts(what, &each[q]);
+		print_counts(what, &each);
 	}
 	print_counts("echo", &total);
 }
@@ -765,136 +764,55 @@ static void serve(void (*publish)(void))
 	}
 }
 
-/* ---- --queues N: a lane per engine -------------------------------------------------------
- * One listener per service, made by lane 0 and spread over every lcore by the provider: each
- * lcore accepts the connections that land on it and runs their events. The lanes' clients
- * take DpwDeliverLcore, so that every completion routine of a connection runs on its lcore
- * too, where its lane's state is: no lock, no shared write per connection. */
+/* ---- --queues N: a lane per engine (lanes.h) ----------------------------------------------
+ * Lane 0 opens the services; the provider spreads each listener over every lcore, and each
+ * lane serves the connections its lcore accepts. */
 
-/* What each lane publishes for the program's thread: its counts (written by the lane only,
- * on lines of its own), whether it is done, and how its end went. */
-static struct lane_out {
-	_Alignas(64) _Atomic uint64_t counts[ECHO_NCOUNTS];
-	atomic_bool done;
-	bool failed;
-} lanes[DPW_APP_MAX_QUEUES];
-/* Lane 0's set-up of the services: 0 under way, 1 done, -1 failed. */
-static atomic_int services_up;
+static struct dpw_app *lane_init(unsigned q, void *arg)
+{
+	const struct echo_state *main_state = arg;   /* the program's thread's */
 
-static __thread struct lane_out *my_lane;
+	(void)q;
+	echo.opt = main_state->opt;
+	return &echo.app;
+}
+
+static bool lane_client_ready(unsigned q)
+{
+	(void)q;
+	return set_static_events();
+}
 
 static void publish(void)
 {
-	const uint64_t *v = (const uint64_t *)&echo.n;
-
-	for (size_t i = 0; i < ECHO_NCOUNTS; i++)
-		atomic_store_explicit(&my_lane->counts[i], v[i], memory_order_relaxed);
+	dpw_lanes_publish((const uint64_t *)&echo.n);
 }
 
-static void lanes_counts(struct echo_counts *each, struct echo_counts *total)
+/* Lane 0's WskDeregister (in dpw_app_finish_lane) waits for the connections the other lanes
+ * still close: its listeners accepted them. */
+static unsigned lane_run(unsigned q)
 {
-	uint64_t *t = (uint64_t *)total;
-
-	memset(total, 0, sizeof(*total));
-	for (unsigned q = 0; q < lanes_n; q++) {
-		uint64_t *v = (uint64_t *)&each[q];
-
-		for (size_t i = 0; i < ECHO_NCOUNTS; i++) {
-			v[i] = atomic_load_explicit(&lanes[q].counts[i], memory_order_relaxed);
-			t[i] += v[i];
-		}
-	}
-}
-
-/* On engine q's thread before it polls: this thread's state becomes a lane, with a client of
- * its own whose routines run on this lcore. */
-static int lane_start(struct dpw_engine *e, uint16_t q, void *arg, char *err, size_t errlen)
-{
-	const struct echo_state *main_state = arg;   /* the program's thread's */
-	NTSTATUS st;
-
-	echo.opt = main_state->opt;
-	my_lane = &lanes[q];
-	if (dpw_app_start_lane(&echo.app, &main_state->app, e, err, errlen) != 0)
-		return -1;
-	st = DpwSetCompletionDelivery(echo.app.npi.Client, DpwDeliverLcore);
-	if (st != STATUS_SUCCESS) {
-		snprintf(err, errlen, "DpwSetCompletionDelivery: %s", DpwNtStatusName(st));
-		return -1;
-	}
-	if (!set_static_events()) {
-		snprintf(err, errlen, "static event callbacks refused");
-		return -1;
-	}
-	return 0;
-}
-
-/* On engine q's thread once every engine is up: lane 0 opens the services; every lane
- * serves until the stop, closes what is its own, and ends. Lane 0's WskDeregister waits for
- * the connections the other lanes still close: its client's listener accepted them. */
-static void lane_run(struct dpw_engine *e, uint16_t q, void *arg)
-{
-	struct lane_out *o = &lanes[q];
-
-	(void)e;
-	(void)arg;
 	dpw_app_poll(&echo.app);   /* the provider learns this thread is the lcore */
-	if (q == 0) {
-		bool ok = open_services();
-
-		atomic_store(&services_up, ok ? 1 : -1);
-		if (!ok)
-			dpw_app_stop();
-	}
+	if (q == 0)
+		dpw_lanes_services_up(open_services());
 	serve(publish);
 	close_all();
 	publish();
-	o->failed = dpw_app_finish_lane(&echo.app, echo.live) != 0;
-	atomic_store_explicit(&o->done, true, memory_order_release);
+	return dpw_app_finish_lane(&echo.app, echo.live);
 }
 
-static int run_lanes(void)
+static void lane_describe(char *what, size_t len)
 {
-	char err[DPW_ERRLEN], what[120];
-	struct dpw_engine_group *g;
-	bool failed = false;
-	unsigned done = 0;
-	int up;
-
-	lanes_n = echo.app.eng.engine.queues;
-	if (lanes_n > DPW_APP_MAX_QUEUES) {
-		dpw_app_fail(&echo.app, "--queues: at most %u", DPW_APP_MAX_QUEUES);
-		return 2;
-	}
-	dpw_app_start_eal(&echo.app);
-	g = dpw_engine_group_start(&echo.app.eng.engine, lane_start, lane_run, &echo, err,
-				   sizeof(err));
-	if (g == NULL) {
-		dpw_app_fail(&echo.app, "%s", err);
-		dpw_eal_cleanup();
-		return 1;
-	}
-	echo.app.group = g;
-	echo.app.engine = dpw_engine_group_engine(g, 0);   /* for the ready line: port, MAC */
-	echo.app.print_stats = print_echo_stats;
-	/* The lanes run on their own; this thread prints the ready line once lane 0 listens,
-	 * answers SIGUSR1, and waits for their ends. */
-	while ((up = atomic_load(&services_up)) == 0 && !dpw_app_stopping())
-		dpw_app_nap(&echo.app, 10);
-	if (up == 1) {
-		describe_services(what, sizeof(what), lanes_n);
-		dpw_app_ready(&echo.app, what);
-	}
-	while (done < lanes_n) {
-		dpw_app_nap(&echo.app, 10);
-		done = 0;
-		for (unsigned q = 0; q < lanes_n; q++)
-			done += atomic_load_explicit(&lanes[q].done, memory_order_acquire);
-	}
-	for (unsigned q = 0; q < lanes_n; q++)
-		failed |= lanes[q].failed;
-	return dpw_app_finish_lanes(&echo.app) != 0 || failed || up != 1 ? 1 : 0;
+	describe_services(what, len, dpw_lanes_n());
 }
+
+static const struct dpw_lane_ops lane_ops = {
+	.init = lane_init,
+	.client_ready = lane_client_ready,
+	.run = lane_run,
+	.describe = lane_describe,
+	.ncounts = ECHO_NCOUNTS,
+};
 
 int main(int argc, char **argv)
 {
@@ -907,8 +825,10 @@ int main(int argc, char **argv)
 	echo.opt.tcp_port = 7;
 	echo.opt.udp_port = 7;
 	dpw_app_parse(&echo.app, argc, argv, &cli);
-	if (dpw_app_several_queues(&echo.app))
-		return run_lanes();
+	if (dpw_app_several_queues(&echo.app)) {
+		echo.app.print_stats = print_echo_stats;
+		return dpw_lanes_run(&echo.app, &lane_ops, &echo);
+	}
 	dpw_app_start(&echo.app, &client_dispatch, false);
 	echo.app.print_stats = print_echo_stats;
 	if (!set_static_events()) {
