@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "lanes.h"
 #include "http_file.h"
 #include "http_parse.h"
 #include "http_response.h"
@@ -117,20 +118,31 @@ struct options {
 	uint64_t max_conns;
 };
 
-static struct {
+/* The listeners (AF_INET, AF_INET6 with --ip6; NULL: none) and the fixed body: made by one
+ * thread (the program's; with --queues, lane 0's, and the body by the program's) before any
+ * connection, then only read. */
+static PWSK_SOCKET listener[2];
+static uint8_t *body;
+
+/* The server's counts; only uint64_t, so that a lane can publish them as an array. */
+struct httpd_counts {
+	uint64_t connections;   /* open now */
+	uint64_t accepted, refused, requests, status[6], bytes, resets, timeouts;
+};                          /* status[k]: responses kxx */
+#define HTTPD_NCOUNTS (sizeof(struct httpd_counts) / sizeof(uint64_t))
+
+/* The server's state. Thread-local: with --queues N each engine's thread runs a lane, a copy
+ * that serves the connections its lcore accepts (lanes.h); the program's thread holds the
+ * command line and adds up the lanes' counts. */
+static __thread struct httpd_state {
 	struct dpw_app app;
 	struct options opt;
-	PWSK_SOCKET listener[2];           /* AF_INET, AF_INET6 (with --ip6); NULL: none */
-	uint8_t *body;
 	struct conn *conns;                /* list head */
-	uint64_t nconns;
 	uint64_t now;                      /* ns, refreshed every loop pass */
 	char date[30];
 	time_t date_t;
 	bool stopping;
-	struct {
-		uint64_t accepted, refused, requests, status[6], bytes, resets, timeouts;
-	} n;                               /* status[k]: responses kxx */
+	struct httpd_counts n;
 } srv = { .opt = { .port = 80, .body_size = sizeof(hello) - 1, .root_fd = -1, .idle_s = 60,
 		   .max_conns = 20000 } };
 
@@ -156,7 +168,7 @@ static void conn_free(struct conn *c)
 		srv.conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	srv.nconns--;
+	srv.n.connections--;
 	if (c->resp.fd >= 0)
 		close(c->resp.fd);
 	for (unsigned i = 0; i < SEND_SLOTS; i++)
@@ -453,7 +465,7 @@ static void handle(struct conn *c, const struct http_request *req, int st)
 	}
 	if (st == 0 && srv.opt.root_fd < 0) {
 		respond(c, 200, head_only, last, conn_field, "text/plain; charset=utf-8",
-			srv.opt.body_size, -1, srv.body);
+			srv.opt.body_size, -1, body);
 		return;
 	}
 	if (st == 0) {
@@ -567,7 +579,7 @@ static struct conn *conn_new(PWSK_SOCKET sock)
 	if (srv.conns != NULL)
 		srv.conns->prev = c;
 	srv.conns = c;
-	srv.nconns++;
+	srv.n.connections++;
 	return c;
 }
 
@@ -586,7 +598,7 @@ static NTSTATUS WSKAPI on_accept(PVOID SocketContext, ULONG Flags, PSOCKADDR Loc
 	(void)RemoteAddress;
 	if (AcceptSocket == NULL)
 		return STATUS_REQUEST_NOT_ACCEPTED;
-	if (srv.stopping || srv.nconns >= srv.opt.max_conns || (c = conn_new(AcceptSocket)) == NULL) {
+	if (srv.stopping || srv.n.connections >= srv.opt.max_conns || (c = conn_new(AcceptSocket)) == NULL) {
 		srv.n.refused++;
 		return STATUS_REQUEST_NOT_ACCEPTED;
 	}
@@ -655,7 +667,7 @@ static NTSTATUS start_listener(PWSK_SOCKET *slot, ADDRESS_FAMILY family)
 	NTSTATUS st;
 
 	srv.app.npi.Dispatch->WskSocket(srv.app.npi.Client, family, SOCK_STREAM, IPPROTO_TCP,
-					WSK_FLAG_LISTEN_SOCKET, &srv, &listen_events, NULL, NULL,
+					WSK_FLAG_LISTEN_SOCKET, NULL, &listen_events, NULL, NULL,
 					NULL, sync_irp());
 	st = sync_wait(&info);
 	if (st != STATUS_SUCCESS)
@@ -684,10 +696,10 @@ static NTSTATUS start_listeners(const char **family)
 	NTSTATUS st;
 
 	*family = "IPv4";
-	st = start_listener(&srv.listener[0], AF_INET);
+	st = start_listener(&listener[0], AF_INET);
 	if (st == STATUS_SUCCESS && dpw_app_has_ipv6(&srv.app)) {
 		*family = "IPv6";
-		st = start_listener(&srv.listener[1], AF_INET6);
+		st = start_listener(&listener[1], AF_INET6);
 	}
 	return st;
 }
@@ -695,24 +707,44 @@ static NTSTATUS start_listeners(const char **family)
 static void close_listener(void)
 {
 	for (int f = 0; f < 2; f++) {
-		if (srv.listener[f] == NULL)
+		if (listener[f] == NULL)
 			continue;
-		DpwListenDispatch(srv.listener[f])->WskCloseSocket(srv.listener[f], sync_irp());
+		DpwListenDispatch(listener[f])->WskCloseSocket(listener[f], sync_irp());
 		sync_wait(NULL);
-		srv.listener[f] = NULL;
+		listener[f] = NULL;
 	}
 }
 
-/* Our line, after the engine's and the provider's (SIGUSR1, the end). */
-static void print_stats(struct dpw_app *app)
+static void print_counts(const char *what, const struct httpd_counts *n)
 {
-	(void)app;
-	printf("dpwsk: httpd connections=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
+	printf("dpwsk: %s connections=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " requests=%" PRIu64 " responses_2xx=%" PRIu64 " responses_4xx=%" PRIu64
 	       " responses_5xx=%" PRIu64 " bytes_sent=%" PRIu64 " resets=%" PRIu64
-	       " timeouts=%" PRIu64 "\n",
-	       srv.nconns, srv.n.accepted, srv.n.refused, srv.n.requests, srv.n.status[2],
-	       srv.n.status[4], srv.n.status[5], srv.n.bytes, srv.n.resets, srv.n.timeouts);
+	       " timeouts=%" PRIu64 "\n", what,
+	       n->connections, n->accepted, n->refused, n->requests, n->status[2], n->status[4],
+	       n->status[5], n->bytes, n->resets, n->timeouts);
+}
+
+/* Our line, after the engine's and the provider's (SIGUSR1, the end); with lanes, a
+ * "lane Q httpd" line each, then their sum as the httpd line. */
+static void print_stats(struct dpw_app *app)
+{
+	struct httpd_counts each, total = { 0 };
+	char what[32];
+
+	(void)app;
+	if (dpw_lanes_n() == 0) {
+		print_counts("httpd", &srv.n);
+	} else {
+		for (unsigned q = 0; q < dpw_lanes_n(); q++) {
+			dpw_lanes_counts(q, (uint64_t *)&each);
+			for (size_t i = 0; i < HTTPD_NCOUNTS; i++)
+				((uint64_t *)&total)[i] += ((const uint64_t *)&each)[i];
+			snprintf(what, sizeof(what), "lane %u httpd", q);
+			print_counts(what, &each);
+		}
+		print_counts("httpd", &total);
+	}
 	fflush(stdout);
 }
 
@@ -789,52 +821,46 @@ static const struct dpw_cli_opt options[] = {
 
 static void make_body(void)
 {
-	srv.body = malloc(srv.opt.body_size > 0 ? srv.opt.body_size : 1);
-	if (srv.body == NULL)
+	body = malloc(srv.opt.body_size > 0 ? srv.opt.body_size : 1);
+	if (body == NULL)
 		return;
 	for (uint64_t i = 0; i < srv.opt.body_size; i++)
-		srv.body[i] = (uint8_t)hello[i % (sizeof(hello) - 1)];
+		body[i] = (uint8_t)hello[i % (sizeof(hello) - 1)];
 }
 
-int main(int argc, char **argv)
+/* The ready line's words. */
+static void describe(char *what, size_t len)
 {
-	char what[REL_PATH_MAX + 64];
-	const char *family;
-	uint64_t next_sweep = 0;
-	struct dpw_cli cli = { .synopsis = "[--http-port N] [--body-size N | --root DIR] "
-					   "[--idle-timeout S] [--max-connections N] <port options>",
-			       .opts = options, .ctx = &srv.opt };
-	NTSTATUS st;
-	int rc;
+	char q[24] = "";
 
-	dpw_app_parse(&srv.app, argc, argv, &cli);
-	dpw_app_start(&srv.app, NULL, false);
-	srv.app.print_stats = print_stats;
-	refresh_date();
-	srv.now = dpw_app_now_ns();
-	if (srv.opt.root_fd < 0)
-		make_body();
-	if (srv.opt.root_fd < 0 && srv.body == NULL) {
-		dpw_app_fail(&srv.app, "out of memory for a %" PRIu64 "-byte body",
-			     srv.opt.body_size);
-		dpw_app_finish(&srv.app);
-		return 1;
-	}
-	st = start_listeners(&family);
-	if (st != STATUS_SUCCESS) {
-		dpw_app_fail(&srv.app, "cannot listen on %s port %u: %s", family, srv.opt.port,
-			     DpwNtStatusName(st));
-		close_listener();
-		dpw_app_finish(&srv.app);
-		free(srv.body);
-		return 1;
-	}
+	if (dpw_lanes_n() > 1)
+		snprintf(q, sizeof(q), " queues=%u", dpw_lanes_n());
 	if (srv.opt.root_fd >= 0)
-		snprintf(what, sizeof(what), "httpd port=%u root=%s", srv.opt.port, srv.opt.root);
+		snprintf(what, len, "httpd port=%u root=%s%s", srv.opt.port, srv.opt.root, q);
 	else
-		snprintf(what, sizeof(what), "httpd port=%u body=%" PRIu64, srv.opt.port,
-			 srv.opt.body_size);
-	dpw_app_ready(&srv.app, what);
+		snprintf(what, len, "httpd port=%u body=%" PRIu64 "%s", srv.opt.port,
+			 srv.opt.body_size, q);
+}
+
+/* Open the listeners, or say why not (and close what was opened). */
+static bool open_listeners(void)
+{
+	const char *family;
+	NTSTATUS st = start_listeners(&family);
+
+	if (st == STATUS_SUCCESS)
+		return true;
+	dpw_app_fail(&srv.app, "cannot listen on %s port %u: %s", family, srv.opt.port,
+		     DpwNtStatusName(st));
+	close_listener();
+	return false;
+}
+
+/* The loop on this thread until a stop is asked for, then every connection of this thread
+ * closed (reset if still open, C3): no new ones are taken. */
+static void serve(void (*publish)(void))
+{
+	uint64_t next_sweep = 0;
 
 	while (!dpw_app_stopping()) {
 		dpw_app_poll(&srv.app);
@@ -844,19 +870,103 @@ int main(int argc, char **argv)
 			refresh_date();
 			sweep();
 		}
+		if (publish != NULL)
+			publish();
 	}
-
-	/* SIGTERM: no new connections, every open one closed (reset if still open, C3). */
 	srv.stopping = true;
 	for (struct conn *c = srv.conns; c != NULL; c = c->next)
 		conn_close(c);
-	close_listener();
-	rc = dpw_app_finish(&srv.app);
-	print_stats(&srv.app);   /* the last word: after the closes, and the engine's last line */
-	while (srv.conns != NULL)   /* only if the provider left closes uncompleted */
-		conn_free(srv.conns);
+}
+
+/* ---- --queues N: a lane per engine (lanes.h) --------------------------------------------- */
+
+static struct dpw_app *lane_init(unsigned q, void *arg)
+{
+	const struct httpd_state *main_state = arg;   /* the program's thread's */
+	unsigned n = main_state->app.eng.engine.queues;
+
+	srv.opt = main_state->opt;
+	/* --max-connections is the server's: each lane takes its share. */
+	srv.opt.max_conns = main_state->opt.max_conns / n + (q < main_state->opt.max_conns % n);
+	if (srv.opt.max_conns == 0)
+		srv.opt.max_conns = 1;
+	refresh_date();
+	srv.now = dpw_app_now_ns();
+	return &srv.app;
+}
+
+static void publish(void)
+{
+	dpw_lanes_publish((const uint64_t *)&srv.n);
+}
+
+/* Lane 0's WskDeregister (in dpw_app_finish_lane) waits for the connections the other lanes
+ * still close: its listeners accepted them. */
+static unsigned lane_run(unsigned q)
+{
+	uint64_t end;
+
+	dpw_app_poll(&srv.app);   /* the provider learns this thread is the lcore */
+	if (q == 0)
+		dpw_lanes_services_up(open_listeners());
+	serve(publish);
+	if (q == 0)
+		close_listener();
+	end = dpw_app_now_ns() + 5000 * MS;   /* the closes complete (5 s at most) */
+	while (srv.conns != NULL && dpw_app_now_ns() < end)
+		dpw_app_poll(&srv.app);
+	publish();
+	return dpw_app_finish_lane(&srv.app, (unsigned)srv.n.connections);
+}
+
+static const struct dpw_lane_ops lane_ops = {
+	.init = lane_init,
+	.run = lane_run,
+	.describe = describe,
+	.ncounts = HTTPD_NCOUNTS,
+};
+
+int main(int argc, char **argv)
+{
+	char what[REL_PATH_MAX + 64];
+	struct dpw_cli cli = { .synopsis = "[--http-port N] [--body-size N | --root DIR] "
+					   "[--idle-timeout S] [--max-connections N] <port options>",
+			       .opts = options, .ctx = &srv.opt };
+	int rc;
+
+	dpw_app_parse(&srv.app, argc, argv, &cli);
+	if (srv.opt.root_fd < 0) {
+		make_body();
+		if (body == NULL) {
+			dpw_app_fail(&srv.app, "out of memory for a %" PRIu64 "-byte body",
+				     srv.opt.body_size);
+			return 1;
+		}
+	}
+	srv.app.print_stats = print_stats;
+	if (dpw_app_several_queues(&srv.app)) {
+		rc = dpw_lanes_run(&srv.app, &lane_ops, &srv);
+	} else {
+		dpw_app_start(&srv.app, NULL, false);
+		srv.app.print_stats = print_stats;
+		refresh_date();
+		srv.now = dpw_app_now_ns();
+		if (!open_listeners()) {
+			dpw_app_finish(&srv.app);
+			free(body);
+			return 1;
+		}
+		describe(what, sizeof(what));
+		dpw_app_ready(&srv.app, what);
+		serve(NULL);
+		close_listener();
+		rc = dpw_app_finish(&srv.app);
+		print_stats(&srv.app);   /* the last word: after the closes and the engine's line */
+		while (srv.conns != NULL)   /* only if the provider left closes uncompleted */
+			conn_free(srv.conns);
+	}
 	if (srv.opt.root_fd >= 0)
 		close(srv.opt.root_fd);
-	free(srv.body);
+	free(body);
 	return rc;
 }

@@ -24,7 +24,7 @@ ln -s ../secret.txt "$WWW/link-out"
 ln -s /etc/hostname "$WWW/link-abs"
 
 stack_start --root "$WWW"
-grep -q "^dpwsk: ready .* httpd port=80 root=$WWW\$" "$STACK_OUT" && pass ready-line ||
+grep -q "^dpwsk: ready .* httpd port=80 root=$WWW\( queues=[0-9]*\)\?\$" "$STACK_OUT" && pass ready-line ||
 	fail ready-line "$(grep '^dpwsk: ready' "$STACK_OUT")"
 capture_start "tcp[tcpflags] & tcp-rst != 0 and src host $DPW_IP_STACK"
 

@@ -14,7 +14,7 @@ httpd_init curl sha256sum head
 url6() { echo "http://[$DPW_IP6_STACK]:$HTTP_PORT/$1"; }
 
 stack_start --body-size 300000
-grep -q "^dpwsk: ready .* ip6=$DPW_IP6_STACK .* httpd port=80 body=300000\$" "$STACK_OUT" &&
+grep -q "^dpwsk: ready .* ip6=$DPW_IP6_STACK .* httpd port=80 body=300000\( queues=[0-9]*\)\?\$" "$STACK_OUT" &&
 	pass ready-line || fail ready-line "$(grep '^dpwsk: ready' "$STACK_OUT")"
 httpd_stats || fatal stats "no stats from dpwsk-httpd"
 assert_eq idle-sockets-open 2 "$(wsk_get sockets_open)"   # 0.0.0.0:80 and [::]:80

@@ -187,6 +187,12 @@ done
 grep -q '^held 20$' "$DPW_TMP/hold.out" || fatal hold "$(head -c 300 "$DPW_TMP/hold.out")"
 httpd_stats || fatal hold-stats "no stats"
 assert_eq hold-connections-open 20 "$(httpd_get connections)"
+# Over several engines (DPW_QUEUES=N): the listener is spread, and each lane holds
+# connections of its own (20 flows hashed over N lanes: none empty but by chance, 2^-19).
+for ((q = 0; q < ${DPW_QUEUES:-0}; q++)); do
+	lane=$(grep "^dpwsk: lane $q httpd " "$STACK_OUT" | tail -n1)
+	assert_ge "lane-$q-holds" 1 "$(sed -n 's/.* connections=\([0-9]*\).*/\1/p' <<<"$lane")"
+done
 stack_stop
 dpw_wait_exit "$HOLD_PID" 40 || fail hold-client-exit "still running"
 assert_eq sigterm-resets-every-connection "reset=20 eof=0" "$(tail -n1 "$DPW_TMP/hold.out")"

@@ -232,10 +232,10 @@ stack_start() {
 	: >"$STACK_OUT"   # exists before the first poll below
 	# ip netns exec execs the program: $! is its own PID (its EAL file prefix too). An IPv6
 	# topology (netns.sh with DPW_TOPO_IPV6=1) gives the stack its IPv6 address as well.
-	# DPW_QUEUES=N (dpwsk-rawecho, dpwsk-host, dpwsk-echo): N engines on N queue pairs, one
+	# DPW_QUEUES=N (dpwsk-rawecho, -host, -echo, -httpd): N engines on N queue pairs, one
 	# thread each; DPW_STEERING=MODE steers them so (--steering).
 	local queues=()
-	[ -n "${DPW_QUEUES:-}" ] && case $STACK_PROG in "$DPW_RAWECHO" | */dpwsk-host | */dpwsk-echo)
+	[ -n "${DPW_QUEUES:-}" ] && case $STACK_PROG in "$DPW_RAWECHO" | */dpwsk-host | */dpwsk-echo | */dpwsk-httpd)
 		queues=(--queues "$DPW_QUEUES" ${DPW_STEERING:+--steering "$DPW_STEERING"}) ;; esac
 	ip netns exec "$DPW_NS_STACK" "$STACK_PROG" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
