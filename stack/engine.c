@@ -543,6 +543,11 @@ int dpw_engine_join_port(struct dpw_engine *e, bool udp, uint16_t port)
 	return dpw_port_share_join(&e->port, udp, port);
 }
 
+void dpw_engine_leave_port(struct dpw_engine *e, bool udp, uint16_t port)
+{
+	dpw_port_share_leave(&e->port, udp, port);
+}
+
 int dpw_engine_port_holder(const struct dpw_engine *e, bool udp, uint16_t port)
 {
 	return dpw_port_share_holder(&e->port, udp, port);

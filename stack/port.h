@@ -18,6 +18,8 @@
 #define DPW_RX_BURST 32
 #define DPW_TX_BUF 512
 
+#define DPW_PORT_JOIN_SLOTS 8
+
 struct dpw_port {
 	uint16_t id;
 	uint16_t rx_desc, tx_desc;
@@ -39,6 +41,15 @@ struct dpw_port {
 	struct dpw_port_share *share;
 	/* Several queues: RSS over TCP flows asked of the device (rss.h), to be read back. */
 	bool rss_asked;
+	/* [the engine's thread] Connections accepted here on a spread port hold it through one
+	 * reference in the share, taken by the first and given back by the last, so that a
+	 * connection joins and leaves without the share's lock (issue 15: no shared write per
+	 * connection). A port not in the table (full) takes a reference per connection. */
+	struct dpw_port_join {
+		uint16_t port;
+		bool udp;
+		uint32_t n;      /* connections holding it here; 0: the slot is free */
+	} joins[DPW_PORT_JOIN_SLOTS];
 };
 
 /* The id of the port cfg names: 0, or -1 with a reason in err. */
@@ -84,11 +95,12 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port);
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port);
 /* A listener on every engine: the one socket pinning port to this engine's queue spreads it
  * (DPW_STEER_PIN_SPREAD): 0 (also when a listener of this queue's spread it already), or -1
- * when other sockets are on it or it is not this queue's.
- * Join: one more socket on a spread port (a connection the listener accepted, on any
- * engine): 0, or -1 when the port is not spread. Both undone by dpw_port_share_unpin. */
+ * when other sockets are on it or it is not this queue's. Undone by dpw_port_share_unpin.
+ * Join: one more socket on a spread port (a connection the listener accepted, on this
+ * engine, its thread): 0, or -1 when the port is not spread. Leave undoes a join. */
 int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port);
 int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port);
+void dpw_port_share_leave(struct dpw_port *p, bool udp, uint16_t port);
 /* Which queue's engine holds port now: the one it is pinned to, or the spread listener's own,
  * or for an ephemeral port the one its frames go to by its number; -1 when none (not a
  * shared port, nobody on a fixed port, TCP's connect ports under a hash). Any thread; a

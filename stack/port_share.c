@@ -14,6 +14,7 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
+#include "dpw/test_hooks.h"
 #include "errors.h"
 #include "port.h"
 #include "rss.h"
@@ -34,6 +35,20 @@ struct dpw_port_share {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* Times the lock was taken to hold or give back a local port (dpw/test_hooks.h): a test shows
+ * that connections join and leave a spread port without it. */
+static atomic_uint_fast64_t pin_locks;
+
+static void lock_pins(void)
+{
+	pthread_mutex_lock(&lock);
+	atomic_fetch_add_explicit(&pin_locks, 1, memory_order_relaxed);
+}
+
+uint64_t dpw_test_port_pin_locks(void)
+{
+	return atomic_load_explicit(&pin_locks, memory_order_relaxed);
+}
 static struct dpw_port_share *shares[RTE_MAX_ETHPORTS];   /* [lock] by port id */
 
 static void drain(struct rte_ring *r)
@@ -243,7 +258,7 @@ int dpw_port_share_pin(struct dpw_port *p, bool udp, uint16_t port)
 	if (!pinnable(p, port))
 		return 0;
 	pins = p->share->pins;
-	pthread_mutex_lock(&lock);
+	lock_pins();
 	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
 	if (held == (DPW_STEER_PIN_SPREAD | mine)) {
 		pins->count[udp][port]++;   /* beside this engine's spread listener (W5 allowed) */
@@ -268,7 +283,7 @@ int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port)
 	if (!pinnable(p, port))
 		return -1;
 	pins = p->share->pins;
-	pthread_mutex_lock(&lock);
+	lock_pins();
 	held = atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed);
 	if (held == mine && pins->count[udp][port] == 1) {
 		atomic_store_explicit(&pins->owner[udp][port], DPW_STEER_PIN_SPREAD | mine,
@@ -281,22 +296,66 @@ int dpw_port_share_spread(struct dpw_port *p, bool udp, uint16_t port)
 	return ret;
 }
 
+/* This engine's slot for a spread port its connections hold, else a free one (n == 0), else
+ * NULL. */
+static struct dpw_port_join *join_slot(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_port_join *free_slot = NULL;
+
+	for (unsigned i = 0; i < DPW_PORT_JOIN_SLOTS; i++) {
+		struct dpw_port_join *j = &p->joins[i];
+
+		if (j->n > 0 && j->port == port && j->udp == udp)
+			return j;
+		if (j->n == 0 && free_slot == NULL)
+			free_slot = j;
+	}
+	return free_slot;
+}
+
 int dpw_port_share_join(struct dpw_port *p, bool udp, uint16_t port)
 {
 	struct dpw_steer_pins *pins;
+	struct dpw_port_join *j;
 	int ret = -1;
 
 	if (!pinnable(p, port))
 		return -1;
+	/* The port is held while this engine's reference is: a spread port's owner (and its
+	 * spread mark) stays until its count is 0, so this join is what the locked one would
+	 * be. */
+	j = join_slot(p, udp, port);
+	if (j != NULL && j->n > 0) {
+		j->n++;
+		return 0;
+	}
 	pins = p->share->pins;
-	pthread_mutex_lock(&lock);
+	lock_pins();
 	if (atomic_load_explicit(&pins->owner[udp][port], memory_order_relaxed) &
 	    DPW_STEER_PIN_SPREAD) {
 		pins->count[udp][port]++;
 		ret = 0;
 	}
 	pthread_mutex_unlock(&lock);
+	if (ret == 0 && j != NULL)
+		*j = (struct dpw_port_join){ .port = port, .udp = udp, .n = 1 };
 	return ret;
+}
+
+void dpw_port_share_leave(struct dpw_port *p, bool udp, uint16_t port)
+{
+	struct dpw_port_join *j;
+
+	if (!pinnable(p, port))
+		return;
+	/* A connection that joined while the table was full had a reference of its own; if it
+	 * leaves through a slot made since, the slot's reference lasts until that slot's last
+	 * connection leaves without one: the count is right again once all have left, and
+	 * above 0 while any is there. */
+	j = join_slot(p, udp, port);
+	if (j != NULL && j->n > 0 && --j->n > 0)
+		return;
+	dpw_port_share_unpin(p, udp, port);
 }
 
 void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
@@ -306,7 +365,7 @@ void dpw_port_share_unpin(struct dpw_port *p, bool udp, uint16_t port)
 	if (!pinnable(p, port))
 		return;
 	pins = p->share->pins;
-	pthread_mutex_lock(&lock);
+	lock_pins();
 	if (pins->count[udp][port] > 0 && --pins->count[udp][port] == 0)
 		atomic_store_explicit(&pins->owner[udp][port], 0, memory_order_release);
 	pthread_mutex_unlock(&lock);

@@ -460,17 +460,24 @@ bool dpw_socket_spread_port(struct dpw_socket *s)
 
 bool dpw_socket_join_port(struct dpw_socket *s, uint16_t port)
 {
-	return hold_port(s, port, dpw_engine_join_port);
+	bool held = hold_port(s, port, dpw_engine_join_port);
+
+	s->port_joined = held && s->pinned_on != NULL;
+	return held;
 }
 
 void dpw_socket_unpin_port(struct dpw_socket *s)
 {
-	if (s->pinned_on != NULL)
-		dpw_engine_unpin_port(s->pinned_on, s->category == WSK_FLAG_DATAGRAM_SOCKET,
-				      s->pinned_port);
+	bool udp = s->category == WSK_FLAG_DATAGRAM_SOCKET;
+
+	if (s->pinned_on != NULL && s->port_joined)
+		dpw_engine_leave_port(s->pinned_on, udp, s->pinned_port);
+	else if (s->pinned_on != NULL)
+		dpw_engine_unpin_port(s->pinned_on, udp, s->pinned_port);
 	s->pinned_on = NULL;
 	s->pinned_port = 0;
 	s->port_spread = false;
+	s->port_joined = false;
 }
 
 err_t dpw_bind_pcb(struct dpw_socket *s, const ip_addr_t *ip, uint16_t port, NTSTATUS *refusal)

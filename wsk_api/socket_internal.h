@@ -175,6 +175,7 @@ struct dpw_socket {
 	uint16_t pinned_port;            /* a fixed local port pinned to this lcore's engine, */
 	struct dpw_engine *pinned_on;    /* that engine (NULL: none) */
 	bool port_spread;                /* that port spread by a listener beside it (step 6) */
+	bool port_joined;                /* held as a connection a spread listener accepted */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
 	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */

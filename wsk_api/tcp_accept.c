@@ -166,8 +166,10 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	/* Its frames come to the listener's port: pinned while it lives too (the same lcore's
-	 * pin, so it cannot be refused), or, the listener spread over the lcores, held. */
-	if (!dpw_socket_pin_port(conn, l->pinned_port))
+	 * pin, so it cannot be refused), or, the listener spread over the lcores, held as the
+	 * other lcores' connections hold it (one hold per engine, no lock per connection). */
+	if (!(l->t.tcp.spread != NULL && dpw_socket_join_port(conn, l->pinned_port)) &&
+	    !dpw_socket_pin_port(conn, l->pinned_port))
 		dpw_socket_join_port(conn, l->pinned_port);
 	/* F6: queued accept IRPs first, then the accept event, else the backlog. */
 	r = dpw_queue_pop(&l->acceptq);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dpw/engine.h"
+#include "dpw/test_hooks.h"
 #include "harness.h"
 
 #define CONNS 64
@@ -489,6 +490,63 @@ static void test_spread_listener_close(void)
 	H_CHECK(ps1.BadTransitions == ps0.BadTransitions);
 }
 
+/* Connections a spread listener accepts hold its port too, but an engine's connections share
+ * one hold: the port's lock is taken by the first to join on an engine and the last to leave,
+ * not by each (issue 15: no shared write per connection). */
+static void test_spread_joins(void)
+{
+	enum { LPORT = 7310, N = 32 };
+	PWSK_SOCKET l = NULL, again = NULL;
+	struct h_irp acc[N];
+	int fd[N], taken = 0;
+	uint64_t locks0, locks1, locks2;
+	struct dpw_engine_stats e0, e1;
+
+	h_test("a spread listener's connections hold its port with one hold per engine: the "
+	       "port's lock is not taken per connection, and the port is free once all are gone");
+	if (!H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &l),
+			    STATUS_SUCCESS))
+		return;
+	for (int i = 0; i < N; i++) {
+		h_irp_init(&acc[i]);
+		H_CHECK_STATUS(DpwListenDispatch(l)->WskAccept(l, 0, NULL, NULL, NULL, NULL,
+							       acc[i].irp),
+			       STATUS_PENDING);
+	}
+	locks0 = dpw_test_port_pin_locks();
+	for (int i = 0; i < N; i++)
+		fd[i] = peer_connect_start(LPORT);
+	for (int i = 0; i < N; i++)
+		taken += H_CHECK(h_wait(&acc[i], 10000)) && acc[i].status == STATUS_SUCCESS;
+	locks1 = dpw_test_port_pin_locks();
+	H_CHECK(h_engine_stats_of(0, &e0) && h_engine_stats_of(1, &e1));
+	printf("  %d connections accepted (queue 0 holds %u pcbs, queue 1 %u); the port's lock "
+	       "taken %llu times for them\n", taken, (unsigned)e0.tcp_pcbs_in_use,
+	       (unsigned)e1.tcp_pcbs_in_use, (unsigned long long)(locks1 - locks0));
+	H_CHECK(taken == N);
+	H_CHECK(e0.tcp_pcbs_in_use > 1 && e1.tcp_pcbs_in_use > 1);   /* on both engines */
+	H_CHECK(locks1 - locks0 <= 2);   /* the first join on each engine */
+	for (int i = 0; i < N; i++) {
+		if (acc[i].status == STATUS_SUCCESS)
+			H_CHECK_STATUS(h_close((PWSK_SOCKET)acc[i].info), STATUS_SUCCESS);
+		if (fd[i] >= 0)
+			close(fd[i]);
+		h_irp_free(&acc[i]);
+	}
+	H_CHECK(h_wait_sockets_open(1, 5000));   /* the listener */
+	locks2 = dpw_test_port_pin_locks();
+	printf("  closed: the port's lock taken %llu times\n",
+	       (unsigned long long)(locks2 - locks1));
+	H_CHECK(locks2 - locks1 <= 2);   /* the last leave on each engine */
+	H_CHECK_STATUS(h_close(l), STATUS_SUCCESS);
+	/* Every hold given back: the port binds again, on either lcore. */
+	H_CHECK_STATUS(h_listener(WSK_FLAG_LISTEN_SOCKET, LPORT, NULL, NULL, &again),
+		       STATUS_SUCCESS);
+	if (again != NULL)
+		H_CHECK_STATUS(h_close(again), STATUS_SUCCESS);
+	H_CHECK(h_wait_sockets_open(0, 5000));
+}
+
 /* WskControlSocket set or get of a ULONG socket option (SOL_SOCKET): its status; a get's
  * value in *v. */
 static NTSTATUS sock_option(PWSK_SOCKET s, WSK_CONTROL_SOCKET_TYPE type, ULONG code, ULONG *v)
@@ -838,6 +896,7 @@ int main(int argc, char **argv)
 	test_mixed_release(lfd);
 	test_fixed_port_listener();
 	test_spread_listener_close();
+	test_spread_joins();
 	test_spread_listener_options();
 	test_fixed_port_datagrams();
 	test_bind_moves();

@@ -250,10 +250,12 @@ int dpw_engine_port_holder(const struct dpw_engine *e, bool udp, uint16_t port);
 uint16_t dpw_engine_queue(const struct dpw_engine *e);
 /* A listener that listens on every engine (docs/many-lcores.md, step 5): the one socket that
  * pinned port here lets its frames spread by the remote's hash again, while the port stays
- * held: 0, or -1 (other sockets on it). Join: a connection accepted on such a port, on any
- * engine, holds it too: 0, or -1 when it is not spread. Unpin undoes either. */
+ * held: 0, or -1 (other sockets on it); unpin undoes it. Join: a connection accepted on such
+ * a port, on this engine (its thread), holds it too: 0, or -1 when it is not spread; leave
+ * undoes a join. The connections of one engine share one hold: no lock per connection. */
 int dpw_engine_spread_port(struct dpw_engine *e, bool udp, uint16_t port);
 int dpw_engine_join_port(struct dpw_engine *e, bool udp, uint16_t port);
+void dpw_engine_leave_port(struct dpw_engine *e, bool udp, uint16_t port);
 /* The pool RX mbufs come from (each has room for the engine's pbuf in its private area):
  * frames an embedding application injects must come from here too. */
 struct rte_mempool;

@@ -18,6 +18,11 @@ void dpw_test_set_clock(const uint32_t *now_ms);
  * (RFC 6528): a fuzzer can then complete handshakes without reading the stack's replies. */
 void dpw_test_set_fixed_isn(uint32_t isn);
 
+/* How many times, in this process, engines sharing a port took its lock to hold or give
+ * back a local port (a bind, a listener's spread, a connection joining or leaving a spread
+ * port): what a connection accepted on a spread listener must not cost. */
+uint64_t dpw_test_port_pin_locks(void);
+
 #ifdef __cplusplus
 }
 #endif
