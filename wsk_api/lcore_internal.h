@@ -31,11 +31,16 @@ struct dpw_provider {
 	_Atomic uint16_t nb_lcores;
 	atomic_uint next_owner;           /* round robin for sockets made on other threads */
 	atomic_bool attached;
+	/* Bumped after any change to which thread is which lcore (dpw_lcores_changed): each
+	 * thread keeps its answer to dpw_self_lcore until then. */
+	atomic_uint epoch;
 };
 extern struct dpw_provider dpw_provider;
 
 /* The lcore the calling thread polls, or -1 on any other thread. */
 int dpw_self_lcore(void);
+/* After an lcore's thread became known, or lcores were attached or detached. */
+void dpw_lcores_changed(void);
 /* True on a thread that polls one of the provider's engines: calls made there on its own
  * sockets run inline, and its completions are held and posted in batches. */
 static inline bool dpw_on_lcore(void)

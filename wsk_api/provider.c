@@ -29,6 +29,7 @@ static void drain_requests(void *arg)
 	if (!atomic_load_explicit(&l->known, memory_order_relaxed)) {
 		l->thread = pthread_self();
 		atomic_store_explicit(&l->known, true, memory_order_release);
+		dpw_lcores_changed();
 	}
 	dpw_flush_completions();   /* what the timers completed after the last pass */
 	n = rte_ring_sc_dequeue_burst(l->requests, (void **)reqs, REQ_BURST, NULL);
@@ -86,6 +87,7 @@ static NTSTATUS attach(struct dpw_engine *Engine)
 	l->engine = Engine;
 	atomic_store(&l->known, false);
 	atomic_store_explicit(&dpw_provider.nb_lcores, (uint16_t)(i + 1), memory_order_release);
+	dpw_lcores_changed();
 	if (i == 0) {
 		atomic_store(&dpw_provider.attached, true);
 		dpw_telemetry_provider();
@@ -117,6 +119,7 @@ VOID DpwProviderDetach(VOID)
 		l->engine = NULL;
 		atomic_store(&l->known, false);
 	}
+	dpw_lcores_changed();
 	dpw_flush_all_completions();   /* the cancellations, if this thread is an lcore */
 	dpw_due_to_rings();   /* routines the lcores will not run now: the clients' polls will */
 	atomic_store(&dpw_provider.nb_lcores, 0);
