@@ -16,6 +16,8 @@
 #   steered           the share of frames that reached an engine that does not own them and
 #                     went over a ring (af_packet's fanout hash and dpwsk's disagree: ~1/2 is
 #                     expected at Q=2; a NIC with RSS matched to it would bring it to ~0)
+# The same for a WSK server: dpwsk-echo --queues Q (a lane per engine, its listener spread,
+# each connection's events and completion routines on its own lcore), same client and load.
 # The same for the WSK side: dpwsk-connclose --queues Q (a lane per engine, each a WSK client
 # issuing its cycles inline on its lcore) in the stack's namespace against linux-server (echo)
 # in the peer's, same mode, seconds and concurrency.
@@ -59,7 +61,8 @@ RAWECHO=$BUILD/apps/rawecho/dpwsk-rawecho
 LCONNCLOSE=$BUILD/bench/linux-connclose
 CONNCLOSE=$BUILD/apps/connclose/dpwsk-connclose
 LSERVER=$BUILD/bench/linux-server
-for p in "$RAWECHO" "$LCONNCLOSE" "$CONNCLOSE" "$LSERVER"; do
+ECHO=$BUILD/apps/echo/dpwsk-echo
+for p in "$RAWECHO" "$LCONNCLOSE" "$CONNCLOSE" "$LSERVER" "$ECHO"; do
 	[ -x "$p" ] || die "$p is not built"
 done
 
@@ -81,22 +84,25 @@ FAILS=0
 
 exec > >(tee "$OUT/lcores.txt")
 echo "lcores.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), build $BUILD"
-echo "  $RUNS run(s) of $SECS s; dpwsk-rawecho --queues 1 and $QUEUES over af_packet (veth);"
+echo "  $RUNS run(s) of $SECS s; dpwsk-rawecho and dpwsk-echo --queues 1 and $QUEUES over"
+echo "  af_packet (veth);"
 echo "  linux-connclose --mode exchange --bytes 64 --concurrency $CONC from the peer namespace;"
 echo "  and dpwsk-connclose --queues 1 and $QUEUES (the same load) against linux-server (echo)"
 [ -z "$STEERING" ] || echo "  --steering $STEERING at Q=$QUEUES"
 
-# one RUN Q: a fresh rawecho with Q engines, one client run, its figures on a RESULTS line.
+# one SIDE PROG RUN Q: a fresh echo server PROG with Q engines, one client run, its figures on
+# a RESULTS line.
 one() {
-	local run=$1 q=$2 f=$TMP/echo.$1.$2 c=$TMP/client.$1.$2 pid line cyc steered rx rate
+	local side=$1 prog=$2 run=$3 q=$4
+	local f=$TMP/echo.$1.$3.$4 c=$TMP/client.$1.$3.$4 pid line cyc steered rx rate
 	local qargs=()
 	[ "$q" -gt 1 ] && qargs=(--queues "$q" ${STEERING:+--steering "$STEERING"})
-	peer_launch "$f" "$DPW_NS_STACK" "$LIMIT" "$RAWECHO" --iface "$DPW_IF_STACK" \
+	peer_launch "$f" "$DPW_NS_STACK" "$LIMIT" "$prog" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" --lcores "0-$((q > 1 ? q - 1 : 0))" "${qargs[@]}" \
 		--busy-cpu
 	pid=$LAST_PID
 	if ! wait_line "$f" '^dpwsk: ready' "$pid" 30; then
-		echo "  FAILED: rawecho Q=$q did not start: $(tail -n 3 "$f")" >&2
+		echo "  FAILED: $(basename "$prog") Q=$q did not start: $(tail -n 3 "$f")" >&2
 		FAILS=$((FAILS + 1))
 		peer_stop "$pid" 5
 		return 0
@@ -104,11 +110,11 @@ one() {
 	ip netns exec "$DPW_NS_PEER" timeout -k 5 "$LIMIT" "$LCONNCLOSE" --duration "$SECS" \
 		--concurrency "$CONC" --mode exchange --bytes 64 --json "$DPW_IP_STACK:7" >"$c" 2>&1 ||
 		{ echo "  FAILED: linux-connclose Q=$q: $(tail -n 2 "$c")" >&2; FAILS=$((FAILS + 1)); }
-	peer_stop "$pid" 20   # SIGTERM: rawecho prints its counters (the engines' total) and ends
+	peer_stop "$pid" 20   # SIGTERM: the server prints its counters (the engines' total), ends
 	line=$(sed -n 's/^dpwsk: stats //p' "$f" | tail -n1)
 	cyc=$(stat_of "$line" busy_cycles) steered=$(stat_of "$line" steered_out)
 	rx=$(stat_of "$line" rx_packets) rate=$(jget "$c" conn_per_s)
-	record server "$run" "$q" "${rate:-0}" "$(jget "$c" cycles)" "${cyc:-0}" "${steered:-0}" \
+	record "$side" "$run" "$q" "${rate:-0}" "$(jget "$c" cycles)" "${cyc:-0}" "${steered:-0}" \
 		"${rx:-0}" "$(jget "$c" errors)" "$(stat_of "$line" busy_cpu_ns)"
 }
 
@@ -147,8 +153,12 @@ one_wsk() {
 stat_of() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 for ((run = 1; run <= RUNS; run++)); do
-	one "$run" 1
-	one "$run" "$QUEUES"
+	one server "$RAWECHO" "$run" 1
+	one server "$RAWECHO" "$run" "$QUEUES"
+done
+for ((run = 1; run <= RUNS; run++)); do
+	one echo "$ECHO" "$run" 1
+	one echo "$ECHO" "$run" "$QUEUES"
 done
 WSK_PORT=5001
 linux_server_start "$LSERVER" "$WSK_PORT" "$TMP/server.out" --mode echo \
@@ -163,6 +173,7 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 qn, cpus = int(sys.argv[2]), int(sys.argv[3])
 for side, what in (("server", "dpwsk-rawecho, Linux client"),
+                   ("echo", "dpwsk-echo (WSK lanes), Linux client"),
                    ("wsk", "dpwsk-connclose (WSK), Linux server")):
     med = {}
     for q in (1, qn):

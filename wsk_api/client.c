@@ -77,11 +77,59 @@ void dpw_client_leave(struct dpw_client *c)
 	atomic_fetch_sub(&c->users, 1);
 }
 
-/* Called by the socket code when a client's socket count drops, so Deregister can go on. */
+void dpw_client_count(struct dpw_client *c, enum dpw_client_count what)
+{
+	int me = dpw_self_lcore();
+	atomic_uint_fast64_t *n;
+
+	if (me < 0) {
+		atomic_fetch_add_explicit(&c->here[DPW_MAX_LCORES].n[what], 1, memory_order_release);
+		return;
+	}
+	n = &c->here[me].n[what];
+	atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_release);
+}
+
+/* Every line's ends first, then every line's starts: an end counted has its start counted
+ * too (it happened before), so the difference is never short of what is really open. */
+static uint64_t open_count(struct dpw_client *c, enum dpw_client_count start,
+			   enum dpw_client_count end)
+{
+	uint64_t started = 0, ended = 0;
+
+	for (unsigned i = 0; i <= DPW_MAX_LCORES; i++)
+		ended += atomic_load_explicit(&c->here[i].n[end], memory_order_acquire);
+	for (unsigned i = 0; i <= DPW_MAX_LCORES; i++)
+		started += atomic_load_explicit(&c->here[i].n[start], memory_order_acquire);
+	return started - ended;
+}
+
+uint64_t dpw_client_sockets_open(struct dpw_client *c)
+{
+	return open_count(c, DPW_CC_MADE, DPW_CC_FREED);
+}
+
+uint64_t dpw_client_due(struct dpw_client *c)
+{
+	return open_count(c, DPW_CC_DUE_IN, DPW_CC_DUE_OUT);
+}
+
+void dpw_client_counts_reset(struct dpw_client *c)
+{
+	for (unsigned i = 0; i <= DPW_MAX_LCORES; i++)
+		for (unsigned k = 0; k < DPW_CC_N; k++)
+			atomic_store(&c->here[i].n[k], 0);
+}
+
+/* Called by the socket code when one of a client's sockets is gone. WskDeregister re-reads
+ * the counts every 10 ms; it is woken at once only while it waits. */
 void dpw_client_socket_closed(struct dpw_client *c)
 {
+	dpw_client_count(c, DPW_CC_FREED);
+	if (!atomic_load_explicit(&c->deregistering, memory_order_acquire))
+		return;
 	dpw_clients_lock();
-	atomic_fetch_sub(&c->sockets, 1);
 	dpw_clients_broadcast();
 	dpw_clients_unlock();
 }

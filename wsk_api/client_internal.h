@@ -39,13 +39,27 @@ struct dpw_lent {
 	void (*free_fn)(struct dpw_lent *);   /* frees the indication and its data */
 };
 
+/* What a client's sockets and routines do on one lcore, counted there: each lcore writes only
+ * its own line, so that making and closing a socket, or queueing and running a routine,
+ * writes nothing another lcore reads (issue 15); the last line is every other thread's,
+ * written atomically. Monotonic, so that WskDeregister can add them up while they move: it
+ * reads the ends (freed, due_out) before the starts, and a start always happens before its
+ * end (dpw_client_sockets_open). */
+enum dpw_client_count {
+	DPW_CC_MADE, DPW_CC_FREED,       /* its sockets made, closed */
+	DPW_CC_DUE_IN, DPW_CC_DUE_OUT,   /* DpwDeliverLcore: routines queued on an lcore, run */
+	DPW_CC_N
+};
+struct dpw_client_counts {
+	_Alignas(64) atomic_uint_fast64_t n[DPW_CC_N];
+};
+
 struct dpw_client {
 	_Atomic uint32_t state;      /* enum dpw_client_state */
 	_Atomic int users;           /* threads inside WskPoll/WaitCompletions, WskCompletionFd */
 	WSK_CLIENT_NPI npi;
 	USHORT version;
 	atomic_int captured;         /* WskCaptureProviderNPI calls not yet released */
-	atomic_int sockets;          /* open sockets */
 	atomic_bool deregistering;
 	ULONG static_events;         /* WSK_SET_STATIC_EVENT_CALLBACKS mask, 0 if none */
 	atomic_bool static_locked;   /* a socket exists: static callbacks can no longer change
@@ -62,8 +76,8 @@ struct dpw_client {
 	pthread_t deliverer;
 	bool deliverer_running;
 	atomic_bool deliverer_stop;
-	/* DpwDeliverLcore: completions waiting on the lcores' FIFOs to run (delivery_lcore.c) */
-	atomic_uint due;
+	/* [per lcore] its sockets and routines (dpw_client_sockets_open, dpw_client_due) */
+	struct dpw_client_counts here[DPW_MAX_LCORES + 1];
 };
 
 /* The table's lock and condition: registration claims slots and waits under them for
@@ -76,6 +90,13 @@ struct dpw_client *dpw_client_free_slot(void);           /* under the lock; NULL
 unsigned dpw_clients_live(void);                         /* registered, not yet gone */
 void dpw_clients_provider_ready(void);
 void dpw_client_socket_closed(struct dpw_client *c);
+/* One more on the calling thread's line of c: its lcore's (the only writer there: no locked
+ * instruction), or every other thread's. */
+void dpw_client_count(struct dpw_client *c, enum dpw_client_count what);
+/* c's sockets made and not yet closed; its routines queued on the lcores and not yet run. */
+uint64_t dpw_client_sockets_open(struct dpw_client *c);
+uint64_t dpw_client_due(struct dpw_client *c);
+void dpw_client_counts_reset(struct dpw_client *c);
 
 /* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. Lock-free. */
 struct dpw_client *dpw_client_from_handle(PWSK_CLIENT handle);

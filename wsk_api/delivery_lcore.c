@@ -64,7 +64,7 @@ void dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n)
 			return;
 		}
 		f->e[(f->head + f->len++) % f->cap] = (struct due_irp){ c, irps[i] };
-		atomic_fetch_add_explicit(&c->due, 1, memory_order_relaxed);
+		dpw_client_count(c, DPW_CC_DUE_IN);
 	}
 }
 
@@ -89,8 +89,8 @@ unsigned dpw_run_due_completions(void)
 	while (ran < DUE_PER_PASS && due_pop(&due_on[me], &d)) {
 		dpw_count(DPW_C_COMPLETIONS, 1);
 		DpwRunIrpCompletion(d.irp);
-		/* After the routine: WskDeregister waits for this to reach 0. */
-		atomic_fetch_sub_explicit(&d.c->due, 1, memory_order_release);
+		/* After the routine: WskDeregister waits for every queued one to have run. */
+		dpw_client_count(d.c, DPW_CC_DUE_OUT);
 		ran++;
 	}
 	return ran;
@@ -103,6 +103,7 @@ void dpw_due_to_rings(void)
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
 		while (due_pop(&due_on[i], &d)) {
 			dpw_post_completions(d.c, &d.irp, 1);
-			atomic_fetch_sub_explicit(&d.c->due, 1, memory_order_release);
+			/* As run: the client's poll runs it now (its ring, not the lcores). */
+			dpw_client_count(d.c, DPW_CC_DUE_OUT);
 		}
 }

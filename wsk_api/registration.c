@@ -30,10 +30,9 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	}
 	atomic_store(&c->users, 0);
 	atomic_store(&c->captured, 0);
-	atomic_store(&c->sockets, 0);
+	dpw_client_counts_reset(c);
 	atomic_store(&c->deregistering, false);
 	atomic_store(&c->lent_count, 0);
-	atomic_store(&c->due, 0);
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
 		c->lent[i].next = c->lent[i].prev = NULL;
 	c->static_events = 0;
@@ -199,8 +198,8 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 		dpw_run_own_requests();   /* on an lcore: its requests, and routines due there */
 		dpw_clients_lock();
 		/* DpwDeliverLcore: the last closes' routines may still wait on the lcores. */
-		if (atomic_load(&c->captured) == 0 && atomic_load(&c->sockets) == 0 &&
-		    atomic_load_explicit(&c->due, memory_order_acquire) == 0) {
+		if (atomic_load(&c->captured) == 0 && dpw_client_sockets_open(c) == 0 &&
+		    dpw_client_due(c) == 0) {
 			dpw_clients_unlock();
 			break;
 		}

@@ -208,7 +208,7 @@ struct dpw_socket *dpw_socket_alloc(struct dpw_client *c, const struct dpw_socke
 	atomic_store_explicit(&s->entry, (uint16_t)(me < 0 ? 0 : me), memory_order_relaxed);
 	atomic_store(&s->gen, gen);
 	atomic_store(&s->handle_state, DPW_HANDLE_LIVE);
-	atomic_fetch_add(&c->sockets, 1);
+	dpw_client_count(c, DPW_CC_MADE);
 	dpw_count(DPW_C_SOCKETS_MADE, 1);
 	return s;
 }

@@ -20,7 +20,7 @@ else
 fi
 assert_eq exit-status 0 "$rc"
 [ "$rc" = 0 ] || sed 's/^/  lcores.sh: /' "$LOG" | tail -n 20
-for side in server wsk; do
+for side in server echo wsk; do
 	for q in 1 2; do
 		line=$(grep "\\[$side run 1\\] Q=$q " "$LOG" || true)
 		rate=$(awk '{ print int($5) }' <<<"$line")
