@@ -99,8 +99,11 @@ struct rte_mbuf *dpw_reassembly_add(struct dpw_reassembly *r, struct rte_mbuf *m
 		whole = rte_ipv6_frag_reassemble_packet(r->table, &r->dead, m, now, ip,
 							rte_ipv6_frag_get_ipv6_fragment_header(ip));
 	}
-	if (whole != NULL)   /* what the device said of the first fragment's checksums is moot */
-		whole->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	/* What the device said of the first fragment (its checksums, its hash: of the addresses
+	 * only, as a fragment) is not what it would say of the whole datagram. */
+	if (whole != NULL)
+		whole->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK |
+				     RTE_MBUF_F_RX_RSS_HASH);
 	if (r->dead.cnt > RTE_IP_FRAG_DEATH_ROW_LEN / 2)
 		rte_ip_frag_free_death_row(&r->dead, 0);
 	return whole;

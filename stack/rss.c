@@ -138,6 +138,7 @@ int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char
 			return -1;
 		}
 		r->reta[i] = q;
+		r->device = true;
 		seen |= UINT32_C(1) << q;
 	}
 	if (seen != (queues >= 32 ? UINT32_MAX : (UINT32_C(1) << queues) - 1)) {

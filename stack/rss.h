@@ -25,6 +25,9 @@ struct dpw_rss {
 	alignas(4) uint8_t key[DPW_RSS_KEY_MAX];   /* as the device holds it (network order) */
 	uint16_t reta_size;                        /* a power of two */
 	uint16_t reta[DPW_RSS_RETA_MAX];           /* queue for (hash & (reta_size - 1)) */
+	/* Read back from the device, which hashes TCP with them: a received frame's own hash
+	 * (RTE_MBUF_F_RX_RSS_HASH) is the one to steer by, not computed again. */
+	bool device;
 };
 
 /* The Toeplitz hash of a flow as the NIC computes it for a frame from src to dst: addresses

@@ -74,6 +74,7 @@ struct steer_ctx {
 	uint16_t queues;
 	const struct dpw_steer_pins *pins;
 	const struct dpw_rss *rss;
+	const struct rte_mbuf *m;   /* the frame, for the hash a device put in it */
 };
 
 /* A flow seen from this side: frames in come from remote (remote_port) to local (local_port);
@@ -105,6 +106,11 @@ static uint16_t flow_owner(const struct steer_ctx *c, const struct flow *f)
 		if (pinned != 0 && pinned <= queues)   /* DPW_STEER_PIN_SPREAD: by hash */
 			return pinned - 1;
 	}
+	/* The device's own hash when it gave one: the same Toeplitz hash of the same fields
+	 * (it hashes TCP flows, dpw_rss_port_read checked), without 20-45 ns of rte_softrss. */
+	if (hashed && c->rss->device && c->m != NULL &&
+	    (c->m->ol_flags & RTE_MBUF_F_RX_RSS_HASH))
+		return dpw_rss_queue_of_hash(c->rss, c->m->hash.rss);
 	if (hashed)
 		return dpw_rss_queue(c->rss, f->v6, f->remote, f->local, f->remote_port,
 				     f->local_port);
@@ -138,8 +144,10 @@ static uint16_t by_quoted_ports(const struct steer_ctx *c, uint8_t proto, const 
 	const struct flow f = { .udp = proto == IPPROTO_UDP, .v6 = v6, .remote = dst,
 				.local = src, .remote_port = port_at(l4 + 2),
 				.local_port = port_at(l4) };
+	struct steer_ctx quoted = *c;
 
-	return flow_owner(c, &f);
+	quoted.m = NULL;   /* the device hashed the ICMP packet, not the flow it quotes */
+	return flow_owner(&quoted, &f);
 }
 
 static bool is_tcp_or_udp(uint8_t proto)
@@ -229,7 +237,13 @@ static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr 
 		 * DPDK's table would hold for ever: by what follows its fragment header. */
 		if (avail < sizeof(*ip) + 8 + 4 || !is_tcp_or_udp(l4[0]))
 			return 0;
-		return by_ports(c, l4[0], l4 + 8, true, ip->src_addr, ip->dst_addr);
+		{
+			struct steer_ctx unhashed = *c;   /* hashed as a fragment by the device */
+
+			unhashed.m = NULL;
+			return by_ports(&unhashed, l4[0], l4 + 8, true, ip->src_addr,
+					ip->dst_addr);
+		}
 	}
 	if (ip->proto == IPPROTO_ICMPV6) {
 		if (l4[0] == ND_NEIGHBOR_ADVERT)
@@ -245,7 +259,7 @@ static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr 
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
 			 const struct dpw_steer_pins *pins, const struct dpw_rss *rss)
 {
-	const struct steer_ctx c = { .queues = queues, .pins = pins, .rss = rss };
+	const struct steer_ctx c = { .queues = queues, .pins = pins, .rss = rss, .m = m };
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	uint32_t len = rte_pktmbuf_data_len(m);   /* headers in the first segment, or queue 0 */
 

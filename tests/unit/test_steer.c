@@ -63,6 +63,9 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
+/* When set, frames arrive with this hash from the device (RTE_MBUF_F_RX_RSS_HASH). */
+static const uint32_t *device_hash;
+
 static struct rte_mbuf *mbuf_of(const uint8_t *bytes, uint32_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
@@ -73,6 +76,10 @@ static struct rte_mbuf *mbuf_of(const uint8_t *bytes, uint32_t len)
 		exit(1);
 	}
 	memcpy(d, bytes, len);
+	if (device_hash != NULL) {
+		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+		m->hash.rss = *device_hash;
+	}
 	return m;
 }
 
@@ -477,6 +484,41 @@ static void test_rss_rules(void)
 	free(table);
 }
 
+/* A device that hashes TCP gives each frame its hash: steering takes that one, not its own
+ * (the same Toeplitz hash of the same fields, without computing it). Not for the flow an
+ * ICMP error quotes, nor where the key and RETA are not the device's (toeplitz). */
+static void test_device_hash(void)
+{
+	struct dpw_rss r;
+	unsigned followed = 0, quoted = 0, computed = 0, udp = 0;
+	const uint32_t rem = htonl(remote4), loc = htonl(local4);
+
+	dpw_rss_emulate(&r, 2);   /* RETA: entry i is queue i % 2 */
+	rss = &r;
+	for (uint16_t i = 0; i < 64; i++) {
+		uint16_t port = (uint16_t)(0xc000 + 3 * i);
+		uint16_t want = dpw_rss_queue(&r, false, &rem, &loc, 80, port);
+		uint32_t other = 1u - want;   /* a hash whose RETA entry is the other queue */
+		uint16_t udp_owner;
+
+		r.device = false;
+		udp_owner = owner4(IPPROTO_UDP, 80, (uint16_t)(40000 + i), 2);
+		device_hash = &other;
+		r.device = true;
+		followed += owner4(IPPROTO_TCP, 80, port, 2) == other;
+		quoted += icmp4_error_owner(3, port, 80) == want;
+		udp += owner4(IPPROTO_UDP, 80, (uint16_t)(40000 + i), 2) == udp_owner;
+		r.device = false;
+		computed += owner4(IPPROTO_TCP, 80, port, 2) == want;
+		device_hash = NULL;
+	}
+	CHECK_EQ_U(followed, 64);
+	CHECK_EQ_U(quoted, 64);
+	CHECK_EQ_U(udp, 64);
+	CHECK_EQ_U(computed, 64);
+	rss = NULL;
+}
+
 /* With the hook set for queue of queues, the ephemeral ports it accepts: how many, and how
  * many of those the steering rule would send elsewhere. */
 static void hook_ports(uint16_t queue, uint16_t queues, bool v6, const void *remote,
@@ -649,6 +691,7 @@ int main(int argc, char **argv)
 	test_pinned_ports();
 	test_rss_vectors();
 	test_rss_rules();
+	test_device_hash();
 	test_rss_port_pick();
 	test_fragment_edges();
 	test_gather(false);
