@@ -75,6 +75,21 @@ void dpw_lanes_counts(unsigned q, uint64_t *out)
 		out[i] = atomic_load_explicit(&lanes[q].counts[i], memory_order_relaxed);
 }
 
+void dpw_lanes_print(const char *name, void (*print)(const char *what, const uint64_t *counts))
+{
+	uint64_t each[DPW_LANE_MAX_COUNTS], total[DPW_LANE_MAX_COUNTS] = { 0 };
+	char what[64];
+
+	for (unsigned q = 0; q < lanes_n; q++) {
+		dpw_lanes_counts(q, each);
+		for (unsigned i = 0; i < lane_ops->ncounts; i++)
+			total[i] += each[i];
+		snprintf(what, sizeof(what), "lane %u %s", q, name);
+		print(what, each);
+	}
+	print(name, total);
+}
+
 int dpw_lanes_run(struct dpw_app *app, const struct dpw_lane_ops *ops, void *arg)
 {
 	char err[DPW_ERRLEN], what[4200];

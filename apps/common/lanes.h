@@ -50,5 +50,8 @@ void dpw_lanes_publish(const uint64_t *counts);
  * lane q's last published counts. */
 unsigned dpw_lanes_n(void);
 void dpw_lanes_counts(unsigned q, uint64_t *out);
+/* The program's thread: print("lane Q NAME", lane Q's counts) for each lane, then
+ * print(NAME, their sum). */
+void dpw_lanes_print(const char *name, void (*print)(const char *what, const uint64_t *counts));
 
 #endif /* DPW_LANES_H */

@@ -604,8 +604,11 @@ static void close_idle(void)
 	}
 }
 
-static void print_counts(const char *what, const struct echo_counts *n)
+/* counts: a struct echo_counts, as an array (lanes.h). */
+static void print_counts(const char *what, const uint64_t *counts)
 {
+	const struct echo_counts *n = (const struct echo_counts *)counts;
+
 	printf("dpwsk: %s conns=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " resets=%" PRIu64 " idle_closed=%" PRIu64 " held=%" PRIu64 " tcp_bytes=%" PRIu64
 	       " udp_datagrams=%" PRIu64 " udp_bytes=%" PRIu64 " udp_dropped=%" PRIu64
@@ -618,22 +621,11 @@ static void print_counts(const char *what, const struct echo_counts *n)
 /* The echo line: with lanes, a "lane Q echo" line each, then their sum as the echo line. */
 static void print_echo_stats(struct dpw_app *app)
 {
-	struct echo_counts each, total = { 0 };
-	char what[32];
-
 	(void)app;
-	if (dpw_lanes_n() == 0) {
-		print_counts("echo", &echo.n);
-		return;
-	}
-	for (unsigned q = 0; q < dpw_lanes_n(); q++) {
-		dpw_lanes_counts(q, (uint64_t *)&each);
-		for (size_t i = 0; i < ECHO_NCOUNTS; i++)
-			((uint64_t *)&total)[i] += ((const uint64_t *)&each)[i];
-		snprintf(what, sizeof(what), "lane %u echo", q);
-		print_counts(what, &each);
-	}
-	print_counts("echo", &total);
+	if (dpw_lanes_n() == 0)
+		print_counts("echo", (const uint64_t *)&echo.n);
+	else
+		dpw_lanes_print("echo", print_counts);
 }
 
 static int set_port(uint64_t *out, const char *name, const char *val, char *err, size_t errlen)

@@ -715,8 +715,11 @@ static void close_listener(void)
 	}
 }
 
-static void print_counts(const char *what, const struct httpd_counts *n)
+/* counts: a struct httpd_counts, as an array (lanes.h). */
+static void print_counts(const char *what, const uint64_t *counts)
 {
+	const struct httpd_counts *n = (const struct httpd_counts *)counts;
+
 	printf("dpwsk: %s connections=%" PRIu64 " accepted=%" PRIu64 " refused=%" PRIu64
 	       " requests=%" PRIu64 " responses_2xx=%" PRIu64 " responses_4xx=%" PRIu64
 	       " responses_5xx=%" PRIu64 " bytes_sent=%" PRIu64 " resets=%" PRIu64
@@ -729,22 +732,11 @@ static void print_counts(const char *what, const struct httpd_counts *n)
  * "lane Q httpd" line each, then their sum as the httpd line. */
 static void print_stats(struct dpw_app *app)
 {
-	struct httpd_counts each, total = { 0 };
-	char what[32];
-
 	(void)app;
-	if (dpw_lanes_n() == 0) {
-		print_counts("httpd", &srv.n);
-	} else {
-		for (unsigned q = 0; q < dpw_lanes_n(); q++) {
-			dpw_lanes_counts(q, (uint64_t *)&each);
-			for (size_t i = 0; i < HTTPD_NCOUNTS; i++)
-				((uint64_t *)&total)[i] += ((const uint64_t *)&each)[i];
-			snprintf(what, sizeof(what), "lane %u httpd", q);
-			print_counts(what, &each);
-		}
-		print_counts("httpd", &total);
-	}
+	if (dpw_lanes_n() == 0)
+		print_counts("httpd", (const uint64_t *)&srv.n);
+	else
+		dpw_lanes_print("httpd", print_counts);
 	fflush(stdout);
 }
 
