@@ -124,12 +124,14 @@ static inline bool dpw_windows_timing(const struct dpw_client *c)
 }
 
 /* delivery_lcore.c (DpwDeliverLcore): does c want its routines run on this thread, an lcore;
- * queue completions to run at this lcore's pass end; run this lcore's (at the top of its
- * stack only; returns how many ran); hand what the lcores left to the clients' rings
- * (DpwProviderDetach). */
+ * queue completions to run at this lcore's pass end (how many it took: the rest, for want of
+ * memory, go to the ring); run this lcore's (at the top of its stack only; returns how many
+ * ran); take one the lcores left (DpwProviderDetach, once they stopped). */
 bool dpw_due_wanted(const struct dpw_client *c);
-void dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n);
+unsigned dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n);
 unsigned dpw_run_due_completions(void);
+bool dpw_due_take(struct dpw_client **c, PIRP *irp);
+/* completion.c: what the lcores left due goes to the clients' rings (DpwProviderDetach). */
 void dpw_due_to_rings(void);
 
 /* Wake threads waiting in WskWaitCompletions on c (completion.c). */
@@ -140,8 +142,6 @@ void dpw_completion_kick(struct dpw_client *c);
  * client with Windows' timing, run its routine now instead (the completions posted at once
  * are those of a call refused on its caller's thread, W2). */
 void dpw_post_completion(struct dpw_client *c, PIRP irp);
-/* Post irps[0..n) to c's ring, whatever its delivery. */
-void dpw_post_completions(struct dpw_client *c, PIRP *irps, unsigned n);
 /* [lcore] The same, held and posted with others in one burst by dpw_flush_completions. */
 void dpw_hold_completion(struct dpw_client *c, PIRP irp);
 void dpw_flush_completions(void);

@@ -132,11 +132,6 @@ static void post(struct dpw_client *c, PIRP *irps, unsigned n)
 	wake(cq);
 }
 
-void dpw_post_completions(struct dpw_client *c, PIRP *irps, unsigned n)
-{
-	post(c, irps, n);
-}
-
 void dpw_post_completion(struct dpw_client *c, PIRP irp)
 {
 	/* Posted at once means completed on the caller's thread within its call (a refusal): with
@@ -146,11 +141,10 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
 		DpwRunIrpCompletion(irp);
 		return;
 	}
-	/* Refused on an lcore, for a client whose routines run there: at its pass's end too. */
-	if (dpw_due_wanted(c)) {
-		dpw_due_push(c, &irp, 1);
+	/* Refused on an lcore, for a client whose routines run there: at its pass's end too
+	 * (the ring takes it if the lcore's FIFO has no room: late, never lost). */
+	if (dpw_due_wanted(c) && dpw_due_push(c, &irp, 1) == 1)
 		return;
-	}
 	post(c, &irp, 1);
 }
 
@@ -168,10 +162,12 @@ static void flush(struct held *h)
 {
 	/* The routines of a DpwDeliverLcore client run on this lcore, at its pass's end; what
 	 * DpwProviderDetach finds held goes to the ring. */
+	unsigned due = 0;
+
 	if (h->n > 0 && h == &held_by[dpw_lcore_here()] && dpw_due_wanted(h->c))
-		dpw_due_push(h->c, h->irps, h->n);
-	else if (h->n > 0)
-		post(h->c, h->irps, h->n);
+		due = dpw_due_push(h->c, h->irps, h->n);
+	if (due < h->n)
+		post(h->c, h->irps + due, h->n - due);
 	h->n = 0;
 	h->c = NULL;
 }
@@ -195,6 +191,15 @@ void dpw_flush_all_completions(void)
 {
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
 		flush(&held_by[i]);
+}
+
+void dpw_due_to_rings(void)
+{
+	struct dpw_client *c;
+	PIRP irp;
+
+	while (dpw_due_take(&c, &irp))
+		post(c, &irp, 1);
 }
 
 static ULONG run_batch(struct dpw_completion_ring *cq, ULONG max)

@@ -7,7 +7,8 @@
  * Routines run at the pass's end, at the top of the lcore's stack (never inside a call, a
  * callback or a close's flush, which must not call back into the client): a call a routine
  * makes runs inline, and its completion is due on this lcore in turn. Whatever the lcores left
- * when the provider detaches goes to the clients' rings, so it still runs, once. */
+ * when the provider detaches is taken from here and posted to the clients' rings
+ * (completion.c, above this file), so it still runs, once. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -52,20 +53,17 @@ bool dpw_due_wanted(const struct dpw_client *c)
 	       atomic_load_explicit(&c->delivery, memory_order_relaxed) == DpwDeliverLcore;
 }
 
-void dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n)
+unsigned dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n)
 {
 	struct due_fifo *f = &due_on[dpw_lcore_here()];
 
 	for (unsigned i = 0; i < n; i++) {
-		if (f->len == f->cap && !grow(f)) {
-			/* No memory for the FIFO: the ring still takes it, and the client's poll runs
-			 * it. Late, on another thread perhaps, but never lost. */
-			dpw_post_completions(c, &irps[i], n - i);
-			return;
-		}
+		if (f->len == f->cap && !grow(f))
+			return i;   /* no memory for the FIFO: the caller posts the rest */
 		f->e[(f->head + f->len++) % f->cap] = (struct due_irp){ c, irps[i] };
 		dpw_client_count(c, DPW_CC_DUE_IN);
 	}
+	return n;
 }
 
 static bool due_pop(struct due_fifo *f, struct due_irp *out)
@@ -96,14 +94,17 @@ unsigned dpw_run_due_completions(void)
 	return ran;
 }
 
-void dpw_due_to_rings(void)
+bool dpw_due_take(struct dpw_client **c, PIRP *irp)
 {
 	struct due_irp d;
 
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
-		while (due_pop(&due_on[i], &d)) {
-			dpw_post_completions(d.c, &d.irp, 1);
-			/* As run: the client's poll runs it now (its ring, not the lcores). */
+		if (due_pop(&due_on[i], &d)) {
+			/* As run: whoever took it has it run elsewhere now. */
 			dpw_client_count(d.c, DPW_CC_DUE_OUT);
+			*c = d.c;
+			*irp = d.irp;
+			return true;
 		}
+	return false;
 }
