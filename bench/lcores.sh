@@ -25,7 +25,9 @@
 # within 5%). Figures only: exit 1 if a run failed, not on the figures.
 #
 #   sudo bench/lcores.sh [--queues 2] [--seconds 5] [--runs 3] [--concurrency 32]
-#                        [--steering MODE] [--out DIR]
+#                        [--steering MODE] [--sides server,echo,wsk] [--out DIR]
+#   --sides: which of the three to measure (default all: server is rawecho, echo dpwsk-echo,
+#   wsk dpwsk-connclose)
 #   --steering MODE: the engines' --steering at Q=N (default: theirs, auto, which is software
 #   on af_packet; toeplitz measures the RSS rules' software hash)
 #   writes DIR/lcores.txt (default bench/results); DPW_BUILD=DIR picks the build.
@@ -37,7 +39,7 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "lcores.sh: $*" >&2; exit 2; }
 
-QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING=
+QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING= SIDES=server,echo,wsk
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2 ;;
 	--concurrency) CONC=$2 ;;
 	--steering) STEERING=$2 ;;
+	--sides) SIDES=$2 ;;
 	--out) OUT=$2 ;;
 	*) die "unknown option '$1'" ;;
 	esac
@@ -55,6 +58,10 @@ need_int --queues "$QUEUES" 2 16
 need_int --seconds "$SECS" 1 600
 need_int --runs "$RUNS" 1 20
 need_int --concurrency "$CONC" 1 4096
+for s in ${SIDES//,/ }; do
+	case $s in server | echo | wsk) ;; *) die "--sides: unknown side '$s' (server, echo, wsk)" ;; esac
+done
+side_on() { [[ ",$SIDES," == *",$1,"* ]]; }
 
 BUILD=${DPW_BUILD:-$SRC/build}
 RAWECHO=$BUILD/apps/rawecho/dpwsk-rawecho
@@ -153,17 +160,22 @@ one_wsk() {
 stat_of() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 for ((run = 1; run <= RUNS; run++)); do
+	side_on server || break
 	one server "$RAWECHO" "$run" 1
 	one server "$RAWECHO" "$run" "$QUEUES"
 done
 for ((run = 1; run <= RUNS; run++)); do
+	side_on echo || break
 	one echo "$ECHO" "$run" 1
 	one echo "$ECHO" "$run" "$QUEUES"
 done
 WSK_PORT=5001
-linux_server_start "$LSERVER" "$WSK_PORT" "$TMP/server.out" --mode echo \
-	--max-time $((RUNS * 2 * LIMIT + 60))
+if side_on wsk; then
+	linux_server_start "$LSERVER" "$WSK_PORT" "$TMP/server.out" --mode echo \
+		--max-time $((RUNS * 2 * LIMIT + 60))
+fi
 for ((run = 1; run <= RUNS; run++)); do
+	side_on wsk || break
 	one_wsk "$run" 1
 	one_wsk "$run" "$QUEUES"
 done
