@@ -131,6 +131,7 @@ bool dpw_due_wanted(const struct dpw_client *c);
 unsigned dpw_due_push(struct dpw_client *c, PIRP *irps, unsigned n);
 unsigned dpw_run_due_completions(void);
 bool dpw_due_take(struct dpw_client **c, PIRP *irp);
+bool dpw_in_due_routine(void);   /* this thread is inside a routine run so */
 /* completion.c: what the lcores left due goes to the clients' rings (DpwProviderDetach). */
 void dpw_due_to_rings(void);
 

@@ -76,14 +76,23 @@ static bool due_pop(struct due_fifo *f, struct due_irp *out)
 	return true;
 }
 
+/* This thread is running due routines: a routine's own calls into here run no others. */
+static __thread bool running;
+
+bool dpw_in_due_routine(void)
+{
+	return running;
+}
+
 unsigned dpw_run_due_completions(void)
 {
 	int me = dpw_self_lcore();
 	struct due_irp d;
 	unsigned ran = 0;
 
-	if (me < 0 || dpw_inline_call != NULL || dpw_callbacks_running != 0)
+	if (me < 0 || running || dpw_inline_call != NULL || dpw_callbacks_running != 0)
 		return 0;   /* not an lcore, or not at the top of its stack */
+	running = true;
 	while (ran < DUE_PER_PASS && due_pop(&due_on[me], &d)) {
 		dpw_count(DPW_C_COMPLETIONS, 1);
 		DpwRunIrpCompletion(d.irp);
@@ -91,6 +100,7 @@ unsigned dpw_run_due_completions(void)
 		dpw_client_count(d.c, DPW_CC_DUE_OUT);
 		ran++;
 	}
+	running = false;
 	return ran;
 }
 

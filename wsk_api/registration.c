@@ -184,6 +184,12 @@ VOID WskDeregister(PWSK_REGISTRATION WskRegistration)
 
 	if (c == NULL)
 		return;
+	if (dpw_in_due_routine()) {
+		/* It would wait for the very routine that called it (DpwDeliverLcore). */
+		fprintf(stderr, "dpwsk: WskDeregister called from a completion routine run on an "
+			"lcore: not deregistered; call it from the lcore's loop or another thread\n");
+		return;
+	}
 	if (dpw_on_deliverer(c)) {
 		/* It would wait for itself: the thread runs the routine that called us. */
 		fprintf(stderr, "dpwsk: WskDeregister called from a completion routine on the "

@@ -47,7 +47,8 @@ int WskCompletionFd(PWSK_CLIENT Client);
  *                     state per lcore: a connection's events and completions all run on its
  *                     lcore). A call made on another thread and refused there completes on
  *                     the client's ring, as polled; so does what is left when the provider
- *                     detaches.
+ *                     detaches. WskDeregister is refused from such a routine (it would wait
+ *                     for itself).
  *
  * In every mode PendingReturned is TRUE exactly when the call returned STATUS_PENDING (W1),
  * and the client may still call WskPollCompletions itself. */
