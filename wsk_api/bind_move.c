@@ -24,16 +24,15 @@
 
 #include "dpw/engine.h"
 
-/* The lcore whose engine (of this lcore's port) holds port now, or -1 (nobody, or one
- * lcore). */
-static int holder(const struct dpw_socket *s, uint16_t port)
+/* The lcore whose engine (of this lcore's port; off the lcores, lcore 0's) holds port now,
+ * or -1 (nobody, or one lcore). */
+static int holder_of(bool udp, uint16_t port)
 {
 	const struct dpw_engine *here = dpw_engine_here(), *e;
 	unsigned n = dpw_lcore_count();
 	int q;
 
-	if (n <= 1 || here == NULL ||
-	    (q = dpw_engine_port_holder(here, s->category == WSK_FLAG_DATAGRAM_SOCKET, port)) < 0)
+	if (n <= 1 || here == NULL || (q = dpw_engine_port_holder(here, udp, port)) < 0)
 		return -1;
 	for (unsigned k = 0; k < n; k++)
 		if ((e = dpw_provider.lcores[k].engine) != NULL &&
@@ -41,6 +40,21 @@ static int holder(const struct dpw_socket *s, uint16_t port)
 		    dpw_engine_queue(e) == (uint16_t)q)
 			return (int)k;
 	return -1;
+}
+
+static int holder(const struct dpw_socket *s, uint16_t port)
+{
+	return holder_of(s->category == WSK_FLAG_DATAGRAM_SOCKET, port);
+}
+
+int dpw_socket_connect_home(const struct dpw_req *r)
+{
+	/* SOCKADDR_IN and SOCKADDR_IN6 keep the port at the same place; the family and length
+	 * were checked when the call was made. */
+	const SOCKADDR_IN *local = (const SOCKADDR_IN *)r->u.socket.local;
+	uint16_t port = local != NULL ? ntohs(local->sin_port) : 0;
+
+	return port != 0 ? holder_of(false, port) : -1;
 }
 
 /* Nothing of s waits on this lcore, and its transport lets go of the rest. */

@@ -155,7 +155,8 @@ static bool requests_waiting(unsigned lcore)
 
 /* The lcore a request is sent to. A socket's calls go to the lcore it was made on (its entry),
  * which is its owner unless a bind moved it (bind_move.c: they are handed on from there). A
- * new socket is owned by the lcore it is made on: the calling lcore (a call from an event
+ * new socket is owned by the lcore it is made on: for a WskSocketConnect from a fixed local
+ * port, the lcore that holds the port; else the calling lcore (a call from an event
  * callback), else the next in turn. Data lent by an lcore goes back to it, and a sweep goes
  * where it was asked. */
 static unsigned target_lcore(const struct dpw_req *r)
@@ -164,8 +165,11 @@ static unsigned target_lcore(const struct dpw_req *r)
 	int me;
 
 	switch (r->op) {
-	case DPW_OP_SOCKET:
 	case DPW_OP_SOCKET_CONNECT:
+		if ((me = dpw_socket_connect_home(r)) >= 0)
+			return (unsigned)me;
+		/* fall through */
+	case DPW_OP_SOCKET:
 		me = dpw_self_lcore();
 		if (me >= 0 || n <= 1)
 			return me >= 0 ? (unsigned)me : 0;

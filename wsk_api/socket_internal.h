@@ -233,6 +233,10 @@ static inline unsigned dpw_socket_entry(const struct dpw_socket *s)
  * another lcore holds moves its socket there, if unbound with nothing pending, and r runs
  * there. True: r was sent on, or refused (the transport's bind does nothing more with it). */
 bool dpw_socket_bind_moves(struct dpw_req *r);
+/* WskSocketConnect from a fixed local port: the lcore that holds the port (where its frames
+ * go: for an ephemeral port, the one its number names), so that the socket is made where it
+ * binds, as a WskBind would move it there; -1 for port 0 or a port nobody holds. */
+int dpw_socket_connect_home(const struct dpw_req *r);
 
 /* Handles: allocation on the lcore (the socket is that lcore's), validation on any thread
  * (socket_table.c). */
