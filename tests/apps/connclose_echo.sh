@@ -37,11 +37,14 @@ echo_start() {
 	ECHO_OUT=$DPW_TMP/echo.out
 	ECHO_ERR=$DPW_TMP/echo.err
 	: >"$ECHO_OUT"
+	# DPW_QUEUES=N: both sides over N engines (the load generator through cc_run).
 	ip netns exec "$DPW_NS_PEER" "$DPW_ECHO" --iface "$DPW_IF_PEER" --ip "$ECHO_IP/$DPW_PREFIX" \
-		"${ECHO_V6[@]}" --tcp-port 7 --udp-port 0 >"$ECHO_OUT" 2>"$ECHO_ERR" &
+		"${ECHO_V6[@]}" --tcp-port 7 --udp-port 0 \
+		${DPW_QUEUES:+--queues "$DPW_QUEUES"} ${DPW_STEERING:+--steering "$DPW_STEERING"} \
+		>"$ECHO_OUT" 2>"$ECHO_ERR" &
 	ECHO_PID=$!
 	dpw_track "$ECHO_PID"
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < ${DPW_QUEUES:+3}400; i++)); do   # 20 s, 170 s for several engines
 		grep -q '^dpwsk: ready ' "$ECHO_OUT" && { echo "echo: $(grep '^dpwsk: ready ' "$ECHO_OUT")"; return 0; }
 		dpw_alive "$ECHO_PID" || break
 		sleep 0.05
@@ -89,6 +92,16 @@ assert_eq graceful-errors 0 "$(cc_get errors)"
 cc_check_clean graceful
 
 echo_stop
+# Over several engines (DPW_QUEUES=N), both sides ran N and each engine did its share: every
+# lane of the load generator ran cycles and every lane of the echo server accepted some.
+if [ -n "${DPW_QUEUES:-}" ]; then
+	grep -q "^connclose: ready .* queues=$DPW_QUEUES\b\|^dpwsk: ready .* queues=$DPW_QUEUES\b" \
+		"$CC_OUT" && pass connclose-queues || fail connclose-queues "not over $DPW_QUEUES engines"
+	for ((q = 0; q < DPW_QUEUES; q++)); do
+		lane=$(grep "^dpwsk: lane $q echo " "$ECHO_OUT" | tail -n1)
+		assert_ge "echo-lane-$q-accepted" 1 "$(sed -n 's/.* accepted=\([0-9]*\).*/\1/p' <<<"$lane")"
+	done
+fi
 kill -TERM "$CAPTURE_PID" 2>/dev/null
 dpw_wait_exit "$CAPTURE_PID" 10 || dpw_kill "$CAPTURE_PID"
 assert_eq peer-kernel-silent 0 "$(grep -c . "$CAPTURE")"

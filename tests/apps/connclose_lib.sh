@@ -130,9 +130,11 @@ cc_wait() {
 cc_run() {
 	local name=$1 secs=$2
 	shift 2
+	# DPW_QUEUES=N: over N engines, a lane each (DPW_STEERING=MODE: --steering MODE).
 	cc_launch "$CONNCLOSE" "$DPW_NS_STACK" --iface "$DPW_IF_STACK" \
 		--ip "$DPW_IP_STACK/$DPW_PREFIX" \
-		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} "$@"
+		${DPW_IP6_STACK:+--ip6 "$DPW_IP6_STACK/$DPW_PREFIX6"} \
+		${DPW_QUEUES:+--queues "$DPW_QUEUES"} ${DPW_STEERING:+--steering "$DPW_STEERING"} "$@"
 	cc_wait "$name" "$secs"
 }
 
