@@ -18,6 +18,9 @@
 #                     expected at Q=2; a NIC with RSS matched to it would bring it to ~0)
 # The same for a WSK server: dpwsk-echo --queues Q (a lane per engine, its listener spread,
 # each connection's events and completion routines on its own lcore), same client and load.
+# And per request/response ("rr"): dpwsk-echo --queues Q against linux-rr from the peer's
+# namespace, --concurrency persistent connections, 64-byte requests answered in turn: busy
+# CPU us per transaction.
 # The same for the WSK side: dpwsk-connclose --queues Q (a lane per engine, each a WSK client
 # issuing its cycles inline on its lcore) in the stack's namespace against linux-server (echo)
 # in the peer's, same mode, seconds and concurrency.
@@ -25,9 +28,9 @@
 # within 5%). Figures only: exit 1 if a run failed, not on the figures.
 #
 #   sudo bench/lcores.sh [--queues 2] [--seconds 5] [--runs 3] [--concurrency 32]
-#                        [--steering MODE] [--sides server,echo,wsk] [--out DIR]
-#   --sides: which of the three to measure (default all: server is rawecho, echo dpwsk-echo,
-#   wsk dpwsk-connclose)
+#                        [--steering MODE] [--sides server,echo,rr,wsk] [--out DIR]
+#   --sides: which to measure (default all: server is rawecho, echo dpwsk-echo, rr dpwsk-echo's
+#   request/response, wsk dpwsk-connclose)
 #   --steering MODE: the engines' --steering at Q=N (default: theirs, auto, which is software
 #   on af_packet; toeplitz measures the RSS rules' software hash)
 #   writes DIR/lcores.txt (default bench/results); DPW_BUILD=DIR picks the build.
@@ -39,7 +42,7 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "lcores.sh: $*" >&2; exit 2; }
 
-QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING= SIDES=server,echo,wsk
+QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING= SIDES=server,echo,rr,wsk
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
@@ -59,7 +62,7 @@ need_int --seconds "$SECS" 1 600
 need_int --runs "$RUNS" 1 20
 need_int --concurrency "$CONC" 1 4096
 for s in ${SIDES//,/ }; do
-	case $s in server | echo | wsk) ;; *) die "--sides: unknown side '$s' (server, echo, wsk)" ;; esac
+	case $s in server | echo | rr | wsk) ;; *) die "--sides: unknown side '$s' (server, echo, rr, wsk)" ;; esac
 done
 side_on() { [[ ",$SIDES," == *",$1,"* ]]; }
 
@@ -69,7 +72,8 @@ LCONNCLOSE=$BUILD/bench/linux-connclose
 CONNCLOSE=$BUILD/apps/connclose/dpwsk-connclose
 LSERVER=$BUILD/bench/linux-server
 ECHO=$BUILD/apps/echo/dpwsk-echo
-for p in "$RAWECHO" "$LCONNCLOSE" "$CONNCLOSE" "$LSERVER" "$ECHO"; do
+LRR=$BUILD/bench/linux-rr
+for p in "$RAWECHO" "$LCONNCLOSE" "$CONNCLOSE" "$LSERVER" "$ECHO" "$LRR"; do
 	[ -x "$p" ] || die "$p is not built"
 done
 
@@ -101,7 +105,7 @@ echo "  and dpwsk-connclose --queues 1 and $QUEUES (the same load) against linux
 # a RESULTS line.
 one() {
 	local side=$1 prog=$2 run=$3 q=$4
-	local f=$TMP/echo.$1.$3.$4 c=$TMP/client.$1.$3.$4 pid line cyc steered rx rate
+	local f=$TMP/echo.$1.$3.$4 c=$TMP/client.$1.$3.$4 pid line cyc steered rx rate n
 	local qargs=()
 	[ "$q" -gt 1 ] && qargs=(--queues "$q" ${STEERING:+--steering "$STEERING"})
 	peer_launch "$f" "$DPW_NS_STACK" "$LIMIT" "$prog" --iface "$DPW_IF_STACK" \
@@ -114,14 +118,27 @@ one() {
 		peer_stop "$pid" 5
 		return 0
 	fi
-	ip netns exec "$DPW_NS_PEER" timeout -k 5 "$LIMIT" "$LCONNCLOSE" --duration "$SECS" \
-		--concurrency "$CONC" --mode exchange --bytes 64 --json "$DPW_IP_STACK:7" >"$c" 2>&1 ||
-		{ echo "  FAILED: linux-connclose Q=$q: $(tail -n 2 "$c")" >&2; FAILS=$((FAILS + 1)); }
+	if [ "$side" = rr ]; then   # transactions on persistent connections
+		ip netns exec "$DPW_NS_PEER" timeout -k 5 "$LIMIT" "$LRR" --mode rr --duration "$SECS" \
+			--connections "$CONC" --size 64 --json "$DPW_IP_STACK:7" >"$c" 2>&1 ||
+			{ echo "  FAILED: linux-rr Q=$q: $(tail -n 2 "$c")" >&2; FAILS=$((FAILS + 1)); }
+	else
+		ip netns exec "$DPW_NS_PEER" timeout -k 5 "$LIMIT" "$LCONNCLOSE" --duration "$SECS" \
+			--concurrency "$CONC" --mode exchange --bytes 64 --json "$DPW_IP_STACK:7" \
+			>"$c" 2>&1 ||
+			{ echo "  FAILED: linux-connclose Q=$q: $(tail -n 2 "$c")" >&2
+			  FAILS=$((FAILS + 1)); }
+	fi
 	peer_stop "$pid" 20   # SIGTERM: the server prints its counters (the engines' total), ends
 	line=$(sed -n 's/^dpwsk: stats //p' "$f" | tail -n1)
 	cyc=$(stat_of "$line" busy_cycles) steered=$(stat_of "$line" steered_out)
-	rx=$(stat_of "$line" rx_packets) rate=$(jget "$c" conn_per_s)
-	record "$side" "$run" "$q" "${rate:-0}" "$(jget "$c" cycles)" "${cyc:-0}" "${steered:-0}" \
+	rx=$(stat_of "$line" rx_packets)
+	if [ "$side" = rr ]; then
+		rate=$(jget "$c" rate) n=$(jget "$c" transactions)
+	else
+		rate=$(jget "$c" conn_per_s) n=$(jget "$c" cycles)
+	fi
+	record "$side" "$run" "$q" "${rate:-0}" "${n:-0}" "${cyc:-0}" "${steered:-0}" \
 		"${rx:-0}" "$(jget "$c" errors)" "$(stat_of "$line" busy_cpu_ns)"
 }
 
@@ -138,7 +155,7 @@ share = int(steered or 0) / int(rx) if int(rx or 0) else 0
 print(side, run, q, float(rate or 0), cycles, round(per), round(share, 4), errors or "?",
       round(cpu_us, 3))
 EOF
-	tail -n1 "$RESULTS" | awk '{ printf "  [%s run %d] Q=%-2d %9.0f conn/s  %7.2f busy CPU us/conn  %8d busy cycles/conn  steered %5.1f%%  errors %s\n", $1, $2, $3, $4, $9, $6, 100 * $7, $8 }'
+	tail -n1 "$RESULTS" | awk '{ u = $1 == "rr" ? "tx" : "conn"; printf "  [%s run %d] Q=%-2d %9.0f %s/s  %7.2f busy CPU us/%s  %8d busy cycles/%s  steered %5.1f%%  errors %s\n", $1, $2, $3, $4, u, $9, u, $6, u, 100 * $7, $8 }'
 }
 
 # one_wsk RUN Q: dpwsk-connclose with Q engines against linux-server, its figures recorded.
@@ -169,6 +186,11 @@ for ((run = 1; run <= RUNS; run++)); do
 	one echo "$ECHO" "$run" 1
 	one echo "$ECHO" "$run" "$QUEUES"
 done
+for ((run = 1; run <= RUNS; run++)); do
+	side_on rr || break
+	one rr "$ECHO" "$run" 1
+	one rr "$ECHO" "$run" "$QUEUES"
+done
 WSK_PORT=5001
 if side_on wsk; then
 	linux_server_start "$LSERVER" "$WSK_PORT" "$TMP/server.out" --mode echo \
@@ -186,6 +208,7 @@ rows = [l.split() for l in open(sys.argv[1])]
 qn, cpus = int(sys.argv[2]), int(sys.argv[3])
 for side, what in (("server", "dpwsk-rawecho, Linux client"),
                    ("echo", "dpwsk-echo (WSK lanes), Linux client"),
+                   ("rr", "dpwsk-echo (WSK lanes), linux-rr: per transaction"),
                    ("wsk", "dpwsk-connclose (WSK), Linux server")):
     med = {}
     for q in (1, qn):
@@ -196,16 +219,19 @@ for side, what in (("server", "dpwsk-rawecho, Linux client"),
                   statistics.median(int(x[5]) for x in r),
                   statistics.median(float(x[6]) for x in r),
                   statistics.median(float(x[8]) for x in r))
-        print("median %-6s Q=%-2d %9.0f conn/s  %7.2f busy CPU us/conn  %8.0f busy cycles/conn"
+        u = "tx" if side == "rr" else "conn"
+        print("median %-6s Q=%-2d %9.0f %s/s  %7.2f busy CPU us/%s  %8.0f busy cycles/%s"
               "  steered %5.1f%%  (%s)" %
-              (side, q, med[q][0], med[q][3], med[q][1], 100 * med[q][2], what))
+              (side, q, med[q][0], u, med[q][3], u, med[q][1], u, 100 * med[q][2], what))
     if 1 in med and qn in med and med[1][3] > 0:
-        print("%s: busy CPU per connection, Q=%d / Q=1: %.3f (issue 15's target: at most "
+        print("%s: busy CPU per %s, Q=%d / Q=1: %.3f (issue 15's target: at most "
               "1.05; frames steered at Q=%d: %.1f%%, ~0 on a NIC with RSS)" %
-              (side, qn, med[qn][3] / med[1][3], qn, 100 * med[qn][2]))
+              (side, "transaction" if side == "rr" else "connection", qn,
+               med[qn][3] / med[1][3], qn, 100 * med[qn][2]))
     if 1 in med and qn in med and med[1][1] > 0:
-        print("%s: busy cycles per connection, Q=%d / Q=1: %.2f (wall cycles: see the note)" %
-              (side, qn, med[qn][1] / med[1][1]))
+        print("%s: busy cycles per %s, Q=%d / Q=1: %.2f (wall cycles: see the note)" %
+              (side, "transaction" if side == "rr" else "connection", qn,
+               med[qn][1] / med[1][1]))
 if cpus < qn + 1:
     print("note: %d CPUs for %d polling lcores and the Linux client: the client, not dpwsk, "
           "bounds conn/s here, and busy cycles are TSC (wall) cycles, so a lcore preempted "

@@ -20,7 +20,9 @@ else
 fi
 assert_eq exit-status 0 "$rc"
 [ "$rc" = 0 ] || sed 's/^/  lcores.sh: /' "$LOG" | tail -n 20
-for side in server echo wsk; do
+for side in server echo rr wsk; do
+	unit=connection
+	[ "$side" = rr ] && unit=transaction
 	for q in 1 2; do
 		line=$(grep "\\[$side run 1\\] Q=$q " "$LOG" || true)
 		rate=$(awk '{ print int($5) }' <<<"$line")
@@ -30,10 +32,10 @@ for side in server echo wsk; do
 		grep -q "^median $side *Q=$q " "$LOG" && pass "$side-q$q-median" ||
 			fail "$side-q$q-median" "no median line"
 	done
-	grep -q "^$side: busy cycles per connection, Q=2 / Q=1: [0-9.]*" "$LOG" &&
+	grep -q "^$side: busy cycles per $unit, Q=2 / Q=1: [0-9.]*" "$LOG" &&
 		pass "$side-ratio-line" || fail "$side-ratio-line" "no ratio line"
 	# The CPU time of busy passes was counted (--busy-cpu) on both: a ratio of two figures.
-	grep -q "^$side: busy CPU per connection, Q=2 / Q=1: [0-9]*\.[0-9]*[1-9]" "$LOG" &&
+	grep -q "^$side: busy CPU per $unit, Q=2 / Q=1: [0-9]*\.[0-9]*[1-9]" "$LOG" &&
 		pass "$side-cpu-ratio-line" || fail "$side-cpu-ratio-line" "no busy CPU ratio line"
 done
 [ -s "$DPW_TMP/out/lcores.txt" ] && pass report-written || fail report-written "no lcores.txt"
