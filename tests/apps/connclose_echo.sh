@@ -33,7 +33,7 @@ ip netns exec "$DPW_NS_PEER" sysctl -qw net.ipv4.ip_forward=0
 
 # dpwsk-echo on the peer side: the lib's stack_start, pointed at the other namespace.
 echo_start() {
-	local i
+	local i tries
 	ECHO_OUT=$DPW_TMP/echo.out
 	ECHO_ERR=$DPW_TMP/echo.err
 	: >"$ECHO_OUT"
@@ -44,7 +44,10 @@ echo_start() {
 		>"$ECHO_OUT" 2>"$ECHO_ERR" &
 	ECHO_PID=$!
 	dpw_track "$ECHO_PID"
-	for ((i = 0; i < ${DPW_QUEUES:+3}400; i++)); do   # 20 s, 170 s for several engines
+	# 20 s; 60 s for several engines, as stack_start allows them on a loaded machine.
+	tries=400
+	[ -n "${DPW_QUEUES:-}" ] && tries=1200
+	for ((i = 0; i < tries; i++)); do
 		grep -q '^dpwsk: ready ' "$ECHO_OUT" && { echo "echo: $(grep '^dpwsk: ready ' "$ECHO_OUT")"; return 0; }
 		dpw_alive "$ECHO_PID" || break
 		sleep 0.05
