@@ -42,7 +42,7 @@ ARGS=("$@")
 . "$SRC/bench/peer_lib.sh"
 die() { echo "lcores.sh: $*" >&2; exit 2; }
 
-QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING= SIDES=server,echo,rr,wsk
+QUEUES=2 SECS=5 RUNS=3 CONC=32 OUT=$SRC/bench/results STEERING='' SIDES=server,echo,rr,wsk
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
