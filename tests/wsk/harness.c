@@ -1503,3 +1503,11 @@ bool h_datagrams_received(void *target)
 	DpwGetDatagramStats(&s);
 	return s.Received >= *(ULONGLONG *)target;
 }
+
+bool h_datagrams_dropped(void *target)
+{
+	DPW_DATAGRAM_STATS s;
+
+	DpwGetDatagramStats(&s);
+	return s.QueueDrops >= *(ULONGLONG *)target;
+}

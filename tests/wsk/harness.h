@@ -277,5 +277,8 @@ NTSTATUS h_irp_done(struct h_irp *h, NTSTATUS issued, ULONG_PTR *info);
 /* h_pump_until predicate: the stack has received at least *(ULONGLONG *)target datagrams
  * in all (DpwGetDatagramStats). */
 bool h_datagrams_received(void *target);
+/* The same for datagrams dropped at a full receive queue (QueueDrops). The provider counts a
+ * datagram received before it queues or drops it: wait for this too before reading drops. */
+bool h_datagrams_dropped(void *target);
 
 #endif /* DPW_WSK_HARNESS_H */
