@@ -48,7 +48,9 @@ int WskCompletionFd(PWSK_CLIENT Client);
  *                     lcore). A call made on another thread and refused there completes on
  *                     the client's ring, as polled; so does what is left when the provider
  *                     detaches. WskDeregister is refused from such a routine (it would wait
- *                     for itself).
+ *                     for itself). A socket's IRPs complete on the lcore that owns it: a
+ *                     WskBind to a port another lcore holds moves the socket there, and its
+ *                     later routines run there too.
  *
  * In every mode PendingReturned is TRUE exactly when the call returned STATUS_PENDING (W1),
  * and the client may still call WskPollCompletions itself. */
