@@ -90,6 +90,15 @@ void dpw_lanes_print(const char *name, void (*print)(const char *what, const uin
 	print(name, total);
 }
 
+void dpw_lanes_print_or(const char *name, const uint64_t *own,
+			void (*print)(const char *what, const uint64_t *counts))
+{
+	if (lanes_n == 0)
+		print(name, own);
+	else
+		dpw_lanes_print(name, print);
+}
+
 int dpw_lanes_run(struct dpw_app *app, const struct dpw_lane_ops *ops, void *arg)
 {
 	char err[DPW_ERRLEN], what[4200];

@@ -53,5 +53,8 @@ void dpw_lanes_counts(unsigned q, uint64_t *out);
 /* The program's thread: print("lane Q NAME", lane Q's counts) for each lane, then
  * print(NAME, their sum). */
 void dpw_lanes_print(const char *name, void (*print)(const char *what, const uint64_t *counts));
+/* A program's stats hook either way: print(name, own) without lanes, else dpw_lanes_print. */
+void dpw_lanes_print_or(const char *name, const uint64_t *own,
+			void (*print)(const char *what, const uint64_t *counts));
 
 #endif /* DPW_LANES_H */

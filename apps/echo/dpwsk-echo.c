@@ -622,10 +622,7 @@ static void print_counts(const char *what, const uint64_t *counts)
 static void print_echo_stats(struct dpw_app *app)
 {
 	(void)app;
-	if (dpw_lanes_n() == 0)
-		print_counts("echo", (const uint64_t *)&echo.n);
-	else
-		dpw_lanes_print("echo", print_counts);
+	dpw_lanes_print_or("echo", (const uint64_t *)&echo.n, print_counts);
 }
 
 static int set_port(uint64_t *out, const char *name, const char *val, char *err, size_t errlen)

@@ -733,10 +733,7 @@ static void print_counts(const char *what, const uint64_t *counts)
 static void print_stats(struct dpw_app *app)
 {
 	(void)app;
-	if (dpw_lanes_n() == 0)
-		print_counts("httpd", (const uint64_t *)&srv.n);
-	else
-		dpw_lanes_print("httpd", print_counts);
+	dpw_lanes_print_or("httpd", (const uint64_t *)&srv.n, print_counts);
 	fflush(stdout);
 }
 
