@@ -26,6 +26,8 @@ packages=(
     apache2-utils wrk nginx
     # bench/plot.py (the benchmark's picture)
     python3-matplotlib
+    # bench/pathlen.sh counts instructions per connection with callgrind
+    valgrind
 )
 
 missing=()
