@@ -6,6 +6,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "af_packet_drops.h"
 #include "errors.h"
 #include "port.h"
 #include "rss.h"
@@ -133,6 +134,9 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
 		return -1;
 	}
 	p->started = true;
+	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0)
+		p->n_packet_fds = dpw_af_packet_sockets((int)info.if_index, p->packet_fds,
+							DPW_PORT_PACKET_FDS);
 	/* Neighbor Discovery asks for us at a multicast MAC (33:33:ff:...) that a NIC's unicast
 	 * filter drops. Drivers without the knob (af_packet) pass every frame anyway. */
 	if (all_multicast)
@@ -147,6 +151,7 @@ int dpw_port_open(struct dpw_port *p, const struct dpw_engine_config *cfg, uint1
  * the caller can check that every mbuf came back. */
 void dpw_port_close(struct dpw_port *p)
 {
+	p->n_packet_fds = 0;   /* the driver closes them */
 	if (p->started) {
 		rte_eth_dev_stop(p->id);
 		p->started = false;
@@ -167,8 +172,9 @@ uint16_t dpw_port_tx(struct dpw_port *p, struct rte_mbuf **pkts, uint16_t n)
 	return rte_eth_tx_burst(p->id, p->queue, pkts, n);
 }
 
-/* Frames the device dropped because its receive queue was full (af_packet: the kernel ring
- * overflowed). A system call for some PMDs: read at the stats snapshot's rate, not per pass. */
+/* Frames the device dropped because its receive queue was full (af_packet: a kernel ring
+ * overflowed, counted here since its PMD does not). A system call or more: read at the stats
+ * snapshot's rate, not per pass. */
 uint64_t dpw_port_rx_missed(struct dpw_port *p)
 {
 	struct rte_eth_stats st;
@@ -176,5 +182,6 @@ uint64_t dpw_port_rx_missed(struct dpw_port *p)
 	/* The device's count is the port's: with several engines on it, queue 0's reports it. */
 	if (!p->started || p->queue != 0 || rte_eth_stats_get(p->id, &st) != 0)
 		return 0;
-	return st.imissed;
+	p->packet_drops += dpw_af_packet_drops(p->packet_fds, p->n_packet_fds);
+	return st.imissed + p->packet_drops;
 }

@@ -19,6 +19,7 @@
 #define DPW_TX_BUF 512
 
 #define DPW_PORT_JOIN_SLOTS 8
+#define DPW_PORT_PACKET_FDS 16
 
 struct dpw_port {
 	uint16_t id;
@@ -50,6 +51,11 @@ struct dpw_port {
 		bool udp;
 		uint32_t n;      /* connections holding it here; 0: the slot is free */
 	} joins[DPW_PORT_JOIN_SLOTS];
+	/* af_packet: the kernel's sockets under the port, whose ring drops its PMD does not
+	 * report (af_packet_drops.h), and what they dropped so far. Read by queue 0's engine. */
+	int packet_fds[DPW_PORT_PACKET_FDS];
+	unsigned n_packet_fds;
+	uint64_t packet_drops;
 };
 
 /* The id of the port cfg names: 0, or -1 with a reason in err. */
