@@ -92,7 +92,6 @@ struct flow {
 static uint16_t flow_owner(const struct steer_ctx *c, const struct flow *f)
 {
 	uint16_t queues = c->queues;
-	uint32_t len = f->v6 ? 16 : 4;
 	bool hashed = c->rss != NULL && !f->udp;
 	uint32_t words[4];
 
@@ -114,9 +113,15 @@ static uint16_t flow_owner(const struct steer_ctx *c, const struct flow *f)
 	if (hashed)
 		return dpw_rss_queue(c->rss, f->v6, f->remote, f->local, f->remote_port,
 				     f->local_port);
-	memcpy(words, f->remote, len);
-	return (uint16_t)(rte_jhash_1word(f->remote_port, rte_jhash_32b(words, len / 4, 0)) %
-			  queues);
+	/* One jhash round over what varies, the remote's address and port: for IPv4 a
+	 * two-word hash, about a quarter of the instructions of hashing the address and
+	 * then the port (dpwsk-pathlen counted the old way at 110 a frame). */
+	if (!f->v6) {
+		memcpy(words, f->remote, 4);   /* fixed sizes: a load, not a call */
+		return (uint16_t)(rte_jhash_2words(words[0], f->remote_port, 0) % queues);
+	}
+	memcpy(words, f->remote, 16);
+	return (uint16_t)(rte_jhash_32b(words, 4, f->remote_port) % queues);
 }
 
 static uint16_t port_at(const uint8_t *p)
