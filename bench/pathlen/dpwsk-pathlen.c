@@ -50,6 +50,7 @@
 #include "engines_kit.h"
 #include "instances_probe.h"
 #include "steer.h"
+#include "wsk_echo.h"
 
 #define MAX_QUEUES  8
 #define ECHO_PORT   7
@@ -83,11 +84,15 @@ static struct side server = { .addr = "198.18.0.1" }, client = { .addr = "198.18
 								.queues = 1 };
 static struct server_run runs[MAX_QUEUES];
 static unsigned opt_queues = 1, opt_conns = 2000, opt_flight = 32, opt_warm = 200;
+static bool opt_wsk;
 
 /* The client's word to the servers: measuring now (1), over (2); and the steps every thread
  * reaches: listening (before the first SYN), finished (every server engine's numbers taken),
  * shut down (no lwIP holds a frame), drained (the rings emptied before a pool goes). */
 static atomic_uint phase, up, finished, shut_down, drained;
+/* --wsk, the server engines only: the provider on every engine before the listener spreads
+ * over them; every connection closed, the client deregistered, the provider detached. */
+static atomic_uint attached, conns_closed, deregistered, detached;
 static unsigned engines_total;
 static uint64_t wire_dropped, wire_unplugged, wire_fragments, client_failed, client_measured;
 
@@ -161,6 +166,9 @@ static struct dpw_engine *engine_for(struct side *s, uint16_t queue, char *err, 
 	cfg.rx_desc = 1024;
 	cfg.tx_desc = 1024;
 	cfg.busy_cpu = true;
+	/* Beyond the rings, a few thousand mbufs a queue are plenty here (the default, 16,384
+	 * a queue, does not fit 8 queues in the EAL memory below). */
+	cfg.extra_mbufs = 2048;
 	cfg.steering = DPW_STEERING_SOFTWARE;   /* the wire applies the same rule */
 	snprintf(prefix, sizeof(prefix), "%s/24", s->addr);
 	dpw_parse_ipv4_prefix(prefix, &cfg.ipv4_addr, &cfg.ipv4_netmask);
@@ -184,6 +192,30 @@ static void engine_end(struct dpw_engine *e, struct rte_ring *tx, struct rte_rin
 	}
 }
 
+/* --wsk: the listener closed, this lcore's connections closed as the client's close, then
+ * the client deregistered and the provider detached, every server engine polling meanwhile
+ * (a connection's last routines run on its lcore). Bounded: 60 s for the connections. */
+static void wsk_end(struct server_run *r, struct dpw_engine *e)
+{
+	double deadline = kit_now_s() + 60;
+
+	if (r->queue == 0)
+		wsk_echo_unlisten(e);
+	while (wsk_echo_open() > 0 && kit_now_s() < deadline)
+		dpw_engine_poll(e);
+	if (wsk_echo_open() > 0)
+		snprintf(r->err, sizeof(r->err), "%u connections still open", wsk_echo_open());
+	if (!kit_all_reached(&conns_closed, opt_queues, e, 60))
+		return;
+	if (r->queue == 0)
+		wsk_echo_deregister();
+	if (!kit_all_reached(&deregistered, opt_queues, e, 60))
+		return;
+	if (r->queue == 0)
+		wsk_echo_detach();
+	kit_all_reached(&detached, opt_queues, NULL, 60);
+}
+
 static void *server_main(void *arg)
 {
 	struct server_run *r = arg;
@@ -197,8 +229,14 @@ static void *server_main(void *arg)
 		goto out;
 	r->created = true;
 	atomic_store_explicit(&server.pool, dpw_engine_pktmbuf_pool(e), memory_order_release);
-	if (!probe_echo_listen(ECHO_PORT, &r->accepted))
+	if (opt_wsk) {
+		if (!wsk_echo_attach(e, r->err, sizeof(r->err)) ||
+		    !kit_all_reached(&attached, opt_queues, e, 60) ||
+		    (r->queue == 0 && !wsk_echo_listen(e, ECHO_PORT, r->err, sizeof(r->err))))
+			goto end;
+	} else if (!probe_echo_listen(ECHO_PORT, &r->accepted)) {
 		snprintf(r->err, sizeof(r->err), "cannot listen");
+	}
 	if (!kit_all_reached(&up, engines_total, e, 60))
 		goto end;
 	/* Until the client says it is over (or its thread went without saying). */
@@ -206,6 +244,8 @@ static void *server_main(void *arg)
 		unsigned now = atomic_load_explicit(&phase, memory_order_acquire);
 		unsigned waiting = rte_ring_count(server.rx[r->queue]);
 
+		if (opt_wsk)
+			r->accepted = wsk_echo_accepted();
 		if (now != seen) {
 			dpw_engine_get_stats(e, &s);
 			if (now == 1) {
@@ -236,6 +276,8 @@ static void *server_main(void *arg)
 		}
 	}
 end:
+	if (opt_wsk)
+		wsk_end(r, e);
 	dpw_engine_get_stats(e, &r->stats);
 	engine_end(e, server.tx[r->queue], server.rx[r->queue], &r->destroyed);
 out:
@@ -303,12 +345,13 @@ static void *client_main(void *arg)
 	client_in_time = done == total;
 end:
 	atomic_store_explicit(&phase, 2, memory_order_release);
-	/* The servers stop when told; their last frames are moved for them until they have
-	 * taken their numbers (so that their shutdown's frames do not fill a ring). */
-	while (atomic_load(&finished) < engines_total - 1)
-		dpw_engine_poll(e);
+	/* The servers stop when told; the client closes what it still has, and moves their last
+	 * frames for them until they have taken their numbers (--wsk: closed their connections;
+	 * and so that their shutdown's frames do not fill a ring). */
 	for (unsigned i = 0; i < opt_flight; i++)
 		probe_client_close(&conns[i]);
+	while (atomic_load(&finished) < engines_total - 1)
+		dpw_engine_poll(e);
 	engine_end(e, client.tx[0], client.rx[0], &client_destroyed);
 out:
 	if (registered)
@@ -358,6 +401,7 @@ static void parse(int argc, char **argv)
 		{ "connections", required_argument, NULL, 'n' },
 		{ "in-flight", required_argument, NULL, 'k' },
 		{ "warm-up", required_argument, NULL, 'w' },
+		{ "wsk", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -369,9 +413,10 @@ static void parse(int argc, char **argv)
 		case 'n': opt_conns = number("connections", optarg, 1, 1000000); break;
 		case 'k': opt_flight = number("in-flight", optarg, 1, MAX_FLIGHT); break;
 		case 'w': opt_warm = number("warm-up", optarg, 1, 100000); break;
+		case 's': opt_wsk = true; break;
 		case 'h':
 			printf("usage: dpwsk-pathlen [--queues 1..%d] [--connections N] "
-			       "[--in-flight 1..%d] [--warm-up W]\n", MAX_QUEUES, MAX_FLIGHT);
+			       "[--in-flight 1..%d] [--warm-up W] [--wsk]\n", MAX_QUEUES, MAX_FLIGHT);
 			exit(0);
 		default:
 			exit(2);
@@ -447,10 +492,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dpwsk-pathlen: the client's engine not created: %s\n", client_err);
 	ok = ok && client_created && client_destroyed && client_in_time && client_failed == 0 &&
 	     handed_on == 0 && dropped == 0 && wire_dropped == 0 && wire_fragments == 0;
-	printf("pathlen: queues=%u connections=%" PRIu64 " accepted=%u counted_passes=%" PRIu64
+	printf("pathlen: %s queues=%u connections=%" PRIu64 " accepted=%u counted_passes=%" PRIu64
 	       " tx_counted=%" PRIu64 " tx_uncounted=%" PRIu64 " handed_on=%" PRIu64
 	       " dropped=%" PRIu64 " wire_dropped=%" PRIu64 " unplugged=%" PRIu64 " failed=%" PRIu64
-	       " busy_cpu_us_per_conn=%.2f %s\n", opt_queues, client_measured, accepted, passes,
+	       " busy_cpu_us_per_conn=%.2f %s\n", opt_wsk ? "wsk" : "raw", opt_queues,
+	       client_measured, accepted, passes,
 	       tx_counted, tx_uncounted, handed_on, dropped, wire_dropped, wire_unplugged,
 	       client_failed,
 	       client_measured ? cpu_ns / 1e3 / client_measured : 0.0, ok ? "ok" : "FAILED");
