@@ -14,6 +14,7 @@
  * opens, and lwIP met no checked error. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +23,12 @@
 #include "harness.h"
 
 #define PEER_PORT 5313
-#define HOARDERS 320   /* x a 128 KiB window: more than the pool's 19,264 mbufs can carry */
+/* Per engine, x a 128 KiB window: more than one engine's share of the pool (19,264 mbufs)
+ * can carry. Over N engines (DPW_HARNESS_QUEUES) the port's one pool is N times as large, and
+ * the hoarders, spread over the lcores, N times as many. */
+#define HOARDERS_PER_ENGINE 320
+#define MAX_ENGINES 4
+#define HOARDERS_MAX (HOARDERS_PER_ENGINE * MAX_ENGINES)
 #define SEED_HOARD 1000
 #define SEED_A 72
 #define SEED_A_BACK 73
@@ -39,17 +45,29 @@ struct stream {
 	uint64_t pos;                    /* [lcore] the stream position of the next byte */
 	_Atomic uint64_t received, bad;  /* bytes seen; bytes not the pattern's */
 };
-static struct stream streams[HOARDERS];
+static struct stream streams[HOARDERS_MAX];
+static int hoarders;   /* HOARDERS_PER_ENGINE x the engines */
 
-/* The kept indications, of every hoarding connection: the lcore writes them from the receive
- * event, the test thread reads the counts and releases the lists below n_lists. */
+/* The kept indications, of every hoarding connection: the lcores write them from the
+ * receive event (each takes a slot of its own, then marks it ready: over several lcores two
+ * receive events run at once), the test thread reads the counts and releases the lists in
+ * the slots taken. */
 static struct {
 	_Atomic int retain;
 	PWSK_DATA_INDICATION lists[MAX_LISTS];
 	PWSK_SOCKET socks[MAX_LISTS];
-	_Atomic int n_lists;
+	_Atomic bool ready[MAX_LISTS];
+	_Atomic int taken;               /* slots handed out (may pass MAX_LISTS: not kept) */
 	_Atomic int not_retained;        /* lists it wanted to keep but had no room for */
 } hoard;
+
+/* Slots that hold a list, or soon will (a receive event between taking and marking it). */
+static int kept_lists(void)
+{
+	int n = atomic_load(&hoard.taken);
+
+	return n < MAX_LISTS ? n : MAX_LISTS;
+}
 
 struct piece_check {
 	struct stream *st;
@@ -82,14 +100,14 @@ static NTSTATUS WSKAPI hoard_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATIO
 	atomic_fetch_add(&c.st->received, seen);
 	if (!atomic_load(&hoard.retain))
 		return STATUS_SUCCESS;
-	n = atomic_load(&hoard.n_lists);
-	if (n == MAX_LISTS) {
+	n = atomic_fetch_add(&hoard.taken, 1);
+	if (n >= MAX_LISTS) {
 		atomic_fetch_add(&hoard.not_retained, 1);
 		return STATUS_SUCCESS;
 	}
 	hoard.lists[n] = di;
 	hoard.socks[n] = c.st->sock;
-	atomic_fetch_add(&hoard.n_lists, 1);   /* published after the list (seq_cst) */
+	atomic_store(&hoard.ready[n], true);   /* published after the list (seq_cst) */
 	return STATUS_PENDING;
 }
 
@@ -123,11 +141,18 @@ static bool stats(struct dpw_engine_stats *s)
 
 static int release_kept(int from)
 {
-	int n = atomic_load(&hoard.n_lists), bad = 0;
+	int n = kept_lists(), bad = 0;
 
-	for (int i = from; i < n; i++)
+	for (int i = from; i < n; i++) {
+		/* A slot taken is marked ready within the receive event that took it. */
+		for (uint64_t end = h_now_ms() + 5000;
+		     !atomic_load(&hoard.ready[i]) && h_now_ms() < end;)
+			sched_yield();
+		if (!H_CHECK(atomic_load(&hoard.ready[i])))
+			return i;
 		bad += DpwConnectionDispatch(hoard.socks[i])->WskRelease(hoard.socks[i], hoard.lists[i]) !=
 		       STATUS_SUCCESS;
+	}
 	if (bad != 0)
 		printf("%d WskRelease calls failed\n", bad);
 	return n;
@@ -137,7 +162,7 @@ static uint64_t hoarded_bytes(void)
 {
 	uint64_t n = 0;
 
-	for (int i = 0; i < HOARDERS; i++)
+	for (int i = 0; i < hoarders; i++)
 		n += atomic_load(&streams[i].received);
 	return n;
 }
@@ -159,7 +184,7 @@ static void test_lent_buffers_drain_the_pool(void)
 	       "all of it arrives after WskRelease (F3, F7, C9)");
 	lfd = peer_listen(PEER_PORT);
 	atomic_store(&hoard.retain, 1);
-	for (int i = 0; i < HOARDERS; i++) {
+	for (int i = 0; i < hoarders; i++) {
 		struct stream *st = &streams[i];
 
 		st->seed = SEED_HOARD + (uint32_t)i;
@@ -174,7 +199,7 @@ static void test_lent_buffers_drain_the_pool(void)
 		H_CHECK_STATUS(h_set_events(st->sock, WSK_EVENT_RECEIVE), STATUS_SUCCESS);
 		opened++;
 	}
-	if (!H_CHECK(opened == HOARDERS))
+	if (!H_CHECK(opened == hoarders))
 		return;
 	if (!H_CHECK_STATUS(h_connect_to_peer(PEER_PORT, &a), STATUS_SUCCESS))
 		return;
@@ -188,10 +213,10 @@ static void test_lent_buffers_drain_the_pool(void)
 	for (end = h_now_ms() + 60000; h_now_ms() < end;) {
 		uint64_t before = hoarded_bytes(), still = h_now_ms() + 2000;
 
-		for (int i = 0; i < HOARDERS; i++)
+		for (int i = 0; i < hoarders; i++)
 			write_some(streams[i].fd, streams[i].seed, &streams[i].wpos, 1u << 20);
 		while (h_now_ms() < still && hoarded_bytes() == before) {
-			for (int i = 0; i < HOARDERS; i++)
+			for (int i = 0; i < hoarders; i++)
 				write_some(streams[i].fd, streams[i].seed, &streams[i].wpos, CHUNK);
 			usleep(20000);
 		}
@@ -201,7 +226,7 @@ static void test_lent_buffers_drain_the_pool(void)
 	H_CHECK(stats(&s1));
 	peak = s1.mbuf_in_use;
 	printf("kept %d indication lists, %llu bytes; mbufs in use %u of %u (idle %u)\n",
-	       atomic_load(&hoard.n_lists), (unsigned long long)hoarded_bytes(),
+	       kept_lists(), (unsigned long long)hoarded_bytes(),
 	       s1.mbuf_in_use, s1.mbuf_total, s1.mbuf_idle);
 	H_CHECK(atomic_load(&hoard.not_retained) == 0);
 	H_CHECK(peak >= s1.mbuf_total - s1.mbuf_total / 50);   /* the pool is (nearly) dry */
@@ -256,7 +281,7 @@ static void test_lent_buffers_drain_the_pool(void)
 
 	/* The hoarded streams go on to their ends, each byte once and in order. */
 	written = 0;
-	for (int i = 0; i < HOARDERS; i++) {
+	for (int i = 0; i < hoarders; i++) {
 		fcntl(streams[i].fd, F_SETFL, fcntl(streams[i].fd, F_GETFL) & ~O_NONBLOCK);
 		shutdown(streams[i].fd, SHUT_WR);
 		written += streams[i].wpos;
@@ -284,7 +309,7 @@ static void test_lent_buffers_drain_the_pool(void)
 	}
 	released = release_kept(released);
 	H_CHECK(hoarded_bytes() == written);
-	for (int i = 0; i < HOARDERS; i++)
+	for (int i = 0; i < hoarders; i++)
 		if (!H_CHECK(atomic_load(&streams[i].received) == streams[i].wpos &&
 			     atomic_load(&streams[i].bad) == 0))
 			break;
@@ -307,7 +332,7 @@ static void test_lent_buffers_drain_the_pool(void)
 	H_CHECK(s2.mbuf_in_use < peak / 2);
 	H_CHECK(s2.lwip_errors == s0.lwip_errors);
 
-	for (int i = 0; i < HOARDERS; i++) {
+	for (int i = 0; i < hoarders; i++) {
 		H_CHECK_STATUS(h_close(streams[i].sock), STATUS_SUCCESS);
 		close(streams[i].fd);
 	}
@@ -325,6 +350,7 @@ static void test_lent_buffers_drain_the_pool(void)
 int main(int argc, char **argv)
 {
 	h_start(argc, argv);
+	hoarders = HOARDERS_PER_ENGINE * (int)(h_lcores() < MAX_ENGINES ? h_lcores() : MAX_ENGINES);
 	test_lent_buffers_drain_the_pool();
 	return h_finish();
 }
