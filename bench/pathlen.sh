@@ -5,18 +5,25 @@
 # instruction count under valgrind's callgrind is the same from run to run to a fraction of a
 # percent, and it is what grows when something on the path grows with the number of engines.
 #
-# dpwsk-pathlen --queues Q (bench/pathlen/dpwsk-pathlen.c): Q server engines behind a wire
-# that puts every frame on its owner's queue as a NIC with RSS would (no frame handed on);
-# one client engine keeps 32 x Q connections open (the same load per server engine at every
-# Q), each a 64-byte exchange closed by the client. The servers echo in one of two ways:
+# dpwsk-pathlen --queues Q (bench/pathlen/dpwsk-pathlen.c): Q engines of the measured side
+# behind a wire that puts every frame on its owner's queue as a NIC with RSS would (no frame
+# handed on), one engine on the other side, 32 x Q connections open (the same load per
+# measured engine at every Q), each a 64-byte exchange closed by the client.
+#   side server   Q server engines echo; one client engine connects.
+#   side client   Q client engines connect (each its share of the connections); one server
+#                 engine echoes.
+# The measured side's engines run in one of two ways:
 #   raw   lwIP's raw API on each engine (the engine's own path);
-#   wsk   the WSK provider (--wsk): one listener spread over every lcore, each connection's
-#         events and completion routines on its own lcore (DpwDeliverLcore), as dpwsk-echo
-#         --queues N serves; the data copied into a WskSend, the FIN answered with
-#         WskDisconnect, then WskCloseSocket.
-# callgrind counts only the server engines' loop passes that received frames, while
-# measuring.
-#   instr/conn   all server engines' instructions / connections completed while measuring
+#   wsk   the WSK provider (--wsk). A server: one listener spread over every lcore, each
+#         connection's events and completion routines on its own lcore (DpwDeliverLcore), as
+#         dpwsk-echo --queues N serves; the data copied into a WskSend, the FIN answered
+#         with WskDisconnect, then WskCloseSocket. A client: a client per engine, each call
+#         made from the routine of the one before on its lcore, as dpwsk-connclose --queues
+#         N runs: WskSocketConnect, WskSend, WskReceive, WskDisconnect, a WskReceive that
+#         meets the FIN, WskCloseSocket.
+# callgrind counts only the measured engines' loop passes that received frames (and a raw
+# client's own opening and closing, with the pass that sends what it made), while measuring.
+#   instr/conn   all measured engines' instructions / connections completed while measuring
 #   ratio        to Q=1 (issue 15's target: within 5 %)
 #   steering     of instr/conn, what deciding each frame's owner took (steer.c's
 #                functions, with the hash inlined in them), a step that exists only with
@@ -24,8 +31,8 @@
 # What it does not see: cache misses and lines shared between cores (instructions, not
 # time; perf c2c needs hardware counters, which this VM has not), and a NIC's own work.
 #
-#   bench/pathlen.sh [--queues 1,2,4] [--modes raw,wsk] [--connections 2000] [--runs 2]
-#                    [--out DIR]
+#   bench/pathlen.sh [--queues 1,2,4] [--sides server,client] [--modes raw,wsk]
+#                    [--connections 2000] [--runs 2] [--out DIR]
 #   writes DIR/pathlen.txt (default bench/results) and keeps the callgrind files in
 #   DIR/pathlen/; DPW_BUILD=DIR picks the build. Needs valgrind (scripts/setup.sh installs
 #   it); no root, no network.
@@ -33,12 +40,13 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "pathlen.sh: $*" >&2; exit 2; }
-QUEUES=1,2,4 MODES=raw,wsk CONNS=2000 RUNS=2 OUT=$SRC/bench/results
+QUEUES=1,2,4 SIDES=server,client MODES=raw,wsk CONNS=2000 RUNS=2 OUT=$SRC/bench/results
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case "$1" in
 	--queues) QUEUES=$2 ;;
 	--modes) MODES=$2 ;;
+	--sides) SIDES=$2 ;;
 	--connections) CONNS=$2 ;;
 	--runs) RUNS=$2 ;;
 	--out) OUT=$2 ;;
@@ -48,6 +56,8 @@ while [ $# -gt 0 ]; do
 done
 [[ "$QUEUES" =~ ^[1-8](,[1-8])*$ ]] || die "--queues wants a list of 1..8, like 1,2,4"
 [[ "$MODES" =~ ^(raw|wsk)(,(raw|wsk))*$ ]] || die "--modes wants raw, wsk or raw,wsk"
+[[ "$SIDES" =~ ^(server|client)(,(server|client))*$ ]] ||
+	die "--sides wants server, client or server,client"
 [[ "$CONNS" =~ ^[0-9]+$ ]] && [ "$CONNS" -ge 100 ] && [ "$CONNS" -le 100000 ] ||
 	die "--connections 100..100000"
 [[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 10 ] || die "--runs 1..10"
@@ -84,22 +94,24 @@ txt=$OUT/pathlen.txt
 {
 	echo "# dpwsk-pathlen under callgrind, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs,"
 	echo "# $CONNS connections per run (after 200 not measured), 32 x Q in flight, $RUNS run(s) per Q"
-	printf '%-4s %-3s %-4s %12s %12s %8s %10s  %s\n' mode Q run instructions instr/conn ratio \
-		steering run
+	printf '%-6s %-4s %-3s %-4s %12s %12s %8s %10s  %s\n' side mode Q run instructions \
+		instr/conn ratio steering run
 } >"$txt"
+for side in ${SIDES//,/ }; do
 for mode in ${MODES//,/ }; do
 base=''
 for q in ${QUEUES//,/ }; do
 	for run in $(seq "$RUNS"); do
-		file=$OUT/pathlen/$mode-q$q-run$run.callgrind
-		log=$OUT/pathlen/$mode-q$q-run$run.log
-		echo "pathlen.sh: $mode Q=$q run $run ..." >&2
-		args=(--queues "$q" --connections "$CONNS" --in-flight $((32 * q)))
+		file=$OUT/pathlen/$side-$mode-q$q-run$run.callgrind
+		log=$OUT/pathlen/$side-$mode-q$q-run$run.log
+		echo "pathlen.sh: $side $mode Q=$q run $run ..." >&2
+		args=(--side "$side" --queues "$q" --connections "$CONNS" --in-flight $((32 * q)))
 		[ "$mode" = raw ] || args+=(--wsk)
 		if ! valgrind --tool=callgrind --collect-atstart=no --toggle-collect=counted_pass \
-			--callgrind-out-file="$file" "$PROG" "${args[@]}" >"$log" 2>&1; then
+			--toggle-collect=counted_client_work --callgrind-out-file="$file" "$PROG" \
+			"${args[@]}" >"$log" 2>&1; then
 			tail -n 5 "$log" >&2
-			die "dpwsk-pathlen failed at $mode Q=$q (see $log)"
+			die "dpwsk-pathlen failed at $side $mode Q=$q (see $log)"
 		fi
 		summary=$(grep '^pathlen:' "$log")
 		conns=$(sed -n 's/.* connections=\([0-9]*\).*/\1/p' <<<"$summary")
@@ -107,11 +119,13 @@ for q in ${QUEUES//,/ }; do
 		[ "$total" -gt 0 ] || die "callgrind counted nothing at Q=$q (see $file)"
 		per=$((total / conns))
 		[ -n "$base" ] || base=$per
-		printf '%-4s %-3s %-4s %12s %12s %8s %9s%%  %s\n' "$mode" "$q" "$run" "$total" "$per" \
+		printf '%-6s %-4s %-3s %-4s %12s %12s %8s %9s%%  %s\n' "$side" "$mode" "$q" "$run" \
+			"$total" "$per" \
 			"$(awk -v a="$per" -v b="$base" 'BEGIN { printf "%.3f", a / b }')" \
 			"$(awk -v a="$steer" -v b="$total" 'BEGIN { printf "%.1f", 100 * a / b }')" \
 			"$(awk '{ print $NF }' <<<"$summary")" >>"$txt"
 	done
+done
 done
 done
 cat "$txt"

@@ -5,28 +5,34 @@
  * valgrind's callgrind (bench/pathlen.sh), the count is the same every run to a fraction of a
  * percent, and it is what grows if anything on the path grows with the number of engines.
  *
- * In one process: a server port of Q queue pairs, an engine per queue on a thread of its own
- * (Q lwIP instances, each a raw-API echo listener on port 7, software steering), and a client
- * port of one queue with one engine, whose thread also plays the wire:
- *   - every frame the client sends goes to the server queue dpw_steer_owner() names (ARP
- *     replies to all), so no server engine ever hands a frame on (checked: steered_out is 0);
- *   - every frame a server engine sends goes to the client.
- * Frames crossing the wire are copied into the receiving port's pool, on the client's thread,
- * so that the wire's work is never counted as a server engine's.
+ * In one process: a server port and a client port, both net_ring, and between them a wire on
+ * a thread of its own that puts every frame on the queue dpw_steer_owner() names on the
+ * receiving port (ARP replies on all), so that no engine ever hands a frame on (checked:
+ * steered_out is 0). Frames crossing the wire are copied into the receiving port's pool, on
+ * the wire's thread, so that the wire's work is never counted as an engine's.
  *
- * The client keeps --in-flight connections open; each sends 64 bytes, reads them back, and
- * closes (the server closes at the client's FIN). The first --warm-up connections are not
- * measured. While measuring, a server engine runs each loop pass that has frames waiting on
- * its queue inside counted_pass(), the one function callgrind is told to count
- * (--toggle-collect); passes with nothing received are not counted (idle polling is not
- * the stack's cost), and the frames they sent (TCP's timers: delayed ACKs) are printed, to
- * show how little that leaves out.
+ * --side server (the default): Q server engines, each on a thread of its own (Q lwIP
+ * instances), echo on port 7; one client engine keeps --in-flight connections open. --side
+ * client: Q client engines share the connections out, against one server engine. Either
+ * side's engines serve through lwIP's raw API, or, with --wsk, through the WSK provider:
+ *   server  one listener spread over every lcore, each connection's events and routines on
+ *           its lcore (DpwDeliverLcore), as dpwsk-echo --queues N serves (wsk_echo.c);
+ *   client  a client per engine, each connection's calls made from the routine of the one
+ *           before, on its lcore, as dpwsk-connclose --queues N runs (wsk_client.c).
+ * Each connection sends 64 bytes, reads them back, and the client closes (the server closes
+ * at its FIN). The first --warm-up connections are not measured. While measuring, an engine
+ * of the measured side runs each loop pass that has frames waiting on its queue inside
+ * counted_pass(), the one function callgrind is told to count (--toggle-collect); so does
+ * a raw client's own work of opening and closing (counted_client_work()). Passes with nothing
+ * received are not counted (idle polling is not the stack's cost); the frames they sent
+ * (TCP's timers: delayed ACKs) are printed, to show how little that leaves out.
  *
- *   dpwsk-pathlen [--queues Q] [--connections N] [--in-flight K] [--warm-up W]
+ *   dpwsk-pathlen [--queues Q] [--side server|client] [--wsk] [--connections N]
+ *                 [--in-flight K] [--warm-up W]
  *
- * Prints a line per server engine and one "pathlen:" summary line; exits 1 when a connection
- * failed, a frame was handed on or dropped, or the engines did not finish within the
- * deadline. Natively it also prints each engine's busy CPU per connection (noisy, as the
+ * Prints a line per measured engine and one "pathlen:" summary line; exits 1 when a
+ * connection failed, a frame was handed on or dropped, or the engines did not finish within
+ * the deadline. Natively it also prints each engine's busy CPU per connection (noisy, as the
  * clocks are). */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +56,7 @@
 #include "engines_kit.h"
 #include "instances_probe.h"
 #include "steer.h"
+#include "wsk_client.h"
 #include "wsk_echo.h"
 
 #define MAX_QUEUES  8
@@ -66,35 +73,39 @@ struct side {
 	struct rte_mempool *_Atomic pool;
 };
 
-/* One server engine: written by its thread, read by main after the join. */
-struct server_run {
+/* One engine: written by its thread, read by main after the join. */
+struct run {
+	struct side *side;
 	uint16_t queue;
-	unsigned accepted;                       /* by lwIP's accept callback */
-	unsigned accepted_measured;              /* of them, while measuring */
+	bool client, measured;                   /* which side; the measured one */
+	unsigned accepted;                       /* servers: by the accept callback */
+	unsigned conns_measured;                 /* accepted, or completed, while measuring */
 	uint64_t counted_passes;
 	uint64_t rx_counted, tx_counted;         /* frames of the counted passes */
 	uint64_t tx_uncounted;                   /* frames sent in passes with nothing received */
 	uint64_t busy_cpu_ns;                    /* while measuring */
 	struct dpw_engine_stats stats;           /* at the end */
-	bool created, destroyed;
+	bool created, destroyed, in_time;
 	char err[DPW_ERRLEN];
 };
 
-static struct side server = { .addr = "198.18.0.1" }, client = { .addr = "198.18.0.2",
-								.queues = 1 };
-static struct server_run runs[MAX_QUEUES];
+static struct side server = { .addr = "198.18.0.1" }, client = { .addr = "198.18.0.2" };
+static struct run runs[MAX_QUEUES + 1];
 static unsigned opt_queues = 1, opt_conns = 2000, opt_flight = 32, opt_warm = 200;
-static bool opt_wsk;
+static bool opt_wsk, opt_client_side;
+static unsigned engines_total, servers, clients;
 
-/* The client's word to the servers: measuring now (1), over (2); and the steps every thread
- * reaches: listening (before the first SYN), finished (every server engine's numbers taken),
- * shut down (no lwIP holds a frame), drained (the rings emptied before a pool goes). */
+/* The phase, from the connections completed (all client engines): warming up (0), measuring
+ * (1), over (2). The steps every engine reaches: listening (before the first SYN), finished
+ * (its numbers taken), shut down (no lwIP holds a frame), drained (the rings emptied before
+ * a pool goes); and --wsk's on the WSK side: the provider on every engine before the
+ * listener spreads, every connection closed, the clients deregistered, the provider
+ * detached. */
 static atomic_uint phase, up, finished, shut_down, drained;
-/* --wsk, the server engines only: the provider on every engine before the listener spreads
- * over them; every connection closed, the client deregistered, the provider detached. */
-static atomic_uint attached, conns_closed, deregistered, detached;
-static unsigned engines_total;
-static uint64_t wire_dropped, wire_unplugged, wire_fragments, client_failed, client_measured;
+static atomic_uint attached, conns_closed, deregistered, detached, wound_down;
+static atomic_uint done_total, measured_total, failed_total;
+static atomic_bool wire_stop, wire_stopped;
+static uint64_t wire_dropped, wire_unplugged, wire_fragments;   /* the wire's thread */
 
 /* The one function callgrind counts in (bench/pathlen.sh: --toggle-collect=counted_pass). */
 __attribute__((noipa)) static unsigned counted_pass(struct dpw_engine *e)
@@ -114,6 +125,23 @@ static uint64_t tx_packets(const struct dpw_engine *e)
 	return s.tx_packets;
 }
 
+/* A connection ended on a client engine: the phase moves on the total. */
+static void connection_done(bool ok)
+{
+	unsigned n = atomic_fetch_add(&done_total, 1) + 1;
+
+	if (!ok)
+		atomic_fetch_add(&failed_total, 1);
+	if (atomic_load_explicit(&phase, memory_order_relaxed) == 1)
+		atomic_fetch_add(&measured_total, 1);
+	if (n == opt_warm)
+		atomic_store(&phase, 1);
+	else if (n == opt_warm + opt_conns)
+		atomic_store(&phase, 2);
+}
+
+/* ---- the wire ------------------------------------------------------------------------------ */
+
 static void copy_onto(struct rte_mbuf *m, struct side *to, uint16_t queue)
 {
 	struct rte_mempool *pool = atomic_load_explicit(&to->pool, memory_order_acquire);
@@ -129,31 +157,45 @@ static void copy_onto(struct rte_mbuf *m, struct side *to, uint16_t queue)
 	}
 }
 
-/* The wire, run on the client's thread as its engine's poll hook. */
-static void wire_hook(void *arg)
+/* Everything one side's queues sent, onto the other side's queue that owns each frame. */
+static unsigned carry(struct side *from, struct side *to)
 {
 	struct rte_mbuf *m;
+	unsigned n = 0;
+
+	for (uint16_t q = 0; q < from->queues; q++)
+		while (rte_ring_dequeue(from->tx[q], (void **)&m) == 0) {
+			uint16_t owner = dpw_steer_owner(m, to->queues, NULL, NULL);
+
+			if (owner == DPW_STEER_ALL)
+				for (uint16_t k = 0; k < to->queues; k++)
+					copy_onto(m, to, k);
+			else if (owner < to->queues)
+				copy_onto(m, to, owner);
+			else
+				wire_fragments++;   /* nothing here sends fragments */
+			rte_pktmbuf_free(m);
+			n++;
+		}
+	return n;
+}
+
+/* Until every engine has taken its numbers and asks it to stop. */
+static void *wire_main(void *arg)
+{
+	bool registered = rte_thread_register() == 0;
 
 	(void)arg;
-	while (rte_ring_dequeue(client.tx[0], (void **)&m) == 0) {
-		uint16_t owner = dpw_steer_owner(m, server.queues, NULL, NULL);
-
-		if (owner == DPW_STEER_ALL) {
-			for (uint16_t q = 0; q < server.queues; q++)
-				copy_onto(m, &server, q);
-		} else if (owner < server.queues) {
-			copy_onto(m, &server, owner);
-		} else {
-			wire_fragments++;   /* nothing here sends fragments */
-		}
-		rte_pktmbuf_free(m);
-	}
-	for (uint16_t q = 0; q < server.queues; q++)
-		while (rte_ring_dequeue(server.tx[q], (void **)&m) == 0) {
-			copy_onto(m, &client, 0);
-			rte_pktmbuf_free(m);
-		}
+	while (!atomic_load(&wire_stop))
+		if (carry(&client, &server) + carry(&server, &client) == 0)
+			sched_yield();   /* fewer CPUs than threads here, and valgrind runs one */
+	atomic_store(&wire_stopped, true);
+	if (registered)
+		rte_thread_unregister();
+	return NULL;
 }
+
+/* ---- engines ------------------------------------------------------------------------------- */
 
 static struct dpw_engine *engine_for(struct side *s, uint16_t queue, char *err, size_t len)
 {
@@ -175,189 +217,233 @@ static struct dpw_engine *engine_for(struct side *s, uint16_t queue, char *err, 
 	return dpw_engine_create(&cfg, err, len);
 }
 
-/* The end of every thread: numbers taken, shut down, rings drained, then the engine goes
- * (the port's last engine closes it and frees its pool). */
-static void engine_end(struct dpw_engine *e, struct rte_ring *tx, struct rte_ring *rx,
-		       bool *destroyed)
+/* One loop pass: counted when this engine is measured, the phase is 1 and frames wait, or
+ * (work) a raw client's own work just made frames that this pass sends. */
+static void pass(struct run *r, struct dpw_engine *e, unsigned now, bool work)
 {
-	atomic_fetch_add(&finished, 1);
-	dpw_engine_shutdown(e);
-	if (!kit_all_reached(&shut_down, engines_total, NULL, 60))
-		return;   /* an engine is stuck and may hold frames: the pools stay */
-	kit_move_all(tx, NULL);
-	kit_move_all(rx, NULL);
-	if (kit_all_reached(&drained, engines_total, NULL, 60)) {
-		dpw_engine_destroy(e);
-		*destroyed = true;
+	unsigned waiting = rte_ring_count(r->side->rx[r->queue]);
+
+	if (r->measured && now == 1 && (waiting > 0 || work)) {
+		uint64_t tx = tx_packets(e);
+
+		r->counted_passes++;
+		r->rx_counted += waiting < 32 ? waiting : 32;   /* one burst at most */
+		counted_pass(e);
+		r->tx_counted += tx_packets(e) - tx;
+	} else {
+		uint64_t tx = r->measured && now == 1 ? tx_packets(e) : 0;
+
+		if (dpw_engine_poll(e) == 0)
+			sched_yield();
+		if (r->measured && now == 1)
+			r->tx_uncounted += tx_packets(e) - tx;
 	}
 }
 
-/* --wsk: the listener closed, this lcore's connections closed as the client's close, then
- * the client deregistered and the provider detached, every server engine polling meanwhile
- * (a connection's last routines run on its lcore). Bounded: 60 s for the connections. */
-static void wsk_end(struct server_run *r, struct dpw_engine *e)
+static __thread unsigned lane_done;   /* connections this client engine ended */
+
+static void lane_connection_done(bool ok)
+{
+	lane_done++;
+	connection_done(ok);
+}
+
+/* The engine's connections: a raw client's slots, or (--wsk) its WSK lane's. */
+struct raw_client {
+	struct echo_client conns[MAX_FLIGHT];
+	bool active[MAX_FLIGHT];
+	unsigned n;
+};
+
+/* A raw client's own work between passes: each connection that ended closed and replaced
+ * (none replaced once more is false). */
+static bool client_work(struct raw_client *c, bool more)
+{
+	bool did = false;
+
+	for (unsigned i = 0; i < c->n; i++) {
+		struct echo_client *k = &c->conns[i];
+
+		if (c->active[i] && probe_client_done(k)) {
+			probe_client_close(k);
+			c->active[i] = false;
+			lane_connection_done(!k->failed && k->mismatches == 0);
+			did = true;
+		}
+		if (!c->active[i] && more) {
+			memset(k, 0, sizeof(*k));
+			k->len = EXCHANGE;
+			k->seed = (uint8_t)i;
+			if (probe_client_start(k, inet_addr(server.addr), ECHO_PORT))
+				c->active[i] = true;
+			else
+				lane_connection_done(false);
+			did = true;
+		}
+	}
+	return did;
+}
+
+/* The same, counted as a pass is (the WSK client does this work inside its passes, in its
+ * routines): bench/pathlen.sh also toggles on this function. */
+__attribute__((noipa)) static bool counted_client_work(struct raw_client *c, bool more)
+{
+	bool did = client_work(c, more);
+
+	__asm__ volatile("" ::: "memory");
+	return did;
+}
+
+
+/* --wsk: the WSK side's engines (the measured side's) close what they have and leave the
+ * provider together, each polling meanwhile (a connection's last routines run on its
+ * lcore). Bounded: 60 s for the connections, 60 s a step. */
+static bool wsk_wind_down(struct run *r, struct dpw_engine *e, unsigned wsk_engines)
+{
+	double deadline = kit_now_s() + 60;
+	unsigned (*open_here)(void) = r->client ? wsk_client_active : wsk_echo_open;
+
+	if (r->client)
+		wsk_client_stop();
+	else if (r->queue == 0)
+		wsk_echo_unlisten(e);
+	while (open_here() > 0 && kit_now_s() < deadline)
+		dpw_engine_poll(e);
+	if (open_here() > 0)
+		snprintf(r->err, sizeof(r->err), "%u connections still open", open_here());
+	if (!kit_all_reached(&conns_closed, wsk_engines, e, 60))
+		return false;
+	if (r->client)
+		wsk_client_deregister();   /* each lane its own client */
+	else if (r->queue == 0)
+		wsk_echo_deregister();     /* the listener's, whose connections were on every lcore */
+	if (!kit_all_reached(&deregistered, wsk_engines, e, 60))
+		return false;
+	if (r->queue == 0)
+		wsk_echo_detach();   /* DpwProviderDetach, whichever side was WSK */
+	return kit_all_reached(&detached, wsk_engines, NULL, 60);
+}
+
+/* Numbers taken; once every engine has, the wire stops; then shut down, the rings drained,
+ * and the engine goes (the port's last engine closes it and frees its pool). */
+static void engine_end(struct run *r, struct dpw_engine *e)
 {
 	double deadline = kit_now_s() + 60;
 
-	if (r->queue == 0)
-		wsk_echo_unlisten(e);
-	while (wsk_echo_open() > 0 && kit_now_s() < deadline)
-		dpw_engine_poll(e);
-	if (wsk_echo_open() > 0)
-		snprintf(r->err, sizeof(r->err), "%u connections still open", wsk_echo_open());
-	if (!kit_all_reached(&conns_closed, opt_queues, e, 60))
-		return;
-	if (r->queue == 0)
-		wsk_echo_deregister();
-	if (!kit_all_reached(&deregistered, opt_queues, e, 60))
-		return;
-	if (r->queue == 0)
-		wsk_echo_detach();
-	kit_all_reached(&detached, opt_queues, NULL, 60);
+	if (!r->in_time)
+		dpw_engine_get_stats(e, &r->stats);
+	if (atomic_fetch_add(&finished, 1) + 1 == engines_total)
+		atomic_store(&wire_stop, true);
+	while (!atomic_load(&wire_stopped) && kit_now_s() < deadline)
+		sched_yield();
+	dpw_engine_shutdown(e);
+	if (!atomic_load(&wire_stopped) || !kit_all_reached(&shut_down, engines_total, NULL, 60))
+		return;   /* an engine is stuck and may hold frames: the pools stay */
+	kit_move_all(r->side->tx[r->queue], NULL);
+	kit_move_all(r->side->rx[r->queue], NULL);
+	if (kit_all_reached(&drained, engines_total, NULL, 60)) {
+		dpw_engine_destroy(e);
+		r->destroyed = true;
+	}
 }
 
-static void *server_main(void *arg)
+static void *engine_main(void *arg)
 {
-	struct server_run *r = arg;
+	struct run *r = arg;
 	bool registered = rte_thread_register() == 0;
-	struct dpw_engine *e = engine_for(&server, r->queue, r->err, sizeof(r->err));
-	struct dpw_engine_stats s;
-	unsigned seen = 0, accepted_at = 0;
+	struct dpw_engine *e = engine_for(r->side, r->queue, r->err, sizeof(r->err));
+	bool wsk = opt_wsk && r->measured;
+	unsigned wsk_engines = r->client ? clients : servers;
+	unsigned seen = 0, base_conns = 0, slots;
 	uint64_t cpu_at = 0;
+	struct raw_client *rc = NULL;
+	struct dpw_engine_stats s;
+	double deadline;
 
 	if (e == NULL)
 		goto out;
 	r->created = true;
-	atomic_store_explicit(&server.pool, dpw_engine_pktmbuf_pool(e), memory_order_release);
-	if (opt_wsk) {
+	atomic_store_explicit(&r->side->pool, dpw_engine_pktmbuf_pool(e), memory_order_release);
+	/* This engine's share of the connections in flight (clients). */
+	slots = opt_flight / clients + (r->queue < opt_flight % clients);
+	if (wsk && !r->client) {
 		if (!wsk_echo_attach(e, r->err, sizeof(r->err)) ||
-		    !kit_all_reached(&attached, opt_queues, e, 60) ||
+		    !kit_all_reached(&attached, wsk_engines, e, 60) ||
 		    (r->queue == 0 && !wsk_echo_listen(e, ECHO_PORT, r->err, sizeof(r->err))))
 			goto end;
-	} else if (!probe_echo_listen(ECHO_PORT, &r->accepted)) {
+	} else if (wsk) {
+		if (!wsk_client_attach(e, r->err, sizeof(r->err)))
+			goto end;
+		/* The provider learns its lcore's thread at the lcore's first pass: before it, a
+		 * socket made on this thread would go to the lcores in turn. */
+		dpw_engine_poll(e);
+	} else if (!r->client && !probe_echo_listen(ECHO_PORT, &r->accepted)) {
 		snprintf(r->err, sizeof(r->err), "cannot listen");
+		goto end;
+	} else if (r->client && (rc = calloc(1, sizeof(*rc))) == NULL) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		goto end;
 	}
+	if (rc != NULL)
+		rc->n = slots;
 	if (!kit_all_reached(&up, engines_total, e, 60))
 		goto end;
-	/* Until the client says it is over (or its thread went without saying). */
+	if (wsk && r->client &&
+	    !wsk_client_start(slots, inet_addr(server.addr), ECHO_PORT, lane_connection_done)) {
+		snprintf(r->err, sizeof(r->err), "cannot start the connections");
+		goto end;
+	}
+	deadline = kit_now_s() + DEADLINE_S;
 	for (;;) {
 		unsigned now = atomic_load_explicit(&phase, memory_order_acquire);
-		unsigned waiting = rte_ring_count(server.rx[r->queue]);
 
-		if (opt_wsk)
+		if (wsk && !r->client)
 			r->accepted = wsk_echo_accepted();
 		if (now != seen) {
+			unsigned conns = r->client ? lane_done : r->accepted;
+
 			dpw_engine_get_stats(e, &s);
 			if (now == 1) {
-				accepted_at = r->accepted;
+				base_conns = conns;
 				cpu_at = s.busy_cpu_ns;
 			} else {
-				r->accepted_measured = r->accepted - accepted_at;
+				r->conns_measured = conns - base_conns;
 				r->busy_cpu_ns = s.busy_cpu_ns - cpu_at;
+				r->stats = s;   /* drops and hand-offs up to here; not the teardown's */
 			}
 			seen = now;
 		}
 		if (now >= 2)
 			break;
-		if (now == 1 && waiting > 0) {
-			uint64_t tx = tx_packets(e);
+		if (kit_now_s() > deadline)
+			goto wind_down;
+		bool work = false;
 
-			r->counted_passes++;
-			r->rx_counted += waiting < 32 ? waiting : 32;   /* one burst at most */
-			counted_pass(e);
-			r->tx_counted += tx_packets(e) - tx;
-		} else {
-			uint64_t tx = now == 1 ? tx_packets(e) : 0;
-
-			if (dpw_engine_poll(e) == 0)
-				sched_yield();   /* fewer CPUs than threads here, and valgrind runs one */
-			if (now == 1)
-				r->tx_uncounted += tx_packets(e) - tx;
-		}
+		if (rc != NULL)
+			work = r->measured && now == 1 ? counted_client_work(rc, true)
+						       : client_work(rc, true);
+		pass(r, e, now, work);
 	}
-end:
-	if (opt_wsk)
-		wsk_end(r, e);
-	dpw_engine_get_stats(e, &r->stats);
-	engine_end(e, server.tx[r->queue], server.rx[r->queue], &r->destroyed);
-out:
-	if (registered)
-		rte_thread_unregister();
-	return NULL;
-}
-
-static bool client_created, client_destroyed, client_in_time;
-static char client_err[DPW_ERRLEN];
-
-static void *client_main(void *arg)
-{
-	bool registered = rte_thread_register() == 0;
-	struct dpw_engine *e = engine_for(&client, 0, client_err, sizeof(client_err));
-	static struct echo_client conns[MAX_FLIGHT];
-	bool active[MAX_FLIGHT] = { false };
-	unsigned started = 0, done = 0, total = opt_warm + opt_conns;
-	double deadline = kit_now_s() + DEADLINE_S, next_note = kit_now_s() + 10;
-
-	(void)arg;
-	if (e == NULL)
-		goto out;
-	client_created = true;
-	atomic_store_explicit(&client.pool, dpw_engine_pktmbuf_pool(e), memory_order_release);
-	dpw_engine_add_poll_hook(e, wire_hook, NULL);
-	if (!kit_all_reached(&up, engines_total, e, 60))
+	r->in_time = true;
+wind_down:
+	if (wsk && !wsk_wind_down(r, e, wsk_engines))
 		goto end;
-	while (done < total && kit_now_s() < deadline) {
-		for (unsigned i = 0; i < opt_flight; i++) {
-			struct echo_client *c = &conns[i];
-
-			if (active[i] && probe_client_done(c)) {
-				if (c->failed || c->mismatches > 0) {
-					fprintf(stderr, "dpwsk-pathlen: connection from port %u: %s\n",
-						c->local_port, c->failed ? c->failure : "bytes changed");
-					client_failed++;
-				}
-				probe_client_close(c);
-				active[i] = false;
-				if (++done == opt_warm)
-					atomic_store_explicit(&phase, 1, memory_order_release);
-				else if (done > opt_warm)
-					client_measured++;
-			}
-			if (!active[i] && started < total) {
-				memset(c, 0, sizeof(*c));
-				c->len = EXCHANGE;
-				c->seed = (uint8_t)started;
-				if (!probe_client_start(c, inet_addr(server.addr), ECHO_PORT)) {
-					fprintf(stderr, "dpwsk-pathlen: cannot start a connection\n");
-					client_failed++;
-					goto end;
-				}
-				active[i] = true;
-				started++;
-			}
-		}
-		dpw_engine_poll(e);
-		if (kit_now_s() > next_note) {   /* progress on a long (valgrind) run */
-			fprintf(stderr, "dpwsk-pathlen: %u of %u connections\n", done, total);
-			next_note += 10;
-		}
+	if (rc != NULL) {
+		client_work(rc, false);
+		for (unsigned i = 0; i < rc->n; i++)
+			probe_client_close(&rc->conns[i]);
 	}
-	client_in_time = done == total;
+	kit_all_reached(&wound_down, engines_total, e, 60);
 end:
-	atomic_store_explicit(&phase, 2, memory_order_release);
-	/* The servers stop when told; the client closes what it still has, and moves their last
-	 * frames for them until they have taken their numbers (--wsk: closed their connections;
-	 * and so that their shutdown's frames do not fill a ring). */
-	for (unsigned i = 0; i < opt_flight; i++)
-		probe_client_close(&conns[i]);
-	while (atomic_load(&finished) < engines_total - 1)
-		dpw_engine_poll(e);
-	engine_end(e, client.tx[0], client.rx[0], &client_destroyed);
+	engine_end(r, e);
+	free(rc);
 out:
 	if (registered)
 		rte_thread_unregister();
 	return NULL;
 }
+
+/* ---- set-up and report ---------------------------------------------------------------------- */
 
 static int make_port(struct side *s, const char *name)
 {
@@ -398,6 +484,7 @@ static void parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "queues", required_argument, NULL, 'q' },
+		{ "side", required_argument, NULL, 'd' },
 		{ "connections", required_argument, NULL, 'n' },
 		{ "in-flight", required_argument, NULL, 'k' },
 		{ "warm-up", required_argument, NULL, 'w' },
@@ -414,9 +501,18 @@ static void parse(int argc, char **argv)
 		case 'k': opt_flight = number("in-flight", optarg, 1, MAX_FLIGHT); break;
 		case 'w': opt_warm = number("warm-up", optarg, 1, 100000); break;
 		case 's': opt_wsk = true; break;
+		case 'd':
+			if (strcmp(optarg, "server") != 0 && strcmp(optarg, "client") != 0) {
+				fprintf(stderr, "dpwsk-pathlen: --side is server or client, not '%s'\n",
+					optarg);
+				exit(2);
+			}
+			opt_client_side = strcmp(optarg, "client") == 0;
+			break;
 		case 'h':
-			printf("usage: dpwsk-pathlen [--queues 1..%d] [--connections N] "
-			       "[--in-flight 1..%d] [--warm-up W] [--wsk]\n", MAX_QUEUES, MAX_FLIGHT);
+			printf("usage: dpwsk-pathlen [--queues 1..%d] [--side server|client] [--wsk] "
+			       "[--connections N] [--in-flight 1..%d] [--warm-up W]\n", MAX_QUEUES,
+			       MAX_FLIGHT);
 			exit(0);
 		default:
 			exit(2);
@@ -426,6 +522,11 @@ static void parse(int argc, char **argv)
 		fprintf(stderr, "dpwsk-pathlen: unexpected '%s'\n", argv[optind]);
 		exit(2);
 	}
+	if (opt_client_side && opt_flight < opt_queues) {
+		fprintf(stderr, "dpwsk-pathlen: --in-flight %u is fewer than the %u client engines\n",
+			opt_flight, opt_queues);
+		exit(2);
+	}
 }
 
 int main(int argc, char **argv)
@@ -433,15 +534,18 @@ int main(int argc, char **argv)
 	char prefix[64], err[DPW_ERRLEN];
 	char *eal[] = { argv[0], "--no-huge", "--no-pci", "--no-shconf", "-m", "512",
 			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
-	pthread_t threads[MAX_QUEUES + 1];
+	pthread_t threads[MAX_QUEUES + 1], wire;
 	uint64_t handed_on = 0, dropped = 0, tx_uncounted = 0, tx_counted = 0, passes = 0;
 	uint64_t cpu_ns = 0;
-	unsigned accepted = 0;
+	unsigned n = 0;
 	bool ok = true;
 
 	parse(argc, argv);
-	server.queues = (uint16_t)opt_queues;
-	engines_total = opt_queues + 1;
+	servers = opt_client_side ? 1 : opt_queues;
+	clients = opt_client_side ? opt_queues : 1;
+	server.queues = (uint16_t)servers;
+	client.queues = (uint16_t)clients;
+	engines_total = servers + clients;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=dpwsk-pathlen-%d", (int)getpid());
 	if (dpw_eal_init(11, eal, err, sizeof(err)) < 0) {
 		fprintf(stderr, "dpwsk-pathlen: %s\n", err);
@@ -451,55 +555,64 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dpwsk-pathlen: cannot make the ports\n");
 		return 1;
 	}
-	for (unsigned q = 0; q < opt_queues; q++) {
-		runs[q].queue = (uint16_t)q;
-		if (pthread_create(&threads[q], NULL, server_main, &runs[q]) != 0) {
+	if (pthread_create(&wire, NULL, wire_main, NULL) != 0) {
+		fprintf(stderr, "dpwsk-pathlen: cannot start a thread\n");
+		return 1;
+	}
+	for (unsigned i = 0; i < engines_total; i++) {
+		struct run *r = &runs[i];
+
+		r->client = i >= servers;
+		r->side = r->client ? &client : &server;
+		r->queue = (uint16_t)(r->client ? i - servers : i);
+		r->measured = r->client == opt_client_side;
+		if (pthread_create(&threads[i], NULL, engine_main, r) != 0) {
 			fprintf(stderr, "dpwsk-pathlen: cannot start a thread\n");
 			return 1;
 		}
 	}
-	if (pthread_create(&threads[opt_queues], NULL, client_main, NULL) != 0) {
-		fprintf(stderr, "dpwsk-pathlen: cannot start a thread\n");
-		return 1;
-	}
-	for (unsigned i = 0; i <= opt_queues; i++)
+	for (unsigned i = 0; i < engines_total; i++)
 		pthread_join(threads[i], NULL);
+	atomic_store(&wire_stop, true);   /* if an engine never got to its end */
+	pthread_join(wire, NULL);
 
-	for (unsigned q = 0; q < opt_queues; q++) {
-		const struct server_run *r = &runs[q];
+	for (unsigned i = 0; i < engines_total; i++) {
+		const struct run *r = &runs[i];
 
-		printf("dpwsk-pathlen: engine %u: accepted %u (%u measured); counted passes %"
-		       PRIu64 " (frames in %" PRIu64 ", out %" PRIu64 "); frames out in other "
-		       "passes %" PRIu64 "; handed on %" PRIu64 ", dropped %" PRIu64
-		       "; busy CPU %.2f us/connection\n", q, r->accepted, r->accepted_measured,
-		       r->counted_passes, r->rx_counted, r->tx_counted, r->tx_uncounted,
-		       r->stats.steered_out, r->stats.rx_dropped,
-		       r->accepted_measured ? r->busy_cpu_ns / 1e3 / r->accepted_measured : 0.0);
-		if (!r->created)
-			fprintf(stderr, "dpwsk-pathlen: engine %u not created: %s\n", q, r->err);
-		ok = ok && r->created && r->destroyed && r->err[0] == '\0';
+		if (!r->created || r->err[0] != '\0')
+			fprintf(stderr, "dpwsk-pathlen: %s engine %u: %s\n",
+				r->client ? "client" : "server", r->queue,
+				r->created ? r->err : "not created");
+		ok = ok && r->created && r->destroyed && r->in_time && r->err[0] == '\0';
 		handed_on += r->stats.steered_out;
 		dropped += r->stats.rx_dropped + r->stats.steer_dropped;
+		if (!r->measured)
+			continue;
+		printf("dpwsk-pathlen: %s engine %u: %u connections measured; counted passes %"
+		       PRIu64 " (frames in %" PRIu64 ", out %" PRIu64 "); frames out in other "
+		       "passes %" PRIu64 "; handed on %" PRIu64 ", dropped %" PRIu64
+		       "; busy CPU %.2f us/connection\n", r->client ? "client" : "server", r->queue,
+		       r->conns_measured, r->counted_passes, r->rx_counted, r->tx_counted,
+		       r->tx_uncounted, r->stats.steered_out, r->stats.rx_dropped,
+		       r->conns_measured ? r->busy_cpu_ns / 1e3 / r->conns_measured : 0.0);
 		tx_uncounted += r->tx_uncounted;
 		tx_counted += r->tx_counted;
 		passes += r->counted_passes;
 		cpu_ns += r->busy_cpu_ns;
-		accepted += r->accepted_measured;
-		/* Spread: with many connections, every engine took some. */
-		ok = ok && r->accepted_measured > 0;
+		n += r->conns_measured;
+		/* Spread: with many connections, every measured engine had some. */
+		ok = ok && r->conns_measured > 0;
 	}
-	if (!client_created)
-		fprintf(stderr, "dpwsk-pathlen: the client's engine not created: %s\n", client_err);
-	ok = ok && client_created && client_destroyed && client_in_time && client_failed == 0 &&
-	     handed_on == 0 && dropped == 0 && wire_dropped == 0 && wire_fragments == 0;
-	printf("pathlen: %s queues=%u connections=%" PRIu64 " accepted=%u counted_passes=%" PRIu64
+	ok = ok && atomic_load(&failed_total) == 0 && handed_on == 0 && dropped == 0 &&
+	     wire_dropped == 0 && wire_fragments == 0;
+	printf("pathlen: %s %s queues=%u connections=%u on_engines=%u counted_passes=%" PRIu64
 	       " tx_counted=%" PRIu64 " tx_uncounted=%" PRIu64 " handed_on=%" PRIu64
-	       " dropped=%" PRIu64 " wire_dropped=%" PRIu64 " unplugged=%" PRIu64 " failed=%" PRIu64
-	       " busy_cpu_us_per_conn=%.2f %s\n", opt_wsk ? "wsk" : "raw", opt_queues,
-	       client_measured, accepted, passes,
+	       " dropped=%" PRIu64 " wire_dropped=%" PRIu64 " unplugged=%" PRIu64 " failed=%u"
+	       " busy_cpu_us_per_conn=%.2f %s\n", opt_client_side ? "client" : "server",
+	       opt_wsk ? "wsk" : "raw", opt_queues, atomic_load(&measured_total), n, passes,
 	       tx_counted, tx_uncounted, handed_on, dropped, wire_dropped, wire_unplugged,
-	       client_failed,
-	       client_measured ? cpu_ns / 1e3 / client_measured : 0.0, ok ? "ok" : "FAILED");
+	       atomic_load(&failed_total),
+	       n ? cpu_ns / 1e3 / n : 0.0, ok ? "ok" : "FAILED");
 	if (dpw_engine_shared_mbufs_lost() != 0) {
 		fprintf(stderr, "dpwsk-pathlen: %" PRIu64 " mbufs lost\n",
 			dpw_engine_shared_mbufs_lost());

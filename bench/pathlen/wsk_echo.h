@@ -24,7 +24,8 @@ unsigned wsk_echo_open(void);
 void wsk_echo_unlisten(struct dpw_engine *e);
 /* Server engine 0, once no connection is open anywhere: release and deregister. */
 void wsk_echo_deregister(void);
-/* Once, after every server engine stopped polling. */
+/* Once, after the WSK side's engines closed everything and deregistered (either side's:
+ * DpwProviderDetach). */
 void wsk_echo_detach(void);
 
 #endif /* DPW_PATHLEN_WSK_ECHO_H */
