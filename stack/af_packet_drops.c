@@ -25,8 +25,16 @@ unsigned dpw_af_packet_sockets(int if_index, int *fds, unsigned max)
 
 		if (*d->d_name == '\0' || *end != '\0' || fd == dirfd(dir))
 			continue;
+		int version = -1;
+
 		if (getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
 		    domain != AF_PACKET)
+			continue;
+		/* The PMD's rings are TPACKET_V2; a plain packet socket of the process (a tap,
+		 * perhaps in another namespace, where interface indexes repeat) is not. */
+		len = sizeof(version);
+		if (getsockopt((int)fd, SOL_PACKET, PACKET_VERSION, &version, &len) != 0 ||
+		    version != TPACKET_V2)
 			continue;
 		len = sizeof(sll);
 		memset(&sll, 0, sizeof(sll));

@@ -8,8 +8,9 @@
 
 #include <stdint.h>
 
-/* The process's AF_PACKET sockets bound to interface if_index (the PMD's, one per queue):
- * up to max descriptors into fds, how many. Read once, after the port started. */
+/* The process's AF_PACKET sockets with TPACKET_V2 rings bound to interface if_index (the
+ * PMD's, one per queue): up to max descriptors into fds, how many. Read once, after the port
+ * started. */
 unsigned dpw_af_packet_sockets(int if_index, int *fds, unsigned max);
 
 /* Frames the kernel dropped on those sockets since the last call (reading the kernel's

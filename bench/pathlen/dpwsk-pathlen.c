@@ -102,7 +102,7 @@ static unsigned engines_total, servers, clients;
  * listener spreads, every connection closed, the clients deregistered, the provider
  * detached. */
 static atomic_uint phase, up, finished, shut_down, drained;
-static atomic_uint attached, conns_closed, deregistered, detached, wound_down;
+static atomic_uint attached, unlistened, conns_closed, deregistered, quiet, detached, wound_down;
 static atomic_uint done_total, measured_total, failed_total;
 static atomic_bool wire_stop, wire_stopped;
 static uint64_t wire_dropped, wire_unplugged, wire_fragments;   /* the wire's thread */
@@ -125,6 +125,16 @@ static uint64_t tx_packets(const struct dpw_engine *e)
 	return s.tx_packets;
 }
 
+/* The phase only moves on: two client engines may end connections at once, and the one that
+ * reached the warm-up's end may store after the one that reached the run's. */
+static void phase_at_least(unsigned p)
+{
+	unsigned now = atomic_load(&phase);
+
+	while (now < p && !atomic_compare_exchange_weak(&phase, &now, p))
+		;
+}
+
 /* A connection ended on a client engine: the phase moves on the total. */
 static void connection_done(bool ok)
 {
@@ -134,10 +144,10 @@ static void connection_done(bool ok)
 		atomic_fetch_add(&failed_total, 1);
 	if (atomic_load_explicit(&phase, memory_order_relaxed) == 1)
 		atomic_fetch_add(&measured_total, 1);
-	if (n == opt_warm)
-		atomic_store(&phase, 1);
-	else if (n == opt_warm + opt_conns)
-		atomic_store(&phase, 2);
+	if (n >= opt_warm + opt_conns)
+		phase_at_least(2);
+	else if (n >= opt_warm)
+		phase_at_least(1);
 }
 
 /* ---- the wire ------------------------------------------------------------------------------ */
@@ -307,6 +317,9 @@ static bool wsk_wind_down(struct run *r, struct dpw_engine *e, unsigned wsk_engi
 		wsk_client_stop();
 	else if (r->queue == 0)
 		wsk_echo_unlisten(e);
+	/* Once the listener is closed (its copies on every lcore), no connection comes. */
+	if (!r->client && !kit_all_reached(&unlistened, wsk_engines, e, 60))
+		return false;
 	while (open_here() > 0 && kit_now_s() < deadline)
 		dpw_engine_poll(e);
 	if (open_here() > 0)
@@ -318,6 +331,11 @@ static bool wsk_wind_down(struct run *r, struct dpw_engine *e, unsigned wsk_engi
 	else if (r->queue == 0)
 		wsk_echo_deregister();     /* the listener's, whose connections were on every lcore */
 	if (!kit_all_reached(&deregistered, wsk_engines, e, 60))
+		return false;
+	/* Detach only once no engine polls: it takes the provider's hook off every engine and
+	 * frees their request rings (the last to reach the step above leaves it at once, while
+	 * the others may still be inside a pass). */
+	if (!kit_all_reached(&quiet, wsk_engines, NULL, 60))
 		return false;
 	if (r->queue == 0)
 		wsk_echo_detach();   /* DpwProviderDetach, whichever side was WSK */
