@@ -47,27 +47,40 @@ static void set_buf(struct cconn *c, uint8_t *p, SIZE_T len)
 	c->buf.Length = len;
 }
 
+/* A connection ended (ok or not): the next one in its slot, unless stopping. */
+static NTSTATUS slot_next(struct cconn *c, bool ok)
+{
+	on_done(ok);
+	if (stopping) {
+		active--;
+		free(c);
+	} else {
+		open_one(c);
+	}
+	return STATUS_MORE_PROCESSING_REQUIRED;
+}
+
 static NTSTATUS closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 {
 	struct cconn *c = ctx;
 
 	(void)dev;
 	(void)irp;
-	active--;
-	on_done(c->ok);
-	if (stopping) {
-		free(c);
-	} else {
-		active++;
-		open_one(c);   /* the next connection in this slot */
-	}
-	return STATUS_MORE_PROCESSING_REQUIRED;
+	return slot_next(c, c->ok);
 }
 
 static void close_it(struct cconn *c)
 {
 	next_call(c, closed);
 	DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, &c->irp);
+}
+
+/* A call failed: the connection is closed (abortively, if it is not disconnected). */
+static NTSTATUS give_up(struct cconn *c)
+{
+	c->ok = false;
+	close_it(c);
+	return STATUS_MORE_PROCESSING_REQUIRED;
 }
 
 static NTSTATUS fin_seen(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
@@ -87,11 +100,8 @@ static NTSTATUS disconnected(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	struct cconn *c = ctx;
 
 	(void)dev;
-	if (irp->IoStatus.Status != STATUS_SUCCESS) {
-		c->ok = false;
-		close_it(c);
-		return STATUS_MORE_PROCESSING_REQUIRED;
-	}
+	if (irp->IoStatus.Status != STATUS_SUCCESS)
+		return give_up(c);
 	set_buf(c, c->in, sizeof(c->in));
 	next_call(c, fin_seen);
 	DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &c->buf, 0, &c->irp);
@@ -103,11 +113,8 @@ static NTSTATUS received(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	struct cconn *c = ctx;
 
 	(void)dev;
-	if (irp->IoStatus.Status != STATUS_SUCCESS || irp->IoStatus.Information == 0) {
-		c->ok = false;
-		close_it(c);
-		return STATUS_MORE_PROCESSING_REQUIRED;
-	}
+	if (irp->IoStatus.Status != STATUS_SUCCESS || irp->IoStatus.Information == 0)
+		return give_up(c);
 	c->got += irp->IoStatus.Information;
 	if (c->got < EXCHANGE) {   /* the rest of the echo */
 		set_buf(c, c->in + c->got, EXCHANGE - c->got);
@@ -126,11 +133,8 @@ static NTSTATUS sent(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	struct cconn *c = ctx;
 
 	(void)dev;
-	if (irp->IoStatus.Status != STATUS_SUCCESS) {
-		c->ok = false;
-		close_it(c);
-		return STATUS_MORE_PROCESSING_REQUIRED;
-	}
+	if (irp->IoStatus.Status != STATUS_SUCCESS)
+		return give_up(c);
 	set_buf(c, c->in, EXCHANGE);
 	next_call(c, received);
 	DpwConnectionDispatch(c->sock)->WskReceive(c->sock, &c->buf, 0, &c->irp);
@@ -142,17 +146,8 @@ static NTSTATUS connected(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 	struct cconn *c = ctx;
 
 	(void)dev;
-	if (irp->IoStatus.Status != STATUS_SUCCESS) {
-		active--;
-		on_done(false);
-		if (stopping)
-			free(c);
-		else {
-			active++;
-			open_one(c);
-		}
-		return STATUS_MORE_PROCESSING_REQUIRED;
-	}
+	if (irp->IoStatus.Status != STATUS_SUCCESS)
+		return slot_next(c, false);   /* no socket to close */
 	c->sock = (PWSK_SOCKET)irp->IoStatus.Information;
 	set_buf(c, c->out, EXCHANGE);
 	next_call(c, sent);
