@@ -331,6 +331,9 @@ void dpw_engine_remove_poll_hook(struct dpw_engine *e, dpw_poll_hook_fn fn, void
 
 void dpw_engine_run(struct dpw_engine *e)
 {
+	/* Before the first pass: until then another thread's read of the counters would be a
+	 * live one, racing this thread's first pass (the first publish sets it too late). */
+	dpw_stats_poller_here(e);
 	while (!atomic_load_explicit(&e->stop, memory_order_relaxed))
 		dpw_engine_poll(e);
 	/* Leave nothing half-sent: what lwIP produced in the last pass goes out. */

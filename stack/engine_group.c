@@ -14,6 +14,7 @@
 #include <rte_lcore.h>
 
 #include "dpw/engine_group.h"
+#include "engine_internal.h"
 #include "errors.h"
 
 struct member {
@@ -48,7 +49,14 @@ static void *member_main(void *arg)
 	struct member *m = arg;
 	struct dpw_engine_group *g = m->g;
 	struct dpw_engine *e = dpw_engine_create(&m->cfg, m->err, sizeof(m->err));
-	bool ok = e != NULL &&
+	bool ok;
+
+	/* This thread polls it: the program's thread reads its counters from the snapshot
+	 * from the start (a live read there raced this thread's first pass, an early exit's
+	 * stats line, seen under TSan). */
+	if (e != NULL)
+		dpw_stats_poller_here(e);
+	ok = e != NULL &&
 		  (g->on_start == NULL ||
 		   g->on_start(e, m->cfg.queue, g->arg, m->err, sizeof(m->err)) == 0);
 
@@ -220,7 +228,9 @@ void dpw_engine_group_stats(const struct dpw_engine_group *g, struct dpw_engine_
 	for (uint16_t i = 0; i < g->n; i++) {
 		if (g->m[i].engine == NULL)
 			continue;
-		dpw_engine_get_stats(g->m[i].engine, &s);
+		/* Fresh: published after this call (a tick at most, while it polls), so that a
+		 * line printed at the end says where the engine stands, not a tick before. */
+		dpw_engine_get_fresh_stats(g->m[i].engine, &s, 100);
 		dpw_engine_stats_add(total, &s, first);
 		first = false;
 	}

@@ -96,6 +96,9 @@ void dpw_netif_drop_tx(struct dpw_engine *e);
 /* stats.c: the polling thread publishes the snapshot other threads read (once a tick, and
  * at shutdown). */
 void dpw_stats_publish(struct dpw_engine *e);
+/* The calling thread polls e from now on, before its first pass: other threads read the
+ * snapshot, not the counters it is writing (stats.c). */
+void dpw_stats_poller_here(struct dpw_engine *e);
 
 /* The counters by name (stats.c), for the stats line and telemetry. */
 struct dpw_stat_field {

@@ -220,6 +220,11 @@ void dpw_stats_publish(struct dpw_engine *e)
 	atomic_store_explicit(&e->snap_seq, seq + 2, memory_order_release);
 }
 
+void dpw_stats_poller_here(struct dpw_engine *e)
+{
+	atomic_store_explicit(&e->poller, (uintptr_t)pthread_self(), memory_order_relaxed);
+}
+
 static void read_snapshot(const struct dpw_engine *ce, struct dpw_engine_stats *s)
 {
 	struct dpw_engine *e = (struct dpw_engine *)ce;   /* atomics are read, never written */
