@@ -38,7 +38,13 @@ run() {
 		RC=$?
 	fi
 	OUT=$DPW_TMP/$name.out ERR=$DPW_TMP/$name.err
-	[ "$RC" = 0 ] || sed 's/^/  /' "$ERR" | tail -n 5
+	# On a failure, what the client said (its lines are the ones not marked "server:";
+	# seen once: dpwsk-cat exited 1 with the server's only frame an ARP request), then the
+	# server's last lines.
+	if [ "$RC" != 0 ]; then
+		grep -v '^server: ' "$ERR" | tail -n 5 | sed 's/^/  client: /'
+		sed 's/^/  /' "$ERR" | tail -n 5
+	fi
 }
 # The last engine stats line of the client (stdout) and of the server (stderr).
 client_stats() { grep '^dpwsk: stats ' "$OUT" | tail -n1; }
