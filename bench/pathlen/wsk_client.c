@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include "app.h"   /* dpw_app_irp_prepare */
 #include "dpwsk.h"
 #include "wsk.h"
 #include "wsk_client.h"
@@ -35,8 +36,7 @@ static void open_one(struct cconn *c);
 
 static void next_call(struct cconn *c, PIO_COMPLETION_ROUTINE done)
 {
-	IoInitializeIrp(&c->irp, sizeof(IRP), 1);
-	IoSetCompletionRoutine(&c->irp, done, c, TRUE, TRUE, TRUE);
+	dpw_app_irp_prepare(&c->irp, done, c);
 }
 
 static void set_buf(struct cconn *c, uint8_t *p, SIZE_T len)

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "app.h"   /* dpw_app_irp_prepare, dpw_app_sync_irp: the programs' IRP helpers */
 #include "dpwsk.h"
 #include "dpw/engine.h"
 #include "wsk.h"
@@ -36,12 +37,6 @@ static PWSK_SOCKET listener;
 
 static const WSK_CLIENT_DISPATCH client_dispatch = { MAKE_WSK_VERSION(1, 0), 0, NULL };
 
-static void irp_prepare(PIRP irp, PIO_COMPLETION_ROUTINE done, PVOID ctx)
-{
-	IoInitializeIrp(irp, sizeof(IRP), 1);
-	IoSetCompletionRoutine(irp, done, ctx, TRUE, TRUE, TRUE);
-}
-
 static NTSTATUS closed(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
 {
 	(void)dev;
@@ -56,7 +51,7 @@ static void conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	irp_prepare(&c->close_irp, closed, c);
+	dpw_app_irp_prepare(&c->close_irp, closed, c);
 	DpwConnectionDispatch(c->sock)->WskCloseSocket(c->sock, &c->close_irp);
 }
 
@@ -107,7 +102,7 @@ static NTSTATUS WSKAPI on_receive(PVOID ctx, ULONG flags, PWSK_DATA_INDICATION l
 	s->buf.Mdl = &s->mdl;
 	s->buf.Offset = 0;
 	s->buf.Length = at;
-	irp_prepare(&s->irp, sent, s);
+	dpw_app_irp_prepare(&s->irp, sent, s);
 	DpwConnectionDispatch(c->sock)->WskSend(c->sock, &s->buf, WSK_FLAG_NODELAY, &s->irp);
 	return STATUS_SUCCESS;   /* copied: the provider releases the indications */
 }
@@ -130,7 +125,7 @@ static NTSTATUS WSKAPI on_disconnect(PVOID ctx, ULONG flags)
 		conn_close(c);
 		return STATUS_SUCCESS;
 	}
-	irp_prepare(&c->disc_irp, disconnected, c);
+	dpw_app_irp_prepare(&c->disc_irp, disconnected, c);
 	DpwConnectionDispatch(c->sock)->WskDisconnect(c->sock, NULL, 0, &c->disc_irp);
 	return STATUS_SUCCESS;
 }
@@ -164,29 +159,9 @@ static NTSTATUS WSKAPI on_accept(PVOID ctx, ULONG flags, PSOCKADDR local, PSOCKA
 
 static const WSK_CLIENT_LISTEN_DISPATCH listen_events = { .WskAcceptEvent = on_accept };
 
-struct sync {
-	IRP irp;
-	bool done;
-};
-
-static NTSTATUS sync_done(PDEVICE_OBJECT dev, PIRP irp, PVOID ctx)
-{
-	(void)dev;
-	(void)irp;
-	((struct sync *)ctx)->done = true;
-	return STATUS_MORE_PROCESSING_REQUIRED;
-}
-
-static PIRP sync_irp(struct sync *s)
-{
-	s->done = false;
-	irp_prepare(&s->irp, sync_done, s);
-	return &s->irp;
-}
-
 /* Poll until the call's routine ran (the lcore runs it at a pass's end): its status. A
  * million passes at most: the provider completes every IRP. */
-static NTSTATUS sync_wait(struct dpw_engine *e, struct sync *s)
+static NTSTATUS sync_wait(struct dpw_engine *e, struct dpw_app_sync *s)
 {
 	for (unsigned i = 0; i < 1000000 && !s->done; i++)
 		dpw_engine_poll(e);
@@ -210,7 +185,7 @@ bool wsk_echo_listen(struct dpw_engine *e, uint16_t port, char *err, size_t len)
 		WSK_EVENT_ACCEPT | WSK_EVENT_RECEIVE | WSK_EVENT_DISCONNECT
 	};
 	SOCKADDR_IN any = { .sin_family = AF_INET, .sin_port = htons(port) };
-	struct sync s;
+	struct dpw_app_sync s;
 	NTSTATUS st = WskRegister(&client, &reg);
 
 	if (st == STATUS_SUCCESS)
@@ -226,13 +201,13 @@ bool wsk_echo_listen(struct dpw_engine *e, uint16_t port, char *err, size_t len)
 	}
 	npi.Dispatch->WskSocket(npi.Client, AF_INET, SOCK_STREAM, IPPROTO_TCP,
 				WSK_FLAG_LISTEN_SOCKET, NULL, &listen_events, NULL, NULL, NULL,
-				sync_irp(&s));
+				dpw_app_sync_irp(&s));
 	if ((st = sync_wait(e, &s)) != STATUS_SUCCESS) {
 		snprintf(err, len, "WskSocket: %s", DpwNtStatusName(st));
 		return false;
 	}
 	listener = (PWSK_SOCKET)s.irp.IoStatus.Information;
-	DpwListenDispatch(listener)->WskBind(listener, (PSOCKADDR)&any, 0, sync_irp(&s));
+	DpwListenDispatch(listener)->WskBind(listener, (PSOCKADDR)&any, 0, dpw_app_sync_irp(&s));
 	if ((st = sync_wait(e, &s)) != STATUS_SUCCESS) {
 		snprintf(err, len, "WskBind to port %u: %s", port, DpwNtStatusName(st));
 		return false;
@@ -252,11 +227,11 @@ unsigned wsk_echo_open(void)
 
 void wsk_echo_unlisten(struct dpw_engine *e)
 {
-	struct sync s;
+	struct dpw_app_sync s;
 
 	if (listener == NULL)
 		return;
-	DpwListenDispatch(listener)->WskCloseSocket(listener, sync_irp(&s));
+	DpwListenDispatch(listener)->WskCloseSocket(listener, dpw_app_sync_irp(&s));
 	sync_wait(e, &s);
 	listener = NULL;
 }
