@@ -116,6 +116,19 @@ static void tx_put(struct tx *t)
 	tx_free_count++;
 }
 
+/* At the end of the thread that kept them: a lane's thread ends before the process does, and
+ * what its free list held would be lost with it (LeakSanitizer saw one per lane). */
+static void tx_cache_empty(void)
+{
+	while (tx_free != NULL) {
+		struct tx *t = tx_free;
+
+		tx_free = t->next_free;
+		free(t);
+	}
+	tx_free_count = 0;
+}
+
 /* The sends of one datagram indication list: one IRP per datagram, one release at the end. */
 struct udp_batch {
 	PWSK_SOCKET sock;
@@ -781,13 +794,17 @@ static void publish(void)
  * still close: its listeners accepted them. */
 static unsigned lane_run(unsigned q)
 {
+	unsigned rc;
+
 	dpw_app_poll(&echo.app);   /* the provider learns this thread is the lcore */
 	if (q == 0)
 		dpw_lanes_services_up(open_services());
 	serve(publish);
 	close_all();
 	publish();
-	return dpw_app_finish_lane(&echo.app, echo.live);
+	rc = dpw_app_finish_lane(&echo.app, echo.live);
+	tx_cache_empty();   /* after the last completion routine this lane runs */
+	return rc;
 }
 
 static void lane_describe(char *what, size_t len)
@@ -834,5 +851,6 @@ int main(int argc, char **argv)
 	serve(NULL);
 	close_all();
 	rc = dpw_app_finish(&echo.app);
+	tx_cache_empty();
 	return rc != 0 || echo.live != 0 ? 1 : 0;
 }
