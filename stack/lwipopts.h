@@ -197,6 +197,10 @@ void *dpw_lwip_instance_alloc(size_t bytes);
  * software steering brings back to it (lwip-0022, steer.c). */
 int dpw_local_port_ok(unsigned short port);
 #define LWIP_HOOK_LOCAL_PORT_OK(port)   dpw_local_port_ok(port)
+/* ...and goes straight to the next port it may take (lwip-0022): one try per connect, not
+ * one per engine. */
+int dpw_local_port_next(unsigned short port);
+#define LWIP_HOOK_LOCAL_PORT_NEXT(port) ((u16_t)dpw_local_port_next(port))
 #endif
 
 #endif /* DPW_LWIPOPTS_H */

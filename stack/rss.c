@@ -45,6 +45,20 @@ uint32_t dpw_rss_hash(const struct dpw_rss *r, bool v6, const void *src, const v
 	return rte_softrss(tuple, n, r->key);
 }
 
+/* The destination port's part of the hash, per byte (rss.h): the hash of a tuple that is all
+ * zero but for that byte. */
+static void fill_dst_port_parts(struct dpw_rss *r)
+{
+	static const uint8_t zero[16];
+
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned b = 0; b < 256; b++) {
+			r->dst_port_part[v6][0][b] = dpw_rss_hash(r, v6, zero, zero, 0, (uint16_t)b);
+			r->dst_port_part[v6][1][b] =
+				dpw_rss_hash(r, v6, zero, zero, 0, (uint16_t)(b << 8));
+		}
+}
+
 void dpw_rss_emulate(struct dpw_rss *r, uint16_t queues)
 {
 	memset(r, 0, sizeof(*r));
@@ -52,6 +66,7 @@ void dpw_rss_emulate(struct dpw_rss *r, uint16_t queues)
 	r->reta_size = EMULATED_RETA;
 	for (uint16_t i = 0; i < EMULATED_RETA; i++)
 		r->reta[i] = (uint16_t)(i % (queues ? queues : 1));
+	fill_dst_port_parts(r);
 }
 
 #define TCP_FLOWS (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP)
@@ -146,5 +161,6 @@ int dpw_rss_port_read(uint16_t port_id, uint16_t queues, struct dpw_rss *r, char
 		return -1;
 	}
 	r->reta_size = info.reta_size;
+	fill_dst_port_parts(r);
 	return 0;
 }

@@ -28,12 +28,25 @@ struct dpw_rss {
 	/* Read back from the device, which hashes TCP with them: a received frame's own hash
 	 * (RTE_MBUF_F_RX_RSS_HASH) is the one to steer by, not computed again. */
 	bool device;
+	/* [v6][byte k][value]: the hash's part from byte k (0 low, 1 high) of the destination
+	 * port. Toeplitz is linear (XOR) in its input, so a flow's hash is the hash with that
+	 * port 0 XOR these two: a connect hashes its addresses once and tries each local port in
+	 * two lookups (dpw_rss_hash_dst_port). Filled by dpw_rss_emulate and dpw_rss_port_read. */
+	uint32_t dst_port_part[2][2][256];
 };
 
 /* The Toeplitz hash of a flow as the NIC computes it for a frame from src to dst: addresses
  * in network order (4 or 16 bytes), ports in host order. */
 uint32_t dpw_rss_hash(const struct dpw_rss *r, bool v6, const void *src, const void *dst,
 		      uint16_t src_port, uint16_t dst_port);
+
+/* The hash of a flow whose hash with destination port 0 is hash0, with dst_port instead. */
+static inline uint32_t dpw_rss_hash_dst_port(const struct dpw_rss *r, bool v6, uint32_t hash0,
+					     uint16_t dst_port)
+{
+	return hash0 ^ r->dst_port_part[v6][0][dst_port & 0xff] ^
+	       r->dst_port_part[v6][1][dst_port >> 8];
+}
 
 static inline uint16_t dpw_rss_queue_of_hash(const struct dpw_rss *r, uint32_t hash)
 {

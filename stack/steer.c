@@ -23,9 +23,11 @@ static __thread const struct dpw_rss *my_rss;
 /* A TCP connect picking its port: on from dpw_steer_connect_begin to dpw_steer_connect_end. */
 static __thread struct {
 	bool on, v6, fallback;
+	bool hashed;          /* flow_hash is known */
 	const void *local;
 	uint8_t remote[16];
 	uint16_t remote_port;
+	uint32_t flow_hash;   /* the flow's hash with local port 0 (rss.h: the port's part XORs in) */
 } connecting;
 
 void dpw_steer_set_queue(uint16_t queue, uint16_t queues, const struct dpw_rss *rss)
@@ -40,6 +42,7 @@ void dpw_steer_connect_begin(bool v6, const void *local, const void *remote,
 {
 	connecting.on = true;
 	connecting.fallback = false;
+	connecting.hashed = false;
 	connecting.v6 = v6;
 	connecting.local = local;
 	memcpy(connecting.remote, remote, v6 ? 16 : 4);
@@ -59,13 +62,34 @@ bool dpw_steer_connect_fallback(void)
 	return true;
 }
 
+static bool connect_by_hash(void)
+{
+	return my_queues > 1 && my_rss != NULL && connecting.on && !connecting.fallback;
+}
+
 int dpw_local_port_ok(uint16_t port)
 {
-	if (my_queues > 1 && my_rss != NULL && connecting.on && !connecting.fallback)
-		return port >= DPW_EPHEMERAL_FIRST && port < DPW_EPHEMERAL_BIND_FIRST &&
-		       dpw_rss_queue(my_rss, connecting.v6, connecting.remote, connecting.local,
-				     connecting.remote_port, port) == my_queue;
+	if (connect_by_hash()) {
+		if (port < DPW_EPHEMERAL_FIRST || port >= DPW_EPHEMERAL_BIND_FIRST)
+			return 0;
+		/* One Toeplitz hash per connect, read when lwIP first asks (the local address
+		 * is the pcb's by then); each candidate port then costs two lookups. */
+		if (!connecting.hashed) {
+			connecting.flow_hash = dpw_rss_hash(my_rss, connecting.v6, connecting.remote,
+							    connecting.local, connecting.remote_port,
+							    0);
+			connecting.hashed = true;
+		}
+		return dpw_rss_queue_of_hash(my_rss, dpw_rss_hash_dst_port(my_rss, connecting.v6,
+									   connecting.flow_hash,
+									   port)) == my_queue;
+	}
 	return dpw_steer_port_ok(port, my_queue, my_queues, my_rss != NULL);
+}
+
+int dpw_local_port_next(uint16_t port)
+{
+	return dpw_steer_port_next(port, my_queue, my_queues, my_rss != NULL, connect_by_hash());
 }
 
 /* What every frame's owner is decided from: the queue count, the pinned ports, the port's

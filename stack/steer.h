@@ -74,6 +74,33 @@ static inline bool dpw_steer_port_ok(uint16_t port, uint16_t queue, uint16_t que
 	return port % queues == queue && (!rss || port >= DPW_EPHEMERAL_BIND_FIRST);
 }
 
+/* lwIP's TCP ephemeral range ends below this port (TCP_LOCAL_PORT_RANGE_END). */
+#define DPW_EPHEMERAL_END 0xffffu
+
+/* The port queue's engine tries after port (LWIP_HOOK_LOCAL_PORT_NEXT, lwip-0022), in
+ * [DPW_EPHEMERAL_FIRST, DPW_EPHEMERAL_END): by the port-number rule, its next own port, so that
+ * a search tries one port per free port instead of queues; when the hash decides (by_hash: a
+ * connect that knows its remote, under rss), simply the next. dpw_steer_port_ok still judges
+ * each. */
+static inline uint16_t dpw_steer_port_next(uint16_t port, uint16_t queue, uint16_t queues,
+					   bool rss, bool by_hash)
+{
+	uint32_t first = rss ? DPW_EPHEMERAL_BIND_FIRST : DPW_EPHEMERAL_FIRST;
+	uint32_t p = (uint32_t)port + 1;
+
+	if (queues <= 1 || by_hash)   /* by hash: only ports below DPW_EPHEMERAL_BIND_FIRST */
+		return (uint16_t)(p >= (by_hash ? DPW_EPHEMERAL_BIND_FIRST : DPW_EPHEMERAL_END) ||
+						  p < DPW_EPHEMERAL_FIRST
+					  ? DPW_EPHEMERAL_FIRST
+					  : p);
+	if (p < first)
+		p = first;
+	p += (queue + queues - p % queues) % queues;   /* up to the next p with p % queues == queue */
+	if (p >= DPW_EPHEMERAL_END)
+		p = first + (queue + queues - first % queues) % queues;
+	return (uint16_t)p;
+}
+
 /* This thread's engine's queue, the queue count and the port's hash (NULL: none), for lwIP's
  * LWIP_HOOK_LOCAL_PORT_OK (lwip-0022): set when the engine is created, cleared when it goes. */
 void dpw_steer_set_queue(uint16_t queue, uint16_t queues, const struct dpw_rss *rss);

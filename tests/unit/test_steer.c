@@ -17,7 +17,10 @@
  *   rule, as UDP does; an ICMP error quoting a TCP flow follows the flow;
  * - lwIP's port hook: a connect knowing its remote takes only ports whose flow the hash puts
  *   on its queue (each checked against the steering rule), any other pick only a port the
- *   port rule gives it.
+ *   port rule gives it; the hash of a flow is its hash with local port 0 XOR the port's part
+ *   (Toeplitz is linear), for every published vector;
+ * - lwIP's next-port hook: one round of the search tries every port the port hook takes
+ *   (none missed), and by the port rule only those (one try per port, not one per engine).
  * No engine and no lwIP: the EAL for the mbuf pool only. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -36,8 +39,9 @@
 #include "rss.h"
 #include "steer.h"
 
-/* lwIP's LWIP_HOOK_LOCAL_PORT_OK (steer.c). */
+/* lwIP's LWIP_HOOK_LOCAL_PORT_OK and LWIP_HOOK_LOCAL_PORT_NEXT (steer.c). */
 int dpw_local_port_ok(unsigned short port);
+int dpw_local_port_next(unsigned short port);
 
 #define ETH 14
 #define IP4 20
@@ -416,17 +420,20 @@ static uint16_t tcp_owner(bool v6, const void *src, const void *dst, uint16_t sp
 static void test_rss_vectors(void)
 {
 	struct dpw_rss r;
-	unsigned right = 0, steered = 0;
+	unsigned right = 0, steered = 0, linear = 0;
 
 	dpw_rss_emulate(&r, 3);   /* the suite's key, a RETA of 128 over 3 queues */
 	rss = &r;
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		uint8_t src[16], dst[16];
 		int af = vectors[i].v6 ? AF_INET6 : AF_INET;
-		uint32_t h;
+		uint32_t h, h0;
 
 		CHECK(inet_pton(af, vectors[i].src, src) == 1 && inet_pton(af, vectors[i].dst, dst) == 1);
 		h = dpw_rss_hash(&r, vectors[i].v6, src, dst, vectors[i].sport, vectors[i].dport);
+		h0 = dpw_rss_hash(&r, vectors[i].v6, src, dst, vectors[i].sport, 0);
+		linear += dpw_rss_hash_dst_port(&r, vectors[i].v6, h0, vectors[i].dport) ==
+			  vectors[i].hash;
 		if (h == vectors[i].hash)
 			right++;
 		else
@@ -437,6 +444,7 @@ static void test_rss_vectors(void)
 				     3) == (vectors[i].hash & 127) % 3;
 	}
 	CHECK_EQ_U(right, sizeof(vectors) / sizeof(vectors[0]));
+	CHECK_EQ_U(linear, sizeof(vectors) / sizeof(vectors[0]));
 	CHECK_EQ_U(steered, sizeof(vectors) / sizeof(vectors[0]));
 	rss = NULL;
 }
@@ -579,6 +587,76 @@ static void test_rss_port_pick(void)
 	dpw_steer_set_queue(0, 1, NULL);
 }
 
+/* One round of lwIP's search (tcp_new_port, lwip-0022) from after start: the distinct ports
+ * the next hook gives before it comes back to one (tried), those the port hook takes (taken),
+ * and the ports the port hook would take that the round never tried (missed). */
+static void search_round(uint16_t start, unsigned *tried, unsigned *taken, unsigned *missed)
+{
+	static bool seen[65536];
+	uint16_t p = start;
+
+	memset(seen, 0, sizeof(seen));
+	*tried = *taken = *missed = 0;
+	for (unsigned n = 0; n <= DPW_EPHEMERAL_END - DPW_EPHEMERAL_FIRST; n++) {
+		p = (uint16_t)dpw_local_port_next(p);
+		if (p < DPW_EPHEMERAL_FIRST || p >= DPW_EPHEMERAL_END) {
+			*missed = 65536;   /* out of lwIP's range: wrong whatever else */
+			return;
+		}
+		if (seen[p])
+			break;
+		seen[p] = true;
+		(*tried)++;
+		*taken += dpw_local_port_ok(p) != 0;
+	}
+	for (uint32_t port = DPW_EPHEMERAL_FIRST; port < DPW_EPHEMERAL_END; port++)
+		*missed += !seen[port] && dpw_local_port_ok((uint16_t)port);
+}
+
+static void test_port_next(void)
+{
+	struct dpw_rss r;
+	const uint32_t rem = htonl(remote4), loc = htonl(local4);
+	const uint16_t starts[] = { 0, DPW_EPHEMERAL_FIRST, 0xd001, 0xdfff, 0xe000, 0xfffe };
+	unsigned tried, taken, missed;
+
+	/* One engine: lwIP's own order, every port of the range. */
+	dpw_steer_set_queue(0, 1, NULL);
+	search_round(DPW_EPHEMERAL_FIRST, &tried, &taken, &missed);
+	CHECK_EQ_U(tried, DPW_EPHEMERAL_END - DPW_EPHEMERAL_FIRST);
+	CHECK_EQ_U(taken, tried);
+	CHECK_EQ_U(missed, 0);
+	dpw_rss_emulate(&r, 4);
+	for (uint16_t q = 0; q < 4; q++)
+		for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+			/* The port rule: exactly this engine's ports, from anywhere. */
+			dpw_steer_set_queue(q, 4, NULL);
+			search_round(starts[i], &tried, &taken, &missed);
+			CHECK_EQ_U(missed, 0);
+			CHECK_EQ_U(taken, tried);
+			CHECK(tried >= 4095 && tried <= 4096);   /* 16,383 ports: a quarter */
+			/* Under a hash, any pick but a connect's: the bind slice's quarter. */
+			dpw_steer_set_queue(q, 4, &r);
+			search_round(starts[i], &tried, &taken, &missed);
+			CHECK_EQ_U(missed, 0);
+			CHECK_EQ_U(taken, tried);
+			CHECK(tried >= 2047 && tried <= 2048);
+			/* A connect by hash: the connect slice, where the hash decides. */
+			dpw_steer_connect_begin(false, &loc, &rem, 443);
+			search_round(starts[i], &tried, &taken, &missed);
+			CHECK_EQ_U(missed, 0);
+			CHECK_EQ_U(tried, DPW_EPHEMERAL_BIND_FIRST - DPW_EPHEMERAL_FIRST);
+			CHECK(taken > 1800 && taken < 2300);
+			/* ...which, fallen back, takes the port rule's. */
+			CHECK(dpw_steer_connect_fallback());
+			search_round(starts[i], &tried, &taken, &missed);
+			CHECK_EQ_U(missed, 0);
+			CHECK_EQ_U(taken, tried);
+			dpw_steer_connect_end();
+		}
+	dpw_steer_set_queue(0, 1, NULL);
+}
+
 /* The edges of fragment classing: a last IPv4 fragment of one byte is a fragment too (not
  * "too short for ports"); an IPv6 atomic fragment (offset 0, no more) is a whole packet,
  * steered by the ports behind its fragment header. */
@@ -693,6 +771,7 @@ int main(int argc, char **argv)
 	test_rss_rules();
 	test_device_hash();
 	test_rss_port_pick();
+	test_port_next();
 	test_fragment_edges();
 	test_gather(false);
 	test_gather(true);
