@@ -91,7 +91,10 @@ assert_eq rst-errors 0 "$(cc_value errors)"
 # accepted one was reset or aborted, and a server's resets leave no TIME_WAIT).
 accepted=$(stat_get "$(server_echo)" accepted)
 resets=$(stat_get "$(server_echo)" resets) late=$(stat_get "$(server_echo)" closed_at_stop)
-half_open=$(($(stat_get "$(server_stats)" tcp_pcbs) - $(stat_get "$(server_stats)" tcp_time_wait)))
+pcbs=$(stat_get "$(server_stats)" tcp_pcbs) tw=$(stat_get "$(server_stats)" tcp_time_wait)
+[[ "$pcbs" =~ ^[0-9]+$ && "$tw" =~ ^[0-9]+$ ]] ||
+	fail rst-server-stats "no pcb counts in the server's last stats line"
+half_open=$((${pcbs:-0} - ${tw:-0}))
 echo "  rst: the server accepted $accepted, reset by the client $resets, open at its stop" \
 	"$late, half-open at its stop $half_open"
 assert_eq rst-server-accepted-or-half-open 20000 $((accepted + half_open))
