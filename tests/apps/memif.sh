@@ -95,18 +95,19 @@ pcbs=$(stat_get "$(server_stats)" tcp_pcbs) tw=$(stat_get "$(server_stats)" tcp_
 [[ "$pcbs" =~ ^[0-9]+$ && "$tw" =~ ^[0-9]+$ ]] ||
 	fail rst-server-stats "no pcb counts in the server's last stats line"
 half_open=$((${pcbs:-0} - ${tw:-0}))
+seen=$((accepted + half_open)) last=$((late + half_open))   # every connection; the last ones
 echo "  rst: the server accepted $accepted, reset by the client $resets, open at its stop" \
 	"$late, half-open at its stop $half_open"
-assert_eq rst-server-accepted-or-half-open 20000 $((accepted + half_open))
+assert_eq rst-server-accepted-or-half-open 20000 "$seen"
 assert_eq rst-server-resets-or-late "$accepted" $((resets + late))
-if [ $((late + half_open)) -le 64 ]; then
-	pass rst-late-at-most-64 $((late + half_open))
+if [ "$last" -le 64 ]; then
+	pass rst-late-at-most-64 "$last"
 else
 	fail rst-late-at-most-64 "$late open and $half_open half-open at the server's stop"
 fi
 # Anything else that kept connections from being accepted: the server's handshake counters,
 # its port's refusals and the client's view.
-if [ $((accepted + half_open)) != 20000 ]; then
+if [ "$seen" != 20000 ]; then
 	for k in syn_rcvd syn_evicted syn_evicted_pool syn_dropped syn_reset_half_open \
 		syn_ack_in_listen tcp_retransmits tcp_connect_fails tx_dropped rx_dropped; do
 		printf ' %s=%s' "$k" "$(stat_get "$(server_stats)" "$k")"
