@@ -112,8 +112,11 @@ struct flow {
 /* The owner of a flow. A local port in the ephemeral range decides alone, as does a pinned
  * one, but for TCP steered by the port's hash; otherwise the remote address and port are
  * hashed (copied out first: in a frame the address sits 2 bytes off a word boundary, after
- * the 14-byte Ethernet header, and the hash reads whole words). */
-static uint16_t flow_owner(const struct steer_ctx *c, const struct flow *f)
+ * the 14-byte Ethernet header, and the hash reads whole words). Inlined, as by_ports is, so
+ * that the short path for TCP over IPv4 (plain_tcp4) is compiled with its protocol and
+ * version as constants. */
+static inline __attribute__((always_inline)) uint16_t
+flow_owner(const struct steer_ctx *c, const struct flow *f)
 {
 	uint16_t queues = c->queues;
 	bool hashed = c->rss != NULL && !f->udp;
@@ -160,8 +163,9 @@ static uint16_t port_at(const uint8_t *p)
 
 /* TCP and UDP put their ports in the same first four bytes; src and dst are the frame's
  * addresses. */
-static uint16_t by_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4, bool v6,
-			 const void *src, const void *dst)
+static inline __attribute__((always_inline)) uint16_t
+by_ports(const struct steer_ctx *c, uint8_t proto, const uint8_t *l4, bool v6, const void *src,
+	 const void *dst)
 {
 	const struct flow f = { .udp = proto == IPPROTO_UDP, .v6 = v6, .remote = src,
 				.local = dst, .remote_port = port_at(l4),
@@ -290,26 +294,43 @@ static uint16_t owner_ipv6(const struct steer_ctx *c, const struct rte_ipv6_hdr 
 	return by_ports(c, ip->proto, l4, true, ip->src_addr, ip->dst_addr);
 }
 
+/* TCP over IPv4 with a 20-byte header, not a fragment: nearly every frame a connection
+ * brings. Its owner is found with the protocol and version known where they are written
+ * (by_ports and flow_owner are inlined), which halves the steering's instructions per frame;
+ * owner_ipv4 decides every other frame, and would decide this one the same way. */
+static bool plain_tcp4(const struct rte_ipv4_hdr *ip, uint32_t avail)
+{
+	return avail >= sizeof(*ip) + 4 && ip->version_ihl == RTE_IPV4_VHL_DEF &&
+	       ip->next_proto_id == IPPROTO_TCP &&
+	       (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+						       RTE_IPV4_HDR_OFFSET_MASK)) == 0;
+}
+
 uint16_t dpw_steer_owner(const struct rte_mbuf *m, uint16_t queues,
 			 const struct dpw_steer_pins *pins, const struct dpw_rss *rss)
 {
 	const struct steer_ctx c = { .queues = queues, .pins = pins, .rss = rss, .m = m };
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip4 = (const struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t len = rte_pktmbuf_data_len(m);   /* headers in the first segment, or queue 0 */
 
 	if (queues <= 1 || len < sizeof(*eth))
 		return 0;
 	len -= sizeof(*eth);
-	switch (rte_be_to_cpu_16(eth->ether_type)) {
-	case RTE_ETHER_TYPE_ARP: {
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) && plain_tcp4(ip4, len))
+		return by_ports(&c, IPPROTO_TCP, (const uint8_t *)(ip4 + 1), false, &ip4->src_addr,
+				&ip4->dst_addr);
+	/* Compared in network order: no swap on the way. */
+	switch (eth->ether_type) {
+	case RTE_BE16(RTE_ETHER_TYPE_ARP): {
 		const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
 
 		return len >= sizeof(*arp) && rte_be_to_cpu_16(arp->arp_opcode) == ARP_OP_REPLY
 			       ? DPW_STEER_ALL : 0;
 	}
-	case RTE_ETHER_TYPE_IPV4:
+	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
 		return owner_ipv4(&c, (const struct rte_ipv4_hdr *)(eth + 1), len);
-	case RTE_ETHER_TYPE_IPV6:
+	case RTE_BE16(RTE_ETHER_TYPE_IPV6):
 		return owner_ipv6(&c, (const struct rte_ipv6_hdr *)(eth + 1), len);
 	default:
 		return 0;
