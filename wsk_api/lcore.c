@@ -3,31 +3,19 @@
 
 struct dpw_provider dpw_provider;
 
-/* This thread's answer, and the epoch it was found in (0: none yet). Asked on every socket
- * made and freed, every call: a scan of the lcores each time would read every lcore's line. */
-static __thread struct {
-	unsigned epoch;
-	int lcore;
-} self;
+__thread struct dpw_self_lcore_cache dpw_self_lcore_cache;
 
 void dpw_lcores_changed(void)
 {
 	atomic_fetch_add_explicit(&dpw_provider.epoch, 1, memory_order_release);
 }
 
-int dpw_self_lcore(void)
+int dpw_self_lcore_find(unsigned epoch)
 {
-	/* The epoch first: a change made during the scan below bumps it after, and the next
-	 * call scans again. */
-	unsigned epoch = atomic_load_explicit(&dpw_provider.epoch, memory_order_acquire) + 1;
-	unsigned n;
-	pthread_t me;
+	unsigned n = dpw_lcore_count();
+	pthread_t me = pthread_self();
 	int found = -1;
 
-	if (self.epoch == epoch)
-		return self.lcore;
-	n = dpw_lcore_count();
-	me = pthread_self();
 	for (unsigned i = 0; i < n && found < 0; i++) {
 		const struct dpw_lcore *l = &dpw_provider.lcores[i];
 
@@ -35,7 +23,7 @@ int dpw_self_lcore(void)
 		    pthread_equal(me, l->thread))
 			found = (int)i;
 	}
-	self.epoch = epoch;
-	self.lcore = found;
+	dpw_self_lcore_cache.epoch = epoch;
+	dpw_self_lcore_cache.lcore = found;
 	return found;
 }

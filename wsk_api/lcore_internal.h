@@ -37,8 +37,29 @@ struct dpw_provider {
 };
 extern struct dpw_provider dpw_provider;
 
+/* This thread's answer to dpw_self_lcore, and the epoch it was found in (0: none yet). It is
+ * asked on every call and every socket made and freed (about 37 times per connection a WSK
+ * server takes), so the answer is kept, and the question is inline: a scan of the lcores
+ * each time would read every lcore's line, and a call costs more than the answer. */
+struct dpw_self_lcore_cache {
+	unsigned epoch;
+	int lcore;
+};
+extern __thread struct dpw_self_lcore_cache dpw_self_lcore_cache;
+/* Finds the calling thread among the lcores and keeps the answer for this epoch. */
+int dpw_self_lcore_find(unsigned epoch);
+
 /* The lcore the calling thread polls, or -1 on any other thread. */
-int dpw_self_lcore(void);
+static inline int dpw_self_lcore(void)
+{
+	/* The epoch first: a change made during a scan bumps it after, and the next call scans
+	 * again. */
+	unsigned epoch = atomic_load_explicit(&dpw_provider.epoch, memory_order_acquire) + 1;
+
+	if (dpw_self_lcore_cache.epoch == epoch)
+		return dpw_self_lcore_cache.lcore;
+	return dpw_self_lcore_find(epoch);
+}
 /* After an lcore's thread became known, or lcores were attached or detached. */
 void dpw_lcores_changed(void);
 /* True on a thread that polls one of the provider's engines: calls made there on its own
