@@ -7,11 +7,14 @@
 #
 # dpwsk-pathlen --queues Q (bench/pathlen/dpwsk-pathlen.c): Q engines of the measured side
 # behind a wire that puts every frame on its owner's queue as a NIC with RSS would (no frame
-# handed on), one engine on the other side, 32 x Q connections open (the same load per
-# measured engine at every Q), each a 64-byte exchange closed by the client.
-#   side server   Q server engines echo; one client engine connects.
-#   side client   Q client engines connect (each its share of the connections); one server
-#                 engine echoes.
+# handed on), as many engines on the other side (--peer-queues Q), 32 x Q connections open:
+# every engine on either side carries 32 at every Q, each a 64-byte exchange closed by the
+# client. (Until 2026-12-07 the other side had one engine, which at Q=8 carried 256: its
+# frames batched differently, and the measured side took up to 7 % more frames per
+# connection at larger Q, the peer's timing showing as the measured path's cost.)
+#   side server   Q server engines echo; Q client engines connect.
+#   side client   Q client engines connect (each its share of the connections); Q server
+#                 engines echo.
 # The measured side's engines run in one of two ways:
 #   raw   lwIP's raw API on each engine (the engine's own path);
 #   wsk   the WSK provider (--wsk). A server: one listener spread over every lcore, each
@@ -105,7 +108,8 @@ for q in ${QUEUES//,/ }; do
 		file=$OUT/pathlen/$side-$mode-q$q-run$run.callgrind
 		log=$OUT/pathlen/$side-$mode-q$q-run$run.log
 		echo "pathlen.sh: $side $mode Q=$q run $run ..." >&2
-		args=(--side "$side" --queues "$q" --connections "$CONNS" --in-flight $((32 * q)))
+		args=(--side "$side" --queues "$q" --peer-queues "$q" --connections "$CONNS"
+		      --in-flight $((32 * q)))
 		[ "$mode" = raw ] || args+=(--wsk)
 		if ! valgrind --tool=callgrind --collect-atstart=no --toggle-collect=counted_pass \
 			--toggle-collect=counted_client_work --callgrind-out-file="$file" "$PROG" \

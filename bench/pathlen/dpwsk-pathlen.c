@@ -12,8 +12,13 @@
  * the wire's thread, so that the wire's work is never counted as an engine's.
  *
  * --side server (the default): Q server engines, each on a thread of its own (Q lwIP
- * instances), echo on port 7; one client engine keeps --in-flight connections open. --side
- * client: Q client engines share the connections out, against one server engine. Either
+ * instances), echo on port 7; client engines (--peer-queues, 1 by default) keep --in-flight
+ * connections open between them. --side client: Q client engines share the connections out,
+ * against --peer-queues server engines. bench/pathlen.sh gives the peer as many engines as the
+ * measured side and 32 connections each, so that every engine on either side carries the same
+ * load at every Q: one peer engine carrying 32 x Q connections batches its frames otherwise,
+ * and the measured side then sees more frames per connection at larger Q (a lone ACK where
+ * one would ride on data), which is the peer's timing, not the measured path. Either
  * side's engines serve through lwIP's raw API, or, with --wsk, through the WSK provider:
  *   server  one listener spread over every lcore, each connection's events and routines on
  *           its lcore (DpwDeliverLcore), as dpwsk-echo --queues N serves (wsk_echo.c);
@@ -27,8 +32,8 @@
  * received are not counted (idle polling is not the stack's cost); the frames they sent
  * (TCP's timers: delayed ACKs) are printed, to show how little that leaves out.
  *
- *   dpwsk-pathlen [--queues Q] [--side server|client] [--wsk] [--connections N]
- *                 [--in-flight K] [--warm-up W]
+ *   dpwsk-pathlen [--queues Q] [--peer-queues P] [--side server|client] [--wsk]
+ *                 [--connections N] [--in-flight K] [--warm-up W]
  *
  * Prints a line per measured engine and one "pathlen:" summary line; exits 1 when a
  * connection failed, a frame was handed on or dropped, or the engines did not finish within
@@ -90,8 +95,8 @@ struct run {
 };
 
 static struct side server = { .addr = "198.18.0.1" }, client = { .addr = "198.18.0.2" };
-static struct run runs[MAX_QUEUES + 1];
-static unsigned opt_queues = 1, opt_conns = 2000, opt_flight = 32, opt_warm = 200;
+static struct run runs[2 * MAX_QUEUES];
+static unsigned opt_queues = 1, opt_peers = 1, opt_conns = 2000, opt_flight = 32, opt_warm = 200;
 static bool opt_wsk, opt_client_side;
 static unsigned engines_total, servers, clients;
 
@@ -502,6 +507,7 @@ static void parse(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "queues", required_argument, NULL, 'q' },
+		{ "peer-queues", required_argument, NULL, 'p' },
 		{ "side", required_argument, NULL, 'd' },
 		{ "connections", required_argument, NULL, 'n' },
 		{ "in-flight", required_argument, NULL, 'k' },
@@ -515,6 +521,7 @@ static void parse(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': opt_queues = number("queues", optarg, 1, MAX_QUEUES); break;
+		case 'p': opt_peers = number("peer-queues", optarg, 1, MAX_QUEUES); break;
 		case 'n': opt_conns = number("connections", optarg, 1, 1000000); break;
 		case 'k': opt_flight = number("in-flight", optarg, 1, MAX_FLIGHT); break;
 		case 'w': opt_warm = number("warm-up", optarg, 1, 100000); break;
@@ -528,9 +535,9 @@ static void parse(int argc, char **argv)
 			opt_client_side = strcmp(optarg, "client") == 0;
 			break;
 		case 'h':
-			printf("usage: dpwsk-pathlen [--queues 1..%d] [--side server|client] [--wsk] "
-			       "[--connections N] [--in-flight 1..%d] [--warm-up W]\n", MAX_QUEUES,
-			       MAX_FLIGHT);
+			printf("usage: dpwsk-pathlen [--queues 1..%d] [--peer-queues 1..%d] "
+			       "[--side server|client] [--wsk] [--connections N] [--in-flight 1..%d] "
+			       "[--warm-up W]\n", MAX_QUEUES, MAX_QUEUES, MAX_FLIGHT);
 			exit(0);
 		default:
 			exit(2);
@@ -540,9 +547,9 @@ static void parse(int argc, char **argv)
 		fprintf(stderr, "dpwsk-pathlen: unexpected '%s'\n", argv[optind]);
 		exit(2);
 	}
-	if (opt_client_side && opt_flight < opt_queues) {
+	if (opt_flight < (opt_client_side ? opt_queues : opt_peers)) {
 		fprintf(stderr, "dpwsk-pathlen: --in-flight %u is fewer than the %u client engines\n",
-			opt_flight, opt_queues);
+			opt_flight, opt_client_side ? opt_queues : opt_peers);
 		exit(2);
 	}
 }
@@ -552,15 +559,15 @@ int main(int argc, char **argv)
 	char prefix[64], err[DPW_ERRLEN];
 	char *eal[] = { argv[0], "--no-huge", "--no-pci", "--no-shconf", "-m", "512",
 			"--no-telemetry", "--log-level=*:warning", "-l", "0", prefix, NULL };
-	pthread_t threads[MAX_QUEUES + 1], wire;
+	pthread_t threads[2 * MAX_QUEUES], wire;
 	uint64_t handed_on = 0, dropped = 0, tx_uncounted = 0, tx_counted = 0, passes = 0;
 	uint64_t cpu_ns = 0;
 	unsigned n = 0;
 	bool ok = true;
 
 	parse(argc, argv);
-	servers = opt_client_side ? 1 : opt_queues;
-	clients = opt_client_side ? opt_queues : 1;
+	servers = opt_client_side ? opt_peers : opt_queues;
+	clients = opt_client_side ? opt_queues : opt_peers;
 	server.queues = (uint16_t)servers;
 	client.queues = (uint16_t)clients;
 	engines_total = servers + clients;
