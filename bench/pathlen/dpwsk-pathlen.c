@@ -157,19 +157,83 @@ static void connection_done(bool ok)
 
 /* ---- the wire ------------------------------------------------------------------------------ */
 
+/* A NIC refills a queue's RX ring and frees what the queue sent on that queue's own lcore,
+ * through that lcore's mempool cache, so a queue's mbufs stay with it. The wire does the
+ * same with a cache per queue (wire_cache): what queue q sent is freed into q's cache, and
+ * what q receives is taken from it. Through one cache (the wire thread's), every mbuf would
+ * go from one engine to the next, and lwIP's wrapper in its private area with it: lines
+ * written by two engines that a NIC would not make (bench/sharing). */
+static struct rte_mempool_cache *wire_cache[2][MAX_QUEUES];   /* [to the client side][queue] */
+
+static struct rte_mempool_cache *cache_of(const struct side *s, uint16_t queue)
+{
+	struct rte_mempool_cache **c = &wire_cache[s == &client][queue];
+
+	if (*c == NULL)
+		*c = rte_mempool_cache_create(RTE_MEMPOOL_CACHE_MAX_SIZE, SOCKET_ID_ANY);
+	return *c;
+}
+
+/* Frees a frame queue sent, each segment of the side's pool into the queue's cache. */
+static void free_sent(struct rte_mbuf *m, const struct side *from, uint16_t queue)
+{
+	struct rte_mempool *pool = atomic_load_explicit(&from->pool, memory_order_acquire);
+
+	while (m != NULL) {
+		struct rte_mbuf *next = m->next, *seg = rte_pktmbuf_prefree_seg(m);
+
+		if (seg != NULL && seg->pool == pool && cache_of(from, queue) != NULL)
+			rte_mempool_generic_put(pool, (void **)&seg, 1, cache_of(from, queue));
+		else if (seg != NULL)
+			rte_mbuf_raw_free(seg);
+		m = next;
+	}
+}
+
 static void copy_onto(struct rte_mbuf *m, struct side *to, uint16_t queue)
 {
 	struct rte_mempool *pool = atomic_load_explicit(&to->pool, memory_order_acquire);
-	struct rte_mbuf *c = pool != NULL ? rte_pktmbuf_copy(m, pool, 0, UINT32_MAX) : NULL;
+	struct rte_mempool_cache *cache = cache_of(to, queue);
+	struct rte_mbuf *c;
+	uint8_t *at;
 
 	if (pool == NULL) {
 		wire_unplugged++;   /* the other end not created yet: its first announcements */
 		return;
 	}
-	if (c == NULL || rte_ring_enqueue(to->rx[queue], c) != 0) {
+	if (cache == NULL ||
+	    m->pkt_len > (uint32_t)(rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM) ||
+	    rte_mempool_generic_get(pool, (void **)&c, 1, cache) != 0) {
+		wire_dropped++;
+		return;
+	}
+	rte_pktmbuf_reset(c);
+	at = rte_pktmbuf_mtod(c, uint8_t *);
+	for (const struct rte_mbuf *seg = m; seg != NULL; seg = seg->next) {
+		memcpy(at, rte_pktmbuf_mtod(seg, const uint8_t *), seg->data_len);
+		at += seg->data_len;
+	}
+	c->data_len = (uint16_t)m->pkt_len;
+	c->pkt_len = m->pkt_len;
+	if (rte_ring_enqueue(to->rx[queue], c) != 0) {
 		rte_pktmbuf_free(c);
 		wire_dropped++;
 	}
+}
+
+/* Once the wire stops: every cache back into its pool, before the pools go. */
+static void free_wire_caches(void)
+{
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned q = 0; q < MAX_QUEUES; q++)
+			if (wire_cache[k][q] != NULL) {
+				struct side *s = k ? &client : &server;
+
+				rte_mempool_cache_flush(wire_cache[k][q],
+							atomic_load(&s->pool));
+				rte_mempool_cache_free(wire_cache[k][q]);
+				wire_cache[k][q] = NULL;
+			}
 }
 
 /* Everything one side's queues sent, onto the other side's queue that owns each frame. */
@@ -189,7 +253,7 @@ static unsigned carry(struct side *from, struct side *to)
 				copy_onto(m, to, owner);
 			else
 				wire_fragments++;   /* nothing here sends fragments */
-			rte_pktmbuf_free(m);
+			free_sent(m, from, q);
 			n++;
 		}
 	return n;
@@ -204,6 +268,7 @@ static void *wire_main(void *arg)
 	while (!atomic_load(&wire_stop))
 		if (carry(&client, &server) + carry(&server, &client) == 0)
 			sched_yield();   /* fewer CPUs than threads here, and valgrind runs one */
+	free_wire_caches();
 	atomic_store(&wire_stopped, true);
 	if (registered)
 		rte_thread_unregister();
