@@ -115,6 +115,11 @@ uint64_t dpw_client_due(struct dpw_client *c)
 	return open_count(c, DPW_CC_DUE_IN, DPW_CC_DUE_OUT);
 }
 
+uint64_t dpw_client_lent(struct dpw_client *c)
+{
+	return open_count(c, DPW_CC_LENT, DPW_CC_RETURNED);
+}
+
 void dpw_client_counts_reset(struct dpw_client *c)
 {
 	for (unsigned i = 0; i <= DPW_MAX_LCORES; i++)

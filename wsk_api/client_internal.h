@@ -48,6 +48,7 @@ struct dpw_lent {
 enum dpw_client_count {
 	DPW_CC_MADE, DPW_CC_FREED,       /* its sockets made, closed */
 	DPW_CC_DUE_IN, DPW_CC_DUE_OUT,   /* DpwDeliverLcore: routines queued on an lcore, run */
+	DPW_CC_LENT, DPW_CC_RETURNED,    /* data indications kept by the client, released (C9) */
 	DPW_CC_N
 };
 struct dpw_client_counts {
@@ -65,9 +66,10 @@ struct dpw_client {
 	atomic_bool static_locked;   /* a socket exists: static callbacks can no longer change
 				      * (set by any lcore, read by the caller's thread) */
 	struct dpw_completion_ring *cq;
-	/* [lcore] per lcore, a ring of the indications the client retains */
-	struct dpw_lent lent[DPW_MAX_LCORES];
-	atomic_uint lent_count;
+	/* [lcore] per lcore, a ring of the indications the client retains (counted in here[]) */
+	struct {
+		DPW_LCORE_ALIGNED struct dpw_lent head;
+	} lent[DPW_MAX_LCORES];
 	atomic_uint lent_swept;      /* the sweeps' total (WskDeregister) */
 	atomic_uint lent_sweeps;     /* lcores whose sweep is done */
 	/* Who runs completion routines (delivery.c): DPW_COMPLETION_DELIVERY, and the client's
@@ -96,6 +98,8 @@ void dpw_client_count(struct dpw_client *c, enum dpw_client_count what);
 /* c's sockets made and not yet closed; its routines queued on the lcores and not yet run. */
 uint64_t dpw_client_sockets_open(struct dpw_client *c);
 uint64_t dpw_client_due(struct dpw_client *c);
+/* The data indications c keeps and has not yet released (C9). */
+uint64_t dpw_client_lent(struct dpw_client *c);
 void dpw_client_counts_reset(struct dpw_client *c);
 
 /* The client behind a PWSK_CLIENT, or NULL when it is not a registered client. Lock-free. */

@@ -153,7 +153,7 @@ void dpw_post_completion(struct dpw_client *c, PIRP irp)
  * store in the same spirit). Each lcore holds its own; an array, not thread-local, so that
  * DpwProviderDetach can post what the lcores' last passes left. */
 static struct held {
-	struct dpw_client *c;
+	DPW_LCORE_ALIGNED struct dpw_client *c;
 	unsigned n;
 	PIRP irps[CQ_BURST];
 } held_by[DPW_MAX_LCORES];

@@ -27,7 +27,7 @@ struct due_irp {
 /* [the lcore's thread; DpwProviderDetach's once the lcores stopped] A FIFO in a ring that
  * doubles when full: growth is the only allocation, and it is kept. */
 static struct due_fifo {
-	struct due_irp *e;
+	DPW_LCORE_ALIGNED struct due_irp *e;
 	size_t head, len, cap;   /* entries [head, head + len) modulo cap */
 } due_on[DPW_MAX_LCORES];
 

@@ -16,6 +16,12 @@ struct rte_ring;
 /* The most engines (lcores) one provider drives. */
 #define DPW_MAX_LCORES 16
 
+/* On the first member of a struct kept in an array indexed by lcore: each element starts a
+ * cache line of its own, so that no line holds two lcores' state, where one lcore's write
+ * would take the line from the other (false sharing, issue 15). bench/sharing's sharegrind
+ * lists such lines. */
+#define DPW_LCORE_ALIGNED _Alignas(64)
+
 /* One engine the provider drives, polled by one thread: its lcore. With several (the
  * per-thread build, several engines on one port), every socket belongs to one lcore (its
  * owner), runs there and completes from there, so a socket's completions keep their order. */

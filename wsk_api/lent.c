@@ -3,14 +3,15 @@
  * included. Each such indication sits on its client's list, so that WskDeregister can report
  * and free what the client never released instead of leaking the mbufs under it.
  * Each lcore has its own list per client, touched by that lcore only (WskRelease goes to the
- * lcore that lent the data); the count is read by the deregistering thread (registration.c
- * asks every lcore for a sweep and waits for them). */
+ * lcore that lent the data), and counted on that lcore's line of the client's counts
+ * (dpw_client_count: no line another lcore writes); the deregistering thread adds them up
+ * (registration.c asks every lcore for a sweep and waits for them). */
 #include "request_internal.h"
 
 void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(struct dpw_lent *))
 {
 	int me = dpw_self_lcore();
-	struct dpw_lent *head = &c->lent[me < 0 ? 0 : me];
+	struct dpw_lent *head = &c->lent[me < 0 ? 0 : me].head;
 
 	if (head->next == NULL)   /* first use: an empty ring points at itself */
 		head->next = head->prev = head;
@@ -21,7 +22,7 @@ void dpw_lent_keep(struct dpw_client *c, struct dpw_lent *l, void (*free_fn)(str
 	l->next = head;
 	head->prev->next = l;
 	head->prev = l;
-	atomic_fetch_add_explicit(&c->lent_count, 1, memory_order_relaxed);
+	dpw_client_count(c, DPW_CC_LENT);
 }
 
 void dpw_lent_forget(struct dpw_lent *l)
@@ -31,14 +32,14 @@ void dpw_lent_forget(struct dpw_lent *l)
 	l->prev->next = l->next;
 	l->next->prev = l->prev;
 	l->next = l->prev = NULL;
-	atomic_fetch_sub_explicit(&l->client->lent_count, 1, memory_order_relaxed);
+	dpw_client_count(l->client, DPW_CC_RETURNED);
 }
 
 /* lcore: free everything this lcore still lends to r's client. */
 void dpw_lent_sweep_execute(struct dpw_req *r)
 {
 	struct dpw_client *c = r->client;
-	struct dpw_lent *head = &c->lent[r->u.sweep.lcore];
+	struct dpw_lent *head = &c->lent[r->u.sweep.lcore].head;
 	unsigned n = 0;
 
 	while (head->next != NULL && head->next != head) {

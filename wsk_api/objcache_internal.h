@@ -11,7 +11,8 @@
 struct dpw_slab;
 
 struct dpw_objcache {
-	size_t size;                 /* bytes per object */
+	/* A cache is an lcore's (arrays indexed by lcore): a line of its own (DPW_LCORE_ALIGNED). */
+	_Alignas(64) size_t size;    /* bytes per object */
 	unsigned per_slab;           /* objects per heap call */
 	atomic_ullong *heap_calls;   /* counted here each time the heap is asked */
 	void *free;                  /* free objects, linked through their first word */

@@ -32,9 +32,8 @@ NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistra
 	atomic_store(&c->captured, 0);
 	dpw_client_counts_reset(c);
 	atomic_store(&c->deregistering, false);
-	atomic_store(&c->lent_count, 0);
 	for (unsigned i = 0; i < DPW_MAX_LCORES; i++)
-		c->lent[i].next = c->lent[i].prev = NULL;
+		c->lent[i].head.next = c->lent[i].head.prev = NULL;
 	c->static_events = 0;
 	atomic_store(&c->static_locked, false);
 	c->npi = *WskClientNpi;
@@ -132,7 +131,7 @@ static unsigned sweep_lent(struct dpw_client *c)
 	struct timespec t0, t;
 	unsigned n, asked = 0, lcores = dpw_lcore_count();
 
-	if (atomic_load(&c->lent_count) == 0)
+	if (dpw_client_lent(c) == 0)
 		return 0;
 	atomic_store(&c->lent_swept, 0);
 	atomic_store(&c->lent_sweeps, 0);
@@ -150,7 +149,7 @@ static unsigned sweep_lent(struct dpw_client *c)
 	if (asked < lcores || lcores == 0)
 		fprintf(stderr, "dpwsk: WskDeregister: %u data indications never released "
 			"(WSK-C9) could not all be freed: the provider is not running, or out of "
-			"room for the request\n", atomic_load(&c->lent_count));
+			"room for the request\n", (unsigned)dpw_client_lent(c));
 	if (asked == 0)
 		return 0;
 	/* The lcores free them on their next pass; they never block, so this is short. Bounded
@@ -164,7 +163,7 @@ static unsigned sweep_lent(struct dpw_client *c)
 		if (t.tv_sec - t0.tv_sec > 5) {
 			fprintf(stderr, "dpwsk: WskDeregister: the engine is not polling; %u data "
 				"indications never released (WSK-C9) are left\n",
-				atomic_load(&c->lent_count));
+				(unsigned)dpw_client_lent(c));
 			return 0;
 		}
 		sched_yield();

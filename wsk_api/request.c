@@ -29,7 +29,14 @@
 
 __thread struct dpw_inline_call *dpw_inline_call;
 
-static struct dpw_req *pool;          /* REQ_POOL_SIZE requests, never freed */
+/* A pool request on whole cache lines of its own (the pool is page aligned): requests pass
+ * from one thread's cache to another's, and two packed side by side could be two lcores' at
+ * once (false sharing, bench/sharing). The heap's, used once the pool is spent, are not. */
+union pool_slot {
+	struct dpw_req r;
+	char lines[RTE_ALIGN_CEIL(sizeof(struct dpw_req), RTE_CACHE_LINE_SIZE)];
+};
+static union pool_slot *pool;         /* REQ_POOL_SIZE requests, never freed */
 static struct rte_ring *pool_free;    /* MPMC ring of free pool requests */
 static atomic_uint pool_fresh;        /* pool[pool_fresh..] never handed out yet */
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
@@ -77,7 +84,8 @@ static void pool_init(void)
 
 static bool from_pool(const struct dpw_req *r)
 {
-	return pool != NULL && r >= pool && r < pool + REQ_POOL_SIZE;
+	return pool != NULL && (const void *)r >= (const void *)pool &&
+	       (const void *)r < (const void *)(pool + REQ_POOL_SIZE);
 }
 
 /* Up to REQ_CACHE requests never used before, into objs; how many (0: the pool is spent). The
@@ -93,7 +101,7 @@ static unsigned take_fresh(struct dpw_req **objs)
 		return 0;
 	n = REQ_POOL_SIZE - first < REQ_CACHE ? REQ_POOL_SIZE - first : REQ_CACHE;
 	for (unsigned i = 0; i < n; i++)
-		objs[i] = &pool[first + n - 1 - i];   /* taken from the end: in address order */
+		objs[i] = &pool[first + n - 1 - i].r;   /* taken from the end: in address order */
 	return n;
 }
 

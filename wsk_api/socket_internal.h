@@ -142,7 +142,9 @@ struct dpw_socket_kind {
 };
 
 struct dpw_socket {
-	WSK_SOCKET wsk;                  /* first: a PWSK_SOCKET points here */
+	/* First: a PWSK_SOCKET points here. Aligned, so that two slots of the table, which may
+	 * be two lcores' sockets, never share a line. */
+	_Alignas(64) WSK_SOCKET wsk;
 	_Atomic uint32_t handle_state;   /* enum dpw_handle_state */
 	_Atomic uint32_t gen;            /* bumped at each reuse of this slot */
 	_Atomic uint32_t callers;        /* calls inside the provider on app threads (C6) */
@@ -177,7 +179,6 @@ struct dpw_socket {
 	bool port_spread;                /* that port spread by a listener beside it (step 6) */
 	bool port_joined;                /* held as a connection a spread listener accepted */
 	ULONG events;                    /* enabled event callbacks (WSK_EVENT_*) */
-	int in_callback;                 /* event callbacks of this socket now running */
 	PVOID security;                  /* cached security descriptor applied (C7) */
 	SOCKADDR_INET local_addr, remote_addr;  /* kept: valid after the pcb is gone */
 	bool has_local, has_remote;
@@ -191,6 +192,10 @@ struct dpw_socket {
 	/* [lcore] pending requests, each completed exactly once */
 	struct dpw_req_queue recvq, sendq, acceptq, connectq, disconnectq;
 	struct dpw_req *close_req;       /* the close in progress, completed last (C2) */
+	/* Event callbacks of this socket now running. Written around every callback, so not
+	 * beside what other lcores read of a listener over several (events, context, the
+	 * client's table: tcp_accept.c), which would take that line from them per connection. */
+	int in_callback;
 
 	struct dpw_socket *free_next;    /* handle table free list */
 };

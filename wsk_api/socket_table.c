@@ -16,7 +16,7 @@
 /* Closed slots wait in a FIFO before reuse, oldest first: one per lcore, touched in the
  * normal course only by its thread, so that making and freeing sockets on a lcore writes
  * nothing that another lcore reads (issue 15: no shared writes on the hot path); and one,
- * under table_lock, for sockets freed on any other thread. */
+ * under shared.lock, for sockets freed on any other thread. */
 #define DPW_QUARANTINE  (1u << 14)      /* closed slots that must wait before reuse, per FIFO */
 /* Never-used slots a lcore takes from the table at a time, under the lock. */
 #define FRESH_BATCH     64u
@@ -32,9 +32,14 @@ struct slot_fifo {
 };
 
 static struct dpw_socket *table;
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot_fifo closed_elsewhere;   /* [table_lock] */
-static uint32_t next_unused;                /* [table_lock] */
+/* What the lcores share, written only when one needs slots beyond its own (64 at a time) or a
+ * socket is freed off the lcores: a line of its own, away from the table's address, which
+ * every call reads (dpw_socket_is_slot). */
+static struct {
+	_Alignas(64) pthread_mutex_t lock;
+	struct slot_fifo closed_elsewhere;   /* [lock] */
+	uint32_t next_unused;                /* [lock] */
+} shared = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* A lcore's own slots. Its lock is taken by its thread on every make and free, uncontended
  * and on a line of its own, so it costs an atomic on a private line; another thread takes
@@ -122,9 +127,9 @@ static struct dpw_socket *take_anywhere(int me)
 
 	if (me >= 0 && (s = take_from(&per_lcore[me], true)) != NULL)
 		return s;
-	pthread_mutex_lock(&table_lock);
-	s = fifo_pop(&closed_elsewhere);
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_lock(&shared.lock);
+	s = fifo_pop(&shared.closed_elsewhere);
+	pthread_mutex_unlock(&shared.lock);
 	for (unsigned i = 0; s == NULL && i < DPW_MAX_LCORES; i++)
 		if ((int)i != me)
 			s = take_from(&per_lcore[i], true);
@@ -143,28 +148,28 @@ static struct dpw_socket *take_slot(int me)
 	pthread_once(&per_lcore_once, per_lcore_init);
 	if (l != NULL && (s = take_from(l, false)) != NULL)
 		return s;
-	pthread_mutex_lock(&table_lock);
+	pthread_mutex_lock(&shared.lock);
 	if (!table_init()) {
-		pthread_mutex_unlock(&table_lock);
+		pthread_mutex_unlock(&shared.lock);
 		return NULL;
 	}
-	if (l == NULL && closed_elsewhere.count > DPW_QUARANTINE) {
-		s = fifo_pop(&closed_elsewhere);
-	} else if (next_unused < DPW_MAX_SOCKETS) {
+	if (l == NULL && shared.closed_elsewhere.count > DPW_QUARANTINE) {
+		s = fifo_pop(&shared.closed_elsewhere);
+	} else if (shared.next_unused < DPW_MAX_SOCKETS) {
 		uint32_t n = l != NULL ? FRESH_BATCH : 1;
 
-		if (n > DPW_MAX_SOCKETS - next_unused)
-			n = DPW_MAX_SOCKETS - next_unused;
-		s = fresh(next_unused);
+		if (n > DPW_MAX_SOCKETS - shared.next_unused)
+			n = DPW_MAX_SOCKETS - shared.next_unused;
+		s = fresh(shared.next_unused);
 		if (l != NULL) {
 			pthread_spin_lock(&l->lock);
-			l->fresh_next = next_unused + 1;
-			l->fresh_end = next_unused + n;
+			l->fresh_next = shared.next_unused + 1;
+			l->fresh_end = shared.next_unused + n;
 			pthread_spin_unlock(&l->lock);
 		}
-		next_unused += n;
+		shared.next_unused += n;
 	}
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&shared.lock);
 	return s != NULL ? s : take_anywhere(me);
 }
 
@@ -227,9 +232,9 @@ void dpw_socket_release(struct dpw_socket *s)
 		pthread_spin_unlock(&l->lock);
 		return;
 	}
-	pthread_mutex_lock(&table_lock);
-	fifo_push(&closed_elsewhere, s);
-	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_lock(&shared.lock);
+	fifo_push(&shared.closed_elsewhere, s);
+	pthread_mutex_unlock(&shared.lock);
 }
 
 struct dpw_socket *dpw_socket_from_handle(PWSK_SOCKET h, uint32_t *gen, NTSTATUS *status)

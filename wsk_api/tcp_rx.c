@@ -198,11 +198,13 @@ static struct pbuf *rejoin(struct dpw_indication *first)
  * loop pass, so that data already here reaches the receive event once memory is back, not
  * only when the peer sends more. Doubly linked: a close takes a socket off in O(1). One list
  * per lcore, of its own sockets. */
-static struct dpw_socket *retry_heads[DPW_MAX_LCORES];
+static struct {
+	DPW_LCORE_ALIGNED struct dpw_socket *head;
+} retry[DPW_MAX_LCORES];
 
 static void retry_list(struct dpw_socket *s)
 {
-	struct dpw_socket **retry_head = &retry_heads[dpw_socket_owner(s)];
+	struct dpw_socket **retry_head = &retry[dpw_socket_owner(s)].head;
 
 	if (s->t.tcp.retry_listed)
 		return;
@@ -216,7 +218,7 @@ static void retry_list(struct dpw_socket *s)
 
 static void retry_unlist(struct dpw_socket *s)
 {
-	struct dpw_socket **retry_head = &retry_heads[dpw_socket_owner(s)];
+	struct dpw_socket **retry_head = &retry[dpw_socket_owner(s)].head;
 
 	if (!s->t.tcp.retry_listed)
 		return;
@@ -231,9 +233,11 @@ static void retry_unlist(struct dpw_socket *s)
 
 void dpw_tcp_rx_retry(void)
 {
-	struct dpw_socket **retry_head = &retry_heads[dpw_lcore_here()];
+	struct dpw_socket **retry_head = &retry[dpw_lcore_here()].head;
 	struct dpw_socket *s = *retry_head, *next;
 
+	if (s == NULL)
+		return;   /* every pass: only a read */
 	*retry_head = NULL;   /* each one relists itself if it fails again */
 	for (; s != NULL; s = next) {
 		next = s->t.tcp.retry_next;

@@ -70,7 +70,10 @@ struct dpw_spread {
 /* Messages a full ring refused, per sending lcore, sent again in order. [that lcore] How many
  * wait in all the outboxes: the poll, on every lcore's every pass, reads only that (one
  * relaxed load of a line written only when a ring was full). */
-static struct dpw_req *outbox_head[DPW_MAX_LCORES], *outbox_tail[DPW_MAX_LCORES];
+static struct {
+	DPW_LCORE_ALIGNED struct dpw_req *head;
+	struct dpw_req *tail;
+} outbox[DPW_MAX_LCORES];
 static atomic_uint outbox_waiting;
 
 static void send_msg(struct dpw_req *m, enum spread_msg what, unsigned to)
@@ -79,15 +82,15 @@ static void send_msg(struct dpw_req *m, enum spread_msg what, unsigned to)
 
 	m->u.spread.what = what;
 	m->u.spread.lcore = to;
-	if (outbox_head[me] == NULL && dpw_req_post(m, to))
+	if (outbox[me].head == NULL && dpw_req_post(m, to))
 		return;
 	m->next = NULL;
 	atomic_fetch_add_explicit(&outbox_waiting, 1, memory_order_relaxed);
-	if (outbox_tail[me] != NULL)
-		outbox_tail[me]->next = m;
+	if (outbox[me].tail != NULL)
+		outbox[me].tail->next = m;
 	else
-		outbox_head[me] = m;
-	outbox_tail[me] = m;
+		outbox[me].head = m;
+	outbox[me].tail = m;
 }
 
 void dpw_tcp_spread_poll(void)
@@ -98,11 +101,11 @@ void dpw_tcp_spread_poll(void)
 	if (atomic_load_explicit(&outbox_waiting, memory_order_relaxed) == 0)
 		return;
 	me = dpw_lcore_here();
-	while ((m = outbox_head[me]) != NULL && dpw_req_post(m, m->u.spread.lcore)) {
+	while ((m = outbox[me].head) != NULL && dpw_req_post(m, m->u.spread.lcore)) {
 		atomic_fetch_sub_explicit(&outbox_waiting, 1, memory_order_relaxed);
-		outbox_head[me] = m->next;
-		if (outbox_head[me] == NULL)
-			outbox_tail[me] = NULL;
+		outbox[me].head = m->next;
+		if (outbox[me].head == NULL)
+			outbox[me].tail = NULL;
 	}
 }
 

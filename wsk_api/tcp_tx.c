@@ -9,8 +9,8 @@
  * only.) */
 #define MAX_DISCONNECTING 65536
 static struct disconnecting {
+	DPW_LCORE_ALIGNED unsigned n;
 	struct dpw_socket *list[MAX_DISCONNECTING];
-	unsigned n;
 } disconnecting[DPW_MAX_LCORES];
 
 static void list_disconnecting(struct dpw_socket *s)
