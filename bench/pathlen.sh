@@ -25,7 +25,7 @@
 #         N runs: WskSocketConnect, WskSend, WskReceive, WskDisconnect, a WskReceive that
 #         meets the FIN, WskCloseSocket.
 # callgrind counts only the measured engines' loop passes that received frames (and a raw
-# client's own opening and closing, with the pass that sends what it made), while measuring.
+# client's own calls that open and close, with the pass that sends what they made), while measuring.
 #   instr/conn   all measured engines' instructions / connections completed while measuring
 #   ratio        to the mean of the Q=1 runs (issue 15's target: within 5 %)
 #   steering     of instr/conn, what deciding each frame's owner took (steer.c's
