@@ -51,7 +51,10 @@ struct dpw_self_lcore_cache {
 	unsigned epoch;
 	int lcore;
 };
-extern __thread struct dpw_self_lcore_cache dpw_self_lcore_cache;
+/* Hidden and initial-exec: in libdpwsk.so too, a read at a fixed offset from the thread
+ * pointer, where the default model would call __tls_get_addr at every question. */
+extern __thread struct dpw_self_lcore_cache dpw_self_lcore_cache
+	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 /* Finds the calling thread among the lcores and keeps the answer for this epoch. */
 int dpw_self_lcore_find(unsigned epoch);
 
