@@ -70,7 +70,7 @@ for mode in ${MODES//,/ }; do
 	      --in-flight $((32 * QUEUES)))
 	[ "$mode" = raw ] || args+=(--wsk)
 	echo "sharing.sh: $side $mode Q=$QUEUES ..." >&2
-	if ! VALGRIND_LIB=$TOOLDIR valgrind --tool=sharegrind --window=counted_pass \
+	if ! VALGRIND_LIB=$TOOLDIR valgrind --tool=sharegrind --top=1000000 --window=counted_pass \
 		--window=counted_client_work --read-inline-info=yes --out="$report" "$PROG" \
 		"${args[@]}" >"$log" 2>&1; then
 		tail -n 5 "$log" >&2

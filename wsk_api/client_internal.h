@@ -78,7 +78,8 @@ struct dpw_client {
 	pthread_t deliverer;
 	bool deliverer_running;
 	atomic_bool deliverer_stop;
-	/* [per lcore] its sockets and routines (dpw_client_sockets_open, dpw_client_due) */
+	/* [per lcore] its sockets, routines and lent data (dpw_client_sockets_open,
+	 * dpw_client_due, dpw_client_lent) */
 	struct dpw_client_counts here[DPW_MAX_LCORES + 1];
 };
 

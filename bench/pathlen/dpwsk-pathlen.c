@@ -163,7 +163,7 @@ static void connection_done(bool ok)
  * what q receives is taken from it. Through one cache (the wire thread's), every mbuf would
  * go from one engine to the next, and lwIP's wrapper in its private area with it: lines
  * written by two engines that a NIC would not make (bench/sharing). */
-static struct rte_mempool_cache *wire_cache[2][MAX_QUEUES];   /* [to the client side][queue] */
+static struct rte_mempool_cache *wire_cache[2][MAX_QUEUES];   /* [client side?][queue] */
 
 static struct rte_mempool_cache *cache_of(const struct side *s, uint16_t queue)
 {

@@ -5,15 +5,21 @@ share cache lines between the measured engines, and how often per connection.
     summary.py REPORT PATHLEN_LOG [--check]
 
 Each line of interest in the report (written by one engine, used by another, inside the
-counted passes) is put in one of three classes by the stack of its first write: the frame
-that decides is the innermost one that is not the C library's (a mutex, memcpy):
-  stack      the stack's own code (stack/, wsk_api/, lwIP)
-  dpdk       DPDK's, inlined or in its libraries (the mempool, the test's net_ring driver)
+counted passes) is put in a class by the stacks of its writers' first writes. The innermost
+frame that is not the C library's (a mutex, memcpy) decides first:
   benchmark  dpwsk-pathlen's own code (its counters, its echo and client programs)
-A line is hot when it is shared per connection: the least frequent of its writers writes it,
-or (one writer) another engine reads it, at least HOT times per connection. With --check,
-exits 1 when a stack line is hot: that is a line written by two lcores on the connection's
-path, which issue 15 asks to be none.
+  nic        the test's NIC driver (DPDK's net_ring: its per-queue counters)
+then any frame of the stack's own code (stack/, wsk_api/, lwIP) anywhere in those stacks
+makes it
+  stack      (so a DPDK helper the stack calls or inlines, a ring or a memcpy into the
+             stack's memory, counts as the stack's)
+and otherwise
+  dpdk       DPDK's alone (the mempool's ring as caches spill)
+A line is hot when it is shared per connection: for some two engines, one writes it and the
+other uses it (reads or writes) at least HOT times per connection each. With --check, exits
+1 when a stack line is hot: a line written by one lcore and used by another on the
+connection's path, which issue 15 asks to be none; or when the report left lines out (the
+report must be made with a --top large enough for all of them).
 """
 import os
 import re
@@ -53,24 +59,27 @@ def frames(stack):
     return out
 
 
-def classify(stack, stack_files, bench_files):
-    for fn, where in frames(stack):
-        if LIBC.match(fn) or where.startswith("libc"):
-            continue
-        if where in stack_files:
-            return "stack"
-        if where in bench_files:
+def classify(stacks, stack_files, bench_files):
+    """stacks: the first-write stacks of a line's writers."""
+    for stack in stacks:
+        inner = [(fn, where) for fn, where in frames(stack)
+                 if not (LIBC.match(fn) or where.startswith("libc"))]
+        if inner and inner[0][1] in bench_files:
             return "benchmark"
-        if where.startswith(("rte_", "librte_")) or fn.startswith("rte_"):
-            return "dpdk"
-        return "dpdk" if "librte" in where else "other"
-    return "other"
+        if inner and inner[0][1].startswith("librte_net_"):
+            return "nic"
+    if any(where in stack_files for stack in stacks for _, where in frames(stack)):
+        return "stack"
+    return "dpdk"
 
 
 def parse(report):
     lines, cur, thread = [], None, None
     for raw in open(report, encoding="utf-8", errors="replace"):
         s = raw.rstrip("\n")
+        if "more lines of interest not shown" in s:
+            sys.exit(f"summary.py: {report} left lines out ({s.strip()}): make it with a "
+                     "larger --top")
         if s.startswith("sharegrind: #"):
             cur = {"head": s, "threads": {}}
             lines.append(cur)
@@ -78,11 +87,11 @@ def parse(report):
         elif s.startswith("sharegrind:"):
             cur = thread = None
         elif cur is not None:
-            m = re.match(r"^    thread (\d+): writes=(\d+) reads=(\d+)", s)
+            m = re.match(r"^    thread (\S+): writes=(\d+) reads=(\d+)", s)
             if m:
                 thread = {"writes": int(m.group(2)), "reads": int(m.group(3)), "first": "",
                           "top": ""}
-                cur["threads"][int(m.group(1))] = thread
+                cur["threads"][m.group(1)] = thread
             elif thread is not None:
                 t = s.strip()
                 if t.startswith("first write: "):
@@ -113,20 +122,19 @@ def main():
         kind = re.search(r"kind=(\S+)", head).group(1)
         sym = re.search(r"sym=(\S+)", head).group(1)
         transfers = int(re.search(r" transfers=(\d+)", head).group(1))
-        writers = [t for t in ln["threads"].values() if t["writes"] > 0]
+        threads = list(ln["threads"].values())
+        writers = [t for t in threads if t["writes"] > 0]
         if not writers:
             continue
-        if kind == "shared-write":
-            rate = min(t["writes"] for t in writers) / conns
-        else:
-            readers = [t["reads"] for t in ln["threads"].values() if t["writes"] == 0]
-            rate = min(max(readers, default=0), max(t["writes"] for t in writers)) / conns
-        first = next(t["first"] for t in writers if t["first"])
-        cls = classify(first, stack_files, bench_files)
+        # For each two engines, one writing and the other using the line: the lesser of the
+        # two counts is how often per connection the line must move between them.
+        rate = max((min(w["writes"], o["writes"] + o["reads"]) for w in writers
+                    for o in threads if o is not w), default=0) / conns
+        cls = classify([t["first"] for t in writers if t["first"]], stack_files, bench_files)
         hot = rate >= HOT
         if hot and cls == "stack":
             hot_stack += 1
-        where = next(t["top"] for t in writers if t["top"])
+        where = next((t["top"] for t in writers if t["top"]), "?")
         print(f"  {cls:<9} {kind:<12} {sym[:22]:<22} {rate:8.2f} {transfers:9d}  {where[:90]}"
               f"{'  HOT' if hot else ''}")
     print(f"summary: connections={conns} stack_lines_shared_per_connection={hot_stack}")

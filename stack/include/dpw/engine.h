@@ -193,7 +193,9 @@ void dpw_engine_shutdown(struct dpw_engine *e);
 void dpw_engine_destroy(struct dpw_engine *e);
 
 /* Any thread. On the polling thread the figures are live; other threads get a snapshot the
- * loop publishes every millisecond (and once more at shutdown, exact). */
+ * loop publishes every millisecond (and once more at shutdown, exact), but for mbuf_in_use,
+ * which every reader counts from the pool when it reads (the pool's count reads every
+ * lcore's cache of it: not for the loop to do each millisecond). */
 void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *out);
 /* The same, but on another thread wait (timeout_ms at most) for a snapshot the loop took
  * after this call, so that it shows what this thread did before: false if none came (the

@@ -37,8 +37,8 @@ struct dpw_engine_group *dpw_engine_group_start(const struct dpw_engine_config *
 						char *err, size_t errlen);
 uint16_t dpw_engine_group_size(const struct dpw_engine_group *g);
 struct dpw_engine *dpw_engine_group_engine(const struct dpw_engine_group *g, uint16_t queue);
-/* Any thread: every engine's counters added up (each engine's published snapshot; the shared
- * mbuf pool counted once). */
+/* Any thread: every engine's counters added up (each engine's published snapshot, the pool
+ * counted when read; the shared mbuf pool counted once). */
 void dpw_engine_group_stats(const struct dpw_engine_group *g, struct dpw_engine_stats *total);
 /* Stop every loop and wait until none polls; the engines are still there (detach what drives
  * them now). */
