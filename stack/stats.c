@@ -55,7 +55,8 @@ static uint32_t pool_in_use(const struct dpw_engine *e)
 	return e->port.pool != NULL ? rte_mempool_in_use_count(e->port.pool) : 0;
 }
 
-static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
+/* Every counter but mbuf_in_use: what the snapshot holds. */
+static void read_counters(const struct dpw_engine *e, struct dpw_engine_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->rx_packets = e->c.rx_packets;
@@ -91,7 +92,6 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 			lwip_stats.udp.drop + s->drop_icmp;
 
 	s->mbuf_total = e->port.pool != NULL ? e->port.pool->size : 0;
-	/* mbuf_in_use: the reader's (pool_in_use). */
 	s->mbuf_idle = e->shut_down ? 0 : e->port.mbuf_idle;
 	s->tcp_pcbs_in_use = pool_used(MEMP_TCP_PCB);
 	s->tcp_pcbs_timed = tcp_timer_pcbs_count;
@@ -131,6 +131,13 @@ static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
 		s->capture_frames = e->captured.frames;   /* closed at shutdown: its last counts */
 		s->capture_skipped = e->captured.skipped;
 	}
+}
+
+/* The polling thread's view: every counter now. */
+static void read_live(const struct dpw_engine *e, struct dpw_engine_stats *s)
+{
+	read_counters(e, s);
+	s->mbuf_in_use = pool_in_use(e);
 }
 
 /* Every counter by the name the stats line and telemetry give it. */
@@ -218,7 +225,7 @@ void dpw_stats_publish(struct dpw_engine *e)
 		e->c.rx_missed = dpw_port_rx_missed(&e->port);
 	if (atomic_load_explicit(&e->poller, memory_order_relaxed) != self)
 		atomic_store_explicit(&e->poller, self, memory_order_relaxed);
-	read_live(e, (struct dpw_engine_stats *)words);
+	read_counters(e, (struct dpw_engine_stats *)words);
 	e->c.syn_rcvd_max = ((struct dpw_engine_stats *)words)->syn_rcvd_max;
 	/* odd: a write is in progress */
 	seq = atomic_load_explicit(&e->snap_seq, memory_order_relaxed);
@@ -261,7 +268,6 @@ void dpw_engine_get_stats(const struct dpw_engine *e, struct dpw_engine_stats *s
 
 	if (poller == 0 || poller == (uintptr_t)pthread_self()) {
 		read_live(e, s);
-		s->mbuf_in_use = pool_in_use(e);
 	} else {
 		read_snapshot(e, s);
 	}
@@ -281,7 +287,6 @@ bool dpw_engine_get_fresh_stats(const struct dpw_engine *ce, struct dpw_engine_s
 
 	if (poller == 0 || poller == (uintptr_t)pthread_self()) {
 		read_live(e, s);
-		s->mbuf_in_use = pool_in_use(e);
 		return true;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
