@@ -16,11 +16,13 @@
 # RSS and --steering rss, about none for TCP (no NIC on this machine).
 #
 #   sudo bench/handoff.sh [--queues 2] [--seconds 3] [--runs 3] [--concurrency 32] [--out DIR]
-#   writes DIR/handoff.txt (default bench/results); DPW_BUILD=DIR picks the build. Runs in a
-#   network namespace of its own (198.18.7.0/24), removed at the end.
+#   writes DIR/handoff.txt (default bench/results); DPW_BUILD=DIR picks the build. Runs in the
+#   test topology (scripts/netns.sh): af_packet on the stack's veth end, the client in the
+#   peer's namespace; the tap and its client in the stack's namespace (198.18.7.0/24).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+ARGS=("$@")
 die() { echo "handoff.sh: $*" >&2; exit 2; }
 QUEUES=2 SECS=3 RUNS=3 CONC=32 OUT=$SRC/bench/results
 while [ $# -gt 0 ]; do
@@ -40,14 +42,17 @@ done
 [[ "$RUNS" =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 1 ] && [ "$RUNS" -le 10 ] || die "--runs 1..10"
 [[ "$CONC" =~ ^[0-9]+$ ]] && [ "$CONC" -ge 1 ] && [ "$CONC" -le 1024 ] ||
 	die "--concurrency 1..1024"
-[ "$(id -u)" = 0 ] || die "needs root (a network namespace)"
 BUILD=${DPW_BUILD:-$SRC/build}
 ECHO=$BUILD/apps/echo/dpwsk-echo CLIENT=$BUILD/bench/linux-connclose
 for p in "$ECHO" "$CLIENT"; do [ -x "$p" ] || die "$p is not built (scripts/setup.sh)"; done
-command -v ethtool >/dev/null || die "ethtool not installed (scripts/setup.sh)"
+if [ -z "${DPW_NS_STACK:-}" ]; then
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+	export DPW_BUILD=$BUILD
+	exec bash "$SRC/scripts/netns.sh" run bash "$0" "${ARGS[@]}"
+fi
 . "$SRC/bench/lib.sh"
 
-NS=dpw-handoff-$$ KIP=198.18.7.1 SIP=198.18.7.2
+TAP_KIP=198.18.7.1 TAP_SIP=198.18.7.2   # the tap's kernel end and the echo behind it
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dpw-handoff.XXXXXX")
 ECHO_PID=
 cleanup() {
@@ -56,48 +61,35 @@ cleanup() {
 		for _ in $(seq 100); do alive "$ECHO_PID" || break; sleep 0.1; done
 		kill -KILL "$ECHO_PID" 2>/dev/null
 	fi
-	ip netns del "$NS" 2>/dev/null
-	[ -n "${DPW_KEEP:-}" ] || rm -rf "$TMP"
+	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'echo "handoff.sh: interrupted" >&2; exit 130' INT TERM
-ip netns add "$NS"
-in_ns() { ip netns exec "$NS" "$@"; }
-in_ns ip link set lo up
-in_ns ip link add dpwho0 type veth peer name dpwho1
-in_ns ip addr add "$KIP/24" dev dpwho0
-# The kernel's end computes its checksums (af_packet hands the stack what the veth carries,
-# and a checksum left to offload is not one), as scripts/netns.sh does.
-for dev in dpwho0 dpwho1; do
-	in_ns ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1 ||
-		in_ns ethtool -K "$dev" tx off >/dev/null
-	in_ns ip link set "$dev" up
-done
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 
 # one PMD RUN: a fresh echo with Q engines on that port type, one client run; prints a row.
 one() {
-	local pmd=$1 run=$2 f=$TMP/echo.$1.$2 c=$TMP/client.$1.$2 port stats rx out in dev
+	local pmd=$1 run=$2 f=$TMP/echo.$1.$2 c=$TMP/client.$1.$2 port stats rx out in
 	local eal=(--no-huge --no-pci --no-shconf -m 512 --log-level='*:error' -l 0
-		   --file-prefix "dpw-handoff-$$")
+		   --file-prefix "dpw-handoff-$$") sip client_ns
 	case $pmd in
-	af_packet) port=(--iface dpwho1) dev= ;;
-	tap) port=(--port net_tap0) dev=dpwhotap; eal+=("--vdev=net_tap0,iface=$dev") ;;
+	af_packet)
+		port=(--iface "$DPW_IF_STACK") sip=$DPW_IP_STACK client_ns=$DPW_NS_PEER ;;
+	tap)
+		port=(--port net_tap0) sip=$TAP_SIP client_ns=$DPW_NS_STACK
+		eal+=("--vdev=net_tap0,iface=dpwhotap") ;;
 	esac
-	ip netns exec "$NS" timeout $((SECS + 60)) "$ECHO" "${port[@]}" --ip "$SIP/24" \
+	ip netns exec "$DPW_NS_STACK" timeout $((SECS + 60)) "$ECHO" "${port[@]}" --ip "$sip/24" \
 		--tcp-port 7 --udp-port 0 --queues "$QUEUES" -- "${eal[@]}" >"$f" 2>&1 &
 	ECHO_PID=$!
 	wait_line "$f" '^dpwsk: ready' "$ECHO_PID" 30 ||
 		die "$pmd: the echo did not start: $(tail -n 3 "$f")"
-	if [ -n "$dev" ]; then   # the kernel's end of the tap, made by the echo
-		in_ns ip addr add "$KIP/24" dev "$dev"
-		in_ns ip link set "$dev" up
-		in_ns ip link set dpwho0 down
-	else
-		in_ns ip link set dpwho0 up
+	if [ "$pmd" = tap ]; then   # the kernel's end of the tap, made by the echo
+		ip -n "$DPW_NS_STACK" addr add "$TAP_KIP/24" dev dpwhotap
+		ip -n "$DPW_NS_STACK" link set dpwhotap up
 	fi
-	in_ns timeout $((SECS + 30)) "$CLIENT" --mode exchange --bytes 64 --concurrency "$CONC" \
-		--duration "$SECS" "$SIP:7" >"$c" 2>&1 || true
+	ip netns exec "$client_ns" timeout $((SECS + 30)) "$CLIENT" --mode exchange --bytes 64 \
+		--concurrency "$CONC" --duration "$SECS" "$sip:7" >"$c" 2>&1 || true
 	kill -TERM "$ECHO_PID"
 	for _ in $(seq 200); do alive "$ECHO_PID" || break; sleep 0.05; done
 	wait "$ECHO_PID" 2>/dev/null || true

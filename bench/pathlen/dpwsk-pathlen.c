@@ -178,12 +178,13 @@ static struct rte_mempool_cache *cache_of(const struct side *s, uint16_t queue)
 static void free_sent(struct rte_mbuf *m, const struct side *from, uint16_t queue)
 {
 	struct rte_mempool *pool = atomic_load_explicit(&from->pool, memory_order_acquire);
+	struct rte_mempool_cache *cache = cache_of(from, queue);
 
 	while (m != NULL) {
 		struct rte_mbuf *next = m->next, *seg = rte_pktmbuf_prefree_seg(m);
 
-		if (seg != NULL && seg->pool == pool && cache_of(from, queue) != NULL)
-			rte_mempool_generic_put(pool, (void **)&seg, 1, cache_of(from, queue));
+		if (seg != NULL && seg->pool == pool && cache != NULL)
+			rte_mempool_generic_put(pool, (void **)&seg, 1, cache);
 		else if (seg != NULL)
 			rte_mbuf_raw_free(seg);
 		m = next;
