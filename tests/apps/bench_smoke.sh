@@ -30,6 +30,10 @@ if [ "$rc" != 0 ]; then
 fi
 # A measurement that failed is counted in the JSON (failures-0 below); what run.sh said of it:
 grep -A6 'FAILED' "$BENCH_LOG" | sed 's/^/  run.sh: /'
+# bench/memif.sh once failed here with no line of its own in run.sh's output and no
+# memif.json (cause unknown; DPDK's memif driver had crashed in a testpmd at that moment):
+# its own report, for the next time.
+[ -f "$OUTD/memif.json" ] || tail -n 30 "$OUTD/memif.txt" 2>/dev/null | sed 's/^/  memif.txt: /'
 
 grep -q 'total run time' "$BENCH_LOG" && pass progress-and-total || fail progress-and-total \
 	"no 'total run time' line in run.sh's output"
